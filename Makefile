@@ -1,0 +1,125 @@
+# corral: the one entry point.  make | make run | make test | make bench |
+# make install (PREFIX, DESTDIR) | make clean
+#
+# BUILD is the output directory; SAN=1 builds with AddressSanitizer and
+# UndefinedBehaviorSanitizer (make test does both builds).
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+SAN ?=
+CC ?= cc
+
+PKGS := libevent sqlite3 inih
+# Deferred (=): evaluated when a recipe runs, after 'deps' installed them.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS = $(shell pkg-config --libs $(PKGS))
+CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
+
+WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wno-unused-parameter
+CFLAGS ?= -O2 -g
+SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+SANFLAGS := $(if $(SAN),$(SANITIZE))
+ALL_CFLAGS = $(WARN) -D_GNU_SOURCE $(CFLAGS) $(SANFLAGS) -fPIC \
+	-Iworker-sdk -Isupervisor $(PKG_CFLAGS)
+ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
+
+SDK_SRC := worker-sdk/backoff.c worker-sdk/classify.c
+D_SRC := supervisor/argv.c supervisor/clock.c supervisor/config.c \
+	supervisor/log.c supervisor/output.c supervisor/restart.c \
+	supervisor/spawn.c supervisor/statedb.c supervisor/units.c \
+	supervisor/worker.c
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+EXAMPLE_SRC := $(wildcard etc/examples/*.c)
+HELPER_SRC := $(wildcard tests/e2e/helpers/*.c)
+
+SDK_OBJ := $(SDK_SRC:%.c=$(BUILD)/%.o)
+D_OBJ := $(D_SRC:%.c=$(BUILD)/%.o)
+SOVERSION := 0
+
+LIBCORRAL_A := $(BUILD)/libcorral.a
+LIBCORRAL_SO := $(BUILD)/libcorral.so.$(SOVERSION)
+LIBCORRALD_A := $(BUILD)/libcorrald.a
+CORRALD := $(BUILD)/corrald
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+EXAMPLE_BIN := $(EXAMPLE_SRC:etc/examples/%.c=$(BUILD)/examples/%)
+HELPER_BIN := $(HELPER_SRC:tests/e2e/helpers/%.c=$(BUILD)/helpers/%)
+
+.PHONY: all binaries deps run test check bench install clean
+.DEFAULT_GOAL := all
+
+all: deps
+	@$(MAKE) --no-print-directory binaries
+
+binaries: $(CORRALD) $(LIBCORRAL_A) $(LIBCORRAL_SO) $(EXAMPLE_BIN)
+
+# Installs what pkg-config cannot find, with apt-get (sudo when not root).
+deps:
+	@missing=""; \
+	command -v pkg-config >/dev/null 2>&1 || missing="pkg-config"; \
+	for p in libevent:libevent-dev sqlite3:libsqlite3-dev \
+	    inih:libinih-dev cmocka:libcmocka-dev; do \
+		pkg-config --exists $${p%%:*} 2>/dev/null || \
+		    missing="$$missing $${p#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
+		echo "deps: pkg-config cannot find:$$missing"; \
+		echo "deps: installing them: $$sudo apt-get update && $$sudo apt-get install -y$$missing"; \
+		$$sudo apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q \
+		    --no-install-recommends $$missing || \
+		    { echo "deps: could not install:$$missing" >&2; exit 1; }; \
+	fi
+
+$(BUILD)/%.o: %.c worker-sdk/corral.h supervisor/corrald.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIBCORRAL_A): $(SDK_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIBCORRAL_SO): $(SDK_OBJ)
+	$(CC) -shared -Wl,-soname,libcorral.so.$(SOVERSION) $(ALL_LDFLAGS) \
+	    -o $@ $^ -lm
+	ln -sf libcorral.so.$(SOVERSION) $(BUILD)/libcorral.so
+
+$(LIBCORRALD_A): $(D_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(CORRALD): $(BUILD)/supervisor/corrald.o $(LIBCORRALD_A) $(LIBCORRAL_A)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIBCORRALD_A) $(LIBCORRAL_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) \
+	    $(CMOCKA_LIBS) -lm
+
+$(BUILD)/examples/%: etc/examples/%.c $(LIBCORRAL_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ -lm
+
+$(BUILD)/helpers/%: tests/e2e/helpers/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The example fleet, in the foreground; Ctrl-C stops it.
+run: all
+	@mkdir -p $(BUILD)/run
+	cd $(BUILD)/run && PATH="$(CURDIR)/$(BUILD)/examples:$$PATH" \
+	    exec $(CURDIR)/$(CORRALD) -c $(CURDIR)/etc/fleet.ini
+
+# Builds one variant and runs every test against it.
+check: binaries $(UNIT_BIN) $(HELPER_BIN)
+	@sh tests/run.sh $(BUILD)
+
+test: deps
+	@$(MAKE) --no-print-directory check BUILD=build
+	@$(MAKE) --no-print-directory check BUILD=build/san SAN=1
+
+clean:
+	rm -rf build

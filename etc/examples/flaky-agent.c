@@ -1,0 +1,99 @@
+/*
+ * flaky-agent: an example worker that does numbered steps of work and, with
+ * a given probability per step, fails in one of the ways real agents fail:
+ * an error exit, a transient exit (75), a segfault, an abort.  It shows
+ * corrald's restarts, backoff and exit classes in the example fleet.
+ *
+ * usage: flaky-agent [-s STEP_MS] [-p FAIL_PROBABILITY] [-n STEPS]
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "corral.h"
+
+static volatile sig_atomic_t stop;
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *agent = getenv("CORRAL_AGENT");
+	const char *inst = getenv("CORRAL_INSTANCE");
+	const char *restarts = getenv("CORRAL_RESTARTS");
+	struct corral_rng rng;
+	struct timespec ts;
+	long step_ms = 500, steps = 0, i;
+	double p = 0.05;
+	int ch;
+
+	while ((ch = getopt(argc, argv, "s:p:n:")) != -1) {
+		switch (ch) {
+		case 's':
+			step_ms = strtol(optarg, NULL, 10);
+			break;
+		case 'p':
+			p = strtod(optarg, NULL);
+			break;
+		case 'n':
+			steps = strtol(optarg, NULL, 10);
+			break;
+		default:
+			fprintf(stderr, "usage: flaky-agent [-s STEP_MS] "
+			    "[-p FAIL_PROBABILITY] [-n STEPS]\n");
+			return 64;
+		}
+	}
+	signal(SIGTERM, on_term);
+	signal(SIGINT, on_term);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	corral_rng_seed(&rng, (uint64_t)ts.tv_nsec ^ (uint64_t)getpid() << 20);
+	printf("%s.%s: starting (restart %s)\n", agent ? agent : "flaky",
+	    inst ? inst : "0", restarts ? restarts : "0");
+	fflush(stdout);
+
+	for (i = 1; steps == 0 || i <= steps; i++) {
+		struct timespec d = { step_ms / 1000, (step_ms % 1000) * 1000000 };
+		double u = corral_rng_uniform(&rng);
+
+		while (nanosleep(&d, &d) == -1 && errno == EINTR && !stop)
+			;
+		if (stop) {
+			printf("step %ld: asked to stop, stopping cleanly\n", i);
+			return 0;
+		}
+		printf("step %ld done\n", i);
+		fflush(stdout);
+		if (u < p) {
+			/* Which failure: spread over the four kinds. */
+			switch ((int)(u / p * 4)) {
+			case 0:
+				fprintf(stderr, "step %ld: giving up (error)\n", i);
+				return 1;
+			case 1:
+				fprintf(stderr, "step %ld: upstream busy, try "
+				    "later\n", i);
+				return 75;
+			case 2:
+				fprintf(stderr, "step %ld: segfault\n", i);
+				raise(SIGSEGV);
+				break;
+			default:
+				fprintf(stderr, "step %ld: assertion failed\n", i);
+				abort();
+			}
+		}
+	}
+	printf("all %ld steps done\n", steps);
+	return 0;
+}

@@ -1,0 +1,176 @@
+/*
+ * argv.c: turning a command line from the fleet file into argv words, the
+ * way a POSIX shell would quote it but without running a shell, and the
+ * %(agent), %(instance), %(here) expansions.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "corrald.h"
+
+void
+strv_init(struct strv *sv)
+{
+	sv->v = NULL;
+	sv->n = 0;
+	sv->cap = 0;
+}
+
+void
+strv_push_own(struct strv *sv, char *s)
+{
+	if (sv->n + 2 > sv->cap) {
+		sv->cap = sv->cap ? sv->cap * 2 : 8;
+		sv->v = xreallocarray(sv->v, sv->cap, sizeof(*sv->v));
+	}
+	sv->v[sv->n++] = s;
+	sv->v[sv->n] = NULL;
+}
+
+void
+strv_push(struct strv *sv, const char *s)
+{
+	strv_push_own(sv, xstrdup(s));
+}
+
+void
+strv_free(struct strv *sv)
+{
+	size_t i;
+
+	for (i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+	strv_init(sv);
+}
+
+/* A growing word; the buffer is owned until handed to a strv. */
+struct word {
+	char *s;
+	size_t n, cap;
+	bool any; /* quotes make a word even when empty: '' */
+};
+
+static void
+word_put(struct word *w, char c)
+{
+	if (w->n + 2 > w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 32;
+		w->s = xreallocarray(w->s, w->cap, 1);
+	}
+	w->s[w->n++] = c;
+	w->s[w->n] = '\0';
+	w->any = true;
+}
+
+static void
+word_end(struct word *w, struct strv *out)
+{
+	if (!w->any)
+		return;
+	if (w->s == NULL)
+		w->s = xstrdup("");
+	strv_push_own(out, w->s);
+	w->s = NULL;
+	w->n = w->cap = 0;
+	w->any = false;
+}
+
+int
+argv_split(const char *s, const char *extra_seps, struct strv *out,
+    const char **why)
+{
+	struct word w = { NULL, 0, 0, false };
+	const char *p;
+
+	if (extra_seps == NULL)
+		extra_seps = "";
+	for (p = s; *p != '\0'; p++) {
+		if (*p == ' ' || *p == '\t' || *p == '\n' ||
+		    strchr(extra_seps, *p) != NULL) {
+			word_end(&w, out);
+		} else if (*p == '\\') {
+			if (p[1] == '\0') {
+				*why = "backslash at the end of the value";
+				goto fail;
+			}
+			word_put(&w, *++p);
+		} else if (*p == '\'') {
+			w.any = true;
+			for (p++; *p != '\'' && *p != '\0'; p++)
+				word_put(&w, *p);
+			if (*p == '\0') {
+				*why = "unterminated single quote (a ';' after a "
+				    "blank starts a comment in this file)";
+				goto fail;
+			}
+		} else if (*p == '"') {
+			w.any = true;
+			for (p++; *p != '"' && *p != '\0'; p++) {
+				if (*p == '\\' && p[1] != '\0' &&
+				    strchr("\"\\$`", p[1]) != NULL)
+					p++;
+				word_put(&w, *p);
+			}
+			if (*p == '\0') {
+				*why = "unterminated double quote (a ';' after a "
+				    "blank starts a comment in this file)";
+				goto fail;
+			}
+		} else
+			word_put(&w, *p);
+	}
+	word_end(&w, out);
+	return 0;
+fail:
+	free(w.s);
+	return -1;
+}
+
+char *
+expand_vars(const char *s, const struct expand_vars *vars, const char **why)
+{
+	struct word w = { NULL, 0, 0, false };
+	const char *p, *val, *end;
+	size_t n;
+
+	for (p = s; *p != '\0'; p++) {
+		if (*p != '%') {
+			word_put(&w, *p);
+			continue;
+		}
+		if (p[1] == '%') {
+			word_put(&w, '%');
+			p++;
+			continue;
+		}
+		if (p[1] != '(' || (end = strchr(p + 2, ')')) == NULL) {
+			*why = "a '%' must start %(agent), %(instance), "
+			    "%(here) or be written %%";
+			free(w.s);
+			return NULL;
+		}
+		n = (size_t)(end - (p + 2));
+		if (n == 5 && strncmp(p + 2, "agent", 5) == 0)
+			val = vars->agent;
+		else if (n == 8 && strncmp(p + 2, "instance", 8) == 0)
+			val = vars->instance;
+		else if (n == 4 && strncmp(p + 2, "here", 4) == 0)
+			val = vars->here;
+		else {
+			*why = "unknown expansion (known: %(agent), "
+			    "%(instance), %(here))";
+			free(w.s);
+			return NULL;
+		}
+		if (val == NULL) {
+			*why = "%(agent) and %(instance) have no value here";
+			free(w.s);
+			return NULL;
+		}
+		for (; *val != '\0'; val++)
+			word_put(&w, *val);
+		p = end;
+	}
+	return w.s != NULL ? w.s : xstrdup("");
+}

@@ -1,0 +1,1092 @@
+/*
+ * config.c: the fleet file.  inih splits lines into (section, key, value);
+ * a reader of ours feeds it whole lines and counts them, so that every error
+ * has its line; then the entries are checked and resolved into a struct
+ * config.  All errors are collected; a file with any error yields nothing.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "corrald.h"
+
+/* Longer lines are refused: a value that long is a mistake or an attack. */
+#define CONFIG_LINE_MAX 8192
+
+struct raw_section {
+	char *name;
+	unsigned line;
+};
+
+struct raw_entry {
+	int section; /* index into sections, -1 before any */
+	char *key;
+	char *value; /* owned; continuation lines joined with a space */
+	unsigned line;
+};
+
+struct parse {
+	const char *path;
+	FILE *f;
+	char *buf; /* the current line, from getline */
+	size_t bufcap;
+	size_t len, fed;
+	unsigned lineno;
+	bool indented;  /* the current line starts with a blank */
+	bool have_key;  /* a key was seen in the current section */
+	bool line_bad;  /* we reported this line: inih gets an empty one */
+
+	struct raw_section *sections;
+	size_t nsections;
+	struct raw_entry *entries;
+	size_t nentries;
+	struct config_errors *errs;
+	unsigned nerrs;
+};
+
+static void __attribute__((format(printf, 3, 4)))
+perr(struct parse *p, unsigned line, const char *fmt, ...)
+{
+	char *msg, *full;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatal("out of memory formatting a message");
+	va_end(ap);
+	xasprintf(&full, "%s:%u: %s", p->path, line, msg);
+	free(msg);
+	strv_push_own(&p->errs->msgs, full);
+	p->nerrs++;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/*
+ * Look at a fresh line before inih does: record section headers (inih does
+ * not report empty sections), refuse over-long lines and lines that are no
+ * key = value, so that every syntax error is ours, with its line, and not
+ * only the first one inih would return.
+ */
+static void
+reader_check(struct parse *p)
+{
+	char *copy, *s;
+
+	p->line_bad = false;
+	p->indented = p->len > 0 && (p->buf[0] == ' ' || p->buf[0] == '\t');
+	if (p->len > CONFIG_LINE_MAX) {
+		perr(p, p->lineno, "line longer than %d characters",
+		    CONFIG_LINE_MAX);
+		p->line_bad = true;
+		return;
+	}
+	if (memchr(p->buf, '\0', p->len) != NULL) {
+		perr(p, p->lineno, "line contains a NUL byte");
+		p->line_bad = true;
+		return;
+	}
+	copy = xstrndup(p->buf, p->len);
+	s = trim(copy);
+	if (p->lineno == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+		s = trim(s + 3);
+	if (*s == '\0' || *s == ';' || *s == '#') {
+		/* blank or comment */
+	} else if (p->indented && p->have_key) {
+		/* continuation of the previous key's value */
+	} else if (*s == '[') {
+		char *end = strchr(s, ']');
+		if (end == NULL) {
+			perr(p, p->lineno, "section header '%s' has no ']'", s);
+			p->line_bad = true;
+		} else {
+			char *rest = trim(end + 1);
+			*end = '\0';
+			if (*rest != '\0' && *rest != ';' && *rest != '#') {
+				perr(p, p->lineno,
+				    "unexpected text after section header [%s]",
+				    s + 1);
+				p->line_bad = true;
+			}
+			p->sections = xreallocarray(p->sections,
+			    p->nsections + 1, sizeof(*p->sections));
+			p->sections[p->nsections].name = xstrdup(trim(s + 1));
+			p->sections[p->nsections].line = p->lineno;
+			p->nsections++;
+			p->have_key = false;
+		}
+	} else if (strpbrk(s, "=:") == NULL) {
+		perr(p, p->lineno, "expected 'key = value', found '%s'", s);
+		p->line_bad = true;
+	} else if (p->nsections == 0) {
+		perr(p, p->lineno, "'%s' is outside any section", s);
+		p->line_bad = true;
+	} else
+		p->have_key = true;
+	free(copy);
+}
+
+/* inih's reader: hands out the current line in pieces of at most num - 1. */
+static char *
+reader(char *str, int num, void *stream)
+{
+	struct parse *p = stream;
+	ssize_t n;
+	size_t k;
+
+	if (num < 2)
+		return NULL;
+	if (p->fed >= p->len) {
+		n = getline(&p->buf, &p->bufcap, p->f);
+		if (n == -1)
+			return NULL;
+		p->len = (size_t)n;
+		p->fed = 0;
+		p->lineno++;
+		reader_check(p);
+	}
+	if (p->line_bad) {
+		p->fed = p->len;
+		strcpy(str, "\n");
+		return str;
+	}
+	k = p->len - p->fed;
+	if (k > (size_t)num - 1)
+		k = (size_t)num - 1;
+	memcpy(str, p->buf + p->fed, k);
+	str[k] = '\0';
+	p->fed += k;
+	return str;
+}
+
+static int
+handler(void *user, const char *section, const char *key, const char *value)
+{
+	struct parse *p = user;
+	struct raw_entry *e;
+	char *joined;
+
+	(void)section; /* we track sections ourselves, with their lines */
+	if (p->indented && p->nentries > 0 &&
+	    p->entries[p->nentries - 1].section == (int)p->nsections - 1 &&
+	    strcmp(p->entries[p->nentries - 1].key, key) == 0) {
+		e = &p->entries[p->nentries - 1];
+		xasprintf(&joined, "%s %s", e->value, value);
+		free(e->value);
+		e->value = joined;
+		return 1;
+	}
+	p->entries = xreallocarray(p->entries, p->nentries + 1,
+	    sizeof(*p->entries));
+	e = &p->entries[p->nentries++];
+	e->section = (int)p->nsections - 1;
+	e->key = xstrdup(key);
+	e->value = xstrdup(value);
+	e->line = p->lineno;
+	return 1;
+}
+
+static void
+parse_free(struct parse *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nsections; i++)
+		free(p->sections[i].name);
+	free(p->sections);
+	for (i = 0; i < p->nentries; i++) {
+		free(p->entries[i].key);
+		free(p->entries[i].value);
+	}
+	free(p->entries);
+	free(p->buf);
+}
+
+/* The keys, per kind of section. */
+
+enum akey {
+	K_COMMAND, K_CLUSTER, K_NUMPROCS, K_DIRECTORY, K_ENV, K_RESTART,
+	K_SUCCESS_CODES, K_TRANSIENT_CODES, K_FATAL_CODES, K_BACKOFF_INITIAL,
+	K_BACKOFF_MULTIPLIER, K_BACKOFF_MAX, K_BACKOFF_JITTER, K_MAX_RETRIES,
+	K_HEALTHY_AFTER, K_STOP_SIGNAL, K_STOP_TIMEOUT, K_STDOUT, K_STDERR,
+	K_LOG_MAX_BYTES, K_LOG_BACKUPS, K_PRIORITY, K_AUTOSTART, K_USER,
+	K_NAGENT
+};
+
+static const char *agent_keys[K_NAGENT] = {
+	"command", "cluster", "numprocs", "directory", "env", "restart",
+	"success_exit_codes", "transient_exit_codes", "fatal_exit_codes",
+	"backoff_initial", "backoff_multiplier", "backoff_max",
+	"backoff_jitter", "max_retries", "healthy_after", "stop_signal",
+	"stop_timeout", "stdout", "stderr", "log_max_bytes", "log_backups",
+	"priority", "autostart", "user",
+};
+
+enum dkey { D_STATE_DB, D_RUN_DIR, D_LOG_DIR, D_LOG_LEVEL, D_NDAEMON };
+
+static const char *daemon_keys[D_NDAEMON] = {
+	"state_db", "run_dir", "log_dir", "log_level",
+};
+
+static int
+key_index(const char *const *keys, int n, const char *key)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(keys[i], key) == 0)
+			return i;
+	return -1;
+}
+
+static const char *
+closest(const char *const *cands, int n, const char *word)
+{
+	const char *best = NULL;
+	unsigned d, bestd = UINT_MAX;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		d = edit_distance(word, cands[i]);
+		if (d < bestd) {
+			bestd = d;
+			best = cands[i];
+		}
+	}
+	if (best != NULL && (bestd <= 2 || bestd * 3 <= strlen(word)))
+		return best;
+	return NULL;
+}
+
+static void
+unknown_key(struct parse *p, const struct raw_entry *e, const char *secname,
+    const char *const *keys, int nkeys)
+{
+	const char *sugg = closest(keys, nkeys, e->key);
+
+	if (sugg != NULL)
+		perr(p, e->line, "unknown key '%s' in [%s]; did you mean '%s'?",
+		    e->key, secname, sugg);
+	else if (key_index(daemon_keys, D_NDAEMON, e->key) >= 0)
+		perr(p, e->line, "key '%s' belongs in [corrald], not [%s]",
+		    e->key, secname);
+	else if (key_index(agent_keys, K_NAGENT, e->key) >= 0)
+		perr(p, e->line, "key '%s' belongs in an [agent:NAME] or "
+		    "[defaults] section, not [%s]", e->key, secname);
+	else
+		perr(p, e->line, "unknown key '%s' in [%s]", e->key, secname);
+}
+
+static bool
+valid_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > NAME_MAX_LEN)
+		return false;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-')
+			return false;
+	return true;
+}
+
+static void
+agent_init(struct agent_conf *a)
+{
+	static const struct corral_backoff bo = CORRAL_BACKOFF_DEFAULT;
+
+	memset(a, 0, sizeof(*a));
+	strv_init(&a->argv);
+	strv_init(&a->env);
+	a->numprocs = 1;
+	a->restart = RESTART_ALWAYS;
+	corral_exit_policy_default(&a->codes);
+	a->backoff = bo;
+	a->healthy_after_ms = 10000;
+	a->stop_signal = 15; /* SIGTERM */
+	a->stop_timeout_ms = 10000;
+	a->out[0] = a->out[1] = OUT_FILE;
+	a->log_max_bytes = 10ULL << 20;
+	a->log_backups = 5;
+	a->autostart = true;
+	a->uid = (uid_t)-1;
+	a->gid = (gid_t)-1;
+}
+
+static void
+agent_conf_free(struct agent_conf *a)
+{
+	free(a->cluster);
+	free(a->command);
+	strv_free(&a->argv);
+	free(a->directory);
+	strv_free(&a->env);
+	free(a->user);
+}
+
+/* Set a's key k from value.  0, or -1 with the reason in *why. */
+static int
+agent_set(struct agent_conf *a, enum akey k, const char *value,
+    const char **why)
+{
+	static char whybuf[128];
+	struct strv words;
+	uint64_t u;
+	int64_t i;
+	size_t w, j;
+	int rc = 0;
+
+	switch (k) {
+	case K_COMMAND:
+		strv_init(&words);
+		if (argv_split(value, NULL, &words, why) == -1)
+			return -1;
+		if (words.n == 0) {
+			strv_free(&words);
+			*why = "empty command";
+			return -1;
+		}
+		strv_free(&a->argv);
+		a->argv = words;
+		free(a->command);
+		a->command = xstrdup(value);
+		return 0;
+	case K_CLUSTER:
+		if (!valid_name(value)) {
+			*why = "not a cluster name (letters, digits, '_', '-')";
+			return -1;
+		}
+		free(a->cluster);
+		a->cluster = xstrdup(value);
+		return 0;
+	case K_NUMPROCS:
+		if (parse_uint(value, 100000, &u, why) == -1)
+			return -1;
+		if (u == 0) {
+			*why = "numprocs must be at least 1";
+			return -1;
+		}
+		a->numprocs = (unsigned)u;
+		return 0;
+	case K_DIRECTORY:
+		if (*value == '\0') {
+			*why = "empty directory";
+			return -1;
+		}
+		free(a->directory);
+		a->directory = xstrdup(value);
+		return 0;
+	case K_ENV:
+		strv_init(&words);
+		if (argv_split(value, ",", &words, why) == -1)
+			return -1;
+		for (w = 0; w < words.n && rc == 0; w++) {
+			const char *eq = strchr(words.v[w], '=');
+			size_t klen = eq ? (size_t)(eq - words.v[w]) : 0;
+			if (eq == NULL || klen == 0 ||
+			    isdigit((unsigned char)words.v[w][0]) ||
+			    strspn(words.v[w], "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "abcdefghijklmnopqrstuvwxyz0123456789_") != klen) {
+				snprintf(whybuf, sizeof(whybuf),
+				    "'%.60s' is not KEY=VALUE", words.v[w]);
+				*why = whybuf;
+				rc = -1;
+				break;
+			}
+			for (j = 0; j < w; j++) {
+				if (strncmp(words.v[j], words.v[w], klen + 1) ==
+				    0) {
+					snprintf(whybuf, sizeof(whybuf),
+					    "variable '%.*s' set twice",
+					    (int)klen, words.v[w]);
+					*why = whybuf;
+					rc = -1;
+				}
+			}
+		}
+		if (rc == 0) {
+			/* A later section's value overrides [defaults]'. */
+			for (w = 0; w < words.n; w++) {
+				size_t klen = (size_t)(strchr(words.v[w], '=') -
+				    words.v[w]);
+				for (j = 0; j < a->env.n; j++) {
+					if (strncmp(a->env.v[j], words.v[w],
+					    klen + 1) == 0)
+						break;
+				}
+				if (j < a->env.n) {
+					free(a->env.v[j]);
+					a->env.v[j] = xstrdup(words.v[w]);
+				} else
+					strv_push(&a->env, words.v[w]);
+			}
+		}
+		strv_free(&words);
+		return rc;
+	case K_RESTART:
+		if (strcmp(value, "always") == 0)
+			a->restart = RESTART_ALWAYS;
+		else if (strcmp(value, "on-failure") == 0)
+			a->restart = RESTART_ON_FAILURE;
+		else if (strcmp(value, "never") == 0)
+			a->restart = RESTART_NEVER;
+		else {
+			*why = "restart must be always, on-failure or never";
+			return -1;
+		}
+		return 0;
+	case K_SUCCESS_CODES:
+		return parse_codes(value, &a->codes.success, why);
+	case K_TRANSIENT_CODES:
+		return parse_codes(value, &a->codes.transient, why);
+	case K_FATAL_CODES:
+		return parse_codes(value, &a->codes.fatal, why);
+	case K_BACKOFF_INITIAL:
+		return parse_duration(value, &a->backoff.initial_ms, why);
+	case K_BACKOFF_MULTIPLIER:
+		return parse_double(value, 1.0, 1000.0, &a->backoff.multiplier,
+		    why);
+	case K_BACKOFF_MAX:
+		return parse_duration(value, &a->backoff.max_ms, why);
+	case K_BACKOFF_JITTER:
+		if (parse_double(value, 0.0, 0.99, &a->backoff.jitter,
+		    why) == -1) {
+			*why = "backoff_jitter must be a fraction from 0 to 0.99";
+			return -1;
+		}
+		return 0;
+	case K_MAX_RETRIES:
+		if (parse_uint(value, 1000000, &u, why) == -1)
+			return -1;
+		a->max_retries = (unsigned)u;
+		return 0;
+	case K_HEALTHY_AFTER:
+		return parse_duration(value, &a->healthy_after_ms, why);
+	case K_STOP_SIGNAL:
+		return parse_signal(value, &a->stop_signal, why);
+	case K_STOP_TIMEOUT:
+		return parse_duration(value, &a->stop_timeout_ms, why);
+	case K_STDOUT:
+	case K_STDERR: {
+		enum out_mode m;
+		if (strcmp(value, "file") == 0)
+			m = OUT_FILE;
+		else if (strcmp(value, "inherit") == 0)
+			m = OUT_INHERIT;
+		else if (strcmp(value, "null") == 0)
+			m = OUT_NULL;
+		else {
+			*why = "must be file, inherit or null";
+			return -1;
+		}
+		a->out[k == K_STDOUT ? 0 : 1] = m;
+		return 0;
+	}
+	case K_LOG_MAX_BYTES:
+		return parse_size(value, &a->log_max_bytes, why);
+	case K_LOG_BACKUPS:
+		if (parse_uint(value, 1000, &u, why) == -1)
+			return -1;
+		a->log_backups = (unsigned)u;
+		return 0;
+	case K_PRIORITY:
+		if (parse_int(value, -1000000, 1000000, &i, why) == -1)
+			return -1;
+		a->priority = (int)i;
+		return 0;
+	case K_AUTOSTART:
+		return parse_bool(value, &a->autostart, why);
+	case K_USER:
+		if (*value == '\0') {
+			*why = "empty user";
+			return -1;
+		}
+		free(a->user);
+		a->user = xstrdup(value);
+		return 0;
+	case K_NAGENT:
+		break;
+	}
+	*why = "unknown key";
+	return -1;
+}
+
+/* A path from [corrald]: %(here) expanded, made absolute against base. */
+static char *
+resolve_path(struct parse *p, unsigned line, const char *key,
+    const char *value, const char *here, const char *base)
+{
+	struct expand_vars vars = { NULL, NULL, here };
+	const char *why;
+	char *x, *abs;
+
+	if ((x = expand_vars(value, &vars, &why)) == NULL) {
+		perr(p, line, "%s: %s", key, why);
+		return NULL;
+	}
+	if (*x == '\0') {
+		perr(p, line, "%s: empty path", key);
+		free(x);
+		return NULL;
+	}
+	if (x[0] == '/')
+		return x;
+	xasprintf(&abs, "%s/%s", base, x);
+	free(x);
+	return abs;
+}
+
+enum stype { S_DAEMON, S_DEFAULTS, S_AGENT, S_CLUSTER, S_BAD };
+
+static enum stype
+section_type(struct parse *p, const struct raw_section *s, const char **name)
+{
+	static const char *plain[] = { "corrald", "defaults" };
+	static const char *prefixed[] = { "agent", "cluster" };
+	const char *colon = strchr(s->name, ':');
+	const char *sugg;
+	char *prefix;
+
+	*name = NULL;
+	if (colon == NULL) {
+		if (strcmp(s->name, "corrald") == 0)
+			return S_DAEMON;
+		if (strcmp(s->name, "defaults") == 0)
+			return S_DEFAULTS;
+		if (strcmp(s->name, "agent") == 0 ||
+		    strcmp(s->name, "cluster") == 0) {
+			perr(p, s->line, "section [%s] needs a name: [%s:NAME]",
+			    s->name, s->name);
+			return S_BAD;
+		}
+		sugg = closest(plain, 2, s->name);
+		if (sugg != NULL)
+			perr(p, s->line, "unknown section [%s]; did you mean "
+			    "[%s]?", s->name, sugg);
+		else
+			perr(p, s->line, "unknown section [%s] (known: "
+			    "[corrald], [defaults], [agent:NAME], "
+			    "[cluster:NAME])", s->name);
+		return S_BAD;
+	}
+	prefix = xstrndup(s->name, (size_t)(colon - s->name));
+	*name = colon + 1;
+	if (strcmp(prefix, "agent") != 0 && strcmp(prefix, "cluster") != 0) {
+		sugg = closest(prefixed, 2, prefix);
+		if (sugg != NULL)
+			perr(p, s->line, "unknown section [%s]; did you mean "
+			    "[%s:%s]?", s->name, sugg, *name);
+		else
+			perr(p, s->line, "unknown section [%s] (known: "
+			    "[corrald], [defaults], [agent:NAME], "
+			    "[cluster:NAME])", s->name);
+		free(prefix);
+		return S_BAD;
+	}
+	if (!valid_name(*name)) {
+		perr(p, s->line, "bad %s name '%s': use 1 to %d letters, "
+		    "digits, '_' or '-'", prefix, *name, NAME_MAX_LEN);
+		free(prefix);
+		return S_BAD;
+	}
+	free(prefix);
+	return colon - s->name == 5 ? S_AGENT : S_CLUSTER;
+}
+
+/*
+ * Apply every entry of section sec to a.  keyline[] receives the line each
+ * key was set on (left alone for keys the section does not set).  Errors
+ * are reported only when report is true: [defaults] is checked once, on its
+ * own, not again for every agent it applies to.
+ */
+static void
+apply_agent_section(struct parse *p, size_t sec, struct agent_conf *a,
+    unsigned *keyline, bool report)
+{
+	unsigned seen[K_NAGENT] = { 0 };
+	const char *why;
+	size_t i;
+	int k;
+
+	for (i = 0; i < p->nentries; i++) {
+		struct raw_entry *e = &p->entries[i];
+		if (e->section != (int)sec)
+			continue;
+		k = key_index(agent_keys, K_NAGENT, e->key);
+		if (k < 0) {
+			if (report)
+				unknown_key(p, e, p->sections[sec].name,
+				    agent_keys, K_NAGENT);
+			continue;
+		}
+		if (seen[k] != 0) {
+			if (report)
+				perr(p, e->line, "key '%s' set twice in [%s] "
+				    "(first at line %u)", e->key,
+				    p->sections[sec].name, seen[k]);
+			continue;
+		}
+		seen[k] = e->line;
+		if (agent_set(a, (enum akey)k, e->value, &why) == -1) {
+			if (report)
+				perr(p, e->line, "%s: %s", e->key, why);
+			continue;
+		}
+		keyline[k] = e->line;
+	}
+}
+
+/* Checks that need the whole agent: cross-key rules and expansions. */
+static void
+check_agent(struct parse *p, struct agent_conf *a, const unsigned *keyline,
+    const char *here)
+{
+	struct expand_vars vars = { a->name, "0", here };
+	const char *why;
+	char *x;
+	size_t i;
+	unsigned code;
+
+#define LINE(k) (keyline[k] ? keyline[k] : a->line)
+	if (a->command == NULL) {
+		perr(p, a->line, "[agent:%s] has no 'command'", a->name);
+		return;
+	}
+	for (i = 0; i < a->argv.n; i++) {
+		if ((x = expand_vars(a->argv.v[i], &vars, &why)) == NULL) {
+			perr(p, LINE(K_COMMAND), "command: %s", why);
+			break;
+		}
+		free(x);
+	}
+	for (i = 0; i < a->env.n; i++) {
+		if ((x = expand_vars(a->env.v[i], &vars, &why)) == NULL) {
+			perr(p, LINE(K_ENV), "env: %s", why);
+			break;
+		}
+		free(x);
+	}
+	if (a->directory != NULL) {
+		if ((x = expand_vars(a->directory, &vars, &why)) == NULL)
+			perr(p, LINE(K_DIRECTORY), "directory: %s", why);
+		free(x);
+	}
+	if (a->backoff.max_ms < a->backoff.initial_ms)
+		perr(p, LINE(K_BACKOFF_MAX), "backoff_max is shorter than "
+		    "backoff_initial");
+	if (a->backoff.initial_ms == 0 && a->restart != RESTART_NEVER)
+		perr(p, LINE(K_BACKOFF_INITIAL), "backoff_initial must be "
+		    "above 0: a worker that fails at once would restart in a "
+		    "tight loop");
+	for (code = 0; code < 256; code++) {
+		const char *a1 = NULL, *a2 = NULL;
+		unsigned l = a->line;
+		if (corral_codeset_has(&a->codes.success, code))
+			a1 = "success_exit_codes";
+		if (corral_codeset_has(&a->codes.transient, code)) {
+			if (a1 == NULL)
+				a1 = "transient_exit_codes";
+			else
+				a2 = "transient_exit_codes";
+		}
+		if (corral_codeset_has(&a->codes.fatal, code)) {
+			if (a1 == NULL)
+				a1 = "fatal_exit_codes";
+			else if (a2 == NULL)
+				a2 = "fatal_exit_codes";
+		}
+		if (a2 == NULL)
+			continue;
+		l = LINE(key_index(agent_keys, K_NAGENT, a2));
+		perr(p, l, "exit code %u is in both %s and %s", code, a1, a2);
+		break;
+	}
+	if (a->user != NULL) {
+		struct passwd *pw = getpwnam(a->user);
+		if (pw == NULL)
+			perr(p, LINE(K_USER), "user: no such user '%s'",
+			    a->user);
+		else if (geteuid() != 0 && pw->pw_uid != geteuid())
+			perr(p, LINE(K_USER), "user: running as '%s' needs "
+			    "corrald to run as root", a->user);
+		else {
+			a->uid = pw->pw_uid;
+			a->gid = pw->pw_gid;
+		}
+	}
+#undef LINE
+}
+
+static int
+agent_cmp(const void *x, const void *y)
+{
+	const struct agent_conf *a = x, *b = y;
+
+	if (a->priority != b->priority)
+		return a->priority < b->priority ? -1 : 1;
+	return a->order < b->order ? -1 : a->order > b->order;
+}
+
+static void
+resolve(struct parse *p, struct config *c)
+{
+	struct agent_conf defaults;
+	unsigned defline[K_NAGENT] = { 0 };
+	const char *base, *name, *cd;
+	enum stype *types;
+	char cwd[PATH_MAX];
+	size_t i, j;
+
+	types = xcalloc(p->nsections, sizeof(*types));
+	for (i = 0; i < p->nsections; i++) {
+		types[i] = section_type(p, &p->sections[i], &name);
+		for (j = 0; j < i && types[i] != S_BAD; j++) {
+			if (strcmp(p->sections[j].name,
+			    p->sections[i].name) == 0) {
+				perr(p, p->sections[i].line, "duplicate section "
+				    "[%s] (first at line %u)",
+				    p->sections[i].name, p->sections[j].line);
+				types[i] = S_BAD;
+			}
+		}
+	}
+
+	if (getcwd(cwd, sizeof(cwd)) == NULL) {
+		perr(p, 1, "cannot read the current directory: %s",
+		    strerror(errno));
+		free(types);
+		return;
+	}
+
+	/* [corrald] */
+	c->log_level = LOG_LVL_INFO;
+	for (i = 0; i < p->nentries; i++) {
+		struct raw_entry *e = &p->entries[i];
+		char **dst = NULL;
+		int k;
+		if (e->section < 0 || types[e->section] != S_DAEMON)
+			continue;
+		k = key_index(daemon_keys, D_NDAEMON, e->key);
+		switch (k) {
+		case D_STATE_DB:
+			dst = &c->state_db;
+			break;
+		case D_RUN_DIR:
+			dst = &c->run_dir;
+			break;
+		case D_LOG_DIR:
+			dst = &c->log_dir;
+			break;
+		case D_LOG_LEVEL:
+			if (log_level_parse(e->value, &c->log_level) == -1)
+				perr(p, e->line, "log_level: must be error, "
+				    "warn, info or debug");
+			continue;
+		default:
+			unknown_key(p, e, "corrald", daemon_keys, D_NDAEMON);
+			continue;
+		}
+		if (*dst != NULL) {
+			perr(p, e->line, "key '%s' set twice in [corrald]",
+			    e->key);
+			continue;
+		}
+		/* CHECKPOINT_DIR is where the databases go, when relative. */
+		cd = getenv("CHECKPOINT_DIR");
+		base = (k == D_STATE_DB && cd != NULL && *cd != '\0') ? cd :
+		    cwd;
+		*dst = resolve_path(p, e->line, e->key, e->value, c->here,
+		    base);
+	}
+	cd = getenv("CHECKPOINT_DIR");
+	if (c->state_db == NULL)
+		xasprintf(&c->state_db, "%s/corral-state.db",
+		    cd != NULL && *cd != '\0' ? cd : cwd);
+	if (c->run_dir == NULL)
+		c->run_dir = xstrdup(cwd);
+	if (c->log_dir == NULL)
+		xasprintf(&c->log_dir, "%s/log", cwd);
+
+	/* [cluster:NAME]: names only, for now. */
+	for (i = 0; i < p->nsections; i++) {
+		if (types[i] != S_CLUSTER)
+			continue;
+		c->clusters = xreallocarray(c->clusters, c->nclusters + 1,
+		    sizeof(*c->clusters));
+		snprintf(c->clusters[c->nclusters].name, NAME_MAX_LEN + 1, "%s",
+		    strchr(p->sections[i].name, ':') + 1);
+		c->clusters[c->nclusters].line = p->sections[i].line;
+		c->nclusters++;
+	}
+	for (i = 0; i < p->nentries; i++) {
+		struct raw_entry *e = &p->entries[i];
+		if (e->section >= 0 && types[e->section] == S_CLUSTER)
+			perr(p, e->line, "unknown key '%s' in [%s] (cluster "
+			    "sections take no keys yet)", e->key,
+			    p->sections[e->section].name);
+	}
+
+	/* [defaults], checked once on its own. */
+	agent_init(&defaults);
+	for (i = 0; i < p->nsections; i++)
+		if (types[i] == S_DEFAULTS)
+			apply_agent_section(p, i, &defaults, defline, true);
+
+	/* [agent:NAME] */
+	for (i = 0; i < p->nsections; i++) {
+		unsigned keyline[K_NAGENT] = { 0 };
+		struct agent_conf *a;
+		size_t d;
+
+		if (types[i] != S_AGENT)
+			continue;
+		c->agents = xreallocarray(c->agents, c->nagents + 1,
+		    sizeof(*c->agents));
+		a = &c->agents[c->nagents++];
+		agent_init(a);
+		snprintf(a->name, sizeof(a->name), "%s",
+		    strchr(p->sections[i].name, ':') + 1);
+		a->line = p->sections[i].line;
+		a->order = (unsigned)i;
+		for (d = 0; d < p->nsections; d++)
+			if (types[d] == S_DEFAULTS)
+				apply_agent_section(p, d, a, keyline, false);
+		apply_agent_section(p, i, a, keyline, true);
+		check_agent(p, a, keyline, c->here);
+		if (a->cluster != NULL) {
+			for (j = 0; j < c->nclusters; j++)
+				if (strcmp(c->clusters[j].name, a->cluster) == 0)
+					break;
+			if (j == c->nclusters) {
+				const char **names = xcalloc(c->nclusters + 1,
+				    sizeof(*names));
+				const char *sugg;
+				for (j = 0; j < c->nclusters; j++)
+					names[j] = c->clusters[j].name;
+				sugg = closest(names, (int)c->nclusters,
+				    a->cluster);
+				if (sugg != NULL)
+					perr(p, keyline[K_CLUSTER] ?
+					    keyline[K_CLUSTER] : a->line,
+					    "unknown cluster '%s'; did you mean "
+					    "'%s'?", a->cluster, sugg);
+				else
+					perr(p, keyline[K_CLUSTER] ?
+					    keyline[K_CLUSTER] : a->line,
+					    "unknown cluster '%s' (no "
+					    "[cluster:%s] section)", a->cluster,
+					    a->cluster);
+				free(names);
+			}
+		}
+	}
+	if (c->nagents == 0 && p->nerrs == 0)
+		perr(p, p->lineno > 0 ? p->lineno : 1,
+		    "no [agent:NAME] section: nothing to supervise");
+
+	agent_conf_free(&defaults);
+	free(types);
+	qsort(c->agents, c->nagents, sizeof(*c->agents), agent_cmp);
+}
+
+void
+config_free(struct config *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->nagents; i++)
+		agent_conf_free(&c->agents[i]);
+	free(c->agents);
+	free(c->clusters);
+	free(c->path);
+	free(c->here);
+	free(c->state_db);
+	free(c->run_dir);
+	free(c->log_dir);
+	free(c);
+}
+
+struct config *
+config_load(const char *path, struct config_errors *errs)
+{
+	struct parse p;
+	struct config *c;
+	char *real, *slash;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	p.path = path;
+	p.errs = errs;
+	strv_init(&errs->msgs);
+
+	if ((p.f = fopen(path, "re")) == NULL) {
+		char *msg;
+		xasprintf(&msg, "%s: cannot open: %s", path, strerror(errno));
+		strv_push_own(&errs->msgs, msg);
+		return NULL;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->path = xstrdup(path);
+	if ((real = realpath(path, NULL)) == NULL)
+		fatal("%s: cannot resolve its path", path);
+	slash = strrchr(real, '/');
+	c->here = slash == real ? xstrdup("/") :
+	    xstrndup(real, (size_t)(slash - real));
+	free(real);
+
+	/*
+	 * Debian's inih takes its limits at run time: a heap line buffer that
+	 * grows lets our reader hand it lines past 200 bytes whole.
+	 */
+	ini_use_stack = false;
+	ini_allow_realloc = true;
+	ini_max_line = CONFIG_LINE_MAX + 64;
+	rc = ini_parse_stream(reader, &p, handler, &p);
+	if (ferror(p.f))
+		perr(&p, p.lineno + 1, "read error: %s", strerror(errno));
+	else if (rc == -2)
+		fatal("out of memory parsing %s", path);
+	fclose(p.f);
+	p.f = NULL;
+
+	resolve(&p, c);
+	parse_free(&p);
+	if (p.nerrs > 0) {
+		config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+const char *
+restart_mode_name(enum restart_mode m)
+{
+	switch (m) {
+	case RESTART_ALWAYS:
+		return "always";
+	case RESTART_ON_FAILURE:
+		return "on-failure";
+	case RESTART_NEVER:
+		return "never";
+	}
+	return "?";
+}
+
+const char *
+out_mode_name(enum out_mode m)
+{
+	switch (m) {
+	case OUT_FILE:
+		return "file";
+	case OUT_INHERIT:
+		return "inherit";
+	case OUT_NULL:
+		return "null";
+	}
+	return "?";
+}
+
+static void
+print_codes(FILE *f, const char *key, const struct corral_codeset *s)
+{
+	const char *sep = "";
+	unsigned i;
+
+	fprintf(f, "%s =", key);
+	for (i = 0; i < 256; i++) {
+		if (corral_codeset_has(s, i)) {
+			fprintf(f, "%s %u", sep, i);
+			sep = ",";
+		}
+	}
+	fputc('\n', f);
+}
+
+/* Values are printed so that they parse back to the same configuration. */
+void
+config_print(const struct config *c, FILE *f)
+{
+	char b1[32];
+	size_t i, j;
+
+	fprintf(f, "; resolved from %s\n[corrald]\n", c->path);
+	fprintf(f, "state_db = %s\nrun_dir = %s\nlog_dir = %s\n"
+	    "log_level = %s\n", c->state_db, c->run_dir, c->log_dir,
+	    log_level_name(c->log_level));
+	for (i = 0; i < c->nclusters; i++)
+		fprintf(f, "\n[cluster:%s]\n", c->clusters[i].name);
+	for (i = 0; i < c->nagents; i++) {
+		const struct agent_conf *a = &c->agents[i];
+		fprintf(f, "\n[agent:%s]\n", a->name);
+		fprintf(f, "command = %s\n", a->command);
+		if (a->cluster != NULL)
+			fprintf(f, "cluster = %s\n", a->cluster);
+		fprintf(f, "numprocs = %u\n", a->numprocs);
+		if (a->directory != NULL)
+			fprintf(f, "directory = %s\n", a->directory);
+		if (a->env.n > 0) {
+			fprintf(f, "env =");
+			for (j = 0; j < a->env.n; j++) {
+				const char *eq = strchr(a->env.v[j], '=');
+				fprintf(f, "%s %.*s=\"", j ? "," : "",
+				    (int)(eq - a->env.v[j]), a->env.v[j]);
+				for (eq++; *eq != '\0'; eq++) {
+					if (strchr("\"\\$`", *eq) != NULL)
+						fputc('\\', f);
+					fputc(*eq, f);
+				}
+				fputc('"', f);
+			}
+			fputc('\n', f);
+		}
+		fprintf(f, "restart = %s\n", restart_mode_name(a->restart));
+		print_codes(f, "success_exit_codes", &a->codes.success);
+		print_codes(f, "transient_exit_codes", &a->codes.transient);
+		print_codes(f, "fatal_exit_codes", &a->codes.fatal);
+		format_duration(a->backoff.initial_ms, b1, sizeof(b1));
+		fprintf(f, "backoff_initial = %s\n", b1);
+		fprintf(f, "backoff_multiplier = %g\n", a->backoff.multiplier);
+		format_duration(a->backoff.max_ms, b1, sizeof(b1));
+		fprintf(f, "backoff_max = %s\n", b1);
+		fprintf(f, "backoff_jitter = %g\n", a->backoff.jitter);
+		fprintf(f, "max_retries = %u\n", a->max_retries);
+		format_duration(a->healthy_after_ms, b1, sizeof(b1));
+		fprintf(f, "healthy_after = %s\n", b1);
+		if (signal_name(a->stop_signal) != NULL)
+			fprintf(f, "stop_signal = %s\n",
+			    signal_name(a->stop_signal));
+		else
+			fprintf(f, "stop_signal = %d\n", a->stop_signal);
+		format_duration(a->stop_timeout_ms, b1, sizeof(b1));
+		fprintf(f, "stop_timeout = %s\n", b1);
+		fprintf(f, "stdout = %s\nstderr = %s\n", out_mode_name(a->out[0]),
+		    out_mode_name(a->out[1]));
+		format_size(a->log_max_bytes, b1, sizeof(b1));
+		fprintf(f, "log_max_bytes = %s\n", b1);
+		fprintf(f, "log_backups = %u\n", a->log_backups);
+		fprintf(f, "priority = %d\n", a->priority);
+		fprintf(f, "autostart = %s\n", a->autostart ? "true" : "false");
+		if (a->user != NULL)
+			fprintf(f, "user = %s\n", a->user);
+	}
+}

@@ -1,0 +1,267 @@
+/*
+ * corrald.c: main, the event loop and the signals.  Everything corrald does
+ * after start-up happens in a callback of the one event_base made here.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "corrald.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: corrald -c FILE [--log-level LEVEL]\n"
+	    "       corrald --check FILE\n"
+	    "\n"
+	    "  -c, --config FILE    run the fleet in FILE, in the foreground\n"
+	    "  -n, --check FILE     check FILE, print the resolved configuration\n"
+	    "  -l, --log-level LVL  error, warn, info (default) or debug\n"
+	    "  -V, --version        print the version\n"
+	    "  -h, --help           this help\n");
+}
+
+struct daemon {
+	struct event_base *base;
+	struct fleet *fleet;
+	struct statedb *db;
+	struct event *sig[4];
+};
+
+static void
+on_idle(struct fleet *f)
+{
+	log_info("all workers stopped");
+	event_base_loopbreak(f->base);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)what;
+	switch (sig) {
+	case SIGCHLD:
+		fleet_reap(d->fleet);
+		break;
+	case SIGTERM:
+	case SIGINT:
+		log_info("received %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		fleet_shutdown(d->fleet);
+		break;
+	case SIGHUP:
+		log_info("received SIGHUP: reopening worker log files");
+		fleet_reopen_logs(d->fleet);
+		break;
+	}
+}
+
+/* Raise the descriptor limit as far as allowed; workers get the old one. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	spawn_set_nofile(rl.rlim_cur);
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("cannot raise the open file limit");
+	}
+}
+
+static int
+make_dir(const char *path, const char *what)
+{
+	char *p = xstrdup(path), *s;
+
+	for (s = p + 1; *s != '\0'; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) == -1 && errno != EEXIST) {
+			log_warn("cannot create %s %s", what, p);
+			free(p);
+			return -1;
+		}
+		*s = '/';
+	}
+	if (mkdir(p, 0755) == -1 && errno != EEXIST) {
+		log_warn("cannot create %s %s", what, p);
+		free(p);
+		return -1;
+	}
+	free(p);
+	return 0;
+}
+
+static struct config *
+load(const char *path)
+{
+	struct config_errors errs;
+	struct config *c;
+	size_t i;
+
+	c = config_load(path, &errs);
+	for (i = 0; i < errs.msgs.n; i++)
+		fprintf(stderr, "%s\n", errs.msgs.v[i]);
+	if (c == NULL)
+		fprintf(stderr, "%s: %zu error%s; nothing started\n", path,
+		    errs.msgs.n, errs.msgs.n == 1 ? "" : "s");
+	strv_free(&errs.msgs);
+	return c;
+}
+
+static void
+record_daemon(struct statedb *db, const char *what)
+{
+	struct db_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.kind = EV_DAEMON;
+	e.time_ms = now_wall_ms();
+	e.instance = -1;
+	e.pid = getpid();
+	e.code = e.sig = e.err = -1;
+	e.start_failure = -1;
+	e.state = what;
+	statedb_add(db, &e);
+}
+
+static int
+run(struct config *conf)
+{
+	static const int sigs[4] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+	struct daemon d;
+	struct event_config *ec;
+	int i;
+
+	memset(&d, 0, sizeof(d));
+	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+		log_warn("cannot become a child subreaper; workers' orphans "
+		    "will be reaped by init");
+	if (make_dir(conf->run_dir, "run_dir") == -1 ||
+	    make_dir(conf->log_dir, "log_dir") == -1) {
+		config_free(conf);
+		return 1;
+	}
+
+	if ((ec = event_config_new()) == NULL)
+		fatal("cannot create the event loop");
+	/* Timers on the monotonic clock: a clock step cannot fire them. */
+	event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
+	d.base = event_base_new_with_config(ec);
+	event_config_free(ec);
+	if (d.base == NULL)
+		fatal("cannot create the event loop");
+	/* 0 signals, 1 everything else (the default), 2 the db flush. */
+	event_base_priority_init(d.base, 3);
+
+	if ((d.db = statedb_open(conf->state_db, d.base)) == NULL) {
+		config_free(conf);
+		event_base_free(d.base);
+		return 1;
+	}
+	d.fleet = fleet_new(d.base, conf, d.db);
+	d.fleet->on_idle = on_idle;
+	for (i = 0; i < 4; i++) {
+		d.sig[i] = evsignal_new(d.base, sigs[i], signal_cb, &d);
+		if (d.sig[i] == NULL || event_add(d.sig[i], NULL) == -1)
+			fatal("cannot watch signal %d", sigs[i]);
+		event_priority_set(d.sig[i], 0);
+	}
+
+	record_daemon(d.db, "start");
+	log_info("corrald %s (pid %ld): %zu agents, %zu workers, state %s",
+	    CORRAL_VERSION, (long)getpid(), conf->nagents,
+	    d.fleet->nworkers, conf->state_db);
+	fleet_start(d.fleet);
+	if (event_base_dispatch(d.base) == -1)
+		log_error("event loop failed");
+
+	fleet_reap_orphans(d.fleet);
+	record_daemon(d.db, "stop");
+	for (i = 0; i < 4; i++)
+		event_free(d.sig[i]);
+	fleet_free(d.fleet);
+	statedb_close(d.db);
+	event_base_free(d.base);
+	log_info("exiting");
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", required_argument, NULL, 'n' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *file = NULL, *lvl = NULL;
+	enum log_level level = LOG_LVL_INFO;
+	struct config *conf;
+	bool check = false;
+	int ch;
+
+	log_init(LOG_LVL_INFO, "corrald");
+	while ((ch = getopt_long(argc, argv, "c:n:l:Vh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			file = optarg;
+			break;
+		case 'n':
+			file = optarg;
+			check = true;
+			break;
+		case 'l':
+			lvl = optarg;
+			if (log_level_parse(lvl, &level) == -1) {
+				fprintf(stderr, "corrald: unknown log level "
+				    "'%s' (error, warn, info, debug)\n", lvl);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'V':
+			printf("corrald %s\n", CORRAL_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (file == NULL || optind != argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if ((conf = load(file)) == NULL)
+		return EXIT_CONFIG;
+	if (check) {
+		config_print(conf, stdout);
+		fprintf(stderr, "%s: configuration OK\n", file);
+		config_free(conf);
+		return 0;
+	}
+	log_set_level(lvl != NULL ? level : conf->log_level);
+	return run(conf);
+}

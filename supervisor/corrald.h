@@ -1,0 +1,361 @@
+/*
+ * corrald.h: every structure and prototype of the corral supervisor, grouped
+ * by the file that defines them.  This header is the map of the daemon.
+ */
+#ifndef CORRALD_H
+#define CORRALD_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "corral.h"
+
+struct event;
+struct event_base;
+
+#define EXIT_USAGE 64  /* EX_USAGE */
+#define EXIT_CONFIG 78 /* EX_CONFIG */
+
+#define NAME_MAX_LEN 64 /* agent and cluster names */
+
+/* log.c */
+
+enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+void log_init(enum log_level, const char *prog);
+void log_set_level(enum log_level);
+int log_level_parse(const char *, enum log_level *);
+const char *log_level_name(enum log_level);
+/* log_warn appends strerror(errno), log_warnx does not; both keep errno. */
+void log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+void log_error(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* Allocation failure is the one error corrald does not survive. */
+void fatal(const char *, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+void *xmalloc(size_t);
+void *xcalloc(size_t, size_t);
+void *xreallocarray(void *, size_t, size_t);
+char *xstrdup(const char *);
+char *xstrndup(const char *, size_t);
+int xasprintf(char **, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* units.c: parsing of the value types of the fleet file.  Pure. */
+
+/* Each returns 0, or -1 with a message (static, or in buf) in *why. */
+int parse_duration(const char *, uint64_t *ms, const char **why);
+int parse_size(const char *, uint64_t *bytes, const char **why);
+int parse_uint(const char *, uint64_t max, uint64_t *out, const char **why);
+int parse_int(const char *, int64_t min, int64_t max, int64_t *out,
+    const char **why);
+int parse_double(const char *, double min, double max, double *out,
+    const char **why);
+int parse_bool(const char *, bool *out, const char **why);
+int parse_signal(const char *, int *sig, const char **why);
+/* Comma- or space-separated exit codes 0..255; an empty value is no code. */
+int parse_codes(const char *, struct corral_codeset *, const char **why);
+/* Print in the form the parsers take back: "250ms", "2s", "1m30s", "16K". */
+void format_duration(uint64_t ms, char *buf, size_t len);
+void format_size(uint64_t bytes, char *buf, size_t len);
+const char *signal_name(int sig); /* "TERM", or NULL if unknown */
+/* The edit distance, for did-you-mean suggestions. */
+unsigned edit_distance(const char *, const char *);
+
+/* argv.c: shell-like word splitting and %(name) expansion.  Pure. */
+
+struct strv {
+	char **v;   /* NULL-terminated; owns each string */
+	size_t n;
+	size_t cap;
+};
+
+void strv_init(struct strv *);
+void strv_push(struct strv *, const char *);     /* copies */
+void strv_push_own(struct strv *, char *);       /* takes ownership */
+void strv_free(struct strv *);
+/*
+ * Split s into words as a POSIX shell would, without expansion: blanks (and
+ * every character of extra_seps) separate words, '...' keeps everything,
+ * "..." honours \" \\ \$ \`, a backslash outside quotes quotes the next
+ * character.  Returns 0, or -1 with a message in *why (static string).
+ */
+int argv_split(const char *s, const char *extra_seps, struct strv *out,
+    const char **why);
+
+struct expand_vars {
+	const char *agent;
+	const char *instance;
+	const char *here;
+};
+/*
+ * Replace %(agent), %(instance), %(here) and %% in s.  Returns a new string
+ * (caller frees), or NULL with the offending name in *why (static message).
+ */
+char *expand_vars(const char *s, const struct expand_vars *,
+    const char **why);
+
+/* config.c: the fleet file, parsed, checked and resolved. */
+
+enum restart_mode { RESTART_ALWAYS, RESTART_ON_FAILURE, RESTART_NEVER };
+enum out_mode { OUT_FILE, OUT_INHERIT, OUT_NULL };
+
+struct agent_conf {
+	char name[NAME_MAX_LEN + 1];
+	unsigned line;  /* of its section header */
+	unsigned order; /* position in the file, for stable ordering */
+
+	char *cluster;       /* NULL: in no cluster */
+	char *command;       /* as written */
+	struct strv argv;    /* command split into words, %() unexpanded */
+	unsigned numprocs;
+	char *directory;     /* NULL: corrald's own */
+	struct strv env;     /* KEY=VALUE, %() unexpanded, keys unique */
+	enum restart_mode restart;
+	struct corral_exit_policy codes;
+	struct corral_backoff backoff;
+	unsigned max_retries; /* 0: no limit */
+	uint64_t healthy_after_ms;
+	int stop_signal;
+	uint64_t stop_timeout_ms;
+	enum out_mode out[2]; /* [0] stdout, [1] stderr */
+	uint64_t log_max_bytes; /* 0: never rotate */
+	unsigned log_backups;
+	int priority;
+	bool autostart;
+	char *user; /* NULL: corrald's own */
+	uid_t uid;
+	gid_t gid;
+};
+
+struct cluster_conf {
+	char name[NAME_MAX_LEN + 1];
+	unsigned line;
+};
+
+struct config {
+	char *path;     /* as given */
+	char *here;     /* absolute directory of the file */
+	char *state_db; /* resolved path */
+	char *run_dir;
+	char *log_dir;
+	enum log_level log_level;
+
+	struct agent_conf *agents; /* sorted by priority, then file order */
+	size_t nagents;
+	struct cluster_conf *clusters;
+	size_t nclusters;
+};
+
+/* The messages of a failed load, each "FILE:LINE: message". */
+struct config_errors {
+	struct strv msgs;
+};
+
+/*
+ * Read, check and resolve the fleet file at path.  Returns the config
+ * (caller frees with config_free), or NULL with every error in errs.
+ * Nothing is partly applied: a file with any error yields NULL.
+ */
+struct config *config_load(const char *path, struct config_errors *errs);
+void config_free(struct config *);
+/* Print the resolved configuration as a fleet file that loads back. */
+void config_print(const struct config *, FILE *);
+const char *restart_mode_name(enum restart_mode);
+const char *out_mode_name(enum out_mode);
+
+/* restart.c: what to do after a run ends.  Pure. */
+
+enum wstate {
+	W_STOPPED,
+	W_STARTING,
+	W_RUNNING,
+	W_BACKOFF,
+	W_STOPPING,
+	W_EXITED,
+	W_FATAL,
+};
+const char *wstate_name(enum wstate);
+
+struct restart_in {
+	enum restart_mode mode;
+	unsigned max_retries;
+	uint64_t healthy_after_ms;
+	enum corral_exit_class cls;
+	bool was_healthy;  /* it reached RUNNING */
+	uint64_t run_ms;
+	unsigned failures; /* consecutive failures before this run ended */
+};
+
+struct restart_plan {
+	enum wstate next;  /* W_BACKOFF, W_EXITED, W_FATAL or W_STOPPED */
+	bool failure;      /* counts as a failure */
+	bool start_failure; /* a failure that died before RUNNING */
+	bool chain_closed; /* the error chain ends here (a good exit) */
+	unsigned failures; /* consecutive failures after this run */
+	bool throttle;     /* restart after a backoff step though no failure */
+	unsigned backoff_k; /* index into the backoff sequence when BACKOFF */
+	const char *why;   /* short reason, for the log; static */
+};
+
+void restart_decide(const struct restart_in *, struct restart_plan *);
+
+/* statedb.c: the state database, events written in batches. */
+
+enum ev_kind { EV_DAEMON, EV_SPAWN, EV_EXIT, EV_STATE };
+
+struct db_event {
+	enum ev_kind kind;
+	int64_t time_ms; /* wall clock */
+	char agent[NAME_MAX_LEN + 1];
+	int instance; /* -1: the daemon itself */
+	pid_t pid;
+	const char *state, *prev_state; /* static strings or NULL */
+	enum corral_exit_class cls;
+	int code, sig, err; /* -1 when not applicable */
+	int64_t start_ms, run_ms;
+	unsigned restarts;
+	int64_t chain; /* 0: not in a chain */
+	int start_failure; /* -1 n/a, 0, 1 */
+	char *detail;      /* owned, may be NULL */
+};
+
+struct statedb;
+
+/*
+ * Open (creating if needed) and lock the state database.  Returns NULL and
+ * prints why when it cannot, including when another corrald holds the lock.
+ */
+struct statedb *statedb_open(const char *path, struct event_base *);
+/* Flushes what is queued, then closes.  NULL is a no-op. */
+void statedb_close(struct statedb *);
+/* Queue an event; it is written with the rest of this loop turn's. */
+void statedb_add(struct statedb *, struct db_event *);
+/* Write everything queued now, in one transaction.  0 or -1. */
+int statedb_flush(struct statedb *);
+int64_t statedb_next_chain(struct statedb *);
+
+/* output.c: a worker's stdout and stderr. */
+
+struct worker;
+struct outstream;
+
+/*
+ * Start reading fd (the read end of a worker's pipe, which it takes).  which
+ * is 1 or 2.  Returns NULL on failure (fd closed).
+ */
+struct outstream *output_open(struct worker *, int which, int fd);
+/* Read what is left without blocking, then close.  NULL is a no-op. */
+void output_close(struct outstream *);
+/* Reopen a worker's log files (on SIGHUP, after an external rotation). */
+void output_reopen(struct worker *);
+
+/* spawn.c: fork and exec one run of a worker. */
+
+struct spawn_req {
+	char *const *argv;
+	char *const *envp;
+	const char *directory; /* NULL: stay */
+	enum out_mode out[2];
+	uid_t uid;
+	gid_t gid;
+	const char *user;      /* NULL: no change of user */
+	int pdeath_signal;
+};
+
+struct spawn_res {
+	pid_t pid;
+	int outfd[2]; /* read ends, or -1 for inherit/null */
+	int execfd;   /* read end of the exec-status pipe */
+};
+
+/* 0, or -1 with errno set when fork itself (or a pipe) fails. */
+int spawn_run(const struct spawn_req *, struct spawn_res *);
+/*
+ * Read the exec-status pipe (non-blocking).  Returns 1 and fills *err and
+ * *stage when the exec failed, 0 when it succeeded (EOF), -1 when nothing is
+ * known yet (EAGAIN).
+ */
+int spawn_exec_status(int fd, int *err, const char **stage);
+/* Restore in workers what corrald changed for itself (RLIMIT_NOFILE). */
+void spawn_set_nofile(uint64_t soft);
+
+/* worker.c: the fleet of workers and their state machine. */
+
+struct worker {
+	struct fleet *fleet;      /* borrowed: the fleet owns its workers */
+	struct agent_conf *agent; /* borrowed from the fleet's config */
+	unsigned instance;
+	char name[NAME_MAX_LEN + 16]; /* "agent.N" */
+	enum wstate state;
+
+	pid_t pid;              /* 0 when no process */
+	struct worker *pid_next; /* pid hash chain */
+	int64_t start_wall_ms;
+	uint64_t start_mono_ms;
+	bool healthy;           /* this run reached RUNNING */
+	bool stop_requested;    /* we sent stop_signal */
+	bool exec_failed;
+	int exec_errno;
+	const char *exec_stage;
+
+	unsigned failures;      /* consecutive, drives backoff */
+	unsigned runs;          /* runs started; restarts = runs - 1 */
+	unsigned start_failures, runtime_failures;
+	int64_t chain;          /* current error chain, 0 if none */
+	enum corral_exit_class last_class;
+
+	struct event *timer;    /* healthy_after, backoff or stop timeout */
+	int execfd;
+	struct event *exec_ev;
+	struct outstream *out[2];
+	int logfd[2];           /* OUT_FILE: the open log files, else -1 */
+	uint64_t logsize[2];
+	char *logpath[2];
+
+	TAILQ_ENTRY(worker) startq; /* waiting for a spawn slot */
+	bool queued;
+};
+
+struct fleet {
+	struct event_base *base;
+	struct config *conf;    /* owned */
+	struct statedb *db;     /* borrowed */
+	struct worker *workers; /* owned, nworkers */
+	size_t nworkers;
+	struct worker **pidtab; /* hash of live pids, pidmask + 1 buckets */
+	size_t pidmask;
+	size_t live;            /* workers with a process */
+	struct corral_rng rng;
+	struct event *spawn_ev;
+	TAILQ_HEAD(, worker) startq;
+	bool shutting_down;
+	int shutdown_kills;     /* how many times shutdown was asked */
+	void (*on_idle)(struct fleet *); /* called when shut down and no process */
+};
+
+struct fleet *fleet_new(struct event_base *, struct config *,
+    struct statedb *);
+void fleet_free(struct fleet *);
+void fleet_start(struct fleet *);
+void fleet_reap(struct fleet *);
+void fleet_reopen_logs(struct fleet *);
+/* Stop every worker; on_idle runs once none is left.  Again: SIGKILL now. */
+void fleet_shutdown(struct fleet *);
+/* Kill and reap every remaining descendant (escaped grandchildren). */
+void fleet_reap_orphans(struct fleet *);
+struct worker *fleet_find_pid(struct fleet *, pid_t);
+
+/* clock.c */
+
+int64_t now_wall_ms(void);
+uint64_t now_mono_ms(void);
+
+#endif /* CORRALD_H */

@@ -1,0 +1,85 @@
+/*
+ * restart.c: the restart policy.  Given how a run ended and the worker's
+ * history, decide the next state and the backoff step.  Pure: the caller
+ * owns the clock, the timers and the random draw.
+ */
+#include "corrald.h"
+
+const char *
+wstate_name(enum wstate s)
+{
+	switch (s) {
+	case W_STOPPED:
+		return "STOPPED";
+	case W_STARTING:
+		return "STARTING";
+	case W_RUNNING:
+		return "RUNNING";
+	case W_BACKOFF:
+		return "BACKOFF";
+	case W_STOPPING:
+		return "STOPPING";
+	case W_EXITED:
+		return "EXITED";
+	case W_FATAL:
+		return "FATAL";
+	}
+	return "?";
+}
+
+void
+restart_decide(const struct restart_in *in, struct restart_plan *out)
+{
+	out->failure = corral_exit_is_failure(in->cls);
+	out->start_failure = out->failure && !in->was_healthy;
+	out->chain_closed = false;
+	out->throttle = false;
+	out->backoff_k = 0;
+	out->failures = in->failures;
+
+	if (in->cls == CORRAL_EXIT_STOPPED) {
+		/* An operator's stop is never a failure, nor a success. */
+		out->next = W_STOPPED;
+		out->why = "stopped";
+		return;
+	}
+	if (!out->failure) {
+		/* A clean exit: the chain, if any, ends well. */
+		out->failures = 0;
+		out->chain_closed = true;
+		if (in->mode != RESTART_ALWAYS) {
+			out->next = W_EXITED;
+			out->why = "exited cleanly";
+			return;
+		}
+		/*
+		 * restart = always: a worker that exits cleanly at once would
+		 * respawn in a tight loop; a short run waits one backoff step.
+		 */
+		out->next = W_BACKOFF;
+		out->throttle = in->run_ms < in->healthy_after_ms;
+		out->why = "exited cleanly, restart = always";
+		return;
+	}
+
+	/* A healthy run reset the count when it became healthy. */
+	out->failures = in->failures + 1;
+	if (in->cls == CORRAL_EXIT_FATAL) {
+		out->next = W_FATAL;
+		out->why = "fatal exit";
+		return;
+	}
+	if (in->mode == RESTART_NEVER) {
+		out->next = W_EXITED;
+		out->why = "failed, restart = never";
+		return;
+	}
+	if (in->max_retries > 0 && out->failures > in->max_retries) {
+		out->next = W_FATAL;
+		out->why = "max_retries reached";
+		return;
+	}
+	out->next = W_BACKOFF;
+	out->backoff_k = out->failures - 1;
+	out->why = "failed";
+}

@@ -1,0 +1,303 @@
+/*
+ * statedb.c: the state database.  Events are queued as they happen and
+ * written in one transaction at the end of the loop turn, so that a crash
+ * storm costs one commit per turn, not one per exit.  The database is locked
+ * for one corrald at a time.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <sqlite3.h>
+
+#include "corrald.h"
+
+/* Past this many unwritten events (the disk failing for long), new ones are
+ * counted and dropped: memory must stay bounded. */
+#define DB_QUEUE_MAX 200000
+#define DB_RETRY_MS 1000
+
+struct statedb {
+	char *path;
+	sqlite3 *db;
+	sqlite3_stmt *insert;
+	int lockfd;
+	struct event *flush_ev;
+	struct event *retry_ev;
+	struct db_event *q;
+	size_t nq, capq;
+	size_t dropped;
+	bool failing;
+	int64_t next_chain;
+};
+
+static const char schema[] =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "CREATE TABLE IF NOT EXISTS meta ("
+    "  key TEXT PRIMARY KEY, value TEXT);"
+    "INSERT OR IGNORE INTO meta VALUES ('schema', '1');"
+    "CREATE TABLE IF NOT EXISTS events ("
+    "  id INTEGER PRIMARY KEY,"
+    "  time_ms INTEGER NOT NULL,"
+    "  kind TEXT NOT NULL,"     /* daemon, spawn, exit, state */
+    "  agent TEXT,"
+    "  instance INTEGER,"
+    "  pid INTEGER,"
+    "  state TEXT, prev_state TEXT,"
+    "  class TEXT, code INTEGER, signal INTEGER, errno INTEGER,"
+    "  start_ms INTEGER, run_ms INTEGER,"
+    "  restarts INTEGER, chain INTEGER, start_failure INTEGER,"
+    "  detail TEXT);"
+    "CREATE INDEX IF NOT EXISTS events_by_worker"
+    "  ON events (agent, instance, id);";
+
+static const char *kind_names[] = { "daemon", "spawn", "exit", "state" };
+
+static void flush_cb(evutil_socket_t, short, void *);
+
+static int
+take_lock(const char *dbpath)
+{
+	char *lockpath, pidbuf[32];
+	ssize_t n;
+	int fd;
+
+	xasprintf(&lockpath, "%s.lock", dbpath);
+	fd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd == -1) {
+		log_warn("cannot open lock file %s", lockpath);
+		free(lockpath);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK) {
+			n = pread(fd, pidbuf, sizeof(pidbuf) - 1, 0);
+			pidbuf[n > 0 ? n : 0] = '\0';
+			pidbuf[strcspn(pidbuf, "\n")] = '\0';
+			log_error("state database %s is in use by another "
+			    "corrald (pid %s, lock %s)", dbpath,
+			    *pidbuf ? pidbuf : "unknown", lockpath);
+		} else
+			log_warn("cannot lock %s", lockpath);
+		close(fd);
+		free(lockpath);
+		return -1;
+	}
+	n = snprintf(pidbuf, sizeof(pidbuf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, pidbuf, (size_t)n, 0) != n)
+		log_warn("cannot write pid to %s", lockpath);
+	free(lockpath);
+	return fd;
+}
+
+struct statedb *
+statedb_open(const char *path, struct event_base *base)
+{
+	struct statedb *s;
+	sqlite3_stmt *st;
+	char *err = NULL;
+	int rc;
+
+	s = xcalloc(1, sizeof(*s));
+	s->path = xstrdup(path);
+	s->lockfd = -1;
+	if ((s->lockfd = take_lock(path)) == -1)
+		goto fail;
+	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		log_error("cannot open state database %s: %s", path,
+		    s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_busy_timeout(s->db, 1000);
+	if (sqlite3_exec(s->db, schema, NULL, NULL, &err) != SQLITE_OK) {
+		log_error("cannot set up state database %s: %s", path, err);
+		sqlite3_free(err);
+		goto fail;
+	}
+	if (sqlite3_prepare_v2(s->db,
+	    "INSERT INTO events (time_ms, kind, agent, instance, pid, state,"
+	    " prev_state, class, code, signal, errno, start_ms, run_ms,"
+	    " restarts, chain, start_failure, detail)"
+	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &s->insert,
+	    NULL) != SQLITE_OK) {
+		log_error("state database %s: %s", path, sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(chain), 0) FROM "
+	    "events", -1, &st, NULL) != SQLITE_OK) {
+		log_error("state database %s: %s", path, sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	if (sqlite3_step(st) == SQLITE_ROW)
+		s->next_chain = sqlite3_column_int64(st, 0) + 1;
+	sqlite3_finalize(st);
+
+	s->flush_ev = event_new(base, -1, 0, flush_cb, s);
+	s->retry_ev = evtimer_new(base, flush_cb, s);
+	if (s->flush_ev == NULL || s->retry_ev == NULL)
+		fatal("cannot create events");
+	/* Last in its turn: every callback of the turn has queued by then. */
+	event_priority_set(s->flush_ev, 2);
+	return s;
+fail:
+	statedb_close(s);
+	return NULL;
+}
+
+static void
+event_clear(struct db_event *e)
+{
+	free(e->detail);
+	e->detail = NULL;
+}
+
+void
+statedb_close(struct statedb *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	if (s->db != NULL && s->nq > 0 && statedb_flush(s) == -1)
+		log_error("state database %s: %zu events could not be written",
+		    s->path, s->nq);
+	for (i = 0; i < s->nq; i++)
+		event_clear(&s->q[i]);
+	free(s->q);
+	if (s->flush_ev != NULL)
+		event_free(s->flush_ev);
+	if (s->retry_ev != NULL)
+		event_free(s->retry_ev);
+	sqlite3_finalize(s->insert);
+	sqlite3_close(s->db);
+	if (s->lockfd != -1)
+		close(s->lockfd);
+	free(s->path);
+	free(s);
+}
+
+void
+statedb_add(struct statedb *s, struct db_event *e)
+{
+	if (s->nq >= DB_QUEUE_MAX) {
+		if (s->dropped++ == 0)
+			log_error("state database %s: %d events unwritten; "
+			    "dropping new ones until it recovers", s->path,
+			    DB_QUEUE_MAX);
+		event_clear(e);
+		return;
+	}
+	if (s->nq == s->capq) {
+		s->capq = s->capq ? s->capq * 2 : 64;
+		s->q = xreallocarray(s->q, s->capq, sizeof(*s->q));
+	}
+	s->q[s->nq++] = *e;
+	e->detail = NULL; /* moved */
+	if (!s->failing)
+		event_active(s->flush_ev, 0, 0);
+}
+
+static void
+bind_opt_int(sqlite3_stmt *st, int i, int64_t v, bool present)
+{
+	if (present)
+		sqlite3_bind_int64(st, i, v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static int
+insert_one(struct statedb *s, const struct db_event *e)
+{
+	sqlite3_stmt *st = s->insert;
+	bool isexit = e->kind == EV_EXIT;
+	int rc;
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	sqlite3_bind_int64(st, 1, e->time_ms);
+	sqlite3_bind_text(st, 2, kind_names[e->kind], -1, SQLITE_STATIC);
+	if (e->instance >= 0) {
+		sqlite3_bind_text(st, 3, e->agent, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 4, e->instance);
+	}
+	bind_opt_int(st, 5, e->pid, e->pid > 0);
+	if (e->state != NULL)
+		sqlite3_bind_text(st, 6, e->state, -1, SQLITE_STATIC);
+	if (e->prev_state != NULL)
+		sqlite3_bind_text(st, 7, e->prev_state, -1, SQLITE_STATIC);
+	if (isexit)
+		sqlite3_bind_text(st, 8, corral_exit_class_name(e->cls), -1,
+		    SQLITE_STATIC);
+	bind_opt_int(st, 9, e->code, e->code >= 0);
+	bind_opt_int(st, 10, e->sig, e->sig > 0);
+	bind_opt_int(st, 11, e->err, e->err > 0);
+	bind_opt_int(st, 12, e->start_ms, isexit);
+	bind_opt_int(st, 13, e->run_ms, isexit);
+	bind_opt_int(st, 14, e->restarts, e->kind == EV_SPAWN || isexit);
+	bind_opt_int(st, 15, e->chain, e->chain > 0);
+	bind_opt_int(st, 16, e->start_failure, e->start_failure >= 0);
+	if (e->detail != NULL)
+		sqlite3_bind_text(st, 17, e->detail, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+statedb_flush(struct statedb *s)
+{
+	size_t i;
+
+	if (s->nq == 0)
+		return 0;
+	if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	for (i = 0; i < s->nq; i++)
+		if (insert_one(s, &s->q[i]) == -1)
+			goto fail;
+	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	for (i = 0; i < s->nq; i++)
+		event_clear(&s->q[i]);
+	if (s->failing || s->dropped > 0)
+		log_info("state database %s: writing again (%zu events were "
+		    "dropped)", s->path, s->dropped);
+	s->nq = 0;
+	s->dropped = 0;
+	s->failing = false;
+	return 0;
+fail:
+	if (!s->failing)
+		log_error("state database %s: cannot write %zu events: %s; "
+		    "retrying every %d ms", s->path, s->nq,
+		    sqlite3_errmsg(s->db), DB_RETRY_MS);
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	s->failing = true;
+	return -1;
+}
+
+static void
+flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct statedb *s = arg;
+	struct timeval tv = { DB_RETRY_MS / 1000, (DB_RETRY_MS % 1000) * 1000 };
+
+	(void)fd;
+	(void)what;
+	if (statedb_flush(s) == -1)
+		evtimer_add(s->retry_ev, &tv);
+}
+
+int64_t
+statedb_next_chain(struct statedb *s)
+{
+	return s->next_chain++;
+}

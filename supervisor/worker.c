@@ -1,0 +1,692 @@
+/*
+ * worker.c: the fleet of workers and the state machine of each.  Every
+ * state change goes through worker_set_state(), which logs it and records
+ * it; every decision about a restart is restart_decide()'s.  Timers, never
+ * sleeps: one per worker, armed for healthy_after in STARTING, for the
+ * backoff delay in BACKOFF and for stop_timeout in STOPPING.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "corrald.h"
+
+#define SPAWN_BATCH 64 /* spawns per loop turn: the loop stays responsive */
+
+extern char **environ;
+
+static void worker_spawn(struct worker *);
+static void timer_cb(evutil_socket_t, short, void *);
+
+static void
+timer_arm(struct worker *w, uint64_t ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(w->timer, &tv);
+}
+
+static void
+event_init(struct db_event *e, struct worker *w, enum ev_kind kind)
+{
+	memset(e, 0, sizeof(*e));
+	e->kind = kind;
+	e->time_ms = now_wall_ms();
+	snprintf(e->agent, sizeof(e->agent), "%s", w->agent->name);
+	e->instance = (int)w->instance;
+	e->pid = w->pid;
+	e->code = e->sig = e->err = -1;
+	e->start_failure = -1;
+	e->restarts = w->runs > 0 ? w->runs - 1 : 0;
+	e->chain = w->chain;
+}
+
+/* The only way a worker's state changes. */
+static void
+worker_set_state(struct worker *w, enum wstate s, const char *why)
+{
+	struct db_event e;
+
+	if (w->state == s)
+		return;
+	log_info("agent %s: %s -> %s%s%s", w->name, wstate_name(w->state),
+	    wstate_name(s), why ? ": " : "", why ? why : "");
+	event_init(&e, w, EV_STATE);
+	e.prev_state = wstate_name(w->state);
+	e.state = wstate_name(s);
+	if (why != NULL)
+		e.detail = xstrdup(why);
+	w->state = s;
+	statedb_add(w->fleet->db, &e);
+}
+
+/* pid -> worker, in O(1). */
+
+static size_t
+pid_slot(struct fleet *f, pid_t pid)
+{
+	return (size_t)pid & f->pidmask;
+}
+
+static void
+pid_insert(struct worker *w)
+{
+	struct fleet *f = w->fleet;
+	size_t i = pid_slot(f, w->pid);
+
+	w->pid_next = f->pidtab[i];
+	f->pidtab[i] = w;
+	f->live++;
+}
+
+static void
+pid_remove(struct worker *w)
+{
+	struct fleet *f = w->fleet;
+	struct worker **pp;
+
+	for (pp = &f->pidtab[pid_slot(f, w->pid)]; *pp != NULL;
+	    pp = &(*pp)->pid_next) {
+		if (*pp == w) {
+			*pp = w->pid_next;
+			w->pid_next = NULL;
+			f->live--;
+			return;
+		}
+	}
+}
+
+struct worker *
+fleet_find_pid(struct fleet *f, pid_t pid)
+{
+	struct worker *w;
+
+	for (w = f->pidtab[pid_slot(f, pid)]; w != NULL; w = w->pid_next)
+		if (w->pid == pid)
+			return w;
+	return NULL;
+}
+
+struct fleet *
+fleet_new(struct event_base *base, struct config *conf, struct statedb *db)
+{
+	struct fleet *f;
+	struct worker *w;
+	uint64_t seed;
+	size_t i, n = 0, buckets;
+	unsigned k;
+
+	f = xcalloc(1, sizeof(*f));
+	f->base = base;
+	f->conf = conf;
+	f->db = db;
+	TAILQ_INIT(&f->startq);
+	for (i = 0; i < conf->nagents; i++)
+		n += conf->agents[i].numprocs;
+	f->workers = xcalloc(n, sizeof(*f->workers));
+	f->nworkers = n;
+	for (buckets = 64; buckets < 2 * n; buckets *= 2)
+		;
+	f->pidtab = xcalloc(buckets, sizeof(*f->pidtab));
+	f->pidmask = buckets - 1;
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
+		seed = (uint64_t)now_wall_ms() ^ ((uint64_t)getpid() << 32);
+	corral_rng_seed(&f->rng, seed);
+
+	w = f->workers;
+	for (i = 0; i < conf->nagents; i++) {
+		struct agent_conf *a = &conf->agents[i];
+		for (k = 0; k < a->numprocs; k++, w++) {
+			w->fleet = f;
+			w->agent = a;
+			w->instance = k;
+			snprintf(w->name, sizeof(w->name), "%s.%u", a->name, k);
+			w->state = W_STOPPED;
+			w->execfd = -1;
+			w->logfd[0] = w->logfd[1] = -1;
+			xasprintf(&w->logpath[0], "%s/%s.stdout.log",
+			    conf->log_dir, w->name);
+			xasprintf(&w->logpath[1], "%s/%s.stderr.log",
+			    conf->log_dir, w->name);
+			w->timer = evtimer_new(base, timer_cb, w);
+			if (w->timer == NULL)
+				fatal("cannot create a timer");
+		}
+	}
+	return f;
+}
+
+void
+fleet_free(struct fleet *f)
+{
+	size_t i;
+	int j;
+
+	if (f == NULL)
+		return;
+	for (i = 0; i < f->nworkers; i++) {
+		struct worker *w = &f->workers[i];
+		for (j = 0; j < 2; j++) {
+			output_close(w->out[j]);
+			if (w->logfd[j] != -1)
+				close(w->logfd[j]);
+			free(w->logpath[j]);
+		}
+		if (w->exec_ev != NULL)
+			event_free(w->exec_ev);
+		if (w->execfd != -1)
+			close(w->execfd);
+		event_free(w->timer);
+	}
+	if (f->spawn_ev != NULL)
+		event_free(f->spawn_ev);
+	free(f->workers);
+	free(f->pidtab);
+	config_free(f->conf);
+	free(f);
+}
+
+static void
+spawn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct fleet *f = arg;
+	struct worker *w;
+	int n;
+
+	(void)fd;
+	(void)what;
+	for (n = 0; n < SPAWN_BATCH && (w = TAILQ_FIRST(&f->startq)); n++) {
+		TAILQ_REMOVE(&f->startq, w, startq);
+		w->queued = false;
+		worker_spawn(w);
+	}
+	if (!TAILQ_EMPTY(&f->startq))
+		event_active(f->spawn_ev, 0, 0);
+}
+
+static void
+worker_enqueue(struct worker *w)
+{
+	struct fleet *f = w->fleet;
+
+	if (w->queued || f->shutting_down)
+		return;
+	w->queued = true;
+	TAILQ_INSERT_TAIL(&f->startq, w, startq);
+	event_active(f->spawn_ev, 0, 0);
+}
+
+void
+fleet_start(struct fleet *f)
+{
+	size_t i;
+
+	f->spawn_ev = event_new(f->base, -1, 0, spawn_cb, f);
+	if (f->spawn_ev == NULL)
+		fatal("cannot create the spawn event");
+	/* Workers are laid out by priority, then file order: start order. */
+	for (i = 0; i < f->nworkers; i++)
+		if (f->workers[i].agent->autostart)
+			worker_enqueue(&f->workers[i]);
+}
+
+static void __attribute__((format(printf, 2, 3)))
+push_fmt(struct strv *sv, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) == -1)
+		fatal("out of memory formatting a string");
+	va_end(ap);
+	strv_push_own(sv, s);
+}
+
+/* Build the environment of a run: corrald's, the agent's, then corral's. */
+static void
+build_env(struct worker *w, const struct expand_vars *vars, struct strv *env)
+{
+	const struct agent_conf *a = w->agent;
+	struct strv own;
+	const char *why;
+	char **e;
+	size_t i, k;
+
+	strv_init(&own);
+	for (i = 0; i < a->env.n; i++) {
+		char *x = expand_vars(a->env.v[i], vars, &why);
+		if (x == NULL) /* checked when the file was loaded */
+			x = xstrdup(a->env.v[i]);
+		strv_push_own(&own, x);
+	}
+	push_fmt(&own, "CORRAL_AGENT=%s", a->name);
+	push_fmt(&own, "CORRAL_INSTANCE=%u", w->instance);
+	/* Called before this run is counted: every earlier run is one. */
+	push_fmt(&own, "CORRAL_RESTARTS=%u", w->runs);
+	push_fmt(&own, "CORRAL_LAST_EXIT=%s",
+	    corral_exit_class_name(w->last_class));
+
+	for (e = environ; e != NULL && *e != NULL; e++) {
+		size_t klen = strcspn(*e, "=");
+		for (k = 0; k < own.n; k++)
+			if (strncmp(own.v[k], *e, klen + 1) == 0)
+				break;
+		if (k == own.n)
+			strv_push(env, *e);
+	}
+	for (k = 0; k < own.n; k++) {
+		strv_push_own(env, own.v[k]);
+		own.v[k] = NULL;
+	}
+	own.n = 0;
+	strv_free(&own);
+}
+
+static void
+exec_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	int r;
+
+	(void)fd;
+	(void)what;
+	r = spawn_exec_status(w->execfd, &w->exec_errno, &w->exec_stage);
+	if (r == -1)
+		return; /* spurious wakeup; the event is still armed */
+	if (r == 1)
+		w->exec_failed = true;
+	event_free(w->exec_ev);
+	w->exec_ev = NULL;
+	close(w->execfd);
+	w->execfd = -1;
+}
+
+static void
+worker_spawn(struct worker *w)
+{
+	struct fleet *f = w->fleet;
+	struct agent_conf *a = w->agent;
+	char inst[16];
+	struct expand_vars vars = { a->name, inst, f->conf->here };
+	struct strv argv, env;
+	struct spawn_req rq;
+	struct spawn_res res;
+	struct db_event e;
+	char *dir = NULL;
+	const char *why;
+	size_t i;
+	int j, rc;
+
+	if (w->pid != 0 || f->shutting_down)
+		return;
+	snprintf(inst, sizeof(inst), "%u", w->instance);
+	strv_init(&argv);
+	strv_init(&env);
+	for (i = 0; i < a->argv.n; i++) {
+		char *x = expand_vars(a->argv.v[i], &vars, &why);
+		strv_push_own(&argv, x != NULL ? x : xstrdup(a->argv.v[i]));
+	}
+	build_env(w, &vars, &env);
+	if (a->directory != NULL)
+		dir = expand_vars(a->directory, &vars, &why);
+
+	memset(&rq, 0, sizeof(rq));
+	rq.argv = argv.v;
+	rq.envp = env.v;
+	rq.directory = dir;
+	rq.out[0] = a->out[0];
+	rq.out[1] = a->out[1];
+	rq.user = a->user;
+	rq.uid = a->uid;
+	rq.gid = a->gid;
+	rq.pdeath_signal = a->stop_signal;
+	rc = spawn_run(&rq, &res);
+	strv_free(&argv);
+	strv_free(&env);
+	free(dir);
+	if (rc == -1) {
+		/* corrald's trouble, not the worker's: retry, count nothing. */
+		uint64_t d = corral_backoff_delay(&a->backoff, w->failures,
+		    corral_rng_uniform(&f->rng));
+		log_warn("agent %s: cannot fork; retrying in %llu ms", w->name,
+		    (unsigned long long)d);
+		worker_set_state(w, W_BACKOFF, "fork failed");
+		timer_arm(w, d);
+		return;
+	}
+
+	w->pid = res.pid;
+	w->runs++;
+	w->start_wall_ms = now_wall_ms();
+	w->start_mono_ms = now_mono_ms();
+	w->healthy = false;
+	w->stop_requested = false;
+	w->exec_failed = false;
+	w->exec_errno = 0;
+	w->exec_stage = NULL;
+	pid_insert(w);
+	w->execfd = res.execfd;
+	w->exec_ev = event_new(f->base, w->execfd, EV_READ | EV_PERSIST,
+	    exec_cb, w);
+	if (w->exec_ev == NULL || event_add(w->exec_ev, NULL) == -1)
+		fatal("cannot watch the exec status of %s", w->name);
+	for (j = 0; j < 2; j++)
+		if (res.outfd[j] != -1)
+			w->out[j] = output_open(w, j + 1, res.outfd[j]);
+
+	event_init(&e, w, EV_SPAWN);
+	e.start_ms = w->start_wall_ms;
+	statedb_add(f->db, &e);
+	log_debug("agent %s: spawned pid %ld", w->name, (long)w->pid);
+	worker_set_state(w, W_STARTING, NULL);
+	if (a->healthy_after_ms == 0)
+		timer_arm(w, 0);
+	else
+		timer_arm(w, a->healthy_after_ms);
+}
+
+/* Send sig to the worker's process group, or to it alone if none yet. */
+static void
+worker_kill(struct worker *w, int sig)
+{
+	if (kill(-w->pid, sig) == -1 && errno == ESRCH)
+		kill(w->pid, sig);
+}
+
+static void
+worker_became_healthy(struct worker *w)
+{
+	w->healthy = true;
+	if (w->chain != 0)
+		log_info("agent %s: healthy again, error chain %lld closed "
+		    "after %u failure%s", w->name, (long long)w->chain,
+		    w->failures, w->failures == 1 ? "" : "s");
+	w->failures = 0;
+	w->chain = 0;
+	worker_set_state(w, W_RUNNING, NULL);
+}
+
+static void
+timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	char d[32];
+
+	(void)fd;
+	(void)what;
+	switch (w->state) {
+	case W_STARTING:
+		worker_became_healthy(w);
+		break;
+	case W_BACKOFF:
+		worker_spawn(w);
+		break;
+	case W_STOPPING:
+		format_duration(w->agent->stop_timeout_ms, d, sizeof(d));
+		log_warnx("agent %s (pid %ld): still running %s after %s; "
+		    "sending KILL", w->name, (long)w->pid, d,
+		    signal_name(w->agent->stop_signal) ?
+		    signal_name(w->agent->stop_signal) : "its stop signal");
+		worker_kill(w, SIGKILL);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+describe_exit(char *buf, size_t len, int status)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, len, "killed by signal %d (%s)%s",
+		    WTERMSIG(status), signal_name(WTERMSIG(status)) ?
+		    signal_name(WTERMSIG(status)) : "?",
+		    WCOREDUMP(status) ? ", core dumped" : "");
+	else
+		snprintf(buf, len, "exited with code %d", WEXITSTATUS(status));
+}
+
+static void
+worker_exited(struct worker *w, int status)
+{
+	struct fleet *f = w->fleet;
+	struct agent_conf *a = w->agent;
+	struct corral_exit_facts facts;
+	struct restart_in in;
+	struct restart_plan plan;
+	struct db_event e;
+	enum corral_exit_class cls;
+	char how[96], *detail = NULL;
+	uint64_t run_ms, delay = 0;
+	int j;
+
+	pid_remove(w);
+	evtimer_del(w->timer);
+	if (w->execfd != -1) {
+		/* Dead, so whatever it wrote is there: no wait. */
+		if (spawn_exec_status(w->execfd, &w->exec_errno,
+		    &w->exec_stage) == 1)
+			w->exec_failed = true;
+		event_free(w->exec_ev);
+		w->exec_ev = NULL;
+		close(w->execfd);
+		w->execfd = -1;
+	}
+	/* Whatever it left behind in its group goes with it. */
+	kill(-w->pid, SIGKILL);
+	for (j = 0; j < 2; j++) {
+		output_close(w->out[j]);
+		w->out[j] = NULL;
+	}
+
+	memset(&facts, 0, sizeof(facts));
+	facts.status = status;
+	facts.exec_failed = w->exec_failed;
+	facts.stop_requested = w->stop_requested || f->shutting_down;
+	cls = corral_classify(&a->codes, &facts);
+	run_ms = now_mono_ms() - w->start_mono_ms;
+
+	in.mode = a->restart;
+	in.max_retries = a->max_retries;
+	in.healthy_after_ms = a->healthy_after_ms;
+	in.cls = cls;
+	in.was_healthy = w->healthy;
+	in.run_ms = run_ms;
+	in.failures = w->failures;
+	restart_decide(&in, &plan);
+
+	if (plan.failure) {
+		if (w->chain == 0)
+			w->chain = statedb_next_chain(f->db);
+		if (plan.start_failure)
+			w->start_failures++;
+		else
+			w->runtime_failures++;
+	}
+	if (w->exec_failed)
+		xasprintf(&detail, "%s %s: %s", w->exec_stage,
+		    w->exec_stage && strcmp(w->exec_stage, "exec") == 0 ?
+		    a->argv.v[0] : "failed", strerror(w->exec_errno));
+	describe_exit(how, sizeof(how), status);
+
+	event_init(&e, w, EV_EXIT);
+	e.cls = cls;
+	if (WIFEXITED(status))
+		e.code = WEXITSTATUS(status);
+	else
+		e.sig = WTERMSIG(status);
+	e.err = w->exec_failed ? w->exec_errno : -1;
+	e.start_ms = w->start_wall_ms;
+	e.run_ms = (int64_t)run_ms;
+	e.start_failure = plan.failure ? plan.start_failure : -1;
+	e.detail = detail;
+	statedb_add(f->db, &e);
+
+	if (w->exec_failed)
+		log_error("agent %s (pid %ld): cannot start: %s", w->name,
+		    (long)w->pid, detail);
+	log_info("agent %s (pid %ld): %s after %.3fs: %s%s", w->name,
+	    (long)w->pid, how, (double)run_ms / 1000.0,
+	    corral_exit_class_name(cls), plan.failure ?
+	    (plan.start_failure ? " (start failure)" : " (runtime failure)") :
+	    "");
+
+	w->pid = 0;
+	w->last_class = cls;
+	w->failures = plan.failures;
+	if (plan.chain_closed)
+		w->chain = 0;
+
+	if (plan.next == W_BACKOFF) {
+		if (plan.failure || plan.throttle)
+			delay = corral_backoff_delay(&a->backoff,
+			    plan.backoff_k, corral_rng_uniform(&f->rng));
+		char why[96];
+		snprintf(why, sizeof(why), "%s; restart in %.3fs (failure %u)",
+		    plan.why, (double)delay / 1000.0, plan.failures);
+		worker_set_state(w, W_BACKOFF, why);
+		timer_arm(w, delay);
+	} else
+		worker_set_state(w, plan.next, plan.why);
+
+	if (f->shutting_down && f->live == 0 && f->on_idle != NULL)
+		f->on_idle(f);
+}
+
+void
+fleet_reap(struct fleet *f)
+{
+	struct worker *w;
+	pid_t pid;
+	int status;
+
+	for (;;) {
+		pid = waitpid(-1, &status, WNOHANG);
+		if (pid == -1 && errno == EINTR)
+			continue;
+		if (pid <= 0)
+			break;
+		if ((w = fleet_find_pid(f, pid)) == NULL) {
+			char how[96];
+			describe_exit(how, sizeof(how), status);
+			log_debug("reaped pid %ld, not a worker: %s", (long)pid,
+			    how);
+			continue;
+		}
+		worker_exited(w, status);
+	}
+}
+
+static void
+worker_stop(struct worker *w)
+{
+	struct fleet *f = w->fleet;
+
+	if (w->queued) {
+		TAILQ_REMOVE(&f->startq, w, startq);
+		w->queued = false;
+	}
+	switch (w->state) {
+	case W_STARTING:
+	case W_RUNNING:
+		w->stop_requested = true;
+		worker_kill(w, w->agent->stop_signal);
+		worker_set_state(w, W_STOPPING, NULL);
+		evtimer_del(w->timer);
+		timer_arm(w, w->agent->stop_timeout_ms);
+		break;
+	case W_BACKOFF:
+		evtimer_del(w->timer);
+		worker_set_state(w, W_STOPPED, NULL);
+		break;
+	default:
+		break;
+	}
+}
+
+void
+fleet_shutdown(struct fleet *f)
+{
+	size_t i;
+
+	f->shutting_down = true;
+	if (f->shutdown_kills++ > 0) {
+		log_warnx("asked again: killing %zu remaining workers now",
+		    f->live);
+		for (i = 0; i < f->nworkers; i++)
+			if (f->workers[i].pid != 0)
+				worker_kill(&f->workers[i], SIGKILL);
+		return;
+	}
+	log_info("stopping %zu running workers", f->live);
+	/* Reverse start order: dependents go before what they depend on. */
+	for (i = f->nworkers; i-- > 0;)
+		worker_stop(&f->workers[i]);
+	if (f->live == 0 && f->on_idle != NULL)
+		f->on_idle(f);
+}
+
+void
+fleet_reopen_logs(struct fleet *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->nworkers; i++)
+		output_reopen(&f->workers[i]);
+}
+
+/* Our children, as the kernel lists them (orphans adopted as subreaper). */
+static size_t
+list_children(pid_t *out, size_t max)
+{
+	char path[64];
+	FILE *fp;
+	size_t n = 0;
+	long pid;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%ld/children",
+	    (long)getpid());
+	if ((fp = fopen(path, "re")) == NULL)
+		return 0;
+	while (n < max && fscanf(fp, "%ld", &pid) == 1)
+		out[n++] = (pid_t)pid;
+	fclose(fp);
+	return n;
+}
+
+void
+fleet_reap_orphans(struct fleet *f)
+{
+	pid_t kids[256];
+	size_t n, i, total = 0;
+	int rounds;
+
+	(void)f;
+	/* Killed orphans may leave orphans of their own: a few rounds. */
+	for (rounds = 0; rounds < 16; rounds++) {
+		if ((n = list_children(kids, 256)) == 0)
+			break;
+		for (i = 0; i < n; i++) {
+			kill(kids[i], SIGKILL);
+			total++;
+		}
+		for (i = 0; i < n; i++)
+			while (waitpid(kids[i], NULL, 0) == -1 &&
+			    errno == EINTR)
+				;
+	}
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	if (total > 0)
+		log_info("killed %zu stray processes left by workers", total);
+}

@@ -1,0 +1,45 @@
+#!/bin/sh
+# Runs every test against one build (its directory is $1): the cmocka unit
+# tests, then the end-to-end scenarios.  Prints one closing line
+# "N passed, N failed" and exits non-zero on any failure.
+BUILD=${1:-build}
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 2
+passed=0
+failed=0
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+echo "== unit tests ($BUILD)"
+for t in "$BUILD"/tests/test_*; do
+	[ -x "$t" ] || continue
+	"$t" >"$out" 2>&1
+	rc=$?
+	cat "$out"
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n 1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$out" | tail -n 1)
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-0}))
+	if [ $rc -ne 0 ] && [ "${f:-0}" -eq 0 ]; then
+		echo "$t: exited $rc"
+		failed=$((failed + 1))
+	fi
+done
+
+echo "== end-to-end tests ($BUILD)"
+for t in tests/e2e/t_*.sh; do
+	[ -f "$t" ] || continue
+	name=$(basename "$t" .sh)
+	start=$(date +%s)
+	if BUILD="$top/$BUILD" sh "$t" >"$out" 2>&1; then
+		passed=$((passed + 1))
+		echo "ok   $name ($(( $(date +%s) - start ))s)"
+	else
+		failed=$((failed + 1))
+		echo "FAIL $name ($(( $(date +%s) - start ))s)"
+		sed 's/^/    /' "$out"
+	fi
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
