@@ -105,19 +105,37 @@ write_all(int fd, const char *p, size_t n, struct outstream *s,
 	}
 }
 
+/*
+ * The chunk that crosses log_max_bytes is cut after its last newline, so
+ * that every rotated file holds whole lines (a file may pass the limit by
+ * less than one chunk).
+ */
 static void
 to_file(struct outstream *s, const char *p, size_t n)
 {
 	struct worker *w = s->w;
+	uint64_t max = w->agent->log_max_bytes;
 	int i = s->which - 1;
+	const char *nl;
+	size_t head;
 
 	if (w->logfd[i] == -1 && log_open(w, i) == -1)
 		return;
-	if (w->agent->log_max_bytes > 0 &&
-	    w->logsize[i] >= w->agent->log_max_bytes)
+	if (max > 0 && w->logsize[i] + n > max) {
+		nl = memrchr(p, '\n', n);
+		head = nl != NULL ? (size_t)(nl - p) + 1 : 0;
+		if (head == 0 && w->logsize[i] < max)
+			head = n; /* no line end yet: keep filling this file */
+		write_all(w->logfd[i], p, head, s, w->logpath[i]);
+		w->logsize[i] += head;
+		p += head;
+		n -= head;
+		if (n == 0)
+			return;
 		log_rotate(w, i);
-	if (w->logfd[i] == -1)
-		return;
+		if (w->logfd[i] == -1)
+			return;
+	}
 	write_all(w->logfd[i], p, n, s, w->logpath[i]);
 	w->logsize[i] += n;
 }

@@ -1,0 +1,101 @@
+# lib.sh: shared by the end-to-end scenarios.  Each scenario runs the real
+# corrald, built in $BUILD, on a config of its own in a fresh directory,
+# waits for events (log lines, through inotify) rather than sleeping, and
+# asserts on the state database.  Logs are kept, and printed, on failure.
+
+set -u
+: "${BUILD:?BUILD must name the build directory}"
+CORRALD="$BUILD/corrald"
+TW="$BUILD/helpers/tworker"
+WAITLOG="$BUILD/helpers/waitlog"
+SQLQ="$BUILD/helpers/sqlq"
+E2E_DIR=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$E2E_DIR/../.." && pwd)
+T=$(mktemp -d "${TMPDIR:-/tmp}/corral-e2e.XXXXXX")
+LOG="$T/corrald.log"
+DB="$T/corral-state.db"
+CPID=
+STRAYS=
+cd "$T" || exit 2
+# Sanitizer reports must fail the test, and leaks are errors.
+export ASAN_OPTIONS="abort_on_error=0:detect_leaks=1:exitcode=23"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=23"
+
+fail() {
+	echo "FAIL: $*"
+	echo "--- corrald log ($LOG)"
+	[ -f "$LOG" ] && tail -n 60 "$LOG"
+	exit 1
+}
+
+cleanup() {
+	rc=$?
+	[ -n "$CPID" ] && kill -KILL "$CPID" 2>/dev/null
+	for p in $STRAYS; do kill -KILL "$p" 2>/dev/null; done
+	if [ $rc -eq 0 ]; then
+		rm -rf "$T"
+	else
+		echo "(files kept in $T)"
+	fi
+}
+trap cleanup EXIT
+
+# conf TEXT: write corral.ini (a [corrald] section pointing here is added).
+conf() {
+	{
+		printf '[corrald]\nstate_db = %s\nlog_dir = %s/log\nrun_dir = %s\nlog_level = debug\n\n' \
+		    "$DB" "$T" "$T"
+		cat
+	} >"$T/corral.ini"
+}
+
+start_corrald() {
+	: >"$LOG"
+	"$CORRALD" -c "$T/corral.ini" "$@" >>"$LOG" 2>&1 &
+	CPID=$!
+}
+
+# wait_log REGEX [COUNT [TIMEOUT_S]]: until COUNT log lines match.
+wait_log() {
+	"$WAITLOG" "$LOG" "$1" "${2:-1}" "$(( ${3:-20} * 1000 ))" ||
+	    fail "waiting for '$1' x${2:-1} in the log"
+}
+
+# pids_gone TIMEOUT_S PID...: every one exited and was reaped.
+pids_gone() {
+	t=$1
+	shift
+	"$BUILD/helpers/pidgone" "$((t * 1000))" "$@"
+}
+
+# stop_corrald [SIGNAL]: signal corrald and wait for it; sets CRC.
+stop_corrald() {
+	kill -"${1:-TERM}" "$CPID"
+	wait "$CPID"
+	CRC=$?
+	CPID=
+}
+
+q() {
+	"$SQLQ" "$DB" "$1" || fail "query failed: $1"
+}
+
+# Every process whose parent chain leads to pid $1 (not $1 itself).
+descendants() {
+	for s in /proc/[0-9]*/stat; do
+		# pid (comm) state ppid ...: comm may hold spaces, so cut at ')'.
+		sed -n 's/^\([0-9]*\) (.*) . \([0-9]*\) .*/\1 \2/p' "$s" 2>/dev/null
+	done | awk -v root="$1" '
+		{ parent[$1] = $2 }
+		END {
+			for (p in parent) {
+				q = parent[p]
+				while (q != "" && q != 0 && q != 1) {
+					if (q == root) { print p; break }
+					q = parent[q]
+				}
+			}
+		}'
+}
+
+assert_eq() { [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"; }

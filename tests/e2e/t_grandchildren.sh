@@ -1,0 +1,31 @@
+# Descendants are reaped: when a worker exits, what it left in its process
+# group is killed and reaped at once; a grandchild that escaped the group
+# (setsid) is adopted by corrald, the subreaper, and killed at shutdown.
+. "$(dirname "$0")/lib.sh"
+
+conf <<EOF2
+[agent:parent]
+command = $TW -d 200 grandchild $T/gc.%(instance).pid
+backoff_initial = 5s
+backoff_max = 5s
+healthy_after = 10s
+
+[agent:escaper]
+command = $TW escape $T/esc.pid
+healthy_after = 100ms
+EOF2
+start_corrald
+wait_log 'agent parent.0: STARTING -> BACKOFF'
+wait_log 'agent escaper.0: STARTING -> RUNNING'
+gc=$(cat "$T/gc.0.pid")
+esc=$(cat "$T/esc.pid")
+STRAYS="$gc $esc"
+# The grandchild ignores SIGTERM; the group kill must get it anyway.
+pids_gone 5 "$gc" || fail "grandchild $gc of an exited worker is still there"
+[ -e "/proc/$esc" ] || fail "escaped grandchild $esc died early"
+ppid=$(sed -n 's/^PPid:\s*//p' "/proc/$esc/status")
+stop_corrald
+assert_eq "$CRC" 0 "corrald exit status"
+pids_gone 5 "$esc" || fail "escaped grandchild $esc survived corrald"
+grep -q "killed 1 stray processes left by workers" "$LOG" ||
+    fail "no stray kill logged (escaper's parent was $ppid)"
