@@ -103,9 +103,11 @@ $(BUILD)/examples/%: etc/examples/%.c $(LIBCORRAL_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ -lm
 
+# Test helpers are instruments, not subjects: never sanitized, so that a
+# worker's SIGSEGV stays a SIGSEGV and their own exit is not judged.
 $(BUILD)/helpers/%: tests/e2e/helpers/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(WARN) -D_GNU_SOURCE $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 # The example fleet, in the foreground; Ctrl-C stops it.
 run: all

@@ -25,11 +25,17 @@ extern char **environ;
 static void worker_spawn(struct worker *);
 static void timer_cb(evutil_socket_t, short, void *);
 
+/*
+ * libevent measures a relative timeout from the time it cached when the
+ * loop woke; a callback that spawned many workers may have run for a while
+ * since.  Refresh it, or healthy_after would be cut short.
+ */
 static void
 timer_arm(struct worker *w, uint64_t ms)
 {
 	struct timeval tv;
 
+	event_base_update_cache_time(w->fleet->base);
 	tv.tv_sec = (time_t)(ms / 1000);
 	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	evtimer_add(w->timer, &tv);

@@ -1,5 +1,6 @@
 # numprocs = 200 starts 200 instances, %(instance) expands per instance, and
-# all of them reach RUNNING.
+# all of them reach RUNNING, none before healthy_after (spawned in batches,
+# a slow batch must not shorten the later ones' wait).
 . "$(dirname "$0")/lib.sh"
 
 conf <<EOF2
@@ -14,6 +15,9 @@ EOF2
 start_corrald
 wait_log 'agent many\.[0-9]+: STARTING -> RUNNING' 200 60
 assert_eq "$(q "SELECT count(DISTINCT instance) FROM events WHERE kind='state' AND state='RUNNING'")" 200 "instances RUNNING"
+assert_eq "$(q "SELECT count(*) FROM events r JOIN events s ON s.kind='spawn'
+    AND s.instance = r.instance WHERE r.kind='state' AND r.state='RUNNING'
+    AND r.time_ms - s.time_ms < 299")" 0 "instances RUNNING before healthy_after"
 assert_eq "$(q "SELECT min(instance) || '-' || max(instance) FROM events WHERE kind='spawn'")" "0-199" "instance numbers"
 # The expansion reached the environment of instance 123.
 pid=$(q "SELECT pid FROM events WHERE kind='spawn' AND instance=123")
