@@ -1,4 +1,4 @@
-# corral: the one entry point.  make | make run | make test | make bench |
+# corral: the one entry point.  make | make run | make test |
 # make install (PREFIX, DESTDIR) | make clean
 #
 # BUILD is the output directory; SAN=1 builds with AddressSanitizer and
@@ -47,7 +47,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 EXAMPLE_BIN := $(EXAMPLE_SRC:etc/examples/%.c=$(BUILD)/examples/%)
 HELPER_BIN := $(HELPER_SRC:tests/e2e/helpers/%.c=$(BUILD)/helpers/%)
 
-.PHONY: all binaries deps run test check bench install clean
+.PHONY: all binaries deps run test check install clean
 .DEFAULT_GOAL := all
 
 all: deps
@@ -122,6 +122,21 @@ check: binaries $(UNIT_BIN) $(HELPER_BIN)
 test: deps
 	@$(MAKE) --no-print-directory check BUILD=build
 	@$(MAKE) --no-print-directory check BUILD=build/san SAN=1
+
+VERSION := $(shell sed -n 's/^\#define CORRAL_VERSION "\(.*\)"/\1/p' worker-sdk/corral.h)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/corral/examples
+	install -m 755 $(CORRALD) $(DESTDIR)$(PREFIX)/bin/corrald
+	install -m 644 $(LIBCORRAL_A) $(DESTDIR)$(PREFIX)/lib/libcorral.a
+	install -m 755 $(LIBCORRAL_SO) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libcorral.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libcorral.so
+	install -m 644 worker-sdk/corral.h $(DESTDIR)$(PREFIX)/include/corral.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+	    worker-sdk/corral.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/corral.pc
+	install -m 644 etc/fleet.ini $(DESTDIR)$(PREFIX)/share/corral/examples/
+	install -m 755 $(EXAMPLE_BIN) $(DESTDIR)$(PREFIX)/share/corral/examples/
 
 clean:
 	rm -rf build
