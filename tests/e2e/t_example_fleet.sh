@@ -1,13 +1,20 @@
 # The example fleet of 'make run' (etc/fleet.ini) starts, its agents run,
-# and SIGINT (Ctrl-C) stops everything: exit 0, no process left.
+# the crash-looping one is restarted after the spec's first backoff step
+# (2 s +-25 %), and SIGINT (Ctrl-C) stops everything: exit 0, no process
+# left.
 . "$(dirname "$0")/lib.sh"
 
 PATH="$BUILD/examples:$PATH" "$CORRALD" -c "$TOP/etc/fleet.ini" >"$LOG" 2>&1 &
 CPID=$!
 DB="$T/corral-state.db"
-wait_log 'agent planner.0: STARTING -> RUNNING' 1 30
-wait_log 'agent researcher.[0-2]: STARTING -> RUNNING' 3 30
+wait_log 'STOPPED -> STARTING' 6
 wait_log '\[researcher.1\] step [0-9]+ done'
+wait_log 'agent unstable.0: STARTING -> BACKOFF: failed; restart in' 1 30
+wait_log 'agent unstable.0: BACKOFF -> STARTING' 1 10
+d=$(q "SELECT s.time_ms - e.time_ms FROM events e JOIN events s ON s.kind='spawn'
+    AND s.agent='unstable' AND s.restarts=1 WHERE e.kind='exit' AND e.agent='unstable'
+    ORDER BY e.id LIMIT 1")
+[ "$d" -ge 1498 ] && [ "$d" -le 2650 ] || fail "first restart of unstable after ${d}ms, expected 2s +-25%"
 pids=$(descendants "$CPID")
 STRAYS=$pids
 [ -n "$pids" ] || fail "no workers"
