@@ -352,7 +352,9 @@ worker_spawn(struct worker *w)
 	rq.directory = dir;
 	rq.out[0] = a->out[0];
 	rq.out[1] = a->out[1];
-	rq.user = a->user;
+	/* Only root changes user; the config allowed a non-root corrald only
+	 * its own user, which needs no change. */
+	rq.user = geteuid() == 0 ? a->user : NULL;
 	rq.uid = a->uid;
 	rq.gid = a->gid;
 	rq.pdeath_signal = a->stop_signal;
