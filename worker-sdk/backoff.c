@@ -35,6 +35,9 @@ corral_backoff_base(const struct corral_backoff *b, unsigned k)
 {
 	double d;
 
+	/* min(0 * m^k, max) is 0; computed, 0 * inf would be NaN. */
+	if (b->initial_ms == 0)
+		return 0;
 	/*
 	 * Computed in double so that a large k saturates at the cap instead
 	 * of overflowing; pow() of a multiplier >= 1 is monotonic in k.
@@ -45,12 +48,29 @@ corral_backoff_base(const struct corral_backoff *b, unsigned k)
 	return (uint64_t)d;
 }
 
+/*
+ * The delay is the floor of the real value, saturated at UINT64_MAX: a cap
+ * near UINT64_MAX ("no cap") times 1 + jitter does not fit, and converting
+ * such a double to uint64_t is undefined (x86-64 gives 0: no delay at all).
+ */
 uint64_t
 corral_backoff_delay(const struct corral_backoff *b, unsigned k, double u)
 {
-	double base, f;
+	double base, f, d, hi;
 
 	base = (double)corral_backoff_base(b, k);
 	f = 1.0 - b->jitter + 2.0 * b->jitter * u;
-	return (uint64_t)(base * f);
+	d = base * f;
+	/*
+	 * u < 1, yet 1 - j + 2j * u can round up to 1 + j (u = 1 - 2^-53):
+	 * keep the upper bound open, as promised.
+	 */
+	hi = base * (1.0 + b->jitter);
+	if (d >= hi && b->jitter > 0 && hi > 0)
+		d = nextafter(hi, 0.0);
+	if (!(d > 0))
+		return 0;
+	if (!(d < 0x1.0p64))
+		return UINT64_MAX;
+	return (uint64_t)d;
 }
