@@ -82,6 +82,7 @@ argv_split(const char *s, const char *extra_seps, struct strv *out,
 {
 	struct word w = { NULL, 0, 0, false };
 	const char *p;
+	size_t n0 = out->n;
 
 	if (extra_seps == NULL)
 		extra_seps = "";
@@ -123,13 +124,25 @@ argv_split(const char *s, const char *extra_seps, struct strv *out,
 	word_end(&w, out);
 	return 0;
 fail:
+	/* Leave out as it was: drop the words this call added. */
 	free(w.s);
+	while (out->n > n0)
+		free(out->v[--out->n]);
+	if (out->n == 0)
+		strv_free(out); /* and the array, if this call made it */
+	else
+		out->v[out->n] = NULL;
 	return -1;
 }
 
+/*
+ * The messages name the expansion at fault; they live in a static buffer
+ * until the next failing call.
+ */
 char *
 expand_vars(const char *s, const struct expand_vars *vars, const char **why)
 {
+	static char whybuf[128];
 	struct word w = { NULL, 0, 0, false };
 	const char *p, *val, *end;
 	size_t n;
@@ -158,13 +171,17 @@ expand_vars(const char *s, const struct expand_vars *vars, const char **why)
 		else if (n == 4 && strncmp(p + 2, "here", 4) == 0)
 			val = vars->here;
 		else {
-			*why = "unknown expansion (known: %(agent), "
-			    "%(instance), %(here))";
+			snprintf(whybuf, sizeof(whybuf), "unknown expansion "
+			    "%%(%.*s) (known: %%(agent), %%(instance), "
+			    "%%(here))", (int)(n > 32 ? 32 : n), p + 2);
+			*why = whybuf;
 			free(w.s);
 			return NULL;
 		}
 		if (val == NULL) {
-			*why = "%(agent) and %(instance) have no value here";
+			snprintf(whybuf, sizeof(whybuf),
+			    "%%(%.*s) has no value here", (int)n, p + 2);
+			*why = whybuf;
 			free(w.s);
 			return NULL;
 		}

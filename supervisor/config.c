@@ -23,6 +23,7 @@
 struct raw_section {
 	char *name;
 	unsigned line;
+	bool broken; /* a header without ']', already reported */
 };
 
 struct raw_entry {
@@ -30,6 +31,7 @@ struct raw_entry {
 	char *key;
 	char *value; /* owned; continuation lines joined with a space */
 	unsigned line;
+	bool refused; /* its line was refused whole (and reported) */
 };
 
 struct parse {
@@ -48,6 +50,7 @@ struct parse {
 	struct raw_entry *entries;
 	size_t nentries;
 	struct config_errors *errs;
+	unsigned *errline; /* the line of each message in errs */
 	unsigned nerrs;
 };
 
@@ -56,6 +59,7 @@ perr(struct parse *p, unsigned line, const char *fmt, ...)
 {
 	char *msg, *full;
 	va_list ap;
+	size_t i;
 
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) == -1)
@@ -63,8 +67,39 @@ perr(struct parse *p, unsigned line, const char *fmt, ...)
 	va_end(ap);
 	xasprintf(&full, "%s:%u: %s", p->path, line, msg);
 	free(msg);
+	/* A [defaults] line at fault for every agent is said once. */
+	for (i = 0; i < p->errs->msgs.n; i++) {
+		if (strcmp(p->errs->msgs.v[i], full) == 0) {
+			free(full);
+			return;
+		}
+	}
+	p->errline = xreallocarray(p->errline, p->errs->msgs.n + 1,
+	    sizeof(*p->errline));
+	p->errline[p->errs->msgs.n] = line;
 	strv_push_own(&p->errs->msgs, full);
 	p->nerrs++;
+}
+
+/* Put the messages in line order; those of one line keep their order. */
+static void
+sort_errors(struct parse *p)
+{
+	char **v = p->errs->msgs.v;
+	unsigned l;
+	size_t i, j;
+	char *m;
+
+	for (i = 1; i < p->errs->msgs.n; i++) {
+		m = v[i];
+		l = p->errline[i];
+		for (j = i; j > 0 && p->errline[j - 1] > l; j--) {
+			v[j] = v[j - 1];
+			p->errline[j] = p->errline[j - 1];
+		}
+		v[j] = m;
+		p->errline[j] = l;
+	}
 }
 
 static char *
@@ -81,6 +116,61 @@ trim(char *s)
 }
 
 /*
+ * Where inih ends a key: at the first '=' or ':', or at an inline comment
+ * (';' after a blank), whichever comes first.
+ */
+static const char *
+key_end(const char *s)
+{
+	bool was_space = false;
+
+	while (*s != '\0' && *s != '=' && *s != ':' &&
+	    !(was_space && *s == ';')) {
+		was_space = isspace((unsigned char)*s);
+		s++;
+	}
+	return s;
+}
+
+/*
+ * A line refused whole (too long, a NUL) still names its key: keep the key,
+ * marked refused, so that what depends on it ("no 'command'") is not
+ * reported as a second error.  A refused continuation marks its key.
+ */
+static void
+refuse_line(struct parse *p)
+{
+	struct raw_entry *e;
+	char *copy, *s, *end;
+
+	if (p->nsections == 0)
+		return;
+	if (p->indented && p->have_key) {
+		if (p->nentries > 0 && p->entries[p->nentries - 1].section ==
+		    (int)p->nsections - 1)
+			p->entries[p->nentries - 1].refused = true;
+		return;
+	}
+	copy = xstrndup(p->buf, p->len); /* up to a NUL */
+	s = trim(copy);
+	end = (char *)key_end(s);
+	if (*s != '\0' && *s != ';' && *s != '#' && *s != '[' &&
+	    (*end == '=' || *end == ':')) {
+		*end = '\0';
+		p->entries = xreallocarray(p->entries, p->nentries + 1,
+		    sizeof(*p->entries));
+		e = &p->entries[p->nentries++];
+		e->section = (int)p->nsections - 1;
+		e->key = xstrdup(trim(s));
+		e->value = xstrdup("");
+		e->line = p->lineno;
+		e->refused = true;
+		p->have_key = true;
+	}
+	free(copy);
+}
+
+/*
  * Look at a fresh line before inih does: record section headers (inih does
  * not report empty sections), refuse over-long lines and lines that are no
  * key = value, so that every syntax error is ours, with its line, and not
@@ -90,18 +180,26 @@ static void
 reader_check(struct parse *p)
 {
 	char *copy, *s;
+	size_t n = p->len;
 
 	p->line_bad = false;
 	p->indented = p->len > 0 && (p->buf[0] == ' ' || p->buf[0] == '\t');
-	if (p->len > CONFIG_LINE_MAX) {
+	/* The limit is on what the line says, its line end not counted. */
+	if (n > 0 && p->buf[n - 1] == '\n')
+		n--;
+	if (n > 0 && p->buf[n - 1] == '\r')
+		n--;
+	if (n > CONFIG_LINE_MAX) {
 		perr(p, p->lineno, "line longer than %d characters",
 		    CONFIG_LINE_MAX);
 		p->line_bad = true;
+		refuse_line(p);
 		return;
 	}
 	if (memchr(p->buf, '\0', p->len) != NULL) {
 		perr(p, p->lineno, "line contains a NUL byte");
 		p->line_bad = true;
+		refuse_line(p);
 		return;
 	}
 	copy = xstrndup(p->buf, p->len);
@@ -117,23 +215,34 @@ reader_check(struct parse *p)
 		if (end == NULL) {
 			perr(p, p->lineno, "section header '%s' has no ']'", s);
 			p->line_bad = true;
-		} else {
-			char *rest = trim(end + 1);
-			*end = '\0';
-			if (*rest != '\0' && *rest != ';' && *rest != '#') {
-				perr(p, p->lineno,
-				    "unexpected text after section header [%s]",
-				    s + 1);
-				p->line_bad = true;
-			}
+			/*
+			 * The keys that follow belong to this broken section
+			 * (ignored), not to the one before, nor to none.
+			 */
 			p->sections = xreallocarray(p->sections,
 			    p->nsections + 1, sizeof(*p->sections));
 			p->sections[p->nsections].name = xstrdup(trim(s + 1));
 			p->sections[p->nsections].line = p->lineno;
+			p->sections[p->nsections].broken = true;
+			p->nsections++;
+			p->have_key = false;
+		} else {
+			char *rest = trim(end + 1);
+			*end = '\0';
+			/* inih takes the header and ignores the rest. */
+			if (*rest != '\0' && *rest != ';' && *rest != '#')
+				perr(p, p->lineno,
+				    "unexpected text after section header [%s]",
+				    s + 1);
+			p->sections = xreallocarray(p->sections,
+			    p->nsections + 1, sizeof(*p->sections));
+			p->sections[p->nsections].name = xstrdup(trim(s + 1));
+			p->sections[p->nsections].line = p->lineno;
+			p->sections[p->nsections].broken = false;
 			p->nsections++;
 			p->have_key = false;
 		}
-	} else if (strpbrk(s, "=:") == NULL) {
+	} else if (*key_end(s) == '\0' || *key_end(s) == ';') {
 		perr(p, p->lineno, "expected 'key = value', found '%s'", s);
 		p->line_bad = true;
 	} else if (p->nsections == 0) {
@@ -185,10 +294,21 @@ handler(void *user, const char *section, const char *key, const char *value)
 	char *joined;
 
 	(void)section; /* we track sections ourselves, with their lines */
+	/* inih did not see a refused line: what continues it goes too. */
+	if (p->indented && p->nentries > 0 &&
+	    p->entries[p->nentries - 1].section == (int)p->nsections - 1 &&
+	    p->entries[p->nentries - 1].refused)
+		return 1;
 	if (p->indented && p->nentries > 0 &&
 	    p->entries[p->nentries - 1].section == (int)p->nsections - 1 &&
 	    strcmp(p->entries[p->nentries - 1].key, key) == 0) {
 		e = &p->entries[p->nentries - 1];
+		/* "key =" alone, then the value on indented lines */
+		if (*e->value == '\0') {
+			free(e->value);
+			e->value = xstrdup(value);
+			return 1;
+		}
 		xasprintf(&joined, "%s %s", e->value, value);
 		free(e->value);
 		e->value = joined;
@@ -201,6 +321,7 @@ handler(void *user, const char *section, const char *key, const char *value)
 	e->key = xstrdup(key);
 	e->value = xstrdup(value);
 	e->line = p->lineno;
+	e->refused = false;
 	return 1;
 }
 
@@ -359,7 +480,7 @@ agent_set(struct agent_conf *a, enum akey k, const char *value,
 		strv_init(&words);
 		if (argv_split(value, NULL, &words, why) == -1)
 			return -1;
-		if (words.n == 0) {
+		if (words.n == 0 || *words.v[0] == '\0') {
 			strv_free(&words);
 			*why = "empty command";
 			return -1;
@@ -381,7 +502,7 @@ agent_set(struct agent_conf *a, enum akey k, const char *value,
 		if (parse_uint(value, 100000, &u, why) == -1)
 			return -1;
 		if (u == 0) {
-			*why = "numprocs must be at least 1";
+			*why = "must be at least 1";
 			return -1;
 		}
 		a->numprocs = (unsigned)u;
@@ -449,7 +570,7 @@ agent_set(struct agent_conf *a, enum akey k, const char *value,
 		else if (strcmp(value, "never") == 0)
 			a->restart = RESTART_NEVER;
 		else {
-			*why = "restart must be always, on-failure or never";
+			*why = "must be always, on-failure or never";
 			return -1;
 		}
 		return 0;
@@ -469,7 +590,7 @@ agent_set(struct agent_conf *a, enum akey k, const char *value,
 	case K_BACKOFF_JITTER:
 		if (parse_double(value, 0.0, 0.99, &a->backoff.jitter,
 		    why) == -1) {
-			*why = "backoff_jitter must be a fraction from 0 to 0.99";
+			*why = "must be a fraction from 0 to 0.99";
 			return -1;
 		}
 		return 0;
@@ -566,6 +687,8 @@ section_type(struct parse *p, const struct raw_section *s, const char **name)
 	char *prefix;
 
 	*name = NULL;
+	if (s->broken)
+		return S_BAD;
 	if (colon == NULL) {
 		if (strcmp(s->name, "corrald") == 0)
 			return S_DAEMON;
@@ -611,15 +734,22 @@ section_type(struct parse *p, const struct raw_section *s, const char **name)
 	return colon - s->name == 5 ? S_AGENT : S_CLUSTER;
 }
 
+/* Where an agent's keys come from, for the lines of cross-key errors. */
+struct keyset {
+	unsigned line[K_NAGENT]; /* where the value in use was set, or 0 */
+	bool own[K_NAGENT];      /* set in the agent's own section */
+	bool bad[K_NAGENT];      /* the last value given was refused */
+};
+
 /*
- * Apply every entry of section sec to a.  keyline[] receives the line each
- * key was set on (left alone for keys the section does not set).  Errors
- * are reported only when report is true: [defaults] is checked once, on its
+ * Apply every entry of section sec to a and note in ks where each key was
+ * set (own tells whether sec is the agent's own section).  Errors are
+ * reported only when report is true: [defaults] is checked once, on its
  * own, not again for every agent it applies to.
  */
 static void
 apply_agent_section(struct parse *p, size_t sec, struct agent_conf *a,
-    unsigned *keyline, bool report)
+    struct keyset *ks, bool own, bool report)
 {
 	unsigned seen[K_NAGENT] = { 0 };
 	const char *why;
@@ -631,6 +761,13 @@ apply_agent_section(struct parse *p, size_t sec, struct agent_conf *a,
 		if (e->section != (int)sec)
 			continue;
 		k = key_index(agent_keys, K_NAGENT, e->key);
+		if (e->refused) {
+			if (k >= 0 && seen[k] == 0) {
+				seen[k] = e->line;
+				ks->bad[k] = true;
+			}
+			continue;
+		}
 		if (k < 0) {
 			if (report)
 				unknown_key(p, e, p->sections[sec].name,
@@ -648,28 +785,59 @@ apply_agent_section(struct parse *p, size_t sec, struct agent_conf *a,
 		if (agent_set(a, (enum akey)k, e->value, &why) == -1) {
 			if (report)
 				perr(p, e->line, "%s: %s", e->key, why);
+			ks->bad[k] = true;
 			continue;
 		}
-		keyline[k] = e->line;
+		ks->line[k] = e->line;
+		ks->own[k] = own;
+		ks->bad[k] = false;
 	}
 }
 
-/* Checks that need the whole agent: cross-key rules and expansions. */
+/*
+ * The line to blame for a conflict between keys k1 and k2: the one the
+ * agent's own section sets (k2 first), else the one [defaults] sets, else
+ * the agent's header.
+ */
+static unsigned
+pair_line(const struct keyset *ks, int k1, int k2, unsigned header)
+{
+	if (ks->own[k2])
+		return ks->line[k2];
+	if (ks->own[k1])
+		return ks->line[k1];
+	if (ks->line[k2] != 0)
+		return ks->line[k2];
+	if (ks->line[k1] != 0)
+		return ks->line[k1];
+	return header;
+}
+
+/*
+ * Checks that need the whole agent: cross-key rules and expansions.  A key
+ * whose value was refused was reported where it is; rules that involve it
+ * are skipped, so that one mistake gives one message.
+ */
 static void
-check_agent(struct parse *p, struct agent_conf *a, const unsigned *keyline,
+check_agent(struct parse *p, struct agent_conf *a, const struct keyset *ks,
     const char *here)
 {
+	static const int codekeys[3] = {
+		K_SUCCESS_CODES, K_TRANSIENT_CODES, K_FATAL_CODES
+	};
+	const struct corral_codeset *sets[3] = {
+		&a->codes.success, &a->codes.transient, &a->codes.fatal
+	};
 	struct expand_vars vars = { a->name, "0", here };
 	const char *why;
 	char *x;
 	size_t i;
 	unsigned code;
+	int s1, s2;
 
-#define LINE(k) (keyline[k] ? keyline[k] : a->line)
-	if (a->command == NULL) {
+#define LINE(k) (ks->line[k] ? ks->line[k] : a->line)
+	if (a->command == NULL && !ks->bad[K_COMMAND])
 		perr(p, a->line, "[agent:%s] has no 'command'", a->name);
-		return;
-	}
 	for (i = 0; i < a->argv.n; i++) {
 		if ((x = expand_vars(a->argv.v[i], &vars, &why)) == NULL) {
 			perr(p, LINE(K_COMMAND), "command: %s", why);
@@ -689,34 +857,36 @@ check_agent(struct parse *p, struct agent_conf *a, const unsigned *keyline,
 			perr(p, LINE(K_DIRECTORY), "directory: %s", why);
 		free(x);
 	}
-	if (a->backoff.max_ms < a->backoff.initial_ms)
-		perr(p, LINE(K_BACKOFF_MAX), "backoff_max is shorter than "
-		    "backoff_initial");
+	if (a->backoff.max_ms < a->backoff.initial_ms &&
+	    !ks->bad[K_BACKOFF_MAX] && !ks->bad[K_BACKOFF_INITIAL]) {
+		char b1[32], b2[32];
+		format_duration(a->backoff.max_ms, b1, sizeof(b1));
+		format_duration(a->backoff.initial_ms, b2, sizeof(b2));
+		perr(p, pair_line(ks, K_BACKOFF_INITIAL, K_BACKOFF_MAX,
+		    a->line), "backoff_max (%s) is shorter than "
+		    "backoff_initial (%s)", b1, b2);
+	}
 	if (a->backoff.initial_ms == 0 && a->restart != RESTART_NEVER)
 		perr(p, LINE(K_BACKOFF_INITIAL), "backoff_initial must be "
 		    "above 0: a worker that fails at once would restart in a "
 		    "tight loop");
+	/* The first code in two lists; a refused list is not looked at. */
 	for (code = 0; code < 256; code++) {
-		const char *a1 = NULL, *a2 = NULL;
-		unsigned l = a->line;
-		if (corral_codeset_has(&a->codes.success, code))
-			a1 = "success_exit_codes";
-		if (corral_codeset_has(&a->codes.transient, code)) {
-			if (a1 == NULL)
-				a1 = "transient_exit_codes";
-			else
-				a2 = "transient_exit_codes";
+		s1 = s2 = -1;
+		for (i = 0; i < 3; i++) {
+			if (ks->bad[codekeys[i]] ||
+			    !corral_codeset_has(sets[i], code))
+				continue;
+			if (s1 == -1)
+				s1 = (int)i;
+			else if (s2 == -1)
+				s2 = (int)i;
 		}
-		if (corral_codeset_has(&a->codes.fatal, code)) {
-			if (a1 == NULL)
-				a1 = "fatal_exit_codes";
-			else if (a2 == NULL)
-				a2 = "fatal_exit_codes";
-		}
-		if (a2 == NULL)
+		if (s2 == -1)
 			continue;
-		l = LINE(key_index(agent_keys, K_NAGENT, a2));
-		perr(p, l, "exit code %u is in both %s and %s", code, a1, a2);
+		perr(p, pair_line(ks, codekeys[s1], codekeys[s2], a->line),
+		    "exit code %u is in both %s and %s", code,
+		    agent_keys[codekeys[s1]], agent_keys[codekeys[s2]]);
 		break;
 	}
 	if (a->user != NULL) {
@@ -749,8 +919,10 @@ static void
 resolve(struct parse *p, struct config *c)
 {
 	struct agent_conf defaults;
-	unsigned defline[K_NAGENT] = { 0 };
-	const char *base, *name, *cd;
+	struct keyset defks;
+	unsigned dseen[D_NDAEMON] = { 0 };
+	const char *name, *cd;
+	char *dbdir;
 	enum stype *types;
 	char cwd[PATH_MAX];
 	size_t i, j;
@@ -759,7 +931,7 @@ resolve(struct parse *p, struct config *c)
 	for (i = 0; i < p->nsections; i++) {
 		types[i] = section_type(p, &p->sections[i], &name);
 		for (j = 0; j < i && types[i] != S_BAD; j++) {
-			if (strcmp(p->sections[j].name,
+			if (types[j] != S_BAD && strcmp(p->sections[j].name,
 			    p->sections[i].name) == 0) {
 				perr(p, p->sections[i].line, "duplicate section "
 				    "[%s] (first at line %u)",
@@ -776,15 +948,38 @@ resolve(struct parse *p, struct config *c)
 		return;
 	}
 
+	/*
+	 * CHECKPOINT_DIR is where the databases go when the file names a
+	 * relative path or none; itself relative to the current directory.
+	 */
+	cd = getenv("CHECKPOINT_DIR");
+	if (cd == NULL || *cd == '\0')
+		dbdir = xstrdup(cwd);
+	else if (*cd == '/')
+		dbdir = xstrdup(cd);
+	else
+		xasprintf(&dbdir, "%s/%s", cwd, cd);
+
 	/* [corrald] */
 	c->log_level = LOG_LVL_INFO;
 	for (i = 0; i < p->nentries; i++) {
 		struct raw_entry *e = &p->entries[i];
 		char **dst = NULL;
 		int k;
-		if (e->section < 0 || types[e->section] != S_DAEMON)
+		if (e->section < 0 || types[e->section] != S_DAEMON ||
+		    e->refused)
 			continue;
 		k = key_index(daemon_keys, D_NDAEMON, e->key);
+		if (k < 0) {
+			unknown_key(p, e, "corrald", daemon_keys, D_NDAEMON);
+			continue;
+		}
+		if (dseen[k] != 0) {
+			perr(p, e->line, "key '%s' set twice in [corrald] "
+			    "(first at line %u)", e->key, dseen[k]);
+			continue;
+		}
+		dseen[k] = e->line;
 		switch (k) {
 		case D_STATE_DB:
 			dst = &c->state_db;
@@ -800,26 +995,13 @@ resolve(struct parse *p, struct config *c)
 				perr(p, e->line, "log_level: must be error, "
 				    "warn, info or debug");
 			continue;
-		default:
-			unknown_key(p, e, "corrald", daemon_keys, D_NDAEMON);
-			continue;
 		}
-		if (*dst != NULL) {
-			perr(p, e->line, "key '%s' set twice in [corrald]",
-			    e->key);
-			continue;
-		}
-		/* CHECKPOINT_DIR is where the databases go, when relative. */
-		cd = getenv("CHECKPOINT_DIR");
-		base = (k == D_STATE_DB && cd != NULL && *cd != '\0') ? cd :
-		    cwd;
 		*dst = resolve_path(p, e->line, e->key, e->value, c->here,
-		    base);
+		    k == D_STATE_DB ? dbdir : cwd);
 	}
-	cd = getenv("CHECKPOINT_DIR");
 	if (c->state_db == NULL)
-		xasprintf(&c->state_db, "%s/corral-state.db",
-		    cd != NULL && *cd != '\0' ? cd : cwd);
+		xasprintf(&c->state_db, "%s/corral-state.db", dbdir);
+	free(dbdir);
 	if (c->run_dir == NULL)
 		c->run_dir = xstrdup(cwd);
 	if (c->log_dir == NULL)
@@ -838,7 +1020,8 @@ resolve(struct parse *p, struct config *c)
 	}
 	for (i = 0; i < p->nentries; i++) {
 		struct raw_entry *e = &p->entries[i];
-		if (e->section >= 0 && types[e->section] == S_CLUSTER)
+		if (e->section >= 0 && types[e->section] == S_CLUSTER &&
+		    !e->refused)
 			perr(p, e->line, "unknown key '%s' in [%s] (cluster "
 			    "sections take no keys yet)", e->key,
 			    p->sections[e->section].name);
@@ -846,13 +1029,15 @@ resolve(struct parse *p, struct config *c)
 
 	/* [defaults], checked once on its own. */
 	agent_init(&defaults);
+	memset(&defks, 0, sizeof(defks));
 	for (i = 0; i < p->nsections; i++)
 		if (types[i] == S_DEFAULTS)
-			apply_agent_section(p, i, &defaults, defline, true);
+			apply_agent_section(p, i, &defaults, &defks, false,
+			    true);
 
 	/* [agent:NAME] */
 	for (i = 0; i < p->nsections; i++) {
-		unsigned keyline[K_NAGENT] = { 0 };
+		struct keyset ks;
 		struct agent_conf *a;
 		size_t d;
 
@@ -866,11 +1051,12 @@ resolve(struct parse *p, struct config *c)
 		    strchr(p->sections[i].name, ':') + 1);
 		a->line = p->sections[i].line;
 		a->order = (unsigned)i;
+		memset(&ks, 0, sizeof(ks));
 		for (d = 0; d < p->nsections; d++)
 			if (types[d] == S_DEFAULTS)
-				apply_agent_section(p, d, a, keyline, false);
-		apply_agent_section(p, i, a, keyline, true);
-		check_agent(p, a, keyline, c->here);
+				apply_agent_section(p, d, a, &ks, false, false);
+		apply_agent_section(p, i, a, &ks, true, true);
+		check_agent(p, a, &ks, c->here);
 		if (a->cluster != NULL) {
 			for (j = 0; j < c->nclusters; j++)
 				if (strcmp(c->clusters[j].name, a->cluster) == 0)
@@ -884,13 +1070,11 @@ resolve(struct parse *p, struct config *c)
 				sugg = closest(names, (int)c->nclusters,
 				    a->cluster);
 				if (sugg != NULL)
-					perr(p, keyline[K_CLUSTER] ?
-					    keyline[K_CLUSTER] : a->line,
+					perr(p, ks.line[K_CLUSTER],
 					    "unknown cluster '%s'; did you mean "
 					    "'%s'?", a->cluster, sugg);
 				else
-					perr(p, keyline[K_CLUSTER] ?
-					    keyline[K_CLUSTER] : a->line,
+					perr(p, ks.line[K_CLUSTER],
 					    "unknown cluster '%s' (no "
 					    "[cluster:%s] section)", a->cluster,
 					    a->cluster);
@@ -904,7 +1088,9 @@ resolve(struct parse *p, struct config *c)
 
 	agent_conf_free(&defaults);
 	free(types);
-	qsort(c->agents, c->nagents, sizeof(*c->agents), agent_cmp);
+	/* qsort(NULL, 0, ...) is undefined. */
+	if (c->nagents > 1)
+		qsort(c->agents, c->nagents, sizeof(*c->agents), agent_cmp);
 }
 
 void
@@ -931,7 +1117,7 @@ config_load(const char *path, struct config_errors *errs)
 {
 	struct parse p;
 	struct config *c;
-	char *real, *slash;
+	char *real, *slash, *msg;
 	int rc;
 
 	memset(&p, 0, sizeof(p));
@@ -940,15 +1126,20 @@ config_load(const char *path, struct config_errors *errs)
 	strv_init(&errs->msgs);
 
 	if ((p.f = fopen(path, "re")) == NULL) {
-		char *msg;
 		xasprintf(&msg, "%s: cannot open: %s", path, strerror(errno));
 		strv_push_own(&errs->msgs, msg);
 		return NULL;
 	}
+	/* Not fatal: a reload must not take corrald down. */
+	if ((real = realpath(path, NULL)) == NULL) {
+		xasprintf(&msg, "%s: cannot resolve its path: %s", path,
+		    strerror(errno));
+		strv_push_own(&errs->msgs, msg);
+		fclose(p.f);
+		return NULL;
+	}
 	c = xcalloc(1, sizeof(*c));
 	c->path = xstrdup(path);
-	if ((real = realpath(path, NULL)) == NULL)
-		fatal("%s: cannot resolve its path", path);
 	slash = strrchr(real, '/');
 	c->here = slash == real ? xstrdup("/") :
 	    xstrndup(real, (size_t)(slash - real));
@@ -970,6 +1161,8 @@ config_load(const char *path, struct config_errors *errs)
 	p.f = NULL;
 
 	resolve(&p, c);
+	sort_errors(&p);
+	free(p.errline);
 	parse_free(&p);
 	if (p.nerrs > 0) {
 		config_free(c);
@@ -1022,6 +1215,18 @@ print_codes(FILE *f, const char *key, const struct corral_codeset *s)
 	fputc('\n', f);
 }
 
+/* The shortest of %g and %.17g that reads back as the same double. */
+static void
+print_double(FILE *f, const char *key, double v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%g", v);
+	if (strtod(buf, NULL) != v)
+		snprintf(buf, sizeof(buf), "%.17g", v);
+	fprintf(f, "%s = %s\n", key, buf);
+}
+
 /* Values are printed so that they parse back to the same configuration. */
 void
 config_print(const struct config *c, FILE *f)
@@ -1065,10 +1270,10 @@ config_print(const struct config *c, FILE *f)
 		print_codes(f, "fatal_exit_codes", &a->codes.fatal);
 		format_duration(a->backoff.initial_ms, b1, sizeof(b1));
 		fprintf(f, "backoff_initial = %s\n", b1);
-		fprintf(f, "backoff_multiplier = %g\n", a->backoff.multiplier);
+		print_double(f, "backoff_multiplier", a->backoff.multiplier);
 		format_duration(a->backoff.max_ms, b1, sizeof(b1));
 		fprintf(f, "backoff_max = %s\n", b1);
-		fprintf(f, "backoff_jitter = %g\n", a->backoff.jitter);
+		print_double(f, "backoff_jitter", a->backoff.jitter);
 		fprintf(f, "max_retries = %u\n", a->max_retries);
 		format_duration(a->healthy_after_ms, b1, sizeof(b1));
 		fprintf(f, "healthy_after = %s\n", b1);

@@ -136,6 +136,9 @@ parse_size(const char *s, uint64_t *bytes, const char **why)
 	return 0;
 }
 
+/* The range messages say the range; they live until the next one. */
+static char rangebuf[80];
+
 int
 parse_uint(const char *s, uint64_t max, uint64_t *out, const char **why)
 {
@@ -153,7 +156,9 @@ parse_uint(const char *s, uint64_t max, uint64_t *out, const char **why)
 		return -1;
 	}
 	if (errno != 0 || v > max) {
-		*why = "number out of range";
+		snprintf(rangebuf, sizeof(rangebuf),
+		    "number too large (at most %llu)", (unsigned long long)max);
+		*why = rangebuf;
 		return -1;
 	}
 	*out = v;
@@ -178,7 +183,10 @@ parse_int(const char *s, int64_t min, int64_t max, int64_t *out,
 		return -1;
 	}
 	if (errno != 0 || v < min || v > max) {
-		*why = "number out of range";
+		snprintf(rangebuf, sizeof(rangebuf),
+		    "number out of range (%lld to %lld)", (long long)min,
+		    (long long)max);
+		*why = rangebuf;
 		return -1;
 	}
 	*out = v;
@@ -194,12 +202,15 @@ parse_double(const char *s, double min, double max, double *out,
 
 	errno = 0;
 	v = strtod(s, &end);
-	if (end == s || *end != '\0' || !isfinite(v) || isspace(*s)) {
+	if (end == s || *end != '\0' || !isfinite(v) ||
+	    isspace((unsigned char)*s)) {
 		*why = "not a number";
 		return -1;
 	}
 	if (errno != 0 || v < min || v > max) {
-		*why = "number out of range";
+		snprintf(rangebuf, sizeof(rangebuf),
+		    "number out of range (%g to %g)", min, max);
+		*why = rangebuf;
 		return -1;
 	}
 	*out = v;
@@ -280,21 +291,29 @@ parse_signal(const char *s, int *sig, const char **why)
 	return -1;
 }
 
+/* On error *set is left as it was. */
 int
 parse_codes(const char *s, struct corral_codeset *set, const char **why)
 {
+	struct corral_codeset codes;
 	const char *p = s;
 
-	corral_codeset_clear(set);
+	corral_codeset_clear(&codes);
 	for (;;) {
 		char num[8];
 		size_t n;
 		uint64_t v;
 
 		p += strspn(p, " \t,");
-		if (*p == '\0')
+		if (*p == '\0') {
+			*set = codes;
 			return 0;
+		}
 		n = strcspn(p, " \t,");
+		if (strspn(p, "0123456789") < n) {
+			*why = "not a list of exit codes 0 to 255";
+			return -1;
+		}
 		if (n >= sizeof(num)) {
 			*why = "exit code out of range (0 to 255)";
 			return -1;
@@ -302,10 +321,10 @@ parse_codes(const char *s, struct corral_codeset *set, const char **why)
 		memcpy(num, p, n);
 		num[n] = '\0';
 		if (parse_uint(num, 255, &v, why) == -1) {
-			*why = "not a list of exit codes 0 to 255";
+			*why = "exit code out of range (0 to 255)";
 			return -1;
 		}
-		corral_codeset_add(set, (unsigned)v);
+		corral_codeset_add(&codes, (unsigned)v);
 		p += n;
 	}
 }

@@ -1,0 +1,1093 @@
+/*
+ * test_config.c: the fleet file (config.c).  Every file under
+ * tests/unit/configs/bad/ is refused with exactly the messages of its .err
+ * sibling, in order; every file under tests/unit/configs/good/ loads to the
+ * values asserted here, and prints (config_print) as a file that loads back
+ * to the same text.  Run from the top of the repository.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pwd.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "corrald.h"
+
+#define GOOD "tests/unit/configs/good/"
+#define BAD "tests/unit/configs/bad/"
+
+/* The bad fixtures, by base name; test_bad_listed checks the directory. */
+#define BAD_FILES(X)							\
+	X(agent_without_name, "agent-without-name")			\
+	X(backoff_initial_zero, "backoff-initial-zero")			\
+	X(backoff_max_lt_initial, "backoff-max-lt-initial")		\
+	X(bad_bool, "bad-bool")						\
+	X(bad_codes, "bad-codes")					\
+	X(bad_env, "bad-env")						\
+	X(bad_log_level, "bad-log-level")				\
+	X(bad_multiplier, "bad-multiplier")				\
+	X(bad_names, "bad-names")					\
+	X(bad_numbers, "bad-numbers")					\
+	X(bad_output, "bad-output")					\
+	X(bad_restart, "bad-restart")					\
+	X(bad_signal, "bad-signal")					\
+	X(bad_size, "bad-size")						\
+	X(cluster_with_keys, "cluster-with-keys")			\
+	X(continuation_error, "continuation-error")			\
+	X(defaults_errors, "defaults-errors")				\
+	X(duplicate_env, "duplicate-env")				\
+	X(duplicate_key, "duplicate-key")				\
+	X(duplicate_section, "duplicate-section")			\
+	X(duration_negative, "duration-negative")			\
+	X(duration_no_unit, "duration-no-unit")				\
+	X(duration_unknown_unit, "duration-unknown-unit")		\
+	X(empty, "empty")						\
+	X(empty_values, "empty-values")					\
+	X(header_trailing_text, "header-trailing-text")			\
+	X(header_without_bracket, "header-without-bracket")		\
+	X(instance_in_corrald, "instance-in-corrald")			\
+	X(jitter_out_of_range, "jitter-out-of-range")			\
+	X(key_before_section, "key-before-section")			\
+	X(key_wrong_section, "key-wrong-section")			\
+	X(many_errors, "many-errors")					\
+	X(missing_command, "missing-command")				\
+	X(no_agents, "no-agents")					\
+	X(nonexistent, "nonexistent")					\
+	X(not_key_value, "not-key-value")				\
+	X(overlapping_codes, "overlapping-codes")			\
+	X(section_case, "section-case")					\
+	X(three_mistakes, "three-mistakes")				\
+	X(unknown_cluster, "unknown-cluster")				\
+	X(unknown_cluster_none, "unknown-cluster-none")			\
+	X(unknown_expansion, "unknown-expansion")			\
+	X(unknown_key, "unknown-key")					\
+	X(unknown_key_suggest, "unknown-key-suggest")			\
+	X(unknown_section, "unknown-section")				\
+	X(unknown_section_agnet, "unknown-section-agnet")		\
+	X(unknown_section_defautls, "unknown-section-defautls")		\
+	X(unknown_user, "unknown-user")					\
+	X(unterminated_quote, "unterminated-quote")
+
+/* Only the .err exists: the file itself is missing on purpose. */
+#define NO_INI "nonexistent"
+
+static const char *good_files[] = {
+	"all-keys", "bom", "checkpoint-dir", "colon", "comments",
+	"continuation", "crlf", "defaults", "defaults-last", "here",
+	"long-lines", "minimal", "names", "precise", "priority", "quoting",
+};
+#define NGOOD (sizeof(good_files) / sizeof(good_files[0]))
+
+static char cwd[PATH_MAX];
+
+/* Read a whole file, NUL-terminated.  Caller frees. */
+static char *
+slurp(const char *path)
+{
+	FILE *f;
+	char *buf = NULL;
+	size_t cap = 0;
+
+	if ((f = fopen(path, "re")) == NULL)
+		fail_msg("%s: %s (run from the top of the repository)", path,
+		    strerror(errno));
+	if (getdelim(&buf, &cap, '\0', f) == -1) {
+		free(buf);
+		buf = strdup("");
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Write len bytes of text to a new temporary file.  Caller unlinks, frees. */
+static char *
+write_temp(const char *text, size_t len)
+{
+	const char *dir = getenv("TMPDIR");
+	char *path;
+	int fd;
+
+	if (asprintf(&path, "%s/corral-test-XXXXXX",
+	    dir != NULL && *dir != '\0' ? dir : "/tmp") == -1)
+		fail_msg("asprintf");
+	if ((fd = mkstemp(path)) == -1)
+		fail_msg("mkstemp %s: %s", path, strerror(errno));
+	if (write(fd, text, len) != (ssize_t)len)
+		fail_msg("write %s: %s", path, strerror(errno));
+	close(fd);
+	return path;
+}
+
+static void
+dump(const char *what, char *const *v, size_t n)
+{
+	size_t i;
+
+	print_message("%s (%zu):\n", what, n);
+	for (i = 0; i < n; i++)
+		print_message("  %s\n", v[i]);
+}
+
+/* config_load(path) must fail with exactly want[0..nwant), in order. */
+static void
+load_fails(const char *path, char *const *want, size_t nwant)
+{
+	struct config_errors errs;
+	struct config *c;
+	size_t i;
+	bool same;
+
+	c = config_load(path, &errs);
+	if (c != NULL) {
+		config_free(c);
+		strv_free(&errs.msgs);
+		fail_msg("%s: loaded, but it has errors", path);
+	}
+	same = errs.msgs.n == nwant;
+	for (i = 0; same && i < nwant; i++)
+		same = strcmp(errs.msgs.v[i], want[i]) == 0;
+	if (!same) {
+		dump("got", errs.msgs.v, errs.msgs.n);
+		dump("want", want, nwant);
+		strv_free(&errs.msgs);
+		fail_msg("%s: not the expected messages", path);
+	}
+	strv_free(&errs.msgs);
+}
+
+/* Load path, which must have no error.  Caller frees. */
+static struct config *
+load_ok(const char *path)
+{
+	struct config_errors errs;
+	struct config *c;
+
+	c = config_load(path, &errs);
+	if (c == NULL || errs.msgs.n != 0) {
+		dump("errors", errs.msgs.v, errs.msgs.n);
+		strv_free(&errs.msgs);
+		config_free(c);
+		fail_msg("%s: refused", path);
+	}
+	strv_free(&errs.msgs);
+	return c;
+}
+
+static const struct agent_conf *
+agent(const struct config *c, size_t i, const char *name)
+{
+	if (i >= c->nagents)
+		fail_msg("no agent %zu (want %s): %zu agents", i, name,
+		    c->nagents);
+	assert_string_equal(c->agents[i].name, name);
+	return &c->agents[i];
+}
+
+/* argv (or env) is exactly the NULL-terminated want. */
+static void
+strv_is(const struct strv *sv, const char *const *want)
+{
+	size_t i, n;
+
+	for (n = 0; want[n] != NULL; n++)
+		;
+	if (sv->n != n) {
+		dump("got", sv->v, sv->n);
+		fail_msg("%zu words, want %zu", sv->n, n);
+	}
+	for (i = 0; i < n; i++)
+		assert_string_equal(sv->v[i], want[i]);
+	if (n > 0)
+		assert_null(sv->v[n]);
+}
+
+#define STRV_IS(sv, ...) do {						\
+	static const char *const w_[] = { __VA_ARGS__, NULL };		\
+	strv_is((sv), w_);						\
+} while (0)
+
+static void
+codes_are(const struct corral_codeset *set, const unsigned *want, size_t n)
+{
+	unsigned code;
+	size_t i;
+	bool in;
+
+	for (code = 0; code < 256; code++) {
+		in = false;
+		for (i = 0; i < n; i++)
+			in = in || want[i] == code;
+		if (corral_codeset_has(set, code) != in)
+			fail_msg("exit code %u %s the set", code,
+			    in ? "missing from" : "unexpectedly in");
+	}
+}
+
+#define CODES_ARE(set, ...) do {					\
+	static const unsigned c_[] = { __VA_ARGS__ };			\
+	codes_are((set), c_, sizeof(c_) / sizeof(c_[0]));		\
+} while (0)
+
+/* The resolved path cwd/rel. */
+static char *
+in_cwd(const char *rel)
+{
+	char *s;
+
+	if (asprintf(&s, "%s/%s", cwd, rel) == -1)
+		fail_msg("asprintf");
+	return s;
+}
+
+static void
+path_is(const char *got, const char *rel)
+{
+	char *want = in_cwd(rel);
+
+	assert_string_equal(got, want);
+	free(want);
+}
+
+static int
+setup(void **state)
+{
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return -1;
+	/* The caller's environment must not change what is resolved. */
+	unsetenv("CHECKPOINT_DIR");
+	log_init(LOG_LVL_ERROR, "test_config");
+	return 0;
+}
+
+/* Bad files. */
+
+static void
+test_bad_file(void **state)
+{
+	const char *name = *state;
+	struct strv want;
+	char *path, *errpath, *text, *line, *save;
+
+	if (asprintf(&path, BAD "%s.ini", name) == -1 ||
+	    asprintf(&errpath, BAD "%s.err", name) == -1)
+		fail_msg("asprintf");
+	text = slurp(errpath);
+	strv_init(&want);
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		strv_push(&want, line);
+	free(text);
+	if (want.n == 0)
+		fail_msg("%s: no expected message", errpath);
+	load_fails(path, want.v, want.n);
+	strv_free(&want);
+	free(path);
+	free(errpath);
+}
+
+#define BAD_NAME(id, name) name,
+static const char *bad_names[] = { BAD_FILES(BAD_NAME) };
+#define NBAD (sizeof(bad_names) / sizeof(bad_names[0]))
+
+static bool
+is_bad_name(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < NBAD; i++)
+		if (strlen(bad_names[i]) == len &&
+		    strncmp(bad_names[i], s, len) == 0)
+			return true;
+	return false;
+}
+
+/* Every fixture is run, every .ini has its .err, and nothing is stale. */
+static void
+test_bad_listed(void **state)
+{
+	struct dirent *de;
+	struct stat st;
+	char path[PATH_MAX];
+	DIR *d;
+	size_t i, len, nini = 0;
+
+	assert_true(NBAD >= 40);
+	if ((d = opendir(BAD)) == NULL)
+		fail_msg("%s: %s", BAD, strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (de->d_name[0] == '.')
+			continue;
+		if (len > 4 && (strcmp(de->d_name + len - 4, ".ini") == 0 ||
+		    strcmp(de->d_name + len - 4, ".err") == 0)) {
+			if (!is_bad_name(de->d_name, len - 4))
+				fail_msg("%s%s is not in BAD_FILES", BAD,
+				    de->d_name);
+			nini += strcmp(de->d_name + len - 4, ".ini") == 0;
+			continue;
+		}
+		fail_msg("%s%s: neither .ini nor .err", BAD, de->d_name);
+	}
+	closedir(d);
+	for (i = 0; i < NBAD; i++) {
+		snprintf(path, sizeof(path), BAD "%s.err", bad_names[i]);
+		if (stat(path, &st) == -1)
+			fail_msg("%s: %s", path, strerror(errno));
+		snprintf(path, sizeof(path), BAD "%s.ini", bad_names[i]);
+		if ((stat(path, &st) == 0) == (strcmp(bad_names[i], NO_INI) ==
+		    0))
+			fail_msg("%s: %s", path, strcmp(bad_names[i], NO_INI) ==
+			    0 ? "must not exist" : "missing");
+	}
+	assert_int_equal(nini, NBAD - 1);
+}
+
+/* Every good file is in good_files, so that the round trip sees it. */
+static void
+test_good_listed(void **state)
+{
+	struct dirent *de;
+	size_t i, len, n = 0;
+	DIR *d;
+
+	if ((d = opendir(GOOD)) == NULL)
+		fail_msg("%s: %s", GOOD, strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (de->d_name[0] == '.')
+			continue;
+		if (len <= 4 || strcmp(de->d_name + len - 4, ".ini") != 0)
+			fail_msg("%s%s: not an .ini", GOOD, de->d_name);
+		for (i = 0; i < NGOOD; i++)
+			if (strlen(good_files[i]) == len - 4 &&
+			    strncmp(good_files[i], de->d_name, len - 4) == 0)
+				break;
+		if (i == NGOOD)
+			fail_msg("%s%s is not in good_files", GOOD,
+			    de->d_name);
+		n++;
+	}
+	closedir(d);
+	assert_int_equal(n, NGOOD);
+}
+
+/* A line of exactly CONFIG_LINE_MAX characters loads; one more does not. */
+static void
+test_long_line(void **state)
+{
+	const size_t max = 8192;
+	struct config *c;
+	char *text, *path, *want[2];
+	size_t n, head;
+
+	text = malloc(max + 100);
+	assert_non_null(text);
+	head = (size_t)sprintf(text, "[agent:a]\ncommand = echo ");
+	/* Line 2 is max characters long, its newline not counted. */
+	n = max - (head - strlen("[agent:a]\n"));
+	memset(text + head, 'x', n);
+	strcpy(text + head + n, "\n");
+	path = write_temp(text, strlen(text));
+	c = load_ok(path);
+	assert_int_equal(c->agents[0].argv.n, 2);
+	assert_int_equal(strlen(c->agents[0].argv.v[1]), n);
+	assert_int_equal(strlen(c->agents[0].command), max - 10);
+	config_free(c);
+	unlink(path);
+	free(path);
+
+	/* One more: refused, and the lines after it keep their numbers. */
+	memset(text + head, 'x', n + 1);
+	strcpy(text + head + n + 1, "\nnumprocs = x\n");
+	path = write_temp(text, strlen(text));
+	if (asprintf(&want[0], "%s:2: line longer than 8192 characters",
+	    path) == -1 || asprintf(&want[1], "%s:3: numprocs: not a whole "
+	    "number", path) == -1)
+		fail_msg("asprintf");
+	load_fails(path, want, 2);
+	unlink(path);
+	free(path);
+	free(want[0]);
+	free(want[1]);
+	free(text);
+}
+
+static void
+test_nul_byte(void **state)
+{
+	static const char text[] = "[agent:a]\ncommand = a\0b\nnumprocs = 0\n";
+	char *path, *want[2];
+
+	path = write_temp(text, sizeof(text) - 1);
+	if (asprintf(&want[0], "%s:2: line contains a NUL byte", path) == -1 ||
+	    asprintf(&want[1], "%s:3: numprocs: must be at least 1",
+	    path) == -1)
+		fail_msg("asprintf");
+	/* The refused command line counts as a missing command, not twice. */
+	load_fails(path, want, 2);
+	unlink(path);
+	free(path);
+	free(want[0]);
+	free(want[1]);
+}
+
+static void
+test_directory(void **state)
+{
+	char *want[] = { "tests/unit/configs:1: read error: Is a directory" };
+
+	load_fails("tests/unit/configs", want, 1);
+}
+
+/* An open file whose path cannot be resolved is an error, not an exit. */
+static void
+test_unresolvable(void **state)
+{
+	static const char text[] = "[agent:a]\ncommand = a\n";
+	char *tmp, *path, *want[1];
+	int fd;
+
+	tmp = write_temp(text, sizeof(text) - 1);
+	if ((fd = open(tmp, O_RDONLY)) == -1)
+		fail_msg("%s: %s", tmp, strerror(errno));
+	unlink(tmp);
+	/* It opens through the descriptor; the name it points to is gone. */
+	if (asprintf(&path, "/proc/self/fd/%d", fd) == -1 ||
+	    asprintf(&want[0], "%s: cannot resolve its path: No such file or "
+	    "directory", path) == -1)
+		fail_msg("asprintf");
+	if (access(path, R_OK) == -1)
+		skip(); /* no /proc */
+	load_fails(path, want, 1);
+	close(fd);
+	free(tmp);
+	free(path);
+	free(want[0]);
+}
+
+static void
+test_no_final_newline(void **state)
+{
+	static const char text[] = "[agent:a]\ncommand = run\nnumprocs = 3";
+	struct config *c;
+	char *path;
+
+	path = write_temp(text, sizeof(text) - 1);
+	c = load_ok(path);
+	assert_int_equal(c->agents[0].numprocs, 3);
+	STRV_IS(&c->agents[0].argv, "run");
+	config_free(c);
+	unlink(path);
+	free(path);
+}
+
+/* user: the one running the test is always allowed; root only for root. */
+static void
+test_user(void **state)
+{
+	struct passwd *pw;
+	struct config *c;
+	char *text, *path, *want[1];
+
+	if ((pw = getpwuid(geteuid())) == NULL)
+		skip();
+	if (asprintf(&text, "[agent:a]\ncommand = a\nuser = %s\n",
+	    pw->pw_name) == -1)
+		fail_msg("asprintf");
+	path = write_temp(text, strlen(text));
+	c = load_ok(path);
+	assert_string_equal(c->agents[0].user, pw->pw_name);
+	assert_int_equal(c->agents[0].uid, pw->pw_uid);
+	assert_int_equal(c->agents[0].gid, pw->pw_gid);
+	config_free(c);
+	unlink(path);
+	free(path);
+	free(text);
+
+	if ((pw = getpwnam("nobody")) == NULL)
+		return;
+	text = "[agent:a]\ncommand = a\nuser = nobody\n";
+	path = write_temp(text, strlen(text));
+	if (geteuid() == 0) {
+		uid_t uid = pw->pw_uid;
+		c = load_ok(path);
+		assert_int_equal(c->agents[0].uid, uid);
+		config_free(c);
+		unlink(path);
+		free(path);
+		return;
+	}
+	if (asprintf(&want[0], "%s:3: user: running as 'nobody' needs "
+	    "corrald to run as root", path) == -1)
+		fail_msg("asprintf");
+	load_fails(path, want, 1);
+	unlink(path);
+	free(path);
+	free(want[0]);
+}
+
+/* Good files. */
+
+static void
+test_minimal(void **state)
+{
+	struct config *c = load_ok(GOOD "minimal.ini");
+	const struct agent_conf *a;
+	char *here;
+
+	assert_string_equal(c->path, GOOD "minimal.ini");
+	here = in_cwd("tests/unit/configs/good");
+	assert_string_equal(c->here, here);
+	free(here);
+	path_is(c->state_db, "corral-state.db");
+	assert_string_equal(c->run_dir, cwd);
+	path_is(c->log_dir, "log");
+	assert_int_equal(c->log_level, LOG_LVL_INFO);
+	assert_int_equal(c->nclusters, 0);
+	assert_int_equal(c->nagents, 1);
+
+	a = agent(c, 0, "solo");
+	assert_int_equal(a->line, 1);
+	assert_null(a->cluster);
+	assert_string_equal(a->command, "solo-agent");
+	STRV_IS(&a->argv, "solo-agent");
+	assert_int_equal(a->numprocs, 1);
+	assert_null(a->directory);
+	assert_int_equal(a->env.n, 0);
+	assert_int_equal(a->restart, RESTART_ALWAYS);
+	CODES_ARE(&a->codes.success, 0);
+	CODES_ARE(&a->codes.transient, 75);
+	CODES_ARE(&a->codes.fatal, 64, 78);
+	assert_int_equal(a->backoff.initial_ms, 2000);
+	assert_int_equal(a->backoff.max_ms, 16000);
+	assert_true(a->backoff.multiplier == 2.0);
+	assert_true(a->backoff.jitter == 0.25);
+	assert_int_equal(a->max_retries, 0);
+	assert_int_equal(a->healthy_after_ms, 10000);
+	assert_int_equal(a->stop_signal, SIGTERM);
+	assert_int_equal(a->stop_timeout_ms, 10000);
+	assert_int_equal(a->out[0], OUT_FILE);
+	assert_int_equal(a->out[1], OUT_FILE);
+	assert_int_equal(a->log_max_bytes, 10 * 1024 * 1024);
+	assert_int_equal(a->log_backups, 5);
+	assert_int_equal(a->priority, 0);
+	assert_true(a->autostart);
+	assert_null(a->user);
+	assert_true(a->uid == (uid_t)-1);
+	assert_true(a->gid == (gid_t)-1);
+	config_free(c);
+}
+
+static void
+test_all_keys(void **state)
+{
+	struct config *c = load_ok(GOOD "all-keys.ini");
+	const struct agent_conf *a;
+
+	assert_string_equal(c->state_db, "/tmp/corral-test/state.db");
+	assert_string_equal(c->run_dir, "/tmp/corral-test/run");
+	assert_string_equal(c->log_dir, "/tmp/corral-test/log");
+	assert_int_equal(c->log_level, LOG_LVL_WARN);
+	assert_int_equal(c->nclusters, 2);
+	assert_string_equal(c->clusters[0].name, "research");
+	assert_int_equal(c->clusters[0].line, 7);
+	assert_string_equal(c->clusters[1].name, "ops");
+	assert_int_equal(c->clusters[1].line, 8);
+
+	a = agent(c, 0, "full");
+	assert_int_equal(a->line, 10);
+	assert_string_equal(a->command, "full-agent --mode test");
+	STRV_IS(&a->argv, "full-agent", "--mode", "test");
+	assert_string_equal(a->cluster, "ops");
+	assert_int_equal(a->numprocs, 4);
+	assert_string_equal(a->directory, "/tmp");
+	STRV_IS(&a->env, "A=1", "B=two");
+	assert_int_equal(a->restart, RESTART_NEVER);
+	CODES_ARE(&a->codes.success, 0, 1);
+	CODES_ARE(&a->codes.transient, 75, 76);
+	assert_true(corral_codeset_empty(&a->codes.fatal));
+	assert_int_equal(a->backoff.initial_ms, 250);
+	assert_true(a->backoff.multiplier == 1.5);
+	assert_int_equal(a->backoff.max_ms, 90000);
+	assert_true(a->backoff.jitter == 0);
+	assert_int_equal(a->max_retries, 7);
+	assert_int_equal(a->healthy_after_ms, 1500);
+	assert_int_equal(a->stop_signal, SIGQUIT);
+	assert_int_equal(a->stop_timeout_ms, 120000);
+	assert_int_equal(a->out[0], OUT_INHERIT);
+	assert_int_equal(a->out[1], OUT_NULL);
+	assert_int_equal(a->log_max_bytes, 512 * 1024);
+	assert_int_equal(a->log_backups, 0);
+	assert_int_equal(a->priority, -3);
+	assert_false(a->autostart);
+	config_free(c);
+}
+
+static void
+test_defaults(void **state)
+{
+	struct config *c = load_ok(GOOD "defaults.ini");
+	const struct agent_conf *a;
+
+	assert_int_equal(c->nclusters, 1);
+	assert_int_equal(c->nagents, 2);
+
+	/* Everything from [defaults]. */
+	a = agent(c, 0, "inherits");
+	assert_int_equal(a->numprocs, 2);
+	assert_int_equal(a->restart, RESTART_ON_FAILURE);
+	assert_int_equal(a->backoff.initial_ms, 1000);
+	assert_int_equal(a->backoff.max_ms, 30000);
+	assert_true(a->backoff.multiplier == 3.0);
+	assert_true(a->backoff.jitter == 0.1);
+	assert_int_equal(a->stop_signal, SIGINT);
+	STRV_IS(&a->env, "LANG=C", "MODE=prod", "SHARED=from defaults");
+	CODES_ARE(&a->codes.success, 0, 2);
+	CODES_ARE(&a->codes.transient, 75);
+	assert_string_equal(a->cluster, "pool");
+	assert_false(a->autostart);
+	/* Not in [defaults]: the built-in default. */
+	assert_int_equal(a->stop_timeout_ms, 10000);
+
+	/* The agent's own values win; env merges by name, in place. */
+	a = agent(c, 1, "overrides");
+	assert_int_equal(a->numprocs, 1);
+	assert_int_equal(a->restart, RESTART_ALWAYS);
+	assert_int_equal(a->backoff.initial_ms, 1000);
+	assert_int_equal(a->backoff.max_ms, 60000);
+	assert_true(a->backoff.multiplier == 3.0);
+	assert_int_equal(a->stop_signal, SIGINT);
+	STRV_IS(&a->env, "LANG=C", "MODE=dev", "SHARED=from defaults",
+	    "EXTRA=1");
+	CODES_ARE(&a->codes.success, 0);
+	assert_string_equal(a->cluster, "pool");
+	assert_true(a->autostart);
+	config_free(c);
+}
+
+static void
+test_defaults_last(void **state)
+{
+	struct config *c = load_ok(GOOD "defaults-last.ini");
+	const struct agent_conf *a = agent(c, 0, "a");
+
+	assert_int_equal(a->numprocs, 4);
+	assert_int_equal(a->stop_timeout_ms, 60000);
+	config_free(c);
+}
+
+static void
+test_continuation(void **state)
+{
+	struct config *c = load_ok(GOOD "continuation.ini");
+	const struct agent_conf *a;
+
+	a = agent(c, 0, "a");
+	assert_string_equal(a->command, "sh -c \"echo one; echo two\"");
+	STRV_IS(&a->argv, "sh", "-c", "echo one; echo two");
+	STRV_IS(&a->env, "A=1", "B=2");
+	/* "command =" alone, the words on the lines below, a comment among. */
+	a = agent(c, 1, "b");
+	assert_string_equal(a->command, "worker --flag --last");
+	STRV_IS(&a->argv, "worker", "--flag", "--last");
+	/* Indented right after a header: a key, not a continuation. */
+	a = agent(c, 2, "c");
+	assert_string_equal(a->command, "indented-first");
+	assert_int_equal(a->line, 15);
+	config_free(c);
+}
+
+static void
+test_long_lines(void **state)
+{
+	struct config *c = load_ok(GOOD "long-lines.ini");
+	const struct agent_conf *a = agent(c, 0, "long");
+	char word[301], env[1003];
+	size_t i;
+
+	for (i = 0; i < 300; i++)
+		word[i] = (char)('0' + i % 10);
+	word[300] = '\0';
+	memcpy(env, "V=", 2);
+	for (i = 0; i < 1000; i++)
+		env[2 + i] = (char)('a' + i % 26);
+	env[1002] = '\0';
+	assert_int_equal(a->argv.n, 2);
+	assert_string_equal(a->argv.v[0], "echo");
+	assert_string_equal(a->argv.v[1], word);
+	assert_int_equal(a->env.n, 1);
+	assert_string_equal(a->env.v[0], env);
+	config_free(c);
+}
+
+static void
+test_comments(void **state)
+{
+	struct config *c = load_ok(GOOD "comments.ini");
+	const struct agent_conf *a = agent(c, 0, "a");
+
+	assert_int_equal(c->log_level, LOG_LVL_DEBUG);
+	assert_string_equal(a->command, "run --sep=a;b");
+	STRV_IS(&a->argv, "run", "--sep=a;b");
+	STRV_IS(&a->env, "X=#notacomment");
+	assert_int_equal(a->numprocs, 3);
+	config_free(c);
+}
+
+static void
+test_here(void **state)
+{
+	struct config *c = load_ok(GOOD "here.ini");
+	const struct agent_conf *a = agent(c, 0, "a");
+	struct expand_vars vars = { a->name, "2", c->here };
+	const char *why;
+	char *here, *want, *x;
+
+	here = in_cwd("tests/unit/configs/good");
+	assert_string_equal(c->here, here);
+	if (asprintf(&want, "%s/state/corral.db", here) == -1)
+		fail_msg("asprintf");
+	assert_string_equal(c->state_db, want);
+	free(want);
+	if (asprintf(&want, "%s/logs", here) == -1)
+		fail_msg("asprintf");
+	assert_string_equal(c->log_dir, want);
+	free(want);
+	assert_string_equal(c->run_dir, "/tmp/corral-run");
+
+	/* An agent's words keep %(...) until a worker is started. */
+	STRV_IS(&a->argv, "%(here)/bin/agent", "--id", "%(agent).%(instance)");
+	assert_string_equal(a->directory, "%(here)/work");
+	STRV_IS(&a->env, "HOME=%(here)", "PCT=100%%");
+	x = expand_vars(a->argv.v[0], &vars, &why);
+	if (asprintf(&want, "%s/bin/agent", here) == -1)
+		fail_msg("asprintf");
+	assert_string_equal(x, want);
+	free(want);
+	free(x);
+	x = expand_vars(a->argv.v[2], &vars, &why);
+	assert_string_equal(x, "a.2");
+	free(x);
+	x = expand_vars(a->env.v[1], &vars, &why);
+	assert_string_equal(x, "PCT=100%");
+	free(x);
+	free(here);
+	config_free(c);
+}
+
+static void
+test_priority(void **state)
+{
+	struct config *c = load_ok(GOOD "priority.ini");
+
+	assert_int_equal(c->nagents, 5);
+	assert_int_equal(agent(c, 0, "c")->priority, -5);
+	assert_int_equal(agent(c, 1, "a")->priority, 0);
+	assert_int_equal(agent(c, 2, "e")->priority, 0);
+	assert_int_equal(agent(c, 3, "d")->priority, 10);
+	assert_int_equal(agent(c, 4, "b")->priority, 10);
+	/* Ties keep the order of the file. */
+	assert_true(c->agents[1].order < c->agents[2].order);
+	assert_true(c->agents[3].order < c->agents[4].order);
+	assert_int_equal(agent(c, 3, "d")->line, 1);
+	assert_int_equal(agent(c, 4, "b")->line, 12);
+	config_free(c);
+}
+
+static void
+test_checkpoint_dir(void **state)
+{
+	struct config *c;
+	char *want;
+
+	/* Unset: relative to the current directory. */
+	c = load_ok(GOOD "checkpoint-dir.ini");
+	path_is(c->state_db, "state/corral.db");
+	path_is(c->log_dir, "logs");
+	config_free(c);
+
+	/* Absolute: the databases go there; other paths do not move. */
+	setenv("CHECKPOINT_DIR", "/var/tmp/ckpt", 1);
+	c = load_ok(GOOD "checkpoint-dir.ini");
+	assert_string_equal(c->state_db, "/var/tmp/ckpt/state/corral.db");
+	path_is(c->log_dir, "logs");
+	assert_string_equal(c->run_dir, cwd);
+	config_free(c);
+	c = load_ok(GOOD "minimal.ini");
+	assert_string_equal(c->state_db, "/var/tmp/ckpt/corral-state.db");
+	config_free(c);
+	/* An absolute state_db stays where it is. */
+	c = load_ok(GOOD "all-keys.ini");
+	assert_string_equal(c->state_db, "/tmp/corral-test/state.db");
+	config_free(c);
+
+	/* Relative: itself relative to the current directory. */
+	setenv("CHECKPOINT_DIR", "ckpt", 1);
+	c = load_ok(GOOD "checkpoint-dir.ini");
+	path_is(c->state_db, "ckpt/state/corral.db");
+	config_free(c);
+
+	/* Empty: as if unset. */
+	setenv("CHECKPOINT_DIR", "", 1);
+	c = load_ok(GOOD "minimal.ini");
+	path_is(c->state_db, "corral-state.db");
+	config_free(c);
+
+	unsetenv("CHECKPOINT_DIR");
+	c = load_ok(GOOD "minimal.ini");
+	want = in_cwd("corral-state.db");
+	assert_string_equal(c->state_db, want);
+	free(want);
+	config_free(c);
+}
+
+static void
+test_quoting(void **state)
+{
+	struct config *c = load_ok(GOOD "quoting.ini");
+	const struct agent_conf *a = agent(c, 0, "a");
+
+	STRV_IS(&a->argv, "python3", "-c", "import sys; print(sys.argv)",
+	    "two words", "three four", "", "say \"hi\"", "abc");
+	STRV_IS(&a->env, "GREETING=hello, world", "PATHS=a:b", "EMPTY=",
+	    "Q=a\"b\\c");
+	config_free(c);
+}
+
+static void
+test_separators(void **state)
+{
+	struct config *c;
+	const struct agent_conf *a;
+
+	/* ':' separates like '=', whichever comes first. */
+	c = load_ok(GOOD "colon.ini");
+	a = agent(c, 0, "a");
+	STRV_IS(&a->argv, "run", "--opt=1");
+	assert_int_equal(a->numprocs, 2);
+	assert_int_equal(a->stop_signal, SIGHUP);
+	config_free(c);
+
+	c = load_ok(GOOD "crlf.ini");
+	a = agent(c, 0, "a");
+	assert_int_equal(a->line, 2);
+	assert_string_equal(a->command, "run -x");
+	STRV_IS(&a->argv, "run", "-x");
+	assert_int_equal(a->stop_timeout_ms, 3000);
+	config_free(c);
+
+	c = load_ok(GOOD "bom.ini");
+	a = agent(c, 0, "a");
+	assert_int_equal(a->line, 1);
+	STRV_IS(&a->argv, "run");
+	config_free(c);
+}
+
+static void
+test_names(void **state)
+{
+	struct config *c = load_ok(GOOD "names.ini");
+	char longest[NAME_MAX_LEN + 1];
+
+	memset(longest, 'n', NAME_MAX_LEN);
+	longest[NAME_MAX_LEN] = '\0';
+	assert_int_equal(c->nagents, 2);
+	assert_string_equal(agent(c, 0, longest)->cluster, "pool_2-b");
+	assert_null(agent(c, 1, "A_b-9")->cluster);
+	assert_string_equal(c->clusters[0].name, "pool_2-b");
+	config_free(c);
+}
+
+/* The example fleet shipped in etc/ loads (its contents are its own). */
+static void
+test_example_fleet(void **state)
+{
+	struct config *c = load_ok("etc/fleet.ini");
+
+	assert_true(c->nagents >= 1);
+	config_free(c);
+}
+
+/* Print c, without the first line (it names the file printed from). */
+static char *
+print_body(const struct config *c)
+{
+	char *buf = NULL, *body;
+	size_t len = 0;
+	FILE *f;
+
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		fail_msg("open_memstream");
+	config_print(c, f);
+	fclose(f);
+	if (strncmp(buf, "; resolved from ", 16) != 0)
+		fail_msg("config_print starts with: %.40s", buf);
+	body = strdup(strchr(buf, '\n') + 1);
+	free(buf);
+	return body;
+}
+
+static void
+round_trip(const char *path)
+{
+	struct config *c1, *c2;
+	char *text1, *text2, *tmp;
+
+	c1 = load_ok(path);
+	text1 = print_body(c1);
+	tmp = write_temp(text1, strlen(text1));
+	c2 = load_ok(tmp);
+	text2 = print_body(c2);
+	if (strcmp(text1, text2) != 0) {
+		print_message("first print:\n%s\nsecond print:\n%s\n", text1,
+		    text2);
+		fail_msg("%s: printed, loaded and printed again, it differs",
+		    path);
+	}
+	assert_int_equal(c1->nagents, c2->nagents);
+	unlink(tmp);
+	free(tmp);
+	free(text1);
+	free(text2);
+	config_free(c1);
+	config_free(c2);
+}
+
+static void
+test_round_trip(void **state)
+{
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < NGOOD; i++) {
+		snprintf(path, sizeof(path), GOOD "%s.ini", good_files[i]);
+		round_trip(path);
+	}
+	round_trip("etc/fleet.ini");
+	/* With CHECKPOINT_DIR relative, the printed path is absolute. */
+	setenv("CHECKPOINT_DIR", "ckpt", 1);
+	round_trip(GOOD "checkpoint-dir.ini");
+	unsetenv("CHECKPOINT_DIR");
+}
+
+/* Printed and loaded back, a double is the same double. */
+static void
+test_print_precise(void **state)
+{
+	struct config *c1 = load_ok(GOOD "precise.ini"), *c2;
+	char *text, *tmp;
+
+	assert_true(c1->agents[0].backoff.multiplier == 1.23456789);
+	assert_true(c1->agents[0].backoff.jitter == 0.123456789);
+	text = print_body(c1);
+	assert_non_null(strstr(text, "\nbackoff_multiplier = "
+	    "1.2345678899999999\n"));
+	tmp = write_temp(text, strlen(text));
+	c2 = load_ok(tmp);
+	assert_true(c2->agents[0].backoff.multiplier ==
+	    c1->agents[0].backoff.multiplier);
+	assert_true(c2->agents[0].backoff.jitter ==
+	    c1->agents[0].backoff.jitter);
+	unlink(tmp);
+	free(tmp);
+	free(text);
+	config_free(c1);
+	config_free(c2);
+}
+
+/* What config_print says, key by key, for one agent. */
+static void
+test_print(void **state)
+{
+	struct config *c = load_ok(GOOD "all-keys.ini");
+	char *text = print_body(c);
+	const char *want =
+	    "[corrald]\n"
+	    "state_db = /tmp/corral-test/state.db\n"
+	    "run_dir = /tmp/corral-test/run\n"
+	    "log_dir = /tmp/corral-test/log\n"
+	    "log_level = warn\n"
+	    "\n"
+	    "[cluster:research]\n"
+	    "\n"
+	    "[cluster:ops]\n"
+	    "\n"
+	    "[agent:full]\n"
+	    "command = full-agent --mode test\n"
+	    "cluster = ops\n"
+	    "numprocs = 4\n"
+	    "directory = /tmp\n"
+	    "env = A=\"1\", B=\"two\"\n"
+	    "restart = never\n"
+	    "success_exit_codes = 0, 1\n"
+	    "transient_exit_codes = 75, 76\n"
+	    "fatal_exit_codes =\n"
+	    "backoff_initial = 250ms\n"
+	    "backoff_multiplier = 1.5\n"
+	    "backoff_max = 90s\n"
+	    "backoff_jitter = 0\n"
+	    "max_retries = 7\n"
+	    "healthy_after = 1500ms\n"
+	    "stop_signal = QUIT\n"
+	    "stop_timeout = 2m\n"
+	    "stdout = inherit\n"
+	    "stderr = null\n"
+	    "log_max_bytes = 512K\n"
+	    "log_backups = 0\n"
+	    "priority = -3\n"
+	    "autostart = false\n";
+
+	assert_string_equal(text, want);
+	free(text);
+	config_free(c);
+}
+
+#define BAD_TEST(id, name) \
+	{ "bad/" name, test_bad_file, NULL, NULL, (void *)(name) },
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bad_listed),
+		BAD_FILES(BAD_TEST)
+		cmocka_unit_test(test_good_listed),
+		cmocka_unit_test(test_long_line),
+		cmocka_unit_test(test_nul_byte),
+		cmocka_unit_test(test_directory),
+		cmocka_unit_test(test_unresolvable),
+		cmocka_unit_test(test_no_final_newline),
+		cmocka_unit_test(test_user),
+		cmocka_unit_test(test_minimal),
+		cmocka_unit_test(test_all_keys),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_defaults_last),
+		cmocka_unit_test(test_continuation),
+		cmocka_unit_test(test_long_lines),
+		cmocka_unit_test(test_comments),
+		cmocka_unit_test(test_here),
+		cmocka_unit_test(test_priority),
+		cmocka_unit_test(test_checkpoint_dir),
+		cmocka_unit_test(test_quoting),
+		cmocka_unit_test(test_separators),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_example_fleet),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_print),
+		cmocka_unit_test(test_print_precise),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
