@@ -286,6 +286,9 @@ reader(char *str, int num, void *stream)
 	return str;
 }
 
+static void looks_like_key(struct parse *, const struct raw_entry *,
+    const char *);
+
 static int
 handler(void *user, const char *section, const char *key, const char *value)
 {
@@ -303,6 +306,7 @@ handler(void *user, const char *section, const char *key, const char *value)
 	    p->entries[p->nentries - 1].section == (int)p->nsections - 1 &&
 	    strcmp(p->entries[p->nentries - 1].key, key) == 0) {
 		e = &p->entries[p->nentries - 1];
+		looks_like_key(p, e, value);
 		/* "key =" alone, then the value on indented lines */
 		if (*e->value == '\0') {
 			free(e->value);
@@ -376,6 +380,31 @@ key_index(const char *const *keys, int n, const char *key)
 		if (strcmp(keys[i], key) == 0)
 			return i;
 	return -1;
+}
+
+/*
+ * inih takes an indented line for the continuation of the previous value:
+ * "  numprocs = 3" under "command = x" would silently run "x numprocs = 3".
+ * A piece that starts like one of our keys is almost surely that mistake.
+ */
+static void
+looks_like_key(struct parse *p, const struct raw_entry *e, const char *piece)
+{
+	size_t n = strspn(piece, "abcdefghijklmnopqrstuvwxyz_");
+	const char *rest = piece + n;
+	char word[32];
+
+	while (*rest == ' ' || *rest == '\t')
+		rest++;
+	if (n == 0 || n >= sizeof(word) || (*rest != '=' && *rest != ':'))
+		return;
+	memcpy(word, piece, n);
+	word[n] = '\0';
+	if (key_index(agent_keys, K_NAGENT, word) >= 0 ||
+	    key_index(daemon_keys, D_NDAEMON, word) >= 0)
+		perr(p, p->lineno, "indented line continues the value of '%s' "
+		    "but looks like key '%s': start it at the beginning of the "
+		    "line", e->key, word);
 }
 
 static const char *
@@ -528,6 +557,15 @@ agent_set(struct agent_conf *a, enum akey k, const char *value,
 			    "abcdefghijklmnopqrstuvwxyz0123456789_") != klen) {
 				snprintf(whybuf, sizeof(whybuf),
 				    "'%.60s' is not KEY=VALUE", words.v[w]);
+				*why = whybuf;
+				rc = -1;
+				break;
+			}
+			if (strncmp(words.v[w], "CORRAL_", 7) == 0) {
+				snprintf(whybuf, sizeof(whybuf),
+				    "'%.*s' is set by corrald for every worker; "
+				    "CORRAL_ names are reserved", (int)klen,
+				    words.v[w]);
 				*why = whybuf;
 				rc = -1;
 				break;

@@ -62,7 +62,7 @@ int parse_bool(const char *, bool *out, const char **why);
 int parse_signal(const char *, int *sig, const char **why);
 /* Comma- or space-separated exit codes 0..255; an empty value is no code. */
 int parse_codes(const char *, struct corral_codeset *, const char **why);
-/* Print in the form the parsers take back: "250ms", "2s", "1m30s", "16K". */
+/* Print in the form the parsers take back: "250ms", "2s", "90s", "16K". */
 void format_duration(uint64_t ms, char *buf, size_t len);
 void format_size(uint64_t bytes, char *buf, size_t len);
 const char *signal_name(int sig); /* "TERM", or NULL if unknown */

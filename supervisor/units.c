@@ -47,13 +47,24 @@ parse_duration(const char *s, uint64_t *ms, const char **why)
 		double v;
 		size_t i, best = 0, bestlen = 0;
 
-		if (!isdigit((unsigned char)*p) && *p != '.') {
+		char num[32];
+		size_t digits = strspn(p, "0123456789"), len = digits;
+
+		/* Plain decimals only: strtod would also take 0x10 or 1e3. */
+		if (p[len] == '.') {
+			len++;
+			len += strspn(p + len, "0123456789");
+		}
+		if ((digits == 0 && len <= 1) || len >= sizeof(num)) {
 			*why = "not a duration (examples: 250ms, 2s, 5m, 1h)";
 			return -1;
 		}
+		memcpy(num, p, len);
+		num[len] = '\0';
 		errno = 0;
-		v = strtod(p, &end);
-		if (errno != 0 || end == p || !isfinite(v) || v < 0) {
+		v = strtod(num, &end);
+		end = (char *)p + len;
+		if (errno != 0 || !isfinite(v)) {
 			*why = "not a duration (examples: 250ms, 2s, 5m, 1h)";
 			return -1;
 		}

@@ -50,6 +50,7 @@
 	X(duplicate_env, "duplicate-env")				\
 	X(duplicate_key, "duplicate-key")				\
 	X(duplicate_section, "duplicate-section")			\
+	X(duration_hex, "duration-hex")					\
 	X(duration_negative, "duration-negative")			\
 	X(duration_no_unit, "duration-no-unit")				\
 	X(duration_unknown_unit, "duration-unknown-unit")		\
@@ -57,6 +58,7 @@
 	X(empty_values, "empty-values")					\
 	X(header_trailing_text, "header-trailing-text")			\
 	X(header_without_bracket, "header-without-bracket")		\
+	X(indented_key, "indented-key")					\
 	X(instance_in_corrald, "instance-in-corrald")			\
 	X(jitter_out_of_range, "jitter-out-of-range")			\
 	X(key_before_section, "key-before-section")			\
@@ -67,6 +69,7 @@
 	X(nonexistent, "nonexistent")					\
 	X(not_key_value, "not-key-value")				\
 	X(overlapping_codes, "overlapping-codes")			\
+	X(reserved_env, "reserved-env")					\
 	X(section_case, "section-case")					\
 	X(three_mistakes, "three-mistakes")				\
 	X(unknown_cluster, "unknown-cluster")				\

@@ -101,7 +101,10 @@ test_duration_bad(void **state)
 	duration_bad("+2s", NOT_DURATION);
 	duration_bad("inf", NOT_DURATION);
 	duration_bad("1s-1s", NOT_DURATION);
-	duration_bad("1e20s", "duration too large");
+	duration_bad("100000000000000000000s", "duration too large");
+	duration_bad("1e3ms", "unknown duration unit (use ms, s, m, h or d)");
+	duration_bad("0x10s", "unknown duration unit (use ms, s, m, h or d)");
+	duration_bad(".s", "not a duration (examples: 250ms, 2s, 5m, 1h)");
 	duration_bad("20000000d", "duration too large");
 }
 
