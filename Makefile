@@ -65,11 +65,11 @@ deps:
 		    missing="$$missing $${p#*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
-		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
+		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo "; \
 		echo "deps: pkg-config cannot find:$$missing"; \
-		echo "deps: installing them: $$sudo apt-get update && $$sudo apt-get install -y$$missing"; \
-		$$sudo apt-get update -q && \
-		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q \
+		echo "deps: installing them: $${sudo}apt-get update && $${sudo}apt-get install -y$$missing"; \
+		$${sudo}apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $${sudo}apt-get install -y -q \
 		    --no-install-recommends $$missing || \
 		    { echo "deps: could not install:$$missing" >&2; exit 1; }; \
 	fi
