@@ -241,6 +241,9 @@ void statedb_add(struct statedb *, struct db_event *);
 /* Write everything queued now, in one transaction.  0 or -1. */
 int statedb_flush(struct statedb *);
 int64_t statedb_next_chain(struct statedb *);
+/* Transactions committed, events written, events waiting. */
+void statedb_stats(const struct statedb *, uint64_t *commits,
+    uint64_t *written, size_t *queued);
 
 /* output.c: a worker's stdout and stderr. */
 

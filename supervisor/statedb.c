@@ -33,6 +33,7 @@ struct statedb {
 	size_t dropped;
 	bool failing;
 	int64_t next_chain;
+	uint64_t commits, written;
 };
 
 static const char schema[] =
@@ -115,7 +116,11 @@ statedb_open(const char *path, struct event_base *base)
 		    s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 		goto fail;
 	}
-	sqlite3_busy_timeout(s->db, 1000);
+	/*
+	 * Only this corrald writes here (readers do not block a WAL writer):
+	 * a foreign writer is rare, and the loop must not wait on it long.
+	 */
+	sqlite3_busy_timeout(s->db, 100);
 	if (sqlite3_exec(s->db, schema, NULL, NULL, &err) != SQLITE_OK) {
 		log_error("cannot set up state database %s: %s", path, err);
 		sqlite3_free(err);
@@ -258,7 +263,8 @@ statedb_flush(struct statedb *s)
 
 	if (s->nq == 0)
 		return 0;
-	if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+	    SQLITE_OK)
 		goto fail;
 	for (i = 0; i < s->nq; i++)
 		if (insert_one(s, &s->q[i]) == -1)
@@ -267,6 +273,8 @@ statedb_flush(struct statedb *s)
 		goto fail;
 	for (i = 0; i < s->nq; i++)
 		event_clear(&s->q[i]);
+	s->commits++;
+	s->written += s->nq;
 	if (s->failing || s->dropped > 0)
 		log_info("state database %s: writing again (%zu events were "
 		    "dropped)", s->path, s->dropped);
@@ -300,4 +308,13 @@ int64_t
 statedb_next_chain(struct statedb *s)
 {
 	return s->next_chain++;
+}
+
+void
+statedb_stats(const struct statedb *s, uint64_t *commits, uint64_t *written,
+    size_t *queued)
+{
+	*commits = s->commits;
+	*written = s->written;
+	*queued = s->nq;
 }
