@@ -28,6 +28,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 SDK_SRC := worker-sdk/backoff.c worker-sdk/classify.c
 D_SRC := supervisor/argv.c supervisor/clock.c supervisor/config.c \
+	supervisor/control.c \
 	supervisor/log.c supervisor/output.c supervisor/restart.c \
 	supervisor/spawn.c supervisor/statedb.c supervisor/units.c \
 	supervisor/worker.c
@@ -43,6 +44,7 @@ LIBCORRAL_A := $(BUILD)/libcorral.a
 LIBCORRAL_SO := $(BUILD)/libcorral.so.$(SOVERSION)
 LIBCORRALD_A := $(BUILD)/libcorrald.a
 CORRALD := $(BUILD)/corrald
+CORRALCTL := $(BUILD)/corralctl
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 EXAMPLE_BIN := $(EXAMPLE_SRC:etc/examples/%.c=$(BUILD)/examples/%)
 HELPER_BIN := $(HELPER_SRC:tests/e2e/helpers/%.c=$(BUILD)/helpers/%)
@@ -53,12 +55,14 @@ HELPER_BIN := $(HELPER_SRC:tests/e2e/helpers/%.c=$(BUILD)/helpers/%)
 all: deps
 	@$(MAKE) --no-print-directory binaries
 
-binaries: $(CORRALD) $(LIBCORRAL_A) $(LIBCORRAL_SO) $(EXAMPLE_BIN)
+binaries: $(CORRALD) $(CORRALCTL) $(LIBCORRAL_A) $(LIBCORRAL_SO) $(EXAMPLE_BIN)
 
-# Installs what pkg-config cannot find, with apt-get (sudo when not root).
+# Installs what pkg-config cannot find, with apt-get (sudo when not root);
+# the end-to-end tests also read JSON with Debian's python3.
 deps:
 	@missing=""; \
 	command -v pkg-config >/dev/null 2>&1 || missing="pkg-config"; \
+	[ -x /usr/bin/python3 ] || missing="$$missing python3"; \
 	for p in libevent:libevent-dev sqlite3:libsqlite3-dev \
 	    inih:libinih-dev cmocka:libcmocka-dev; do \
 		pkg-config --exists $${p%%:*} 2>/dev/null || \
@@ -92,6 +96,9 @@ $(LIBCORRALD_A): $(D_OBJ)
 	ar rcs $@ $^
 
 $(CORRALD): $(BUILD)/supervisor/corrald.o $(LIBCORRALD_A) $(LIBCORRAL_A)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+$(CORRALCTL): $(BUILD)/supervisor/corralctl.o $(LIBCORRALD_A) $(LIBCORRAL_A)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBCORRALD_A) $(LIBCORRAL_A)
@@ -129,6 +136,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/corral/examples
 	install -m 755 $(CORRALD) $(DESTDIR)$(PREFIX)/bin/corrald
+	install -m 755 $(CORRALCTL) $(DESTDIR)$(PREFIX)/bin/corralctl
 	install -m 644 $(LIBCORRAL_A) $(DESTDIR)$(PREFIX)/lib/libcorral.a
 	install -m 755 $(LIBCORRAL_SO) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libcorral.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libcorral.so

@@ -365,10 +365,13 @@ static const char *agent_keys[K_NAGENT] = {
 	"priority", "autostart", "user",
 };
 
-enum dkey { D_STATE_DB, D_RUN_DIR, D_LOG_DIR, D_LOG_LEVEL, D_NDAEMON };
+enum dkey {
+	D_STATE_DB, D_RUN_DIR, D_LOG_DIR, D_LOG_LEVEL, D_CONTROL_SOCKET,
+	D_NDAEMON
+};
 
 static const char *daemon_keys[D_NDAEMON] = {
-	"state_db", "run_dir", "log_dir", "log_level",
+	"state_db", "run_dir", "log_dir", "log_level", "control_socket",
 };
 
 static int
@@ -1028,6 +1031,9 @@ resolve(struct parse *p, struct config *c)
 		case D_LOG_DIR:
 			dst = &c->log_dir;
 			break;
+		case D_CONTROL_SOCKET:
+			dst = &c->control_socket;
+			break;
 		case D_LOG_LEVEL:
 			if (log_level_parse(e->value, &c->log_level) == -1)
 				perr(p, e->line, "log_level: must be error, "
@@ -1044,6 +1050,8 @@ resolve(struct parse *p, struct config *c)
 		c->run_dir = xstrdup(cwd);
 	if (c->log_dir == NULL)
 		xasprintf(&c->log_dir, "%s/log", cwd);
+	if (c->control_socket == NULL)
+		xasprintf(&c->control_socket, "%s/corrald.sock", c->run_dir);
 
 	/* [cluster:NAME]: names only, for now. */
 	for (i = 0; i < p->nsections; i++) {
@@ -1123,6 +1131,22 @@ resolve(struct parse *p, struct config *c)
 	if (c->nagents == 0 && p->nerrs == 0)
 		perr(p, p->lineno > 0 ? p->lineno : 1,
 		    "no [agent:NAME] section: nothing to supervise");
+	/* corralctl's targets name an agent or a cluster: never both. */
+	for (i = 0; i < c->nagents; i++) {
+		if (strcmp(c->agents[i].name, "all") == 0)
+			perr(p, c->agents[i].line, "the name 'all' is reserved "
+			    "(corralctl's target for every worker)");
+		for (j = 0; j < c->nclusters; j++)
+			if (strcmp(c->agents[i].name, c->clusters[j].name) == 0)
+				perr(p, c->agents[i].line, "'%s' names both an "
+				    "agent and a cluster (line %u); corralctl "
+				    "could not tell them apart",
+				    c->agents[i].name, c->clusters[j].line);
+	}
+	for (j = 0; j < c->nclusters; j++)
+		if (strcmp(c->clusters[j].name, "all") == 0)
+			perr(p, c->clusters[j].line, "the name 'all' is "
+			    "reserved (corralctl's target for every worker)");
 
 	agent_conf_free(&defaults);
 	free(types);
@@ -1147,6 +1171,7 @@ config_free(struct config *c)
 	free(c->state_db);
 	free(c->run_dir);
 	free(c->log_dir);
+	free(c->control_socket);
 	free(c);
 }
 
@@ -1274,8 +1299,8 @@ config_print(const struct config *c, FILE *f)
 
 	fprintf(f, "; resolved from %s\n[corrald]\n", c->path);
 	fprintf(f, "state_db = %s\nrun_dir = %s\nlog_dir = %s\n"
-	    "log_level = %s\n", c->state_db, c->run_dir, c->log_dir,
-	    log_level_name(c->log_level));
+	    "control_socket = %s\nlog_level = %s\n", c->state_db, c->run_dir,
+	    c->log_dir, c->control_socket, log_level_name(c->log_level));
 	for (i = 0; i < c->nclusters; i++)
 		fprintf(f, "\n[cluster:%s]\n", c->clusters[i].name);
 	for (i = 0; i < c->nagents; i++) {

@@ -34,6 +34,7 @@ struct daemon {
 	struct event_base *base;
 	struct fleet *fleet;
 	struct statedb *db;
+	struct control *ctl;
 	struct event *sig[4];
 };
 
@@ -178,6 +179,13 @@ run(struct config *conf)
 	}
 	d.fleet = fleet_new(d.base, conf, d.db);
 	d.fleet->on_idle = on_idle;
+	if ((d.ctl = control_open(d.fleet, conf->control_socket)) == NULL) {
+		fleet_free(d.fleet);
+		statedb_close(d.db);
+		event_base_free(d.base);
+		return 1;
+	}
+	d.fleet->ctl = d.ctl;
 	for (i = 0; i < 4; i++) {
 		d.sig[i] = evsignal_new(d.base, sigs[i], signal_cb, &d);
 		if (d.sig[i] == NULL || event_add(d.sig[i], NULL) == -1)
@@ -195,6 +203,9 @@ run(struct config *conf)
 
 	fleet_reap_orphans(d.fleet);
 	record_daemon(d.db, "stop");
+	statedb_flush(d.db);
+	d.fleet->ctl = NULL;
+	control_close(d.ctl);
 	for (i = 0; i < 4; i++)
 		event_free(d.sig[i]);
 	fleet_free(d.fleet);

@@ -146,6 +146,7 @@ struct config {
 	char *state_db; /* resolved path */
 	char *run_dir;
 	char *log_dir;
+	char *control_socket;
 	enum log_level log_level;
 
 	struct agent_conf *agents; /* sorted by priority, then file order */
@@ -241,6 +242,12 @@ void statedb_add(struct statedb *, struct db_event *);
 /* Write everything queued now, in one transaction.  0 or -1. */
 int statedb_flush(struct statedb *);
 int64_t statedb_next_chain(struct statedb *);
+/* Desired state: an operator's stop, written at once.  0 or -1. */
+int statedb_set_held(struct statedb *, const char *agent, unsigned instance,
+    bool held);
+/* Calls fn for every held (agent, instance). */
+int statedb_load_held(struct statedb *,
+    void (*fn)(void *, const char *agent, unsigned instance), void *arg);
 /* Transactions committed, events written, events waiting. */
 void statedb_stats(const struct statedb *, uint64_t *commits,
     uint64_t *written, size_t *queued);
@@ -314,6 +321,7 @@ struct worker {
 	unsigned start_failures, runtime_failures;
 	int64_t chain;          /* current error chain, 0 if none */
 	enum corral_exit_class last_class;
+	int last_code, last_signal; /* of the last exit; -1 / 0 if none */
 
 	struct event *timer;    /* healthy_after, backoff or stop timeout */
 	int execfd;
@@ -325,6 +333,8 @@ struct worker {
 
 	TAILQ_ENTRY(worker) startq; /* waiting for a spawn slot */
 	bool queued;
+	bool held;              /* stopped by the operator: stays stopped */
+	bool restart_pending;   /* an operator restart: start once stopped */
 };
 
 struct fleet {
@@ -342,6 +352,7 @@ struct fleet {
 	bool shutting_down;
 	int shutdown_kills;     /* how many times shutdown was asked */
 	void (*on_idle)(struct fleet *); /* called when shut down and no process */
+	struct control *ctl;    /* borrowed; told of every state change */
 };
 
 struct fleet *fleet_new(struct event_base *, struct config *,
@@ -355,6 +366,25 @@ void fleet_shutdown(struct fleet *);
 /* Kill and reap every remaining descendant (escaped grandchildren). */
 void fleet_reap_orphans(struct fleet *);
 struct worker *fleet_find_pid(struct fleet *, pid_t);
+/*
+ * What an operator does.  Neither counts as a failure; a stop is recorded
+ * as desired state and survives corrald's restart.
+ */
+void worker_start(struct worker *);
+void worker_stop(struct worker *);
+void worker_restart(struct worker *);
+/* Has the worker finished moving since the operator acted? */
+bool worker_settled(const struct worker *);
+
+/* control.c: the control socket. */
+
+struct control;
+
+/* Listen on path (mode 0600).  NULL, with the reason logged, on failure. */
+struct control *control_open(struct fleet *, const char *path);
+/* Answer who waits, push replies out, remove the socket.  NULL: no-op. */
+void control_close(struct control *);
+void control_worker_changed(struct control *, struct worker *);
 
 /* clock.c */
 

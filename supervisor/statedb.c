@@ -55,7 +55,11 @@ static const char schema[] =
     "  restarts INTEGER, chain INTEGER, start_failure INTEGER,"
     "  detail TEXT);"
     "CREATE INDEX IF NOT EXISTS events_by_worker"
-    "  ON events (agent, instance, id);";
+    "  ON events (agent, instance, id);"
+    /* Desired state: instances an operator stopped. */
+    "CREATE TABLE IF NOT EXISTS held ("
+    "  agent TEXT NOT NULL, instance INTEGER NOT NULL, time_ms INTEGER,"
+    "  PRIMARY KEY (agent, instance));";
 
 static const char *kind_names[] = { "daemon", "spawn", "exit", "state" };
 
@@ -317,4 +321,54 @@ statedb_stats(const struct statedb *s, uint64_t *commits, uint64_t *written,
 	*commits = s->commits;
 	*written = s->written;
 	*queued = s->nq;
+}
+
+int
+statedb_set_held(struct statedb *s, const char *agent, unsigned instance,
+    bool held)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = sqlite3_prepare_v2(s->db, held ?
+	    "INSERT OR REPLACE INTO held VALUES (?, ?, ?)" :
+	    "DELETE FROM held WHERE agent = ? AND instance = ?", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		log_error("state database %s: %s", s->path,
+		    sqlite3_errmsg(s->db));
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, agent, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)instance);
+	if (held)
+		sqlite3_bind_int64(st, 3, now_wall_ms());
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		log_error("state database %s: cannot record that %s.%u is %s: "
+		    "%s", s->path, agent, instance, held ? "stopped" :
+		    "started", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return 0;
+}
+
+int
+statedb_load_held(struct statedb *s,
+    void (*fn)(void *, const char *, unsigned), void *arg)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT agent, instance FROM held",
+	    -1, &st, NULL) != SQLITE_OK) {
+		log_error("state database %s: %s", s->path,
+		    sqlite3_errmsg(s->db));
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fn(arg, (const char *)sqlite3_column_text(st, 0),
+		    (unsigned)sqlite3_column_int(st, 1));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
 }

@@ -73,6 +73,12 @@ worker_set_state(struct worker *w, enum wstate s, const char *why)
 		e.detail = xstrdup(why);
 	w->state = s;
 	statedb_add(w->fleet->db, &e);
+	if (s == W_STOPPED && w->restart_pending) {
+		w->restart_pending = false;
+		worker_start(w);
+	}
+	if (w->fleet->ctl != NULL)
+		control_worker_changed(w->fleet->ctl, w);
 }
 
 /* pid -> worker, in O(1). */
@@ -231,6 +237,21 @@ worker_enqueue(struct worker *w)
 	event_active(f->spawn_ev, 0, 0);
 }
 
+static void
+hold_cb(void *arg, const char *agent, unsigned instance)
+{
+	struct fleet *f = arg;
+	size_t i;
+
+	for (i = 0; i < f->nworkers; i++) {
+		struct worker *w = &f->workers[i];
+		if (w->instance == instance && strcmp(w->agent->name, agent) == 0) {
+			w->held = true;
+			return;
+		}
+	}
+}
+
 void
 fleet_start(struct fleet *f)
 {
@@ -239,10 +260,18 @@ fleet_start(struct fleet *f)
 	f->spawn_ev = event_new(f->base, -1, 0, spawn_cb, f);
 	if (f->spawn_ev == NULL)
 		fatal("cannot create the spawn event");
+	if (statedb_load_held(f->db, hold_cb, f) == -1)
+		log_warnx("cannot read which workers the operator stopped; "
+		    "starting every autostart worker");
 	/* Workers are laid out by priority, then file order: start order. */
-	for (i = 0; i < f->nworkers; i++)
-		if (f->workers[i].agent->autostart)
-			worker_enqueue(&f->workers[i]);
+	for (i = 0; i < f->nworkers; i++) {
+		struct worker *w = &f->workers[i];
+		if (w->held)
+			log_info("agent %s: stopped by the operator, not "
+			    "started", w->name);
+		else if (w->agent->autostart)
+			worker_enqueue(w);
+	}
 }
 
 static void __attribute__((format(printf, 2, 3)))
@@ -551,6 +580,8 @@ worker_exited(struct worker *w, int status)
 
 	w->pid = 0;
 	w->last_class = cls;
+	w->last_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	w->last_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 	w->failures = plan.failures;
 	if (plan.chain_closed)
 		w->chain = 0;
@@ -595,8 +626,9 @@ fleet_reap(struct fleet *f)
 	}
 }
 
+/* Stop the process, if any, and cancel any restart.  Not recorded. */
 static void
-worker_stop(struct worker *w)
+worker_halt(struct worker *w)
 {
 	struct fleet *f = w->fleet;
 
@@ -609,9 +641,9 @@ worker_stop(struct worker *w)
 	case W_RUNNING:
 		w->stop_requested = true;
 		worker_kill(w, w->agent->stop_signal);
-		worker_set_state(w, W_STOPPING, NULL);
 		evtimer_del(w->timer);
 		timer_arm(w, w->agent->stop_timeout_ms);
+		worker_set_state(w, W_STOPPING, NULL);
 		break;
 	case W_BACKOFF:
 		evtimer_del(w->timer);
@@ -620,6 +652,72 @@ worker_stop(struct worker *w)
 	default:
 		break;
 	}
+}
+
+void
+worker_stop(struct worker *w)
+{
+	w->restart_pending = false;
+	if (!w->held) {
+		w->held = true;
+		statedb_set_held(w->fleet->db, w->agent->name, w->instance,
+		    true);
+	}
+	worker_halt(w);
+}
+
+void
+worker_start(struct worker *w)
+{
+	if (w->fleet->shutting_down)
+		return;
+	if (w->held) {
+		w->held = false;
+		statedb_set_held(w->fleet->db, w->agent->name, w->instance,
+		    false);
+	}
+	switch (w->state) {
+	case W_STOPPED:
+	case W_EXITED:
+	case W_FATAL:
+		/* The operator asks for a fresh start: no history of failure. */
+		w->failures = 0;
+		w->chain = 0;
+		worker_enqueue(w);
+		break;
+	case W_BACKOFF:
+		evtimer_del(w->timer);
+		worker_enqueue(w);
+		break;
+	case W_STOPPING:
+		w->restart_pending = true;
+		break;
+	default:
+		break;
+	}
+}
+
+void
+worker_restart(struct worker *w)
+{
+	if (w->pid == 0) {
+		worker_start(w);
+		return;
+	}
+	if (w->held) {
+		w->held = false;
+		statedb_set_held(w->fleet->db, w->agent->name, w->instance,
+		    false);
+	}
+	w->restart_pending = true;
+	worker_halt(w);
+}
+
+bool
+worker_settled(const struct worker *w)
+{
+	return !w->queued && !w->restart_pending &&
+	    w->state != W_STARTING && w->state != W_STOPPING;
 }
 
 void
@@ -639,7 +737,7 @@ fleet_shutdown(struct fleet *f)
 	log_info("stopping %zu running workers", f->live);
 	/* Reverse start order: dependents go before what they depend on. */
 	for (i = f->nworkers; i-- > 0;)
-		worker_stop(&f->workers[i]);
+		worker_halt(&f->workers[i]);
 	if (f->live == 0 && f->on_idle != NULL)
 		f->on_idle(f);
 }

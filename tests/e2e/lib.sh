@@ -99,3 +99,13 @@ descendants() {
 }
 
 assert_eq() { [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"; }
+
+CTL="$BUILD/corralctl"
+SOCK="$T/corrald.sock"
+ctl() { "$CTL" -s "$SOCK" "$@"; }
+# Debian's python3 (the deps step installs it); a version manager's shim in
+# front of it costs half a second a call.
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+# json_get EXPR: evaluate a Python expression on the JSON read from stdin (j).
+json_get() { "$PY" -c "import json,sys; j=json.load(sys.stdin); print($1)"; }

@@ -65,10 +65,12 @@
 	X(key_wrong_section, "key-wrong-section")			\
 	X(many_errors, "many-errors")					\
 	X(missing_command, "missing-command")				\
+	X(name_collision, "name-collision")				\
 	X(no_agents, "no-agents")					\
 	X(nonexistent, "nonexistent")					\
 	X(not_key_value, "not-key-value")				\
 	X(overlapping_codes, "overlapping-codes")			\
+	X(reserved_all, "reserved-all")					\
 	X(reserved_env, "reserved-env")					\
 	X(section_case, "section-case")					\
 	X(three_mistakes, "three-mistakes")				\
@@ -1021,6 +1023,7 @@ test_print(void **state)
 	    "state_db = /tmp/corral-test/state.db\n"
 	    "run_dir = /tmp/corral-test/run\n"
 	    "log_dir = /tmp/corral-test/log\n"
+	    "control_socket = /tmp/corral-test/run/corrald.sock\n"
 	    "log_level = warn\n"
 	    "\n"
 	    "[cluster:research]\n"

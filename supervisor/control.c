@@ -1,0 +1,751 @@
+/*
+ * control.c: the control socket, a Unix stream socket that takes one
+ * request line per connection and answers in tagged lines (protocol
+ * "corral/1", docs/CONTROL.md).  Only root and corrald's own user may
+ * connect.  Requests that change workers are answered when the workers
+ * have settled, unless the client asked not to wait.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "corrald.h"
+
+#define CTL_PROTO "corral/1"
+#define CTL_LINE_MAX 4096
+#define CTL_REQUEST_TIMEOUT 10 /* seconds to send a whole request */
+#define CTL_WRITE_TIMEOUT 30   /* seconds for a reader to take a reply */
+
+enum ctl_verb { V_NONE, V_START, V_STOP, V_RESTART, V_SHUTDOWN };
+
+struct ctl_client {
+	struct control *ctl;
+	struct bufferevent *bev;
+	LIST_ENTRY(ctl_client) entry;
+	enum ctl_verb verb;      /* what it waits for, V_NONE: nothing */
+	struct worker **waiting; /* owned array of borrowed workers */
+	size_t nwaiting;
+	bool closing;            /* replied; freed once the reply is out */
+};
+
+struct control {
+	struct fleet *fleet; /* borrowed */
+	char *path;
+	struct evconnlistener *lis;
+	LIST_HEAD(, ctl_client) clients;
+};
+
+static void client_free(struct ctl_client *);
+
+/* Reply lines: "= " data, "+ " final success, "- " final failure. */
+
+static void __attribute__((format(printf, 3, 4)))
+reply(struct ctl_client *c, char tag, const char *fmt, ...)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	va_list ap;
+
+	evbuffer_add_printf(out, "%c ", tag);
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(out, fmt, ap);
+	va_end(ap);
+	evbuffer_add(out, "\n", 1);
+}
+
+static void
+write_cb(struct bufferevent *bev, void *arg)
+{
+	struct ctl_client *c = arg;
+
+	(void)bev;
+	if (c->closing)
+		client_free(c);
+}
+
+/* After the final line: stop reading, free once the output is written. */
+static void
+finish(struct ctl_client *c)
+{
+	c->closing = true;
+	c->verb = V_NONE;
+	bufferevent_disable(c->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		client_free(c);
+}
+
+static void __attribute__((format(printf, 2, 3)))
+fail(struct ctl_client *c, const char *fmt, ...)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	va_list ap;
+
+	evbuffer_add(out, "- ", 2);
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(out, fmt, ap);
+	va_end(ap);
+	evbuffer_add(out, "\n", 1);
+	finish(c);
+}
+
+static void
+evbuffer_add_str(struct evbuffer *out, const char *s)
+{
+	evbuffer_add(out, s, strlen(s));
+}
+
+/* JSON string, escaped per RFC 8259. */
+static void
+json_str(struct evbuffer *out, const char *s)
+{
+	evbuffer_add(out, "\"", 1);
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			evbuffer_add_printf(out, "\\%c", ch);
+		else if (ch < 0x20)
+			evbuffer_add_printf(out, "\\u%04x", ch);
+		else
+			evbuffer_add(out, s, 1);
+	}
+	evbuffer_add(out, "\"", 1);
+}
+
+/* Targets: all, AGENT, AGENT:N, CLUSTER.  Marks w->... via the array. */
+static int
+resolve(struct ctl_client *c, char **names, size_t n, struct worker ***out,
+    size_t *nout)
+{
+	struct fleet *f = c->ctl->fleet;
+	struct config *conf = f->conf;
+	struct worker **ws;
+	bool *pick;
+	size_t i, j, k;
+
+	pick = xcalloc(f->nworkers, sizeof(*pick));
+	for (i = 0; i < n; i++) {
+		const char *name = names[i], *colon = strchr(name, ':');
+		size_t len = colon ? (size_t)(colon - name) : strlen(name);
+		bool found = false;
+		long inst = -1;
+
+		if (strcmp(name, "all") == 0) {
+			for (j = 0; j < f->nworkers; j++)
+				pick[j] = true;
+			continue;
+		}
+		if (colon != NULL) {
+			char *end;
+			inst = strtol(colon + 1, &end, 10);
+			if (colon[1] == '\0' || *end != '\0' || inst < 0) {
+				fail(c, "bad target '%s': use AGENT:INSTANCE "
+				    "with a number", name);
+				free(pick);
+				return -1;
+			}
+		}
+		for (j = 0; j < f->nworkers; j++) {
+			struct worker *w = &f->workers[j];
+			const char *an = w->agent->name, *cl = w->agent->cluster;
+			bool agent = strlen(an) == len &&
+			    strncmp(an, name, len) == 0;
+			bool cluster = colon == NULL && cl != NULL &&
+			    strcmp(cl, name) == 0;
+			if ((agent && (inst < 0 || (long)w->instance == inst)) ||
+			    cluster) {
+				pick[j] = true;
+				found = true;
+			}
+		}
+		if (!found && colon != NULL) {
+			for (k = 0; k < conf->nagents; k++) {
+				if (strlen(conf->agents[k].name) == len &&
+				    strncmp(conf->agents[k].name, name, len) == 0)
+					break;
+			}
+			if (k < conf->nagents) {
+				fail(c, "agent '%.*s' has no instance %ld (it has "
+				    "%u: 0 to %u)", (int)len, name, inst,
+				    conf->agents[k].numprocs,
+				    conf->agents[k].numprocs - 1);
+				free(pick);
+				return -1;
+			}
+		}
+		if (!found) {
+			const char *best = NULL;
+			unsigned d, bestd = 3;
+			for (k = 0; k < conf->nagents; k++) {
+				d = edit_distance(name, conf->agents[k].name);
+				if (d < bestd) {
+					bestd = d;
+					best = conf->agents[k].name;
+				}
+			}
+			for (k = 0; k < conf->nclusters; k++) {
+				d = edit_distance(name, conf->clusters[k].name);
+				if (d < bestd) {
+					bestd = d;
+					best = conf->clusters[k].name;
+				}
+			}
+			if (best != NULL)
+				fail(c, "no agent or cluster '%s'; did you mean "
+				    "'%s'?", name, best);
+			else
+				fail(c, "no agent or cluster '%s'", name);
+			free(pick);
+			return -1;
+		}
+	}
+	ws = xcalloc(f->nworkers, sizeof(*ws));
+	for (j = 0, k = 0; j < f->nworkers; j++)
+		if (pick[j])
+			ws[k++] = &f->workers[j];
+	free(pick);
+	*out = ws;
+	*nout = k;
+	return 0;
+}
+
+static void
+describe_last_exit(const struct worker *w, char *buf, size_t len)
+{
+	const char *cls = corral_exit_class_name(w->last_class);
+
+	if (w->last_class == CORRAL_EXIT_NONE)
+		snprintf(buf, len, "-");
+	else if (w->last_signal > 0)
+		snprintf(buf, len, "%s (SIG%s)", cls,
+		    signal_name(w->last_signal) ? signal_name(w->last_signal) :
+		    "?");
+	else if (w->exec_failed)
+		snprintf(buf, len, "%s (%s)", cls, strerror(w->exec_errno));
+	else
+		snprintf(buf, len, "%s (%d)", cls, w->last_code);
+}
+
+static void
+format_uptime(uint64_t ms, char *buf, size_t len)
+{
+	uint64_t s = ms / 1000;
+
+	if (s < 60)
+		snprintf(buf, len, "%llu.%01llus", (unsigned long long)s,
+		    (unsigned long long)(ms % 1000 / 100));
+	else if (s < 3600)
+		snprintf(buf, len, "%llum%02llus", (unsigned long long)(s / 60),
+		    (unsigned long long)(s % 60));
+	else if (s < 86400)
+		snprintf(buf, len, "%lluh%02llum",
+		    (unsigned long long)(s / 3600),
+		    (unsigned long long)(s % 3600 / 60));
+	else
+		snprintf(buf, len, "%llud%02lluh",
+		    (unsigned long long)(s / 86400),
+		    (unsigned long long)(s % 86400 / 3600));
+}
+
+static void
+status_json(struct ctl_client *c, struct worker **ws, size_t n)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	uint64_t now = now_mono_ms();
+	size_t i;
+
+	evbuffer_add_printf(out, "= {\"protocol\":\"%s\",\"pid\":%ld,"
+	    "\"workers\":[", CTL_PROTO, (long)getpid());
+	for (i = 0; i < n; i++) {
+		struct worker *w = ws[i];
+		evbuffer_add_printf(out, "%s{\"name\":", i ? "," : "");
+		json_str(out, w->name);
+		evbuffer_add_str(out, ",\"agent\":");
+		json_str(out, w->agent->name);
+		evbuffer_add_printf(out, ",\"instance\":%u,\"cluster\":",
+		    w->instance);
+		if (w->agent->cluster != NULL)
+			json_str(out, w->agent->cluster);
+		else
+			evbuffer_add_str(out, "null");
+		evbuffer_add_printf(out, ",\"state\":\"%s\",\"pid\":",
+		    wstate_name(w->state));
+		if (w->pid != 0)
+			evbuffer_add_printf(out, "%ld,\"uptime_ms\":%llu",
+			    (long)w->pid,
+			    (unsigned long long)(now - w->start_mono_ms));
+		else
+			evbuffer_add_str(out, "null,\"uptime_ms\":null");
+		evbuffer_add_printf(out, ",\"restarts\":%u,\"failures\":%u,"
+		    "\"start_failures\":%u,\"runtime_failures\":%u,"
+		    "\"held\":%s,\"last_exit\":",
+		    w->runs > 0 ? w->runs - 1 : 0, w->failures,
+		    w->start_failures, w->runtime_failures,
+		    w->held ? "true" : "false");
+		if (w->last_class == CORRAL_EXIT_NONE)
+			evbuffer_add_str(out, "null");
+		else
+			evbuffer_add_printf(out, "{\"class\":\"%s\","
+			    "\"code\":%d,\"signal\":%d}",
+			    corral_exit_class_name(w->last_class),
+			    w->last_code, w->last_signal);
+		evbuffer_add_str(out, "}");
+	}
+	evbuffer_add_str(out, "]}\n");
+}
+
+#define NCOL 7
+
+static void
+row_cells(const struct worker *w, uint64_t now, char cell[NCOL][96])
+{
+	snprintf(cell[0], 96, "%s", w->name);
+	snprintf(cell[1], 96, "%s%s", wstate_name(w->state),
+	    w->held ? "*" : "");
+	if (w->pid != 0) {
+		snprintf(cell[2], 96, "%ld", (long)w->pid);
+		format_uptime(now - w->start_mono_ms, cell[3], 96);
+	} else {
+		snprintf(cell[2], 96, "-");
+		snprintf(cell[3], 96, "-");
+	}
+	snprintf(cell[4], 96, "%u", w->runs > 0 ? w->runs - 1 : 0);
+	snprintf(cell[5], 96, "%u/%u", w->start_failures, w->runtime_failures);
+	describe_last_exit(w, cell[6], 96);
+}
+
+static void
+emit_row(struct ctl_client *c, const size_t *width, char cell[NCOL][96])
+{
+	reply(c, '=', "%-*s  %-*s  %*s  %*s  %*s  %*s  %s",
+	    (int)width[0], cell[0], (int)width[1], cell[1],
+	    (int)width[2], cell[2], (int)width[3], cell[3],
+	    (int)width[4], cell[4], (int)width[5], cell[5], cell[6]);
+}
+
+/*
+ * An aligned table; STATE has a '*' when the operator stopped the worker,
+ * FAILURES is start/runtime failures since corrald started.
+ */
+static void
+status_table(struct ctl_client *c, struct worker **ws, size_t n)
+{
+	static const char *head[NCOL] = { "NAME", "STATE", "PID", "UPTIME",
+		"RESTARTS", "FAILURES", "LAST EXIT" };
+	uint64_t now = now_mono_ms();
+	char cell[NCOL][96];
+	size_t width[NCOL], i, k;
+
+	for (k = 0; k < NCOL; k++)
+		width[k] = strlen(head[k]);
+	for (i = 0; i < n; i++) {
+		row_cells(ws[i], now, cell);
+		for (k = 0; k < NCOL; k++)
+			if (strlen(cell[k]) > width[k])
+				width[k] = strlen(cell[k]);
+	}
+	for (k = 0; k < NCOL; k++)
+		snprintf(cell[k], sizeof(cell[k]), "%s", head[k]);
+	emit_row(c, width, cell);
+	for (i = 0; i < n; i++) {
+		row_cells(ws[i], now, cell);
+		emit_row(c, width, cell);
+	}
+}
+
+/* A start, stop or restart is done when every worker it touched settled. */
+static void
+check_waiting(struct ctl_client *c)
+{
+	size_t i, bad = 0;
+	struct evbuffer *why;
+
+	for (i = 0; i < c->nwaiting; i++)
+		if (!worker_settled(c->waiting[i]))
+			return;
+	why = evbuffer_new();
+	for (i = 0; i < c->nwaiting; i++) {
+		struct worker *w = c->waiting[i];
+		bool ok = c->verb == V_STOP ? w->pid == 0 :
+		    w->state == W_RUNNING;
+		char last[128];
+		if (ok)
+			continue;
+		describe_last_exit(w, last, sizeof(last));
+		evbuffer_add_printf(why, "%s%s is %s, last exit %s",
+		    bad++ ? "; " : "", w->name, wstate_name(w->state), last);
+	}
+	if (bad > 0) {
+		evbuffer_add(why, "", 1);
+		fail(c, "%zu of %zu not %s: %s", bad, c->nwaiting,
+		    c->verb == V_STOP ? "stopped" : "running",
+		    (char *)evbuffer_pullup(why, -1));
+	} else {
+		reply(c, '+', "%zu %s", c->nwaiting, c->verb == V_STOP ?
+		    "stopped" : "running");
+		finish(c);
+	}
+	evbuffer_free(why);
+}
+
+void
+control_worker_changed(struct control *ctl, struct worker *w)
+{
+	struct ctl_client *c, *next;
+	size_t i;
+
+	for (c = LIST_FIRST(&ctl->clients); c != NULL; c = next) {
+		next = LIST_NEXT(c, entry);
+		if (c->verb != V_START && c->verb != V_STOP &&
+		    c->verb != V_RESTART)
+			continue;
+		for (i = 0; i < c->nwaiting; i++)
+			if (c->waiting[i] == w)
+				break;
+		if (i < c->nwaiting)
+			check_waiting(c);
+	}
+}
+
+static void
+do_change(struct ctl_client *c, enum ctl_verb verb, char **args, size_t n)
+{
+	struct worker **ws;
+	bool wait = true;
+	size_t nws, i;
+
+	if (n > 0 && strcmp(args[0], "--no-wait") == 0) {
+		wait = false;
+		args++;
+		n--;
+	}
+	if (n == 0) {
+		fail(c, "usage: %s [--no-wait] all|AGENT|AGENT:N|CLUSTER...",
+		    verb == V_START ? "start" : verb == V_STOP ? "stop" :
+		    "restart");
+		return;
+	}
+	if (c->ctl->fleet->shutting_down) {
+		fail(c, "corrald is shutting down");
+		return;
+	}
+	if (resolve(c, args, n, &ws, &nws) == -1)
+		return;
+	for (i = 0; i < nws; i++) {
+		if (verb == V_START)
+			worker_start(ws[i]);
+		else if (verb == V_STOP)
+			worker_stop(ws[i]);
+		else
+			worker_restart(ws[i]);
+	}
+	log_info("control: %s of %zu worker%s asked", verb == V_START ?
+	    "start" : verb == V_STOP ? "stop" : "restart", nws,
+	    nws == 1 ? "" : "s");
+	if (!wait) {
+		reply(c, '+', "%zu %s", nws, verb == V_STOP ? "stopping" :
+		    "starting");
+		free(ws);
+		finish(c);
+		return;
+	}
+	c->verb = verb;
+	c->waiting = ws;
+	c->nwaiting = nws;
+	check_waiting(c);
+}
+
+static void
+do_status(struct ctl_client *c, char **args, size_t n)
+{
+	struct worker **ws;
+	bool json = false;
+	size_t nws;
+
+	if (n > 0 && strcmp(args[0], "--json") == 0) {
+		json = true;
+		args++;
+		n--;
+	}
+	if (n == 0) {
+		char *all = (char *)"all";
+		if (resolve(c, &all, 1, &ws, &nws) == -1)
+			return;
+	} else if (resolve(c, args, n, &ws, &nws) == -1)
+		return;
+	if (json)
+		status_json(c, ws, nws);
+	else
+		status_table(c, ws, nws);
+	free(ws);
+	reply(c, '+', "%zu worker%s", nws, nws == 1 ? "" : "s");
+	finish(c);
+}
+
+static void
+handle(struct ctl_client *c, const char *line)
+{
+	struct strv words;
+	const char *why;
+	char **a;
+	size_t n;
+
+	strv_init(&words);
+	if (argv_split(line, NULL, &words, &why) == -1) {
+		fail(c, "bad request: %s", why);
+		return;
+	}
+	a = words.v;
+	n = words.n;
+	if (n == 0) {
+		fail(c, "empty request");
+	} else if (strcmp(a[0], CTL_PROTO) != 0) {
+		fail(c, "unsupported protocol '%.40s' (this corrald speaks %s)",
+		    a[0], CTL_PROTO);
+	} else if (n == 1) {
+		fail(c, "no command");
+	} else if (strcmp(a[1], "status") == 0) {
+		do_status(c, a + 2, n - 2);
+	} else if (strcmp(a[1], "start") == 0) {
+		do_change(c, V_START, a + 2, n - 2);
+	} else if (strcmp(a[1], "stop") == 0) {
+		do_change(c, V_STOP, a + 2, n - 2);
+	} else if (strcmp(a[1], "restart") == 0) {
+		do_change(c, V_RESTART, a + 2, n - 2);
+	} else if (strcmp(a[1], "version") == 0) {
+		reply(c, '+', "corrald %s %s pid %ld", CORRAL_VERSION,
+		    CTL_PROTO, (long)getpid());
+		finish(c);
+	} else if (strcmp(a[1], "shutdown") == 0) {
+		/* Answered when corrald is done: see control_close(). */
+		log_info("control: shutdown asked");
+		c->verb = V_SHUTDOWN;
+		bufferevent_disable(c->bev, EV_READ);
+		fleet_shutdown(c->ctl->fleet);
+	} else {
+		fail(c, "unknown command '%.40s' (status, start, stop, restart, "
+		    "shutdown, version)", a[1]);
+	}
+	strv_free(&words);
+}
+
+static void
+read_cb(struct bufferevent *bev, void *arg)
+{
+	struct ctl_client *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t len;
+	char *line;
+
+	if (c->closing || c->verb != V_NONE) {
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
+	if (line == NULL) {
+		if (evbuffer_get_length(in) > CTL_LINE_MAX)
+			fail(c, "request longer than %d bytes", CTL_LINE_MAX);
+		return;
+	}
+	if (len > CTL_LINE_MAX)
+		fail(c, "request longer than %d bytes", CTL_LINE_MAX);
+	else if (memchr(line, '\0', len) != NULL)
+		fail(c, "request contains a NUL byte");
+	else {
+		/* One request per connection: no timeout while it is served. */
+		bufferevent_set_timeouts(bev, NULL, &(struct timeval){
+		    CTL_WRITE_TIMEOUT, 0 });
+		handle(c, line);
+	}
+	free(line);
+}
+
+static void
+event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct ctl_client *c = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_TIMEOUT)
+		log_warnx("control: client too slow (%s), dropped",
+		    what & BEV_EVENT_READING ? "request unfinished" :
+		    "reply not read");
+	client_free(c);
+}
+
+static void
+client_free(struct ctl_client *c)
+{
+	char sink[4096];
+	int i;
+
+	/*
+	 * Unread input at close makes the kernel reset the connection, and
+	 * the peer may lose our reply: take what it sent (a bounded amount).
+	 */
+	for (i = 0; i < 256; i++)
+		if (recv(bufferevent_getfd(c->bev), sink, sizeof(sink),
+		    MSG_DONTWAIT) <= 0)
+			break;
+	LIST_REMOVE(c, entry);
+	bufferevent_free(c->bev);
+	free(c->waiting);
+	free(c);
+}
+
+static void
+accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct control *ctl = arg;
+	struct ctl_client *c;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	static const char refused[] = "- permission denied\n";
+	ssize_t n __attribute__((unused));
+
+	(void)lis;
+	(void)sa;
+	(void)salen;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
+	    (cred.uid != 0 && cred.uid != geteuid())) {
+		log_warnx("control: refused a client (uid %ld, pid %ld): only "
+		    "root and uid %ld may control corrald",
+		    len == sizeof(cred) ? (long)cred.uid : -1L,
+		    len == sizeof(cred) ? (long)cred.pid : -1L,
+		    (long)geteuid());
+		n = write(fd, refused, sizeof(refused) - 1);
+		close(fd);
+		return;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->ctl = ctl;
+	c->bev = bufferevent_socket_new(ctl->fleet->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		log_warnx("control: cannot serve a client");
+		close(fd);
+		free(c);
+		return;
+	}
+	LIST_INSERT_HEAD(&ctl->clients, c, entry);
+	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+	/* Read no further than one maximal request and its newline. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CTL_LINE_MAX + 2);
+	bufferevent_set_timeouts(c->bev, &(struct timeval){
+	    CTL_REQUEST_TIMEOUT, 0 }, &(struct timeval){ CTL_WRITE_TIMEOUT, 0 });
+	bufferevent_enable(c->bev, EV_READ);
+}
+
+struct control *
+control_open(struct fleet *f, const char *path)
+{
+	struct sockaddr_un sun;
+	struct control *ctl;
+	mode_t old;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		log_error("control socket path %s is longer than %zu bytes",
+		    path, sizeof(sun.sun_path) - 1);
+		return NULL;
+	}
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1) {
+		log_warn("control socket %s", path);
+		return NULL;
+	}
+	/*
+	 * We hold the state database's lock, so a socket left at this path
+	 * is a dead corrald's, unless another corrald with another state
+	 * database uses the same path: ask it.
+	 */
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		log_error("control socket %s is in use by another corrald",
+		    path);
+		close(fd);
+		return NULL;
+	}
+	close(fd);
+	if (unlink(path) == -1 && errno != ENOENT) {
+		log_warn("cannot remove stale control socket %s", path);
+		return NULL;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1) {
+		log_warn("control socket %s", path);
+		return NULL;
+	}
+	old = umask(0077);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		umask(old);
+		log_warn("cannot bind control socket %s", path);
+		close(fd);
+		return NULL;
+	}
+	umask(old);
+	if (chmod(path, 0600) == -1 || listen(fd, 128) == -1) {
+		log_warn("cannot listen on control socket %s", path);
+		close(fd);
+		unlink(path);
+		return NULL;
+	}
+	ctl = xcalloc(1, sizeof(*ctl));
+	ctl->fleet = f;
+	ctl->path = xstrdup(path);
+	LIST_INIT(&ctl->clients);
+	ctl->lis = evconnlistener_new(f->base, accept_cb, ctl,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	if (ctl->lis == NULL)
+		fatal("cannot watch control socket %s", path);
+	return ctl;
+}
+
+/*
+ * corrald is exiting: answer who asked for the shutdown, push every reply
+ * out without waiting for the loop, and remove the socket.
+ */
+void
+control_close(struct control *ctl)
+{
+	struct ctl_client *c;
+
+	if (ctl == NULL)
+		return;
+	while ((c = LIST_FIRST(&ctl->clients)) != NULL) {
+		struct evbuffer *out = bufferevent_get_output(c->bev);
+		size_t len;
+		ssize_t n __attribute__((unused));
+
+		if (c->verb == V_SHUTDOWN)
+			reply(c, '+', "corrald stopped");
+		else if (!c->closing)
+			reply(c, '-', "corrald is exiting");
+		/*
+		 * The bufferevent owns the front of its output buffer, so the
+		 * bytes are copied out and written by hand; a reply too large
+		 * for the socket buffer is cut, which only a stalled reader
+		 * can see.
+		 */
+		len = evbuffer_get_length(out);
+		if (len > 0)
+			n = write(bufferevent_getfd(c->bev),
+			    evbuffer_pullup(out, -1), len);
+		client_free(c);
+	}
+	evconnlistener_free(ctl->lis);
+	unlink(ctl->path);
+	free(ctl->path);
+	free(ctl);
+}
