@@ -1,4 +1,4 @@
-# corral: the one entry point.  make | make run | make test |
+# corral: the one entry point.  make | make run | make test | make bench |
 # make install (PREFIX, DESTDIR) | make clean
 #
 # BUILD is the output directory; SAN=1 builds with AddressSanitizer and
@@ -49,7 +49,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 EXAMPLE_BIN := $(EXAMPLE_SRC:etc/examples/%.c=$(BUILD)/examples/%)
 HELPER_BIN := $(HELPER_SRC:tests/e2e/helpers/%.c=$(BUILD)/helpers/%)
 
-.PHONY: all binaries deps run test check install clean
+.PHONY: all binaries deps run test check bench install clean
 .DEFAULT_GOAL := all
 
 all: deps
@@ -124,7 +124,7 @@ run: all
 
 # Builds one variant and runs every test against it.
 check: binaries $(UNIT_BIN) $(HELPER_BIN)
-	@sh tests/run.sh $(BUILD)
+	@SAN=$(SAN) sh tests/run.sh $(BUILD)
 
 test: deps
 	@$(MAKE) --no-print-directory check BUILD=build
@@ -145,6 +145,12 @@ install: all
 	    worker-sdk/corral.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/corral.pc
 	install -m 644 etc/fleet.ini $(DESTDIR)$(PREFIX)/share/corral/examples/
 	install -m 755 $(EXAMPLE_BIN) $(DESTDIR)$(PREFIX)/share/corral/examples/
+
+# Figures, not verdicts: each benchmark prints its measurements and a
+# baseline taken in the same run.
+bench: all
+	@$(MAKE) --no-print-directory BUILD=build $(HELPER_BIN)
+	@for b in tests/bench/bench_*.sh; do BUILD=$(CURDIR)/build sh $$b || exit 1; done
 
 clean:
 	rm -rf build
