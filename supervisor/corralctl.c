@@ -129,6 +129,7 @@ main(int argc, char **argv)
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		fprintf(stderr, "corralctl: socket path %s is too long\n", path);
+		free(path);
 		return EXIT_BADUSE;
 	}
 	strcpy(sun.sun_path, path);
@@ -136,10 +137,12 @@ main(int argc, char **argv)
 	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
 		fprintf(stderr, "corralctl: cannot reach corrald at %s: %s\n",
 		    path, strerror(errno));
+		free(path);
 		return EXIT_UNREACHABLE;
 	}
 	if ((f = fdopen(fd, "r+")) == NULL) {
 		fprintf(stderr, "corralctl: %s\n", strerror(errno));
+		free(path);
 		return EXIT_UNREACHABLE;
 	}
 	fputs("corral/1", f);
@@ -149,6 +152,8 @@ main(int argc, char **argv)
 	if (fflush(f) == EOF) {
 		fprintf(stderr, "corralctl: cannot send to corrald at %s: %s\n",
 		    path, strerror(errno));
+		free(path);
+		fclose(f);
 		return EXIT_UNREACHABLE;
 	}
 	status = strcmp(argv[optind], "status") == 0;

@@ -76,6 +76,10 @@ stop_corrald() {
 	CPID=
 }
 
+# q SQL: query the state database.  corrald writes a loop turn's events at
+# the end of the turn, after it logged them: an event just seen in the log
+# may not be there yet.  Query what is older than the awaited log line, or
+# query after corrald has exited.
 q() {
 	"$SQLQ" "$DB" "$1" || fail "query failed: $1"
 }

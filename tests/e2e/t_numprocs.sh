@@ -14,11 +14,6 @@ stderr = null
 EOF2
 start_corrald
 wait_log 'agent many\.[0-9]+: STARTING -> RUNNING' 200 60
-assert_eq "$(q "SELECT count(DISTINCT instance) FROM events WHERE kind='state' AND state='RUNNING'")" 200 "instances RUNNING"
-assert_eq "$(q "SELECT count(*) FROM events r JOIN events s ON s.kind='spawn'
-    AND s.instance = r.instance WHERE r.kind='state' AND r.state='RUNNING'
-    AND r.time_ms - s.time_ms < 299")" 0 "instances RUNNING before healthy_after"
-assert_eq "$(q "SELECT min(instance) || '-' || max(instance) FROM events WHERE kind='spawn'")" "0-199" "instance numbers"
 # The expansion reached the environment of instance 123.
 pid=$(q "SELECT pid FROM events WHERE kind='spawn' AND instance=123")
 tr '\0' '\n' <"/proc/$pid/environ" | grep -qx 'SLOT=123' || fail "env SLOT of instance 123"
@@ -28,4 +23,9 @@ STRAYS=$pids
 stop_corrald
 assert_eq "$CRC" 0 "corrald exit status"
 pids_gone 10 $pids || fail "workers left after shutdown"
+assert_eq "$(q "SELECT count(DISTINCT instance) FROM events WHERE kind='state' AND state='RUNNING'")" 200 "instances RUNNING"
+assert_eq "$(q "SELECT count(*) FROM events r JOIN events s ON s.kind='spawn'
+    AND s.instance = r.instance WHERE r.kind='state' AND r.state='RUNNING'
+    AND r.time_ms - s.time_ms < 299")" 0 "instances RUNNING before healthy_after"
+assert_eq "$(q "SELECT min(instance) || '-' || max(instance) FROM events WHERE kind='spawn'")" "0-199" "instance numbers"
 assert_eq "$(q "SELECT count(*) FROM events WHERE kind='exit' AND class='stopped'")" 200 "stopped exits"
