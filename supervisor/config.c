@@ -1358,3 +1358,30 @@ config_print(const struct config *c, FILE *f)
 			fprintf(f, "user = %s\n", a->user);
 	}
 }
+
+static bool
+str_same(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+bool
+agent_conf_same_process(const struct agent_conf *a, const struct agent_conf *b)
+{
+	size_t i, j;
+
+	if (!str_same(a->command, b->command) ||
+	    !str_same(a->directory, b->directory) ||
+	    !str_same(a->user, b->user) || a->out[0] != b->out[0] ||
+	    a->out[1] != b->out[1] || a->env.n != b->env.n)
+		return false;
+	/* The same variables, in any order. */
+	for (i = 0; i < a->env.n; i++) {
+		for (j = 0; j < b->env.n; j++)
+			if (strcmp(a->env.v[i], b->env.v[j]) == 0)
+				break;
+		if (j == b->env.n)
+			return false;
+	}
+	return true;
+}

@@ -154,7 +154,7 @@ resolve(struct ctl_client *c, char **names, size_t n, struct worker ***out,
 			}
 		}
 		for (j = 0; j < f->nworkers; j++) {
-			struct worker *w = &f->workers[j];
+			struct worker *w = f->workers[j];
 			const char *an = w->agent->name, *cl = w->agent->cluster;
 			bool agent = strlen(an) == len &&
 			    strncmp(an, name, len) == 0;
@@ -210,7 +210,7 @@ resolve(struct ctl_client *c, char **names, size_t n, struct worker ***out,
 	ws = xcalloc(f->nworkers, sizeof(*ws));
 	for (j = 0, k = 0; j < f->nworkers; j++)
 		if (pick[j])
-			ws[k++] = &f->workers[j];
+			ws[k++] = f->workers[j];
 	free(pick);
 	*out = ws;
 	*nout = k;
@@ -415,6 +415,43 @@ control_worker_changed(struct control *ctl, struct worker *w)
 	}
 }
 
+void
+control_worker_gone(struct control *ctl, struct worker *w)
+{
+	struct ctl_client *c, *next;
+	size_t i;
+
+	for (c = LIST_FIRST(&ctl->clients); c != NULL; c = next) {
+		next = LIST_NEXT(c, entry);
+		for (i = 0; i < c->nwaiting; i++) {
+			if (c->waiting[i] == w) {
+				c->waiting[i] = c->waiting[--c->nwaiting];
+				check_waiting(c);
+				break;
+			}
+		}
+	}
+}
+
+static void
+do_reload(struct ctl_client *c)
+{
+	struct config_errors errs;
+	char summary[256];
+	size_t i;
+
+	if (fleet_reload_file(c->ctl->fleet, &errs, summary,
+	    sizeof(summary)) == -1) {
+		for (i = 0; i < errs.msgs.n; i++)
+			reply(c, '=', "%s", errs.msgs.v[i]);
+		strv_free(&errs.msgs);
+		fail(c, "%s", summary);
+		return;
+	}
+	reply(c, '+', "%s", summary);
+	finish(c);
+}
+
 static void
 do_change(struct ctl_client *c, enum ctl_verb verb, char **args, size_t n)
 {
@@ -520,6 +557,8 @@ handle(struct ctl_client *c, const char *line)
 		do_change(c, V_STOP, a + 2, n - 2);
 	} else if (strcmp(a[1], "restart") == 0) {
 		do_change(c, V_RESTART, a + 2, n - 2);
+	} else if (strcmp(a[1], "reload") == 0 && n == 2) {
+		do_reload(c);
 	} else if (strcmp(a[1], "version") == 0) {
 		reply(c, '+', "corrald %s %s pid %ld", CORRAL_VERSION,
 		    CTL_PROTO, (long)getpid());
@@ -532,7 +571,7 @@ handle(struct ctl_client *c, const char *line)
 		fleet_shutdown(c->ctl->fleet);
 	} else {
 		fail(c, "unknown command '%.40s' (status, start, stop, restart, "
-		    "shutdown, version)", a[1]);
+		    "reload, shutdown, version)", a[1]);
 	}
 	strv_free(&words);
 }

@@ -33,6 +33,7 @@ usage(FILE *f)
 	    "  start [--no-wait] TARGET...            start, wait until running\n"
 	    "  stop [--no-wait] TARGET...             stop, and keep stopped\n"
 	    "  restart [--no-wait] TARGET...          stop, then start\n"
+	    "  reload                                 apply the fleet file again\n"
 	    "  shutdown                               stop every worker and corrald\n"
 	    "  version                                corrald's version and pid\n"
 	    "\n"

@@ -60,10 +60,16 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		log_info("received %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 		fleet_shutdown(d->fleet);
 		break;
-	case SIGHUP:
-		log_info("received SIGHUP: reopening worker log files");
-		fleet_reopen_logs(d->fleet);
+	case SIGHUP: {
+		struct config_errors errs;
+		char summary[256];
+
+		log_info("received SIGHUP: reloading");
+		if (fleet_reload_file(d->fleet, &errs, summary,
+		    sizeof(summary)) == -1)
+			strv_free(&errs.msgs);
 		break;
+	}
 	}
 }
 

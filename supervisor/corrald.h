@@ -169,6 +169,9 @@ struct config *config_load(const char *path, struct config_errors *errs);
 void config_free(struct config *);
 /* Print the resolved configuration as a fleet file that loads back. */
 void config_print(const struct config *, FILE *);
+/* Would a and b run the same process?  (Policy keys may differ.) */
+bool agent_conf_same_process(const struct agent_conf *,
+    const struct agent_conf *);
 const char *restart_mode_name(enum restart_mode);
 const char *out_mode_name(enum out_mode);
 
@@ -334,6 +337,8 @@ struct worker {
 	TAILQ_ENTRY(worker) startq; /* waiting for a spawn slot */
 	bool queued;
 	bool held;              /* stopped by the operator: stays stopped */
+	bool retiring;          /* removed by a reload: freed once exited */
+	LIST_ENTRY(worker) retire_entry;
 	bool restart_pending;   /* an operator restart: start once stopped */
 };
 
@@ -341,8 +346,11 @@ struct fleet {
 	struct event_base *base;
 	struct config *conf;    /* owned */
 	struct statedb *db;     /* borrowed */
-	struct worker *workers; /* owned, nworkers */
+	struct worker **workers; /* owned, nworkers, in start order */
 	size_t nworkers;
+	LIST_HEAD(, worker) retiring; /* owned: removed, still running */
+	struct config **old;    /* owned: configs retiring workers point into */
+	size_t nold;
 	struct worker **pidtab; /* hash of live pids, pidmask + 1 buckets */
 	size_t pidmask;
 	size_t live;            /* workers with a process */
@@ -361,6 +369,20 @@ void fleet_free(struct fleet *);
 void fleet_start(struct fleet *);
 void fleet_reap(struct fleet *);
 void fleet_reopen_logs(struct fleet *);
+/*
+ * Apply a new configuration (the fleet takes it): new workers start,
+ * removed ones stop and are freed once exited, workers whose process
+ * definition changed restart, the others keep running and take the new
+ * policy.  Fills the four counts (of workers).
+ */
+void fleet_reload(struct fleet *, struct config *, size_t *added,
+    size_t *removed, size_t *changed, size_t *kept);
+/*
+ * Reload the fleet's file.  0 with a summary, or -1 with the file's errors
+ * in errs (caller frees) and nothing changed.
+ */
+int fleet_reload_file(struct fleet *, struct config_errors *, char *summary,
+    size_t len);
 /* Stop every worker; on_idle runs once none is left.  Again: SIGKILL now. */
 void fleet_shutdown(struct fleet *);
 /* Kill and reap every remaining descendant (escaped grandchildren). */
@@ -385,6 +407,8 @@ struct control *control_open(struct fleet *, const char *path);
 /* Answer who waits, push replies out, remove the socket.  NULL: no-op. */
 void control_close(struct control *);
 void control_worker_changed(struct control *, struct worker *);
+/* The worker is about to be freed: forget it. */
+void control_worker_gone(struct control *, struct worker *);
 
 /* clock.c */
 

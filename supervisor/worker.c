@@ -128,13 +128,77 @@ fleet_find_pid(struct fleet *f, pid_t pid)
 	return NULL;
 }
 
+static struct worker *
+worker_new(struct fleet *f, struct agent_conf *a, unsigned k)
+{
+	struct worker *w = xcalloc(1, sizeof(*w));
+
+	w->fleet = f;
+	w->agent = a;
+	w->instance = k;
+	snprintf(w->name, sizeof(w->name), "%s.%u", a->name, k);
+	w->state = W_STOPPED;
+	w->execfd = -1;
+	w->logfd[0] = w->logfd[1] = -1;
+	xasprintf(&w->logpath[0], "%s/%s.stdout.log", f->conf->log_dir,
+	    w->name);
+	xasprintf(&w->logpath[1], "%s/%s.stderr.log", f->conf->log_dir,
+	    w->name);
+	w->timer = evtimer_new(f->base, timer_cb, w);
+	if (w->timer == NULL)
+		fatal("cannot create a timer");
+	return w;
+}
+
+/* Frees what the worker owns; its process, if any, is no longer ours. */
+static void
+worker_free(struct worker *w)
+{
+	int j;
+
+	for (j = 0; j < 2; j++) {
+		output_close(w->out[j]);
+		if (w->logfd[j] != -1)
+			close(w->logfd[j]);
+		free(w->logpath[j]);
+	}
+	if (w->exec_ev != NULL)
+		event_free(w->exec_ev);
+	if (w->execfd != -1)
+		close(w->execfd);
+	event_free(w->timer);
+	free(w);
+}
+
+/* Grow the pid hash to keep it at most half full. */
+static void
+pidtab_fit(struct fleet *f, size_t n)
+{
+	struct worker **old = f->pidtab, *w, *next;
+	size_t buckets, oldn = f->pidtab ? f->pidmask + 1 : 0, i;
+
+	for (buckets = 64; buckets < 2 * n; buckets *= 2)
+		;
+	if (buckets <= oldn)
+		return;
+	f->pidtab = xcalloc(buckets, sizeof(*f->pidtab));
+	f->pidmask = buckets - 1;
+	for (i = 0; i < oldn; i++) {
+		for (w = old[i]; w != NULL; w = next) {
+			next = w->pid_next;
+			w->pid_next = f->pidtab[pid_slot(f, w->pid)];
+			f->pidtab[pid_slot(f, w->pid)] = w;
+		}
+	}
+	free(old);
+}
+
 struct fleet *
 fleet_new(struct event_base *base, struct config *conf, struct statedb *db)
 {
 	struct fleet *f;
-	struct worker *w;
 	uint64_t seed;
-	size_t i, n = 0, buckets;
+	size_t i, n = 0;
 	unsigned k;
 
 	f = xcalloc(1, sizeof(*f));
@@ -142,67 +206,42 @@ fleet_new(struct event_base *base, struct config *conf, struct statedb *db)
 	f->conf = conf;
 	f->db = db;
 	TAILQ_INIT(&f->startq);
+	LIST_INIT(&f->retiring);
 	for (i = 0; i < conf->nagents; i++)
 		n += conf->agents[i].numprocs;
 	f->workers = xcalloc(n, sizeof(*f->workers));
-	f->nworkers = n;
-	for (buckets = 64; buckets < 2 * n; buckets *= 2)
-		;
-	f->pidtab = xcalloc(buckets, sizeof(*f->pidtab));
-	f->pidmask = buckets - 1;
+	pidtab_fit(f, n);
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
 		seed = (uint64_t)now_wall_ms() ^ ((uint64_t)getpid() << 32);
 	corral_rng_seed(&f->rng, seed);
-
-	w = f->workers;
-	for (i = 0; i < conf->nagents; i++) {
-		struct agent_conf *a = &conf->agents[i];
-		for (k = 0; k < a->numprocs; k++, w++) {
-			w->fleet = f;
-			w->agent = a;
-			w->instance = k;
-			snprintf(w->name, sizeof(w->name), "%s.%u", a->name, k);
-			w->state = W_STOPPED;
-			w->execfd = -1;
-			w->logfd[0] = w->logfd[1] = -1;
-			xasprintf(&w->logpath[0], "%s/%s.stdout.log",
-			    conf->log_dir, w->name);
-			xasprintf(&w->logpath[1], "%s/%s.stderr.log",
-			    conf->log_dir, w->name);
-			w->timer = evtimer_new(base, timer_cb, w);
-			if (w->timer == NULL)
-				fatal("cannot create a timer");
-		}
-	}
+	for (i = 0; i < conf->nagents; i++)
+		for (k = 0; k < conf->agents[i].numprocs; k++)
+			f->workers[f->nworkers++] = worker_new(f,
+			    &conf->agents[i], k);
 	return f;
 }
 
 void
 fleet_free(struct fleet *f)
 {
+	struct worker *w;
 	size_t i;
-	int j;
 
 	if (f == NULL)
 		return;
-	for (i = 0; i < f->nworkers; i++) {
-		struct worker *w = &f->workers[i];
-		for (j = 0; j < 2; j++) {
-			output_close(w->out[j]);
-			if (w->logfd[j] != -1)
-				close(w->logfd[j]);
-			free(w->logpath[j]);
-		}
-		if (w->exec_ev != NULL)
-			event_free(w->exec_ev);
-		if (w->execfd != -1)
-			close(w->execfd);
-		event_free(w->timer);
+	for (i = 0; i < f->nworkers; i++)
+		worker_free(f->workers[i]);
+	while ((w = LIST_FIRST(&f->retiring)) != NULL) {
+		LIST_REMOVE(w, retire_entry);
+		worker_free(w);
 	}
 	if (f->spawn_ev != NULL)
 		event_free(f->spawn_ev);
 	free(f->workers);
 	free(f->pidtab);
+	for (i = 0; i < f->nold; i++)
+		config_free(f->old[i]);
+	free(f->old);
 	config_free(f->conf);
 	free(f);
 }
@@ -244,7 +283,7 @@ hold_cb(void *arg, const char *agent, unsigned instance)
 	size_t i;
 
 	for (i = 0; i < f->nworkers; i++) {
-		struct worker *w = &f->workers[i];
+		struct worker *w = f->workers[i];
 		if (w->instance == instance && strcmp(w->agent->name, agent) == 0) {
 			w->held = true;
 			return;
@@ -265,7 +304,7 @@ fleet_start(struct fleet *f)
 		    "starting every autostart worker");
 	/* Workers are laid out by priority, then file order: start order. */
 	for (i = 0; i < f->nworkers; i++) {
-		struct worker *w = &f->workers[i];
+		struct worker *w = f->workers[i];
 		if (w->held)
 			log_info("agent %s: stopped by the operator, not "
 			    "started", w->name);
@@ -493,6 +532,25 @@ describe_exit(char *buf, size_t len, int status)
 		snprintf(buf, len, "exited with code %d", WEXITSTATUS(status));
 }
 
+/* A worker removed by a reload has exited: forget it. */
+static void
+worker_retire_done(struct worker *w)
+{
+	struct fleet *f = w->fleet;
+	size_t i;
+
+	LIST_REMOVE(w, retire_entry);
+	if (f->ctl != NULL)
+		control_worker_gone(f->ctl, w);
+	worker_free(w);
+	/* The configs it may have pointed into can go with the last one. */
+	if (LIST_EMPTY(&f->retiring)) {
+		for (i = 0; i < f->nold; i++)
+			config_free(f->old[i]);
+		f->nold = 0;
+	}
+}
+
 static void
 worker_exited(struct worker *w, int status)
 {
@@ -579,6 +637,13 @@ worker_exited(struct worker *w, int status)
 	    "");
 
 	w->pid = 0;
+	if (w->retiring) {
+		worker_set_state(w, W_STOPPED, "removed by reload");
+		worker_retire_done(w);
+		if (f->shutting_down && f->live == 0 && f->on_idle != NULL)
+			f->on_idle(f);
+		return;
+	}
 	w->last_class = cls;
 	w->last_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	w->last_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
@@ -730,14 +795,14 @@ fleet_shutdown(struct fleet *f)
 		log_warnx("asked again: killing %zu remaining workers now",
 		    f->live);
 		for (i = 0; i < f->nworkers; i++)
-			if (f->workers[i].pid != 0)
-				worker_kill(&f->workers[i], SIGKILL);
+			if (f->workers[i]->pid != 0)
+				worker_kill(f->workers[i], SIGKILL);
 		return;
 	}
 	log_info("stopping %zu running workers", f->live);
 	/* Reverse start order: dependents go before what they depend on. */
 	for (i = f->nworkers; i-- > 0;)
-		worker_halt(&f->workers[i]);
+		worker_halt(f->workers[i]);
 	if (f->live == 0 && f->on_idle != NULL)
 		f->on_idle(f);
 }
@@ -748,7 +813,7 @@ fleet_reopen_logs(struct fleet *f)
 	size_t i;
 
 	for (i = 0; i < f->nworkers; i++)
-		output_reopen(&f->workers[i]);
+		output_reopen(f->workers[i]);
 }
 
 /* Our children, as the kernel lists them (orphans adopted as subreaper). */
@@ -795,4 +860,166 @@ fleet_reap_orphans(struct fleet *f)
 		;
 	if (total > 0)
 		log_info("killed %zu stray processes left by workers", total);
+}
+
+/* The old workers of agent a, by instance: they are laid out together. */
+static struct worker *
+old_worker(struct worker **ws, size_t n, const char *agent, unsigned k,
+    size_t *at)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (ws[i]->instance == k && strcmp(ws[i]->agent->name, agent) ==
+		    0) {
+			*at = i;
+			return ws[i];
+		}
+	}
+	return NULL;
+}
+
+static const struct agent_conf *
+old_agent(const struct config *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nagents; i++)
+		if (strcmp(c->agents[i].name, name) == 0)
+			return &c->agents[i];
+	return NULL;
+}
+
+/* [corrald] paths stay as corrald started with them. */
+static void
+keep_daemon_settings(struct config *old, struct config *new)
+{
+	char **o[] = { &old->state_db, &old->run_dir, &old->log_dir,
+		&old->control_socket };
+	char **n[] = { &new->state_db, &new->run_dir, &new->log_dir,
+		&new->control_socket };
+	static const char *names[] = { "state_db", "run_dir", "log_dir",
+		"control_socket" };
+	char *tmp;
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		if (strcmp(*o[i], *n[i]) != 0)
+			log_warnx("reload: %s changed from %s to %s; it takes "
+			    "effect when corrald restarts", names[i], *o[i],
+			    *n[i]);
+		tmp = *o[i];
+		*o[i] = *n[i];
+		*n[i] = tmp;
+	}
+	log_set_level(new->log_level);
+}
+
+void
+fleet_reload(struct fleet *f, struct config *conf, size_t *added,
+    size_t *removed, size_t *changed, size_t *kept)
+{
+	struct config *old = f->conf;
+	struct worker **ows = f->workers, **nws;
+	size_t on = f->nworkers, nn = 0, total = 0, i, at;
+	bool *keep;
+	unsigned k;
+
+	*added = *removed = *changed = *kept = 0;
+	keep_daemon_settings(old, conf);
+	for (i = 0; i < conf->nagents; i++)
+		total += conf->agents[i].numprocs;
+	nws = xcalloc(total, sizeof(*nws));
+	keep = xcalloc(on, sizeof(*keep));
+	f->conf = conf;
+
+	for (i = 0; i < conf->nagents; i++) {
+		struct agent_conf *a = &conf->agents[i];
+		const struct agent_conf *oa = old_agent(old, a->name);
+		bool same = oa != NULL && agent_conf_same_process(oa, a);
+
+		for (k = 0; k < a->numprocs; k++) {
+			struct worker *w = oa != NULL ?
+			    old_worker(ows, on, a->name, k, &at) : NULL;
+			if (w == NULL) {
+				w = worker_new(f, a, k);
+				(*added)++;
+				if (a->autostart)
+					worker_enqueue(w);
+			} else {
+				keep[at] = true;
+				w->agent = a; /* the new policy, from now on */
+				if (same)
+					(*kept)++;
+				else {
+					(*changed)++;
+					/* What the operator stopped stays so. */
+					if (!w->held && (w->pid != 0 ||
+					    w->state == W_BACKOFF || w->queued))
+						worker_restart(w);
+				}
+			}
+			nws[nn++] = w;
+		}
+	}
+	for (i = 0; i < on; i++) {
+		struct worker *w = ows[i];
+		if (keep[i])
+			continue;
+		(*removed)++;
+		if (w->held)
+			statedb_set_held(f->db, w->agent->name, w->instance,
+			    false);
+		worker_halt(w);
+		if (w->pid != 0) {
+			w->retiring = true;
+			w->restart_pending = false;
+			LIST_INSERT_HEAD(&f->retiring, w, retire_entry);
+		} else {
+			if (f->ctl != NULL)
+				control_worker_gone(f->ctl, w);
+			worker_free(w);
+		}
+	}
+	free(keep);
+	free(ows);
+	f->workers = nws;
+	f->nworkers = nn;
+	pidtab_fit(f, nn);
+	if (LIST_EMPTY(&f->retiring))
+		config_free(old);
+	else {
+		f->old = xreallocarray(f->old, f->nold + 1, sizeof(*f->old));
+		f->old[f->nold++] = old;
+	}
+	fleet_reopen_logs(f);
+}
+
+int
+fleet_reload_file(struct fleet *f, struct config_errors *errs, char *summary,
+    size_t len)
+{
+	struct config *conf;
+	size_t added, removed, changed, kept, i;
+
+	if (f->shutting_down) {
+		strv_init(&errs->msgs);
+		snprintf(summary, len, "corrald is shutting down");
+		return -1;
+	}
+	if ((conf = config_load(f->conf->path, errs)) == NULL) {
+		for (i = 0; i < errs->msgs.n; i++)
+			log_error("reload: %s", errs->msgs.v[i]);
+		snprintf(summary, len, "%s: %zu error%s; nothing changed",
+		    f->conf->path, errs->msgs.n, errs->msgs.n == 1 ? "" : "s");
+		log_error("reload: %s", summary);
+		return -1;
+	}
+	strv_free(&errs->msgs);
+	fleet_reload(f, conf, &added, &removed, &changed, &kept);
+	snprintf(summary, len, "reloaded %s: %zu added, %zu removed, %zu "
+	    "changed, %zu unchanged", f->conf->path, added, removed, changed,
+	    kept);
+	log_info("%s", summary);
+	return 0;
 }
