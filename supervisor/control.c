@@ -10,6 +10,8 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,7 +28,12 @@
 #define CTL_REQUEST_TIMEOUT 10 /* seconds to send a whole request */
 #define CTL_WRITE_TIMEOUT 30   /* seconds for a reader to take a reply */
 
-enum ctl_verb { V_NONE, V_START, V_STOP, V_RESTART, V_SHUTDOWN };
+enum ctl_verb {
+	V_NONE, V_START, V_STOP, V_RESTART, V_SHUTDOWN, V_EVENTS, V_TAIL
+};
+
+/* A follower whose reader falls this far behind is dropped. */
+#define CTL_FOLLOW_MAX (4 * 1024 * 1024)
 
 struct ctl_client {
 	struct control *ctl;
@@ -36,6 +43,14 @@ struct ctl_client {
 	struct worker **waiting; /* owned array of borrowed workers */
 	size_t nwaiting;
 	bool closing;            /* replied; freed once the reply is out */
+	/* V_EVENTS: the agent (empty: all) and instance (-1: all) followed */
+	char follow_agent[NAME_MAX_LEN + 1];
+	int follow_instance;
+	/* V_TAIL: the worker and stream followed, and a partial line */
+	struct worker *tail_w;
+	int tail_which;
+	char part[1024];
+	size_t partlen;
 };
 
 struct control {
@@ -423,6 +438,11 @@ control_worker_gone(struct control *ctl, struct worker *w)
 
 	for (c = LIST_FIRST(&ctl->clients); c != NULL; c = next) {
 		next = LIST_NEXT(c, entry);
+		if (c->verb == V_TAIL && c->tail_w == w) {
+			c->tail_w = NULL;
+			fail(c, "%s was removed by a reload", w->name);
+			continue;
+		}
 		for (i = 0; i < c->nwaiting; i++) {
 			if (c->waiting[i] == w) {
 				c->waiting[i] = c->waiting[--c->nwaiting];
@@ -527,6 +547,350 @@ do_status(struct ctl_client *c, char **args, size_t n)
 	finish(c);
 }
 
+/* A follower that does not keep up is dropped, not buffered forever. */
+static bool
+follower_ok(struct ctl_client *c)
+{
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) <=
+	    CTL_FOLLOW_MAX)
+		return true;
+	log_warnx("control: a follower fell %d MiB behind; dropped",
+	    CTL_FOLLOW_MAX >> 20);
+	fail(c, "too slow: more than %d MiB behind", CTL_FOLLOW_MAX >> 20);
+	return false;
+}
+
+static void
+event_line(void *arg, const char *json)
+{
+	reply(arg, '=', "%s", json);
+}
+
+/* The statedb listener: every new event, to every follower it concerns. */
+static void
+on_event(void *arg, const struct db_event *e)
+{
+	struct control *ctl = arg;
+	struct ctl_client *c, *next;
+	char *json = NULL;
+
+	for (c = LIST_FIRST(&ctl->clients); c != NULL; c = next) {
+		next = LIST_NEXT(c, entry);
+		if (c->verb != V_EVENTS)
+			continue;
+		if (c->follow_agent[0] != '\0' &&
+		    (e->instance < 0 || strcmp(c->follow_agent, e->agent) != 0 ||
+		    (c->follow_instance >= 0 && e->instance != c->follow_instance)))
+			continue;
+		if (json == NULL &&
+		    (json = statedb_event_json(ctl->fleet->db, e)) == NULL)
+			return;
+		reply(c, '=', "%s", json);
+		follower_ok(c);
+	}
+	free(json);
+}
+
+/* Options common to events, history and tail. */
+struct view_opts {
+	bool follow;
+	bool err;       /* tail: stderr */
+	unsigned limit;
+	char *target;   /* borrowed */
+};
+
+static int
+view_opts(struct ctl_client *c, char **a, size_t n, struct view_opts *o,
+    const char *usage)
+{
+	size_t i;
+	char *end;
+	unsigned long v;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(a[i], "-f") == 0 || strcmp(a[i], "--follow") == 0)
+			o->follow = true;
+		else if (strcmp(a[i], "--stderr") == 0)
+			o->err = true;
+		else if (strcmp(a[i], "-n") == 0 && i + 1 < n) {
+			v = strtoul(a[++i], &end, 10);
+			if (*a[i] == '\0' || *end != '\0' || v > 100000) {
+				fail(c, "-n takes a number from 0 to 100000");
+				return -1;
+			}
+			o->limit = (unsigned)v;
+		} else if (a[i][0] != '-' && o->target == NULL)
+			o->target = a[i];
+		else {
+			fail(c, "usage: %s", usage);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* AGENT or AGENT:N, exactly: the views read one agent's records. */
+static int
+one_agent(struct ctl_client *c, const char *target, char *agent, int *inst)
+{
+	struct config *conf = c->ctl->fleet->conf;
+	const char *colon = strchr(target, ':');
+	size_t len = colon ? (size_t)(colon - target) : strlen(target), i;
+	char *end;
+
+	*inst = -1;
+	if (colon != NULL) {
+		long v = strtol(colon + 1, &end, 10);
+		if (colon[1] == '\0' || *end != '\0' || v < 0 || v > 100000) {
+			fail(c, "bad target '%s': use AGENT or AGENT:INSTANCE",
+			    target);
+			return -1;
+		}
+		*inst = (int)v;
+	}
+	if (len == 0 || len > NAME_MAX_LEN) {
+		fail(c, "bad agent name '%s'", target);
+		return -1;
+	}
+	memcpy(agent, target, len);
+	agent[len] = '\0';
+	for (i = 0; i < conf->nagents; i++)
+		if (strcmp(conf->agents[i].name, agent) == 0)
+			break;
+	/* History may name an agent a reload removed: only warn for tail. */
+	if (i == conf->nagents)
+		return 1;
+	if (*inst >= 0 && (unsigned)*inst >= conf->agents[i].numprocs) {
+		fail(c, "agent '%s' has no instance %d", agent, *inst);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+do_events(struct ctl_client *c, char **a, size_t n)
+{
+	struct view_opts o = { false, false, 20, NULL };
+	char agent[NAME_MAX_LEN + 1] = "";
+	int inst = -1;
+
+	if (view_opts(c, a, n, &o, "events [-f] [-n N] [AGENT[:N]]") == -1)
+		return;
+	if (o.target != NULL && one_agent(c, o.target, agent, &inst) == -1)
+		return;
+	if (statedb_recent(c->ctl->fleet->db, o.target ? agent : NULL, inst,
+	    o.limit, event_line, c) == -1) {
+		fail(c, "cannot read the state database");
+		return;
+	}
+	if (!o.follow) {
+		reply(c, '+', "end of events");
+		finish(c);
+		return;
+	}
+	/* Follow until the client hangs up, or corrald exits. */
+	c->verb = V_EVENTS;
+	snprintf(c->follow_agent, sizeof(c->follow_agent), "%s", agent);
+	c->follow_instance = inst;
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
+}
+
+static void
+history_row(void *arg, const struct history_row *r)
+{
+	struct ctl_client *c = arg;
+	char when[32], how[32], ran[32], chain[24];
+	time_t t = (time_t)(r->time_ms / 1000);
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	if (r->sig > 0)
+		snprintf(how, sizeof(how), "SIG%s", signal_name(r->sig) ?
+		    signal_name(r->sig) : "?");
+	else
+		snprintf(how, sizeof(how), "%d", r->code);
+	format_uptime((uint64_t)r->run_ms, ran, sizeof(ran));
+	if (r->chain != 0)
+		snprintf(chain, sizeof(chain), "%lld", (long long)r->chain);
+	else
+		snprintf(chain, sizeof(chain), "-");
+	reply(c, '=', "%s.%03d  %s.%-*d  %7d  %8s  %-9s  %7s  %5s  %-7s  %s",
+	    when, (int)(r->time_ms % 1000), c->follow_agent, 1, r->instance,
+	    r->pid, ran, r->cls, how, chain,
+	    r->start_failure < 0 ? "-" : r->start_failure ? "start" :
+	    "runtime", r->detail ? r->detail : "");
+}
+
+static void
+do_history(struct ctl_client *c, char **a, size_t n)
+{
+	struct view_opts o = { false, false, 20, NULL };
+	int inst;
+
+	if (view_opts(c, a, n, &o, "history [-n N] AGENT[:N]") == -1)
+		return;
+	if (o.target == NULL || o.follow) {
+		fail(c, "usage: history [-n N] AGENT[:N]");
+		return;
+	}
+	if (one_agent(c, o.target, c->follow_agent, &inst) == -1)
+		return;
+	reply(c, '=', "%-23s  %-*s  %7s  %8s  %-9s  %7s  %5s  %-7s  %s",
+	    "ENDED", (int)strlen(c->follow_agent) + 2, "WORKER", "PID", "RAN",
+	    "CLASS", "EXIT", "CHAIN", "FAILURE", "DETAIL");
+	if (statedb_history(c->ctl->fleet->db, c->follow_agent, inst, o.limit,
+	    history_row, c) == -1) {
+		fail(c, "cannot read the state database");
+		return;
+	}
+	reply(c, '+', "end of history");
+	finish(c);
+}
+
+/* Send the last n lines of a log file. */
+static void
+tail_file(struct ctl_client *c, const char *path, unsigned n)
+{
+	char buf[256 * 1024], *p, *end, *start;
+	ssize_t got;
+	off_t size, from;
+	unsigned lines = 0;
+	int fd;
+
+	if (n == 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	size = lseek(fd, 0, SEEK_END);
+	from = size > (off_t)sizeof(buf) ? size - (off_t)sizeof(buf) : 0;
+	got = pread(fd, buf, (size_t)(size - from), from);
+	close(fd);
+	if (got <= 0)
+		return;
+	end = buf + got;
+	/* Walk back over n line ends (a last line without one counts). */
+	p = end;
+	if (p > buf && p[-1] == '\n')
+		p--;
+	while (p > buf) {
+		if (p[-1] == '\n' && ++lines == n)
+			break;
+		p--;
+	}
+	for (start = p; start < end; start = p + 1) {
+		p = memchr(start, '\n', (size_t)(end - start));
+		if (p == NULL)
+			p = end;
+		reply(c, '=', "%.*s", (int)(p - start), start);
+	}
+}
+
+static void
+do_tail(struct ctl_client *c, char **a, size_t n)
+{
+	struct view_opts o = { false, false, 20, NULL };
+	char agent[NAME_MAX_LEN + 1];
+	struct fleet *f = c->ctl->fleet;
+	struct worker *w = NULL;
+	int inst, which;
+	size_t i;
+
+	if (view_opts(c, a, n, &o, "tail [-f] [-n N] [--stderr] "
+	    "AGENT[:N]") == -1)
+		return;
+	if (o.target == NULL) {
+		fail(c, "usage: tail [-f] [-n N] [--stderr] AGENT[:N]");
+		return;
+	}
+	switch (one_agent(c, o.target, agent, &inst)) {
+	case -1:
+		return;
+	case 1:
+		fail(c, "no agent '%s'", agent);
+		return;
+	}
+	for (i = 0; i < f->nworkers; i++) {
+		if (strcmp(f->workers[i]->agent->name, agent) != 0)
+			continue;
+		if (inst < 0 && f->workers[i]->agent->numprocs > 1) {
+			fail(c, "agent '%s' has %u instances: name one, as "
+			    "%s:0", agent, f->workers[i]->agent->numprocs, agent);
+			return;
+		}
+		if (inst < 0 || f->workers[i]->instance == (unsigned)inst) {
+			w = f->workers[i];
+			break;
+		}
+	}
+	if (w == NULL) {
+		fail(c, "no worker %s", o.target);
+		return;
+	}
+	which = o.err ? 1 : 0;
+	switch (w->agent->out[which]) {
+	case OUT_NULL:
+		fail(c, "the %s of %s goes to /dev/null (%s = null)",
+		    o.err ? "stderr" : "stdout", w->name,
+		    o.err ? "stderr" : "stdout");
+		return;
+	case OUT_INHERIT:
+		if (!o.follow) {
+			fail(c, "the %s of %s goes to corrald's own (%s = "
+			    "inherit): only -f can follow it", o.err ?
+			    "stderr" : "stdout", w->name, o.err ? "stderr" :
+			    "stdout");
+			return;
+		}
+		break;
+	case OUT_FILE:
+		tail_file(c, w->logpath[which], o.limit);
+		break;
+	}
+	if (!o.follow) {
+		reply(c, '+', "end of output");
+		finish(c);
+		return;
+	}
+	c->verb = V_TAIL;
+	c->tail_w = w;
+	c->tail_which = which + 1;
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
+}
+
+void
+control_output(struct control *ctl, struct worker *w, int which,
+    const char *p, size_t n)
+{
+	struct ctl_client *c, *next;
+	const char *nl;
+	size_t k;
+
+	for (c = LIST_FIRST(&ctl->clients); c != NULL; c = next) {
+		next = LIST_NEXT(c, entry);
+		if (c->verb != V_TAIL || c->tail_w != w || c->tail_which != which)
+			continue;
+		const char *q = p;
+		size_t left = n;
+		while (left > 0) {
+			nl = memchr(q, '\n', left);
+			k = nl != NULL ? (size_t)(nl - q) : left;
+			if (c->partlen + k > sizeof(c->part))
+				k = sizeof(c->part) - c->partlen;
+			memcpy(c->part + c->partlen, q, k);
+			c->partlen += k;
+			q += k;
+			left -= k;
+			if (left > 0 && *q == '\n') {
+				q++;
+				left--;
+			} else if (c->partlen < sizeof(c->part))
+				continue;
+			reply(c, '=', "%.*s", (int)c->partlen, c->part);
+			c->partlen = 0;
+		}
+		follower_ok(c);
+	}
+}
+
 static void
 handle(struct ctl_client *c, const char *line)
 {
@@ -557,6 +921,12 @@ handle(struct ctl_client *c, const char *line)
 		do_change(c, V_STOP, a + 2, n - 2);
 	} else if (strcmp(a[1], "restart") == 0) {
 		do_change(c, V_RESTART, a + 2, n - 2);
+	} else if (strcmp(a[1], "events") == 0) {
+		do_events(c, a + 2, n - 2);
+	} else if (strcmp(a[1], "history") == 0) {
+		do_history(c, a + 2, n - 2);
+	} else if (strcmp(a[1], "tail") == 0) {
+		do_tail(c, a + 2, n - 2);
 	} else if (strcmp(a[1], "reload") == 0 && n == 2) {
 		do_reload(c);
 	} else if (strcmp(a[1], "version") == 0) {
@@ -571,7 +941,7 @@ handle(struct ctl_client *c, const char *line)
 		fleet_shutdown(c->ctl->fleet);
 	} else {
 		fail(c, "unknown command '%.40s' (status, start, stop, restart, "
-		    "reload, shutdown, version)", a[1]);
+		    "history, events, tail, reload, shutdown, version)", a[1]);
 	}
 	strv_free(&words);
 }
@@ -588,6 +958,7 @@ read_cb(struct bufferevent *bev, void *arg)
 		evbuffer_drain(in, evbuffer_get_length(in));
 		return;
 	}
+
 	line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
 	if (line == NULL) {
 		if (evbuffer_get_length(in) > CTL_LINE_MAX)
@@ -744,6 +1115,7 @@ control_open(struct fleet *f, const char *path)
 	ctl->fleet = f;
 	ctl->path = xstrdup(path);
 	LIST_INIT(&ctl->clients);
+	statedb_set_listener(f->db, on_event, ctl);
 	ctl->lis = evconnlistener_new(f->base, accept_cb, ctl,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	if (ctl->lis == NULL)
@@ -767,7 +1139,8 @@ control_close(struct control *ctl)
 		size_t len;
 		ssize_t n __attribute__((unused));
 
-		if (c->verb == V_SHUTDOWN)
+		if (c->verb == V_SHUTDOWN || c->verb == V_EVENTS ||
+		    c->verb == V_TAIL)
 			reply(c, '+', "corrald stopped");
 		else if (!c->closing)
 			reply(c, '-', "corrald is exiting");
@@ -783,6 +1156,7 @@ control_close(struct control *ctl)
 			    evbuffer_pullup(out, -1), len);
 		client_free(c);
 	}
+	statedb_set_listener(ctl->fleet->db, NULL, NULL);
 	evconnlistener_free(ctl->lis);
 	unlink(ctl->path);
 	free(ctl->path);

@@ -33,6 +33,9 @@ usage(FILE *f)
 	    "  start [--no-wait] TARGET...            start, wait until running\n"
 	    "  stop [--no-wait] TARGET...             stop, and keep stopped\n"
 	    "  restart [--no-wait] TARGET...          stop, then start\n"
+	    "  history [-n N] AGENT[:N]               the last runs, their exits and chains\n"
+	    "  events [-f] [-n N] [AGENT[:N]]         events as JSON lines; -f follows\n"
+	    "  tail [-f] [-n N] [--stderr] AGENT[:N]  a worker's output; -f follows\n"
 	    "  reload                                 apply the fleet file again\n"
 	    "  shutdown                               stop every worker and corrald\n"
 	    "  version                                corrald's version and pid\n"
@@ -157,12 +160,18 @@ main(int argc, char **argv)
 		fclose(f);
 		return EXIT_UNREACHABLE;
 	}
-	status = strcmp(argv[optind], "status") == 0;
+	/* Views print only their data; orders print their outcome. */
+	status = strcmp(argv[optind], "status") == 0 ||
+	    strcmp(argv[optind], "events") == 0 ||
+	    strcmp(argv[optind], "history") == 0 ||
+	    strcmp(argv[optind], "tail") == 0;
 	while ((n = getline(&line, &cap, f)) > 0) {
 		if (line[n - 1] == '\n')
 			line[--n] = '\0';
 		if (n >= 2 && line[0] == '=' && line[1] == ' ') {
+			/* Followers read us through pipes: a line at a time. */
 			puts(line + 2);
+			fflush(stdout);
 			continue;
 		}
 		if (n >= 2 && line[0] == '+' && line[1] == ' ') {

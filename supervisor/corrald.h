@@ -216,6 +216,7 @@ void restart_decide(const struct restart_in *, struct restart_plan *);
 enum ev_kind { EV_DAEMON, EV_SPAWN, EV_EXIT, EV_STATE };
 
 struct db_event {
+	int64_t id;      /* given by statedb_add */
 	enum ev_kind kind;
 	int64_t time_ms; /* wall clock */
 	char agent[NAME_MAX_LEN + 1];
@@ -251,6 +252,28 @@ int statedb_set_held(struct statedb *, const char *agent, unsigned instance,
 /* Calls fn for every held (agent, instance). */
 int statedb_load_held(struct statedb *,
     void (*fn)(void *, const char *agent, unsigned instance), void *arg);
+/* Called for every event as it is queued (for live followers). */
+void statedb_set_listener(struct statedb *,
+    void (*fn)(void *, const struct db_event *), void *arg);
+/* The event as one JSON object, as stored.  Caller frees; NULL on error. */
+char *statedb_event_json(struct statedb *, const struct db_event *);
+/*
+ * The last limit events (of agent, and instance when >= 0; agent NULL: all),
+ * oldest first, each as JSON to fn.  0 or -1.
+ */
+int statedb_recent(struct statedb *, const char *agent, int instance,
+    unsigned limit, void (*fn)(void *, const char *json), void *arg);
+
+/* One ended run, for history.  Strings are borrowed during the call. */
+struct history_row {
+	int64_t time_ms, run_ms, chain;
+	int instance, pid, code, sig, err, start_failure;
+	const char *cls, *detail;
+};
+/* The last limit exits of agent (instance < 0: all), newest first. */
+int statedb_history(struct statedb *, const char *agent, int instance,
+    unsigned limit, void (*fn)(void *, const struct history_row *),
+    void *arg);
 /* Transactions committed, events written, events waiting. */
 void statedb_stats(const struct statedb *, uint64_t *commits,
     uint64_t *written, size_t *queued);
@@ -407,6 +430,9 @@ struct control *control_open(struct fleet *, const char *path);
 /* Answer who waits, push replies out, remove the socket.  NULL: no-op. */
 void control_close(struct control *);
 void control_worker_changed(struct control *, struct worker *);
+/* A worker wrote this: pass it to who follows it. */
+void control_output(struct control *, struct worker *, int which,
+    const char *, size_t);
 /* The worker is about to be freed: forget it. */
 void control_worker_gone(struct control *, struct worker *);
 

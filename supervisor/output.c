@@ -198,6 +198,9 @@ read_chunk(struct outstream *s)
 		to_file(s, chunk, (size_t)n);
 	else
 		to_inherit(s, chunk, (size_t)n);
+	if (s->w->fleet->ctl != NULL)
+		control_output(s->w->fleet->ctl, s->w, s->which, chunk,
+		    (size_t)n);
 	return 2;
 }
 

@@ -33,8 +33,29 @@ struct statedb {
 	size_t dropped;
 	bool failing;
 	int64_t next_chain;
+	int64_t next_id;
 	uint64_t commits, written;
+	sqlite3_stmt *json;
+	void (*listener)(void *, const struct db_event *);
+	void *listener_arg;
 };
+
+/* One event as a JSON object, from columns or from bound parameters. */
+#define JSON_OBJECT(id, time_ms, kind, agent, instance, pid, state, prev,  \
+    cls, code, sig, err, start, run, restarts, chain, sfail, detail)       \
+	"json_object('id'," id ",'time_ms'," time_ms ",'kind'," kind       \
+	",'agent'," agent ",'instance'," instance ",'pid'," pid            \
+	",'state'," state ",'prev_state'," prev ",'class'," cls            \
+	",'code'," code ",'signal'," sig ",'errno'," err                   \
+	",'start_ms'," start ",'run_ms'," run ",'restarts'," restarts      \
+	",'chain'," chain ",'start_failure'," sfail ",'detail'," detail ")"
+#define JSON_COLUMNS_PARAMS JSON_OBJECT("?1", "?2", "?3", "?4", "?5", "?6", \
+    "?7", "?8", "?9", "?10", "?11", "?12", "?13", "?14", "?15", "?16",    \
+    "?17", "?18")
+#define JSON_COLUMNS_TABLE JSON_OBJECT("id", "time_ms", "kind", "agent",   \
+    "instance", "pid", "state", "prev_state", "class", "code", "signal",  \
+    "errno", "start_ms", "run_ms", "restarts", "chain", "start_failure",  \
+    "detail")
 
 static const char schema[] =
     "PRAGMA journal_mode=WAL;"
@@ -131,21 +152,25 @@ statedb_open(const char *path, struct event_base *base)
 		goto fail;
 	}
 	if (sqlite3_prepare_v2(s->db,
-	    "INSERT INTO events (time_ms, kind, agent, instance, pid, state,"
+	    "INSERT INTO events (id, time_ms, kind, agent, instance, pid, state,"
 	    " prev_state, class, code, signal, errno, start_ms, run_ms,"
 	    " restarts, chain, start_failure, detail)"
-	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &s->insert,
-	    NULL) != SQLITE_OK) {
+	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &s->insert,
+	    NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(s->db, "SELECT " JSON_COLUMNS_PARAMS, -1,
+	    &s->json, NULL) != SQLITE_OK) {
 		log_error("state database %s: %s", path, sqlite3_errmsg(s->db));
 		goto fail;
 	}
-	if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(chain), 0) FROM "
-	    "events", -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(chain), 0), "
+	    "coalesce(max(id), 0) FROM events", -1, &st, NULL) != SQLITE_OK) {
 		log_error("state database %s: %s", path, sqlite3_errmsg(s->db));
 		goto fail;
 	}
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if (sqlite3_step(st) == SQLITE_ROW) {
 		s->next_chain = sqlite3_column_int64(st, 0) + 1;
+		s->next_id = sqlite3_column_int64(st, 1) + 1;
+	}
 	sqlite3_finalize(st);
 
 	s->flush_ev = event_new(base, -1, 0, flush_cb, s);
@@ -185,6 +210,7 @@ statedb_close(struct statedb *s)
 	if (s->retry_ev != NULL)
 		event_free(s->retry_ev);
 	sqlite3_finalize(s->insert);
+	sqlite3_finalize(s->json);
 	sqlite3_close(s->db);
 	if (s->lockfd != -1)
 		close(s->lockfd);
@@ -207,8 +233,11 @@ statedb_add(struct statedb *s, struct db_event *e)
 		s->capq = s->capq ? s->capq * 2 : 64;
 		s->q = xreallocarray(s->q, s->capq, sizeof(*s->q));
 	}
+	e->id = s->next_id++;
 	s->q[s->nq++] = *e;
 	e->detail = NULL; /* moved */
+	if (s->listener != NULL)
+		s->listener(s->listener_arg, &s->q[s->nq - 1]);
 	if (!s->failing)
 		event_active(s->flush_ev, 0, 0);
 }
@@ -222,41 +251,53 @@ bind_opt_int(sqlite3_stmt *st, int i, int64_t v, bool present)
 		sqlite3_bind_null(st, i);
 }
 
-static int
-insert_one(struct statedb *s, const struct db_event *e)
+/*
+ * Bind e's columns as parameters 1 to 18 of st, in the order of the events
+ * table.  The insert and the JSON rendering share it, so that a live event
+ * and a stored one have the same shape.
+ */
+static void
+bind_event(sqlite3_stmt *st, const struct db_event *e)
 {
-	sqlite3_stmt *st = s->insert;
 	bool isexit = e->kind == EV_EXIT;
-	int rc;
 
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	sqlite3_bind_int64(st, 1, e->time_ms);
-	sqlite3_bind_text(st, 2, kind_names[e->kind], -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 1, e->id);
+	sqlite3_bind_int64(st, 2, e->time_ms);
+	sqlite3_bind_text(st, 3, kind_names[e->kind], -1, SQLITE_STATIC);
 	if (e->instance >= 0) {
-		sqlite3_bind_text(st, 3, e->agent, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 4, e->instance);
+		sqlite3_bind_text(st, 4, e->agent, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 5, e->instance);
 	}
-	bind_opt_int(st, 5, e->pid, e->pid > 0);
+	bind_opt_int(st, 6, e->pid, e->pid > 0);
 	if (e->state != NULL)
-		sqlite3_bind_text(st, 6, e->state, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, e->state, -1, SQLITE_STATIC);
 	if (e->prev_state != NULL)
-		sqlite3_bind_text(st, 7, e->prev_state, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 8, e->prev_state, -1, SQLITE_STATIC);
 	if (isexit)
-		sqlite3_bind_text(st, 8, corral_exit_class_name(e->cls), -1,
+		sqlite3_bind_text(st, 9, corral_exit_class_name(e->cls), -1,
 		    SQLITE_STATIC);
-	bind_opt_int(st, 9, e->code, e->code >= 0);
-	bind_opt_int(st, 10, e->sig, e->sig > 0);
-	bind_opt_int(st, 11, e->err, e->err > 0);
-	bind_opt_int(st, 12, e->start_ms, isexit);
-	bind_opt_int(st, 13, e->run_ms, isexit);
-	bind_opt_int(st, 14, e->restarts, e->kind == EV_SPAWN || isexit);
-	bind_opt_int(st, 15, e->chain, e->chain > 0);
-	bind_opt_int(st, 16, e->start_failure, e->start_failure >= 0);
+	bind_opt_int(st, 10, e->code, e->code >= 0);
+	bind_opt_int(st, 11, e->sig, e->sig > 0);
+	bind_opt_int(st, 12, e->err, e->err > 0);
+	bind_opt_int(st, 13, e->start_ms, isexit);
+	bind_opt_int(st, 14, e->run_ms, isexit);
+	bind_opt_int(st, 15, e->restarts, e->kind == EV_SPAWN || isexit);
+	bind_opt_int(st, 16, e->chain, e->chain > 0);
+	bind_opt_int(st, 17, e->start_failure, e->start_failure >= 0);
 	if (e->detail != NULL)
-		sqlite3_bind_text(st, 17, e->detail, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
+		sqlite3_bind_text(st, 18, e->detail, -1, SQLITE_STATIC);
+}
+
+static int
+insert_one(struct statedb *s, const struct db_event *e)
+{
+	int rc;
+
+	bind_event(s->insert, e);
+	rc = sqlite3_step(s->insert);
+	sqlite3_reset(s->insert);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -369,6 +410,98 @@ statedb_load_held(struct statedb *s,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		fn(arg, (const char *)sqlite3_column_text(st, 0),
 		    (unsigned)sqlite3_column_int(st, 1));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+void
+statedb_set_listener(struct statedb *s,
+    void (*fn)(void *, const struct db_event *), void *arg)
+{
+	s->listener = fn;
+	s->listener_arg = arg;
+}
+
+char *
+statedb_event_json(struct statedb *s, const struct db_event *e)
+{
+	char *out = NULL;
+
+	bind_event(s->json, e);
+	if (sqlite3_step(s->json) == SQLITE_ROW)
+		out = xstrdup((const char *)sqlite3_column_text(s->json, 0));
+	sqlite3_reset(s->json);
+	return out;
+}
+
+int
+statedb_recent(struct statedb *s, const char *agent, int instance,
+    unsigned limit, void (*fn)(void *, const char *json), void *arg)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	/* What is still queued belongs to the answer. */
+	if (statedb_flush(s) == -1)
+		return -1;
+	rc = sqlite3_prepare_v2(s->db, "SELECT j FROM (SELECT id, "
+	    JSON_COLUMNS_TABLE " AS j FROM events WHERE (?1 IS NULL OR "
+	    "agent = ?1) AND (?2 < 0 OR instance = ?2) ORDER BY id DESC "
+	    "LIMIT ?3) ORDER BY id", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		log_error("state database %s: %s", s->path,
+		    sqlite3_errmsg(s->db));
+		return -1;
+	}
+	if (agent != NULL)
+		sqlite3_bind_text(st, 1, agent, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, instance);
+	sqlite3_bind_int64(st, 3, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fn(arg, (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+statedb_history(struct statedb *s, const char *agent, int instance,
+    unsigned limit, void (*fn)(void *, const struct history_row *),
+    void *arg)
+{
+	struct history_row r;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (statedb_flush(s) == -1)
+		return -1;
+	rc = sqlite3_prepare_v2(s->db, "SELECT time_ms, instance, pid, run_ms,"
+	    " class, coalesce(code, -1), coalesce(signal, 0),"
+	    " coalesce(errno, 0), coalesce(chain, 0),"
+	    " coalesce(start_failure, -1), detail FROM events"
+	    " WHERE kind = 'exit' AND agent = ?1 AND (?2 < 0 OR instance = ?2)"
+	    " ORDER BY id DESC LIMIT ?3", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		log_error("state database %s: %s", s->path,
+		    sqlite3_errmsg(s->db));
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, agent, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, instance);
+	sqlite3_bind_int64(st, 3, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r.time_ms = sqlite3_column_int64(st, 0);
+		r.instance = sqlite3_column_int(st, 1);
+		r.pid = sqlite3_column_int(st, 2);
+		r.run_ms = sqlite3_column_int64(st, 3);
+		r.cls = (const char *)sqlite3_column_text(st, 4);
+		r.code = sqlite3_column_int(st, 5);
+		r.sig = sqlite3_column_int(st, 6);
+		r.err = sqlite3_column_int(st, 7);
+		r.chain = sqlite3_column_int64(st, 8);
+		r.start_failure = sqlite3_column_int(st, 9);
+		r.detail = (const char *)sqlite3_column_text(st, 10);
+		fn(arg, &r);
+	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }

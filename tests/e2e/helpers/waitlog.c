@@ -68,6 +68,7 @@ main(int argc, char **argv)
 				partial_len += (size_t)n;
 				continue;
 			}
+			line[n - 1] = '\0'; /* so that '$' anchors at the end */
 			if (partial_len > 0) {
 				partial = realloc(partial, partial_len + (size_t)n + 1);
 				memcpy(partial + partial_len, line, (size_t)n + 1);
