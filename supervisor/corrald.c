@@ -3,6 +3,7 @@
  * after start-up happens in a callback of the one event_base made here.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -82,6 +83,17 @@ raise_nofile(void)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		return;
 	spawn_set_nofile(rl.rlim_cur);
+	if (rl.rlim_max == RLIM_INFINITY) {
+		/* The kernel's own ceiling; "unlimited" is refused. */
+		FILE *f = fopen("/proc/sys/fs/nr_open", "re");
+		unsigned long v = 1048576;
+		if (f != NULL) {
+			if (fscanf(f, "%lu", &v) != 1)
+				v = 1048576;
+			fclose(f);
+		}
+		rl.rlim_max = v;
+	}
 	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
@@ -153,7 +165,7 @@ run(struct config *conf)
 	static const int sigs[4] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
 	struct daemon d;
 	struct event_config *ec;
-	int i;
+	int i, rc = 0;
 
 	memset(&d, 0, sizeof(d));
 	signal(SIGPIPE, SIG_IGN);
@@ -175,8 +187,10 @@ run(struct config *conf)
 	event_config_free(ec);
 	if (d.base == NULL)
 		fatal("cannot create the event loop");
-	/* 0 signals, 1 everything else (the default), 2 the db flush. */
-	event_base_priority_init(d.base, 3);
+	/* 0 signals, 1 everything else (the default). */
+	event_base_priority_init(d.base, 2);
+	output_sink_init(d.base);
+	log_set_writer(output_sink_write);
 
 	if ((d.db = statedb_open(conf->state_db, d.base)) == NULL) {
 		config_free(conf);
@@ -204,8 +218,10 @@ run(struct config *conf)
 	    CORRAL_VERSION, (long)getpid(), conf->nagents,
 	    d.fleet->nworkers, conf->state_db);
 	fleet_start(d.fleet);
-	if (event_base_dispatch(d.base) == -1)
-		log_error("event loop failed");
+	if (event_base_dispatch(d.base) == -1) {
+		log_error("the event loop failed; killing every worker");
+		rc = 1;
+	}
 
 	fleet_reap_orphans(d.fleet);
 	record_daemon(d.db, "stop");
@@ -216,9 +232,11 @@ run(struct config *conf)
 		event_free(d.sig[i]);
 	fleet_free(d.fleet);
 	statedb_close(d.db);
-	event_base_free(d.base);
 	log_info("exiting");
-	return 0;
+	log_set_writer(NULL);
+	output_sink_close();
+	event_base_free(d.base);
+	return rc;
 }
 
 int
@@ -238,6 +256,13 @@ main(int argc, char **argv)
 	bool check = false;
 	int ch;
 
+	/*
+	 * Started with 0, 1 or 2 closed, the event loop's own descriptors
+	 * would take their places, and output meant for them would go there.
+	 */
+	for (ch = 0; ch < 3; ch++)
+		if (fcntl(ch, F_GETFD) == -1 && open("/dev/null", O_RDWR) != ch)
+			return 1;
 	log_init(LOG_LVL_INFO, "corrald");
 	while ((ch = getopt_long(argc, argv, "c:n:l:Vh", opts, NULL)) != -1) {
 		switch (ch) {

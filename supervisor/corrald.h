@@ -28,6 +28,8 @@ struct event_base;
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 void log_init(enum log_level, const char *prog);
+/* Where log lines go once the loop runs (default: a plain write). */
+void log_set_writer(void (*)(int fd, const char *, size_t));
 void log_set_level(enum log_level);
 int log_level_parse(const char *, enum log_level *);
 const char *log_level_name(enum log_level);
@@ -192,6 +194,7 @@ struct restart_in {
 	enum restart_mode mode;
 	unsigned max_retries;
 	uint64_t healthy_after_ms;
+	uint64_t backoff_initial_ms;
 	enum corral_exit_class cls;
 	bool was_healthy;  /* it reached RUNNING */
 	uint64_t run_ms;
@@ -290,6 +293,10 @@ struct outstream;
 struct outstream *output_open(struct worker *, int which, int fd);
 /* Read what is left without blocking, then close.  NULL is a no-op. */
 void output_close(struct outstream *);
+/* corrald's own stdout (1) and stderr (2), written without blocking. */
+void output_sink_init(struct event_base *);
+void output_sink_write(int fd, const char *, size_t);
+void output_sink_close(void);
 /* Reopen a worker's log files (on SIGHUP, after an external rotation). */
 void output_reopen(struct worker *);
 
@@ -337,6 +344,7 @@ struct worker {
 	int64_t start_wall_ms;
 	uint64_t start_mono_ms;
 	bool healthy;           /* this run reached RUNNING */
+	bool healthy_due;       /* healthy_after passed; waiting for exec */
 	bool stop_requested;    /* we sent stop_signal */
 	bool exec_failed;
 	int exec_errno;

@@ -14,6 +14,13 @@ static enum log_level log_max = LOG_LVL_INFO;
 static const char *log_prog = "corrald";
 
 static const char *level_names[] = { "error", "warn", "info", "debug" };
+static void (*log_writer)(int, const char *, size_t);
+
+void
+log_set_writer(void (*fn)(int, const char *, size_t))
+{
+	log_writer = fn;
+}
 
 void
 log_init(enum log_level lvl, const char *prog)
@@ -51,8 +58,9 @@ log_level_name(enum log_level l)
 static void
 log_vwrite(enum log_level lvl, const char *fmt, va_list ap, int err)
 {
-	char when[32], msg[1024];
+	char when[32], msg[1024], line[1200];
 	struct timespec ts;
+	int n;
 	struct tm tm;
 
 	if (lvl > log_max)
@@ -62,13 +70,22 @@ log_vwrite(enum log_level lvl, const char *fmt, va_list ap, int err)
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (err != 0)
-		fprintf(stderr, "%s.%03ld %s: %s: %s: %s\n", when,
-		    ts.tv_nsec / 1000000, log_prog, level_names[lvl], msg,
+		n = snprintf(line, sizeof(line), "%s.%03ld %s: %s: %s: %s\n",
+		    when, ts.tv_nsec / 1000000, log_prog, level_names[lvl], msg,
 		    strerror(err));
 	else
-		fprintf(stderr, "%s.%03ld %s: %s: %s\n", when,
+		n = snprintf(line, sizeof(line), "%s.%03ld %s: %s: %s\n", when,
 		    ts.tv_nsec / 1000000, log_prog, level_names[lvl], msg);
-	fflush(stderr);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	if (log_writer != NULL)
+		log_writer(2, line, (size_t)n);
+	else {
+		fwrite(line, 1, (size_t)n, stderr);
+		fflush(stderr);
+	}
 }
 
 #define LOG_FN(fn, lvl, with_errno)                          \

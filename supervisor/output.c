@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -27,9 +29,10 @@ struct outstream {
 	int which;        /* 1 stdout, 2 stderr */
 	int fd;
 	struct event *ev;
-	char line[LINE_MAX_PREFIXED];
+	char *line;       /* inherit: a partial line, LINE_MAX_PREFIXED */
 	size_t linelen;
 	bool warned;
+	bool open_failed; /* the log file could not be opened this run */
 };
 
 static char chunk[CHUNK]; /* the loop is single-threaded */
@@ -106,9 +109,11 @@ write_all(int fd, const char *p, size_t n, struct outstream *s,
 }
 
 /*
- * The chunk that crosses log_max_bytes is cut after its last newline, so
- * that every rotated file holds whole lines (a file may pass the limit by
- * less than one chunk).
+ * A log file holds whole lines and at most log_max_bytes: a chunk is cut
+ * after the last newline that fits, and the rest goes to a fresh file after
+ * rotation.  Only a single line longer than the limit makes a file pass
+ * it.  A log file that cannot be opened is reported once per run, not once
+ * per chunk.
  */
 static void
 to_file(struct outstream *s, const char *p, size_t n)
@@ -117,40 +122,200 @@ to_file(struct outstream *s, const char *p, size_t n)
 	uint64_t max = w->agent->log_max_bytes;
 	int i = s->which - 1;
 	const char *nl;
-	size_t head;
+	size_t k;
 
-	if (w->logfd[i] == -1 && log_open(w, i) == -1)
-		return;
-	if (max > 0 && w->logsize[i] + n > max) {
-		nl = memrchr(p, '\n', n);
-		head = nl != NULL ? (size_t)(nl - p) + 1 : 0;
-		if (head == 0 && w->logsize[i] < max)
-			head = n; /* no line end yet: keep filling this file */
-		write_all(w->logfd[i], p, head, s, w->logpath[i]);
-		w->logsize[i] += head;
-		p += head;
-		n -= head;
-		if (n == 0)
-			return;
-		log_rotate(w, i);
-		if (w->logfd[i] == -1)
-			return;
+	while (n > 0) {
+		if (w->logfd[i] != -1 && max > 0 && w->logsize[i] >= max)
+			log_rotate(w, i);
+		if (w->logfd[i] == -1) {
+			if (s->open_failed || log_open(w, i) == -1) {
+				s->open_failed = true;
+				return;
+			}
+		}
+		k = n;
+		if (max > 0 && w->logsize[i] + n > max) {
+			/* The whole lines that still fit, */
+			nl = memrchr(p, '\n', (size_t)(max - w->logsize[i]));
+			if (nl != NULL)
+				k = (size_t)(nl - p) + 1;
+			else if (w->logsize[i] > 0) {
+				/* else a fresh file for the next line, */
+				log_rotate(w, i);
+				continue;
+			} else {
+				/* else a line longer than the limit, whole. */
+				nl = memchr(p, '\n', n);
+				k = nl != NULL ? (size_t)(nl - p) + 1 : n;
+			}
+		}
+		write_all(w->logfd[i], p, k, s, w->logpath[i]);
+		w->logsize[i] += k;
+		p += k;
+		n -= k;
 	}
-	write_all(w->logfd[i], p, n, s, w->logpath[i]);
-	w->logsize[i] += n;
+}
+
+/*
+ * corrald's own stdout and stderr: a reader that stops reading them (a
+ * full pipe, a stopped pager) must not stop the loop.  At start, a pipe,
+ * FIFO or terminal is reopened through /proc/self/fd, which gives corrald
+ * an open file description of its own, and that one is made non-blocking
+ * (setting O_NONBLOCK on the inherited one would change it for the shell
+ * that shares it); a socket (journald's stdout) is written with
+ * MSG_DONTWAIT.  What does not fit waits in a buffer of at most SINK_MAX
+ * bytes, written when the descriptor is writable; beyond that, output is
+ * dropped and counted.  A regular file is written plainly: it does not
+ * stall.
+ */
+#define SINK_MAX (1024 * 1024)
+
+enum sink_kind { SINK_PLAIN, SINK_NONBLOCK, SINK_SOCKET };
+
+struct sink {
+	int fd;
+	enum sink_kind kind;
+	struct event *ev;
+	char *buf;
+	size_t len;
+	uint64_t dropped;
+};
+
+static struct sink sinks[3] = { { .fd = 0 }, { .fd = 1 }, { .fd = 2 } };
+
+/* Bytes written (0: would block), or -1 when the descriptor is broken. */
+static ssize_t
+sink_try(struct sink *k, const char *p, size_t n)
+{
+	ssize_t r;
+
+	do {
+		if (k->kind == SINK_SOCKET)
+			r = send(k->fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		else
+			r = write(k->fd, p, n);
+	} while (r == -1 && errno == EINTR);
+	if (r == -1 && errno == EAGAIN)
+		return 0;
+	return r;
 }
 
 static void
+sink_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sink *k = arg;
+	ssize_t r;
+
+	(void)fd;
+	(void)what;
+	r = sink_try(k, k->buf, k->len);
+	if (r < 0) {
+		k->dropped += k->len;
+		r = (ssize_t)k->len; /* a broken descriptor: let it go */
+	}
+	memmove(k->buf, k->buf + r, k->len - (size_t)r);
+	k->len -= (size_t)r;
+	if (k->len == 0) {
+		event_del(k->ev);
+		if (k->dropped > 0) {
+			char msg[128];
+			int m = snprintf(msg, sizeof(msg), "corrald: %llu bytes "
+			    "of output dropped: fd %d was not read\n",
+			    (unsigned long long)k->dropped, k->fd);
+			k->dropped = 0;
+			output_sink_write(2, msg, (size_t)m);
+		}
+	}
+}
+
+void
+output_sink_init(struct event_base *base)
+{
+	char path[32];
+	struct stat st;
+	int i, fd;
+
+	for (i = 1; i <= 2; i++) {
+		struct sink *k = &sinks[i];
+
+		k->kind = SINK_PLAIN;
+		if (fstat(i, &st) == -1)
+			continue;
+		if (S_ISSOCK(st.st_mode))
+			k->kind = SINK_SOCKET;
+		else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
+			snprintf(path, sizeof(path), "/proc/self/fd/%d", i);
+			fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+			if (fd != -1 && dup2(fd, i) == i)
+				k->kind = SINK_NONBLOCK;
+			if (fd != -1)
+				close(fd);
+		}
+		if (k->kind == SINK_PLAIN)
+			continue;
+		k->ev = event_new(base, i, EV_WRITE | EV_PERSIST, sink_cb, k);
+		if (k->ev == NULL)
+			fatal("cannot watch fd %d", i);
+	}
+}
+
+void
+output_sink_close(void)
+{
+	int i;
+
+	for (i = 1; i <= 2; i++) {
+		/* Last words: what is buffered goes out if it can. */
+		if (sinks[i].len > 0)
+			(void)sink_try(&sinks[i], sinks[i].buf, sinks[i].len);
+		if (sinks[i].ev != NULL)
+			event_free(sinks[i].ev);
+		free(sinks[i].buf);
+		sinks[i].ev = NULL;
+		sinks[i].buf = NULL;
+		sinks[i].len = 0;
+	}
+}
+
+void
+output_sink_write(int fd, const char *p, size_t n)
+{
+	struct sink *k = &sinks[fd];
+	ssize_t r = 0;
+
+	if (k->ev == NULL) { /* a regular file, or before the loop */
+		(void)!write(fd, p, n);
+		return;
+	}
+	if (k->len == 0 && (r = sink_try(k, p, n)) < 0)
+		return; /* nobody to write to: a closed or broken fd */
+	p += r;
+	n -= (size_t)r;
+	if (n == 0)
+		return;
+	if (k->len + n > SINK_MAX) {
+		k->dropped += n;
+		return;
+	}
+	if (k->buf == NULL)
+		k->buf = xmalloc(SINK_MAX);
+	memcpy(k->buf + k->len, p, n);
+	k->len += n;
+	event_add(k->ev, NULL);
+}
+
+/* One line, prefix and all, in one write: lines of workers never mix. */
+static void
 emit_line(struct outstream *s, const char *p, size_t n)
 {
-	char prefix[NAME_MAX_LEN + 24];
-	int k = snprintf(prefix, sizeof(prefix), "[%s] ", s->w->name);
-	const char *what = s->which == 1 ? "stdout" : "stderr";
+	char buf[LINE_MAX_PREFIXED + NAME_MAX_LEN + 24];
+	int k = snprintf(buf, sizeof(buf), "[%s] ", s->w->name);
 
-	write_all(s->which, prefix, (size_t)k, s, what);
-	write_all(s->which, p, n, s, what);
+	memcpy(buf + k, p, n);
+	k += (int)n;
 	if (n == 0 || p[n - 1] != '\n')
-		write_all(s->which, "\n", 1, s, what);
+		buf[k++] = '\n';
+	output_sink_write(s->which, buf, (size_t)k);
 }
 
 static void
@@ -162,12 +327,15 @@ to_inherit(struct outstream *s, const char *p, size_t n)
 	while (n > 0) {
 		nl = memchr(p, '\n', n);
 		k = nl != NULL ? (size_t)(nl - p) + 1 : n;
-		if (s->linelen + k > sizeof(s->line)) {
+		if (s->line == NULL)
+			s->line = xmalloc(LINE_MAX_PREFIXED);
+		if (s->linelen + k > LINE_MAX_PREFIXED) {
 			/* An over-long line goes out in pieces. */
-			emit_line(s, s->line, s->linelen);
+			if (s->linelen > 0)
+				emit_line(s, s->line, s->linelen);
 			s->linelen = 0;
-			if (k > sizeof(s->line))
-				k = sizeof(s->line);
+			if (k > LINE_MAX_PREFIXED)
+				k = LINE_MAX_PREFIXED;
 		}
 		memcpy(s->line + s->linelen, p, k);
 		s->linelen += k;
@@ -215,15 +383,17 @@ output_open(struct worker *w, int which, int fd)
 	s->fd = fd;
 	s->ev = event_new(w->fleet->base, fd, EV_READ | EV_PERSIST, read_cb, s);
 	if (s->ev == NULL || event_add(s->ev, NULL) == -1) {
-		log_warnx("agent %s: cannot watch its output", w->name);
+		log_warnx("agent %s: cannot watch its %s pipe", w->name,
+		    which == 1 ? "stdout" : "stderr");
 		if (s->ev != NULL)
 			event_free(s->ev);
 		close(fd);
 		free(s);
 		return NULL;
 	}
-	if (w->agent->out[which - 1] == OUT_FILE && w->logfd[which - 1] == -1)
-		log_open(w, which - 1);
+	if (w->agent->out[which - 1] == OUT_FILE && w->logfd[which - 1] == -1 &&
+	    log_open(w, which - 1) == -1)
+		s->open_failed = true;
 	return s;
 }
 
@@ -232,6 +402,7 @@ stream_free(struct outstream *s)
 {
 	if (s->linelen > 0)
 		emit_line(s, s->line, s->linelen);
+	free(s->line);
 	event_free(s->ev);
 	close(s->fd);
 	if (s->w->out[s->which - 1] == s)

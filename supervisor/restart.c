@@ -57,7 +57,10 @@ restart_decide(const struct restart_in *in, struct restart_plan *out)
 		 * respawn in a tight loop; a short run waits one backoff step.
 		 */
 		out->next = W_BACKOFF;
-		out->throttle = in->run_ms < in->healthy_after_ms;
+		/* healthy_after = 0 must not make `true` respawn 100 times a
+		 * second: a run shorter than one backoff step waits one too. */
+		out->throttle = in->run_ms < in->healthy_after_ms ||
+		    in->run_ms < in->backoff_initial_ms;
 		out->why = "exited cleanly, restart = always";
 		return;
 	}

@@ -61,9 +61,6 @@ child(const struct spawn_req *rq, int out[2][2], int statusfd, pid_t parent)
 		sigaction(sig, &sa, NULL);
 	if (setsid() == -1)
 		child_fail(statusfd, 7);
-	prctl(PR_SET_PDEATHSIG, rq->pdeath_signal);
-	if (getppid() != parent) /* corrald died before prctl */
-		raise(rq->pdeath_signal);
 
 	if ((nullfd = open("/dev/null", O_RDWR)) == -1)
 		child_fail(statusfd, 6);
@@ -99,6 +96,10 @@ child(const struct spawn_req *rq, int out[2][2], int statusfd, pid_t parent)
 		if (setuid(rq->uid) == -1)
 			child_fail(statusfd, 4);
 	}
+	/* After any change of credentials, which clears it. */
+	prctl(PR_SET_PDEATHSIG, rq->pdeath_signal);
+	if (getppid() != parent) /* corrald died before prctl */
+		raise(rq->pdeath_signal);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	environ = (char **)rq->envp;

@@ -20,6 +20,9 @@
  * counted and dropped: memory must stay bounded. */
 #define DB_QUEUE_MAX 200000
 #define DB_RETRY_MS 1000
+#define DB_FLUSH_MAX 5000 /* events per transaction from the loop */
+
+static const struct timeval zero_tv = { 0, 0 };
 
 struct statedb {
 	char *path;
@@ -173,12 +176,10 @@ statedb_open(const char *path, struct event_base *base)
 	}
 	sqlite3_finalize(st);
 
-	s->flush_ev = event_new(base, -1, 0, flush_cb, s);
+	s->flush_ev = evtimer_new(base, flush_cb, s);
 	s->retry_ev = evtimer_new(base, flush_cb, s);
 	if (s->flush_ev == NULL || s->retry_ev == NULL)
-		fatal("cannot create events");
-	/* Last in its turn: every callback of the turn has queued by then. */
-	event_priority_set(s->flush_ev, 2);
+		fatal("state database %s: cannot create its timers", path);
 	return s;
 fail:
 	statedb_close(s);
@@ -238,8 +239,13 @@ statedb_add(struct statedb *s, struct db_event *e)
 	e->detail = NULL; /* moved */
 	if (s->listener != NULL)
 		s->listener(s->listener_arg, &s->q[s->nq - 1]);
-	if (!s->failing)
-		event_active(s->flush_ev, 0, 0);
+	/*
+	 * A zero timeout fires in the next loop iteration, after every
+	 * callback of this one has queued its events: one transaction per
+	 * iteration, and no priority can starve it.
+	 */
+	if (!s->failing && !evtimer_pending(s->flush_ev, NULL))
+		evtimer_add(s->flush_ev, &zero_tv);
 }
 
 static void
@@ -301,29 +307,31 @@ insert_one(struct statedb *s, const struct db_event *e)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int
-statedb_flush(struct statedb *s)
+/* Write up to max queued events in one transaction.  0 or -1. */
+static int
+flush_some(struct statedb *s, size_t max)
 {
-	size_t i;
+	size_t i, n = s->nq < max ? s->nq : max;
 
-	if (s->nq == 0)
+	if (n == 0)
 		return 0;
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
 	    SQLITE_OK)
 		goto fail;
-	for (i = 0; i < s->nq; i++)
+	for (i = 0; i < n; i++)
 		if (insert_one(s, &s->q[i]) == -1)
 			goto fail;
 	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
-	for (i = 0; i < s->nq; i++)
+	for (i = 0; i < n; i++)
 		event_clear(&s->q[i]);
+	memmove(s->q, s->q + n, (s->nq - n) * sizeof(*s->q));
+	s->nq -= n;
 	s->commits++;
-	s->written += s->nq;
+	s->written += n;
 	if (s->failing || s->dropped > 0)
 		log_info("state database %s: writing again (%zu events were "
 		    "dropped)", s->path, s->dropped);
-	s->nq = 0;
 	s->dropped = 0;
 	s->failing = false;
 	return 0;
@@ -337,6 +345,15 @@ fail:
 	return -1;
 }
 
+int
+statedb_flush(struct statedb *s)
+{
+	while (s->nq > 0)
+		if (flush_some(s, SIZE_MAX) == -1)
+			return -1;
+	return 0;
+}
+
 static void
 flush_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -345,8 +362,11 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (statedb_flush(s) == -1)
+	/* A backlog goes in slices, so that the loop is never held long. */
+	if (flush_some(s, DB_FLUSH_MAX) == -1)
 		evtimer_add(s->retry_ev, &tv);
+	else if (s->nq > 0)
+		evtimer_add(s->flush_ev, &zero_tv);
 }
 
 int64_t

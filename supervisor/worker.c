@@ -23,6 +23,8 @@
 extern char **environ;
 
 static void worker_spawn(struct worker *);
+static void spawn_soon(struct fleet *);
+static void worker_became_healthy(struct worker *);
 static void timer_cb(evutil_socket_t, short, void *);
 
 /*
@@ -42,7 +44,7 @@ timer_arm(struct worker *w, uint64_t ms)
 }
 
 static void
-event_init(struct db_event *e, struct worker *w, enum ev_kind kind)
+ev_fill(struct db_event *e, struct worker *w, enum ev_kind kind)
 {
 	memset(e, 0, sizeof(*e));
 	e->kind = kind;
@@ -66,7 +68,7 @@ worker_set_state(struct worker *w, enum wstate s, const char *why)
 		return;
 	log_info("agent %s: %s -> %s%s%s", w->name, wstate_name(w->state),
 	    wstate_name(s), why ? ": " : "", why ? why : "");
-	event_init(&e, w, EV_STATE);
+	ev_fill(&e, w, EV_STATE);
 	e.prev_state = wstate_name(w->state);
 	e.state = wstate_name(s);
 	if (why != NULL)
@@ -146,7 +148,7 @@ worker_new(struct fleet *f, struct agent_conf *a, unsigned k)
 	    w->name);
 	w->timer = evtimer_new(f->base, timer_cb, w);
 	if (w->timer == NULL)
-		fatal("cannot create a timer");
+		fatal("agent %s: cannot create its timer", w->name);
 	return w;
 }
 
@@ -261,7 +263,21 @@ spawn_cb(evutil_socket_t fd, short what, void *arg)
 		worker_spawn(w);
 	}
 	if (!TAILQ_EMPTY(&f->startq))
-		event_active(f->spawn_ev, 0, 0);
+		spawn_soon(f);
+}
+
+/*
+ * The next batch waits for the next loop iteration: a zero timeout goes
+ * through the poll, where event_active() would run it in this very pass,
+ * ahead of signals, timers and output.
+ */
+static void
+spawn_soon(struct fleet *f)
+{
+	static const struct timeval now = { 0, 0 };
+
+	if (!evtimer_pending(f->spawn_ev, NULL))
+		evtimer_add(f->spawn_ev, &now);
 }
 
 static void
@@ -273,7 +289,7 @@ worker_enqueue(struct worker *w)
 		return;
 	w->queued = true;
 	TAILQ_INSERT_TAIL(&f->startq, w, startq);
-	event_active(f->spawn_ev, 0, 0);
+	spawn_soon(f);
 }
 
 static void
@@ -296,9 +312,9 @@ fleet_start(struct fleet *f)
 {
 	size_t i;
 
-	f->spawn_ev = event_new(f->base, -1, 0, spawn_cb, f);
+	f->spawn_ev = evtimer_new(f->base, spawn_cb, f);
 	if (f->spawn_ev == NULL)
-		fatal("cannot create the spawn event");
+		fatal("cannot create the spawn timer");
 	if (statedb_load_held(f->db, hold_cb, f) == -1)
 		log_warnx("cannot read which workers the operator stopped; "
 		    "starting every autostart worker");
@@ -383,6 +399,8 @@ exec_cb(evutil_socket_t fd, short what, void *arg)
 	w->exec_ev = NULL;
 	close(w->execfd);
 	w->execfd = -1;
+	if (r == 0 && w->healthy_due && w->state == W_STARTING)
+		worker_became_healthy(w);
 }
 
 static void
@@ -399,7 +417,7 @@ worker_spawn(struct worker *w)
 	char *dir = NULL;
 	const char *why;
 	size_t i;
-	int j, rc;
+	int j, rc, saved;
 
 	if (w->pid != 0 || f->shutting_down)
 		return;
@@ -427,6 +445,7 @@ worker_spawn(struct worker *w)
 	rq.gid = a->gid;
 	rq.pdeath_signal = a->stop_signal;
 	rc = spawn_run(&rq, &res);
+	saved = errno;
 	strv_free(&argv);
 	strv_free(&env);
 	free(dir);
@@ -434,8 +453,9 @@ worker_spawn(struct worker *w)
 		/* corrald's trouble, not the worker's: retry, count nothing. */
 		uint64_t d = corral_backoff_delay(&a->backoff, w->failures,
 		    corral_rng_uniform(&f->rng));
-		log_warn("agent %s: cannot fork; retrying in %llu ms", w->name,
-		    (unsigned long long)d);
+		errno = saved;
+		log_warn("agent %s: cannot fork or make its pipes; retrying in "
+		    "%llu ms", w->name, (unsigned long long)d);
 		worker_set_state(w, W_BACKOFF, "fork failed");
 		timer_arm(w, d);
 		return;
@@ -446,6 +466,7 @@ worker_spawn(struct worker *w)
 	w->start_wall_ms = now_wall_ms();
 	w->start_mono_ms = now_mono_ms();
 	w->healthy = false;
+	w->healthy_due = false;
 	w->stop_requested = false;
 	w->exec_failed = false;
 	w->exec_errno = 0;
@@ -460,7 +481,7 @@ worker_spawn(struct worker *w)
 		if (res.outfd[j] != -1)
 			w->out[j] = output_open(w, j + 1, res.outfd[j]);
 
-	event_init(&e, w, EV_SPAWN);
+	ev_fill(&e, w, EV_SPAWN);
 	e.start_ms = w->start_wall_ms;
 	statedb_add(f->db, &e);
 	log_debug("agent %s: spawned pid %ld", w->name, (long)w->pid);
@@ -502,7 +523,11 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	switch (w->state) {
 	case W_STARTING:
-		worker_became_healthy(w);
+		/* Healthy means it runs its own program: exec must be done. */
+		if (w->execfd != -1)
+			w->healthy_due = true;
+		else
+			worker_became_healthy(w);
 		break;
 	case W_BACKOFF:
 		worker_spawn(w);
@@ -587,15 +612,17 @@ worker_exited(struct worker *w, int status)
 	memset(&facts, 0, sizeof(facts));
 	facts.status = status;
 	facts.exec_failed = w->exec_failed;
-	facts.stop_requested = w->stop_requested || f->shutting_down;
+	facts.stop_requested = w->stop_requested;
 	cls = corral_classify(&a->codes, &facts);
 	run_ms = now_mono_ms() - w->start_mono_ms;
 
 	in.mode = a->restart;
 	in.max_retries = a->max_retries;
 	in.healthy_after_ms = a->healthy_after_ms;
+	in.backoff_initial_ms = a->backoff.initial_ms;
 	in.cls = cls;
-	in.was_healthy = w->healthy;
+	/* A loop held up (a spawn storm) may have delayed its timer. */
+	in.was_healthy = w->healthy || run_ms >= a->healthy_after_ms;
 	in.run_ms = run_ms;
 	in.failures = w->failures;
 	restart_decide(&in, &plan);
@@ -614,7 +641,7 @@ worker_exited(struct worker *w, int status)
 		    a->argv.v[0] : "failed", strerror(w->exec_errno));
 	describe_exit(how, sizeof(how), status);
 
-	event_init(&e, w, EV_EXIT);
+	ev_fill(&e, w, EV_EXIT);
 	e.cls = cls;
 	if (WIFEXITED(status))
 		e.code = WEXITSTATUS(status);
@@ -706,6 +733,9 @@ worker_halt(struct worker *w)
 	case W_RUNNING:
 		w->stop_requested = true;
 		worker_kill(w, w->agent->stop_signal);
+		/* A stopped (SIGSTOP) worker could not act on it otherwise. */
+		if (w->agent->stop_signal != SIGKILL)
+			worker_kill(w, SIGCONT);
 		evtimer_del(w->timer);
 		timer_arm(w, w->agent->stop_timeout_ms);
 		worker_set_state(w, W_STOPPING, NULL);
@@ -790,6 +820,11 @@ fleet_shutdown(struct fleet *f)
 {
 	size_t i;
 
+	/*
+	 * Exits not yet reaped happened before this stop was asked (SIGTERM
+	 * is dispatched before SIGCHLD): they keep their own class.
+	 */
+	fleet_reap(f);
 	f->shutting_down = true;
 	if (f->shutdown_kills++ > 0) {
 		log_warnx("asked again: killing %zu remaining workers now",

@@ -10,6 +10,13 @@ restart = on-failure
 log_max_bytes = 8M
 log_backups = 3
 
+; Line by line, as most programs write: every chunk ends with a newline.
+[agent:lines]
+command = sh -c 'i=0; while [ \$i -lt 400 ]; do i=\$((i+1)); echo "line \$i ........................................................................................"; done'
+restart = never
+log_max_bytes = 10K
+log_backups = 2
+
 [agent:steady]
 command = $TW sleep
 healthy_after = 100ms
@@ -18,6 +25,7 @@ start_corrald
 wait_log 'agent steady.0: STARTING -> RUNNING'
 rss_before=$(sed -n 's/^VmRSS:\s*\([0-9]*\).*/\1/p' "/proc/$CPID/status")
 wait_log 'agent flood.0: STARTING -> EXITED' 1 120
+wait_log 'agent lines.0: STARTING -> EXITED' 1 20
 rss_after=$(sed -n 's/^VmRSS:\s*\([0-9]*\).*/\1/p' "/proc/$CPID/status")
 stop_corrald
 assert_eq "$CRC" 0 "corrald exit status"
@@ -29,7 +37,7 @@ n=$(ls "$T"/log/flood.0.stdout.log* | wc -l)
 assert_eq "$n" 4 "log files (current + 3 backups)"
 for f in "$T"/log/flood.0.stdout.log*; do
 	size=$(stat -c %s "$f")
-	[ "$size" -le $((8 * 1048576 + 65536)) ] || fail "$f is $size bytes"
+	[ "$size" -le $((8 * 1048576)) ] || fail "$f is $size bytes, past log_max_bytes"
 done
 # The newest file ends with the flood's last line, whole.
 last=$(tail -n 1 "$T/log/flood.0.stdout.log")
@@ -44,3 +52,11 @@ for f in log.3 log.2 log.1 log; do
 	[ -z "$prev" ] || assert_eq "$first" "$((prev + 1))" "first line of $f"
 	prev=$(tail -n 1 "$f" | cut -d' ' -f3)
 done
+
+# Line-oriented output rotates too: 400 lines of ~100 bytes, 10K per file.
+for f in "$T"/log/lines.0.stdout.log*; do
+	size=$(stat -c %s "$f")
+	[ "$size" -le $((10 * 1024)) ] || fail "$f is $size bytes, past log_max_bytes"
+done
+assert_eq "$(ls "$T"/log/lines.0.stdout.log* | wc -l)" 3 "line log files (current + 2 backups)"
+assert_eq "$(tail -n 1 "$T/log/lines.0.stdout.log" | cut -d' ' -f2)" 400 "last line"

@@ -34,6 +34,7 @@ input(enum restart_mode mode, enum corral_exit_class cls, unsigned failures)
 	in.mode = mode;
 	in.max_retries = 0;
 	in.healthy_after_ms = 10000;
+	in.backoff_initial_ms = 2000;
 	in.cls = cls;
 	in.was_healthy = true;
 	in.run_ms = 60000;
@@ -313,9 +314,14 @@ test_throttle(void **state)
 	in.run_ms = 10001;
 	assert_false(decide(&in).throttle);
 
-	/* healthy_after = 0: no run is short. */
+	/* healthy_after = 0: a run shorter than backoff_initial is still
+	 * throttled, so that a clean exit cannot respawn in a tight loop. */
 	in.healthy_after_ms = 0;
 	in.run_ms = 0;
+	assert_true(decide(&in).throttle);
+	in.run_ms = 1999;
+	assert_true(decide(&in).throttle);
+	in.run_ms = 2000;
 	assert_false(decide(&in).throttle);
 
 	/* Other modes do not restart a clean exit, so nothing to throttle. */

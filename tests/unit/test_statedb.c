@@ -33,7 +33,7 @@ setup(void **state)
 	snprintf(f->path, sizeof(f->path), "%s/state.db", f->dir);
 	f->base = event_base_new();
 	assert_non_null(f->base);
-	assert_int_equal(event_base_priority_init(f->base, 3), 0);
+	assert_int_equal(event_base_priority_init(f->base, 2), 0);
 	log_init(LOG_LVL_ERROR, "test_statedb");
 	*state = f;
 	return 0;
