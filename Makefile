@@ -28,7 +28,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 SDK_SRC := worker-sdk/backoff.c worker-sdk/classify.c
 D_SRC := supervisor/argv.c supervisor/clock.c supervisor/config.c \
-	supervisor/control.c \
+	supervisor/control.c supervisor/notify.c \
 	supervisor/log.c supervisor/output.c supervisor/restart.c \
 	supervisor/spawn.c supervisor/statedb.c supervisor/units.c \
 	supervisor/worker.c
@@ -143,7 +143,8 @@ install: all
 	install -m 644 worker-sdk/corral.h $(DESTDIR)$(PREFIX)/include/corral.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
 	    worker-sdk/corral.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/corral.pc
-	install -m 644 etc/fleet.ini $(DESTDIR)$(PREFIX)/share/corral/examples/
+	install -m 644 etc/fleet.ini etc/corrald.service \
+	    $(DESTDIR)$(PREFIX)/share/corral/examples/
 	install -m 755 $(EXAMPLE_BIN) $(DESTDIR)$(PREFIX)/share/corral/examples/
 
 # Figures, not verdicts: each benchmark prints its measurements and a

@@ -936,6 +936,7 @@ handle(struct ctl_client *c, const char *line)
 	} else if (strcmp(a[1], "shutdown") == 0) {
 		/* Answered when corrald is done: see control_close(). */
 		log_info("control: shutdown asked");
+		notify_send("STOPPING=1");
 		c->verb = V_SHUTDOWN;
 		bufferevent_disable(c->bev, EV_READ);
 		fleet_shutdown(c->ctl->fleet);

@@ -40,6 +40,17 @@ struct daemon {
 };
 
 static void
+on_started(struct fleet *f)
+{
+	char msg[96];
+
+	log_info("%zu of %zu workers started; ready", f->live, f->nworkers);
+	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%zu workers running",
+	    f->live);
+	notify_send(msg);
+}
+
+static void
 on_idle(struct fleet *f)
 {
 	log_info("all workers stopped");
@@ -59,6 +70,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	case SIGTERM:
 	case SIGINT:
 		log_info("received %s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		notify_send("STOPPING=1");
 		fleet_shutdown(d->fleet);
 		break;
 	case SIGHUP: {
@@ -199,6 +211,7 @@ run(struct config *conf)
 	}
 	d.fleet = fleet_new(d.base, conf, d.db);
 	d.fleet->on_idle = on_idle;
+	d.fleet->on_started = on_started;
 	if ((d.ctl = control_open(d.fleet, conf->control_socket)) == NULL) {
 		fleet_free(d.fleet);
 		statedb_close(d.db);
@@ -264,6 +277,7 @@ main(int argc, char **argv)
 		if (fcntl(ch, F_GETFD) == -1 && open("/dev/null", O_RDWR) != ch)
 			return 1;
 	log_init(LOG_LVL_INFO, "corrald");
+	notify_init();
 	while ((ch = getopt_long(argc, argv, "c:n:l:Vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':

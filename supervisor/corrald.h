@@ -392,6 +392,8 @@ struct fleet {
 	int shutdown_kills;     /* how many times shutdown was asked */
 	void (*on_idle)(struct fleet *); /* called when shut down and no process */
 	struct control *ctl;    /* borrowed; told of every state change */
+	bool started;           /* the initial start queue has drained */
+	void (*on_started)(struct fleet *);
 };
 
 struct fleet *fleet_new(struct event_base *, struct config *,
@@ -443,6 +445,13 @@ void control_output(struct control *, struct worker *, int which,
     const char *, size_t);
 /* The worker is about to be freed: forget it. */
 void control_worker_gone(struct control *, struct worker *);
+
+/* notify.c: telling a service manager (systemd) how corrald is doing. */
+
+/* Take NOTIFY_SOCKET from the environment (workers must not see it). */
+void notify_init(void);
+/* Send one sd_notify message ("READY=1"); a no-op without a manager. */
+void notify_send(const char *);
 
 /* clock.c */
 

@@ -264,6 +264,11 @@ spawn_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (!TAILQ_EMPTY(&f->startq))
 		spawn_soon(f);
+	else if (!f->started) {
+		f->started = true;
+		if (f->on_started != NULL)
+			f->on_started(f);
+	}
 }
 
 /*
@@ -327,6 +332,9 @@ fleet_start(struct fleet *f)
 		else if (w->agent->autostart)
 			worker_enqueue(w);
 	}
+	/* Nothing to start: the fleet is up as it is. */
+	if (TAILQ_EMPTY(&f->startq))
+		spawn_soon(f);
 }
 
 static void __attribute__((format(printf, 2, 3)))

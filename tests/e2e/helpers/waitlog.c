@@ -47,16 +47,22 @@ main(int argc, char **argv)
 		fprintf(stderr, "waitlog: bad regex '%s'\n", argv[2]);
 		return 2;
 	}
-	if ((f = fopen(argv[1], "r")) == NULL) {
-		fprintf(stderr, "waitlog: %s: %s\n", argv[1], strerror(errno));
-		return 2;
+	deadline = now_ms() + timeout;
+	/* A file a background job is about to create may not be there yet. */
+	while ((f = fopen(argv[1], "r")) == NULL) {
+		struct timespec d = { 0, 20000000 };
+		if (errno != ENOENT || now_ms() > deadline) {
+			fprintf(stderr, "waitlog: %s: %s\n", argv[1],
+			    strerror(errno));
+			return 2;
+		}
+		nanosleep(&d, NULL);
 	}
 	if ((ino = inotify_init1(IN_CLOEXEC)) == -1 ||
 	    inotify_add_watch(ino, argv[1], IN_MODIFY) == -1) {
 		fprintf(stderr, "waitlog: inotify: %s\n", strerror(errno));
 		return 2;
 	}
-	deadline = now_ms() + timeout;
 	for (;;) {
 		ssize_t n;
 
