@@ -28,7 +28,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 SDK_SRC := worker-sdk/backoff.c worker-sdk/classify.c
 D_SRC := supervisor/argv.c supervisor/clock.c supervisor/config.c \
-	supervisor/control.c supervisor/notify.c \
+	supervisor/control.c supervisor/http.c supervisor/notify.c \
 	supervisor/log.c supervisor/output.c supervisor/restart.c \
 	supervisor/spawn.c supervisor/statedb.c supervisor/units.c \
 	supervisor/worker.c
@@ -58,11 +58,13 @@ all: deps
 binaries: $(CORRALD) $(CORRALCTL) $(LIBCORRAL_A) $(LIBCORRAL_SO) $(EXAMPLE_BIN)
 
 # Installs what pkg-config cannot find, with apt-get (sudo when not root);
-# the end-to-end tests also read JSON with Debian's python3.
+# the end-to-end tests also read JSON with Debian's python3 and check the
+# manual pages with mandoc.
 deps:
 	@missing=""; \
 	command -v pkg-config >/dev/null 2>&1 || missing="pkg-config"; \
 	[ -x /usr/bin/python3 ] || missing="$$missing python3"; \
+	command -v mandoc >/dev/null 2>&1 || missing="$$missing mandoc"; \
 	for p in libevent:libevent-dev sqlite3:libsqlite3-dev \
 	    inih:libinih-dev cmocka:libcmocka-dev; do \
 		pkg-config --exists $${p%%:*} 2>/dev/null || \
@@ -134,7 +136,9 @@ VERSION := $(shell sed -n 's/^\#define CORRAL_VERSION "\(.*\)"/\1/p' worker-sdk/
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/corral/examples
+	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/corral/examples \
+	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
+	    $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 755 $(CORRALD) $(DESTDIR)$(PREFIX)/bin/corrald
 	install -m 755 $(CORRALCTL) $(DESTDIR)$(PREFIX)/bin/corralctl
 	install -m 644 $(LIBCORRAL_A) $(DESTDIR)$(PREFIX)/lib/libcorral.a
@@ -146,6 +150,9 @@ install: all
 	install -m 644 etc/fleet.ini etc/corrald.service \
 	    $(DESTDIR)$(PREFIX)/share/corral/examples/
 	install -m 755 $(EXAMPLE_BIN) $(DESTDIR)$(PREFIX)/share/corral/examples/
+	install -m 644 docs/man/corralctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/corralctl.1
+	install -m 644 docs/man/corral.ini.5 $(DESTDIR)$(PREFIX)/share/man/man5/corral.ini.5
+	install -m 644 docs/man/corrald.8 $(DESTDIR)$(PREFIX)/share/man/man8/corrald.8
 
 # Figures, not verdicts: each benchmark prints its measurements and a
 # baseline taken in the same run.

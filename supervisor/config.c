@@ -367,11 +367,12 @@ static const char *agent_keys[K_NAGENT] = {
 
 enum dkey {
 	D_STATE_DB, D_RUN_DIR, D_LOG_DIR, D_LOG_LEVEL, D_CONTROL_SOCKET,
-	D_NDAEMON
+	D_HTTP_LISTEN, D_HTTP_TOKEN, D_NDAEMON
 };
 
 static const char *daemon_keys[D_NDAEMON] = {
 	"state_db", "run_dir", "log_dir", "log_level", "control_socket",
+	"http_listen", "http_token",
 };
 
 static int
@@ -1039,6 +1040,20 @@ resolve(struct parse *p, struct config *c)
 				perr(p, e->line, "log_level: must be error, "
 				    "warn, info or debug");
 			continue;
+		case D_HTTP_LISTEN: {
+			const char *why;
+			if (parse_listen(e->value, &c->http_host,
+			    &c->http_port, &why) == -1)
+				perr(p, e->line, "http_listen: %s", why);
+			continue;
+		}
+		case D_HTTP_TOKEN:
+			if (strlen(e->value) < 16)
+				perr(p, e->line, "http_token: at least 16 "
+				    "characters");
+			else
+				c->http_token = xstrdup(e->value);
+			continue;
 		}
 		*dst = resolve_path(p, e->line, e->key, e->value, c->here,
 		    k == D_STATE_DB ? dbdir : cwd);
@@ -1052,6 +1067,18 @@ resolve(struct parse *p, struct config *c)
 		xasprintf(&c->log_dir, "%s/log", cwd);
 	if (c->control_socket == NULL)
 		xasprintf(&c->control_socket, "%s/corrald.sock", c->run_dir);
+	if (strlen(c->control_socket) > 107) /* sun_path, with its NUL */
+		perr(p, dseen[D_CONTROL_SOCKET] ? dseen[D_CONTROL_SOCKET] :
+		    dseen[D_RUN_DIR] ? dseen[D_RUN_DIR] : 1, "control_socket: "
+		    "%s is longer than 107 bytes, the limit of a Unix socket "
+		    "path", c->control_socket);
+	/* Metrics tell much about a fleet: beyond loopback, only with a key. */
+	if (c->http_host != NULL && c->http_token == NULL &&
+	    strncmp(c->http_host, "127.", 4) != 0 &&
+	    strcmp(c->http_host, "::1") != 0)
+		perr(p, dseen[D_HTTP_LISTEN], "http_listen: %s is not a "
+		    "loopback address; set http_token to serve it beyond this "
+		    "machine", c->http_host);
 
 	/* [cluster:NAME]: names only, for now. */
 	for (i = 0; i < p->nsections; i++) {
@@ -1172,6 +1199,8 @@ config_free(struct config *c)
 	free(c->run_dir);
 	free(c->log_dir);
 	free(c->control_socket);
+	free(c->http_host);
+	free(c->http_token);
 	free(c);
 }
 
@@ -1301,6 +1330,11 @@ config_print(const struct config *c, FILE *f)
 	fprintf(f, "state_db = %s\nrun_dir = %s\nlog_dir = %s\n"
 	    "control_socket = %s\nlog_level = %s\n", c->state_db, c->run_dir,
 	    c->log_dir, c->control_socket, log_level_name(c->log_level));
+	if (c->http_host != NULL)
+		fprintf(f, strchr(c->http_host, ':') ? "http_listen = [%s]:%u\n" :
+		    "http_listen = %s:%u\n", c->http_host, c->http_port);
+	if (c->http_token != NULL)
+		fprintf(f, "http_token = <hidden>\n");
 	for (i = 0; i < c->nclusters; i++)
 		fprintf(f, "\n[cluster:%s]\n", c->clusters[i].name);
 	for (i = 0; i < c->nagents; i++) {

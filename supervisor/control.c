@@ -43,6 +43,7 @@ struct ctl_client {
 	struct worker **waiting; /* owned array of borrowed workers */
 	size_t nwaiting;
 	bool closing;            /* replied; freed once the reply is out */
+	bool linger;             /* ...or, refused, once the peer hangs up */
 	/* V_EVENTS: the agent (empty: all) and instance (-1: all) followed */
 	char follow_agent[NAME_MAX_LEN + 1];
 	int follow_instance;
@@ -83,7 +84,7 @@ write_cb(struct bufferevent *bev, void *arg)
 	struct ctl_client *c = arg;
 
 	(void)bev;
-	if (c->closing)
+	if (c->closing && !c->linger)
 		client_free(c);
 }
 
@@ -274,10 +275,19 @@ static void
 status_json(struct ctl_client *c, struct worker **ws, size_t n)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
+
+	evbuffer_add_str(out, "= ");
+	control_status_json(out, ws, n);
+	evbuffer_add_str(out, "\n");
+}
+
+void
+control_status_json(struct evbuffer *out, struct worker **ws, size_t n)
+{
 	uint64_t now = now_mono_ms();
 	size_t i;
 
-	evbuffer_add_printf(out, "= {\"protocol\":\"%s\",\"pid\":%ld,"
+	evbuffer_add_printf(out, "{\"protocol\":\"%s\",\"pid\":%ld,"
 	    "\"workers\":[", CTL_PROTO, (long)getpid());
 	for (i = 0; i < n; i++) {
 		struct worker *w = ws[i];
@@ -314,7 +324,7 @@ status_json(struct ctl_client *c, struct worker **ws, size_t n)
 			    w->last_code, w->last_signal);
 		evbuffer_add_str(out, "}");
 	}
-	evbuffer_add_str(out, "]}\n");
+	evbuffer_add_str(out, "]}");
 }
 
 #define NCOL 7
@@ -927,8 +937,12 @@ handle(struct ctl_client *c, const char *line)
 		do_history(c, a + 2, n - 2);
 	} else if (strcmp(a[1], "tail") == 0) {
 		do_tail(c, a + 2, n - 2);
-	} else if (strcmp(a[1], "reload") == 0 && n == 2) {
-		do_reload(c);
+	} else if (strcmp(a[1], "reload") == 0) {
+		if (n == 2)
+			do_reload(c);
+		else
+			fail(c, "usage: reload (it takes no arguments: it reads "
+			    "the file corrald started with)");
 	} else if (strcmp(a[1], "version") == 0) {
 		reply(c, '+', "corrald %s %s pid %ld", CORRAL_VERSION,
 		    CTL_PROTO, (long)getpid());
@@ -985,7 +999,7 @@ event_cb(struct bufferevent *bev, short what, void *arg)
 	struct ctl_client *c = arg;
 
 	(void)bev;
-	if (what & BEV_EVENT_TIMEOUT)
+	if ((what & BEV_EVENT_TIMEOUT) && !c->linger)
 		log_warnx("control: client too slow (%s), dropped",
 		    what & BEV_EVENT_READING ? "request unfinished" :
 		    "reply not read");
@@ -1020,23 +1034,13 @@ accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 	struct ctl_client *c;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	static const char refused[] = "- permission denied\n";
-	ssize_t n __attribute__((unused));
+	bool refused;
 
 	(void)lis;
 	(void)sa;
 	(void)salen;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
-	    (cred.uid != 0 && cred.uid != geteuid())) {
-		log_warnx("control: refused a client (uid %ld, pid %ld): only "
-		    "root and uid %ld may control corrald",
-		    len == sizeof(cred) ? (long)cred.uid : -1L,
-		    len == sizeof(cred) ? (long)cred.pid : -1L,
-		    (long)geteuid());
-		n = write(fd, refused, sizeof(refused) - 1);
-		close(fd);
-		return;
-	}
+	refused = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
+	    (cred.uid != 0 && cred.uid != geteuid());
 	c = xcalloc(1, sizeof(*c));
 	c->ctl = ctl;
 	c->bev = bufferevent_socket_new(ctl->fleet->base, fd,
@@ -1049,6 +1053,23 @@ accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 	}
 	LIST_INSERT_HEAD(&ctl->clients, c, entry);
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+	if (refused) {
+		log_warnx("control: refused a client (uid %ld, pid %ld): only "
+		    "root and uid %ld may control corrald",
+		    len == sizeof(cred) ? (long)cred.uid : -1L,
+		    len == sizeof(cred) ? (long)cred.pid : -1L,
+		    (long)geteuid());
+		/*
+		 * Closing with its request unread would reset the connection
+		 * before it reads why: wait for it to hang up, reading nothing.
+		 */
+		reply(c, '-', "permission denied");
+		c->closing = c->linger = true;
+		bufferevent_set_timeouts(c->bev, &(struct timeval){ 5, 0 },
+		    &(struct timeval){ 5, 0 });
+		bufferevent_enable(c->bev, EV_READ);
+		return;
+	}
 	/* Read no further than one maximal request and its newline. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, CTL_LINE_MAX + 2);
 	bufferevent_set_timeouts(c->bev, &(struct timeval){

@@ -36,6 +36,7 @@ struct daemon {
 	struct fleet *fleet;
 	struct statedb *db;
 	struct control *ctl;
+	struct http *http;
 	struct event *sig[4];
 };
 
@@ -79,8 +80,11 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 
 		log_info("received SIGHUP: reloading");
 		if (fleet_reload_file(d->fleet, &errs, summary,
-		    sizeof(summary)) == -1)
+		    sizeof(summary)) == -1) {
 			strv_free(&errs.msgs);
+			/* Log rotation must not wait for a good file. */
+			fleet_reopen_logs(d->fleet);
+		}
 		break;
 	}
 	}
@@ -219,6 +223,15 @@ run(struct config *conf)
 		return 1;
 	}
 	d.fleet->ctl = d.ctl;
+	d.http = http_open(d.fleet, d.db);
+	if (conf->http_host != NULL && d.http == NULL) {
+		d.fleet->ctl = NULL;
+		control_close(d.ctl);
+		fleet_free(d.fleet);
+		statedb_close(d.db);
+		event_base_free(d.base);
+		return 1;
+	}
 	for (i = 0; i < 4; i++) {
 		d.sig[i] = evsignal_new(d.base, sigs[i], signal_cb, &d);
 		if (d.sig[i] == NULL || event_add(d.sig[i], NULL) == -1)
@@ -241,6 +254,7 @@ run(struct config *conf)
 	statedb_flush(d.db);
 	d.fleet->ctl = NULL;
 	control_close(d.ctl);
+	http_close(d.http);
 	for (i = 0; i < 4; i++)
 		event_free(d.sig[i]);
 	fleet_free(d.fleet);
@@ -318,6 +332,9 @@ main(int argc, char **argv)
 		config_free(conf);
 		return 0;
 	}
-	log_set_level(lvl != NULL ? level : conf->log_level);
+	if (lvl != NULL)
+		log_pin_level(level);
+	else
+		log_set_level(conf->log_level);
 	return run(conf);
 }

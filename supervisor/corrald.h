@@ -31,6 +31,8 @@ void log_init(enum log_level, const char *prog);
 /* Where log lines go once the loop runs (default: a plain write). */
 void log_set_writer(void (*)(int fd, const char *, size_t));
 void log_set_level(enum log_level);
+/* The command line's level: log_set_level() leaves it alone from then on. */
+void log_pin_level(enum log_level);
 int log_level_parse(const char *, enum log_level *);
 const char *log_level_name(enum log_level);
 /* log_warn appends strerror(errno), log_warnx does not; both keep errno. */
@@ -64,6 +66,8 @@ int parse_bool(const char *, bool *out, const char **why);
 int parse_signal(const char *, int *sig, const char **why);
 /* Comma- or space-separated exit codes 0..255; an empty value is no code. */
 int parse_codes(const char *, struct corral_codeset *, const char **why);
+/* ADDRESS:PORT; *host is replaced (caller frees). */
+int parse_listen(const char *, char **host, unsigned *port, const char **why);
 /* Print in the form the parsers take back: "250ms", "2s", "90s", "16K". */
 void format_duration(uint64_t ms, char *buf, size_t len);
 void format_size(uint64_t bytes, char *buf, size_t len);
@@ -149,6 +153,9 @@ struct config {
 	char *run_dir;
 	char *log_dir;
 	char *control_socket;
+	char *http_host;  /* NULL: no HTTP */
+	unsigned http_port;
+	char *http_token; /* NULL: none (then loopback only) */
 	enum log_level log_level;
 
 	struct agent_conf *agents; /* sorted by priority, then file order */
@@ -355,6 +362,7 @@ struct worker {
 	unsigned start_failures, runtime_failures;
 	int64_t chain;          /* current error chain, 0 if none */
 	enum corral_exit_class last_class;
+	unsigned exits[CORRAL_EXIT_STOPPED + 1]; /* by class, since start */
 	int last_code, last_signal; /* of the last exit; -1 / 0 if none */
 
 	struct event *timer;    /* healthy_after, backoff or stop timeout */
@@ -440,11 +448,21 @@ struct control *control_open(struct fleet *, const char *path);
 /* Answer who waits, push replies out, remove the socket.  NULL: no-op. */
 void control_close(struct control *);
 void control_worker_changed(struct control *, struct worker *);
+/* The workers as one JSON object (corralctl status --json, /status). */
+struct evbuffer;
+void control_status_json(struct evbuffer *, struct worker **, size_t);
 /* A worker wrote this: pass it to who follows it. */
 void control_output(struct control *, struct worker *, int which,
     const char *, size_t);
 /* The worker is about to be freed: forget it. */
 void control_worker_gone(struct control *, struct worker *);
+
+/* http.c: /metrics (Prometheus text) and /status (JSON) over HTTP. */
+
+struct http;
+/* Listen on conf's http_listen.  NULL, with the reason logged, on failure. */
+struct http *http_open(struct fleet *, struct statedb *);
+void http_close(struct http *);
 
 /* notify.c: telling a service manager (systemd) how corrald is doing. */
 

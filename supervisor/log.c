@@ -29,10 +29,20 @@ log_init(enum log_level lvl, const char *prog)
 	log_prog = prog;
 }
 
+static bool log_pinned; /* the command line set it: a reload must not */
+
 void
 log_set_level(enum log_level lvl)
 {
+	if (!log_pinned)
+		log_max = lvl;
+}
+
+void
+log_pin_level(enum log_level lvl)
+{
 	log_max = lvl;
+	log_pinned = true;
 }
 
 int

@@ -2,6 +2,8 @@
  * units.c: the value types of a fleet file (durations, sizes, integers,
  * booleans, signals, exit code lists), parsed strictly and printed back.
  */
+#include <arpa/inet.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -211,10 +213,15 @@ parse_double(const char *s, double min, double max, double *out,
 	char *end;
 	double v;
 
+	/* Plain decimals only, as for durations: strtod takes 0x2 and 1e-1. */
+	if (s[strspn(s, "0123456789.")] != '\0' || strchr(s, '.') !=
+	    strrchr(s, '.')) {
+		*why = "not a number";
+		return -1;
+	}
 	errno = 0;
 	v = strtod(s, &end);
-	if (end == s || *end != '\0' || !isfinite(v) ||
-	    isspace((unsigned char)*s)) {
+	if (end == s || *end != '\0' || !isfinite(v)) {
 		*why = "not a number";
 		return -1;
 	}
@@ -399,4 +406,56 @@ edit_distance(const char *a, const char *b)
 		}
 	}
 	return row[lb];
+}
+
+/*
+ * HOST:PORT with HOST an IPv4 literal or a bracketed IPv6 one ([::1]:9100),
+ * PORT 0 to 65535 (0: any free port).  No names: a name would need a
+ * resolver, and its answer can change.
+ */
+int
+parse_listen(const char *s, char **host, unsigned *port, const char **why)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	const char *colon;
+	char buf[64];
+	uint64_t v;
+	size_t n;
+
+	if (*s == '[') {
+		const char *end = strchr(s, ']');
+		if (end == NULL || end[1] != ':') {
+			*why = "use ADDRESS:PORT, as 127.0.0.1:9100 or [::1]:9100";
+			return -1;
+		}
+		n = (size_t)(end - s - 1);
+		colon = end + 1;
+		s++;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL) {
+			*why = "use ADDRESS:PORT, as 127.0.0.1:9100 or [::1]:9100";
+			return -1;
+		}
+		n = (size_t)(colon - s);
+	}
+	if (n == 0 || n >= sizeof(buf)) {
+		*why = "use ADDRESS:PORT, as 127.0.0.1:9100 or [::1]:9100";
+		return -1;
+	}
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	if (inet_pton(AF_INET, buf, &a4) != 1 &&
+	    inet_pton(AF_INET6, buf, &a6) != 1) {
+		*why = "not an IP address (names are not resolved)";
+		return -1;
+	}
+	if (parse_uint(colon + 1, 65535, &v, why) == -1) {
+		*why = "port must be a number from 0 to 65535";
+		return -1;
+	}
+	free(*host);
+	*host = xstrdup(buf);
+	*port = (unsigned)v;
+	return 0;
 }

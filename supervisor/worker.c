@@ -672,6 +672,7 @@ worker_exited(struct worker *w, int status)
 	    "");
 
 	w->pid = 0;
+	w->exits[cls]++;
 	if (w->retiring) {
 		worker_set_state(w, W_STOPPED, "removed by reload");
 		worker_retire_done(w);
@@ -933,7 +934,9 @@ old_agent(const struct config *c, const char *name)
 	return NULL;
 }
 
-/* [corrald] paths stay as corrald started with them. */
+static bool str_eq(const char *, const char *);
+
+/* [corrald] paths and HTTP stay as corrald started with them. */
 static void
 keep_daemon_settings(struct config *old, struct config *new)
 {
@@ -955,7 +958,23 @@ keep_daemon_settings(struct config *old, struct config *new)
 		*o[i] = *n[i];
 		*n[i] = tmp;
 	}
+	if (!str_eq(old->http_host, new->http_host) ||
+	    old->http_port != new->http_port ||
+	    !str_eq(old->http_token, new->http_token))
+		log_warnx("reload: http_listen or http_token changed; it takes "
+		    "effect when corrald restarts");
+	tmp = old->http_host, old->http_host = new->http_host,
+	    new->http_host = tmp;
+	tmp = old->http_token, old->http_token = new->http_token,
+	    new->http_token = tmp;
+	new->http_port = old->http_port;
 	log_set_level(new->log_level);
+}
+
+static bool
+str_eq(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
 }
 
 void

@@ -10,7 +10,8 @@ make -C "$TOP" --no-print-directory -s install DESTDIR="$D" PREFIX=/usr/local \
     BUILD="$rel" SAN="${SAN:-}" >make.out 2>&1 || { cat make.out; fail "make install"; }
 for f in bin/corrald bin/corralctl lib/libcorral.a lib/libcorral.so.0 \
     lib/libcorral.so include/corral.h lib/pkgconfig/corral.pc \
-    share/corral/examples/fleet.ini; do
+    share/corral/examples/fleet.ini share/man/man1/corralctl.1 \
+    share/man/man5/corral.ini.5 share/man/man8/corrald.8; do
 	[ -e "$D/usr/local/$f" ] || fail "not installed: $f"
 done
 readelf -d "$D/usr/local/lib/libcorral.so.0" | grep -q 'SONAME.*\[libcorral.so.0\]' ||

@@ -58,6 +58,8 @@
 	X(empty_values, "empty-values")					\
 	X(header_trailing_text, "header-trailing-text")			\
 	X(header_without_bracket, "header-without-bracket")		\
+	X(http_listen, "http-listen")					\
+	X(http_listen_bad, "http-listen-bad")				\
 	X(indented_key, "indented-key")					\
 	X(instance_in_corrald, "instance-in-corrald")			\
 	X(jitter_out_of_range, "jitter-out-of-range")			\

@@ -452,7 +452,7 @@ test_double(void **state)
 	assert_true(d == 0);
 	assert_int_equal(parse_double("0.99", 0, 0.99, &d, &why), 0);
 	assert_true(d == 0.99);
-	assert_int_equal(parse_double("1e-1", 0, 1, &d, &why), 0);
+	assert_int_equal(parse_double(".1", 0, 1, &d, &why), 0);
 	assert_true(d == 0.1);
 	assert_int_equal(parse_double("2", 1, 1000, &d, &why), 0);
 	assert_true(d == 2.0);
@@ -460,11 +460,18 @@ test_double(void **state)
 	d = 42;
 	assert_int_equal(parse_double("1", 0, 0.99, &d, &why), -1);
 	assert_string_equal(why, "number out of range (0 to 0.99)");
+	/* Plain decimals only: no sign, exponent or hex. */
 	assert_int_equal(parse_double("-0.1", 0, 0.99, &d, &why), -1);
-	assert_string_equal(why, "number out of range (0 to 0.99)");
+	assert_string_equal(why, NOT_NUMBER);
+	assert_int_equal(parse_double("1e-1", 0, 1, &d, &why), -1);
+	assert_string_equal(why, NOT_NUMBER);
+	assert_int_equal(parse_double("0x2", 1, 10, &d, &why), -1);
+	assert_string_equal(why, NOT_NUMBER);
+	assert_int_equal(parse_double("1.2.3", 1, 10, &d, &why), -1);
+	assert_string_equal(why, NOT_NUMBER);
 	assert_int_equal(parse_double("0.5", 1, 1000, &d, &why), -1);
 	assert_string_equal(why, "number out of range (1 to 1000)");
-	assert_int_equal(parse_double("1e-400", 0.5, 1, &d, &why), -1);
+	assert_int_equal(parse_double("0.4", 0.5, 1, &d, &why), -1);
 	assert_string_equal(why, "number out of range (0.5 to 1)");
 	assert_int_equal(parse_double("abc", 0, 1, &d, &why), -1);
 	assert_string_equal(why, NOT_NUMBER);

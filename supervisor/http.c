@@ -1,0 +1,326 @@
+/*
+ * http.c: read-only observation over HTTP (libevent's evhttp): /metrics in
+ * the Prometheus text exposition format, /status as the JSON that
+ * `corralctl status --json` prints.  Off unless http_listen is set; beyond
+ * loopback only with http_token, sent as "Authorization: Bearer TOKEN".
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "corrald.h"
+
+struct http {
+	struct fleet *fleet;    /* borrowed */
+	struct statedb *db;     /* borrowed */
+	struct evhttp *http;
+	uint64_t requests;
+	uint64_t lag_max_us;    /* worst loop lag seen at a scrape */
+	LIST_HEAD(, scrape) scrapes; /* owned: waiting for their loop turn */
+};
+
+static const struct timeval next_turn = { 0, 0 };
+
+/* A scrape waits one loop iteration; how long it took is the loop's lag. */
+struct scrape {
+	LIST_ENTRY(scrape) entry;
+	struct http *h;
+	struct evhttp_request *req;
+	struct event *ev;
+	struct timespec asked;
+};
+
+static uint64_t
+elapsed_us(const struct timespec *from)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)(now.tv_sec - from->tv_sec) * 1000000 +
+	    (uint64_t)((now.tv_nsec - from->tv_nsec) / 1000);
+}
+
+/* Constant time: the token must not leak through timing. */
+static bool
+token_ok(const struct http *h, struct evhttp_request *req)
+{
+	const char *auth, *tok = h->fleet->conf->http_token;
+	size_t n, i;
+	unsigned char diff = 0;
+
+	if (tok == NULL)
+		return true;
+	auth = evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Authorization");
+	if (auth == NULL || strncmp(auth, "Bearer ", 7) != 0)
+		return false;
+	auth += 7;
+	n = strlen(tok);
+	if (strlen(auth) != n)
+		return false;
+	for (i = 0; i < n; i++)
+		diff |= (unsigned char)(auth[i] ^ tok[i]);
+	return diff == 0;
+}
+
+/* A label value, escaped as the exposition format wants. */
+static void
+label(struct evbuffer *out, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '\\' || *s == '"')
+			evbuffer_add_printf(out, "\\%c", *s);
+		else if (*s == '\n')
+			evbuffer_add_printf(out, "\\n");
+		else
+			evbuffer_add(out, s, 1);
+	}
+}
+
+static void
+head(struct evbuffer *out, const char *name, const char *type,
+    const char *help)
+{
+	evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help,
+	    name, type);
+}
+
+static void
+worker_labels(struct evbuffer *out, const char *name, const struct worker *w)
+{
+	evbuffer_add_printf(out, "%s{agent=\"", name);
+	label(out, w->agent->name);
+	evbuffer_add_printf(out, "\",instance=\"%u\"", w->instance);
+}
+
+static void
+metrics(struct http *h, struct evbuffer *out, uint64_t lag_us)
+{
+	struct fleet *f = h->fleet;
+	uint64_t now = now_mono_ms(), commits, written;
+	size_t by_state[W_FATAL + 1] = { 0 }, queued, i;
+	int c, st;
+
+	head(out, "corral_up", "gauge", "1 while corrald runs.");
+	evbuffer_add_printf(out, "corral_up 1\n");
+	head(out, "corral_build_info", "gauge", "corrald's version.");
+	evbuffer_add_printf(out, "corral_build_info{version=\"%s\"} 1\n",
+	    CORRAL_VERSION);
+
+	head(out, "corral_worker_state", "gauge",
+	    "1 for the state each worker is in.");
+	for (i = 0; i < f->nworkers; i++) {
+		struct worker *w = f->workers[i];
+		by_state[w->state]++;
+		worker_labels(out, "corral_worker_state", w);
+		evbuffer_add_printf(out, ",state=\"%s\"} 1\n",
+		    wstate_name(w->state));
+	}
+	head(out, "corral_worker_restarts_total", "counter",
+	    "Runs started after a worker's first, since corrald started.");
+	for (i = 0; i < f->nworkers; i++) {
+		struct worker *w = f->workers[i];
+		worker_labels(out, "corral_worker_restarts_total", w);
+		evbuffer_add_printf(out, "} %u\n", w->runs > 0 ? w->runs - 1 : 0);
+	}
+	head(out, "corral_worker_exits_total", "counter",
+	    "Ended runs, by exit class, since corrald started.");
+	for (i = 0; i < f->nworkers; i++) {
+		struct worker *w = f->workers[i];
+		for (c = CORRAL_EXIT_SUCCESS; c <= CORRAL_EXIT_STOPPED; c++) {
+			worker_labels(out, "corral_worker_exits_total", w);
+			evbuffer_add_printf(out, ",class=\"%s\"} %u\n",
+			    corral_exit_class_name((enum corral_exit_class)c),
+			    w->exits[c]);
+		}
+	}
+	head(out, "corral_worker_failures_total", "counter",
+	    "Failed runs, by kind: before RUNNING (start) or after (runtime).");
+	for (i = 0; i < f->nworkers; i++) {
+		struct worker *w = f->workers[i];
+		worker_labels(out, "corral_worker_failures_total", w);
+		evbuffer_add_printf(out, ",kind=\"start\"} %u\n",
+		    w->start_failures);
+		worker_labels(out, "corral_worker_failures_total", w);
+		evbuffer_add_printf(out, ",kind=\"runtime\"} %u\n",
+		    w->runtime_failures);
+	}
+	head(out, "corral_worker_uptime_seconds", "gauge",
+	    "How long the current run has lasted; 0 without a process.");
+	for (i = 0; i < f->nworkers; i++) {
+		struct worker *w = f->workers[i];
+		worker_labels(out, "corral_worker_uptime_seconds", w);
+		evbuffer_add_printf(out, "} %.3f\n", w->pid != 0 ?
+		    (double)(now - w->start_mono_ms) / 1000.0 : 0.0);
+	}
+
+	head(out, "corral_workers", "gauge", "Workers, by state.");
+	for (st = W_STOPPED; st <= W_FATAL; st++)
+		evbuffer_add_printf(out, "corral_workers{state=\"%s\"} %zu\n",
+		    wstate_name((enum wstate)st), by_state[st]);
+	statedb_stats(h->db, &commits, &written, &queued);
+	head(out, "corral_events_total", "counter",
+	    "Events written to the state database.");
+	evbuffer_add_printf(out, "corral_events_total %llu\n",
+	    (unsigned long long)written);
+	head(out, "corral_events_queued", "gauge",
+	    "Events waiting to be written (grows while the disk fails).");
+	evbuffer_add_printf(out, "corral_events_queued %zu\n", queued);
+	head(out, "corral_loop_lag_seconds", "gauge",
+	    "How long this scrape waited for one turn of the event loop.");
+	evbuffer_add_printf(out, "corral_loop_lag_seconds %.6f\n",
+	    (double)lag_us / 1e6);
+	head(out, "corral_loop_lag_max_seconds", "gauge",
+	    "The worst loop lag seen by a scrape since corrald started.");
+	evbuffer_add_printf(out, "corral_loop_lag_max_seconds %.6f\n",
+	    (double)h->lag_max_us / 1e6);
+	head(out, "corral_http_requests_total", "counter",
+	    "HTTP requests served.");
+	evbuffer_add_printf(out, "corral_http_requests_total %llu\n",
+	    (unsigned long long)h->requests);
+}
+
+static void
+scrape_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct scrape *s = arg;
+	struct evbuffer *out = evbuffer_new();
+	uint64_t lag = elapsed_us(&s->asked);
+
+	(void)fd;
+	(void)what;
+	if (lag > s->h->lag_max_us)
+		s->h->lag_max_us = lag;
+	metrics(s->h, out, lag);
+	evhttp_add_header(evhttp_request_get_output_headers(s->req),
+	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	evhttp_send_reply(s->req, HTTP_OK, "OK", out);
+	evbuffer_free(out);
+	LIST_REMOVE(s, entry);
+	event_free(s->ev);
+	free(s);
+}
+
+static void
+request_cb(struct evhttp_request *req, void *arg)
+{
+	struct http *h = arg;
+	const char *uri = evhttp_request_get_uri(req);
+	struct evbuffer *out;
+
+	h->requests++;
+	if (!token_ok(h, req)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "WWW-Authenticate", "Bearer");
+		evhttp_send_error(req, 401, "a bearer token is required");
+		return;
+	}
+	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", "GET");
+		evhttp_send_error(req, 405, "only GET");
+		return;
+	}
+	if (strcmp(uri, "/metrics") == 0) {
+		struct scrape *s = xcalloc(1, sizeof(*s));
+		s->h = h;
+		s->req = req;
+		clock_gettime(CLOCK_MONOTONIC, &s->asked);
+		s->ev = evtimer_new(h->fleet->base, scrape_cb, s);
+		if (s->ev == NULL)
+			fatal("http: cannot create a timer");
+		LIST_INSERT_HEAD(&h->scrapes, s, entry);
+		evtimer_add(s->ev, &next_turn);
+		return;
+	}
+	if (strcmp(uri, "/status") == 0) {
+		out = evbuffer_new();
+		control_status_json(out, h->fleet->workers, h->fleet->nworkers);
+		evbuffer_add(out, "\n", 1);
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Content-Type", "application/json");
+		evhttp_send_reply(req, HTTP_OK, "OK", out);
+		evbuffer_free(out);
+		return;
+	}
+	evhttp_send_error(req, HTTP_NOTFOUND, "try /metrics or /status");
+}
+
+struct http *
+http_open(struct fleet *f, struct statedb *db)
+{
+	struct config *c = f->conf;
+	struct evhttp_bound_socket *bs;
+	struct http *h;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char addr[64];
+	unsigned port = 0;
+
+	if (c->http_host == NULL)
+		return NULL;
+	h = xcalloc(1, sizeof(*h));
+	h->fleet = f;
+	h->db = db;
+	LIST_INIT(&h->scrapes);
+	if ((h->http = evhttp_new(f->base)) == NULL)
+		fatal("http: cannot create the server");
+	evhttp_set_timeout(h->http, 10);
+	evhttp_set_max_headers_size(h->http, 8192);
+	evhttp_set_max_body_size(h->http, 0);
+	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
+	evhttp_set_gencb(h->http, request_cb, h);
+	bs = evhttp_bind_socket_with_handle(h->http, c->http_host,
+	    (ev_uint16_t)c->http_port);
+	if (bs == NULL) {
+		log_warn("http: cannot listen on %s port %u", c->http_host,
+		    c->http_port);
+		evhttp_free(h->http);
+		free(h);
+		return NULL;
+	}
+	/* Port 0 takes any free port: say which. */
+	if (getsockname(evhttp_bound_socket_get_fd(bs),
+	    (struct sockaddr *)&ss, &len) == 0) {
+		if (ss.ss_family == AF_INET)
+			port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		else if (ss.ss_family == AF_INET6)
+			port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	snprintf(addr, sizeof(addr), strchr(c->http_host, ':') ? "[%s]" : "%s",
+	    c->http_host);
+	log_info("http: serving /metrics and /status on %s:%u%s", addr, port,
+	    c->http_token ? " (bearer token required)" : "");
+	return h;
+}
+
+void
+http_close(struct http *h)
+{
+	struct scrape *s;
+
+	if (h == NULL)
+		return;
+	/* evhttp_free takes the requests along; their timers are ours. */
+	while ((s = LIST_FIRST(&h->scrapes)) != NULL) {
+		LIST_REMOVE(s, entry);
+		event_free(s->ev);
+		free(s);
+	}
+	evhttp_free(h->http);
+	free(h);
+}
