@@ -29,7 +29,8 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 SDK_SRC := worker-sdk/backoff.c worker-sdk/classify.c
 D_SRC := supervisor/argv.c supervisor/clock.c supervisor/config.c \
 	supervisor/control.c supervisor/http.c supervisor/notify.c \
-	supervisor/log.c supervisor/output.c supervisor/restart.c \
+	supervisor/log.c supervisor/output.c supervisor/reexec.c \
+	supervisor/restart.c \
 	supervisor/spawn.c supervisor/statedb.c supervisor/units.c \
 	supervisor/worker.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)

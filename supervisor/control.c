@@ -59,9 +59,12 @@ struct control {
 	char *path;
 	struct evconnlistener *lis;
 	LIST_HEAD(, ctl_client) clients;
+	int (*reexec)(void *, int, char *, size_t);
+	void *reexec_arg;
 };
 
 static void client_free(struct ctl_client *);
+static void do_reexec(struct ctl_client *);
 
 /* Reply lines: "= " data, "+ " final success, "- " final failure. */
 
@@ -943,6 +946,8 @@ handle(struct ctl_client *c, const char *line)
 		else
 			fail(c, "usage: reload (it takes no arguments: it reads "
 			    "the file corrald started with)");
+	} else if (strcmp(a[1], "reexec") == 0 && n == 2) {
+		do_reexec(c);
 	} else if (strcmp(a[1], "version") == 0) {
 		reply(c, '+', "corrald %s %s pid %ld", CORRAL_VERSION,
 		    CTL_PROTO, (long)getpid());
@@ -956,7 +961,8 @@ handle(struct ctl_client *c, const char *line)
 		fleet_shutdown(c->ctl->fleet);
 	} else {
 		fail(c, "unknown command '%.40s' (status, start, stop, restart, "
-		    "history, events, tail, reload, shutdown, version)", a[1]);
+		    "history, events, tail, reload, reexec, shutdown, version)",
+		    a[1]);
 	}
 	strv_free(&words);
 }
@@ -1081,7 +1087,6 @@ struct control *
 control_open(struct fleet *f, const char *path)
 {
 	struct sockaddr_un sun;
-	struct control *ctl;
 	mode_t old;
 	int fd;
 
@@ -1133,6 +1138,14 @@ control_open(struct fleet *f, const char *path)
 		unlink(path);
 		return NULL;
 	}
+	return control_adopt(f, path, fd);
+}
+
+struct control *
+control_adopt(struct fleet *f, const char *path, int fd)
+{
+	struct control *ctl;
+
 	ctl = xcalloc(1, sizeof(*ctl));
 	ctl->fleet = f;
 	ctl->path = xstrdup(path);
@@ -1143,6 +1156,36 @@ control_open(struct fleet *f, const char *path)
 	if (ctl->lis == NULL)
 		fatal("cannot watch control socket %s", path);
 	return ctl;
+}
+
+int
+control_listen_fd(const struct control *ctl)
+{
+	return evconnlistener_get_fd(ctl->lis);
+}
+
+void
+control_set_reexec(struct control *ctl, int (*fn)(void *, int, char *,
+    size_t), void *arg)
+{
+	ctl->reexec = fn;
+	ctl->reexec_arg = arg;
+}
+
+static void
+do_reexec(struct ctl_client *c)
+{
+	char why[512];
+	int fd = bufferevent_getfd(c->bev);
+
+	if (c->ctl->reexec == NULL) {
+		fail(c, "reexec is not available");
+		return;
+	}
+	log_info("control: reexec asked");
+	/* Returns only when corrald could not re-execute itself. */
+	c->ctl->reexec(c->ctl->reexec_arg, fd, why, sizeof(why));
+	fail(c, "cannot re-execute: %s", why);
 }
 
 /*

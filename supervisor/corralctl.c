@@ -37,6 +37,7 @@ usage(FILE *f)
 	    "  events [-f] [-n N] [AGENT[:N]]         events as JSON lines; -f follows\n"
 	    "  tail [-f] [-n N] [--stderr] AGENT[:N]  a worker's output; -f follows\n"
 	    "  reload                                 apply the fleet file again\n"
+	    "  reexec                                 re-execute corrald in place (upgrade)\n"
 	    "  shutdown                               stop every worker and corrald\n"
 	    "  version                                corrald's version and pid\n"
 	    "\n"

@@ -32,6 +32,8 @@ usage(FILE *f)
 }
 
 struct daemon {
+	struct config *conf; /* borrowed: the fleet owns it */
+	int resume_fd;       /* -1, or the state of a reexec to take over */
 	struct event_base *base;
 	struct fleet *fleet;
 	struct statedb *db;
@@ -49,6 +51,26 @@ on_started(struct fleet *f)
 	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%zu workers running",
 	    f->live);
 	notify_send(msg);
+}
+
+/* The path corrald was started from: a reexec runs what is there now. */
+static char exe_path[4096];
+
+static int
+do_reexec(void *arg, int replyfd, char *why, size_t len)
+{
+	struct daemon *d = arg;
+	struct reexec_fds fds;
+	int rc;
+
+	fds.lock = statedb_lockfd(d->db);
+	fds.listen = control_listen_fd(d->ctl);
+	fds.reply = replyfd;
+	notify_send("RELOADING=1");
+	rc = reexec(d->fleet, exe_path, d->fleet->conf->path,
+	    log_pinned_level(), &fds, why, len);
+	notify_send("READY=1");
+	return rc;
 }
 
 static void
@@ -176,8 +198,9 @@ record_daemon(struct statedb *db, const char *what)
 }
 
 static int
-run(struct config *conf)
+run(struct config *conf, int resume_fd)
 {
+	struct reexec_fds fds;
 	static const int sigs[4] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
 	struct daemon d;
 	struct event_config *ec;
@@ -208,7 +231,14 @@ run(struct config *conf)
 	output_sink_init(d.base);
 	log_set_writer(output_sink_write);
 
-	if ((d.db = statedb_open(conf->state_db, d.base)) == NULL) {
+	fds.lock = fds.listen = fds.reply = -1;
+	if (resume_fd != -1 && reexec_peek_fds(resume_fd, &fds) == -1) {
+		log_error("reexec: fd %d holds no state; starting afresh",
+		    resume_fd);
+		close(resume_fd);
+		resume_fd = -1;
+	}
+	if ((d.db = statedb_adopt(conf->state_db, d.base, fds.lock)) == NULL) {
 		config_free(conf);
 		event_base_free(d.base);
 		return 1;
@@ -216,13 +246,19 @@ run(struct config *conf)
 	d.fleet = fleet_new(d.base, conf, d.db);
 	d.fleet->on_idle = on_idle;
 	d.fleet->on_started = on_started;
-	if ((d.ctl = control_open(d.fleet, conf->control_socket)) == NULL) {
+	if (fds.listen != -1) {
+		fcntl(fds.listen, F_SETFD, FD_CLOEXEC);
+		d.ctl = control_adopt(d.fleet, conf->control_socket, fds.listen);
+	} else
+		d.ctl = control_open(d.fleet, conf->control_socket);
+	if (d.ctl == NULL) {
 		fleet_free(d.fleet);
 		statedb_close(d.db);
 		event_base_free(d.base);
 		return 1;
 	}
 	d.fleet->ctl = d.ctl;
+	control_set_reexec(d.ctl, do_reexec, &d);
 	d.http = http_open(d.fleet, d.db);
 	if (conf->http_host != NULL && d.http == NULL) {
 		d.fleet->ctl = NULL;
@@ -239,7 +275,23 @@ run(struct config *conf)
 		event_priority_set(d.sig[i], 0);
 	}
 
-	record_daemon(d.db, "start");
+	if (resume_fd != -1) {
+		int kept = reexec_restore(d.fleet, resume_fd, &fds);
+		char msg[128];
+		int n;
+
+		/* Exits during the exec are ours to reap now. */
+		fleet_reap(d.fleet);
+		record_daemon(d.db, "reexec");
+		n = snprintf(msg, sizeof(msg), "+ re-executed: corrald pid "
+		    "%ld, %d workers kept running\n", (long)getpid(), kept);
+		log_info("re-executed: %d workers kept running", kept);
+		if (fds.reply != -1) {
+			(void)!write(fds.reply, msg, (size_t)n);
+			close(fds.reply);
+		}
+	} else
+		record_daemon(d.db, "start");
 	log_info("corrald %s (pid %ld): %zu agents, %zu workers, state %s",
 	    CORRAL_VERSION, (long)getpid(), conf->nagents,
 	    d.fleet->nworkers, conf->state_db);
@@ -275,8 +327,10 @@ main(int argc, char **argv)
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "resume-fd", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 },
 	};
+	int resume_fd = -1;
 	const char *file = NULL, *lvl = NULL;
 	enum log_level level = LOG_LVL_INFO;
 	struct config *conf;
@@ -309,6 +363,9 @@ main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
+		case 'R': /* internal: the state a reexec hands over */
+			resume_fd = atoi(optarg);
+			break;
 		case 'V':
 			printf("corrald %s\n", CORRAL_VERSION);
 			return 0;
@@ -336,5 +393,8 @@ main(int argc, char **argv)
 		log_pin_level(level);
 	else
 		log_set_level(conf->log_level);
-	return run(conf);
+	/* What /proc/self/exe names now, before an upgrade replaces it. */
+	if (realpath("/proc/self/exe", exe_path) == NULL)
+		snprintf(exe_path, sizeof(exe_path), "%s", argv[0]);
+	return run(conf, resume_fd);
 }

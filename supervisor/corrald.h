@@ -33,6 +33,8 @@ void log_set_writer(void (*)(int fd, const char *, size_t));
 void log_set_level(enum log_level);
 /* The command line's level: log_set_level() leaves it alone from then on. */
 void log_pin_level(enum log_level);
+/* The pinned level, or -1 if the command line set none. */
+int log_pinned_level(void);
 int log_level_parse(const char *, enum log_level *);
 const char *log_level_name(enum log_level);
 /* log_warn appends strerror(errno), log_warnx does not; both keep errno. */
@@ -249,6 +251,10 @@ struct statedb;
  * prints why when it cannot, including when another corrald holds the lock.
  */
 struct statedb *statedb_open(const char *path, struct event_base *);
+/* The same, taking over a lock a previous image of corrald holds (fd). */
+struct statedb *statedb_adopt(const char *path, struct event_base *,
+    int lockfd);
+int statedb_lockfd(const struct statedb *);
 /* Flushes what is queued, then closes.  NULL is a no-op. */
 void statedb_close(struct statedb *);
 /* Queue an event; it is written with the rest of this loop turn's. */
@@ -298,12 +304,18 @@ struct outstream;
  * is 1 or 2.  Returns NULL on failure (fd closed).
  */
 struct outstream *output_open(struct worker *, int which, int fd);
+/* The pipe's descriptor, or -1 for NULL. */
+int output_fd(const struct outstream *);
 /* Read what is left without blocking, then close.  NULL is a no-op. */
 void output_close(struct outstream *);
 /* corrald's own stdout (1) and stderr (2), written without blocking. */
 void output_sink_init(struct event_base *);
 void output_sink_write(int fd, const char *, size_t);
 void output_sink_close(void);
+/* Write what waits, as far as it goes without blocking. */
+void output_sink_flush(void);
+/* Emit an inherited stream's partial line now (before a reexec). */
+void output_flush_line(struct outstream *);
 /* Reopen a worker's log files (on SIGHUP, after an external rotation). */
 void output_reopen(struct worker *);
 
@@ -366,6 +378,7 @@ struct worker {
 	int last_code, last_signal; /* of the last exit; -1 / 0 if none */
 
 	struct event *timer;    /* healthy_after, backoff or stop timeout */
+	uint64_t deadline_mono_ms; /* when timer fires; 0 when not armed */
 	int execfd;
 	struct event *exec_ev;
 	struct outstream *out[2];
@@ -377,6 +390,7 @@ struct worker {
 	bool queued;
 	bool held;              /* stopped by the operator: stays stopped */
 	bool retiring;          /* removed by a reload: freed once exited */
+	bool adopted;           /* taken over from before a reexec */
 	LIST_ENTRY(worker) retire_entry;
 	bool restart_pending;   /* an operator restart: start once stopped */
 };
@@ -445,6 +459,15 @@ struct control;
 
 /* Listen on path (mode 0600).  NULL, with the reason logged, on failure. */
 struct control *control_open(struct fleet *, const char *path);
+/* The same, on a socket already bound and listening (after reexec). */
+struct control *control_adopt(struct fleet *, const char *path, int fd);
+int control_listen_fd(const struct control *);
+/*
+ * What `reexec` calls: fn(arg, the requester's socket, why, len) returns
+ * only when it could not re-execute, with the reason in why.
+ */
+void control_set_reexec(struct control *, int (*fn)(void *, int, char *,
+    size_t), void *arg);
 /* Answer who waits, push replies out, remove the socket.  NULL: no-op. */
 void control_close(struct control *);
 void control_worker_changed(struct control *, struct worker *);
@@ -470,6 +493,50 @@ void http_close(struct http *);
 void notify_init(void);
 /* Send one sd_notify message ("READY=1"); a no-op without a manager. */
 void notify_send(const char *);
+
+/* reexec.c: a planned restart in place (corralctl reexec). */
+
+/* What a worker is, in a form that survives exec. */
+struct worker_snap {
+	char agent[NAME_MAX_LEN + 1];
+	unsigned instance;
+	int state;
+	long pid;
+	long long start_wall_ms, start_mono_ms, deadline_mono_ms, chain;
+	int healthy, healthy_due, stop_requested, held, restart_pending;
+	int queued;
+	unsigned failures, runs, start_failures, runtime_failures;
+	int last_class, last_code, last_signal;
+	unsigned exits[CORRAL_EXIT_STOPPED + 1];
+	int outfd[2], execfd; /* -1: none */
+};
+
+/* Fill s from w, and keep w's descriptors open across exec. */
+void worker_snapshot(struct worker *, struct worker_snap *);
+/* Make w what s describes: its process, pipes and timer (new image). */
+void worker_adopt(struct worker *, const struct worker_snap *);
+struct worker *fleet_find_worker(struct fleet *, const char *agent,
+    unsigned instance);
+
+/* Descriptors a reexec hands over; -1 when none. */
+struct reexec_fds {
+	int lock, listen, reply;
+};
+
+/*
+ * Re-execute corrald (exe) in place with the fleet's state.  Returns only
+ * on failure, with the reason in why; nothing has changed then.
+ */
+int reexec(struct fleet *, const char *exe, const char *conf_path,
+    int log_level_pinned, const struct reexec_fds *, char *why, size_t len);
+/*
+ * In the new image: read the state from fd (then closed), adopt every
+ * worker it names.  Fills fds; returns the number of workers with a
+ * process, or -1 with the reason logged.
+ */
+int reexec_restore(struct fleet *, int fd, struct reexec_fds *);
+/* Read only the handed-over descriptors, before the fleet exists. */
+int reexec_peek_fds(int fd, struct reexec_fds *);
 
 /* clock.c */
 

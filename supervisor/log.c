@@ -38,6 +38,12 @@ log_set_level(enum log_level lvl)
 		log_max = lvl;
 }
 
+int
+log_pinned_level(void)
+{
+	return log_pinned ? (int)log_max : -1;
+}
+
 void
 log_pin_level(enum log_level lvl)
 {

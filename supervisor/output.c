@@ -452,3 +452,28 @@ output_reopen(struct worker *w)
 		}
 	}
 }
+
+int
+output_fd(const struct outstream *s)
+{
+	return s != NULL ? s->fd : -1;
+}
+
+void
+output_flush_line(struct outstream *s)
+{
+	if (s != NULL && s->linelen > 0) {
+		emit_line(s, s->line, s->linelen);
+		s->linelen = 0;
+	}
+}
+
+void
+output_sink_flush(void)
+{
+	int i;
+
+	for (i = 1; i <= 2; i++)
+		if (sinks[i].len > 0)
+			sink_cb(i, EV_WRITE, &sinks[i]);
+}

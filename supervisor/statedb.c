@@ -127,6 +127,18 @@ take_lock(const char *dbpath)
 struct statedb *
 statedb_open(const char *path, struct event_base *base)
 {
+	return statedb_adopt(path, base, -1);
+}
+
+int
+statedb_lockfd(const struct statedb *s)
+{
+	return s->lockfd;
+}
+
+struct statedb *
+statedb_adopt(const char *path, struct event_base *base, int lockfd)
+{
 	struct statedb *s;
 	sqlite3_stmt *st;
 	char *err = NULL;
@@ -135,7 +147,11 @@ statedb_open(const char *path, struct event_base *base)
 	s = xcalloc(1, sizeof(*s));
 	s->path = xstrdup(path);
 	s->lockfd = -1;
-	if ((s->lockfd = take_lock(path)) == -1)
+	if (lockfd != -1) {
+		/* Held since before the reexec: same pid, same lock. */
+		fcntl(lockfd, F_SETFD, FD_CLOEXEC);
+		s->lockfd = lockfd;
+	} else if ((s->lockfd = take_lock(path)) == -1)
 		goto fail;
 	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);

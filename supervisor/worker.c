@@ -6,6 +6,7 @@
  * backoff delay in BACKOFF and for stop_timeout in STOPPING.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@ timer_arm(struct worker *w, uint64_t ms)
 	struct timeval tv;
 
 	event_base_update_cache_time(w->fleet->base);
+	w->deadline_mono_ms = now_mono_ms() + ms;
 	tv.tv_sec = (time_t)(ms / 1000);
 	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	evtimer_add(w->timer, &tv);
@@ -326,6 +328,8 @@ fleet_start(struct fleet *f)
 	/* Workers are laid out by priority, then file order: start order. */
 	for (i = 0; i < f->nworkers; i++) {
 		struct worker *w = f->workers[i];
+		if (w->adopted)
+			continue; /* taken over from before a reexec */
 		if (w->held)
 			log_info("agent %s: stopped by the operator, not "
 			    "started", w->name);
@@ -1084,4 +1088,109 @@ fleet_reload_file(struct fleet *f, struct config_errors *errs, char *summary,
 	    kept);
 	log_info("%s", summary);
 	return 0;
+}
+
+struct worker *
+fleet_find_worker(struct fleet *f, const char *agent, unsigned instance)
+{
+	size_t i;
+
+	for (i = 0; i < f->nworkers; i++)
+		if (f->workers[i]->instance == instance &&
+		    strcmp(f->workers[i]->agent->name, agent) == 0)
+			return f->workers[i];
+	return NULL;
+}
+
+static void
+keep_open(int fd)
+{
+	if (fd != -1)
+		fcntl(fd, F_SETFD, 0);
+}
+
+void
+worker_snapshot(struct worker *w, struct worker_snap *s)
+{
+	int j;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->agent, sizeof(s->agent), "%s", w->agent->name);
+	s->instance = w->instance;
+	s->state = (int)w->state;
+	s->pid = (long)w->pid;
+	s->start_wall_ms = w->start_wall_ms;
+	s->start_mono_ms = (long long)w->start_mono_ms;
+	s->deadline_mono_ms = evtimer_pending(w->timer, NULL) ?
+	    (long long)w->deadline_mono_ms : 0;
+	s->chain = w->chain;
+	s->healthy = w->healthy;
+	s->healthy_due = w->healthy_due;
+	s->stop_requested = w->stop_requested;
+	s->held = w->held;
+	s->restart_pending = w->restart_pending;
+	s->queued = w->queued;
+	s->failures = w->failures;
+	s->runs = w->runs;
+	s->start_failures = w->start_failures;
+	s->runtime_failures = w->runtime_failures;
+	s->last_class = (int)w->last_class;
+	s->last_code = w->last_code;
+	s->last_signal = w->last_signal;
+	memcpy(s->exits, w->exits, sizeof(s->exits));
+	for (j = 0; j < 2; j++) {
+		s->outfd[j] = output_fd(w->out[j]);
+		keep_open(s->outfd[j]);
+	}
+	s->execfd = w->execfd;
+	keep_open(s->execfd);
+}
+
+void
+worker_adopt(struct worker *w, const struct worker_snap *s)
+{
+	uint64_t now = now_mono_ms();
+	int j;
+
+	w->state = (enum wstate)s->state;
+	w->pid = (pid_t)s->pid;
+	w->start_wall_ms = s->start_wall_ms;
+	w->start_mono_ms = (uint64_t)s->start_mono_ms;
+	w->chain = s->chain;
+	w->healthy = s->healthy;
+	w->healthy_due = s->healthy_due;
+	w->stop_requested = s->stop_requested;
+	w->held = s->held;
+	w->restart_pending = s->restart_pending;
+	w->failures = s->failures;
+	w->runs = s->runs;
+	w->start_failures = s->start_failures;
+	w->runtime_failures = s->runtime_failures;
+	w->last_class = (enum corral_exit_class)s->last_class;
+	w->last_code = s->last_code;
+	w->last_signal = s->last_signal;
+	memcpy(w->exits, s->exits, sizeof(w->exits));
+	if (w->pid != 0)
+		pid_insert(w);
+	for (j = 0; j < 2; j++) {
+		if (s->outfd[j] == -1)
+			continue;
+		fcntl(s->outfd[j], F_SETFD, FD_CLOEXEC);
+		w->out[j] = output_open(w, j + 1, s->outfd[j]);
+	}
+	if (s->execfd != -1) {
+		fcntl(s->execfd, F_SETFD, FD_CLOEXEC);
+		w->execfd = s->execfd;
+		w->exec_ev = event_new(w->fleet->base, w->execfd,
+		    EV_READ | EV_PERSIST, exec_cb, w);
+		if (w->exec_ev == NULL || event_add(w->exec_ev, NULL) == -1)
+			fatal("agent %s: cannot watch its exec status", w->name);
+	}
+	/* The same monotonic clock: what was due still is, at its time. */
+	if (s->deadline_mono_ms != 0)
+		timer_arm(w, (uint64_t)s->deadline_mono_ms > now ?
+		    (uint64_t)s->deadline_mono_ms - now : 0);
+	if (s->queued)
+		worker_enqueue(w);
+	w->adopted = true;
 }

@@ -12,6 +12,7 @@
  *                    and the worker keeps running
  *   flood BYTES      write BYTES of numbered lines to stdout, then exit 0
  *   fds              print the open descriptors and what they are, exit 0
+ *   count            print 1, 2, 3 ... one line a millisecond, forever
  */
 #include <dirent.h>
 #include <signal.h>
@@ -122,6 +123,15 @@ main(int argc, char **argv)
 		}
 		fflush(stdout);
 		return 0;
+	}
+	if (strcmp(mode, "count") == 0) {
+		unsigned long long i;
+		signal(SIGTERM, on_term);
+		for (i = 1;; i++) {
+			printf("%llu\n", i);
+			fflush(stdout);
+			nap(1);
+		}
 	}
 	if (strcmp(mode, "fds") == 0) {
 		DIR *d = opendir("/proc/self/fd");

@@ -1,0 +1,243 @@
+/*
+ * reexec.c: a planned restart of corrald in place (corralctl reexec), for
+ * an upgrade.  The running image writes its state to a memfd, keeps open
+ * across exec what must outlive it (the state lock, the control socket,
+ * the requester's connection, every worker's pipes), and execs the binary
+ * at the path it was started from; the new image, same pid, reads the
+ * state back and adopts every worker as it was: its process, its pipes,
+ * its counters and its timer, due at the same monotonic time.  Workers are
+ * children of the pid, not of the image: none notices.
+ *
+ * The format is text, one record per line, fields separated by blanks
+ * (names cannot hold blanks): "corrald-reexec 1", then "lock FD",
+ * "listen FD", "reply FD", then one "w ..." line per worker.
+ */
+#include <sys/mman.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "corrald.h"
+
+#define REEXEC_MAGIC "corrald-reexec 1"
+
+static void
+set_cloexec(int fd, bool on)
+{
+	if (fd != -1)
+		fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0);
+}
+
+static void
+write_snap(FILE *f, const struct worker_snap *s)
+{
+	int c;
+
+	fprintf(f, "w %s %u %d %ld %lld %lld %lld %lld %d %d %d %d %d %d "
+	    "%u %u %u %u %d %d %d %d %d %d", s->agent, s->instance, s->state,
+	    s->pid, s->start_wall_ms, s->start_mono_ms, s->deadline_mono_ms,
+	    s->chain, s->healthy, s->healthy_due, s->stop_requested, s->held,
+	    s->restart_pending, s->queued, s->failures, s->runs,
+	    s->start_failures, s->runtime_failures, s->last_class,
+	    s->last_code, s->last_signal, s->outfd[0], s->outfd[1],
+	    s->execfd);
+	for (c = 0; c <= CORRAL_EXIT_STOPPED; c++)
+		fprintf(f, " %u", s->exits[c]);
+	fputc('\n', f);
+}
+
+static int
+read_snap(const char *line, struct worker_snap *s)
+{
+	int n = 0, c, used;
+
+	memset(s, 0, sizeof(*s));
+	if (sscanf(line, "w %64s %u %d %ld %lld %lld %lld %lld %d %d %d %d %d "
+	    "%d %u %u %u %u %d %d %d %d %d %d%n", s->agent, &s->instance,
+	    &s->state, &s->pid, &s->start_wall_ms, &s->start_mono_ms,
+	    &s->deadline_mono_ms, &s->chain, &s->healthy, &s->healthy_due,
+	    &s->stop_requested, &s->held, &s->restart_pending, &s->queued,
+	    &s->failures, &s->runs, &s->start_failures, &s->runtime_failures,
+	    &s->last_class, &s->last_code, &s->last_signal, &s->outfd[0],
+	    &s->outfd[1], &s->execfd, &n) != 24)
+		return -1;
+	for (c = 0; c <= CORRAL_EXIT_STOPPED; c++) {
+		if (sscanf(line + n, " %u%n", &s->exits[c], &used) != 1)
+			return -1;
+		n += used;
+	}
+	if (s->state < W_STOPPED || s->state > W_FATAL ||
+	    s->last_class < CORRAL_EXIT_NONE ||
+	    s->last_class > CORRAL_EXIT_STOPPED)
+		return -1;
+	return 0;
+}
+
+int
+reexec(struct fleet *f, const char *exe, const char *conf_path,
+    int log_level_pinned, const struct reexec_fds *fds, char *why,
+    size_t len)
+{
+	struct config_errors errs;
+	struct config *c;
+	struct worker_snap *snaps;
+	char fdarg[16], *argv[8];
+	size_t i;
+	FILE *mf;
+	int fd, k = 0;
+
+	if (!LIST_EMPTY(&f->retiring)) {
+		snprintf(why, len, "workers removed by a reload are still "
+		    "stopping; try again when they are gone");
+		return -1;
+	}
+	/* The new image reads the file again: it must load. */
+	if ((c = config_load(conf_path, &errs)) == NULL) {
+		snprintf(why, len, "%s has %zu error%s (corralctl reload "
+		    "shows them); nothing changed", conf_path, errs.msgs.n,
+		    errs.msgs.n == 1 ? "" : "s");
+		strv_free(&errs.msgs);
+		return -1;
+	}
+	strv_free(&errs.msgs);
+	config_free(c);
+	if (access(exe, X_OK) == -1) {
+		snprintf(why, len, "%s: %s", exe, strerror(errno));
+		return -1;
+	}
+	if (statedb_flush(f->db) == -1) {
+		snprintf(why, len, "the state database cannot be written");
+		return -1;
+	}
+	if ((fd = memfd_create("corrald-reexec", 0)) == -1 ||
+	    (mf = fdopen(dup(fd), "w")) == NULL) {
+		snprintf(why, len, "memfd: %s", strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	fprintf(mf, "%s\nlock %d\nlisten %d\nreply %d\n", REEXEC_MAGIC,
+	    fds->lock, fds->listen, fds->reply);
+	snaps = xcalloc(f->nworkers, sizeof(*snaps));
+	for (i = 0; i < f->nworkers; i++) {
+		/* A partial line of inherited output goes out now, whole. */
+		output_flush_line(f->workers[i]->out[0]);
+		output_flush_line(f->workers[i]->out[1]);
+		worker_snapshot(f->workers[i], &snaps[i]);
+		write_snap(mf, &snaps[i]);
+	}
+	if (fclose(mf) == EOF) {
+		snprintf(why, len, "memfd: %s", strerror(errno));
+		goto undo;
+	}
+	lseek(fd, 0, SEEK_SET);
+	set_cloexec(fds->lock, false);
+	set_cloexec(fds->listen, false);
+	set_cloexec(fds->reply, false);
+	output_sink_flush();
+
+	snprintf(fdarg, sizeof(fdarg), "%d", fd);
+	argv[k++] = (char *)exe;
+	argv[k++] = (char *)"-c";
+	argv[k++] = (char *)conf_path;
+	if (log_level_pinned >= 0) {
+		argv[k++] = (char *)"--log-level";
+		argv[k++] = (char *)log_level_name(
+		    (enum log_level)log_level_pinned);
+	}
+	argv[k++] = (char *)"--resume-fd";
+	argv[k++] = fdarg;
+	argv[k] = NULL;
+	log_info("re-executing %s with %zu workers", exe, f->nworkers);
+	execv(exe, argv);
+	snprintf(why, len, "exec %s: %s", exe, strerror(errno));
+	log_error("reexec: %s; going on as before", why);
+undo:
+	/* Nothing changed: what was kept open for the new image is closed
+	 * on exec again. */
+	for (i = 0; i < f->nworkers; i++) {
+		set_cloexec(snaps[i].outfd[0], true);
+		set_cloexec(snaps[i].outfd[1], true);
+		set_cloexec(snaps[i].execfd, true);
+	}
+	set_cloexec(fds->lock, true);
+	set_cloexec(fds->listen, true);
+	set_cloexec(fds->reply, true);
+	free(snaps);
+	close(fd);
+	return -1;
+}
+
+int
+reexec_peek_fds(int fd, struct reexec_fds *fds)
+{
+	char buf[256];
+	ssize_t n;
+
+	fds->lock = fds->listen = fds->reply = -1;
+	n = pread(fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (strncmp(buf, REEXEC_MAGIC "\n", strlen(REEXEC_MAGIC) + 1) != 0 ||
+	    sscanf(buf + strlen(REEXEC_MAGIC) + 1, "lock %d\nlisten %d\n"
+	    "reply %d\n", &fds->lock, &fds->listen, &fds->reply) != 3)
+		return -1;
+	return 0;
+}
+
+/* A worker the file no longer names: stop it, let go of its pipes. */
+static void
+disown(const struct worker_snap *s)
+{
+	log_warnx("reexec: agent %s.%u (pid %ld) is not in the fleet file "
+	    "any more; stopping it", s->agent, s->instance, s->pid);
+	if (s->pid > 0)
+		kill(-(pid_t)s->pid, SIGTERM);
+	if (s->outfd[0] != -1)
+		close(s->outfd[0]);
+	if (s->outfd[1] != -1)
+		close(s->outfd[1]);
+	if (s->execfd != -1)
+		close(s->execfd);
+}
+
+int
+reexec_restore(struct fleet *f, int fd, struct reexec_fds *fds)
+{
+	struct worker_snap s;
+	struct worker *w;
+	char *line = NULL;
+	size_t cap = 0;
+	int kept = 0, lineno = 0;
+	FILE *in;
+
+	if (reexec_peek_fds(fd, fds) == -1 || (in = fdopen(fd, "r")) == NULL) {
+		log_error("reexec: the state handed over (fd %d) is not "
+		    "readable", fd);
+		return -1;
+	}
+	while (getline(&line, &cap, in) > 0) {
+		lineno++;
+		if (line[0] != 'w')
+			continue;
+		if (read_snap(line, &s) == -1) {
+			log_error("reexec: state line %d is malformed", lineno);
+			continue;
+		}
+		if ((w = fleet_find_worker(f, s.agent, s.instance)) == NULL) {
+			disown(&s);
+			continue;
+		}
+		worker_adopt(w, &s);
+		if (s.pid > 0)
+			kept++;
+	}
+	free(line);
+	fclose(in);
+	return kept;
+}
