@@ -490,7 +490,7 @@ do_change(struct ctl_client *c, enum ctl_verb verb, char **args, size_t n)
 {
 	struct worker **ws;
 	bool wait = true;
-	size_t nws, i;
+	size_t nws, i, unrecorded = 0;
 
 	if (n > 0 && strcmp(args[0], "--no-wait") == 0) {
 		wait = false;
@@ -513,9 +513,18 @@ do_change(struct ctl_client *c, enum ctl_verb verb, char **args, size_t n)
 		if (verb == V_START)
 			worker_start(ws[i]);
 		else if (verb == V_STOP)
-			worker_stop(ws[i]);
+			unrecorded += worker_stop(ws[i]) == -1;
 		else
 			worker_restart(ws[i]);
+	}
+	if (unrecorded > 0) {
+		/* Stopped, but a restart of corrald would start them again. */
+		free(ws);
+		fail(c, "stopping, but the stop of %zu worker%s could not be "
+		    "recorded in the state database (see corrald's log): a "
+		    "restart of corrald would start them again", unrecorded,
+		    unrecorded == 1 ? "" : "s");
+		return;
 	}
 	log_info("control: %s of %zu worker%s asked", verb == V_START ?
 	    "start" : verb == V_STOP ? "stop" : "restart", nws,

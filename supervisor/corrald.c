@@ -102,11 +102,8 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 
 		log_info("received SIGHUP: reloading");
 		if (fleet_reload_file(d->fleet, &errs, summary,
-		    sizeof(summary)) == -1) {
+		    sizeof(summary)) == -1)
 			strv_free(&errs.msgs);
-			/* Log rotation must not wait for a good file. */
-			fleet_reopen_logs(d->fleet);
-		}
 		break;
 	}
 	}
@@ -204,6 +201,7 @@ run(struct config *conf, int resume_fd)
 	static const int sigs[4] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
 	struct daemon d;
 	struct event_config *ec;
+	char *dbdir;
 	int i, rc = 0;
 
 	memset(&d, 0, sizeof(d));
@@ -212,12 +210,18 @@ run(struct config *conf, int resume_fd)
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		log_warn("cannot become a child subreaper; workers' orphans "
 		    "will be reaped by init");
+	dbdir = xstrdup(conf->state_db);
+	*strrchr(dbdir, '/') = '\0'; /* state_db is absolute */
 	if (make_dir(conf->run_dir, "run_dir") == -1 ||
-	    make_dir(conf->log_dir, "log_dir") == -1) {
+	    make_dir(conf->log_dir, "log_dir") == -1 ||
+	    (*dbdir != '\0' && make_dir(dbdir, "the directory of state_db") ==
+	    -1)) {
+		free(dbdir);
 		config_free(conf);
 		return 1;
 	}
 
+	free(dbdir);
 	if ((ec = event_config_new()) == NULL)
 		fatal("cannot create the event loop");
 	/* Timers on the monotonic clock: a clock step cannot fire them. */

@@ -265,6 +265,9 @@ int64_t statedb_next_chain(struct statedb *);
 /* Desired state: an operator's stop, written at once.  0 or -1. */
 int statedb_set_held(struct statedb *, const char *agent, unsigned instance,
     bool held);
+/* Forget held rows for which keep() says no. */
+int statedb_keep_held(struct statedb *,
+    bool (*keep)(void *, const char *agent, unsigned instance), void *arg);
 /* Calls fn for every held (agent, instance). */
 int statedb_load_held(struct statedb *,
     void (*fn)(void *, const char *agent, unsigned instance), void *arg);
@@ -415,6 +418,7 @@ struct fleet {
 	void (*on_idle)(struct fleet *); /* called when shut down and no process */
 	struct control *ctl;    /* borrowed; told of every state change */
 	bool started;           /* the initial start queue has drained */
+	size_t stale_held;      /* held rows naming workers not in the file */
 	void (*on_started)(struct fleet *);
 };
 
@@ -448,7 +452,8 @@ struct worker *fleet_find_pid(struct fleet *, pid_t);
  * as desired state and survives corrald's restart.
  */
 void worker_start(struct worker *);
-void worker_stop(struct worker *);
+/* -1 when the stop could not be recorded (it is done all the same). */
+int worker_stop(struct worker *);
 void worker_restart(struct worker *);
 /* Has the worker finished moving since the operator acted? */
 bool worker_settled(const struct worker *);

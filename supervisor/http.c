@@ -103,7 +103,8 @@ worker_labels(struct evbuffer *out, const char *name, const struct worker *w)
 {
 	evbuffer_add_printf(out, "%s{agent=\"", name);
 	label(out, w->agent->name);
-	evbuffer_add_printf(out, "\",instance=\"%u\"", w->instance);
+	/* "instance" is Prometheus' own target label: ours is "index". */
+	evbuffer_add_printf(out, "\",index=\"%u\"", w->instance);
 }
 
 static void
@@ -218,7 +219,8 @@ static void
 request_cb(struct evhttp_request *req, void *arg)
 {
 	struct http *h = arg;
-	const char *uri = evhttp_request_get_uri(req);
+	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
+	const char *uri = u != NULL ? evhttp_uri_get_path(u) : NULL;
 	struct evbuffer *out;
 
 	h->requests++;
@@ -234,6 +236,8 @@ request_cb(struct evhttp_request *req, void *arg)
 		evhttp_send_error(req, 405, "only GET");
 		return;
 	}
+	if (uri == NULL)
+		uri = "";
 	if (strcmp(uri, "/metrics") == 0) {
 		struct scrape *s = xcalloc(1, sizeof(*s));
 		s->h = h;

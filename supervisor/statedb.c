@@ -541,3 +541,35 @@ statedb_history(struct statedb *s, const char *agent, int instance,
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
+
+int
+statedb_keep_held(struct statedb *s,
+    bool (*keep)(void *, const char *, unsigned), void *arg)
+{
+	sqlite3_stmt *st;
+	struct strv gone;
+	size_t i;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT agent, instance FROM held",
+	    -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	strv_init(&gone);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *a = (const char *)sqlite3_column_text(st, 0);
+		unsigned k = (unsigned)sqlite3_column_int(st, 1);
+		if (!keep(arg, a, k)) {
+			char *row;
+			xasprintf(&row, "%u %s", k, a);
+			strv_push_own(&gone, row);
+		}
+	}
+	sqlite3_finalize(st);
+	for (i = 0; i < gone.n; i++) {
+		char *sp = strchr(gone.v[i], ' ');
+		statedb_set_held(s, sp + 1, (unsigned)strtoul(gone.v[i], NULL,
+		    10), false);
+	}
+	strv_free(&gone);
+	return rc == SQLITE_DONE ? 0 : -1;
+}

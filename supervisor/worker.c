@@ -303,15 +303,25 @@ static void
 hold_cb(void *arg, const char *agent, unsigned instance)
 {
 	struct fleet *f = arg;
-	size_t i;
+	struct worker *w = fleet_find_worker(f, agent, instance);
 
-	for (i = 0; i < f->nworkers; i++) {
-		struct worker *w = f->workers[i];
-		if (w->instance == instance && strcmp(w->agent->name, agent) == 0) {
-			w->held = true;
-			return;
-		}
+	if (w != NULL) {
+		w->held = true;
+		return;
 	}
+	/*
+	 * The file no longer has it: the operator's stop went with it, as a
+	 * reload that removes an agent forgets it too.
+	 */
+	log_info("agent %s.%u was stopped by the operator but is no longer "
+	    "in the fleet file; forgetting that stop", agent, instance);
+	f->stale_held++;
+}
+
+static bool
+hold_known(void *arg, const char *agent, unsigned instance)
+{
+	return fleet_find_worker(arg, agent, instance) != NULL;
 }
 
 void
@@ -325,6 +335,8 @@ fleet_start(struct fleet *f)
 	if (statedb_load_held(f->db, hold_cb, f) == -1)
 		log_warnx("cannot read which workers the operator stopped; "
 		    "starting every autostart worker");
+	if (f->stale_held > 0)
+		statedb_keep_held(f->db, hold_known, f);
 	/* Workers are laid out by priority, then file order: start order. */
 	for (i = 0; i < f->nworkers; i++) {
 		struct worker *w = f->workers[i];
@@ -762,16 +774,19 @@ worker_halt(struct worker *w)
 	}
 }
 
-void
+int
 worker_stop(struct worker *w)
 {
+	int rc = 0;
+
 	w->restart_pending = false;
 	if (!w->held) {
 		w->held = true;
-		statedb_set_held(w->fleet->db, w->agent->name, w->instance,
+		rc = statedb_set_held(w->fleet->db, w->agent->name, w->instance,
 		    true);
 	}
 	worker_halt(w);
+	return rc;
 }
 
 void
@@ -1079,6 +1094,8 @@ fleet_reload_file(struct fleet *f, struct config_errors *errs, char *summary,
 		snprintf(summary, len, "%s: %zu error%s; nothing changed",
 		    f->conf->path, errs->msgs.n, errs->msgs.n == 1 ? "" : "s");
 		log_error("reload: %s", summary);
+		/* Log rotation must not wait for a good file. */
+		fleet_reopen_logs(f);
 		return -1;
 	}
 	strv_free(&errs->msgs);

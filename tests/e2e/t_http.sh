@@ -39,19 +39,19 @@ except urllib.error.HTTPError as e:
     print(e.code, e.headers.get("Content-Type"))
 PY
 }
-get /metrics >m.raw
+get '/metrics?from=prometheus' >m.raw
 assert_eq "$(head -n 1 m.raw)" "200 text/plain; version=0.0.4; charset=utf-8" "metrics status"
 sed 1d m.raw >m.txt
 "$PY" "$E2E_DIR/prom_check.py" m.txt >m.series || fail "not Prometheus text: $(cat m.series)"
 val() { grep -F "$1 " m.series | cut -d' ' -f2; }
 assert_eq "$(val 'corral_up{}')" 1 "corral_up"
-assert_eq "$(val 'corral_worker_state{agent="ok",instance="1",state="RUNNING"}')" 1 "ok.1 RUNNING"
-assert_eq "$(val 'corral_worker_state{agent="crashy",instance="0",state="FATAL"}')" 1 "crashy FATAL"
-assert_eq "$(val 'corral_worker_exits_total{agent="crashy",class="crash",instance="0"}')" 3 "crashy's crashes"
-assert_eq "$(val 'corral_worker_restarts_total{agent="crashy",instance="0"}')" 2 "crashy's restarts"
-assert_eq "$(val 'corral_worker_failures_total{agent="crashy",instance="0",kind="start"}')" 3 "start failures"
+assert_eq "$(val 'corral_worker_state{agent="ok",index="1",state="RUNNING"}')" 1 "ok.1 RUNNING"
+assert_eq "$(val 'corral_worker_state{agent="crashy",index="0",state="FATAL"}')" 1 "crashy FATAL"
+assert_eq "$(val 'corral_worker_exits_total{agent="crashy",class="crash",index="0"}')" 3 "crashy's crashes"
+assert_eq "$(val 'corral_worker_restarts_total{agent="crashy",index="0"}')" 2 "crashy's restarts"
+assert_eq "$(val 'corral_worker_failures_total{agent="crashy",index="0",kind="start"}')" 3 "start failures"
 assert_eq "$(val 'corral_workers{state="RUNNING"}')" 2 "workers RUNNING"
-up=$(val 'corral_worker_uptime_seconds{agent="ok",instance="0"}')
+up=$(val 'corral_worker_uptime_seconds{agent="ok",index="0"}')
 awk -v u="$up" 'BEGIN { exit !(u > 0) }' || fail "uptime of ok.0 is $up"
 lag=$(val 'corral_loop_lag_seconds{}')
 awk -v l="$lag" 'BEGIN { exit !(l >= 0 && l < 5) }' || fail "loop lag $lag"

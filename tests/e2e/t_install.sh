@@ -10,7 +10,7 @@ make -C "$TOP" --no-print-directory -s install DESTDIR="$D" PREFIX=/usr/local \
     BUILD="$rel" SAN="${SAN:-}" >make.out 2>&1 || { cat make.out; fail "make install"; }
 for f in bin/corrald bin/corralctl lib/libcorral.a lib/libcorral.so.0 \
     lib/libcorral.so include/corral.h lib/pkgconfig/corral.pc \
-    share/corral/examples/fleet.ini share/man/man1/corralctl.1 \
+    share/corral/examples/fleet.ini share/corral/examples/corrald.service share/man/man1/corralctl.1 \
     share/man/man5/corral.ini.5 share/man/man8/corrald.8; do
 	[ -e "$D/usr/local/$f" ] || fail "not installed: $f"
 done
@@ -53,3 +53,5 @@ assert_eq "$(LD_LIBRARY_PATH="$D/usr/local/lib" ./prog-shared)" "$want" "shared 
 assert_eq "$(./prog-static)" "$want" "static program output"
 "$D/usr/local/bin/corrald" --check "$D/usr/local/share/corral/examples/fleet.ini" >/dev/null 2>&1 ||
     fail "installed corrald cannot check the installed example"
+grep -qx 'ExecStart=/usr/local/bin/corrald -c /etc/corral/fleet.ini' \
+    "$D/usr/local/share/corral/examples/corrald.service" || fail "unit's ExecStart"
