@@ -73,7 +73,7 @@ deps:
 	done; \
 	if [ -n "$$missing" ]; then \
 		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo "; \
-		echo "deps: pkg-config cannot find:$$missing"; \
+		echo "deps: missing:$$missing"; \
 		echo "deps: installing them: $${sudo}apt-get update && $${sudo}apt-get install -y$$missing"; \
 		$${sudo}apt-get update -q && \
 		DEBIAN_FRONTEND=noninteractive $${sudo}apt-get install -y -q \
