@@ -30,7 +30,12 @@ fail() {
 
 cleanup() {
 	rc=$?
-	[ -n "$CPID" ] && kill -KILL "$CPID" 2>/dev/null
+	# A test that failed half-way leaves corrald running: take its whole
+	# tree down, workers that ignore SIGTERM and escaped ones included.
+	if [ -n "$CPID" ]; then
+		for p in $(descendants "$CPID"); do kill -KILL "$p" 2>/dev/null; done
+		kill -KILL "$CPID" 2>/dev/null
+	fi
 	for p in $STRAYS; do kill -KILL "$p" 2>/dev/null; done
 	if [ $rc -eq 0 ]; then
 		rm -rf "$T"
