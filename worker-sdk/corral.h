@@ -111,6 +111,90 @@ const char *corral_exit_class_name(enum corral_exit_class);
 /* Does this class count as a failure of the worker? */
 bool corral_exit_is_failure(enum corral_exit_class);
 
+/* breaker.c */
+
+/*
+ * A circuit breaker, as corrald keeps one per agent and per cluster and a
+ * worker may keep one per dependency.  CLOSED counts failures; at
+ * failure_threshold it OPENs and refuses everything for recovery_timeout;
+ * then HALF_OPEN admits up to half_open_max_calls trials: one success
+ * closes it, one failure reopens it for longer (x multiplier, with jitter,
+ * up to recovery_timeout_max).  A fatal failure opens it for good: only
+ * corral_breaker_reset() closes it.  Pure: the caller passes the time (ms,
+ * any monotonic origin) and a uniform draw in [0, 1) for the jitter.
+ */
+enum corral_breaker_state {
+	CORRAL_BREAKER_CLOSED,
+	CORRAL_BREAKER_OPEN,
+	CORRAL_BREAKER_HALF_OPEN,
+};
+
+struct corral_breaker_policy {
+	unsigned failure_threshold;  /* >= 1; seed default 5 */
+	/*
+	 * 0: count consecutive failures (a success starts the count again);
+	 * otherwise: count the failures of the last failure_window_ms.
+	 */
+	uint64_t failure_window_ms;
+	uint64_t recovery_timeout_ms;     /* seed default 60 s */
+	uint64_t recovery_timeout_max_ms; /* cap of the lengthened timeout */
+	double multiplier;                /* >= 1, per reopening */
+	double jitter;                    /* in [0, 1) */
+	unsigned half_open_max_calls;     /* >= 1; seed default 3 */
+};
+
+#define CORRAL_BREAKER_MAX_THRESHOLD 100000
+
+struct corral_breaker {
+	struct corral_breaker_policy policy;
+	enum corral_breaker_state state;
+	bool reset_required;    /* opened by a fatal failure */
+	unsigned failures;      /* counted toward the threshold */
+	unsigned reopenings;    /* consecutive reopenings from HALF_OPEN */
+	unsigned trials;        /* admitted since HALF_OPEN began */
+	uint64_t opened_at_ms;
+	uint64_t open_until_ms; /* when OPEN may become HALF_OPEN */
+	/*
+	 * Window mode only: the times of the last failure_threshold failures,
+	 * a ring.  Owned; allocated by init, freed by corral_breaker_free.
+	 */
+	uint64_t *ring;
+	unsigned ring_next;
+	const char *reason;     /* of the last transition; static */
+};
+
+/* The seed defaults: 5 failures, 60 s, x2 up to 10 min, +-25 %, 3 trials. */
+#define CORRAL_BREAKER_DEFAULT { 5, 0, 60000, 600000, 2.0, 0.25, 3 }
+
+/*
+ * 0, or -1 if the policy is out of range (a threshold of 0, a multiplier
+ * below 1, ...) or the window's ring cannot be allocated.
+ */
+int corral_breaker_init(struct corral_breaker *,
+    const struct corral_breaker_policy *);
+/* Releases what init allocated; the breaker is then unusable.  NULL: no-op. */
+void corral_breaker_free(struct corral_breaker *);
+/*
+ * May a call (a start, a request) proceed now?  Moves OPEN to HALF_OPEN
+ * once its time is up, and counts the trials it admits.  *changed is set
+ * when the state changed (then b->reason says why).
+ */
+bool corral_breaker_allow(struct corral_breaker *, uint64_t now_ms,
+    bool *changed);
+/* A call succeeded (a run became healthy).  Returns true on a change. */
+bool corral_breaker_success(struct corral_breaker *, uint64_t now_ms);
+/* A call failed.  u draws the jitter of a reopening.  True on a change. */
+bool corral_breaker_failure(struct corral_breaker *, uint64_t now_ms,
+    double u);
+/* An unrecoverable failure: OPEN until reset.  True on a change. */
+bool corral_breaker_fatal(struct corral_breaker *, uint64_t now_ms);
+/* A human's reset: CLOSED, counts cleared.  True on a change. */
+bool corral_breaker_reset(struct corral_breaker *);
+/* How long OPEN still lasts (0 if not OPEN, or if reset is required). */
+uint64_t corral_breaker_remaining_ms(const struct corral_breaker *,
+    uint64_t now_ms);
+const char *corral_breaker_state_name(enum corral_breaker_state);
+
 #ifdef __cplusplus
 }
 #endif
