@@ -26,7 +26,8 @@ ALL_CFLAGS = $(WARN) -D_GNU_SOURCE $(CFLAGS) $(SANFLAGS) -fPIC \
 	-Iworker-sdk -Isupervisor $(PKG_CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
-SDK_SRC := worker-sdk/backoff.c worker-sdk/breaker.c worker-sdk/classify.c
+SDK_SRC := worker-sdk/backoff.c worker-sdk/breaker.c worker-sdk/classify.c \
+	worker-sdk/fallback.c worker-sdk/retry.c
 D_SRC := supervisor/argv.c supervisor/clock.c supervisor/config.c \
 	supervisor/control.c supervisor/http.c supervisor/notify.c \
 	supervisor/log.c supervisor/output.c supervisor/reexec.c \

@@ -10,6 +10,7 @@
 #define CORRAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -194,6 +195,75 @@ bool corral_breaker_reset(struct corral_breaker *);
 uint64_t corral_breaker_remaining_ms(const struct corral_breaker *,
     uint64_t now_ms);
 const char *corral_breaker_state_name(enum corral_breaker_state);
+
+/* retry.c and fallback.c: in-process helpers for a worker's own calls. */
+
+/*
+ * The clock the helpers read and sleep on.  NULL means the real one
+ * (CLOCK_MONOTONIC, nanosleep, a generator seeded from getrandom); tests
+ * pass a fake one whose sleep advances its time.
+ */
+struct corral_clock {
+	uint64_t (*now_ms)(void *arg);
+	void (*sleep_ms)(void *arg, uint64_t ms);
+	double (*uniform)(void *arg); /* in [0, 1) */
+	void *arg;
+};
+
+/* The real clock: CLOCK_MONOTONIC, nanosleep, a kernel-seeded generator. */
+const struct corral_clock *corral_clock_real(void);
+
+/* A call: 0 on success, any other value is its error. */
+typedef int (*corral_call_fn)(void *arg);
+/* Is this error worth another try?  NULL: every error is. */
+typedef bool (*corral_retry_pred)(int err, void *arg);
+
+struct corral_retry_policy {
+	struct corral_backoff backoff; /* the wait before try k + 1 */
+	unsigned max_attempts;         /* >= 1; 1 means no retry */
+	uint64_t deadline_ms;          /* 0: none; else the whole budget */
+};
+
+/*
+ * Call fn until it succeeds, its error is not retryable, max_attempts is
+ * reached, or the next wait would end past the deadline.  Returns 0 or the
+ * last error; *attempts (if not NULL) receives the number of calls made.
+ */
+int corral_retry(const struct corral_retry_policy *,
+    const struct corral_clock *, corral_call_fn, corral_retry_pred,
+    void *arg, unsigned *attempts);
+
+/*
+ * A fallback chain: ordered alternatives, each behind its own breaker.
+ * A call goes to the first alternative whose breaker admits it; a failure
+ * counts against that breaker and the call moves on to the next; an
+ * alternative whose breaker opened comes back when a half-open trial
+ * succeeds.  The chain owns the breakers (corral_fallback_free).
+ */
+struct corral_fallback_alt {
+	const char *name; /* borrowed */
+	corral_call_fn fn;
+	void *arg;
+	struct corral_breaker breaker;
+	uint64_t calls, failures, refusals;
+};
+
+struct corral_fallback_chain {
+	struct corral_fallback_alt *alts; /* borrowed array of n */
+	size_t n;
+};
+
+/* Every alternative's breaker gets policy.  0, or -1 on a bad policy. */
+int corral_fallback_init(struct corral_fallback_chain *,
+    struct corral_fallback_alt *, size_t n,
+    const struct corral_breaker_policy *);
+void corral_fallback_free(struct corral_fallback_chain *);
+/*
+ * Returns the index of the alternative that succeeded, or -1 when none
+ * did; then *err is the last error, or 0 if every breaker refused.
+ */
+int corral_fallback_call(struct corral_fallback_chain *,
+    const struct corral_clock *, int *err);
 
 #ifdef __cplusplus
 }
