@@ -353,6 +353,8 @@ enum akey {
 	K_BACKOFF_MULTIPLIER, K_BACKOFF_MAX, K_BACKOFF_JITTER, K_MAX_RETRIES,
 	K_HEALTHY_AFTER, K_STOP_SIGNAL, K_STOP_TIMEOUT, K_STDOUT, K_STDERR,
 	K_LOG_MAX_BYTES, K_LOG_BACKUPS, K_PRIORITY, K_AUTOSTART, K_USER,
+	K_FAILURE_THRESHOLD, K_RECOVERY_TIMEOUT, K_RECOVERY_TIMEOUT_MAX,
+	K_HALF_OPEN_MAX_CALLS,
 	K_NAGENT
 };
 
@@ -362,17 +364,18 @@ static const char *agent_keys[K_NAGENT] = {
 	"backoff_initial", "backoff_multiplier", "backoff_max",
 	"backoff_jitter", "max_retries", "healthy_after", "stop_signal",
 	"stop_timeout", "stdout", "stderr", "log_max_bytes", "log_backups",
-	"priority", "autostart", "user",
+	"priority", "autostart", "user", "failure_threshold",
+	"recovery_timeout", "recovery_timeout_max", "half_open_max_calls",
 };
 
 enum dkey {
 	D_STATE_DB, D_RUN_DIR, D_LOG_DIR, D_LOG_LEVEL, D_CONTROL_SOCKET,
-	D_HTTP_LISTEN, D_HTTP_TOKEN, D_NDAEMON
+	D_HTTP_LISTEN, D_HTTP_TOKEN, D_BREAKERS, D_NDAEMON
 };
 
 static const char *daemon_keys[D_NDAEMON] = {
 	"state_db", "run_dir", "log_dir", "log_level", "control_socket",
-	"http_listen", "http_token",
+	"http_listen", "http_token", "circuit_breaker_enabled",
 };
 
 static int
@@ -481,6 +484,11 @@ agent_init(struct agent_conf *a)
 	a->log_max_bytes = 10ULL << 20;
 	a->log_backups = 5;
 	a->autostart = true;
+	{
+		static const struct corral_breaker_policy bp =
+		    CORRAL_BREAKER_DEFAULT;
+		a->breaker = bp;
+	}
 	a->uid = (uid_t)-1;
 	a->gid = (gid_t)-1;
 }
@@ -684,6 +692,29 @@ agent_set(struct agent_conf *a, enum akey k, const char *value,
 		}
 		free(a->user);
 		a->user = xstrdup(value);
+		return 0;
+	case K_FAILURE_THRESHOLD:
+		if (parse_uint(value, 100000, &u, why) == -1)
+			return -1;
+		if (u == 0) {
+			*why = "must be at least 1";
+			return -1;
+		}
+		a->breaker.failure_threshold = (unsigned)u;
+		return 0;
+	case K_RECOVERY_TIMEOUT:
+		return parse_duration(value, &a->breaker.recovery_timeout_ms, why);
+	case K_RECOVERY_TIMEOUT_MAX:
+		return parse_duration(value, &a->breaker.recovery_timeout_max_ms,
+		    why);
+	case K_HALF_OPEN_MAX_CALLS:
+		if (parse_uint(value, 1000, &u, why) == -1)
+			return -1;
+		if (u == 0) {
+			*why = "must be at least 1";
+			return -1;
+		}
+		a->breaker.half_open_max_calls = (unsigned)u;
 		return 0;
 	case K_NAGENT:
 		break;
@@ -908,6 +939,26 @@ check_agent(struct parse *p, struct agent_conf *a, const struct keyset *ks,
 		    a->line), "backoff_max (%s) is shorter than "
 		    "backoff_initial (%s)", b1, b2);
 	}
+	/* Reopenings lengthen the open period as the backoff does. */
+	a->breaker.multiplier = a->backoff.multiplier;
+	a->breaker.jitter = a->backoff.jitter;
+	if (a->breaker.recovery_timeout_max_ms < a->breaker.recovery_timeout_ms &&
+	    !ks->bad[K_RECOVERY_TIMEOUT] && !ks->bad[K_RECOVERY_TIMEOUT_MAX]) {
+		if (ks->line[K_RECOVERY_TIMEOUT_MAX] == 0)
+			/* Only recovery_timeout was set: its max follows. */
+			a->breaker.recovery_timeout_max_ms =
+			    a->breaker.recovery_timeout_ms;
+		else {
+			char b1[32], b2[32];
+			format_duration(a->breaker.recovery_timeout_max_ms, b1,
+			    sizeof(b1));
+			format_duration(a->breaker.recovery_timeout_ms, b2,
+			    sizeof(b2));
+			perr(p, pair_line(ks, K_RECOVERY_TIMEOUT,
+			    K_RECOVERY_TIMEOUT_MAX, a->line), "recovery_timeout_max "
+			    "(%s) is shorter than recovery_timeout (%s)", b1, b2);
+		}
+	}
 	if (a->backoff.initial_ms == 0 && a->restart != RESTART_NEVER)
 		perr(p, LINE(K_BACKOFF_INITIAL), "backoff_initial must be "
 		    "above 0: a worker that fails at once would restart in a "
@@ -1004,6 +1055,7 @@ resolve(struct parse *p, struct config *c)
 
 	/* [corrald] */
 	c->log_level = LOG_LVL_INFO;
+	c->breakers = true;
 	for (i = 0; i < p->nentries; i++) {
 		struct raw_entry *e = &p->entries[i];
 		char **dst = NULL;
@@ -1047,6 +1099,13 @@ resolve(struct parse *p, struct config *c)
 				perr(p, e->line, "http_listen: %s", why);
 			continue;
 		}
+		case D_BREAKERS: {
+			const char *why;
+			if (parse_bool(e->value, &c->breakers, &why) == -1)
+				perr(p, e->line, "circuit_breaker_enabled: %s",
+				    why);
+			continue;
+		}
 		case D_HTTP_TOKEN:
 			if (strlen(e->value) < 16)
 				perr(p, e->line, "http_token: at least 16 "
@@ -1067,6 +1126,13 @@ resolve(struct parse *p, struct config *c)
 		xasprintf(&c->log_dir, "%s/log", cwd);
 	if (c->control_socket == NULL)
 		xasprintf(&c->control_socket, "%s/corrald.sock", c->run_dir);
+	/* The environment overrides the file, as the spec has it. */
+	if ((cd = getenv("CIRCUIT_BREAKER_ENABLED")) != NULL) {
+		const char *why;
+		if (parse_bool(cd, &c->breakers, &why) == -1)
+			perr(p, 1, "environment CIRCUIT_BREAKER_ENABLED='%.40s': "
+			    "%s", cd, why);
+	}
 	if (strlen(c->control_socket) > 107) /* sun_path, with its NUL */
 		perr(p, dseen[D_CONTROL_SOCKET] ? dseen[D_CONTROL_SOCKET] :
 		    dseen[D_RUN_DIR] ? dseen[D_RUN_DIR] : 1, "control_socket: "
@@ -1335,6 +1401,8 @@ config_print(const struct config *c, FILE *f)
 		    "http_listen = %s:%u\n", c->http_host, c->http_port);
 	if (c->http_token != NULL)
 		fprintf(f, "http_token = <hidden>\n");
+	fprintf(f, "circuit_breaker_enabled = %s\n", c->breakers ? "true" :
+	    "false");
 	for (i = 0; i < c->nclusters; i++)
 		fprintf(f, "\n[cluster:%s]\n", c->clusters[i].name);
 	for (i = 0; i < c->nagents; i++) {
@@ -1390,6 +1458,15 @@ config_print(const struct config *c, FILE *f)
 		fprintf(f, "autostart = %s\n", a->autostart ? "true" : "false");
 		if (a->user != NULL)
 			fprintf(f, "user = %s\n", a->user);
+		fprintf(f, "failure_threshold = %u\n",
+		    a->breaker.failure_threshold);
+		format_duration(a->breaker.recovery_timeout_ms, b1, sizeof(b1));
+		fprintf(f, "recovery_timeout = %s\n", b1);
+		format_duration(a->breaker.recovery_timeout_max_ms, b1,
+		    sizeof(b1));
+		fprintf(f, "recovery_timeout_max = %s\n", b1);
+		fprintf(f, "half_open_max_calls = %u\n",
+		    a->breaker.half_open_max_calls);
 	}
 }
 

@@ -44,6 +44,8 @@ struct ctl_client {
 	size_t nwaiting;
 	bool closing;            /* replied; freed once the reply is out */
 	bool linger;             /* ...or, refused, once the peer hangs up */
+	uid_t uid;               /* the peer, for the record */
+	pid_t pid;
 	/* V_EVENTS: the agent (empty: all) and instance (-1: all) followed */
 	char follow_agent[NAME_MAX_LEN + 1];
 	int follow_instance;
@@ -312,6 +314,9 @@ control_status_json(struct evbuffer *out, struct worker **ws, size_t n)
 			    (unsigned long long)(now - w->start_mono_ms));
 		else
 			evbuffer_add_str(out, "null,\"uptime_ms\":null");
+		if (w->rt != NULL)
+			evbuffer_add_printf(out, ",\"breaker\":\"%s\"",
+			    corral_breaker_state_name(w->rt->br.state));
 		evbuffer_add_printf(out, ",\"restarts\":%u,\"failures\":%u,"
 		    "\"start_failures\":%u,\"runtime_failures\":%u,"
 		    "\"held\":%s,\"last_exit\":",
@@ -464,6 +469,37 @@ control_worker_gone(struct control *ctl, struct worker *w)
 			}
 		}
 	}
+}
+
+static void
+do_reset(struct ctl_client *c, char **a, size_t n)
+{
+	char who[64], was[64];
+	const char *why = "no reason given";
+	size_t i;
+
+	if (n == 0 || a[0][0] == '-') {
+		fail(c, "usage: reset AGENT [--reason TEXT]");
+		return;
+	}
+	for (i = 1; i < n; i++) {
+		if (strcmp(a[i], "--reason") == 0 && i + 1 < n)
+			why = a[++i];
+		else {
+			fail(c, "usage: reset AGENT [--reason TEXT]");
+			return;
+		}
+	}
+	snprintf(who, sizeof(who), "uid %ld (pid %ld)", (long)c->uid,
+	    (long)c->pid);
+	if (fleet_reset_breaker(c->ctl->fleet, a[0], who, why, was,
+	    sizeof(was)) == -1) {
+		fail(c, "no agent '%s'", a[0]);
+		return;
+	}
+	log_info("control: breaker of %s reset by %s: %s", a[0], who, why);
+	reply(c, '+', "breaker of %s closed (was %s)", a[0], was);
+	finish(c);
 }
 
 static void
@@ -955,6 +991,8 @@ handle(struct ctl_client *c, const char *line)
 		else
 			fail(c, "usage: reload (it takes no arguments: it reads "
 			    "the file corrald started with)");
+	} else if (strcmp(a[1], "reset") == 0) {
+		do_reset(c, a + 2, n - 2);
 	} else if (strcmp(a[1], "reexec") == 0 && n == 2) {
 		do_reexec(c);
 	} else if (strcmp(a[1], "version") == 0) {
@@ -970,8 +1008,8 @@ handle(struct ctl_client *c, const char *line)
 		fleet_shutdown(c->ctl->fleet);
 	} else {
 		fail(c, "unknown command '%.40s' (status, start, stop, restart, "
-		    "history, events, tail, reload, reexec, shutdown, version)",
-		    a[1]);
+		    "reset, history, events, tail, reload, reexec, shutdown, "
+		    "version)", a[1]);
 	}
 	strv_free(&words);
 }
@@ -1067,6 +1105,8 @@ accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 		return;
 	}
 	LIST_INSERT_HEAD(&ctl->clients, c, entry);
+	c->uid = len == sizeof(cred) ? cred.uid : (uid_t)-1;
+	c->pid = len == sizeof(cred) ? cred.pid : -1;
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
 	if (refused) {
 		log_warnx("control: refused a client (uid %ld, pid %ld): only "

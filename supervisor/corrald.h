@@ -141,6 +141,8 @@ struct agent_conf {
 	char *user; /* NULL: corrald's own */
 	uid_t uid;
 	gid_t gid;
+	/* The agent's breaker; multiplier and jitter are the backoff's. */
+	struct corral_breaker_policy breaker;
 };
 
 struct cluster_conf {
@@ -158,6 +160,7 @@ struct config {
 	char *http_host;  /* NULL: no HTTP */
 	unsigned http_port;
 	char *http_token; /* NULL: none (then loopback only) */
+	bool breakers;    /* circuit_breaker_enabled / CIRCUIT_BREAKER_ENABLED */
 	enum log_level log_level;
 
 	struct agent_conf *agents; /* sorted by priority, then file order */
@@ -196,6 +199,7 @@ enum wstate {
 	W_STOPPING,
 	W_EXITED,
 	W_FATAL,
+	W_HELD, /* a restart held back by an open breaker */
 };
 const char *wstate_name(enum wstate);
 
@@ -225,7 +229,7 @@ void restart_decide(const struct restart_in *, struct restart_plan *);
 
 /* statedb.c: the state database, events written in batches. */
 
-enum ev_kind { EV_DAEMON, EV_SPAWN, EV_EXIT, EV_STATE };
+enum ev_kind { EV_DAEMON, EV_SPAWN, EV_EXIT, EV_STATE, EV_BREAKER };
 
 struct db_event {
 	int64_t id;      /* given by statedb_add */
@@ -265,6 +269,12 @@ int64_t statedb_next_chain(struct statedb *);
 /* Desired state: an operator's stop, written at once.  0 or -1. */
 int statedb_set_held(struct statedb *, const char *agent, unsigned instance,
     bool held);
+/* A breaker's state, written at once (name: the agent or cluster). */
+int statedb_save_breaker(struct statedb *, const char *name,
+    const struct corral_breaker *);
+/* 1 and b filled if saved before, 0 if not, -1 on error. */
+int statedb_load_breaker(struct statedb *, const char *name,
+    struct corral_breaker *);
 /* Forget held rows for which keep() says no. */
 int statedb_keep_held(struct statedb *,
     bool (*keep)(void *, const char *agent, unsigned instance), void *arg);
@@ -354,8 +364,17 @@ void spawn_set_nofile(uint64_t soft);
 
 /* worker.c: the fleet of workers and their state machine. */
 
+/* What the fleet keeps per agent across runs: its breaker. */
+struct agent_rt {
+	char name[NAME_MAX_LEN + 1];
+	struct fleet *fleet;     /* borrowed */
+	struct corral_breaker br; /* times in wall-clock ms (they persist) */
+	struct event *timer;     /* fires when an open breaker may half-open */
+};
+
 struct worker {
 	struct fleet *fleet;      /* borrowed: the fleet owns its workers */
+	struct agent_rt *rt;      /* borrowed from the fleet; NULL if retiring */
 	struct agent_conf *agent; /* borrowed from the fleet's config */
 	unsigned instance;
 	char name[NAME_MAX_LEN + 16]; /* "agent.N" */
@@ -405,6 +424,8 @@ struct fleet {
 	struct worker **workers; /* owned, nworkers, in start order */
 	size_t nworkers;
 	LIST_HEAD(, worker) retiring; /* owned: removed, still running */
+	struct agent_rt **rts;  /* owned, one per agent of conf */
+	size_t nrts;
 	struct config **old;    /* owned: configs retiring workers point into */
 	size_t nold;
 	struct worker **pidtab; /* hash of live pids, pidmask + 1 buckets */
@@ -455,6 +476,13 @@ void worker_start(struct worker *);
 /* -1 when the stop could not be recorded (it is done all the same). */
 int worker_stop(struct worker *);
 void worker_restart(struct worker *);
+/*
+ * A human's reset of an agent's breaker: CLOSED, and its HELD and FATAL
+ * instances start again.  who and why go into the event.  0, or -1 if
+ * there is no such agent.
+ */
+int fleet_reset_breaker(struct fleet *, const char *agent, const char *who,
+    const char *why, char *was, size_t len);
 /* Has the worker finished moving since the operator acted? */
 bool worker_settled(const struct worker *);
 

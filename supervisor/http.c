@@ -112,7 +112,7 @@ metrics(struct http *h, struct evbuffer *out, uint64_t lag_us)
 {
 	struct fleet *f = h->fleet;
 	uint64_t now = now_mono_ms(), commits, written;
-	size_t by_state[W_FATAL + 1] = { 0 }, queued, i;
+	size_t by_state[W_HELD + 1] = { 0 }, queued, i;
 	int c, st;
 
 	head(out, "corral_up", "gauge", "1 while corrald runs.");
@@ -168,8 +168,16 @@ metrics(struct http *h, struct evbuffer *out, uint64_t lag_us)
 		    (double)(now - w->start_mono_ms) / 1000.0 : 0.0);
 	}
 
+	head(out, "corral_breaker_state", "gauge",
+	    "1 for the state each agent's circuit breaker is in.");
+	for (i = 0; i < f->nrts; i++) {
+		evbuffer_add_printf(out, "corral_breaker_state{agent=\"");
+		label(out, f->rts[i]->name);
+		evbuffer_add_printf(out, "\",state=\"%s\"} 1\n",
+		    corral_breaker_state_name(f->rts[i]->br.state));
+	}
 	head(out, "corral_workers", "gauge", "Workers, by state.");
-	for (st = W_STOPPED; st <= W_FATAL; st++)
+	for (st = W_STOPPED; st <= W_HELD; st++)
 		evbuffer_add_printf(out, "corral_workers{state=\"%s\"} %zu\n",
 		    wstate_name((enum wstate)st), by_state[st]);
 	statedb_stats(h->db, &commits, &written, &queued);

@@ -70,7 +70,7 @@ read_snap(const char *line, struct worker_snap *s)
 			return -1;
 		n += used;
 	}
-	if (s->state < W_STOPPED || s->state > W_FATAL ||
+	if (s->state < W_STOPPED || s->state > W_HELD ||
 	    s->last_class < CORRAL_EXIT_NONE ||
 	    s->last_class > CORRAL_EXIT_STOPPED)
 		return -1;

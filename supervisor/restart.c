@@ -23,6 +23,8 @@ wstate_name(enum wstate s)
 		return "EXITED";
 	case W_FATAL:
 		return "FATAL";
+	case W_HELD:
+		return "HELD";
 	}
 	return "?";
 }

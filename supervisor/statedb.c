@@ -83,9 +83,16 @@ static const char schema[] =
     /* Desired state: instances an operator stopped. */
     "CREATE TABLE IF NOT EXISTS held ("
     "  agent TEXT NOT NULL, instance INTEGER NOT NULL, time_ms INTEGER,"
-    "  PRIMARY KEY (agent, instance));";
+    "  PRIMARY KEY (agent, instance));"
+    /* Breakers, written on every transition; times are wall-clock ms. */
+    "CREATE TABLE IF NOT EXISTS breakers ("
+    "  name TEXT PRIMARY KEY, state TEXT NOT NULL, failures INTEGER,"
+    "  reopenings INTEGER, trials INTEGER, opened_at_ms INTEGER,"
+    "  open_until_ms INTEGER, reset_required INTEGER, reason TEXT,"
+    "  time_ms INTEGER);";
 
-static const char *kind_names[] = { "daemon", "spawn", "exit", "state" };
+static const char *kind_names[] = { "daemon", "spawn", "exit", "state",
+	"breaker" };
 
 static void flush_cb(evutil_socket_t, short, void *);
 
@@ -288,10 +295,10 @@ bind_event(sqlite3_stmt *st, const struct db_event *e)
 	sqlite3_bind_int64(st, 1, e->id);
 	sqlite3_bind_int64(st, 2, e->time_ms);
 	sqlite3_bind_text(st, 3, kind_names[e->kind], -1, SQLITE_STATIC);
-	if (e->instance >= 0) {
+	if (e->agent[0] != '\0')
 		sqlite3_bind_text(st, 4, e->agent, -1, SQLITE_STATIC);
+	if (e->instance >= 0)
 		sqlite3_bind_int(st, 5, e->instance);
-	}
 	bind_opt_int(st, 6, e->pid, e->pid > 0);
 	if (e->state != NULL)
 		sqlite3_bind_text(st, 7, e->state, -1, SQLITE_STATIC);
@@ -572,4 +579,77 @@ statedb_keep_held(struct statedb *s,
 	}
 	strv_free(&gone);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+statedb_save_breaker(struct statedb *s, const char *name,
+    const struct corral_breaker *b)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO breakers VALUES "
+	    "(?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK) {
+		log_error("state database %s: %s", s->path,
+		    sqlite3_errmsg(s->db));
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, corral_breaker_state_name(b->state), -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, (int)b->failures);
+	sqlite3_bind_int(st, 4, (int)b->reopenings);
+	sqlite3_bind_int(st, 5, (int)b->trials);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)b->opened_at_ms);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)(b->open_until_ms > INT64_MAX ?
+	    INT64_MAX : b->open_until_ms));
+	sqlite3_bind_int(st, 8, b->reset_required);
+	sqlite3_bind_text(st, 9, b->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 10, now_wall_ms());
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		log_error("state database %s: cannot record breaker %s: %s",
+		    s->path, name, sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return 0;
+}
+
+int
+statedb_load_breaker(struct statedb *s, const char *name,
+    struct corral_breaker *b)
+{
+	sqlite3_stmt *st;
+	const char *state;
+	int rc, found = 0;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT state, failures, reopenings, "
+	    "trials, opened_at_ms, open_until_ms, reset_required FROM breakers "
+	    "WHERE name = ?", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		state = (const char *)sqlite3_column_text(st, 0);
+		b->state = strcmp(state, "OPEN") == 0 ? CORRAL_BREAKER_OPEN :
+		    strcmp(state, "HALF_OPEN") == 0 ? CORRAL_BREAKER_HALF_OPEN :
+		    CORRAL_BREAKER_CLOSED;
+		b->failures = (unsigned)sqlite3_column_int(st, 1);
+		b->reopenings = (unsigned)sqlite3_column_int(st, 2);
+		b->trials = (unsigned)sqlite3_column_int(st, 3);
+		b->opened_at_ms = (uint64_t)sqlite3_column_int64(st, 4);
+		b->open_until_ms = (uint64_t)sqlite3_column_int64(st, 5);
+		b->reset_required = sqlite3_column_int(st, 6) != 0;
+		if (b->reset_required)
+			b->open_until_ms = UINT64_MAX;
+		/* Trials in flight died with the old corrald: none is out. */
+		if (b->state == CORRAL_BREAKER_HALF_OPEN) {
+			b->state = CORRAL_BREAKER_OPEN;
+			b->open_until_ms = 0;
+		}
+		b->reason = "restored";
+		found = 1;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? found : -1;
 }

@@ -25,6 +25,8 @@ extern char **environ;
 
 static void worker_spawn(struct worker *);
 static void spawn_soon(struct fleet *);
+static void worker_enqueue(struct worker *);
+static void worker_set_state(struct worker *, enum wstate, const char *);
 static void worker_became_healthy(struct worker *);
 static void timer_cb(evutil_socket_t, short, void *);
 
@@ -197,6 +199,205 @@ pidtab_fit(struct fleet *f, size_t n)
 	free(old);
 }
 
+
+static void rt_timer_cb(evutil_socket_t, short, void *);
+
+static struct agent_rt *
+rt_new(struct fleet *f, const struct agent_conf *a)
+{
+	struct agent_rt *rt = xcalloc(1, sizeof(*rt));
+
+	snprintf(rt->name, sizeof(rt->name), "%s", a->name);
+	rt->fleet = f;
+	/* Agent breakers count consecutive failures: init allocates nothing. */
+	if (corral_breaker_init(&rt->br, &a->breaker) == -1)
+		fatal("agent %s: bad breaker policy", a->name);
+	rt->timer = evtimer_new(f->base, rt_timer_cb, rt);
+	if (rt->timer == NULL)
+		fatal("agent %s: cannot create its breaker timer", a->name);
+	return rt;
+}
+
+static void
+rt_free(struct agent_rt *rt)
+{
+	if (rt == NULL)
+		return;
+	event_free(rt->timer);
+	corral_breaker_free(&rt->br);
+	free(rt);
+}
+
+static struct agent_rt *
+rt_find(struct agent_rt **rts, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (rts[i] != NULL && strcmp(rts[i]->name, name) == 0)
+			return rts[i];
+	return NULL;
+}
+
+static bool
+breakers_on(const struct worker *w)
+{
+	return w->rt != NULL && w->fleet->conf->breakers;
+}
+
+/* Arm the breaker's timer for when OPEN may become HALF_OPEN. */
+static void
+rt_arm(struct agent_rt *rt)
+{
+	uint64_t left;
+	struct timeval tv;
+
+	evtimer_del(rt->timer);
+	if (rt->br.state != CORRAL_BREAKER_OPEN || rt->br.reset_required)
+		return;
+	/* +1: the loop's clock and the wall clock round apart. */
+	left = corral_breaker_remaining_ms(&rt->br, (uint64_t)now_wall_ms()) + 1;
+	tv.tv_sec = (time_t)(left / 1000);
+	tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
+	evtimer_add(rt->timer, &tv);
+}
+
+/* A transition happened: log it, record it, keep it, arm the timer. */
+static void
+rt_changed(struct agent_rt *rt, enum corral_breaker_state prev,
+    const char *detail)
+{
+	struct fleet *f = rt->fleet;
+	struct db_event e;
+	char until[48] = "";
+
+	/* Kept first, announced after: whoever reads the log may act on it. */
+	statedb_save_breaker(f->db, rt->name, &rt->br);
+	if (rt->br.state == CORRAL_BREAKER_OPEN && !rt->br.reset_required)
+		snprintf(until, sizeof(until), " for %.3fs",
+		    (double)(rt->br.open_until_ms - rt->br.opened_at_ms) /
+		    1000.0);
+	log_info("agent %s: breaker %s -> %s: %s%s", rt->name,
+	    corral_breaker_state_name(prev),
+	    corral_breaker_state_name(rt->br.state),
+	    detail != NULL ? detail : rt->br.reason, until);
+	memset(&e, 0, sizeof(e));
+	e.kind = EV_BREAKER;
+	e.time_ms = now_wall_ms();
+	snprintf(e.agent, sizeof(e.agent), "%s", rt->name);
+	e.instance = -1;
+	e.code = e.sig = e.err = -1;
+	e.start_failure = -1;
+	e.prev_state = corral_breaker_state_name(prev);
+	e.state = corral_breaker_state_name(rt->br.state);
+	e.detail = xstrdup(detail != NULL ? detail : rt->br.reason);
+	statedb_add(f->db, &e);
+	rt_arm(rt);
+}
+
+/* The breaker opened: what waits for a restart waits for the breaker. */
+static void
+rt_hold_backoffs(struct agent_rt *rt)
+{
+	struct fleet *f = rt->fleet;
+	size_t i;
+
+	for (i = 0; i < f->nworkers; i++) {
+		struct worker *w = f->workers[i];
+		if (w->rt != rt || (w->state != W_BACKOFF && !w->queued))
+			continue;
+		evtimer_del(w->timer);
+		if (w->queued) {
+			TAILQ_REMOVE(&f->startq, w, startq);
+			w->queued = false;
+		}
+		worker_set_state(w, W_HELD, "breaker open");
+	}
+}
+
+/* Start held instances, as many as the breaker admits (all when closed). */
+static void
+rt_release(struct agent_rt *rt, bool fatal_too)
+{
+	struct fleet *f = rt->fleet;
+	enum corral_breaker_state prev;
+	bool changed;
+	size_t i;
+
+	for (i = 0; i < f->nworkers; i++) {
+		struct worker *w = f->workers[i];
+		if (w->rt != rt || (w->state != W_HELD &&
+		    !(fatal_too && w->state == W_FATAL)))
+			continue;
+		prev = rt->br.state;
+		if (!corral_breaker_allow(&rt->br, (uint64_t)now_wall_ms(),
+		    &changed))
+			break;
+		if (changed)
+			rt_changed(rt, prev, NULL);
+		if (w->state == W_FATAL) {
+			w->failures = 0;
+			w->chain = 0;
+		}
+		worker_enqueue(w);
+	}
+}
+
+static void
+rt_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent_rt *rt = arg;
+
+	(void)fd;
+	(void)what;
+	rt_release(rt, false);
+	/* Still open (early, or nothing held to try): wait again. */
+	if (rt->br.state == CORRAL_BREAKER_OPEN &&
+	    !evtimer_pending(rt->timer, NULL))
+		rt_arm(rt);
+}
+
+/*
+ * May this worker restart now?  In HALF_OPEN a restart is a trial, and
+ * counts as one.  False: hold it.
+ */
+static bool
+breaker_admits(struct worker *w)
+{
+	enum corral_breaker_state prev;
+	bool changed, ok;
+
+	if (!breakers_on(w) || w->rt->br.state == CORRAL_BREAKER_CLOSED)
+		return true;
+	prev = w->rt->br.state;
+	ok = corral_breaker_allow(&w->rt->br, (uint64_t)now_wall_ms(),
+	    &changed);
+	if (changed)
+		rt_changed(w->rt, prev, NULL);
+	return ok;
+}
+
+int
+fleet_reset_breaker(struct fleet *f, const char *agent, const char *who,
+    const char *why, char *was, size_t len)
+{
+	struct agent_rt *rt = rt_find(f->rts, f->nrts, agent);
+	enum corral_breaker_state prev;
+	char *detail;
+
+	if (rt == NULL)
+		return -1;
+	prev = rt->br.state;
+	snprintf(was, len, "%s%s", corral_breaker_state_name(prev),
+	    rt->br.reset_required ? ", reset required" : "");
+	xasprintf(&detail, "reset by %s: %s", who, why);
+	if (corral_breaker_reset(&rt->br))
+		rt_changed(rt, prev, detail);
+	free(detail);
+	rt_release(rt, true);
+	return 0;
+}
+
 struct fleet *
 fleet_new(struct event_base *base, struct config *conf, struct statedb *db)
 {
@@ -218,10 +419,16 @@ fleet_new(struct event_base *base, struct config *conf, struct statedb *db)
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
 		seed = (uint64_t)now_wall_ms() ^ ((uint64_t)getpid() << 32);
 	corral_rng_seed(&f->rng, seed);
-	for (i = 0; i < conf->nagents; i++)
-		for (k = 0; k < conf->agents[i].numprocs; k++)
-			f->workers[f->nworkers++] = worker_new(f,
-			    &conf->agents[i], k);
+	f->rts = xcalloc(conf->nagents, sizeof(*f->rts));
+	f->nrts = conf->nagents;
+	for (i = 0; i < conf->nagents; i++) {
+		f->rts[i] = rt_new(f, &conf->agents[i]);
+		for (k = 0; k < conf->agents[i].numprocs; k++) {
+			struct worker *w = worker_new(f, &conf->agents[i], k);
+			w->rt = f->rts[i];
+			f->workers[f->nworkers++] = w;
+		}
+	}
 	return f;
 }
 
@@ -241,6 +448,9 @@ fleet_free(struct fleet *f)
 	}
 	if (f->spawn_ev != NULL)
 		event_free(f->spawn_ev);
+	for (i = 0; i < f->nrts; i++)
+		rt_free(f->rts[i]);
+	free(f->rts);
 	free(f->workers);
 	free(f->pidtab);
 	for (i = 0; i < f->nold; i++)
@@ -337,11 +547,26 @@ fleet_start(struct fleet *f)
 		    "starting every autostart worker");
 	if (f->stale_held > 0)
 		statedb_keep_held(f->db, hold_known, f);
+	for (i = 0; i < f->nrts; i++) {
+		struct agent_rt *rt = f->rts[i];
+		if (statedb_load_breaker(f->db, rt->name, &rt->br) == 1 &&
+		    rt->br.state != CORRAL_BREAKER_CLOSED) {
+			log_info("agent %s: breaker %s since before this start%s",
+			    rt->name, corral_breaker_state_name(rt->br.state),
+			    rt->br.reset_required ? ", reset required" : "");
+			rt_arm(rt);
+		}
+	}
 	/* Workers are laid out by priority, then file order: start order. */
 	for (i = 0; i < f->nworkers; i++) {
 		struct worker *w = f->workers[i];
 		if (w->adopted)
 			continue; /* taken over from before a reexec */
+		if (!w->held && w->agent->autostart && breakers_on(w) &&
+		    w->rt->br.state == CORRAL_BREAKER_OPEN) {
+			worker_set_state(w, W_HELD, "breaker open");
+			continue;
+		}
 		if (w->held)
 			log_info("agent %s: stopped by the operator, not "
 			    "started", w->name);
@@ -535,6 +760,14 @@ worker_became_healthy(struct worker *w)
 	w->failures = 0;
 	w->chain = 0;
 	worker_set_state(w, W_RUNNING, NULL);
+	if (breakers_on(w)) {
+		enum corral_breaker_state prev = w->rt->br.state;
+		if (corral_breaker_success(&w->rt->br,
+		    (uint64_t)now_wall_ms())) {
+			rt_changed(w->rt, prev, NULL);
+			rt_release(w->rt, false);
+		}
+	}
 }
 
 static void
@@ -554,6 +787,10 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 			worker_became_healthy(w);
 		break;
 	case W_BACKOFF:
+		if (!breaker_admits(w)) {
+			worker_set_state(w, W_HELD, "breaker open");
+			break;
+		}
 		worker_spawn(w);
 		break;
 	case W_STOPPING:
@@ -703,6 +940,29 @@ worker_exited(struct worker *w, int status)
 	if (plan.chain_closed)
 		w->chain = 0;
 
+	if (breakers_on(w) && cls != CORRAL_EXIT_STOPPED) {
+		struct agent_rt *rt = w->rt;
+		enum corral_breaker_state prev = rt->br.state;
+		bool changed = false;
+
+		/* A fatal exit needs a human; a transient one is expected. */
+		if (cls == CORRAL_EXIT_FATAL)
+			changed = corral_breaker_fatal(&rt->br,
+			    (uint64_t)now_wall_ms());
+		else if (plan.failure && cls != CORRAL_EXIT_TRANSIENT)
+			changed = corral_breaker_failure(&rt->br,
+			    (uint64_t)now_wall_ms(), corral_rng_uniform(&f->rng));
+		if (changed) {
+			rt_changed(rt, prev, NULL);
+			if (rt->br.state == CORRAL_BREAKER_OPEN)
+				rt_hold_backoffs(rt);
+		}
+		if (plan.next == W_BACKOFF &&
+		    rt->br.state == CORRAL_BREAKER_OPEN) {
+			worker_set_state(w, W_HELD, "breaker open");
+			goto out;
+		}
+	}
 	if (plan.next == W_BACKOFF) {
 		if (plan.failure || plan.throttle)
 			delay = corral_backoff_delay(&a->backoff,
@@ -714,7 +974,7 @@ worker_exited(struct worker *w, int status)
 		timer_arm(w, delay);
 	} else
 		worker_set_state(w, plan.next, plan.why);
-
+out:
 	if (f->shutting_down && f->live == 0 && f->on_idle != NULL)
 		f->on_idle(f);
 }
@@ -766,6 +1026,7 @@ worker_halt(struct worker *w)
 		worker_set_state(w, W_STOPPING, NULL);
 		break;
 	case W_BACKOFF:
+	case W_HELD:
 		evtimer_del(w->timer);
 		worker_set_state(w, W_STOPPED, NULL);
 		break;
@@ -809,6 +1070,7 @@ worker_start(struct worker *w)
 		worker_enqueue(w);
 		break;
 	case W_BACKOFF:
+	case W_HELD: /* the operator overrides the breaker */
 		evtimer_del(w->timer);
 		worker_enqueue(w);
 		break;
@@ -996,6 +1258,37 @@ str_eq(const char *a, const char *b)
 	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
 }
 
+/* An agent keeps its breaker across a reload, with the new policy. */
+static void
+reload_breakers(struct fleet *f, struct config *conf)
+{
+	struct agent_rt **rts = xcalloc(conf->nagents, sizeof(*rts));
+	size_t i, j;
+
+	for (i = 0; i < conf->nagents; i++) {
+		struct agent_conf *a = &conf->agents[i];
+		for (j = 0; j < f->nrts; j++) {
+			if (f->rts[j] != NULL &&
+			    strcmp(f->rts[j]->name, a->name) == 0) {
+				rts[i] = f->rts[j];
+				f->rts[j] = NULL;
+				rts[i]->br.policy = a->breaker;
+				break;
+			}
+		}
+		if (rts[i] == NULL)
+			rts[i] = rt_new(f, a);
+	}
+	for (j = 0; j < f->nrts; j++)
+		rt_free(f->rts[j]);
+	free(f->rts);
+	f->rts = rts;
+	f->nrts = conf->nagents;
+	for (i = 0; i < f->nworkers; i++)
+		f->workers[i]->rt = rt_find(rts, conf->nagents,
+		    f->workers[i]->agent->name);
+}
+
 void
 fleet_reload(struct fleet *f, struct config *conf, size_t *added,
     size_t *removed, size_t *changed, size_t *kept)
@@ -1048,6 +1341,7 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 		if (keep[i])
 			continue;
 		(*removed)++;
+		w->rt = NULL; /* its breaker may go with its agent */
 		if (w->held)
 			statedb_set_held(f->db, w->agent->name, w->instance,
 			    false);
@@ -1066,6 +1360,7 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 	free(ows);
 	f->workers = nws;
 	f->nworkers = nn;
+	reload_breakers(f, conf);
 	pidtab_fit(f, nn);
 	if (LIST_EMPTY(&f->retiring))
 		config_free(old);

@@ -11,6 +11,8 @@ backoff_multiplier = 2
 backoff_max = 800ms
 backoff_jitter = 0.25
 healthy_after = 5s
+; the backoff alone, without the breaker (t_breaker tests that)
+failure_threshold = 1000
 EOF2
 start_corrald
 wait_log 'agent crashy.0: BACKOFF -> STARTING' 5

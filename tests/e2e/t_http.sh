@@ -51,6 +51,8 @@ assert_eq "$(val 'corral_worker_exits_total{agent="crashy",class="crash",index="
 assert_eq "$(val 'corral_worker_restarts_total{agent="crashy",index="0"}')" 2 "crashy's restarts"
 assert_eq "$(val 'corral_worker_failures_total{agent="crashy",index="0",kind="start"}')" 3 "start failures"
 assert_eq "$(val 'corral_workers{state="RUNNING"}')" 2 "workers RUNNING"
+# 3 crashes stay under the default threshold of 5: still CLOSED.
+assert_eq "$(val 'corral_breaker_state{agent="crashy",state="CLOSED"}')" 1 "crashy's breaker"
 up=$(val 'corral_worker_uptime_seconds{agent="ok",index="0"}')
 awk -v u="$up" 'BEGIN { exit !(u > 0) }' || fail "uptime of ok.0 is $up"
 lag=$(val 'corral_loop_lag_seconds{}')

@@ -14,6 +14,7 @@ command = $TW -d 50 exit 1
 backoff_initial = 50ms
 backoff_max = 50ms
 healthy_after = 1s
+failure_threshold = 1000
 EOF2
 mkfifo "$T/stdout.fifo"
 exec 3<>"$T/stdout.fifo" # a reader that never reads

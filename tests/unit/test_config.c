@@ -591,6 +591,13 @@ test_minimal(void **state)
 	assert_int_equal(a->log_backups, 5);
 	assert_int_equal(a->priority, 0);
 	assert_true(a->autostart);
+	/* The spec's seed defaults for the breaker. */
+	assert_int_equal(a->breaker.failure_threshold, 5);
+	assert_int_equal(a->breaker.recovery_timeout_ms, 60000);
+	assert_int_equal(a->breaker.recovery_timeout_max_ms, 600000);
+	assert_int_equal(a->breaker.half_open_max_calls, 3);
+	assert_true(a->breaker.multiplier == 2.0);
+	assert_true(a->breaker.jitter == 0.25);
 	assert_null(a->user);
 	assert_true(a->uid == (uid_t)-1);
 	assert_true(a->gid == (gid_t)-1);
@@ -607,14 +614,15 @@ test_all_keys(void **state)
 	assert_string_equal(c->run_dir, "/tmp/corral-test/run");
 	assert_string_equal(c->log_dir, "/tmp/corral-test/log");
 	assert_int_equal(c->log_level, LOG_LVL_WARN);
+	assert_false(c->breakers);
 	assert_int_equal(c->nclusters, 2);
 	assert_string_equal(c->clusters[0].name, "research");
-	assert_int_equal(c->clusters[0].line, 7);
+	assert_int_equal(c->clusters[0].line, 8);
 	assert_string_equal(c->clusters[1].name, "ops");
-	assert_int_equal(c->clusters[1].line, 8);
+	assert_int_equal(c->clusters[1].line, 9);
 
 	a = agent(c, 0, "full");
-	assert_int_equal(a->line, 10);
+	assert_int_equal(a->line, 11);
 	assert_string_equal(a->command, "full-agent --mode test");
 	STRV_IS(&a->argv, "full-agent", "--mode", "test");
 	assert_string_equal(a->cluster, "ops");
@@ -639,6 +647,12 @@ test_all_keys(void **state)
 	assert_int_equal(a->log_backups, 0);
 	assert_int_equal(a->priority, -3);
 	assert_false(a->autostart);
+	assert_int_equal(a->breaker.failure_threshold, 7);
+	assert_int_equal(a->breaker.recovery_timeout_ms, 30000);
+	assert_int_equal(a->breaker.recovery_timeout_max_ms, 300000);
+	assert_int_equal(a->breaker.half_open_max_calls, 2);
+	assert_true(a->breaker.multiplier == 1.5);
+	assert_true(a->breaker.jitter == 0.0);
 	config_free(c);
 }
 
@@ -1027,6 +1041,7 @@ test_print(void **state)
 	    "log_dir = /tmp/corral-test/log\n"
 	    "control_socket = /tmp/corral-test/run/corrald.sock\n"
 	    "log_level = warn\n"
+	    "circuit_breaker_enabled = false\n"
 	    "\n"
 	    "[cluster:research]\n"
 	    "\n"
@@ -1055,7 +1070,11 @@ test_print(void **state)
 	    "log_max_bytes = 512K\n"
 	    "log_backups = 0\n"
 	    "priority = -3\n"
-	    "autostart = false\n";
+	    "autostart = false\n"
+	    "failure_threshold = 7\n"
+	    "recovery_timeout = 30s\n"
+	    "recovery_timeout_max = 5m\n"
+	    "half_open_max_calls = 2\n";
 
 	assert_string_equal(text, want);
 	free(text);
