@@ -316,6 +316,7 @@ control_status_json(struct evbuffer *out, struct worker **ws, size_t n)
 			evbuffer_add_str(out, "null,\"uptime_ms\":null");
 		if (w->rt != NULL)
 			evbuffer_add_printf(out, ",\"breaker\":\"%s\"",
+			    !w->fleet->conf->breakers ? "OFF" :
 			    corral_breaker_state_name(w->rt->br.state));
 		evbuffer_add_printf(out, ",\"restarts\":%u,\"failures\":%u,"
 		    "\"start_failures\":%u,\"runtime_failures\":%u,"

@@ -413,6 +413,8 @@ struct worker {
 	bool held;              /* stopped by the operator: stays stopped */
 	bool retiring;          /* removed by a reload: freed once exited */
 	bool adopted;           /* taken over from before a reexec */
+	bool trial;             /* a half-open breaker's trial start */
+	bool fresh;             /* added by a reload, to start */
 	LIST_ENTRY(worker) retire_entry;
 	bool restart_pending;   /* an operator restart: start once stopped */
 };

@@ -174,6 +174,7 @@ metrics(struct http *h, struct evbuffer *out, uint64_t lag_us)
 		evbuffer_add_printf(out, "corral_breaker_state{agent=\"");
 		label(out, f->rts[i]->name);
 		evbuffer_add_printf(out, "\",state=\"%s\"} 1\n",
+		    !f->conf->breakers ? "OFF" :
 		    corral_breaker_state_name(f->rts[i]->br.state));
 	}
 	head(out, "corral_workers", "gauge", "Workers, by state.");

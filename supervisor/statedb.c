@@ -642,11 +642,9 @@ statedb_load_breaker(struct statedb *s, const char *name,
 		b->reset_required = sqlite3_column_int(st, 6) != 0;
 		if (b->reset_required)
 			b->open_until_ms = UINT64_MAX;
-		/* Trials in flight died with the old corrald: none is out. */
-		if (b->state == CORRAL_BREAKER_HALF_OPEN) {
-			b->state = CORRAL_BREAKER_OPEN;
-			b->open_until_ms = 0;
-		}
+		/* Trials in flight: the caller counts those still running. */
+		if (b->state == CORRAL_BREAKER_HALF_OPEN)
+			b->trials = 0;
 		b->reason = "restored";
 		found = 1;
 	}

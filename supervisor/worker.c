@@ -27,6 +27,7 @@ static void worker_spawn(struct worker *);
 static void spawn_soon(struct fleet *);
 static void worker_enqueue(struct worker *);
 static void worker_set_state(struct worker *, enum wstate, const char *);
+static void trial_void(struct worker *);
 static void worker_became_healthy(struct worker *);
 static void timer_cb(evutil_socket_t, short, void *);
 
@@ -253,7 +254,8 @@ rt_arm(struct agent_rt *rt)
 	struct timeval tv;
 
 	evtimer_del(rt->timer);
-	if (rt->br.state != CORRAL_BREAKER_OPEN || rt->br.reset_required)
+	if (!rt->fleet->conf->breakers ||
+	    rt->br.state != CORRAL_BREAKER_OPEN || rt->br.reset_required)
 		return;
 	/* +1: the loop's clock and the wall clock round apart. */
 	left = corral_breaker_remaining_ms(&rt->br, (uint64_t)now_wall_ms()) + 1;
@@ -326,15 +328,19 @@ rt_release(struct agent_rt *rt, bool fatal_too)
 
 	for (i = 0; i < f->nworkers; i++) {
 		struct worker *w = f->workers[i];
-		if (w->rt != rt || (w->state != W_HELD &&
+		/* What the operator stopped stays stopped. */
+		if (w->rt != rt || w->held || (w->state != W_HELD &&
 		    !(fatal_too && w->state == W_FATAL)))
 			continue;
-		prev = rt->br.state;
-		if (!corral_breaker_allow(&rt->br, (uint64_t)now_wall_ms(),
-		    &changed))
-			break;
-		if (changed)
-			rt_changed(rt, prev, NULL);
+		if (f->conf->breakers) {
+			prev = rt->br.state;
+			if (!corral_breaker_allow(&rt->br,
+			    (uint64_t)now_wall_ms(), &changed))
+				break;
+			if (changed)
+				rt_changed(rt, prev, NULL);
+			w->trial = rt->br.state == CORRAL_BREAKER_HALF_OPEN;
+		}
 		if (w->state == W_FATAL) {
 			w->failures = 0;
 			w->chain = 0;
@@ -348,13 +354,34 @@ rt_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct agent_rt *rt = arg;
 
+	enum corral_breaker_state prev = rt->br.state;
+
 	(void)fd;
 	(void)what;
+	/* Half-open on time, whether or not an instance waits to try. */
+	if (corral_breaker_tick(&rt->br, (uint64_t)now_wall_ms()))
+		rt_changed(rt, prev, NULL);
+	else if (rt->br.state == CORRAL_BREAKER_OPEN) {
+		rt_arm(rt); /* the loop's clock ran a little ahead */
+		return;
+	}
 	rt_release(rt, false);
-	/* Still open (early, or nothing held to try): wait again. */
-	if (rt->br.state == CORRAL_BREAKER_OPEN &&
-	    !evtimer_pending(rt->timer, NULL))
-		rt_arm(rt);
+}
+
+/*
+ * A trial ended without a verdict (an operator's stop, a transient exit,
+ * a clean exit): its slot goes to the next held instance.
+ */
+static void
+trial_void(struct worker *w)
+{
+	if (!w->trial)
+		return;
+	w->trial = false;
+	if (w->rt == NULL)
+		return;
+	corral_breaker_trial_void(&w->rt->br);
+	rt_release(w->rt, false);
 }
 
 /*
@@ -374,6 +401,7 @@ breaker_admits(struct worker *w)
 	    &changed);
 	if (changed)
 		rt_changed(w->rt, prev, NULL);
+	w->trial = ok && w->rt->br.state == CORRAL_BREAKER_HALF_OPEN;
 	return ok;
 }
 
@@ -549,13 +577,28 @@ fleet_start(struct fleet *f)
 		statedb_keep_held(f->db, hold_known, f);
 	for (i = 0; i < f->nrts; i++) {
 		struct agent_rt *rt = f->rts[i];
-		if (statedb_load_breaker(f->db, rt->name, &rt->br) == 1 &&
-		    rt->br.state != CORRAL_BREAKER_CLOSED) {
-			log_info("agent %s: breaker %s since before this start%s",
-			    rt->name, corral_breaker_state_name(rt->br.state),
-			    rt->br.reset_required ? ", reset required" : "");
-			rt_arm(rt);
+		size_t j;
+
+		if (statedb_load_breaker(f->db, rt->name, &rt->br) != 1 ||
+		    rt->br.state == CORRAL_BREAKER_CLOSED)
+			continue;
+		log_info("agent %s: breaker %s since before this start%s",
+		    rt->name, corral_breaker_state_name(rt->br.state),
+		    rt->br.reset_required ? ", reset required" : "");
+		/*
+		 * Half-open: a trial adopted across a reexec still counts;
+		 * after a crash none is left, and new ones are let through.
+		 */
+		for (j = 0; j < f->nworkers; j++) {
+			struct worker *w = f->workers[j];
+			if (w->rt == rt && w->adopted && w->pid != 0 &&
+			    !w->healthy &&
+			    rt->br.state == CORRAL_BREAKER_HALF_OPEN) {
+				w->trial = true;
+				rt->br.trials++;
+			}
 		}
+		rt_arm(rt);
 	}
 	/* Workers are laid out by priority, then file order: start order. */
 	for (i = 0; i < f->nworkers; i++) {
@@ -563,7 +606,7 @@ fleet_start(struct fleet *f)
 		if (w->adopted)
 			continue; /* taken over from before a reexec */
 		if (!w->held && w->agent->autostart && breakers_on(w) &&
-		    w->rt->br.state == CORRAL_BREAKER_OPEN) {
+		    w->rt->br.state != CORRAL_BREAKER_CLOSED) {
 			worker_set_state(w, W_HELD, "breaker open");
 			continue;
 		}
@@ -573,6 +616,9 @@ fleet_start(struct fleet *f)
 		else if (w->agent->autostart)
 			worker_enqueue(w);
 	}
+	for (i = 0; i < f->nrts; i++)
+		if (f->rts[i]->br.state == CORRAL_BREAKER_HALF_OPEN)
+			rt_release(f->rts[i], false);
 	/* Nothing to start: the fleet is up as it is. */
 	if (TAILQ_EMPTY(&f->startq))
 		spawn_soon(f);
@@ -760,6 +806,7 @@ worker_became_healthy(struct worker *w)
 	w->failures = 0;
 	w->chain = 0;
 	worker_set_state(w, W_RUNNING, NULL);
+	w->trial = false;
 	if (breakers_on(w)) {
 		enum corral_breaker_state prev = w->rt->br.state;
 		if (corral_breaker_success(&w->rt->br,
@@ -849,6 +896,7 @@ worker_exited(struct worker *w, int status)
 	enum corral_exit_class cls;
 	char how[96], *detail = NULL;
 	uint64_t run_ms, delay = 0;
+	bool voided;
 	int j;
 
 	pid_remove(w);
@@ -940,6 +988,8 @@ worker_exited(struct worker *w, int status)
 	if (plan.chain_closed)
 		w->chain = 0;
 
+	if (breakers_on(w) && cls == CORRAL_EXIT_STOPPED)
+		trial_void(w);
 	if (breakers_on(w) && cls != CORRAL_EXIT_STOPPED) {
 		struct agent_rt *rt = w->rt;
 		enum corral_breaker_state prev = rt->br.state;
@@ -953,15 +1003,32 @@ worker_exited(struct worker *w, int status)
 			changed = corral_breaker_failure(&rt->br,
 			    (uint64_t)now_wall_ms(), corral_rng_uniform(&f->rng));
 		if (changed) {
+			w->trial = false; /* the verdict is in: reopened */
 			rt_changed(rt, prev, NULL);
 			if (rt->br.state == CORRAL_BREAKER_OPEN)
 				rt_hold_backoffs(rt);
 		}
+		/*
+		 * A trial that ended without a verdict (transient, clean)
+		 * frees its slot, offered once this worker is held too.
+		 */
+		voided = w->trial;
+		w->trial = false;
+		if (voided)
+			corral_breaker_trial_void(&rt->br);
+		/*
+		 * OPEN holds the restart; HALF_OPEN lets the backoff run, and
+		 * its timer asks the breaker for a trial slot.
+		 */
 		if (plan.next == W_BACKOFF &&
 		    rt->br.state == CORRAL_BREAKER_OPEN) {
 			worker_set_state(w, W_HELD, "breaker open");
+			if (voided)
+				rt_release(rt, false);
 			goto out;
 		}
+		if (voided)
+			rt_release(rt, false);
 	}
 	if (plan.next == W_BACKOFF) {
 		if (plan.failure || plan.throttle)
@@ -1012,6 +1079,8 @@ worker_halt(struct worker *w)
 	if (w->queued) {
 		TAILQ_REMOVE(&f->startq, w, startq);
 		w->queued = false;
+		if (w->pid == 0)
+			trial_void(w);
 	}
 	switch (w->state) {
 	case W_STARTING:
@@ -1318,8 +1387,7 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 			if (w == NULL) {
 				w = worker_new(f, a, k);
 				(*added)++;
-				if (a->autostart)
-					worker_enqueue(w);
+				w->fresh = a->autostart;
 			} else {
 				keep[at] = true;
 				w->agent = a; /* the new policy, from now on */
@@ -1361,6 +1429,21 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 	f->workers = nws;
 	f->nworkers = nn;
 	reload_breakers(f, conf);
+	/* New instances start, unless their agent's breaker holds them. */
+	for (i = 0; i < nn; i++) {
+		struct worker *w = nws[i];
+		if (!w->fresh)
+			continue;
+		w->fresh = false;
+		if (breakers_on(w) && w->rt->br.state != CORRAL_BREAKER_CLOSED)
+			worker_set_state(w, W_HELD, "breaker open");
+		else
+			worker_enqueue(w);
+	}
+	/* Breakers switched off: nothing waits for one any more. */
+	if (!conf->breakers)
+		for (i = 0; i < f->nrts; i++)
+			rt_release(f->rts[i], false);
 	pidtab_fit(f, nn);
 	if (LIST_EMPTY(&f->retiring))
 		config_free(old);

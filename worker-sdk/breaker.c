@@ -117,6 +117,24 @@ corral_breaker_allow(struct corral_breaker *b, uint64_t now, bool *changed)
 }
 
 bool
+corral_breaker_tick(struct corral_breaker *b, uint64_t now)
+{
+	if (b->state != CORRAL_BREAKER_OPEN || b->reset_required ||
+	    now < b->open_until_ms)
+		return false;
+	enter(b, CORRAL_BREAKER_HALF_OPEN, "recovery timeout over");
+	b->trials = 0;
+	return true;
+}
+
+void
+corral_breaker_trial_void(struct corral_breaker *b)
+{
+	if (b->state == CORRAL_BREAKER_HALF_OPEN && b->trials > 0)
+		b->trials--;
+}
+
+bool
 corral_breaker_success(struct corral_breaker *b, uint64_t now)
 {
 	(void)now;

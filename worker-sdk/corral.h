@@ -182,6 +182,14 @@ void corral_breaker_free(struct corral_breaker *);
  */
 bool corral_breaker_allow(struct corral_breaker *, uint64_t now_ms,
     bool *changed);
+/*
+ * Let time pass: OPEN becomes HALF_OPEN once its time is up, admitting
+ * nothing yet.  Returns true on a change.
+ */
+bool corral_breaker_tick(struct corral_breaker *, uint64_t now_ms);
+/* A trial ended neither well nor badly (stopped, transient): its slot is
+ * free again.  No change of state. */
+void corral_breaker_trial_void(struct corral_breaker *);
 /* A call succeeded (a run became healthy).  Returns true on a change. */
 bool corral_breaker_success(struct corral_breaker *, uint64_t now_ms);
 /* A call failed.  u draws the jitter of a reopening.  True on a change. */

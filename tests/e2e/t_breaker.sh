@@ -27,6 +27,15 @@ healthy_after = 1s
 
 [agent:fatal]
 command = sh -c 'test -e $T/fixed || exit 78; exec $TW sleep'
+
+; Opens on 2 errors; then its trials exit 75, transient: no verdict, so the
+; slot comes back and the next trial goes out after the backoff.
+[agent:limbo]
+command = sh -c 'if [ -e $T/limbo ]; then exit 75; fi; touch $T/limbo; exit 1'
+failure_threshold = 1
+recovery_timeout = 300ms
+half_open_max_calls = 1
+healthy_after = 1s
 EOF2
 start_corrald
 wait_log 'agent flaky: breaker CLOSED -> OPEN: failure threshold reached for 1.000s'
@@ -40,6 +49,11 @@ wait_log 'agent flaky: breaker HALF_OPEN -> CLOSED: trial succeeded' 1 20
 wait_log 'agent flaky.[01]: STARTING -> RUNNING' 2 20
 assert_eq "$(ctl status --json flaky | json_get '[w["state"] + "/" + w["breaker"] for w in j["workers"]]')" \
     "['RUNNING/CLOSED', 'RUNNING/CLOSED']" "flaky after recovery"
+
+# A trial without a verdict gives its slot back: trials go on.
+wait_log 'agent limbo: breaker CLOSED -> OPEN: failure threshold reached'
+wait_log 'agent limbo.0 \(pid [0-9]+\): exited with code 75 .*transient' 3
+grep -q 'agent limbo: breaker HALF_OPEN -> ' "$LOG" && fail "a transient trial decided limbo's breaker"
 
 # Transient exits never open a breaker.
 wait_log 'agent temp.0: BACKOFF -> STARTING' 4

@@ -1240,6 +1240,67 @@ test_state_names(void **state)
 	    corral_breaker_state_name((enum corral_breaker_state)42), "?");
 }
 
+/* tick: OPEN half-opens on time with no trial admitted yet. */
+static void
+test_tick(void **state)
+{
+	struct corral_breaker b;
+	bool changed;
+	int i;
+
+	(void)state;
+	assert_int_equal(corral_breaker_init(&b, &DEF), 0);
+	assert_false(corral_breaker_tick(&b, 1000)); /* CLOSED: nothing */
+	for (i = 0; i < 5; i++)
+		corral_breaker_failure(&b, 1000, 0.5);
+	assert_int_equal(b.state, CORRAL_BREAKER_OPEN);
+	assert_false(corral_breaker_tick(&b, 1000 + 59999));
+	assert_int_equal(b.state, CORRAL_BREAKER_OPEN);
+	assert_true(corral_breaker_tick(&b, 1000 + 60000));
+	assert_int_equal(b.state, CORRAL_BREAKER_HALF_OPEN);
+	assert_int_equal(b.trials, 0);
+	assert_string_equal(b.reason, "recovery timeout over");
+	assert_false(corral_breaker_tick(&b, 1000 + 60001)); /* already */
+	/* The trials are all still to admit. */
+	assert_true(corral_breaker_allow(&b, 1000 + 60001, &changed));
+	assert_false(changed);
+	assert_int_equal(b.trials, 1);
+	/* A fatal breaker never ticks open. */
+	corral_breaker_fatal(&b, 2000);
+	assert_false(corral_breaker_tick(&b, UINT64_MAX));
+	assert_int_equal(b.state, CORRAL_BREAKER_OPEN);
+	corral_breaker_free(&b);
+}
+
+/* trial_void: a slot comes back in HALF_OPEN only, never below zero. */
+static void
+test_trial_void(void **state)
+{
+	struct corral_breaker b;
+	bool changed;
+	int i;
+
+	(void)state;
+	assert_int_equal(corral_breaker_init(&b, &DEF), 0);
+	corral_breaker_trial_void(&b); /* CLOSED: nothing */
+	assert_int_equal(b.trials, 0);
+	for (i = 0; i < 5; i++)
+		corral_breaker_failure(&b, 0, 0.5);
+	corral_breaker_tick(&b, 60000);
+	for (i = 0; i < 3; i++)
+		assert_true(corral_breaker_allow(&b, 60000, &changed));
+	assert_false(corral_breaker_allow(&b, 60000, &changed));
+	corral_breaker_trial_void(&b);
+	assert_int_equal(b.trials, 2);
+	assert_int_equal(b.state, CORRAL_BREAKER_HALF_OPEN);
+	assert_true(corral_breaker_allow(&b, 60000, &changed));
+	assert_false(corral_breaker_allow(&b, 60000, &changed));
+	for (i = 0; i < 5; i++)
+		corral_breaker_trial_void(&b);
+	assert_int_equal(b.trials, 0);
+	corral_breaker_free(&b);
+}
+
 int
 main(void)
 {
@@ -1272,6 +1333,8 @@ main(void)
 		cmocka_unit_test(test_window_threshold_one),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_state_names),
+		cmocka_unit_test(test_tick),
+		cmocka_unit_test(test_trial_void),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
