@@ -149,7 +149,8 @@ install: all
 	install -m 644 worker-sdk/corral.h $(DESTDIR)$(PREFIX)/include/corral.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
 	    worker-sdk/corral.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/corral.pc
-	install -m 644 etc/fleet.ini $(DESTDIR)$(PREFIX)/share/corral/examples/
+	install -m 644 etc/fleet.ini etc/breakers.ini \
+	    $(DESTDIR)$(PREFIX)/share/corral/examples/
 	sed 's|/usr/local/bin/corrald|$(PREFIX)/bin/corrald|' etc/corrald.service \
 	    >$(DESTDIR)$(PREFIX)/share/corral/examples/corrald.service
 	install -m 755 $(EXAMPLE_BIN) $(DESTDIR)$(PREFIX)/share/corral/examples/

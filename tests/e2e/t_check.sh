@@ -31,6 +31,10 @@ grep -q "configuration OK" err || fail "no 'configuration OK'"
 sed 1d resolved >a
 sed 1d resolved2 >b
 cmp a b || fail "resolved configuration does not round-trip"
+# Every example fleet in etc/ checks.
+for f in "$TOP"/etc/*.ini; do
+	"$CORRALD" --check "$f" >/dev/null 2>err || fail "$f does not check: $(cat err)"
+done
 
 "$CORRALD" --check "$T/none.ini" 2>err
 assert_eq "$?" 78 "exit status on a missing file"
