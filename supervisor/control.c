@@ -782,6 +782,22 @@ history_row(void *arg, const struct history_row *r)
 }
 
 static void
+breaker_row(void *arg, int64_t time_ms, const char *from, const char *to,
+    const char *why)
+{
+	struct ctl_client *c = arg;
+	time_t t = (time_t)(time_ms / 1000);
+	char when[32];
+	struct tm tm;
+
+	localtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	reply(c, '=', "%s.%03d  breaker %s -> %s: %s", when,
+	    (int)(time_ms % 1000), from ? from : "?", to ? to : "?",
+	    why ? why : "");
+}
+
+static void
 do_history(struct ctl_client *c, char **a, size_t n)
 {
 	struct view_opts o = { false, false, 20, NULL };
@@ -800,6 +816,12 @@ do_history(struct ctl_client *c, char **a, size_t n)
 	    "CLASS", "EXIT", "CHAIN", "FAILURE", "DETAIL");
 	if (statedb_history(c->ctl->fleet->db, c->follow_agent, inst, o.limit,
 	    history_row, c) == -1) {
+		fail(c, "cannot read the state database");
+		return;
+	}
+	/* The agent's breaker, if it ever moved. */
+	if (statedb_breaker_history(c->ctl->fleet->db, c->follow_agent,
+	    o.limit, breaker_row, c) == -1) {
 		fail(c, "cannot read the state database");
 		return;
 	}

@@ -49,6 +49,9 @@ wait_log 'agent flaky: breaker HALF_OPEN -> CLOSED: trial succeeded' 1 20
 wait_log 'agent flaky.[01]: STARTING -> RUNNING' 2 20
 assert_eq "$(ctl status --json flaky | json_get '[w["state"] + "/" + w["breaker"] for w in j["workers"]]')" \
     "['RUNNING/CLOSED', 'RUNNING/CLOSED']" "flaky after recovery"
+ctl history flaky >hist || fail "history"
+grep -q 'breaker HALF_OPEN -> CLOSED: trial succeeded' hist || fail "history lacks the breaker: $(cat hist)"
+grep -q 'breaker CLOSED -> OPEN: failure threshold reached' hist || fail "history lacks the opening"
 
 # A trial without a verdict gives its slot back: trials go on.
 wait_log 'agent limbo: breaker CLOSED -> OPEN: failure threshold reached'
