@@ -191,3 +191,9 @@ expand_vars(const char *s, const struct expand_vars *vars, const char **why)
 	}
 	return w.s != NULL ? w.s : xstrdup("");
 }
+
+bool
+str_same(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}

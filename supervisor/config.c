@@ -1470,12 +1470,6 @@ config_print(const struct config *c, FILE *f)
 	}
 }
 
-static bool
-str_same(const char *a, const char *b)
-{
-	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
-}
-
 bool
 agent_conf_same_process(const struct agent_conf *a, const struct agent_conf *b)
 {

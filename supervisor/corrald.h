@@ -89,6 +89,8 @@ void strv_init(struct strv *);
 void strv_push(struct strv *, const char *);     /* copies */
 void strv_push_own(struct strv *, char *);       /* takes ownership */
 void strv_free(struct strv *);
+/* Equal strings, NULL equal only to NULL. */
+bool str_same(const char *, const char *);
 /*
  * Split s into words as a POSIX shell would, without expansion: blanks (and
  * every character of extra_seps) separate words, '...' keeps everything,

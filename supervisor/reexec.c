@@ -88,7 +88,7 @@ reexec(struct fleet *f, const char *exe, const char *conf_path,
 	char fdarg[16], *argv[8];
 	size_t i;
 	FILE *mf;
-	int fd, k = 0;
+	int fd, fd2 = -1, k = 0;
 
 	if (!LIST_EMPTY(&f->retiring)) {
 		snprintf(why, len, "workers removed by a reload are still "
@@ -114,8 +114,10 @@ reexec(struct fleet *f, const char *exe, const char *conf_path,
 		return -1;
 	}
 	if ((fd = memfd_create("corrald-reexec", 0)) == -1 ||
-	    (mf = fdopen(dup(fd), "w")) == NULL) {
-		snprintf(why, len, "memfd: %s", strerror(errno));
+	    (fd2 = dup(fd)) == -1 || (mf = fdopen(fd2, "w")) == NULL) {
+		snprintf(why, len, "memfd for the state: %s", strerror(errno));
+		if (fd2 != -1)
+			close(fd2);
 		if (fd != -1)
 			close(fd);
 		return -1;

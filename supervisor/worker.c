@@ -1284,8 +1284,6 @@ old_agent(const struct config *c, const char *name)
 	return NULL;
 }
 
-static bool str_eq(const char *, const char *);
-
 /* [corrald] paths and HTTP stay as corrald started with them. */
 static void
 keep_daemon_settings(struct config *old, struct config *new)
@@ -1308,9 +1306,9 @@ keep_daemon_settings(struct config *old, struct config *new)
 		*o[i] = *n[i];
 		*n[i] = tmp;
 	}
-	if (!str_eq(old->http_host, new->http_host) ||
+	if (!str_same(old->http_host, new->http_host) ||
 	    old->http_port != new->http_port ||
-	    !str_eq(old->http_token, new->http_token))
+	    !str_same(old->http_token, new->http_token))
 		log_warnx("reload: http_listen or http_token changed; it takes "
 		    "effect when corrald restarts");
 	tmp = old->http_host, old->http_host = new->http_host,
@@ -1319,12 +1317,6 @@ keep_daemon_settings(struct config *old, struct config *new)
 	    new->http_token = tmp;
 	new->http_port = old->http_port;
 	log_set_level(new->log_level);
-}
-
-static bool
-str_eq(const char *a, const char *b)
-{
-	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
 }
 
 /* An agent keeps its breaker across a reload, with the new policy. */
