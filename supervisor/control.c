@@ -44,6 +44,7 @@ struct ctl_client {
 	size_t nwaiting;
 	bool closing;            /* replied; freed once the reply is out */
 	bool linger;             /* ...or, refused, once the peer hangs up */
+	bool counted;            /* in ctl->nwaiters */
 	uid_t uid;               /* the peer, for the record */
 	pid_t pid;
 	/* V_EVENTS: the agent (empty: all) and instance (-1: all) followed */
@@ -63,6 +64,8 @@ struct control {
 	LIST_HEAD(, ctl_client) clients;
 	int (*reexec)(void *, int, char *, size_t);
 	void *reexec_arg;
+	struct event *recheck_ev; /* checks waiting clients, once a turn */
+	size_t nwaiters;          /* clients waiting for workers to settle */
 };
 
 static void client_free(struct ctl_client *);
@@ -97,6 +100,10 @@ write_cb(struct bufferevent *bev, void *arg)
 static void
 finish(struct ctl_client *c)
 {
+	if (c->counted) {
+		c->counted = false;
+		c->ctl->nwaiters--;
+	}
 	c->closing = true;
 	c->verb = V_NONE;
 	bufferevent_disable(c->bev, EV_READ);
@@ -433,18 +440,30 @@ check_waiting(struct ctl_client *c)
 void
 control_worker_changed(struct control *ctl, struct worker *w)
 {
-	struct ctl_client *c, *next;
-	size_t i;
+	static const struct timeval next_turn = { 0, 0 };
 
+	(void)w;
+	/*
+	 * Waiting clients are checked once per loop iteration, not once
+	 * per change: `restart all` of n workers makes n changes, and each
+	 * check looks at every worker the client waits for.
+	 */
+	if (ctl->nwaiters > 0 && !evtimer_pending(ctl->recheck_ev, NULL))
+		evtimer_add(ctl->recheck_ev, &next_turn);
+}
+
+static void
+recheck_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct control *ctl = arg;
+	struct ctl_client *c, *next;
+
+	(void)fd;
+	(void)what;
 	for (c = LIST_FIRST(&ctl->clients); c != NULL; c = next) {
 		next = LIST_NEXT(c, entry);
-		if (c->verb != V_START && c->verb != V_STOP &&
-		    c->verb != V_RESTART)
-			continue;
-		for (i = 0; i < c->nwaiting; i++)
-			if (c->waiting[i] == w)
-				break;
-		if (i < c->nwaiting)
+		if (c->verb == V_START || c->verb == V_STOP ||
+		    c->verb == V_RESTART)
 			check_waiting(c);
 	}
 }
@@ -576,6 +595,8 @@ do_change(struct ctl_client *c, enum ctl_verb verb, char **args, size_t n)
 	c->verb = verb;
 	c->waiting = ws;
 	c->nwaiting = nws;
+	c->ctl->nwaiters++;
+	c->counted = true;
 	check_waiting(c);
 }
 
@@ -1088,6 +1109,9 @@ client_free(struct ctl_client *c)
 	char sink[4096];
 	int i;
 
+	if (c->counted)
+		c->ctl->nwaiters--;
+
 	/*
 	 * Unread input at close makes the kernel reset the connection, and
 	 * the peer may lose our reply: take what it sent (a bounded amount).
@@ -1223,6 +1247,8 @@ control_adopt(struct fleet *f, const char *path, int fd)
 	ctl->path = xstrdup(path);
 	LIST_INIT(&ctl->clients);
 	statedb_set_listener(f->db, on_event, ctl);
+	if ((ctl->recheck_ev = evtimer_new(f->base, recheck_cb, ctl)) == NULL)
+		fatal("control socket %s: cannot create its timer", path);
 	ctl->lis = evconnlistener_new(f->base, accept_cb, ctl,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	if (ctl->lis == NULL)
@@ -1294,6 +1320,7 @@ control_close(struct control *ctl)
 		client_free(c);
 	}
 	statedb_set_listener(ctl->fleet->db, NULL, NULL);
+	event_free(ctl->recheck_ev);
 	evconnlistener_free(ctl->lis);
 	unlink(ctl->path);
 	free(ctl->path);
