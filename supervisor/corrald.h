@@ -145,11 +145,24 @@ struct agent_conf {
 	gid_t gid;
 	/* The agent's breaker; multiplier and jitter are the backoff's. */
 	struct corral_breaker_policy breaker;
+	char *fallback; /* NULL: none; else an agent's name (checked) */
 };
+
+/* OTP's restart strategies, for the workers of one cluster. */
+enum strategy { STRAT_ONE_FOR_ONE, STRAT_ONE_FOR_ALL, STRAT_REST_FOR_ONE };
 
 struct cluster_conf {
 	char name[NAME_MAX_LEN + 1];
 	unsigned line;
+	/*
+	 * The cluster's breaker: failures of every member within
+	 * failure_window_ms (0: consecutive); multiplier 2, jitter 0.25.
+	 */
+	struct corral_breaker_policy breaker;
+	enum strategy strategy;
+	unsigned min_healthy;    /* fewer workers up: CRITICAL; default 1 */
+	char *on_state_change;   /* as written; NULL: none */
+	struct strv on_state_argv; /* split into words, no %() expansion */
 };
 
 struct config {
@@ -189,6 +202,7 @@ void config_print(const struct config *, FILE *);
 bool agent_conf_same_process(const struct agent_conf *,
     const struct agent_conf *);
 const char *restart_mode_name(enum restart_mode);
+const char *strategy_name(enum strategy);
 const char *out_mode_name(enum out_mode);
 
 /* restart.c: what to do after a run ends.  Pure. */
