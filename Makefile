@@ -28,8 +28,10 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 SDK_SRC := worker-sdk/backoff.c worker-sdk/breaker.c worker-sdk/classify.c \
 	worker-sdk/fallback.c worker-sdk/retry.c
-D_SRC := supervisor/argv.c supervisor/clock.c supervisor/config.c \
-	supervisor/control.c supervisor/http.c supervisor/notify.c \
+D_SRC := supervisor/argv.c supervisor/breakers.c supervisor/clock.c \
+	supervisor/cluster.c supervisor/config.c \
+	supervisor/control.c supervisor/hook.c supervisor/http.c \
+	supervisor/notify.c \
 	supervisor/log.c supervisor/output.c supervisor/reexec.c \
 	supervisor/restart.c \
 	supervisor/spawn.c supervisor/statedb.c supervisor/units.c \

@@ -354,7 +354,7 @@ enum akey {
 	K_HEALTHY_AFTER, K_STOP_SIGNAL, K_STOP_TIMEOUT, K_STDOUT, K_STDERR,
 	K_LOG_MAX_BYTES, K_LOG_BACKUPS, K_PRIORITY, K_AUTOSTART, K_USER,
 	K_FAILURE_THRESHOLD, K_RECOVERY_TIMEOUT, K_RECOVERY_TIMEOUT_MAX,
-	K_HALF_OPEN_MAX_CALLS,
+	K_HALF_OPEN_MAX_CALLS, K_FALLBACK,
 	K_NAGENT
 };
 
@@ -366,6 +366,19 @@ static const char *agent_keys[K_NAGENT] = {
 	"stop_timeout", "stdout", "stderr", "log_max_bytes", "log_backups",
 	"priority", "autostart", "user", "failure_threshold",
 	"recovery_timeout", "recovery_timeout_max", "half_open_max_calls",
+	"fallback",
+};
+
+enum ckey {
+	C_FAILURE_THRESHOLD, C_FAILURE_WINDOW, C_RECOVERY_TIMEOUT,
+	C_RECOVERY_TIMEOUT_MAX, C_HALF_OPEN_MAX_CALLS, C_STRATEGY,
+	C_MIN_HEALTHY, C_ON_STATE_CHANGE, C_NCLUSTER
+};
+
+static const char *cluster_keys[C_NCLUSTER] = {
+	"failure_threshold", "failure_window", "recovery_timeout",
+	"recovery_timeout_max", "half_open_max_calls", "strategy",
+	"min_healthy", "on_state_change",
 };
 
 enum dkey {
@@ -408,6 +421,7 @@ looks_like_key(struct parse *p, const struct raw_entry *e, const char *piece)
 	memcpy(word, piece, n);
 	word[n] = '\0';
 	if (key_index(agent_keys, K_NAGENT, word) >= 0 ||
+	    key_index(cluster_keys, C_NCLUSTER, word) >= 0 ||
 	    key_index(daemon_keys, D_NDAEMON, word) >= 0)
 		perr(p, p->lineno, "indented line continues the value of '%s' "
 		    "but looks like key '%s': start it at the beginning of the "
@@ -448,6 +462,9 @@ unknown_key(struct parse *p, const struct raw_entry *e, const char *secname,
 	else if (key_index(agent_keys, K_NAGENT, e->key) >= 0)
 		perr(p, e->line, "key '%s' belongs in an [agent:NAME] or "
 		    "[defaults] section, not [%s]", e->key, secname);
+	else if (key_index(cluster_keys, C_NCLUSTER, e->key) >= 0)
+		perr(p, e->line, "key '%s' belongs in a [cluster:NAME] "
+		    "section, not [%s]", e->key, secname);
 	else
 		perr(p, e->line, "unknown key '%s' in [%s]", e->key, secname);
 }
@@ -502,6 +519,49 @@ agent_conf_free(struct agent_conf *a)
 	free(a->directory);
 	strv_free(&a->env);
 	free(a->user);
+	free(a->fallback);
+}
+
+/* The breaker keys that agents and clusters share. */
+enum bkey {
+	B_FAILURE_THRESHOLD, B_RECOVERY_TIMEOUT, B_RECOVERY_TIMEOUT_MAX,
+	B_HALF_OPEN_MAX_CALLS
+};
+
+/* Set bp's key k from value.  0, or -1 with the reason in *why. */
+static int
+breaker_set(struct corral_breaker_policy *bp, enum bkey k, const char *value,
+    const char **why)
+{
+	uint64_t u;
+
+	switch (k) {
+	case B_FAILURE_THRESHOLD:
+		if (parse_uint(value, CORRAL_BREAKER_MAX_THRESHOLD, &u,
+		    why) == -1)
+			return -1;
+		if (u == 0) {
+			*why = "must be at least 1";
+			return -1;
+		}
+		bp->failure_threshold = (unsigned)u;
+		return 0;
+	case B_RECOVERY_TIMEOUT:
+		return parse_duration(value, &bp->recovery_timeout_ms, why);
+	case B_RECOVERY_TIMEOUT_MAX:
+		return parse_duration(value, &bp->recovery_timeout_max_ms, why);
+	case B_HALF_OPEN_MAX_CALLS:
+		if (parse_uint(value, 1000, &u, why) == -1)
+			return -1;
+		if (u == 0) {
+			*why = "must be at least 1";
+			return -1;
+		}
+		bp->half_open_max_calls = (unsigned)u;
+		return 0;
+	}
+	*why = "unknown key";
+	return -1;
 }
 
 /* Set a's key k from value.  0, or -1 with the reason in *why. */
@@ -694,27 +754,24 @@ agent_set(struct agent_conf *a, enum akey k, const char *value,
 		a->user = xstrdup(value);
 		return 0;
 	case K_FAILURE_THRESHOLD:
-		if (parse_uint(value, 100000, &u, why) == -1)
-			return -1;
-		if (u == 0) {
-			*why = "must be at least 1";
-			return -1;
-		}
-		a->breaker.failure_threshold = (unsigned)u;
-		return 0;
+		return breaker_set(&a->breaker, B_FAILURE_THRESHOLD, value,
+		    why);
 	case K_RECOVERY_TIMEOUT:
-		return parse_duration(value, &a->breaker.recovery_timeout_ms, why);
+		return breaker_set(&a->breaker, B_RECOVERY_TIMEOUT, value, why);
 	case K_RECOVERY_TIMEOUT_MAX:
-		return parse_duration(value, &a->breaker.recovery_timeout_max_ms,
+		return breaker_set(&a->breaker, B_RECOVERY_TIMEOUT_MAX, value,
 		    why);
 	case K_HALF_OPEN_MAX_CALLS:
-		if (parse_uint(value, 1000, &u, why) == -1)
-			return -1;
-		if (u == 0) {
-			*why = "must be at least 1";
+		return breaker_set(&a->breaker, B_HALF_OPEN_MAX_CALLS, value,
+		    why);
+	case K_FALLBACK:
+		/* Whether it names an agent is known once all are read. */
+		if (!valid_name(value)) {
+			*why = "not an agent name (letters, digits, '_', '-')";
 			return -1;
 		}
-		a->breaker.half_open_max_calls = (unsigned)u;
+		free(a->fallback);
+		a->fallback = xstrdup(value);
 		return 0;
 	case K_NAGENT:
 		break;
@@ -855,6 +912,14 @@ apply_agent_section(struct parse *p, size_t sec, struct agent_conf *a,
 			continue;
 		}
 		seen[k] = e->line;
+		/* Every agent would take it, even the fallback agent. */
+		if (k == K_FALLBACK &&
+		    strcmp(p->sections[sec].name, "defaults") == 0) {
+			if (report)
+				perr(p, e->line, "fallback cannot be set in "
+				    "[defaults]: each agent names its own");
+			continue;
+		}
 		if (agent_set(a, (enum akey)k, e->value, &why) == -1) {
 			if (report)
 				perr(p, e->line, "%s: %s", e->key, why);
@@ -884,6 +949,29 @@ pair_line(const struct keyset *ks, int k1, int k2, unsigned header)
 	if (ks->line[k1] != 0)
 		return ks->line[k1];
 	return header;
+}
+
+/*
+ * The open period's cap against its start, for agents and clusters alike:
+ * a cap left at its default (max_set false) follows a longer
+ * recovery_timeout; one set shorter is an error, reported at line.
+ */
+static void
+check_recovery(struct parse *p, struct corral_breaker_policy *bp,
+    bool max_set, unsigned line)
+{
+	char b1[32], b2[32];
+
+	if (bp->recovery_timeout_max_ms >= bp->recovery_timeout_ms)
+		return;
+	if (!max_set) {
+		bp->recovery_timeout_max_ms = bp->recovery_timeout_ms;
+		return;
+	}
+	format_duration(bp->recovery_timeout_max_ms, b1, sizeof(b1));
+	format_duration(bp->recovery_timeout_ms, b2, sizeof(b2));
+	perr(p, line, "recovery_timeout_max (%s) is shorter than "
+	    "recovery_timeout (%s)", b1, b2);
 }
 
 /*
@@ -942,23 +1030,10 @@ check_agent(struct parse *p, struct agent_conf *a, const struct keyset *ks,
 	/* Reopenings lengthen the open period as the backoff does. */
 	a->breaker.multiplier = a->backoff.multiplier;
 	a->breaker.jitter = a->backoff.jitter;
-	if (a->breaker.recovery_timeout_max_ms < a->breaker.recovery_timeout_ms &&
-	    !ks->bad[K_RECOVERY_TIMEOUT] && !ks->bad[K_RECOVERY_TIMEOUT_MAX]) {
-		if (ks->line[K_RECOVERY_TIMEOUT_MAX] == 0)
-			/* Only recovery_timeout was set: its max follows. */
-			a->breaker.recovery_timeout_max_ms =
-			    a->breaker.recovery_timeout_ms;
-		else {
-			char b1[32], b2[32];
-			format_duration(a->breaker.recovery_timeout_max_ms, b1,
-			    sizeof(b1));
-			format_duration(a->breaker.recovery_timeout_ms, b2,
-			    sizeof(b2));
-			perr(p, pair_line(ks, K_RECOVERY_TIMEOUT,
-			    K_RECOVERY_TIMEOUT_MAX, a->line), "recovery_timeout_max "
-			    "(%s) is shorter than recovery_timeout (%s)", b1, b2);
-		}
-	}
+	if (!ks->bad[K_RECOVERY_TIMEOUT] && !ks->bad[K_RECOVERY_TIMEOUT_MAX])
+		check_recovery(p, &a->breaker,
+		    ks->line[K_RECOVERY_TIMEOUT_MAX] != 0, pair_line(ks,
+		    K_RECOVERY_TIMEOUT, K_RECOVERY_TIMEOUT_MAX, a->line));
 	if (a->backoff.initial_ms == 0 && a->restart != RESTART_NEVER)
 		perr(p, LINE(K_BACKOFF_INITIAL), "backoff_initial must be "
 		    "above 0: a worker that fails at once would restart in a "
@@ -998,6 +1073,186 @@ check_agent(struct parse *p, struct agent_conf *a, const struct keyset *ks,
 #undef LINE
 }
 
+static void
+cluster_init(struct cluster_conf *cl, const char *name, unsigned line)
+{
+	static const struct corral_breaker_policy bp = CORRAL_BREAKER_DEFAULT;
+
+	memset(cl, 0, sizeof(*cl));
+	snprintf(cl->name, sizeof(cl->name), "%s", name);
+	cl->line = line;
+	cl->breaker = bp;
+	/*
+	 * Members fail independently: any member's healthy run would restart
+	 * a count of consecutive failures, so a cluster counts over a window.
+	 * Its reopenings lengthen as the seed backoff does; no key sets that.
+	 */
+	cl->breaker.failure_window_ms = 60000;
+	cl->breaker.multiplier = 2.0;
+	cl->breaker.jitter = 0.25;
+	cl->strategy = STRAT_ONE_FOR_ONE;
+	cl->min_healthy = 1;
+	strv_init(&cl->on_state_argv);
+}
+
+static void
+cluster_conf_free(struct cluster_conf *cl)
+{
+	free(cl->on_state_change);
+	strv_free(&cl->on_state_argv);
+}
+
+/*
+ * on_state_change: split as a command, with %(here) expanded now: the words
+ * are final, since nothing else about the command is known when it runs
+ * (corrald appends NAME OLD NEW).  0, or -1 with the reason in *why.
+ */
+static int
+hook_set(struct cluster_conf *cl, const char *value, const char *here,
+    const char **why)
+{
+	static char whybuf[160];
+	struct expand_vars any = { "", "", here }, vars = { NULL, NULL, here };
+	struct strv words, out;
+	size_t i;
+	char *x;
+
+	strv_init(&words);
+	if (argv_split(value, NULL, &words, why) == -1)
+		return -1;
+	if (words.n == 0 || *words.v[0] == '\0') {
+		strv_free(&words);
+		*why = "empty command";
+		return -1;
+	}
+	strv_init(&out);
+	for (i = 0; i < words.n; i++) {
+		/* A bad '%' first, with the message every key gives. */
+		if ((x = expand_vars(words.v[i], &any, why)) == NULL)
+			break;
+		free(x);
+		/* Then what only an agent's command has. */
+		if ((x = expand_vars(words.v[i], &vars, why)) == NULL) {
+			snprintf(whybuf, sizeof(whybuf), "%s; corrald appends "
+			    "NAME OLD NEW to the command", *why);
+			*why = whybuf;
+			break;
+		}
+		strv_push_own(&out, x);
+	}
+	if (i < words.n) {
+		strv_free(&words);
+		strv_free(&out);
+		return -1;
+	}
+	strv_free(&words);
+	strv_free(&cl->on_state_argv);
+	cl->on_state_argv = out;
+	free(cl->on_state_change);
+	cl->on_state_change = xstrdup(value);
+	return 0;
+}
+
+/* Set cl's key k from value.  0, or -1 with the reason in *why. */
+static int
+cluster_set(struct cluster_conf *cl, enum ckey k, const char *value,
+    const char *here, const char **why)
+{
+	uint64_t u;
+
+	switch (k) {
+	case C_FAILURE_THRESHOLD:
+		return breaker_set(&cl->breaker, B_FAILURE_THRESHOLD, value,
+		    why);
+	case C_FAILURE_WINDOW:
+		return parse_duration(value, &cl->breaker.failure_window_ms,
+		    why);
+	case C_RECOVERY_TIMEOUT:
+		return breaker_set(&cl->breaker, B_RECOVERY_TIMEOUT, value,
+		    why);
+	case C_RECOVERY_TIMEOUT_MAX:
+		return breaker_set(&cl->breaker, B_RECOVERY_TIMEOUT_MAX, value,
+		    why);
+	case C_HALF_OPEN_MAX_CALLS:
+		return breaker_set(&cl->breaker, B_HALF_OPEN_MAX_CALLS, value,
+		    why);
+	case C_STRATEGY:
+		if (strcmp(value, "one_for_one") == 0)
+			cl->strategy = STRAT_ONE_FOR_ONE;
+		else if (strcmp(value, "one_for_all") == 0)
+			cl->strategy = STRAT_ONE_FOR_ALL;
+		else if (strcmp(value, "rest_for_one") == 0)
+			cl->strategy = STRAT_REST_FOR_ONE;
+		else {
+			*why = "must be one_for_one, one_for_all or "
+			    "rest_for_one";
+			return -1;
+		}
+		return 0;
+	case C_MIN_HEALTHY:
+		if (parse_uint(value, 100000, &u, why) == -1)
+			return -1;
+		cl->min_healthy = (unsigned)u;
+		return 0;
+	case C_ON_STATE_CHANGE:
+		return hook_set(cl, value, here, why);
+	case C_NCLUSTER:
+		break;
+	}
+	*why = "unknown key";
+	return -1;
+}
+
+/*
+ * Apply the entries of cluster section sec to cl and check the rules
+ * between its keys.  min_healthy needs the members, known later: its line
+ * goes to *mh_line (0 when not set, or refused).
+ */
+static void
+apply_cluster_section(struct parse *p, size_t sec, struct cluster_conf *cl,
+    const char *here, unsigned *mh_line)
+{
+	unsigned seen[C_NCLUSTER] = { 0 };
+	bool bad[C_NCLUSTER] = { false };
+	const char *why;
+	size_t i;
+	int k;
+
+	for (i = 0; i < p->nentries; i++) {
+		struct raw_entry *e = &p->entries[i];
+		if (e->section != (int)sec)
+			continue;
+		k = key_index(cluster_keys, C_NCLUSTER, e->key);
+		if (e->refused) {
+			if (k >= 0 && seen[k] == 0) {
+				seen[k] = e->line;
+				bad[k] = true;
+			}
+			continue;
+		}
+		if (k < 0) {
+			unknown_key(p, e, p->sections[sec].name, cluster_keys,
+			    C_NCLUSTER);
+			continue;
+		}
+		if (seen[k] != 0) {
+			perr(p, e->line, "key '%s' set twice in [%s] (first at "
+			    "line %u)", e->key, p->sections[sec].name, seen[k]);
+			continue;
+		}
+		seen[k] = e->line;
+		if (cluster_set(cl, (enum ckey)k, e->value, here, &why) == -1) {
+			perr(p, e->line, "%s: %s", e->key, why);
+			bad[k] = true;
+		}
+	}
+	if (!bad[C_RECOVERY_TIMEOUT] && !bad[C_RECOVERY_TIMEOUT_MAX])
+		check_recovery(p, &cl->breaker,
+		    seen[C_RECOVERY_TIMEOUT_MAX] != 0,
+		    seen[C_RECOVERY_TIMEOUT_MAX]);
+	*mh_line = bad[C_MIN_HEALTHY] ? 0 : seen[C_MIN_HEALTHY];
+}
+
 static int
 agent_cmp(const void *x, const void *y)
 {
@@ -1008,10 +1263,141 @@ agent_cmp(const void *x, const void *y)
 	return a->order < b->order ? -1 : a->order > b->order;
 }
 
+/* What resolve keeps of an agent's keys for the checks across agents. */
+struct agent_note {
+	unsigned fallback_line; /* 0: no fallback */
+	bool numprocs_bad;      /* refused: its count of workers is unknown */
+	ssize_t fb;             /* index of its fallback agent; -1: none */
+};
+
+/* "fallback cycle: a -> b -> a", from the cycle's first agent in the file. */
+static void
+report_cycle(struct parse *p, const struct config *c,
+    const struct agent_note *notes, ssize_t on)
+{
+	ssize_t first = on, k;
+	char *msg, *longer;
+
+	/* Agents are still in file order: the lowest index comes first. */
+	for (k = notes[on].fb; k != on; k = notes[k].fb)
+		if (k < first)
+			first = k;
+	msg = xstrdup(c->agents[first].name);
+	k = first;
+	do {
+		k = notes[k].fb;
+		xasprintf(&longer, "%s -> %s", msg, c->agents[k].name);
+		free(msg);
+		msg = longer;
+	} while (k != first);
+	perr(p, notes[first].fallback_line, "fallback cycle: %s", msg);
+	free(msg);
+}
+
+/*
+ * Every fallback names another agent of the file, and following fallbacks
+ * never comes back.  Fills notes[].fb.  Each agent has at most one
+ * fallback, so a walk from an agent is a path: it ends, or enters a cycle
+ * that no earlier walk found (each cycle is reported once).
+ */
+static void
+check_fallbacks(struct parse *p, const struct config *c,
+    struct agent_note *notes)
+{
+	enum { UNSEEN, ON_WALK, DONE } *state;
+	const char **names, *sugg;
+	size_t i, j, m;
+	ssize_t k;
+
+	names = xcalloc(c->nagents, sizeof(*names));
+	for (i = 0; i < c->nagents; i++) {
+		const struct agent_conf *a = &c->agents[i];
+		notes[i].fb = -1;
+		if (a->fallback == NULL)
+			continue;
+		if (strcmp(a->fallback, a->name) == 0) {
+			perr(p, notes[i].fallback_line, "an agent cannot be "
+			    "its own fallback");
+			continue;
+		}
+		for (j = 0; j < c->nagents; j++)
+			if (strcmp(c->agents[j].name, a->fallback) == 0)
+				break;
+		if (j < c->nagents) {
+			notes[i].fb = (ssize_t)j;
+			continue;
+		}
+		/* The agent itself is no suggestion: it cannot be one. */
+		for (j = 0, m = 0; j < c->nagents; j++)
+			if (j != i)
+				names[m++] = c->agents[j].name;
+		if ((sugg = closest(names, (int)m, a->fallback)) != NULL)
+			perr(p, notes[i].fallback_line, "unknown fallback "
+			    "agent '%s'; did you mean '%s'?", a->fallback,
+			    sugg);
+		else
+			perr(p, notes[i].fallback_line, "unknown fallback "
+			    "agent '%s' (no [agent:%s] section)", a->fallback,
+			    a->fallback);
+	}
+	free(names);
+
+	state = xcalloc(c->nagents, sizeof(*state));
+	for (i = 0; i < c->nagents; i++) {
+		for (k = (ssize_t)i; k != -1 && state[k] == UNSEEN;
+		    k = notes[k].fb)
+			state[k] = ON_WALK;
+		if (k != -1 && state[k] == ON_WALK)
+			report_cycle(p, c, notes, k);
+		for (k = (ssize_t)i; k != -1 && state[k] == ON_WALK;
+		    k = notes[k].fb)
+			state[k] = DONE;
+	}
+	free(state);
+}
+
+/*
+ * A cluster's min_healthy, where set (line in mhline), against its
+ * workers.  The default, 1, is allowed in a cluster without members (one
+ * declared for later): written out by --check, it must load again.
+ */
+static void
+check_min_healthy(struct parse *p, const struct config *c,
+    const struct agent_note *notes, const unsigned *mhline)
+{
+	const struct cluster_conf *cl;
+	uint64_t workers;
+	size_t i, j;
+	bool known;
+
+	for (j = 0; j < c->nclusters; j++) {
+		cl = &c->clusters[j];
+		if (mhline[j] == 0)
+			continue;
+		workers = 0;
+		known = true;
+		for (i = 0; i < c->nagents; i++) {
+			if (!str_same(c->agents[i].cluster, cl->name))
+				continue;
+			workers += c->agents[i].numprocs;
+			known = known && !notes[i].numprocs_bad;
+		}
+		/* A refused numprocs was reported; a guess would be another. */
+		if (known && cl->min_healthy > workers &&
+		    !(cl->min_healthy == 1 && workers == 0))
+			perr(p, mhline[j], "min_healthy %u is more than the "
+			    "%llu worker%s of cluster %s", cl->min_healthy,
+			    (unsigned long long)workers,
+			    workers == 1 ? "" : "s", cl->name);
+	}
+}
+
 static void
 resolve(struct parse *p, struct config *c)
 {
 	struct agent_conf defaults;
+	struct agent_note *notes = NULL;
+	unsigned *mhline;
 	struct keyset defks;
 	unsigned dseen[D_NDAEMON] = { 0 };
 	const char *name, *cd;
@@ -1146,24 +1532,19 @@ resolve(struct parse *p, struct config *c)
 		    "loopback address; set http_token to serve it beyond this "
 		    "machine", c->http_host);
 
-	/* [cluster:NAME]: names only, for now. */
-	for (i = 0; i < p->nsections; i++) {
+	/* [cluster:NAME] */
+	for (i = 0; i < p->nsections; i++)
+		c->nclusters += types[i] == S_CLUSTER;
+	c->clusters = xcalloc(c->nclusters, sizeof(*c->clusters));
+	mhline = xcalloc(c->nclusters, sizeof(*mhline));
+	for (i = 0, j = 0; i < p->nsections; i++) {
 		if (types[i] != S_CLUSTER)
 			continue;
-		c->clusters = xreallocarray(c->clusters, c->nclusters + 1,
-		    sizeof(*c->clusters));
-		snprintf(c->clusters[c->nclusters].name, NAME_MAX_LEN + 1, "%s",
-		    strchr(p->sections[i].name, ':') + 1);
-		c->clusters[c->nclusters].line = p->sections[i].line;
-		c->nclusters++;
-	}
-	for (i = 0; i < p->nentries; i++) {
-		struct raw_entry *e = &p->entries[i];
-		if (e->section >= 0 && types[e->section] == S_CLUSTER &&
-		    !e->refused)
-			perr(p, e->line, "unknown key '%s' in [%s] (cluster "
-			    "sections take no keys yet)", e->key,
-			    p->sections[e->section].name);
+		cluster_init(&c->clusters[j], strchr(p->sections[i].name,
+		    ':') + 1, p->sections[i].line);
+		apply_cluster_section(p, i, &c->clusters[j], c->here,
+		    &mhline[j]);
+		j++;
 	}
 
 	/* [defaults], checked once on its own. */
@@ -1196,6 +1577,9 @@ resolve(struct parse *p, struct config *c)
 				apply_agent_section(p, d, a, &ks, false, false);
 		apply_agent_section(p, i, a, &ks, true, true);
 		check_agent(p, a, &ks, c->here);
+		notes = xreallocarray(notes, c->nagents, sizeof(*notes));
+		notes[c->nagents - 1].fallback_line = ks.line[K_FALLBACK];
+		notes[c->nagents - 1].numprocs_bad = ks.bad[K_NUMPROCS];
 		if (a->cluster != NULL) {
 			for (j = 0; j < c->nclusters; j++)
 				if (strcmp(c->clusters[j].name, a->cluster) == 0)
@@ -1224,6 +1608,8 @@ resolve(struct parse *p, struct config *c)
 	if (c->nagents == 0 && p->nerrs == 0)
 		perr(p, p->lineno > 0 ? p->lineno : 1,
 		    "no [agent:NAME] section: nothing to supervise");
+	check_fallbacks(p, c, notes);
+	check_min_healthy(p, c, notes, mhline);
 	/* corralctl's targets name an agent or a cluster: never both. */
 	for (i = 0; i < c->nagents; i++) {
 		if (strcmp(c->agents[i].name, "all") == 0)
@@ -1242,6 +1628,8 @@ resolve(struct parse *p, struct config *c)
 			    "reserved (corralctl's target for every worker)");
 
 	agent_conf_free(&defaults);
+	free(notes);
+	free(mhline);
 	free(types);
 	/* qsort(NULL, 0, ...) is undefined. */
 	if (c->nagents > 1)
@@ -1258,6 +1646,8 @@ config_free(struct config *c)
 	for (i = 0; i < c->nagents; i++)
 		agent_conf_free(&c->agents[i]);
 	free(c->agents);
+	for (i = 0; i < c->nclusters; i++)
+		cluster_conf_free(&c->clusters[i]);
 	free(c->clusters);
 	free(c->path);
 	free(c->here);
@@ -1344,6 +1734,20 @@ restart_mode_name(enum restart_mode m)
 }
 
 const char *
+strategy_name(enum strategy s)
+{
+	switch (s) {
+	case STRAT_ONE_FOR_ONE:
+		return "one_for_one";
+	case STRAT_ONE_FOR_ALL:
+		return "one_for_all";
+	case STRAT_REST_FOR_ONE:
+		return "rest_for_one";
+	}
+	return "?";
+}
+
+const char *
 out_mode_name(enum out_mode m)
 {
 	switch (m) {
@@ -1385,6 +1789,67 @@ print_double(FILE *f, const char *key, double v)
 	fprintf(f, "%s = %s\n", key, buf);
 }
 
+/*
+ * s inside double quotes, as argv_split reads it back.  pct: s is final,
+ * so its '%' are written %% (expand_vars would take them again).
+ */
+static void
+print_quoted(FILE *f, const char *s, bool pct)
+{
+	fputc('"', f);
+	for (; *s != '\0'; s++) {
+		if (strchr("\"\\$`", *s) != NULL)
+			fputc('\\', f);
+		if (pct && *s == '%')
+			fputc('%', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+/* Words already expanded, as a command that splits back into them. */
+static void
+print_words(FILE *f, const char *key, const struct strv *words)
+{
+	static const char plain[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_-+=.,/:@%";
+	const char *w;
+	size_t i;
+
+	fprintf(f, "%s =", key);
+	for (i = 0; i < words->n; i++) {
+		fputc(' ', f);
+		if (*words->v[i] == '\0' ||
+		    strspn(words->v[i], plain) != strlen(words->v[i])) {
+			print_quoted(f, words->v[i], true);
+			continue;
+		}
+		for (w = words->v[i]; *w != '\0'; w++) {
+			if (*w == '%')
+				fputc('%', f);
+			fputc(*w, f);
+		}
+	}
+	fputc('\n', f);
+}
+
+static void
+print_breaker(FILE *f, const struct corral_breaker_policy *bp, bool window)
+{
+	char b1[32];
+
+	fprintf(f, "failure_threshold = %u\n", bp->failure_threshold);
+	if (window) {
+		format_duration(bp->failure_window_ms, b1, sizeof(b1));
+		fprintf(f, "failure_window = %s\n", b1);
+	}
+	format_duration(bp->recovery_timeout_ms, b1, sizeof(b1));
+	fprintf(f, "recovery_timeout = %s\n", b1);
+	format_duration(bp->recovery_timeout_max_ms, b1, sizeof(b1));
+	fprintf(f, "recovery_timeout_max = %s\n", b1);
+	fprintf(f, "half_open_max_calls = %u\n", bp->half_open_max_calls);
+}
+
 /* Values are printed so that they parse back to the same configuration. */
 void
 config_print(const struct config *c, FILE *f)
@@ -1403,8 +1868,15 @@ config_print(const struct config *c, FILE *f)
 		fprintf(f, "http_token = <hidden>\n");
 	fprintf(f, "circuit_breaker_enabled = %s\n", c->breakers ? "true" :
 	    "false");
-	for (i = 0; i < c->nclusters; i++)
-		fprintf(f, "\n[cluster:%s]\n", c->clusters[i].name);
+	for (i = 0; i < c->nclusters; i++) {
+		const struct cluster_conf *cl = &c->clusters[i];
+		fprintf(f, "\n[cluster:%s]\n", cl->name);
+		print_breaker(f, &cl->breaker, true);
+		fprintf(f, "strategy = %s\n", strategy_name(cl->strategy));
+		fprintf(f, "min_healthy = %u\n", cl->min_healthy);
+		if (cl->on_state_change != NULL)
+			print_words(f, "on_state_change", &cl->on_state_argv);
+	}
 	for (i = 0; i < c->nagents; i++) {
 		const struct agent_conf *a = &c->agents[i];
 		fprintf(f, "\n[agent:%s]\n", a->name);
@@ -1418,14 +1890,10 @@ config_print(const struct config *c, FILE *f)
 			fprintf(f, "env =");
 			for (j = 0; j < a->env.n; j++) {
 				const char *eq = strchr(a->env.v[j], '=');
-				fprintf(f, "%s %.*s=\"", j ? "," : "",
+				fprintf(f, "%s %.*s=", j ? "," : "",
 				    (int)(eq - a->env.v[j]), a->env.v[j]);
-				for (eq++; *eq != '\0'; eq++) {
-					if (strchr("\"\\$`", *eq) != NULL)
-						fputc('\\', f);
-					fputc(*eq, f);
-				}
-				fputc('"', f);
+				/* Unexpanded: its %() wait for the worker. */
+				print_quoted(f, eq + 1, false);
 			}
 			fputc('\n', f);
 		}
@@ -1458,15 +1926,9 @@ config_print(const struct config *c, FILE *f)
 		fprintf(f, "autostart = %s\n", a->autostart ? "true" : "false");
 		if (a->user != NULL)
 			fprintf(f, "user = %s\n", a->user);
-		fprintf(f, "failure_threshold = %u\n",
-		    a->breaker.failure_threshold);
-		format_duration(a->breaker.recovery_timeout_ms, b1, sizeof(b1));
-		fprintf(f, "recovery_timeout = %s\n", b1);
-		format_duration(a->breaker.recovery_timeout_max_ms, b1,
-		    sizeof(b1));
-		fprintf(f, "recovery_timeout_max = %s\n", b1);
-		fprintf(f, "half_open_max_calls = %u\n",
-		    a->breaker.half_open_max_calls);
+		print_breaker(f, &a->breaker, false);
+		if (a->fallback != NULL)
+			fprintf(f, "fallback = %s\n", a->fallback);
 	}
 }
 

@@ -289,15 +289,40 @@ status_json(struct ctl_client *c, struct worker **ws, size_t n)
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 
 	evbuffer_add_str(out, "= ");
-	control_status_json(out, ws, n);
+	control_status_json(out, c->ctl->fleet, ws, n);
 	evbuffer_add_str(out, "\n");
 }
 
+/* The clusters of the workers listed, in the file's order. */
+static size_t
+listed_clusters(struct fleet *f, struct worker **ws, size_t n,
+    struct cluster_rt **out)
+{
+	size_t i, j, k = 0;
+
+	for (j = 0; j < f->ncrts; j++)
+		for (i = 0; i < n; i++)
+			if (ws[i]->rt != NULL && ws[i]->rt->cluster == f->crts[j]) {
+				out[k++] = f->crts[j];
+				break;
+			}
+	return k;
+}
+
+static const char *
+cluster_breaker(const struct fleet *f, const struct cluster_rt *cr)
+{
+	return !f->conf->breakers ? "OFF" :
+	    corral_breaker_state_name(cr->g.br.state);
+}
+
 void
-control_status_json(struct evbuffer *out, struct worker **ws, size_t n)
+control_status_json(struct evbuffer *out, struct fleet *f,
+    struct worker **ws, size_t n)
 {
 	uint64_t now = now_mono_ms();
-	size_t i;
+	struct cluster_rt **cs = xcalloc(f->ncrts + 1, sizeof(*cs));
+	size_t i, nc;
 
 	evbuffer_add_printf(out, "{\"protocol\":\"%s\",\"pid\":%ld,"
 	    "\"workers\":[", CTL_PROTO, (long)getpid());
@@ -324,7 +349,7 @@ control_status_json(struct evbuffer *out, struct worker **ws, size_t n)
 		if (w->rt != NULL)
 			evbuffer_add_printf(out, ",\"breaker\":\"%s\"",
 			    !w->fleet->conf->breakers ? "OFF" :
-			    corral_breaker_state_name(w->rt->br.state));
+			    corral_breaker_state_name(w->rt->g.br.state));
 		evbuffer_add_printf(out, ",\"restarts\":%u,\"failures\":%u,"
 		    "\"start_failures\":%u,\"runtime_failures\":%u,"
 		    "\"held\":%s,\"last_exit\":",
@@ -340,7 +365,20 @@ control_status_json(struct evbuffer *out, struct worker **ws, size_t n)
 			    w->last_code, w->last_signal);
 		evbuffer_add_str(out, "}");
 	}
+	evbuffer_add_str(out, "],\"clusters\":[");
+	nc = listed_clusters(f, ws, n, cs);
+	for (i = 0; i < nc; i++) {
+		evbuffer_add_printf(out, "%s{\"name\":", i ? "," : "");
+		json_str(out, cs[i]->g.name);
+		evbuffer_add_printf(out, ",\"health\":\"%s\",\"breaker\":\"%s\","
+		    "\"up\":%u,\"down\":%u,\"min_healthy\":%u,"
+		    "\"strategy\":\"%s\"}", health_name(cs[i]->health),
+		    cluster_breaker(f, cs[i]), cs[i]->up, cs[i]->down,
+		    cs[i]->conf->min_healthy,
+		    strategy_name(cs[i]->conf->strategy));
+	}
 	evbuffer_add_str(out, "]}");
+	free(cs);
 }
 
 #define NCOL 7
@@ -372,6 +410,33 @@ emit_row(struct ctl_client *c, const size_t *width, char cell[NCOL][96])
 	    (int)width[4], cell[4], (int)width[5], cell[5], cell[6]);
 }
 
+/* Below the workers: their clusters' health and breakers. */
+static void
+cluster_rows(struct ctl_client *c, struct worker **ws, size_t n)
+{
+	struct fleet *f = c->ctl->fleet;
+	struct cluster_rt **cs = xcalloc(f->ncrts + 1, sizeof(*cs));
+	size_t i, nc, w = strlen("CLUSTER");
+
+	nc = listed_clusters(f, ws, n, cs);
+	for (i = 0; i < nc; i++)
+		if (strlen(cs[i]->g.name) > w)
+			w = strlen(cs[i]->g.name);
+	if (nc > 0) {
+		reply(c, '=', "%s", "");
+		reply(c, '=', "%-*s  %-8s  %-9s  %4s  %11s  %s", (int)w,
+		    "CLUSTER", "HEALTH", "BREAKER", "UP", "MIN_HEALTHY",
+		    "STRATEGY");
+	}
+	for (i = 0; i < nc; i++)
+		reply(c, '=', "%-*s  %-8s  %-9s  %4u  %11u  %s", (int)w,
+		    cs[i]->g.name, health_name(cs[i]->health),
+		    cluster_breaker(f, cs[i]), cs[i]->up,
+		    cs[i]->conf->min_healthy,
+		    strategy_name(cs[i]->conf->strategy));
+	free(cs);
+}
+
 /*
  * An aligned table; STATE has a '*' when the operator stopped the worker,
  * FAILURES is start/runtime failures since corrald started.
@@ -400,6 +465,7 @@ status_table(struct ctl_client *c, struct worker **ws, size_t n)
 		row_cells(ws[i], now, cell);
 		emit_row(c, width, cell);
 	}
+	cluster_rows(c, ws, n);
 }
 
 /* A start, stop or restart is done when every worker it touched settled. */
@@ -499,14 +565,14 @@ do_reset(struct ctl_client *c, char **a, size_t n)
 	size_t i;
 
 	if (n == 0 || a[0][0] == '-') {
-		fail(c, "usage: reset AGENT [--reason TEXT]");
+		fail(c, "usage: reset AGENT|CLUSTER [--reason TEXT]");
 		return;
 	}
 	for (i = 1; i < n; i++) {
 		if (strcmp(a[i], "--reason") == 0 && i + 1 < n)
 			why = a[++i];
 		else {
-			fail(c, "usage: reset AGENT [--reason TEXT]");
+			fail(c, "usage: reset AGENT|CLUSTER [--reason TEXT]");
 			return;
 		}
 	}
@@ -514,7 +580,7 @@ do_reset(struct ctl_client *c, char **a, size_t n)
 	    (long)c->pid);
 	if (fleet_reset_breaker(c->ctl->fleet, a[0], who, why, was,
 	    sizeof(was)) == -1) {
-		fail(c, "no agent '%s'", a[0]);
+		fail(c, "no agent or cluster '%s'", a[0]);
 		return;
 	}
 	log_info("control: breaker of %s reset by %s: %s", a[0], who, why);

@@ -33,7 +33,7 @@ usage(FILE *f)
 	    "  start [--no-wait] TARGET...            start, wait until running\n"
 	    "  stop [--no-wait] TARGET...             stop, and keep stopped\n"
 	    "  restart [--no-wait] TARGET...          stop, then start\n"
-	    "  reset AGENT [--reason TEXT]            close an agent's breaker\n"
+	    "  reset AGENT|CLUSTER [--reason TEXT]    close a breaker\n"
 	    "  history [-n N] AGENT[:N]               the last runs, their exits and chains\n"
 	    "  events [-f] [-n N] [AGENT[:N]]         events as JSON lines; -f follows\n"
 	    "  tail [-f] [-n N] [--stderr] AGENT[:N]  a worker's output; -f follows\n"

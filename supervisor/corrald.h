@@ -162,7 +162,8 @@ struct cluster_conf {
 	enum strategy strategy;
 	unsigned min_healthy;    /* fewer workers up: CRITICAL; default 1 */
 	char *on_state_change;   /* as written; NULL: none */
-	struct strv on_state_argv; /* split into words, no %() expansion */
+	/* Split into words, %(here) already expanded: run them as they are. */
+	struct strv on_state_argv;
 };
 
 struct config {
@@ -216,7 +217,9 @@ enum wstate {
 	W_EXITED,
 	W_FATAL,
 	W_HELD, /* a restart held back by an open breaker */
+	W_DEGRADED, /* held back, and its fallback agent runs instead */
 };
+#define W_LAST W_DEGRADED
 const char *wstate_name(enum wstate);
 
 struct restart_in {
@@ -245,7 +248,8 @@ void restart_decide(const struct restart_in *, struct restart_plan *);
 
 /* statedb.c: the state database, events written in batches. */
 
-enum ev_kind { EV_DAEMON, EV_SPAWN, EV_EXIT, EV_STATE, EV_BREAKER };
+enum ev_kind { EV_DAEMON, EV_SPAWN, EV_EXIT, EV_STATE, EV_BREAKER,
+	EV_HEALTH };
 
 struct db_event {
 	int64_t id;      /* given by statedb_add */
@@ -384,14 +388,6 @@ void spawn_set_nofile(uint64_t soft);
 
 /* worker.c: the fleet of workers and their state machine. */
 
-/* What the fleet keeps per agent across runs: its breaker. */
-struct agent_rt {
-	char name[NAME_MAX_LEN + 1];
-	struct fleet *fleet;     /* borrowed */
-	struct corral_breaker br; /* times in wall-clock ms (they persist) */
-	struct event *timer;     /* fires when an open breaker may half-open */
-};
-
 struct worker {
 	struct fleet *fleet;      /* borrowed: the fleet owns its workers */
 	struct agent_rt *rt;      /* borrowed from the fleet; NULL if retiring */
@@ -433,7 +429,11 @@ struct worker {
 	bool held;              /* stopped by the operator: stays stopped */
 	bool retiring;          /* removed by a reload: freed once exited */
 	bool adopted;           /* taken over from before a reexec */
-	bool trial;             /* a half-open breaker's trial start */
+	bool trial;             /* a trial of its agent's half-open breaker */
+	bool ctrial;            /* a trial of its cluster's half-open breaker */
+	bool regroup;           /* stopped by its cluster's strategy: restarts
+				   with the cluster's group */
+	bool for_fallback;      /* started in place of a broken agent */
 	bool fresh;             /* added by a reload, to start */
 	LIST_ENTRY(worker) retire_entry;
 	bool restart_pending;   /* an operator restart: start once stopped */
@@ -448,6 +448,9 @@ struct fleet {
 	LIST_HEAD(, worker) retiring; /* owned: removed, still running */
 	struct agent_rt **rts;  /* owned, one per agent of conf */
 	size_t nrts;
+	struct cluster_rt **crts; /* owned, one per cluster of conf */
+	size_t ncrts;
+	LIST_HEAD(, hook) hooks; /* owned: on_state_change commands running */
 	struct config **old;    /* owned: configs retiring workers point into */
 	size_t nold;
 	struct worker **pidtab; /* hash of live pids, pidmask + 1 buckets */
@@ -498,15 +501,130 @@ void worker_start(struct worker *);
 /* -1 when the stop could not be recorded (it is done all the same). */
 int worker_stop(struct worker *);
 void worker_restart(struct worker *);
-/*
- * A human's reset of an agent's breaker: CLOSED, and its HELD and FATAL
- * instances start again.  who and why go into the event.  0, or -1 if
- * there is no such agent.
- */
-int fleet_reset_breaker(struct fleet *, const char *agent, const char *who,
-    const char *why, char *was, size_t len);
 /* Has the worker finished moving since the operator acted? */
 bool worker_settled(const struct worker *);
+/*
+ * For breakers.c and cluster.c: the state machine's own steps.  Every
+ * state change goes through worker_set_state(); worker_halt() stops a
+ * worker without recording it as the operator's wish.
+ */
+void worker_set_state(struct worker *, enum wstate, const char *why);
+void worker_enqueue(struct worker *);
+void worker_halt(struct worker *);
+void worker_timer_arm(struct worker *, uint64_t ms);
+/* Held back by a breaker: HELD or DEGRADED. */
+bool worker_waiting(const struct worker *);
+
+/* breakers.c: the breakers of agents and clusters, and fallback agents. */
+
+/* A breaker as corrald keeps it: named, timed, persisted, logged. */
+struct guard {
+	char name[NAME_MAX_LEN + 1];
+	bool is_cluster;
+	struct fleet *fleet;      /* borrowed */
+	struct corral_breaker br; /* times in wall-clock ms (they persist) */
+	struct event *timer;      /* fires when OPEN may become HALF_OPEN */
+};
+
+/* What the fleet keeps per agent across runs. */
+struct agent_rt {
+	struct guard g;
+	struct cluster_rt *cluster; /* borrowed; NULL: in none */
+	struct agent_rt *fallback;  /* borrowed; NULL: none */
+	unsigned demand;  /* agents now falling back to this one */
+	bool demanding;   /* this one counts in fallback->demand */
+};
+
+enum health { H_HEALTHY, H_DEGRADED, H_CRITICAL };
+
+/* What the fleet keeps per cluster. */
+struct cluster_rt {
+	struct guard g;
+	struct cluster_conf *conf;  /* borrowed from the fleet's config */
+	enum health health;
+	unsigned up, down;          /* workers, at the last evaluation */
+	struct event *health_ev;    /* evaluates once per loop turn */
+	struct event *group_timer;  /* a strategy's restart of the stopped */
+	uint64_t group_due_ms;      /* when it fires (monotonic) */
+	struct hookq *hooks;        /* owned: on_state_change waiting to run */
+};
+
+struct agent_rt *agent_rt_new(struct fleet *, const struct agent_conf *);
+void agent_rt_free(struct agent_rt *);
+struct cluster_rt *cluster_rt_new(struct fleet *, struct cluster_conf *);
+void cluster_rt_free(struct cluster_rt *);
+/* Give every agent_rt its cluster and fallback (after a load or reload). */
+void breakers_link(struct fleet *);
+/* New policies after a reload; a window that changed forgets its times. */
+void guard_set_policy(struct guard *, const struct corral_breaker_policy *);
+/* Read saved breakers, count adopted trials, hold or release (at start). */
+void breakers_restore(struct fleet *);
+bool breakers_on(const struct worker *);
+/* May w (re)start now?  Takes a trial slot when half-open.  0 if yes, else
+ * 1 (its agent's breaker refuses) or 2 (its cluster's). */
+int breakers_admit(struct worker *);
+/* Hold w for the breaker that refused it (admit's answer). */
+void breakers_hold(struct worker *, int refused);
+/* Start w if the breakers admit it, else hold it. */
+void breakers_start(struct worker *);
+void breakers_healthy(struct worker *);
+/* A run ended.  True if a breaker holds w now (its state is set). */
+bool breakers_exited(struct worker *, enum corral_exit_class,
+    const struct restart_plan *);
+/* A trial ended without a verdict (an operator's stop, a halt). */
+void breakers_trial_void(struct worker *);
+/* Start what waits for breakers that are off or closed (after a reload). */
+void breakers_release_all(struct fleet *);
+/* Start or stop fallback agents as their primaries' breakers say. */
+void fallback_update(struct agent_rt *);
+/* Count every demand again (after a reload changed who falls back). */
+void fallback_recount(struct fleet *);
+/*
+ * A human's reset of an agent's breaker, or of a cluster's and its
+ * members': CLOSED, and HELD and FATAL instances start again.  who and why
+ * go into the events.  0, or -1 if there is no such agent or cluster.
+ */
+int fleet_reset_breaker(struct fleet *, const char *name, const char *who,
+    const char *why, char *was, size_t len);
+struct agent_rt *fleet_find_rt(struct fleet *, const char *agent);
+struct cluster_rt *fleet_find_crt(struct fleet *, const char *cluster);
+
+/* cluster.c: a cluster's restart strategy and health. */
+
+/* Health from counts.  Pure. */
+enum health health_of(unsigned up, unsigned down, unsigned min_healthy,
+    bool breaker_closed);
+const char *health_name(enum health);
+/*
+ * w failed and will restart after delay_ms: under one_for_all or
+ * rest_for_one, stop the workers that go with it.  True if w then waits
+ * for its cluster's group restart (no timer of its own).
+ */
+bool cluster_regroup(struct worker *, uint64_t delay_ms);
+/*
+ * Workers waiting for a group restart their cluster no longer has (a
+ * reload removed the cluster): they start now.
+ */
+void cluster_regroup_orphans(struct fleet *);
+/* w, stopped by its cluster's strategy, has exited: wait or start. */
+void cluster_regrouped_exit(struct worker *);
+/* A member's state changed: evaluate health at the end of the loop turn. */
+void cluster_touch(struct cluster_rt *);
+
+/* hook.c: on_state_change commands, one at a time per cluster. */
+
+struct hook;
+struct hookq;
+struct hookq *hookq_new(void);
+void hookq_free(struct hookq *);
+/* Run c's on_state_change with NAME OLD NEW; kind: "health" or "breaker". */
+void hook_run(struct cluster_rt *, const char *kind, const char *name,
+    const char *old_state, const char *new_state);
+/* A reaped pid: true if it was a hook's (then it is dealt with). */
+bool hook_reaped(struct fleet *, pid_t, int status);
+/* The cluster goes (reload): its queue is dropped, running hooks stay. */
+void hook_forget(struct fleet *, struct cluster_rt *);
+void hooks_free(struct fleet *);
 
 /* control.c: the control socket. */
 
@@ -528,7 +646,8 @@ void control_close(struct control *);
 void control_worker_changed(struct control *, struct worker *);
 /* The workers as one JSON object (corralctl status --json, /status). */
 struct evbuffer;
-void control_status_json(struct evbuffer *, struct worker **, size_t);
+void control_status_json(struct evbuffer *, struct fleet *, struct worker **,
+    size_t);
 /* A worker wrote this: pass it to who follows it. */
 void control_output(struct control *, struct worker *, int which,
     const char *, size_t);
@@ -559,7 +678,7 @@ struct worker_snap {
 	long pid;
 	long long start_wall_ms, start_mono_ms, deadline_mono_ms, chain;
 	int healthy, healthy_due, stop_requested, held, restart_pending;
-	int queued;
+	int queued, trial, ctrial, regroup, for_fallback;
 	unsigned failures, runs, start_failures, runtime_failures;
 	int last_class, last_code, last_signal;
 	unsigned exits[CORRAL_EXIT_STOPPED + 1];

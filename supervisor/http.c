@@ -112,7 +112,7 @@ metrics(struct http *h, struct evbuffer *out, uint64_t lag_us)
 {
 	struct fleet *f = h->fleet;
 	uint64_t now = now_mono_ms(), commits, written;
-	size_t by_state[W_HELD + 1] = { 0 }, queued, i;
+	size_t by_state[W_LAST + 1] = { 0 }, queued, i;
 	int c, st;
 
 	head(out, "corral_up", "gauge", "1 while corrald runs.");
@@ -172,13 +172,37 @@ metrics(struct http *h, struct evbuffer *out, uint64_t lag_us)
 	    "1 for the state each agent's circuit breaker is in.");
 	for (i = 0; i < f->nrts; i++) {
 		evbuffer_add_printf(out, "corral_breaker_state{agent=\"");
-		label(out, f->rts[i]->name);
+		label(out, f->rts[i]->g.name);
 		evbuffer_add_printf(out, "\",state=\"%s\"} 1\n",
 		    !f->conf->breakers ? "OFF" :
-		    corral_breaker_state_name(f->rts[i]->br.state));
+		    corral_breaker_state_name(f->rts[i]->g.br.state));
+	}
+	head(out, "corral_cluster_breaker_state", "gauge",
+	    "1 for the state each cluster's circuit breaker is in.");
+	for (i = 0; i < f->ncrts; i++) {
+		evbuffer_add_printf(out, "corral_cluster_breaker_state{cluster=\"");
+		label(out, f->crts[i]->g.name);
+		evbuffer_add_printf(out, "\",state=\"%s\"} 1\n",
+		    !f->conf->breakers ? "OFF" :
+		    corral_breaker_state_name(f->crts[i]->g.br.state));
+	}
+	head(out, "corral_cluster_health", "gauge",
+	    "1 for each cluster's health: HEALTHY, DEGRADED or CRITICAL.");
+	for (i = 0; i < f->ncrts; i++) {
+		evbuffer_add_printf(out, "corral_cluster_health{cluster=\"");
+		label(out, f->crts[i]->g.name);
+		evbuffer_add_printf(out, "\",health=\"%s\"} 1\n",
+		    health_name(f->crts[i]->health));
+	}
+	head(out, "corral_cluster_workers_up", "gauge",
+	    "Workers of each cluster counted up by its health.");
+	for (i = 0; i < f->ncrts; i++) {
+		evbuffer_add_printf(out, "corral_cluster_workers_up{cluster=\"");
+		label(out, f->crts[i]->g.name);
+		evbuffer_add_printf(out, "\"} %u\n", f->crts[i]->up);
 	}
 	head(out, "corral_workers", "gauge", "Workers, by state.");
-	for (st = W_STOPPED; st <= W_HELD; st++)
+	for (st = W_STOPPED; st <= W_LAST; st++)
 		evbuffer_add_printf(out, "corral_workers{state=\"%s\"} %zu\n",
 		    wstate_name((enum wstate)st), by_state[st]);
 	statedb_stats(h->db, &commits, &written, &queued);
@@ -261,7 +285,8 @@ request_cb(struct evhttp_request *req, void *arg)
 	}
 	if (strcmp(uri, "/status") == 0) {
 		out = evbuffer_new();
-		control_status_json(out, h->fleet->workers, h->fleet->nworkers);
+		control_status_json(out, h->fleet, h->fleet->workers,
+		    h->fleet->nworkers);
 		evbuffer_add(out, "\n", 1);
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Content-Type", "application/json");

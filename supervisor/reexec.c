@@ -10,7 +10,9 @@
  *
  * The format is text, one record per line, fields separated by blanks
  * (names cannot hold blanks): "corrald-reexec 1", then "lock FD",
- * "listen FD", "reply FD", then one "w ..." line per worker.
+ * "listen FD", "reply FD", then one "w ..." line per worker.  Fields added
+ * later go at the end of a line behind a tag ("b" for the breaker and
+ * cluster flags), so that an image reads what an older one wrote.
  */
 #include <sys/mman.h>
 
@@ -47,6 +49,9 @@ write_snap(FILE *f, const struct worker_snap *s)
 	    s->execfd);
 	for (c = 0; c <= CORRAL_EXIT_STOPPED; c++)
 		fprintf(f, " %u", s->exits[c]);
+	/* Added later: an image that does not know them stops reading here. */
+	fprintf(f, " b %d %d %d %d", s->trial, s->ctrial, s->regroup,
+	    s->for_fallback);
 	fputc('\n', f);
 }
 
@@ -70,7 +75,10 @@ read_snap(const char *line, struct worker_snap *s)
 			return -1;
 		n += used;
 	}
-	if (s->state < W_STOPPED || s->state > W_HELD ||
+	/* Absent when the old image predates them: all false then. */
+	(void)sscanf(line + n, " b %d %d %d %d", &s->trial, &s->ctrial,
+	    &s->regroup, &s->for_fallback);
+	if (s->state < W_STOPPED || s->state > W_LAST ||
 	    s->last_class < CORRAL_EXIT_NONE ||
 	    s->last_class > CORRAL_EXIT_STOPPED)
 		return -1;

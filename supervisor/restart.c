@@ -25,6 +25,8 @@ wstate_name(enum wstate s)
 		return "FATAL";
 	case W_HELD:
 		return "HELD";
+	case W_DEGRADED:
+		return "DEGRADED";
 	}
 	return "?";
 }

@@ -69,7 +69,7 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS events ("
     "  id INTEGER PRIMARY KEY,"
     "  time_ms INTEGER NOT NULL,"
-    "  kind TEXT NOT NULL,"     /* daemon, spawn, exit, state */
+    "  kind TEXT NOT NULL,"     /* daemon ... health: kind_names */
     "  agent TEXT,"
     "  instance INTEGER,"
     "  pid INTEGER,"
@@ -84,7 +84,8 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS held ("
     "  agent TEXT NOT NULL, instance INTEGER NOT NULL, time_ms INTEGER,"
     "  PRIMARY KEY (agent, instance));"
-    /* Breakers, written on every transition; times are wall-clock ms. */
+    /* Breakers of agents and clusters, written on every transition and
+     * every failure counted; times are wall-clock ms. */
     "CREATE TABLE IF NOT EXISTS breakers ("
     "  name TEXT PRIMARY KEY, state TEXT NOT NULL, failures INTEGER,"
     "  reopenings INTEGER, trials INTEGER, opened_at_ms INTEGER,"
@@ -92,7 +93,7 @@ static const char schema[] =
     "  time_ms INTEGER);";
 
 static const char *kind_names[] = { "daemon", "spawn", "exit", "state",
-	"breaker" };
+	"breaker", "health" };
 
 static void flush_cb(evutil_socket_t, short, void *);
 

@@ -25,9 +25,6 @@ extern char **environ;
 
 static void worker_spawn(struct worker *);
 static void spawn_soon(struct fleet *);
-static void worker_enqueue(struct worker *);
-static void worker_set_state(struct worker *, enum wstate, const char *);
-static void trial_void(struct worker *);
 static void worker_became_healthy(struct worker *);
 static void timer_cb(evutil_socket_t, short, void *);
 
@@ -36,8 +33,8 @@ static void timer_cb(evutil_socket_t, short, void *);
  * loop woke; a callback that spawned many workers may have run for a while
  * since.  Refresh it, or healthy_after would be cut short.
  */
-static void
-timer_arm(struct worker *w, uint64_t ms)
+void
+worker_timer_arm(struct worker *w, uint64_t ms)
 {
 	struct timeval tv;
 
@@ -63,8 +60,14 @@ ev_fill(struct db_event *e, struct worker *w, enum ev_kind kind)
 	e->chain = w->chain;
 }
 
+bool
+worker_waiting(const struct worker *w)
+{
+	return w->state == W_HELD || w->state == W_DEGRADED;
+}
+
 /* The only way a worker's state changes. */
-static void
+void
 worker_set_state(struct worker *w, enum wstate s, const char *why)
 {
 	struct db_event e;
@@ -86,6 +89,10 @@ worker_set_state(struct worker *w, enum wstate s, const char *why)
 	}
 	if (w->fleet->ctl != NULL)
 		control_worker_changed(w->fleet->ctl, w);
+	if (w->rt != NULL) {
+		cluster_touch(w->rt->cluster);
+		fallback_update(w->rt);
+	}
 }
 
 /* pid -> worker, in O(1). */
@@ -201,231 +208,6 @@ pidtab_fit(struct fleet *f, size_t n)
 }
 
 
-static void rt_timer_cb(evutil_socket_t, short, void *);
-
-static struct agent_rt *
-rt_new(struct fleet *f, const struct agent_conf *a)
-{
-	struct agent_rt *rt = xcalloc(1, sizeof(*rt));
-
-	snprintf(rt->name, sizeof(rt->name), "%s", a->name);
-	rt->fleet = f;
-	/* Agent breakers count consecutive failures: init allocates nothing. */
-	if (corral_breaker_init(&rt->br, &a->breaker) == -1)
-		fatal("agent %s: bad breaker policy", a->name);
-	rt->timer = evtimer_new(f->base, rt_timer_cb, rt);
-	if (rt->timer == NULL)
-		fatal("agent %s: cannot create its breaker timer", a->name);
-	return rt;
-}
-
-static void
-rt_free(struct agent_rt *rt)
-{
-	if (rt == NULL)
-		return;
-	event_free(rt->timer);
-	corral_breaker_free(&rt->br);
-	free(rt);
-}
-
-static struct agent_rt *
-rt_find(struct agent_rt **rts, size_t n, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (rts[i] != NULL && strcmp(rts[i]->name, name) == 0)
-			return rts[i];
-	return NULL;
-}
-
-static bool
-breakers_on(const struct worker *w)
-{
-	return w->rt != NULL && w->fleet->conf->breakers;
-}
-
-/* Arm the breaker's timer for when OPEN may become HALF_OPEN. */
-static void
-rt_arm(struct agent_rt *rt)
-{
-	uint64_t left;
-	struct timeval tv;
-
-	evtimer_del(rt->timer);
-	if (!rt->fleet->conf->breakers ||
-	    rt->br.state != CORRAL_BREAKER_OPEN || rt->br.reset_required)
-		return;
-	/* +1: the loop's clock and the wall clock round apart. */
-	left = corral_breaker_remaining_ms(&rt->br, (uint64_t)now_wall_ms()) + 1;
-	tv.tv_sec = (time_t)(left / 1000);
-	tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
-	evtimer_add(rt->timer, &tv);
-}
-
-/* A transition happened: log it, record it, keep it, arm the timer. */
-static void
-rt_changed(struct agent_rt *rt, enum corral_breaker_state prev,
-    const char *detail)
-{
-	struct fleet *f = rt->fleet;
-	struct db_event e;
-	char until[48] = "";
-
-	/* Kept first, announced after: whoever reads the log may act on it. */
-	statedb_save_breaker(f->db, rt->name, &rt->br);
-	if (rt->br.state == CORRAL_BREAKER_OPEN && !rt->br.reset_required)
-		snprintf(until, sizeof(until), " for %.3fs",
-		    (double)(rt->br.open_until_ms - rt->br.opened_at_ms) /
-		    1000.0);
-	log_info("agent %s: breaker %s -> %s: %s%s", rt->name,
-	    corral_breaker_state_name(prev),
-	    corral_breaker_state_name(rt->br.state),
-	    detail != NULL ? detail : rt->br.reason, until);
-	memset(&e, 0, sizeof(e));
-	e.kind = EV_BREAKER;
-	e.time_ms = now_wall_ms();
-	snprintf(e.agent, sizeof(e.agent), "%s", rt->name);
-	e.instance = -1;
-	e.code = e.sig = e.err = -1;
-	e.start_failure = -1;
-	e.prev_state = corral_breaker_state_name(prev);
-	e.state = corral_breaker_state_name(rt->br.state);
-	e.detail = xstrdup(detail != NULL ? detail : rt->br.reason);
-	statedb_add(f->db, &e);
-	rt_arm(rt);
-}
-
-/* The breaker opened: what waits for a restart waits for the breaker. */
-static void
-rt_hold_backoffs(struct agent_rt *rt)
-{
-	struct fleet *f = rt->fleet;
-	size_t i;
-
-	for (i = 0; i < f->nworkers; i++) {
-		struct worker *w = f->workers[i];
-		if (w->rt != rt || (w->state != W_BACKOFF && !w->queued))
-			continue;
-		evtimer_del(w->timer);
-		if (w->queued) {
-			TAILQ_REMOVE(&f->startq, w, startq);
-			w->queued = false;
-		}
-		worker_set_state(w, W_HELD, "breaker open");
-	}
-}
-
-/* Start held instances, as many as the breaker admits (all when closed). */
-static void
-rt_release(struct agent_rt *rt, bool fatal_too)
-{
-	struct fleet *f = rt->fleet;
-	enum corral_breaker_state prev;
-	bool changed;
-	size_t i;
-
-	for (i = 0; i < f->nworkers; i++) {
-		struct worker *w = f->workers[i];
-		/* What the operator stopped stays stopped. */
-		if (w->rt != rt || w->held || (w->state != W_HELD &&
-		    !(fatal_too && w->state == W_FATAL)))
-			continue;
-		if (f->conf->breakers) {
-			prev = rt->br.state;
-			if (!corral_breaker_allow(&rt->br,
-			    (uint64_t)now_wall_ms(), &changed))
-				break;
-			if (changed)
-				rt_changed(rt, prev, NULL);
-			w->trial = rt->br.state == CORRAL_BREAKER_HALF_OPEN;
-		}
-		if (w->state == W_FATAL) {
-			w->failures = 0;
-			w->chain = 0;
-		}
-		worker_enqueue(w);
-	}
-}
-
-static void
-rt_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct agent_rt *rt = arg;
-
-	enum corral_breaker_state prev = rt->br.state;
-
-	(void)fd;
-	(void)what;
-	/* Half-open on time, whether or not an instance waits to try. */
-	if (corral_breaker_tick(&rt->br, (uint64_t)now_wall_ms()))
-		rt_changed(rt, prev, NULL);
-	else if (rt->br.state == CORRAL_BREAKER_OPEN) {
-		rt_arm(rt); /* the loop's clock ran a little ahead */
-		return;
-	}
-	rt_release(rt, false);
-}
-
-/*
- * A trial ended without a verdict (an operator's stop, a transient exit,
- * a clean exit): its slot goes to the next held instance.
- */
-static void
-trial_void(struct worker *w)
-{
-	if (!w->trial)
-		return;
-	w->trial = false;
-	if (w->rt == NULL)
-		return;
-	corral_breaker_trial_void(&w->rt->br);
-	rt_release(w->rt, false);
-}
-
-/*
- * May this worker restart now?  In HALF_OPEN a restart is a trial, and
- * counts as one.  False: hold it.
- */
-static bool
-breaker_admits(struct worker *w)
-{
-	enum corral_breaker_state prev;
-	bool changed, ok;
-
-	if (!breakers_on(w) || w->rt->br.state == CORRAL_BREAKER_CLOSED)
-		return true;
-	prev = w->rt->br.state;
-	ok = corral_breaker_allow(&w->rt->br, (uint64_t)now_wall_ms(),
-	    &changed);
-	if (changed)
-		rt_changed(w->rt, prev, NULL);
-	w->trial = ok && w->rt->br.state == CORRAL_BREAKER_HALF_OPEN;
-	return ok;
-}
-
-int
-fleet_reset_breaker(struct fleet *f, const char *agent, const char *who,
-    const char *why, char *was, size_t len)
-{
-	struct agent_rt *rt = rt_find(f->rts, f->nrts, agent);
-	enum corral_breaker_state prev;
-	char *detail;
-
-	if (rt == NULL)
-		return -1;
-	prev = rt->br.state;
-	snprintf(was, len, "%s%s", corral_breaker_state_name(prev),
-	    rt->br.reset_required ? ", reset required" : "");
-	xasprintf(&detail, "reset by %s: %s", who, why);
-	if (corral_breaker_reset(&rt->br))
-		rt_changed(rt, prev, detail);
-	free(detail);
-	rt_release(rt, true);
-	return 0;
-}
-
 struct fleet *
 fleet_new(struct event_base *base, struct config *conf, struct statedb *db)
 {
@@ -447,16 +229,22 @@ fleet_new(struct event_base *base, struct config *conf, struct statedb *db)
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != sizeof(seed))
 		seed = (uint64_t)now_wall_ms() ^ ((uint64_t)getpid() << 32);
 	corral_rng_seed(&f->rng, seed);
+	LIST_INIT(&f->hooks);
+	f->crts = xcalloc(conf->nclusters, sizeof(*f->crts));
+	f->ncrts = conf->nclusters;
+	for (i = 0; i < conf->nclusters; i++)
+		f->crts[i] = cluster_rt_new(f, &conf->clusters[i]);
 	f->rts = xcalloc(conf->nagents, sizeof(*f->rts));
 	f->nrts = conf->nagents;
 	for (i = 0; i < conf->nagents; i++) {
-		f->rts[i] = rt_new(f, &conf->agents[i]);
+		f->rts[i] = agent_rt_new(f, &conf->agents[i]);
 		for (k = 0; k < conf->agents[i].numprocs; k++) {
 			struct worker *w = worker_new(f, &conf->agents[i], k);
 			w->rt = f->rts[i];
 			f->workers[f->nworkers++] = w;
 		}
 	}
+	breakers_link(f);
 	return f;
 }
 
@@ -477,8 +265,12 @@ fleet_free(struct fleet *f)
 	if (f->spawn_ev != NULL)
 		event_free(f->spawn_ev);
 	for (i = 0; i < f->nrts; i++)
-		rt_free(f->rts[i]);
+		agent_rt_free(f->rts[i]);
 	free(f->rts);
+	for (i = 0; i < f->ncrts; i++)
+		cluster_rt_free(f->crts[i]);
+	free(f->crts);
+	hooks_free(f);
 	free(f->workers);
 	free(f->pidtab);
 	for (i = 0; i < f->nold; i++)
@@ -525,7 +317,7 @@ spawn_soon(struct fleet *f)
 		evtimer_add(f->spawn_ev, &now);
 }
 
-static void
+void
 worker_enqueue(struct worker *w)
 {
 	struct fleet *f = w->fleet;
@@ -575,50 +367,21 @@ fleet_start(struct fleet *f)
 		    "starting every autostart worker");
 	if (f->stale_held > 0)
 		statedb_keep_held(f->db, hold_known, f);
-	for (i = 0; i < f->nrts; i++) {
-		struct agent_rt *rt = f->rts[i];
-		size_t j;
-
-		if (statedb_load_breaker(f->db, rt->name, &rt->br) != 1 ||
-		    rt->br.state == CORRAL_BREAKER_CLOSED)
-			continue;
-		log_info("agent %s: breaker %s since before this start%s",
-		    rt->name, corral_breaker_state_name(rt->br.state),
-		    rt->br.reset_required ? ", reset required" : "");
-		/*
-		 * Half-open: a trial adopted across a reexec still counts;
-		 * after a crash none is left, and new ones are let through.
-		 */
-		for (j = 0; j < f->nworkers; j++) {
-			struct worker *w = f->workers[j];
-			if (w->rt == rt && w->adopted && w->pid != 0 &&
-			    !w->healthy &&
-			    rt->br.state == CORRAL_BREAKER_HALF_OPEN) {
-				w->trial = true;
-				rt->br.trials++;
-			}
-		}
-		rt_arm(rt);
-	}
+	breakers_restore(f);
 	/* Workers are laid out by priority, then file order: start order. */
 	for (i = 0; i < f->nworkers; i++) {
 		struct worker *w = f->workers[i];
 		if (w->adopted)
 			continue; /* taken over from before a reexec */
-		if (!w->held && w->agent->autostart && breakers_on(w) &&
-		    w->rt->br.state != CORRAL_BREAKER_CLOSED) {
-			worker_set_state(w, W_HELD, "breaker open");
-			continue;
-		}
 		if (w->held)
 			log_info("agent %s: stopped by the operator, not "
 			    "started", w->name);
 		else if (w->agent->autostart)
-			worker_enqueue(w);
+			breakers_start(w);
 	}
+	/* Fallbacks of agents whose breaker stayed open start now. */
 	for (i = 0; i < f->nrts; i++)
-		if (f->rts[i]->br.state == CORRAL_BREAKER_HALF_OPEN)
-			rt_release(f->rts[i], false);
+		fallback_update(f->rts[i]);
 	/* Nothing to start: the fleet is up as it is. */
 	if (TAILQ_EMPTY(&f->startq))
 		spawn_soon(f);
@@ -752,7 +515,7 @@ worker_spawn(struct worker *w)
 		log_warn("agent %s: cannot fork or make its pipes; retrying in "
 		    "%llu ms", w->name, (unsigned long long)d);
 		worker_set_state(w, W_BACKOFF, "fork failed");
-		timer_arm(w, d);
+		worker_timer_arm(w, d);
 		return;
 	}
 
@@ -782,9 +545,9 @@ worker_spawn(struct worker *w)
 	log_debug("agent %s: spawned pid %ld", w->name, (long)w->pid);
 	worker_set_state(w, W_STARTING, NULL);
 	if (a->healthy_after_ms == 0)
-		timer_arm(w, 0);
+		worker_timer_arm(w, 0);
 	else
-		timer_arm(w, a->healthy_after_ms);
+		worker_timer_arm(w, a->healthy_after_ms);
 }
 
 /* Send sig to the worker's process group, or to it alone if none yet. */
@@ -806,15 +569,7 @@ worker_became_healthy(struct worker *w)
 	w->failures = 0;
 	w->chain = 0;
 	worker_set_state(w, W_RUNNING, NULL);
-	w->trial = false;
-	if (breakers_on(w)) {
-		enum corral_breaker_state prev = w->rt->br.state;
-		if (corral_breaker_success(&w->rt->br,
-		    (uint64_t)now_wall_ms())) {
-			rt_changed(w->rt, prev, NULL);
-			rt_release(w->rt, false);
-		}
-	}
+	breakers_healthy(w);
 }
 
 static void
@@ -833,13 +588,14 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		else
 			worker_became_healthy(w);
 		break;
-	case W_BACKOFF:
-		if (!breaker_admits(w)) {
-			worker_set_state(w, W_HELD, "breaker open");
-			break;
-		}
-		worker_spawn(w);
+	case W_BACKOFF: {
+		int r = breakers_admit(w);
+		if (r != 0)
+			breakers_hold(w, r);
+		else
+			worker_spawn(w);
 		break;
+	}
 	case W_STOPPING:
 		format_duration(w->agent->stop_timeout_ms, d, sizeof(d));
 		log_warnx("agent %s (pid %ld): still running %s after %s; "
@@ -896,7 +652,6 @@ worker_exited(struct worker *w, int status)
 	enum corral_exit_class cls;
 	char how[96], *detail = NULL;
 	uint64_t run_ms, delay = 0;
-	bool voided;
 	int j;
 
 	pid_remove(w);
@@ -988,57 +743,34 @@ worker_exited(struct worker *w, int status)
 	if (plan.chain_closed)
 		w->chain = 0;
 
-	if (breakers_on(w) && cls == CORRAL_EXIT_STOPPED)
-		trial_void(w);
-	if (breakers_on(w) && cls != CORRAL_EXIT_STOPPED) {
-		struct agent_rt *rt = w->rt;
-		enum corral_breaker_state prev = rt->br.state;
-		bool changed = false;
-
-		/* A fatal exit needs a human; a transient one is expected. */
-		if (cls == CORRAL_EXIT_FATAL)
-			changed = corral_breaker_fatal(&rt->br,
-			    (uint64_t)now_wall_ms());
-		else if (plan.failure && cls != CORRAL_EXIT_TRANSIENT)
-			changed = corral_breaker_failure(&rt->br,
-			    (uint64_t)now_wall_ms(), corral_rng_uniform(&f->rng));
-		if (changed) {
-			w->trial = false; /* the verdict is in: reopened */
-			rt_changed(rt, prev, NULL);
-			if (rt->br.state == CORRAL_BREAKER_OPEN)
-				rt_hold_backoffs(rt);
-		}
-		/*
-		 * A trial that ended without a verdict (transient, clean)
-		 * frees its slot, offered once this worker is held too.
-		 */
-		voided = w->trial;
-		w->trial = false;
-		if (voided)
-			corral_breaker_trial_void(&rt->br);
-		/*
-		 * OPEN holds the restart; HALF_OPEN lets the backoff run, and
-		 * its timer asks the breaker for a trial slot.
-		 */
-		if (plan.next == W_BACKOFF &&
-		    rt->br.state == CORRAL_BREAKER_OPEN) {
-			worker_set_state(w, W_HELD, "breaker open");
-			if (voided)
-				rt_release(rt, false);
+	if (breakers_exited(w, cls, &plan))
+		goto out;
+	/* Stopped by its cluster's strategy: it restarts with the group. */
+	if (w->regroup) {
+		if (cls == CORRAL_EXIT_STOPPED && !w->held &&
+		    !w->restart_pending && !f->shutting_down) {
+			cluster_regrouped_exit(w);
 			goto out;
 		}
-		if (voided)
-			rt_release(rt, false);
+		w->regroup = false;
 	}
 	if (plan.next == W_BACKOFF) {
 		if (plan.failure || plan.throttle)
 			delay = corral_backoff_delay(&a->backoff,
 			    plan.backoff_k, corral_rng_uniform(&f->rng));
-		char why[96];
+		char why[96 + NAME_MAX_LEN];
+		if (cluster_regroup(w, delay)) {
+			snprintf(why, sizeof(why), "%s; restart in %.3fs with "
+			    "cluster %s (failure %u)", plan.why,
+			    (double)delay / 1000.0, w->rt->cluster->g.name,
+			    plan.failures);
+			worker_set_state(w, W_BACKOFF, why);
+			goto out;
+		}
 		snprintf(why, sizeof(why), "%s; restart in %.3fs (failure %u)",
 		    plan.why, (double)delay / 1000.0, plan.failures);
 		worker_set_state(w, W_BACKOFF, why);
-		timer_arm(w, delay);
+		worker_timer_arm(w, delay);
 	} else
 		worker_set_state(w, plan.next, plan.why);
 out:
@@ -1061,6 +793,8 @@ fleet_reap(struct fleet *f)
 			break;
 		if ((w = fleet_find_pid(f, pid)) == NULL) {
 			char how[96];
+			if (hook_reaped(f, pid, status))
+				continue;
 			describe_exit(how, sizeof(how), status);
 			log_debug("reaped pid %ld, not a worker: %s", (long)pid,
 			    how);
@@ -1071,7 +805,7 @@ fleet_reap(struct fleet *f)
 }
 
 /* Stop the process, if any, and cancel any restart.  Not recorded. */
-static void
+void
 worker_halt(struct worker *w)
 {
 	struct fleet *f = w->fleet;
@@ -1080,8 +814,9 @@ worker_halt(struct worker *w)
 		TAILQ_REMOVE(&f->startq, w, startq);
 		w->queued = false;
 		if (w->pid == 0)
-			trial_void(w);
+			breakers_trial_void(w);
 	}
+	w->regroup = false;
 	switch (w->state) {
 	case W_STARTING:
 	case W_RUNNING:
@@ -1091,11 +826,12 @@ worker_halt(struct worker *w)
 		if (w->agent->stop_signal != SIGKILL)
 			worker_kill(w, SIGCONT);
 		evtimer_del(w->timer);
-		timer_arm(w, w->agent->stop_timeout_ms);
+		worker_timer_arm(w, w->agent->stop_timeout_ms);
 		worker_set_state(w, W_STOPPING, NULL);
 		break;
 	case W_BACKOFF:
 	case W_HELD:
+	case W_DEGRADED:
 		evtimer_del(w->timer);
 		worker_set_state(w, W_STOPPED, NULL);
 		break;
@@ -1133,14 +869,17 @@ worker_start(struct worker *w)
 	case W_STOPPED:
 	case W_EXITED:
 	case W_FATAL:
+		w->for_fallback = false; /* the operator's from now on */
 		/* The operator asks for a fresh start: no history of failure. */
 		w->failures = 0;
 		w->chain = 0;
 		worker_enqueue(w);
 		break;
 	case W_BACKOFF:
-	case W_HELD: /* the operator overrides the breaker */
+	case W_HELD: /* the operator overrides the breakers */
+	case W_DEGRADED:
 		evtimer_del(w->timer);
+		w->regroup = false;
 		worker_enqueue(w);
 		break;
 	case W_STOPPING:
@@ -1319,35 +1058,60 @@ keep_daemon_settings(struct config *old, struct config *new)
 	log_set_level(new->log_level);
 }
 
-/* An agent keeps its breaker across a reload, with the new policy. */
+/*
+ * Agents and clusters keep their breakers across a reload, by name, with
+ * the new policy; fallback demands are counted again from scratch.
+ */
 static void
 reload_breakers(struct fleet *f, struct config *conf)
 {
 	struct agent_rt **rts = xcalloc(conf->nagents, sizeof(*rts));
+	struct cluster_rt **crts = xcalloc(conf->nclusters, sizeof(*crts));
 	size_t i, j;
 
 	for (i = 0; i < conf->nagents; i++) {
 		struct agent_conf *a = &conf->agents[i];
 		for (j = 0; j < f->nrts; j++) {
 			if (f->rts[j] != NULL &&
-			    strcmp(f->rts[j]->name, a->name) == 0) {
+			    strcmp(f->rts[j]->g.name, a->name) == 0) {
 				rts[i] = f->rts[j];
 				f->rts[j] = NULL;
-				rts[i]->br.policy = a->breaker;
+				guard_set_policy(&rts[i]->g, &a->breaker);
 				break;
 			}
 		}
 		if (rts[i] == NULL)
-			rts[i] = rt_new(f, a);
+			rts[i] = agent_rt_new(f, a);
+	}
+	for (i = 0; i < conf->nclusters; i++) {
+		struct cluster_conf *cc = &conf->clusters[i];
+		for (j = 0; j < f->ncrts; j++) {
+			if (f->crts[j] != NULL &&
+			    strcmp(f->crts[j]->g.name, cc->name) == 0) {
+				crts[i] = f->crts[j];
+				f->crts[j] = NULL;
+				crts[i]->conf = cc;
+				guard_set_policy(&crts[i]->g, &cc->breaker);
+				break;
+			}
+		}
+		if (crts[i] == NULL)
+			crts[i] = cluster_rt_new(f, cc);
 	}
 	for (j = 0; j < f->nrts; j++)
-		rt_free(f->rts[j]);
+		agent_rt_free(f->rts[j]);
 	free(f->rts);
 	f->rts = rts;
 	f->nrts = conf->nagents;
+	for (j = 0; j < f->ncrts; j++)
+		cluster_rt_free(f->crts[j]);
+	free(f->crts);
+	f->crts = crts;
+	f->ncrts = conf->nclusters;
 	for (i = 0; i < f->nworkers; i++)
-		f->workers[i]->rt = rt_find(rts, conf->nagents,
+		f->workers[i]->rt = fleet_find_rt(f,
 		    f->workers[i]->agent->name);
+	breakers_link(f);
 }
 
 void
@@ -1427,15 +1191,15 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 		if (!w->fresh)
 			continue;
 		w->fresh = false;
-		if (breakers_on(w) && w->rt->br.state != CORRAL_BREAKER_CLOSED)
-			worker_set_state(w, W_HELD, "breaker open");
-		else
-			worker_enqueue(w);
+		breakers_start(w);
 	}
 	/* Breakers switched off: nothing waits for one any more. */
 	if (!conf->breakers)
-		for (i = 0; i < f->nrts; i++)
-			rt_release(f->rts[i], false);
+		breakers_release_all(f);
+	fallback_recount(f);
+	cluster_regroup_orphans(f);
+	for (i = 0; i < f->ncrts; i++)
+		cluster_touch(f->crts[i]);
 	pidtab_fit(f, nn);
 	if (LIST_EMPTY(&f->retiring))
 		config_free(old);
@@ -1510,6 +1274,13 @@ worker_snapshot(struct worker *w, struct worker_snap *s)
 	s->start_mono_ms = (long long)w->start_mono_ms;
 	s->deadline_mono_ms = evtimer_pending(w->timer, NULL) ?
 	    (long long)w->deadline_mono_ms : 0;
+	/* Waiting for its cluster's group: the new image gives it a timer. */
+	if (w->regroup && w->state == W_BACKOFF && w->pid == 0)
+		s->deadline_mono_ms = (long long)w->deadline_mono_ms;
+	s->trial = w->trial;
+	s->ctrial = w->ctrial;
+	s->regroup = w->regroup;
+	s->for_fallback = w->for_fallback;
 	s->chain = w->chain;
 	s->healthy = w->healthy;
 	s->healthy_due = w->healthy_due;
@@ -1549,6 +1320,10 @@ worker_adopt(struct worker *w, const struct worker_snap *s)
 	w->stop_requested = s->stop_requested;
 	w->held = s->held;
 	w->restart_pending = s->restart_pending;
+	w->trial = s->trial;
+	w->ctrial = s->ctrial;
+	w->regroup = s->regroup;
+	w->for_fallback = s->for_fallback;
 	w->failures = s->failures;
 	w->runs = s->runs;
 	w->start_failures = s->start_failures;
@@ -1575,7 +1350,7 @@ worker_adopt(struct worker *w, const struct worker_snap *s)
 	}
 	/* The same monotonic clock: what was due still is, at its time. */
 	if (s->deadline_mono_ms != 0)
-		timer_arm(w, (uint64_t)s->deadline_mono_ms > now ?
+		worker_timer_arm(w, (uint64_t)s->deadline_mono_ms > now ?
 		    (uint64_t)s->deadline_mono_ms - now : 0);
 	if (s->queued)
 		worker_enqueue(w);

@@ -1,9 +1,10 @@
 # The manual pages in docs/man render without a single mandoc warning, and
 # document what the code accepts: every key of supervisor/config.c's
-# agent_keys and daemon_keys in corral.ini.5 (and no key the code refuses),
-# every command of corralctl's usage text in corralctl.1, every option of
-# corrald's usage text in corrald.8.  The lists are read from the source, so
-# a key, command or option added without its documentation fails here.
+# agent_keys, cluster_keys and daemon_keys in corral.ini.5 (and no key the
+# code refuses), every command of corralctl's usage text in corralctl.1,
+# every option of corrald's usage text in corrald.8.  The lists are read
+# from the source, so a key, command or option added without its
+# documentation fails here.
 . "$(dirname "$0")/lib.sh"
 
 MAN="$TOP/docs/man"
@@ -46,10 +47,13 @@ same() {
 }
 
 akeys=$(array agent_keys)
+ckeys=$(array cluster_keys)
 dkeys=$(array daemon_keys)
 printf '%s\n' "$akeys" | grep -qx command || fail "cannot read agent_keys in config.c"
+printf '%s\n' "$ckeys" | grep -qx strategy || fail "cannot read cluster_keys in config.c"
 printf '%s\n' "$dkeys" | grep -qx state_db || fail "cannot read daemon_keys in config.c"
 same "corral.ini.5, Agent keys" "$akeys" "$(items 'Agent keys')"
+same "corral.ini.5, Cluster keys" "$ckeys" "$(items 'Cluster keys')"
 same "corral.ini.5, Daemon keys" "$dkeys" "$(items 'Daemon keys')"
 
 cmds=$(sed -n '/^usage(FILE \*f)/,/^}/p' "$TOP/supervisor/corralctl.c" |

@@ -44,7 +44,9 @@
 	X(bad_restart, "bad-restart")					\
 	X(bad_signal, "bad-signal")					\
 	X(bad_size, "bad-size")						\
-	X(cluster_with_keys, "cluster-with-keys")			\
+	X(cluster_strategy, "cluster-strategy")				\
+	X(cluster_unknown_key, "cluster-unknown-key")			\
+	X(cluster_values, "cluster-values")				\
 	X(continuation_error, "continuation-error")			\
 	X(defaults_errors, "defaults-errors")				\
 	X(duplicate_env, "duplicate-env")				\
@@ -56,6 +58,11 @@
 	X(duration_unknown_unit, "duration-unknown-unit")		\
 	X(empty, "empty")						\
 	X(empty_values, "empty-values")					\
+	X(fallback_cycle_2, "fallback-cycle-2")				\
+	X(fallback_cycle_3, "fallback-cycle-3")				\
+	X(fallback_defaults, "fallback-defaults")			\
+	X(fallback_self, "fallback-self")				\
+	X(fallback_unknown, "fallback-unknown")				\
 	X(header_trailing_text, "header-trailing-text")			\
 	X(header_without_bracket, "header-without-bracket")		\
 	X(http_listen, "http-listen")					\
@@ -66,11 +73,13 @@
 	X(key_before_section, "key-before-section")			\
 	X(key_wrong_section, "key-wrong-section")			\
 	X(many_errors, "many-errors")					\
+	X(min_healthy_too_large, "min-healthy-too-large")		\
 	X(missing_command, "missing-command")				\
 	X(name_collision, "name-collision")				\
 	X(no_agents, "no-agents")					\
 	X(nonexistent, "nonexistent")					\
 	X(not_key_value, "not-key-value")				\
+	X(on_state_change, "on-state-change")				\
 	X(overlapping_codes, "overlapping-codes")			\
 	X(reserved_all, "reserved-all")					\
 	X(reserved_env, "reserved-env")					\
@@ -91,7 +100,7 @@
 #define NO_INI "nonexistent"
 
 static const char *good_files[] = {
-	"all-keys", "bom", "checkpoint-dir", "colon", "comments",
+	"all-keys", "bom", "checkpoint-dir", "clusters", "colon", "comments",
 	"continuation", "crlf", "defaults", "defaults-last", "here",
 	"long-lines", "minimal", "names", "precise", "priority", "quoting",
 };
@@ -598,6 +607,7 @@ test_minimal(void **state)
 	assert_int_equal(a->breaker.half_open_max_calls, 3);
 	assert_true(a->breaker.multiplier == 2.0);
 	assert_true(a->breaker.jitter == 0.25);
+	assert_null(a->fallback);
 	assert_null(a->user);
 	assert_true(a->uid == (uid_t)-1);
 	assert_true(a->gid == (gid_t)-1);
@@ -654,6 +664,93 @@ test_all_keys(void **state)
 	assert_true(a->breaker.multiplier == 1.5);
 	assert_true(a->breaker.jitter == 0.0);
 	config_free(c);
+}
+
+static const struct cluster_conf *
+cluster(const struct config *c, size_t i, const char *name)
+{
+	if (i >= c->nclusters)
+		fail_msg("no cluster %zu (want %s): %zu clusters", i, name,
+		    c->nclusters);
+	assert_string_equal(c->clusters[i].name, name);
+	return &c->clusters[i];
+}
+
+/* Every cluster key, the defaults of a bare cluster, a fallback chain. */
+static void
+test_clusters(void **state)
+{
+	struct config *c = load_ok(GOOD "clusters.ini");
+	const struct cluster_conf *cl;
+	char *here, *hook;
+
+	assert_int_equal(c->nclusters, 3);
+	cl = cluster(c, 0, "research");
+	assert_int_equal(cl->line, 3);
+	assert_int_equal(cl->breaker.failure_threshold, 10);
+	assert_int_equal(cl->breaker.failure_window_ms, 5 * 60000);
+	assert_int_equal(cl->breaker.recovery_timeout_ms, 30000);
+	assert_int_equal(cl->breaker.recovery_timeout_max_ms, 20 * 60000);
+	assert_int_equal(cl->breaker.half_open_max_calls, 2);
+	assert_true(cl->breaker.multiplier == 2.0);
+	assert_true(cl->breaker.jitter == 0.25);
+	assert_int_equal(cl->strategy, STRAT_REST_FOR_ONE);
+	assert_int_equal(cl->min_healthy, 3);
+	/* As written; the words with %(here) expanded, %% made %. */
+	assert_string_equal(cl->on_state_change, "%(here)/hooks/notify "
+	    "--channel \"ops room\" 100%% \"it's\"");
+	here = in_cwd("tests/unit/configs/good");
+	if (asprintf(&hook, "%s/hooks/notify", here) == -1)
+		fail_msg("asprintf");
+	assert_int_equal(cl->on_state_argv.n, 5);
+	assert_string_equal(cl->on_state_argv.v[0], hook);
+	assert_string_equal(cl->on_state_argv.v[1], "--channel");
+	assert_string_equal(cl->on_state_argv.v[2], "ops room");
+	assert_string_equal(cl->on_state_argv.v[3], "100%");
+	assert_string_equal(cl->on_state_argv.v[4], "it's");
+	assert_null(cl->on_state_argv.v[5]);
+	free(hook);
+	free(here);
+
+	/* The defaults. */
+	cl = cluster(c, 1, "bare");
+	assert_int_equal(cl->breaker.failure_threshold, 5);
+	assert_int_equal(cl->breaker.failure_window_ms, 60000);
+	assert_int_equal(cl->breaker.recovery_timeout_ms, 60000);
+	assert_int_equal(cl->breaker.recovery_timeout_max_ms, 600000);
+	assert_int_equal(cl->breaker.half_open_max_calls, 3);
+	assert_true(cl->breaker.multiplier == 2.0);
+	assert_true(cl->breaker.jitter == 0.25);
+	assert_int_equal(cl->strategy, STRAT_ONE_FOR_ONE);
+	assert_int_equal(cl->min_healthy, 1);
+	assert_null(cl->on_state_change);
+	assert_int_equal(cl->on_state_argv.n, 0);
+
+	/* 0: consecutive failures; the max follows a longer timeout. */
+	cl = cluster(c, 2, "steady");
+	assert_int_equal(cl->breaker.failure_window_ms, 0);
+	assert_int_equal(cl->breaker.recovery_timeout_ms, 30 * 60000);
+	assert_int_equal(cl->breaker.recovery_timeout_max_ms, 30 * 60000);
+	assert_int_equal(cl->strategy, STRAT_ONE_FOR_ALL);
+	assert_int_equal(cl->min_healthy, 0);
+	STRV_IS(&cl->on_state_argv, "logger", "-t", "corral");
+
+	assert_int_equal(c->nagents, 3);
+	assert_string_equal(agent(c, 0, "coordinator")->fallback,
+	    "coordinator-lite");
+	assert_string_equal(agent(c, 1, "coordinator-lite")->fallback,
+	    "coordinator-minimal");
+	assert_null(agent(c, 2, "coordinator-minimal")->fallback);
+	config_free(c);
+}
+
+static void
+test_strategy_name(void **state)
+{
+	assert_string_equal(strategy_name(STRAT_ONE_FOR_ONE), "one_for_one");
+	assert_string_equal(strategy_name(STRAT_ONE_FOR_ALL), "one_for_all");
+	assert_string_equal(strategy_name(STRAT_REST_FOR_ONE),
+	    "rest_for_one");
 }
 
 static void
@@ -1044,8 +1141,22 @@ test_print(void **state)
 	    "circuit_breaker_enabled = false\n"
 	    "\n"
 	    "[cluster:research]\n"
+	    "failure_threshold = 5\n"
+	    "failure_window = 1m\n"
+	    "recovery_timeout = 1m\n"
+	    "recovery_timeout_max = 10m\n"
+	    "half_open_max_calls = 3\n"
+	    "strategy = one_for_one\n"
+	    "min_healthy = 1\n"
 	    "\n"
 	    "[cluster:ops]\n"
+	    "failure_threshold = 5\n"
+	    "failure_window = 1m\n"
+	    "recovery_timeout = 1m\n"
+	    "recovery_timeout_max = 10m\n"
+	    "half_open_max_calls = 3\n"
+	    "strategy = one_for_one\n"
+	    "min_healthy = 1\n"
 	    "\n"
 	    "[agent:full]\n"
 	    "command = full-agent --mode test\n"
@@ -1081,6 +1192,70 @@ test_print(void **state)
 	config_free(c);
 }
 
+/* What config_print says of clusters and fallbacks. */
+static void
+test_print_clusters(void **state)
+{
+	struct config *c = load_ok(GOOD "clusters.ini");
+	char *text = print_body(c), *here, *want;
+	const char *from, *to;
+
+	here = in_cwd("tests/unit/configs/good");
+	if (asprintf(&want,
+	    "[cluster:research]\n"
+	    "failure_threshold = 10\n"
+	    "failure_window = 5m\n"
+	    "recovery_timeout = 30s\n"
+	    "recovery_timeout_max = 20m\n"
+	    "half_open_max_calls = 2\n"
+	    "strategy = rest_for_one\n"
+	    "min_healthy = 3\n"
+	    "on_state_change = %s/hooks/notify --channel \"ops room\" "
+	    "100%%%% \"it's\"\n"
+	    "\n"
+	    "[cluster:bare]\n"
+	    "failure_threshold = 5\n"
+	    "failure_window = 1m\n"
+	    "recovery_timeout = 1m\n"
+	    "recovery_timeout_max = 10m\n"
+	    "half_open_max_calls = 3\n"
+	    "strategy = one_for_one\n"
+	    "min_healthy = 1\n"
+	    "\n"
+	    "[cluster:steady]\n"
+	    "failure_threshold = 5\n"
+	    "failure_window = 0\n"
+	    "recovery_timeout = 30m\n"
+	    "recovery_timeout_max = 30m\n"
+	    "half_open_max_calls = 3\n"
+	    "strategy = one_for_all\n"
+	    "min_healthy = 0\n"
+	    "on_state_change = logger -t corral\n"
+	    "\n"
+	    "[agent:coordinator]\n", here) == -1)
+		fail_msg("asprintf");
+	/* From the first cluster to the first agent's header. */
+	from = strstr(text, "[cluster:");
+	to = strstr(text, "[agent:coordinator]\n");
+	assert_non_null(from);
+	assert_non_null(to);
+	to += strlen("[agent:coordinator]\n");
+	if (strlen(want) != (size_t)(to - from) ||
+	    strncmp(from, want, strlen(want)) != 0)
+		fail_msg("got:\n%.*s\nwant:\n%s", (int)(to - from), from, want);
+	/* Each agent's fallback closes its section; none when it has none. */
+	assert_non_null(strstr(text, "half_open_max_calls = 3\n"
+	    "fallback = coordinator-lite\n\n[agent:coordinator-lite]\n"));
+	assert_non_null(strstr(text, "half_open_max_calls = 3\n"
+	    "fallback = coordinator-minimal\n\n[agent:coordinator-minimal]\n"));
+	assert_null(strstr(strstr(text, "[agent:coordinator-minimal]"),
+	    "fallback"));
+	free(want);
+	free(here);
+	free(text);
+	config_free(c);
+}
+
 #define BAD_TEST(id, name) \
 	{ "bad/" name, test_bad_file, NULL, NULL, (void *)(name) },
 
@@ -1099,6 +1274,8 @@ main(void)
 		cmocka_unit_test(test_user),
 		cmocka_unit_test(test_minimal),
 		cmocka_unit_test(test_all_keys),
+		cmocka_unit_test(test_clusters),
+		cmocka_unit_test(test_strategy_name),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_defaults_last),
 		cmocka_unit_test(test_continuation),
@@ -1114,6 +1291,7 @@ main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_print),
 		cmocka_unit_test(test_print_precise),
+		cmocka_unit_test(test_print_clusters),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);

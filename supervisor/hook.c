@@ -1,0 +1,362 @@
+/*
+ * hook.c: a cluster's on_state_change command.  It runs as a child of
+ * corrald, never waited for: the loop reads its output line by line into
+ * corrald's log and learns of its exit from SIGCHLD like any worker's.
+ * One runs at a time per cluster, so that a script sees the changes in the
+ * order they happened; the rest wait in a bounded queue.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+
+#include "corrald.h"
+
+#define HOOK_QUEUE_MAX 32      /* changes waiting per cluster */
+#define HOOK_TIMEOUT_MS 60000  /* then the command is killed */
+#define HOOK_LINE_MAX 4096     /* longer output lines are cut */
+
+extern char **environ;
+
+struct hook_item {
+	STAILQ_ENTRY(hook_item) entry;
+	char *kind, *name, *old_state, *new_state;
+};
+
+struct hookq {
+	STAILQ_HEAD(, hook_item) items;
+	unsigned n;
+	struct hook *running;    /* borrowed from the fleet's list */
+};
+
+struct hook {
+	LIST_ENTRY(hook) entry;
+	struct fleet *fleet;
+	struct cluster_rt *c;    /* NULL once its cluster is gone */
+	char cluster[NAME_MAX_LEN + 1];
+	char *what;              /* "NAME OLD NEW", for the log */
+	pid_t pid;               /* 0 once reaped */
+	int fd[2];               /* stdout, stderr; -1 once closed */
+	struct event *ev[2];
+	struct evbuffer *buf[2];
+	int execfd;
+	struct event *timeout;
+};
+
+static void hook_next(struct hookq *, struct cluster_rt *);
+
+struct hookq *
+hookq_new(void)
+{
+	struct hookq *q = xcalloc(1, sizeof(*q));
+
+	STAILQ_INIT(&q->items);
+	return q;
+}
+
+static void
+item_free(struct hook_item *it)
+{
+	free(it->kind);
+	free(it->name);
+	free(it->old_state);
+	free(it->new_state);
+	free(it);
+}
+
+void
+hookq_free(struct hookq *q)
+{
+	struct hook_item *it;
+
+	if (q == NULL)
+		return;
+	while ((it = STAILQ_FIRST(&q->items)) != NULL) {
+		STAILQ_REMOVE_HEAD(&q->items, entry);
+		item_free(it);
+	}
+	free(q);
+}
+
+static void
+emit(struct hook *h, const char *line, size_t len)
+{
+	log_info("cluster %s: on_state_change: %.*s", h->cluster,
+	    (int)(len > HOOK_LINE_MAX ? HOOK_LINE_MAX : len), line);
+}
+
+/* Log the complete lines buffered; all of it when the stream ended. */
+static void
+drain_lines(struct hook *h, int j, bool all)
+{
+	struct evbuffer *b = h->buf[j];
+	char *line;
+	size_t len;
+
+	while ((line = evbuffer_readln(b, &len, EVBUFFER_EOL_LF)) != NULL) {
+		emit(h, line, len);
+		free(line);
+	}
+	/* A line without end: cut it rather than buffer without bound. */
+	if (evbuffer_get_length(b) >= HOOK_LINE_MAX ||
+	    (all && evbuffer_get_length(b) > 0)) {
+		len = evbuffer_get_length(b);
+		emit(h, (const char *)evbuffer_pullup(b, -1), len);
+		evbuffer_drain(b, len);
+	}
+}
+
+static void
+close_stream(struct hook *h, int j)
+{
+	if (h->fd[j] == -1)
+		return;
+	drain_lines(h, j, true);
+	event_free(h->ev[j]);
+	h->ev[j] = NULL;
+	close(h->fd[j]);
+	h->fd[j] = -1;
+}
+
+static void
+hook_free(struct hook *h)
+{
+	int j;
+
+	for (j = 0; j < 2; j++) {
+		close_stream(h, j);
+		evbuffer_free(h->buf[j]);
+	}
+	if (h->execfd != -1)
+		close(h->execfd);
+	if (h->timeout != NULL)
+		event_free(h->timeout);
+	free(h->what);
+	free(h);
+}
+
+/* Reaped and both streams at their end: the next change may run. */
+static void
+hook_done_if_over(struct hook *h)
+{
+	struct cluster_rt *c = h->c;
+
+	if (h->pid != 0 || h->fd[0] != -1 || h->fd[1] != -1)
+		return;
+	LIST_REMOVE(h, entry);
+	if (c != NULL)
+		c->hooks->running = NULL;
+	hook_free(h);
+	if (c != NULL)
+		hook_next(c->hooks, c);
+}
+
+static void
+read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct hook *h = arg;
+	int j = fd == h->fd[0] ? 0 : 1;
+	int n;
+
+	(void)what;
+	n = evbuffer_read(h->buf[j], fd, 4096);
+	if (n > 0) {
+		drain_lines(h, j, false);
+		return;
+	}
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	close_stream(h, j);
+	hook_done_if_over(h);
+}
+
+static void
+timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct hook *h = arg;
+
+	(void)fd;
+	(void)what;
+	if (h->pid == 0)
+		return;
+	log_warnx("cluster %s: on_state_change (%s) still running after "
+	    "%ds; killing it", h->cluster, h->what, HOOK_TIMEOUT_MS / 1000);
+	kill(-h->pid, SIGKILL);
+}
+
+static void
+hook_spawn(struct cluster_rt *c, struct hook_item *it)
+{
+	struct fleet *f = c->g.fleet;
+	const struct cluster_conf *cc = c->conf;
+	struct strv argv, env;
+	struct spawn_req rq;
+	struct spawn_res res;
+	struct hook *h;
+	struct timeval tv;
+	char **e, *x;
+	size_t i;
+	int j;
+
+	strv_init(&argv);
+	strv_init(&env);
+	for (i = 0; i < cc->on_state_argv.n; i++)
+		strv_push(&argv, cc->on_state_argv.v[i]);
+	strv_push(&argv, it->name);
+	strv_push(&argv, it->old_state);
+	strv_push(&argv, it->new_state);
+	for (e = environ; e != NULL && *e != NULL; e++)
+		if (strncmp(*e, "CORRAL_", 7) != 0)
+			strv_push(&env, *e);
+	xasprintf(&x, "CORRAL_CLUSTER=%s", c->g.name);
+	strv_push_own(&env, x);
+	xasprintf(&x, "CORRAL_CHANGE=%s", it->kind);
+	strv_push_own(&env, x);
+	memset(&rq, 0, sizeof(rq));
+	rq.argv = argv.v;
+	rq.envp = env.v;
+	rq.out[0] = rq.out[1] = OUT_FILE; /* pipes, read here */
+	rq.uid = (uid_t)-1;
+	rq.gid = (gid_t)-1;
+	rq.pdeath_signal = SIGTERM;
+	if (spawn_run(&rq, &res) == -1) {
+		log_warn("cluster %s: cannot run on_state_change (%s %s %s)",
+		    c->g.name, it->name, it->old_state, it->new_state);
+		strv_free(&argv);
+		strv_free(&env);
+		return;
+	}
+	strv_free(&argv);
+	strv_free(&env);
+
+	h = xcalloc(1, sizeof(*h));
+	h->fleet = f;
+	h->c = c;
+	snprintf(h->cluster, sizeof(h->cluster), "%s", c->g.name);
+	xasprintf(&h->what, "%s %s %s", it->name, it->old_state,
+	    it->new_state);
+	h->pid = res.pid;
+	h->execfd = res.execfd;
+	for (j = 0; j < 2; j++) {
+		h->fd[j] = res.outfd[j];
+		if ((h->buf[j] = evbuffer_new()) == NULL ||
+		    (h->ev[j] = event_new(f->base, h->fd[j],
+		    EV_READ | EV_PERSIST, read_cb, h)) == NULL ||
+		    event_add(h->ev[j], NULL) == -1)
+			fatal("cannot watch the output of on_state_change");
+	}
+	if ((h->timeout = evtimer_new(f->base, timeout_cb, h)) == NULL)
+		fatal("cannot create a timer for on_state_change");
+	tv.tv_sec = HOOK_TIMEOUT_MS / 1000;
+	tv.tv_usec = 0;
+	evtimer_add(h->timeout, &tv);
+	LIST_INSERT_HEAD(&f->hooks, h, entry);
+	c->hooks->running = h;
+	log_debug("cluster %s: on_state_change %s (pid %ld)", c->g.name,
+	    h->what, (long)h->pid);
+}
+
+static void
+hook_next(struct hookq *q, struct cluster_rt *c)
+{
+	struct hook_item *it;
+
+	while (q->running == NULL && (it = STAILQ_FIRST(&q->items)) != NULL) {
+		STAILQ_REMOVE_HEAD(&q->items, entry);
+		q->n--;
+		hook_spawn(c, it);
+		item_free(it);
+	}
+}
+
+void
+hook_run(struct cluster_rt *c, const char *kind, const char *name,
+    const char *old_state, const char *new_state)
+{
+	struct hookq *q = c->hooks;
+	struct hook_item *it;
+
+	if (c->conf->on_state_change == NULL || c->g.fleet->shutting_down)
+		return;
+	if (q->n >= HOOK_QUEUE_MAX) {
+		it = STAILQ_FIRST(&q->items);
+		STAILQ_REMOVE_HEAD(&q->items, entry);
+		q->n--;
+		log_warnx("cluster %s: on_state_change falls behind; dropped "
+		    "%s %s %s", c->g.name, it->name, it->old_state,
+		    it->new_state);
+		item_free(it);
+	}
+	it = xcalloc(1, sizeof(*it));
+	it->kind = xstrdup(kind);
+	it->name = xstrdup(name);
+	it->old_state = xstrdup(old_state);
+	it->new_state = xstrdup(new_state);
+	STAILQ_INSERT_TAIL(&q->items, it, entry);
+	q->n++;
+	hook_next(q, c);
+}
+
+bool
+hook_reaped(struct fleet *f, pid_t pid, int status)
+{
+	struct hook *h;
+	const char *stage = NULL;
+	int err = 0, j;
+
+	LIST_FOREACH(h, &f->hooks, entry)
+		if (h->pid == pid)
+			break;
+	if (h == NULL)
+		return false;
+	h->pid = 0;
+	evtimer_del(h->timeout);
+	/* What its own children hold open must not keep it running. */
+	kill(-pid, SIGKILL);
+	if (h->execfd != -1 && spawn_exec_status(h->execfd, &err, &stage) == 1)
+		log_error("cluster %s: cannot run on_state_change: %s: %s",
+		    h->cluster, stage, strerror(err));
+	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		log_warnx("cluster %s: on_state_change (%s) exited with code "
+		    "%d", h->cluster, h->what, WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		log_warnx("cluster %s: on_state_change (%s) killed by signal "
+		    "%d", h->cluster, h->what, WTERMSIG(status));
+	/* Dead: what it wrote is all there, read it now. */
+	for (j = 0; j < 2; j++) {
+		while (h->fd[j] != -1 && evbuffer_read(h->buf[j], h->fd[j],
+		    4096) > 0)
+			drain_lines(h, j, false);
+		close_stream(h, j);
+	}
+	hook_done_if_over(h);
+	return true;
+}
+
+void
+hook_forget(struct fleet *f, struct cluster_rt *c)
+{
+	struct hook *h;
+
+	LIST_FOREACH(h, &f->hooks, entry)
+		if (h->c == c)
+			h->c = NULL;
+	if (c->hooks != NULL)
+		c->hooks->running = NULL;
+}
+
+void
+hooks_free(struct fleet *f)
+{
+	struct hook *h;
+
+	while ((h = LIST_FIRST(&f->hooks)) != NULL) {
+		LIST_REMOVE(h, entry);
+		hook_free(h);
+	}
+}
