@@ -748,11 +748,28 @@ guard_restore(struct guard *g)
 	guard_arm(g);
 }
 
+static bool
+breaker_known(void *arg, const char *name)
+{
+	struct fleet *f = arg;
+
+	return fleet_find_rt(f, name) != NULL || fleet_find_crt(f, name) != NULL;
+}
+
+void
+breakers_prune(struct fleet *f)
+{
+	if (statedb_keep_breakers(f->db, breaker_known, f) == -1)
+		log_warnx("cannot forget the breakers of agents and clusters "
+		    "no longer in the file");
+}
+
 void
 breakers_restore(struct fleet *f)
 {
 	size_t i;
 
+	breakers_prune(f);
 	for (i = 0; i < f->nrts; i++)
 		guard_restore(&f->rts[i]->g);
 	for (i = 0; i < f->ncrts; i++)

@@ -292,6 +292,12 @@ int statedb_set_held(struct statedb *, const char *agent, unsigned instance,
 /* A breaker's state, written at once (name: the agent or cluster). */
 int statedb_save_breaker(struct statedb *, const char *name,
     const struct corral_breaker *);
+/*
+ * Forget the breakers for which keep() says no (their agent or cluster
+ * left the file: one re-added later under that name starts afresh).
+ */
+int statedb_keep_breakers(struct statedb *, bool (*keep)(void *,
+    const char *name), void *arg);
 /* 1 and b filled if saved before, 0 if not, -1 on error. */
 int statedb_load_breaker(struct statedb *, const char *name,
     struct corral_breaker *);
@@ -557,6 +563,8 @@ void cluster_rt_free(struct cluster_rt *);
 void breakers_link(struct fleet *);
 /* New policies after a reload; a window that changed forgets its times. */
 void guard_set_policy(struct guard *, const struct corral_breaker_policy *);
+/* Forget saved breakers of names no longer in the file. */
+void breakers_prune(struct fleet *);
 /* Read saved breakers, count adopted trials, hold or release (at start). */
 void breakers_restore(struct fleet *);
 bool breakers_on(const struct worker *);

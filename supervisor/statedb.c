@@ -583,6 +583,39 @@ statedb_keep_held(struct statedb *s,
 }
 
 int
+statedb_keep_breakers(struct statedb *s, bool (*keep)(void *, const char *),
+    void *arg)
+{
+	sqlite3_stmt *st, *del;
+	struct strv gone;
+	size_t i;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT name FROM breakers", -1, &st,
+	    NULL) != SQLITE_OK)
+		return -1;
+	strv_init(&gone);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *n = (const char *)sqlite3_column_text(st, 0);
+		if (n != NULL && !keep(arg, n))
+			strv_push(&gone, n);
+	}
+	sqlite3_finalize(st);
+	if (gone.n > 0 && sqlite3_prepare_v2(s->db, "DELETE FROM breakers "
+	    "WHERE name = ?", -1, &del, NULL) == SQLITE_OK) {
+		for (i = 0; i < gone.n; i++) {
+			sqlite3_bind_text(del, 1, gone.v[i], -1, SQLITE_STATIC);
+			if (sqlite3_step(del) != SQLITE_DONE)
+				rc = SQLITE_ERROR;
+			sqlite3_reset(del);
+		}
+		sqlite3_finalize(del);
+	}
+	strv_free(&gone);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
 statedb_save_breaker(struct statedb *s, const char *name,
     const struct corral_breaker *b)
 {

@@ -1112,6 +1112,7 @@ reload_breakers(struct fleet *f, struct config *conf)
 		f->workers[i]->rt = fleet_find_rt(f,
 		    f->workers[i]->agent->name);
 	breakers_link(f);
+	breakers_prune(f);
 }
 
 void

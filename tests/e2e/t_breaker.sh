@@ -77,7 +77,8 @@ gap=$(q "SELECT h.time_ms - o.time_ms FROM events o JOIN events h ON h.kind='bre
 [ "$gap" -ge 995 ] || fail "half-open ${gap}ms after opening, before recovery_timeout"
 
 # Open, then corrald dies: the breaker is still open when it comes back,
-# for what remains of its time.
+# for what remains of its time; a breaker a fatal exit opened still needs
+# its reset; an agent whose breaker was closed starts as usual.
 conf <<EOF2
 [agent:lock]
 command = sh -c 'test -e $T/ok2 || exit 1; exec $TW sleep'
@@ -85,22 +86,42 @@ backoff_initial = 50ms
 healthy_after = 200ms
 failure_threshold = 1
 recovery_timeout = 3s
+
+[agent:doomed]
+command = sh -c 'test -e $T/ok3 || exit 78; exec $TW sleep'
+healthy_after = 200ms
+
+[agent:fine]
+command = $TW sleep
+healthy_after = 200ms
 EOF2
 start_corrald
 wait_log 'agent lock: breaker CLOSED -> OPEN: failure threshold reached for 3.000s'
+wait_log 'agent doomed: breaker CLOSED -> OPEN: fatal failure: reset required'
+wait_log 'agent fine.0: STARTING -> RUNNING'
 kill -KILL "$CPID"
 wait "$CPID" 2>/dev/null
-touch "$T/ok2"
+touch "$T/ok2" "$T/ok3"
 start_corrald
 wait_log 'agent lock: breaker OPEN since before this start'
+wait_log 'agent doomed: breaker OPEN since before this start, reset required'
 wait_log 'agent lock.0: STOPPED -> HELD: breaker open'
+wait_log 'agent doomed.0: STOPPED -> HELD: breaker open'
+wait_log 'agent fine.0: STARTING -> RUNNING'
 wait_log 'agent lock: breaker HALF_OPEN -> CLOSED: trial succeeded' 1 20
+# Still held, well past any timeout: only a human lets it go.
+assert_eq "$(ctl status --json doomed | json_get 'j["workers"][0]["state"] + "/" + j["workers"][0]["breaker"]')" "HELD/OPEN" "doomed after the restart"
+ctl reset doomed --reason 'key restored' >/dev/null || fail "reset doomed"
+wait_log 'agent doomed.0: STARTING -> RUNNING'
 stop_corrald
 opened=$(q "SELECT opened_at_ms FROM breakers WHERE name='lock'")
 half=$(q "SELECT max(time_ms) FROM events WHERE kind='breaker' AND agent='lock' AND state='HALF_OPEN'")
 [ $((half - opened)) -ge 2990 ] || fail "lock half-opened $((half - opened))ms after opening, before its 3s"
 
-# Breakers off: a crash loop past the threshold is never held.
+# Breakers off: a crash loop past the threshold is never held.  And the
+# breakers of agents no longer in the file are forgotten.
+[ "$(q "SELECT count(*) FROM breakers WHERE name IN ('lock', 'doomed')")" -eq 2 ] ||
+    fail "breaker rows missing before the prune"
 conf <<EOF2
 [agent:loop]
 command = $TW -d 20 exit 1
@@ -114,3 +135,4 @@ wait_log 'agent loop.0: BACKOFF -> STARTING' 4
 grep -q 'agent loop: breaker' "$LOG" && fail "a breaker acted while disabled"
 stop_corrald
 assert_eq "$CRC" 0 "corrald exit status"
+assert_eq "$(q "SELECT count(*) FROM breakers WHERE name <> 'loop'")" 0 "breakers of agents gone from the file"
