@@ -113,3 +113,21 @@ wait_log 'cluster c: cannot run on_state_change: exec: No such file or directory
 ctl status >/dev/null || fail "corrald stopped answering"
 stop_corrald
 assert_eq "$CRC" 0 "corrald exit status"
+
+# Breakers off: a cluster's breaker never holds its members either.
+conf <<EOF2
+[cluster:c]
+failure_threshold = 1
+
+[agent:a]
+command = $TW -d 20 exit 1
+cluster = c
+backoff_initial = 50ms
+backoff_max = 50ms
+EOF2
+CIRCUIT_BREAKER_ENABLED=false start_corrald
+wait_log 'agent a.0: BACKOFF -> STARTING' 4
+grep -qE 'HELD|breaker [A-Z_]+ ->' "$LOG" && fail "a breaker acted while disabled"
+assert_eq "$(ctl status --json | json_get 'j["clusters"][0]["breaker"]')" OFF "cluster breaker in status"
+stop_corrald
+assert_eq "$CRC" 0 "corrald exit status"

@@ -6,12 +6,18 @@
 . "$(dirname "$0")/lib.sh"
 
 conf <<EOF2
+[cluster:pair]
+failure_threshold = 10
+min_healthy = 3
+
 [agent:ok]
 command = $TW sleep
 numprocs = 2
 healthy_after = 100ms
+cluster = pair
 
 [agent:crashy]
+cluster = pair
 command = $TW -d 50 signal 11
 backoff_initial = 50ms
 backoff_max = 50ms
@@ -53,6 +59,10 @@ assert_eq "$(val 'corral_worker_failures_total{agent="crashy",index="0",kind="st
 assert_eq "$(val 'corral_workers{state="RUNNING"}')" 2 "workers RUNNING"
 # 3 crashes stay under the default threshold of 5: still CLOSED.
 assert_eq "$(val 'corral_breaker_state{agent="crashy",state="CLOSED"}')" 1 "crashy's breaker"
+# Its cluster: 2 of 3 workers up, below min_healthy 3; 3 failures, below 10.
+assert_eq "$(val 'corral_cluster_health{cluster="pair",health="CRITICAL"}')" 1 "pair's health"
+assert_eq "$(val 'corral_cluster_workers_up{cluster="pair"}')" 2 "pair's workers up"
+assert_eq "$(val 'corral_cluster_breaker_state{cluster="pair",state="CLOSED"}')" 1 "pair's breaker"
 up=$(val 'corral_worker_uptime_seconds{agent="ok",index="0"}')
 awk -v u="$up" 'BEGIN { exit !(u > 0) }' || fail "uptime of ok.0 is $up"
 lag=$(val 'corral_loop_lag_seconds{}')
@@ -62,6 +72,7 @@ awk -v l="$lag" 'BEGIN { exit !(l >= 0 && l < 5) }' || fail "loop lag $lag"
 get /status >s.raw
 assert_eq "$(head -n 1 s.raw)" "200 application/json" "status"
 assert_eq "$(sed 1d s.raw | json_get '[w["state"] for w in j["workers"]]')" "['RUNNING', 'RUNNING', 'FATAL']" "status states"
+assert_eq "$(sed 1d s.raw | json_get '[(c["name"], c["health"], c["up"], c["down"]) for c in j["clusters"]]')" "[('pair', 'CRITICAL', 2, 1)]" "status clusters"
 assert_eq "$(get /nope | head -n 1 | cut -d' ' -f1)" 404 "unknown path"
 code=$("$PY" -c "
 import sys, urllib.request, urllib.error
