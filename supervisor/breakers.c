@@ -209,6 +209,25 @@ guard_arm(struct guard *g)
 	evtimer_add(g->timer, &tv);
 }
 
+static bool guards(const struct guard *, const struct worker *);
+
+static void
+forget_trials(struct guard *g)
+{
+	struct fleet *f = g->fleet;
+	size_t i;
+
+	for (i = 0; i < f->nworkers; i++) {
+		struct worker *w = f->workers[i];
+		if (!guards(g, w))
+			continue;
+		if (g->is_cluster)
+			w->ctrial = false;
+		else
+			w->trial = false;
+	}
+}
+
 /* A transition happened: keep it, log it, record it, arm, tell. */
 static void
 guard_changed(struct guard *g, enum corral_breaker_state prev,
@@ -241,6 +260,10 @@ guard_changed(struct guard *g, enum corral_breaker_state prev,
 	e.state = corral_breaker_state_name(g->br.state);
 	e.detail = xstrdup(detail != NULL ? detail : g->br.reason);
 	statedb_add(f->db, &e);
+	/* Trials belong to one HALF_OPEN period: they end with it. */
+	if (prev == CORRAL_BREAKER_HALF_OPEN &&
+	    g->br.state != CORRAL_BREAKER_HALF_OPEN)
+		forget_trials(g);
 	guard_arm(g);
 	if ((c = guard_cluster(g)) != NULL) {
 		hook_run(c, "breaker", g->name, corral_breaker_state_name(prev),
@@ -278,6 +301,22 @@ guard_allow(struct guard *g, bool *trial)
 	return ok;
 }
 
+/* Hand back the trial slots w holds, without offering them to others. */
+static void
+slots_return(struct worker *w)
+{
+	if (w->trial && w->rt != NULL)
+		corral_breaker_trial_void(&w->rt->g.br);
+	if (w->ctrial && w->rt != NULL && w->rt->cluster != NULL)
+		corral_breaker_trial_void(&w->rt->cluster->g.br);
+	w->trial = w->ctrial = false;
+}
+
+/*
+ * A worker holds at most one slot of each breaker: one it already has
+ * (admitted, then its fork failed) is not asked for again.  One that is
+ * refused holds none: HELD and DEGRADED workers never hold slots.
+ */
 int
 breakers_admit(struct worker *w)
 {
@@ -285,13 +324,13 @@ breakers_admit(struct worker *w)
 
 	if (!breakers_on(w))
 		return ADMIT;
-	if (!guard_allow(&w->rt->g, &w->trial))
+	if (!w->trial && !guard_allow(&w->rt->g, &w->trial)) {
+		slots_return(w);
 		return BY_AGENT;
-	if ((c = w->rt->cluster) != NULL && !guard_allow(&c->g, &w->ctrial)) {
-		/* The agent's slot goes back: this start does not happen. */
-		if (w->trial)
-			corral_breaker_trial_void(&w->rt->g.br);
-		w->trial = false;
+	}
+	if ((c = w->rt->cluster) != NULL && !w->ctrial &&
+	    !guard_allow(&c->g, &w->ctrial)) {
+		slots_return(w);
 		return BY_CLUSTER;
 	}
 	return ADMIT;
@@ -302,6 +341,7 @@ breakers_hold(struct worker *w, int refused)
 {
 	char why[NAME_MAX_LEN + 32];
 
+	slots_return(w);
 	if (refused == BY_CLUSTER) {
 		snprintf(why, sizeof(why), "cluster %s breaker open",
 		    w->rt->cluster->g.name);
@@ -354,8 +394,6 @@ guard_hold_backoffs(struct guard *g)
 			w->queued = false;
 		}
 		w->regroup = false;
-		/* A slot it held on the other breaker goes back. */
-		breakers_trial_void(w);
 		breakers_hold(w, g->is_cluster ? BY_CLUSTER : BY_AGENT);
 	}
 }
@@ -363,8 +401,8 @@ guard_hold_backoffs(struct guard *g)
 static bool
 releasable(const struct worker *w, bool fatal_too)
 {
-	/* What the operator stopped stays stopped. */
-	return !w->held && (worker_waiting(w) ||
+	/* What the operator stopped stays stopped; what is queued goes. */
+	return !w->held && !w->queued && (worker_waiting(w) ||
 	    (fatal_too && w->state == W_FATAL));
 }
 
@@ -479,6 +517,61 @@ breakers_trial_void(struct worker *w)
 	}
 }
 
+/*
+ * An operator's start of a held worker: the breakers that hold it half-open
+ * now, with this run as their trial (a breaker that needs a reset is
+ * bypassed, not half-opened; one with no slot left, too).
+ */
+static void
+guard_probe(struct guard *g, bool *trial, const char *who)
+{
+	enum corral_breaker_state prev = g->br.state;
+	bool changed;
+	char *detail;
+
+	if (*trial || prev == CORRAL_BREAKER_CLOSED || g->br.reset_required)
+		return;
+	if (prev == CORRAL_BREAKER_OPEN)
+		g->br.open_until_ms = wall();
+	if (!corral_breaker_allow(&g->br, wall(), &changed))
+		return;
+	*trial = true;
+	if (changed) {
+		xasprintf(&detail, "%s started by the operator: its run is "
+		    "the trial", who);
+		guard_changed(g, prev, detail);
+		free(detail);
+	}
+}
+
+void
+breakers_probe(struct worker *w)
+{
+	if (!breakers_on(w))
+		return;
+	guard_probe(&w->rt->g, &w->trial, w->name);
+	if (w->rt->cluster != NULL)
+		guard_probe(&w->rt->cluster->g, &w->ctrial, w->name);
+}
+
+void
+breakers_forget(struct worker *w)
+{
+	slots_return(w);
+}
+
+void
+breakers_rearm(struct fleet *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->nrts; i++)
+		guard_arm(&f->rts[i]->g);
+	for (i = 0; i < f->ncrts; i++)
+		guard_arm(&f->crts[i]->g);
+	breakers_release_all(f);
+}
+
 void
 breakers_healthy(struct worker *w)
 {
@@ -563,7 +656,7 @@ breakers_exited(struct worker *w, enum corral_exit_class cls,
 	w->trial = w->ctrial = false;
 	if (voided)
 		corral_breaker_trial_void(&rt->g.br);
-	if (cvoided)
+	if (cvoided && c != NULL)
 		corral_breaker_trial_void(&c->g.br);
 	/*
 	 * OPEN holds the restart; HALF_OPEN lets the backoff run, and its
@@ -580,15 +673,15 @@ breakers_exited(struct worker *w, enum corral_exit_class cls,
 	}
 	if (voided)
 		rt_release(rt, false);
-	if (cvoided)
+	if (cvoided && c != NULL)
 		cluster_release(c);
 	return held;
 }
 
 /*
  * Should rt's fallback run?  While rt's breaker is not closed and rt is
- * meant to run: some instance waits, runs or failed for good, or rt is
- * itself another agent's fallback in demand.
+ * meant to run: an instance the operator did not stop waits, runs or
+ * failed for good, or rt is itself wanted as another agent's fallback.
  */
 static bool
 wants_fallback(const struct agent_rt *rt)
@@ -599,12 +692,12 @@ wants_fallback(const struct agent_rt *rt)
 	if (rt->fallback == NULL || !f->conf->breakers ||
 	    rt->g.br.state == CORRAL_BREAKER_CLOSED || f->shutting_down)
 		return false;
-	if (rt->demand > 0)
-		return true;
 	for (i = 0; i < f->nworkers; i++) {
 		const struct worker *w = f->workers[i];
-		if (w->rt == rt && !w->held && w->state != W_STOPPED &&
-		    w->state != W_EXITED)
+		if (w->rt != rt || w->held)
+			continue;
+		if (rt->demand > 0 || (w->state != W_STOPPED &&
+		    w->state != W_EXITED))
 			return true;
 	}
 	return false;
@@ -618,8 +711,18 @@ fallback_start(struct agent_rt *fb, const char *primary)
 
 	for (i = 0; i < f->nworkers; i++) {
 		struct worker *w = f->workers[i];
-		if (w->rt != fb || w->held || w->pid != 0 || w->queued ||
-		    (w->state != W_STOPPED && w->state != W_EXITED))
+		/* What runs on its own, or was stopped by a human, is left. */
+		if (w->rt != fb || w->held || w->queued)
+			continue;
+		if (w->state == W_STOPPING) {
+			/* On its way out: it comes back once stopped. */
+			w->for_fallback = true;
+			w->restart_pending = true;
+			n++;
+			continue;
+		}
+		if (w->pid != 0 || (w->state != W_STOPPED &&
+		    w->state != W_EXITED))
 			continue;
 		w->for_fallback = true;
 		w->failures = 0;
@@ -642,8 +745,15 @@ fallback_stop(struct agent_rt *fb)
 		if (w->rt != fb || !w->for_fallback)
 			continue;
 		w->for_fallback = false;
+		w->restart_pending = false;
 		n++;
-		worker_halt(w);
+		/* Failed for good while standing in: no longer wanted either. */
+		if (w->pid == 0 && (w->state == W_FATAL ||
+		    w->state == W_EXITED))
+			worker_set_state(w, W_STOPPED, "no longer needed as a "
+			    "fallback");
+		else
+			worker_halt(w);
 	}
 	log_info("agent %s: no agent falls back to it any more (%zu "
 	    "instance%s stopped)", fb->g.name, n, n == 1 ? "" : "s");
@@ -655,6 +765,9 @@ fallback_update(struct agent_rt *rt)
 	struct agent_rt *fb = rt->fallback;
 	bool want;
 
+	/* During the first start, once every autostart worker is queued. */
+	if (rt->g.fleet->starting)
+		return;
 	if (rt->demanding && fb == NULL) {
 		rt->demanding = false; /* its fallback went with a reload */
 		return;
@@ -669,6 +782,8 @@ fallback_update(struct agent_rt *rt)
 			fallback_start(fb, rt->g.name);
 	} else if (fb->demand > 0 && --fb->demand == 0)
 		fallback_stop(fb);
+	/* Whether fb is wanted changed: so may its own fallback's demand. */
+	fallback_update(fb);
 }
 
 void
@@ -739,7 +854,8 @@ guard_restore(struct guard *g)
 	g->br.trials = 0;
 	for (j = 0; j < f->nworkers; j++) {
 		struct worker *w = f->workers[j];
-		if (!guards(g, w) || !w->adopted || w->pid == 0 ||
+		if (!guards(g, w) || !w->adopted ||
+		    (w->pid == 0 && !w->queued) ||
 		    g->br.state != CORRAL_BREAKER_HALF_OPEN)
 			continue;
 		if (g->is_cluster ? w->ctrial : w->trial)

@@ -111,16 +111,56 @@ cluster_regroup(struct worker *w, uint64_t delay_ms)
 	if (c->group_timer == NULL &&
 	    (c->group_timer = evtimer_new(f->base, group_cb, c)) == NULL)
 		fatal("cluster %s: cannot create its restart timer", c->g.name);
+	w->regroup = true;
 	/* A later failure's longer backoff moves the whole group. */
 	if (!group_pending(c) || now_mono_ms() + delay_ms > c->group_due_ms) {
 		c->group_due_ms = now_mono_ms() + delay_ms;
 		tv.tv_sec = (time_t)(delay_ms / 1000);
 		tv.tv_usec = (suseconds_t)(delay_ms % 1000) * 1000;
 		evtimer_add(c->group_timer, &tv);
+		for (i = 0; i < f->nworkers; i++)
+			if (cluster_of(f->workers[i]) == c &&
+			    f->workers[i]->regroup)
+				f->workers[i]->deadline_mono_ms =
+				    c->group_due_ms;
 	}
-	w->regroup = true;
 	w->deadline_mono_ms = c->group_due_ms;
 	return true;
+}
+
+void
+cluster_regroup_restore(struct fleet *f)
+{
+	struct timeval tv;
+	uint64_t now = now_mono_ms(), due, left;
+	size_t i, j;
+
+	for (j = 0; j < f->ncrts; j++) {
+		struct cluster_rt *c = f->crts[j];
+		bool any = false;
+
+		due = 0;
+		for (i = 0; i < f->nworkers; i++) {
+			struct worker *w = f->workers[i];
+			if (cluster_of(w) != c || !w->regroup || w->pid != 0 ||
+			    w->state != W_BACKOFF)
+				continue;
+			any = true;
+			if (w->deadline_mono_ms > due)
+				due = w->deadline_mono_ms;
+		}
+		if (!any)
+			continue;
+		if (c->group_timer == NULL && (c->group_timer =
+		    evtimer_new(f->base, group_cb, c)) == NULL)
+			fatal("cluster %s: cannot create its restart timer",
+			    c->g.name);
+		c->group_due_ms = due;
+		left = due > now ? due - now : 0;
+		tv.tv_sec = (time_t)(left / 1000);
+		tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
+		evtimer_add(c->group_timer, &tv);
+	}
 }
 
 void
@@ -211,6 +251,12 @@ health_cb(evutil_socket_t fd, short what, void *arg)
 	c->down = down;
 	h = health_of(up, down, c->conf->min_healthy, !f->conf->breakers ||
 	    c->g.br.state == CORRAL_BREAKER_CLOSED);
+	/* After a reexec the first measure is no news: it was so before. */
+	if (!c->health_known) {
+		c->health_known = true;
+		if (f->resumed)
+			c->health = h;
+	}
 	if (h == c->health)
 		return;
 	old = c->health;

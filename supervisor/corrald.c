@@ -284,8 +284,6 @@ run(struct config *conf, int resume_fd)
 		char msg[128];
 		int n;
 
-		/* Exits during the exec are ours to reap now. */
-		fleet_reap(d.fleet);
 		record_daemon(d.db, "reexec");
 		n = snprintf(msg, sizeof(msg), "+ re-executed: corrald pid "
 		    "%ld, %d workers kept running\n", (long)getpid(), kept);
@@ -300,6 +298,12 @@ run(struct config *conf, int resume_fd)
 	    CORRAL_VERSION, (long)getpid(), conf->nagents,
 	    d.fleet->nworkers, conf->state_db);
 	fleet_start(d.fleet);
+	/*
+	 * Exits during the exec are ours to reap now, once the breakers they
+	 * count against are read back.
+	 */
+	if (resume_fd != -1)
+		fleet_reap(d.fleet);
 	if (event_base_dispatch(d.base) == -1) {
 		log_error("the event loop failed; killing every worker");
 		rc = 1;

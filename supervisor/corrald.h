@@ -470,6 +470,8 @@ struct fleet {
 	void (*on_idle)(struct fleet *); /* called when shut down and no process */
 	struct control *ctl;    /* borrowed; told of every state change */
 	bool started;           /* the initial start queue has drained */
+	bool starting;          /* fleet_start is queueing the autostart ones */
+	bool resumed;           /* taken over from before a reexec */
 	size_t stale_held;      /* held rows naming workers not in the file */
 	void (*on_started)(struct fleet *);
 };
@@ -548,6 +550,7 @@ struct cluster_rt {
 	struct guard g;
 	struct cluster_conf *conf;  /* borrowed from the fleet's config */
 	enum health health;
+	bool health_known;          /* evaluated at least once */
 	unsigned up, down;          /* workers, at the last evaluation */
 	struct event *health_ev;    /* evaluates once per loop turn */
 	struct event *group_timer;  /* a strategy's restart of the stopped */
@@ -579,6 +582,12 @@ void breakers_healthy(struct worker *);
 /* A run ended.  True if a breaker holds w now (its state is set). */
 bool breakers_exited(struct worker *, enum corral_exit_class,
     const struct restart_plan *);
+/* An operator starts a held worker: its run is the breakers' trial. */
+void breakers_probe(struct worker *);
+/* w leaves its breakers (a reload removes it): its slots go back. */
+void breakers_forget(struct worker *);
+/* After a reload: arm or disarm every breaker's timer, start what waits. */
+void breakers_rearm(struct fleet *);
 /* A trial ended without a verdict (an operator's stop, a halt). */
 void breakers_trial_void(struct worker *);
 /* Start what waits for breakers that are off or closed (after a reload). */
@@ -614,6 +623,8 @@ bool cluster_regroup(struct worker *, uint64_t delay_ms);
  * reload removed the cluster): they start now.
  */
 void cluster_regroup_orphans(struct fleet *);
+/* In the image after a reexec: the group restarts that were pending. */
+void cluster_regroup_restore(struct fleet *);
 /* w, stopped by its cluster's strategy, has exited: wait or start. */
 void cluster_regrouped_exit(struct worker *);
 /* A member's state changed: evaluate health at the end of the loop turn. */

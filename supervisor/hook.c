@@ -266,6 +266,15 @@ hook_next(struct hookq *q, struct cluster_rt *c)
 {
 	struct hook_item *it;
 
+	/* No command any more (a reload), or stopping: nothing more runs. */
+	if (c->conf->on_state_change == NULL || c->g.fleet->shutting_down) {
+		while ((it = STAILQ_FIRST(&q->items)) != NULL) {
+			STAILQ_REMOVE_HEAD(&q->items, entry);
+			item_free(it);
+		}
+		q->n = 0;
+		return;
+	}
 	while (q->running == NULL && (it = STAILQ_FIRST(&q->items)) != NULL) {
 		STAILQ_REMOVE_HEAD(&q->items, entry);
 		q->n--;

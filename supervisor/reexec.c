@@ -231,6 +231,7 @@ reexec_restore(struct fleet *f, int fd, struct reexec_fds *fds)
 		    "readable", fd);
 		return -1;
 	}
+	f->resumed = true;
 	while (getline(&line, &cap, in) > 0) {
 		lineno++;
 		if (line[0] != 'w')

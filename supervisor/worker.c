@@ -26,6 +26,7 @@ extern char **environ;
 static void worker_spawn(struct worker *);
 static void spawn_soon(struct fleet *);
 static void worker_became_healthy(struct worker *);
+static void worker_go(struct worker *);
 static void timer_cb(evutil_socket_t, short, void *);
 
 /*
@@ -85,7 +86,7 @@ worker_set_state(struct worker *w, enum wstate s, const char *why)
 	statedb_add(w->fleet->db, &e);
 	if (s == W_STOPPED && w->restart_pending) {
 		w->restart_pending = false;
-		worker_start(w);
+		worker_go(w);
 	}
 	if (w->fleet->ctl != NULL)
 		control_worker_changed(w->fleet->ctl, w);
@@ -298,6 +299,9 @@ spawn_cb(evutil_socket_t fd, short what, void *arg)
 		spawn_soon(f);
 	else if (!f->started) {
 		f->started = true;
+		/* Health is news from now on: take its first measure. */
+		for (n = 0; (size_t)n < f->ncrts; n++)
+			cluster_touch(f->crts[n]);
 		if (f->on_started != NULL)
 			f->on_started(f);
 	}
@@ -368,6 +372,8 @@ fleet_start(struct fleet *f)
 	if (f->stale_held > 0)
 		statedb_keep_held(f->db, hold_known, f);
 	breakers_restore(f);
+	cluster_regroup_restore(f);
+	f->starting = true;
 	/* Workers are laid out by priority, then file order: start order. */
 	for (i = 0; i < f->nworkers; i++) {
 		struct worker *w = f->workers[i];
@@ -379,7 +385,11 @@ fleet_start(struct fleet *f)
 		else if (w->agent->autostart)
 			breakers_start(w);
 	}
-	/* Fallbacks of agents whose breaker stayed open start now. */
+	/*
+	 * Fallbacks of agents whose breaker stayed open start now, after the
+	 * autostart workers: a fallback that runs on its own is left alone.
+	 */
+	f->starting = false;
 	for (i = 0; i < f->nrts; i++)
 		fallback_update(f->rts[i]);
 	/* Nothing to start: the fleet is up as it is. */
@@ -855,8 +865,9 @@ worker_stop(struct worker *w)
 	return rc;
 }
 
-void
-worker_start(struct worker *w)
+/* A start, the operator's or the end of a restart's stop. */
+static void
+worker_go(struct worker *w)
 {
 	if (w->fleet->shutting_down)
 		return;
@@ -869,15 +880,17 @@ worker_start(struct worker *w)
 	case W_STOPPED:
 	case W_EXITED:
 	case W_FATAL:
-		w->for_fallback = false; /* the operator's from now on */
 		/* The operator asks for a fresh start: no history of failure. */
 		w->failures = 0;
 		w->chain = 0;
 		worker_enqueue(w);
 		break;
-	case W_BACKOFF:
-	case W_HELD: /* the operator overrides the breakers */
+	case W_HELD:
 	case W_DEGRADED:
+		/* The operator overrides the breakers: this run probes them. */
+		breakers_probe(w);
+		/* FALLTHROUGH */
+	case W_BACKOFF:
 		evtimer_del(w->timer);
 		w->regroup = false;
 		worker_enqueue(w);
@@ -888,6 +901,15 @@ worker_start(struct worker *w)
 	default:
 		break;
 	}
+}
+
+void
+worker_start(struct worker *w)
+{
+	/* Started by a human: no longer a fallback's instance to stop. */
+	if (w->pid == 0)
+		w->for_fallback = false;
+	worker_go(w);
 }
 
 void
@@ -1069,6 +1091,17 @@ reload_breakers(struct fleet *f, struct config *conf)
 	struct cluster_rt **crts = xcalloc(conf->nclusters, sizeof(*crts));
 	size_t i, j;
 
+	/* A trial of a cluster its agent leaves gives its slot back. */
+	for (i = 0; i < f->nworkers; i++) {
+		struct worker *w = f->workers[i];
+		struct cluster_rt *oc = w->rt != NULL ? w->rt->cluster : NULL;
+		if (w->ctrial && oc != NULL && !str_same(oc->g.name,
+		    w->agent->cluster)) {
+			corral_breaker_trial_void(&oc->g.br);
+			w->ctrial = false;
+		}
+	}
+
 	for (i = 0; i < conf->nagents; i++) {
 		struct agent_conf *a = &conf->agents[i];
 		for (j = 0; j < f->nrts; j++) {
@@ -1166,6 +1199,7 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 		if (keep[i])
 			continue;
 		(*removed)++;
+		breakers_forget(w);
 		w->rt = NULL; /* its breaker may go with its agent */
 		if (w->held)
 			statedb_set_held(f->db, w->agent->name, w->instance,
@@ -1194,9 +1228,11 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 		w->fresh = false;
 		breakers_start(w);
 	}
-	/* Breakers switched off: nothing waits for one any more. */
-	if (!conf->breakers)
-		breakers_release_all(f);
+	/*
+	 * Breakers switched on or off, clusters gone or left: every timer as
+	 * its breaker now needs, and what no breaker holds any more starts.
+	 */
+	breakers_rearm(f);
 	fallback_recount(f);
 	cluster_regroup_orphans(f);
 	for (i = 0; i < f->ncrts; i++)
@@ -1350,7 +1386,9 @@ worker_adopt(struct worker *w, const struct worker_snap *s)
 			fatal("agent %s: cannot watch its exec status", w->name);
 	}
 	/* The same monotonic clock: what was due still is, at its time. */
-	if (s->deadline_mono_ms != 0)
+	if (s->regroup && w->state == W_BACKOFF && w->pid == 0)
+		w->deadline_mono_ms = (uint64_t)s->deadline_mono_ms;
+	else if (s->deadline_mono_ms != 0)
 		worker_timer_arm(w, (uint64_t)s->deadline_mono_ms > now ?
 		    (uint64_t)s->deadline_mono_ms - now : 0);
 	if (s->queued)
