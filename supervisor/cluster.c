@@ -118,11 +118,13 @@ cluster_regroup(struct worker *w, uint64_t delay_ms)
 		tv.tv_sec = (time_t)(delay_ms / 1000);
 		tv.tv_usec = (suseconds_t)(delay_ms % 1000) * 1000;
 		evtimer_add(c->group_timer, &tv);
-		for (i = 0; i < f->nworkers; i++)
-			if (cluster_of(f->workers[i]) == c &&
-			    f->workers[i]->regroup)
-				f->workers[i]->deadline_mono_ms =
-				    c->group_due_ms;
+		/* Those waiting already (a stopping one's is its stop's). */
+		for (i = 0; i < f->nworkers; i++) {
+			struct worker *s = f->workers[i];
+			if (cluster_of(s) == c && s->regroup && s->pid == 0 &&
+			    s->state == W_BACKOFF)
+				s->deadline_mono_ms = c->group_due_ms;
+		}
 	}
 	w->deadline_mono_ms = c->group_due_ms;
 	return true;

@@ -869,8 +869,8 @@ history_row(void *arg, const struct history_row *r)
 }
 
 static void
-breaker_row(void *arg, int64_t time_ms, const char *from, const char *to,
-    const char *why)
+breaker_row(void *arg, int64_t time_ms, const char *kind, const char *from,
+    const char *to, const char *why)
 {
 	struct ctl_client *c = arg;
 	time_t t = (time_t)(time_ms / 1000);
@@ -879,8 +879,8 @@ breaker_row(void *arg, int64_t time_ms, const char *from, const char *to,
 
 	localtime_r(&t, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-	reply(c, '=', "%s.%03d  breaker %s -> %s: %s", when,
-	    (int)(time_ms % 1000), from ? from : "?", to ? to : "?",
+	reply(c, '=', "%s.%03d  %s %s -> %s: %s", when,
+	    (int)(time_ms % 1000), kind, from ? from : "?", to ? to : "?",
 	    why ? why : "");
 }
 
@@ -906,7 +906,7 @@ do_history(struct ctl_client *c, char **a, size_t n)
 		fail(c, "cannot read the state database");
 		return;
 	}
-	/* The agent's breaker, if it ever moved. */
+	/* The breaker (and a cluster's health), if it ever moved. */
 	if (statedb_breaker_history(c->ctl->fleet->db, c->follow_agent,
 	    o.limit, breaker_row, c) == -1) {
 		fail(c, "cannot read the state database");

@@ -329,10 +329,13 @@ struct history_row {
 int statedb_history(struct statedb *, const char *agent, int instance,
     unsigned limit, void (*fn)(void *, const struct history_row *),
     void *arg);
-/* The last limit transitions of agent's breaker, newest first. */
-int statedb_breaker_history(struct statedb *, const char *agent,
-    unsigned limit, void (*fn)(void *, int64_t time_ms, const char *from,
-    const char *to, const char *why), void *arg);
+/*
+ * The last limit transitions of the breaker of an agent or cluster, and a
+ * cluster's health changes (kind "breaker" or "health"), newest first.
+ */
+int statedb_breaker_history(struct statedb *, const char *name,
+    unsigned limit, void (*fn)(void *, int64_t time_ms, const char *kind,
+    const char *from, const char *to, const char *why), void *arg);
 /* Transactions committed, events written, events waiting. */
 void statedb_stats(const struct statedb *, uint64_t *commits,
     uint64_t *written, size_t *queued);

@@ -688,17 +688,18 @@ statedb_load_breaker(struct statedb *s, const char *name,
 
 int
 statedb_breaker_history(struct statedb *s, const char *agent, unsigned limit,
-    void (*fn)(void *, int64_t time_ms, const char *from, const char *to,
-    const char *why), void *arg)
+    void (*fn)(void *, int64_t time_ms, const char *kind, const char *from,
+    const char *to, const char *why), void *arg)
 {
 	sqlite3_stmt *st;
 	int rc;
 
 	if (statedb_flush(s) == -1)
 		return -1;
-	if (sqlite3_prepare_v2(s->db, "SELECT time_ms, prev_state, state, "
-	    "detail FROM events WHERE kind = 'breaker' AND agent = ?1 "
-	    "ORDER BY id DESC LIMIT ?2", -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db, "SELECT time_ms, kind, prev_state, state, "
+	    "detail FROM events WHERE kind IN ('breaker', 'health') AND "
+	    "agent = ?1 ORDER BY id DESC LIMIT ?2", -1, &st, NULL) !=
+	    SQLITE_OK) {
 		log_error("state database %s: %s", s->path,
 		    sqlite3_errmsg(s->db));
 		return -1;
@@ -709,7 +710,8 @@ statedb_breaker_history(struct statedb *s, const char *agent, unsigned limit,
 		fn(arg, sqlite3_column_int64(st, 0),
 		    (const char *)sqlite3_column_text(st, 1),
 		    (const char *)sqlite3_column_text(st, 2),
-		    (const char *)sqlite3_column_text(st, 3));
+		    (const char *)sqlite3_column_text(st, 3),
+		    (const char *)sqlite3_column_text(st, 4));
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : -1;
 }

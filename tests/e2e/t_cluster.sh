@@ -83,6 +83,9 @@ wait_log 'agent shaky.[01]: STARTING -> RUNNING' 4 20
 wait_log 'cluster crew: CRITICAL -> DEGRADED|cluster crew: CRITICAL -> HEALTHY'
 "$BUILD/helpers/waitlog" "$LOG" 'hook saw crew OPEN -> CLOSED' 1 10000 ||
     fail "on_state_change did not hear of the reset"
+ctl history crew >hist || fail "history of a cluster"
+grep -q 'breaker CLOSED -> OPEN: failure threshold reached' hist || fail "history lacks the cluster's breaker: $(cat hist)"
+grep -q 'health HEALTHY -> DEGRADED: ' hist || fail "history lacks the cluster's health: $(cat hist)"
 stop_corrald
 assert_eq "$CRC" 0 "corrald exit status"
 assert_eq "$(q "SELECT count(*) FROM events WHERE kind='breaker' AND agent='crew' AND state='CLOSED' AND detail LIKE 'reset by uid % (pid %): api key rotated'")" 1 "the reset's record"
@@ -129,5 +132,36 @@ CIRCUIT_BREAKER_ENABLED=false start_corrald
 wait_log 'agent a.0: BACKOFF -> STARTING' 4
 grep -qE 'HELD|breaker [A-Z_]+ ->' "$LOG" && fail "a breaker acted while disabled"
 assert_eq "$(ctl status --json | json_get 'j["clusters"][0]["breaker"]')" OFF "cluster breaker in status"
+stop_corrald
+assert_eq "$CRC" 0 "corrald exit status"
+
+# A reload that takes a trial's agent out of its cluster: the trial's slot
+# goes back, and corrald carries on when the trial then fails.
+conf <<EOF2
+[defaults]
+backoff_initial = 50ms
+backoff_max = 50ms
+failure_threshold = 1000
+
+[cluster:crew]
+failure_threshold = 1
+recovery_timeout = 500ms
+half_open_max_calls = 1
+
+[agent:a]
+command = sh -c 'test -e $T/ok4 || exit 1; exec $TW sleep'
+cluster = crew
+healthy_after = 10s
+EOF2
+start_corrald
+wait_log 'cluster crew: breaker CLOSED -> OPEN'
+touch "$T/ok4"
+wait_log 'cluster crew: breaker OPEN -> HALF_OPEN'
+wait_log 'agent a.0: HELD -> STARTING'
+sed -i '/^cluster = crew$/d' "$T/corral.ini"
+ctl reload >/dev/null || fail "reload"
+kill -KILL "$(ctl status --json a | json_get 'j["workers"][0]["pid"]')"
+wait_log 'agent a.0: BACKOFF -> STARTING' 1 10
+ctl status >/dev/null || fail "corrald stopped answering after the reload"
 stop_corrald
 assert_eq "$CRC" 0 "corrald exit status"

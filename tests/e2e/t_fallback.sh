@@ -96,5 +96,62 @@ wait_log 'agent primary: breaker OPEN since before this start'
 wait_log 'agent primary.0: STOPPED -> DEGRADED'
 wait_log 'agent backup: runs in place of primary'
 wait_log 'agent backup.0: STARTING -> RUNNING'
+
+# An operator's start of a DEGRADED instance is the breaker's trial: it
+# half-opens at once, the healthy run closes it, and the fallback stops.
+touch "$T/ok"
+ctl start primary >/dev/null || fail "start primary"
+wait_log 'agent primary: breaker OPEN -> HALF_OPEN: primary.0 started by the operator: its run is the trial'
+wait_log 'agent primary: breaker HALF_OPEN -> CLOSED: trial succeeded'
+wait_log 'agent backup: no agent falls back to it any more'
+stop_corrald
+assert_eq "$CRC" 0 "corrald exit status"
+
+# A chain whose middle fails for good (fatal): the last one stands in, and
+# everything stops when the primary recovers.  An autostart fallback runs
+# on its own and is never stopped for a primary's recovery.
+conf <<EOF2
+[defaults]
+backoff_initial = 50ms
+backoff_max = 50ms
+healthy_after = 300ms
+
+[agent:a]
+command = sh -c 'test -e $T/ok5 || exit 1; exec $TW sleep'
+failure_threshold = 1
+recovery_timeout = 1s
+half_open_max_calls = 1
+fallback = b
+
+[agent:b]
+command = $TW -d 20 exit 78
+autostart = false
+fallback = c
+
+[agent:c]
+command = $TW sleep
+autostart = false
+
+[agent:p]
+command = sh -c 'test -e $T/ok5 || exit 1; exec $TW sleep'
+failure_threshold = 1
+recovery_timeout = 1s
+half_open_max_calls = 1
+fallback = always
+
+[agent:always]
+command = $TW sleep
+EOF2
+start_corrald
+wait_log 'agent b: breaker CLOSED -> OPEN: fatal failure: reset required'
+wait_log 'agent c.0: STARTING -> RUNNING'
+always=$(ctl status --json always | json_get 'j["workers"][0]["pid"]')
+touch "$T/ok5"
+wait_log 'agent a: breaker HALF_OPEN -> CLOSED: trial succeeded' 1 20
+wait_log 'agent p: breaker HALF_OPEN -> CLOSED: trial succeeded' 1 20
+wait_log 'agent c.0: STOPPING -> STOPPED' 1 10
+assert_eq "$(ctl status --json a b c always | json_get '[w["state"] for w in j["workers"]]')" \
+    "['RUNNING', 'STOPPED', 'STOPPED', 'RUNNING']" "the chain after recovery"
+assert_eq "$(ctl status --json always | json_get 'j["workers"][0]["pid"]')" "$always" "the autostart fallback's pid"
 stop_corrald
 assert_eq "$CRC" 0 "corrald exit status"

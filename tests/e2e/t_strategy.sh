@@ -108,3 +108,39 @@ assert_eq "$CRC" 0 "corrald exit status"
 assert_eq "$(q "SELECT group_concat(class, ',') FROM (SELECT class FROM events WHERE kind='exit' AND agent='helper' ORDER BY id LIMIT 2)")" "stopped,stopped" "helpers' exits"
 assert_eq "$(q "SELECT class FROM events WHERE kind='exit' AND agent='coord' ORDER BY id LIMIT 1")" killed "coord's exit"
 assert_eq "$(q "SELECT count(*) FROM events WHERE kind='exit' AND agent='first'")" 1 "first's exits (the shutdown's)"
+
+# A group restart pending across a reexec still starts together, in order.
+conf <<EOF2
+[cluster:team]
+strategy = one_for_all
+
+[agent:coord]
+command = $TW sleep
+cluster = team
+priority = 10
+backoff_initial = 2s
+backoff_max = 2s
+backoff_jitter = 0
+healthy_after = 100ms
+
+; Slow to stop: still stopping when corrald re-executes.
+[agent:helper]
+command = $TW ignore-term
+cluster = team
+priority = 20
+healthy_after = 100ms
+stop_timeout = 1s
+EOF2
+start_corrald
+wait_log 'agent helper.0: STARTING -> RUNNING'
+kill -KILL "$(pid_of coord)"
+wait_log 'cluster team: one_for_all: coord.0 failed'
+ctl reexec >/dev/null || fail "reexec"
+wait_log 're-executed'
+wait_log 'agent helper.0: STOPPING -> BACKOFF: restarts with cluster team' 1 10
+wait_log 'agent helper.0: BACKOFF -> STARTING' 1 10
+c=$(grep -n 'agent coord.0: BACKOFF -> STARTING' "$LOG" | tail -n 1 | cut -d: -f1)
+h=$(grep -n 'agent helper.0: BACKOFF -> STARTING' "$LOG" | tail -n 1 | cut -d: -f1)
+[ -n "$c" ] && [ "$c" -lt "$h" ] || fail "after the reexec the group did not start coord first"
+stop_corrald
+assert_eq "$CRC" 0 "corrald exit status"
