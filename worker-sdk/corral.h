@@ -1,10 +1,12 @@
 /*
  * corral.h: the public interface of libcorral, the corral worker SDK.
  *
- * Everything here is pure policy: no I/O, no clock, no global state.  The
- * caller passes the time and the random numbers, so the same code decides
- * corrald's restarts and a worker's in-process retries, and unit tests drive
- * it with a fake clock and a seeded generator.
+ * The policy parts (backoff, classification, breaker, retry, fallback) are
+ * pure: no I/O, no clock, no global state.  The caller passes the time and
+ * the random numbers, so the same code decides corrald's restarts and a
+ * worker's in-process retries, and unit tests drive it with a fake clock
+ * and a seeded generator.  The checkpoint store (store.c and its backends)
+ * is the part that does I/O.
  */
 #ifndef CORRAL_H
 #define CORRAL_H
@@ -272,6 +274,168 @@ void corral_fallback_free(struct corral_fallback_chain *);
  */
 int corral_fallback_call(struct corral_fallback_chain *,
     const struct corral_clock *, int *err);
+
+/*
+ * store.c: the checkpoint store, LangGraph's checkpoint saver contract in
+ * C (put, get_tuple, list, put_writes, delete_thread), over one of two
+ * backends behind a small vtable: SQLite (store_sqlite.c) and memory
+ * (store_memory.c).  Checkpoints, metadata and written values are opaque
+ * bytes to the store (JSON by convention), each with a checksum verified
+ * on every read; ids are compared as bytes (memcmp), as LangGraph's savers
+ * do.  A store handle is used by one thread at a time.
+ */
+
+/* Return values of the store's calls: 0, CORRAL_NOTFOUND or an error < 0. */
+enum {
+	CORRAL_OK = 0,
+	CORRAL_NOTFOUND = 1,  /* get_tuple: no such checkpoint */
+	CORRAL_EINVAL = -1,   /* a required field is missing or too long */
+	CORRAL_EIO = -2,      /* the backend failed (disk full, I/O error) */
+	CORRAL_ECORRUPT = -3, /* a stored row failed its checksum */
+	CORRAL_ENOMEM = -4,
+	CORRAL_EBUSY = -5,    /* locked by another writer past the timeout */
+};
+
+/* "checkpoint not found", "corrupt row", ...; never NULL. */
+const char *corral_strerror(int);
+
+/* Longest thread id, namespace, checkpoint id or task id, in bytes. */
+#define CORRAL_KEY_MAX 255
+/* Room for a checkpoint id the store makes (and a NUL). */
+#define CORRAL_ID_LEN 37
+
+enum corral_durability {
+	CORRAL_DURABILITY_NORMAL, /* WAL, synchronous=NORMAL: a power loss may
+				     lose the last commits, never corrupt */
+	CORRAL_DURABILITY_FULL,   /* WAL, synchronous=FULL: every put synced */
+};
+
+struct corral_store;
+
+/*
+ * Open (creating it if needed) a SQLite checkpoint database: WAL, a busy
+ * timeout, prepared statements cached in the handle.  Many processes may
+ * write one database at once.  0, or an error with *why (static) set.
+ */
+int corral_store_open_sqlite(const char *path, enum corral_durability,
+    struct corral_store **, const char **why);
+/* A store in this process's memory: for tests and workers run alone. */
+int corral_store_open_memory(struct corral_store **);
+/* NULL is a no-op. */
+void corral_store_close(struct corral_store *);
+/* The last backend error of this handle, for messages ("disk I/O error"). */
+const char *corral_store_errmsg(const struct corral_store *);
+
+/*
+ * Which checkpoint: thread_id (required to put or write), checkpoint_ns
+ * (NULL means "", the root graph), checkpoint_id (get_tuple: that one,
+ * NULL: the latest; put: the parent, NULL: none; put_writes: the
+ * checkpoint the writes belong to, required).
+ */
+struct corral_ref {
+	const char *thread_id;
+	const char *checkpoint_ns;
+	const char *checkpoint_id;
+};
+
+/* A pending write.  In tuples every pointer is owned by the tuple. */
+struct corral_write {
+	const char *task_id;  /* ignored by put_writes (its argument rules) */
+	const char *channel;
+	int idx;              /* ignored by put_writes: it computes it */
+	const char *type;     /* serde tag ("json", "bytes"); NULL: none */
+	const void *value;
+	size_t len;
+};
+
+/* A checkpoint as read, with its metadata, parent and pending writes. */
+struct corral_tuple {
+	char *thread_id;
+	char *checkpoint_ns;
+	char *checkpoint_id;
+	char *parent_id;        /* NULL: none */
+	char *type;             /* serde tag; NULL: none */
+	void *data;             /* the checkpoint's bytes; NULL if corrupt */
+	size_t len;
+	char *metadata;         /* JSON object text; "{}" when none given */
+	int64_t created_ms;     /* wall clock of the put */
+	struct corral_write *writes; /* ordered by (task_id, idx) */
+	size_t nwrites;
+	bool corrupt;           /* a checksum failed: only the ids are valid */
+};
+
+/* Frees a tuple from get_tuple (list's tuples belong to list).  NULL ok. */
+void corral_tuple_free(struct corral_tuple *);
+
+/* What put stores. */
+struct corral_checkpoint {
+	const char *id;       /* NULL: the store makes a time-ordered one */
+	const char *type;     /* serde tag; NULL: none */
+	const void *data;
+	size_t len;
+	const char *metadata; /* a JSON object's text; NULL: "{}" */
+};
+
+/*
+ * Store cp under (ref->thread_id, ref->checkpoint_ns, id), its parent
+ * being ref->checkpoint_id (not checked to exist).  The same key again
+ * replaces it.  The id (given or made) is copied to id_out, of idlen bytes
+ * (CORRAL_KEY_MAX + 1 fits any).  Made ids sort after every id of the
+ * thread, even if the wall clock stepped back.
+ */
+int corral_put(struct corral_store *, const struct corral_ref *,
+    const struct corral_checkpoint *cp, char *id_out, size_t idlen);
+
+/*
+ * The checkpoint named by ref (the latest of the thread and namespace when
+ * ref->checkpoint_id is NULL) into *out (caller frees).  CORRAL_NOTFOUND
+ * when there is none, or when ref->thread_id is NULL.  A corrupt row:
+ * CORRAL_ECORRUPT, and *out has its ids with corrupt set.
+ */
+int corral_get_tuple(struct corral_store *, const struct corral_ref *,
+    struct corral_tuple **out);
+
+/* Which checkpoints list yields; every field is optional. */
+struct corral_list_opts {
+	const char *thread_id;     /* NULL: every thread */
+	const char *checkpoint_ns; /* NULL: every namespace ("" is the root) */
+	const char *before;        /* ids strictly less (byte order) */
+	const char *filter;        /* a JSON object: each top-level key must
+				      equal the metadata's; NULL or {}: all */
+	unsigned limit;            /* 0: no limit */
+};
+
+/*
+ * Calls fn for each matching checkpoint, newest first (greatest id); the
+ * tuple is valid during the call only.  Corrupt rows are passed with
+ * corrupt set.  fn returns nonzero to stop.  0 or an error.
+ */
+int corral_list(struct corral_store *, const struct corral_list_opts *,
+    int (*fn)(void *, const struct corral_tuple *), void *arg);
+
+/*
+ * Store writes[0..n) for task_id against the checkpoint ref names
+ * (required, with thread_id).  A write's idx is its position, or for the
+ * special channels __error__ -1, __scheduled__ -2, __interrupt__ -3,
+ * __resume__ -4.  Idempotent per (task_id, idx): a regular write already
+ * stored is kept, a special one is replaced (LangGraph's MemorySaver).
+ */
+int corral_put_writes(struct corral_store *, const struct corral_ref *,
+    const char *task_id, const struct corral_write *writes, size_t n);
+
+/* Remove every checkpoint and write of the thread, in every namespace. */
+int corral_delete_thread(struct corral_store *, const char *thread_id);
+
+/*
+ * A time-ordered id for thread's next checkpoint, later (byte order) than
+ * after when not NULL: the UUID version 6 layout LangGraph uses, its
+ * timestamp max(now, after's + 1).  buf has CORRAL_ID_LEN bytes.
+ */
+void corral_make_id(char *buf, uint64_t now_unix_ms, const char *after,
+    struct corral_rng *);
+
+/* CRC-32C of the bytes, continuing from crc (0 to start). */
+uint32_t corral_crc32c(uint32_t crc, const void *, size_t);
 
 #ifdef __cplusplus
 }
