@@ -301,15 +301,45 @@ guard_allow(struct guard *g, bool *trial)
 	return ok;
 }
 
-/* Hand back the trial slots w holds, without offering them to others. */
+/*
+ * A half-open breaker has a slot free again: offer it to what it holds at
+ * the next loop turn (not now: the caller may be inside a release).
+ */
+static void
+guard_offer(struct guard *g)
+{
+	static const struct timeval now = { 0, 0 };
+
+	if (g->br.state == CORRAL_BREAKER_HALF_OPEN)
+		evtimer_add(g->timer, &now);
+}
+
+/*
+ * Hand back the trial slots w holds.  A slot held since an earlier
+ * admission is offered to others at the next turn; one taken in the
+ * admission now refused is not (nothing changed for the others, and
+ * offering it would spin).
+ */
+static void
+slots_return2(struct worker *w, bool offer_agent, bool offer_cluster)
+{
+	if (w->trial && w->rt != NULL) {
+		corral_breaker_trial_void(&w->rt->g.br);
+		if (offer_agent)
+			guard_offer(&w->rt->g);
+	}
+	if (w->ctrial && w->rt != NULL && w->rt->cluster != NULL) {
+		corral_breaker_trial_void(&w->rt->cluster->g.br);
+		if (offer_cluster)
+			guard_offer(&w->rt->cluster->g);
+	}
+	w->trial = w->ctrial = false;
+}
+
 static void
 slots_return(struct worker *w)
 {
-	if (w->trial && w->rt != NULL)
-		corral_breaker_trial_void(&w->rt->g.br);
-	if (w->ctrial && w->rt != NULL && w->rt->cluster != NULL)
-		corral_breaker_trial_void(&w->rt->cluster->g.br);
-	w->trial = w->ctrial = false;
+	slots_return2(w, true, true);
 }
 
 /*
@@ -321,16 +351,17 @@ int
 breakers_admit(struct worker *w)
 {
 	struct cluster_rt *c;
+	bool had_t = w->trial, had_c = w->ctrial;
 
 	if (!breakers_on(w))
 		return ADMIT;
 	if (!w->trial && !guard_allow(&w->rt->g, &w->trial)) {
-		slots_return(w);
+		slots_return2(w, had_t, had_c);
 		return BY_AGENT;
 	}
 	if ((c = w->rt->cluster) != NULL && !w->ctrial &&
 	    !guard_allow(&c->g, &w->ctrial)) {
-		slots_return(w);
+		slots_return2(w, had_t, had_c);
 		return BY_CLUSTER;
 	}
 	return ADMIT;
@@ -855,9 +886,9 @@ guard_restore(struct guard *g)
 	for (j = 0; j < f->nworkers; j++) {
 		struct worker *w = f->workers[j];
 		if (!guards(g, w) || !w->adopted ||
-		    (w->pid == 0 && !w->queued) ||
 		    g->br.state != CORRAL_BREAKER_HALF_OPEN)
 			continue;
+		/* Running, queued, or waiting after a failed fork. */
 		if (g->is_cluster ? w->ctrial : w->trial)
 			g->br.trials++;
 	}

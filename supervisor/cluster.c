@@ -209,6 +209,9 @@ cluster_regrouped_exit(struct worker *w)
 static int
 worker_health(const struct worker *w)
 {
+	/* Whatever state it stopped in, the operator wants it so. */
+	if (w->held && w->pid == 0)
+		return 0;
 	switch (w->state) {
 	case W_RUNNING:
 		return 1;

@@ -1346,6 +1346,11 @@ do_reexec(struct ctl_client *c)
 		fail(c, "reexec is not available");
 		return;
 	}
+	/* The new image would not know it is to stop. */
+	if (c->ctl->fleet->shutting_down) {
+		fail(c, "corrald is shutting down");
+		return;
+	}
 	log_info("control: reexec asked");
 	/* Returns only when corrald could not re-execute itself. */
 	c->ctl->reexec(c->ctl->reexec_arg, fd, why, sizeof(why));

@@ -336,10 +336,14 @@ hook_reaped(struct fleet *f, pid_t pid, int status)
 	else if (WIFSIGNALED(status))
 		log_warnx("cluster %s: on_state_change (%s) killed by signal "
 		    "%d", h->cluster, h->what, WTERMSIG(status));
-	/* Dead: what it wrote is all there, read it now. */
+	/*
+	 * Dead: what it wrote is there, read it now, but only so much: a
+	 * child that left its group may hold the pipe and write forever.
+	 */
 	for (j = 0; j < 2; j++) {
-		while (h->fd[j] != -1 && evbuffer_read(h->buf[j], h->fd[j],
-		    4096) > 0)
+		int k;
+		for (k = 0; k < 16 && h->fd[j] != -1 &&
+		    evbuffer_read(h->buf[j], h->fd[j], 4096) > 0; k++)
 			drain_lines(h, j, false);
 		close_stream(h, j);
 	}

@@ -27,6 +27,7 @@ static void worker_spawn(struct worker *);
 static void spawn_soon(struct fleet *);
 static void worker_became_healthy(struct worker *);
 static void worker_go(struct worker *);
+static void spawn_cb(evutil_socket_t, short, void *);
 static void timer_cb(evutil_socket_t, short, void *);
 
 /*
@@ -221,6 +222,10 @@ fleet_new(struct event_base *base, struct config *conf, struct statedb *db)
 	f->base = base;
 	f->conf = conf;
 	f->db = db;
+	/* Before anything can queue a start: a reexec's adoption does. */
+	f->spawn_ev = evtimer_new(f->base, spawn_cb, f);
+	if (f->spawn_ev == NULL)
+		fatal("cannot create the spawn timer");
 	TAILQ_INIT(&f->startq);
 	LIST_INIT(&f->retiring);
 	for (i = 0; i < conf->nagents; i++)
@@ -363,9 +368,6 @@ fleet_start(struct fleet *f)
 {
 	size_t i;
 
-	f->spawn_ev = evtimer_new(f->base, spawn_cb, f);
-	if (f->spawn_ev == NULL)
-		fatal("cannot create the spawn timer");
 	if (statedb_load_held(f->db, hold_cb, f) == -1)
 		log_warnx("cannot read which workers the operator stopped; "
 		    "starting every autostart worker");
@@ -819,14 +821,30 @@ void
 worker_halt(struct worker *w)
 {
 	struct fleet *f = w->fleet;
+	bool idle = w->pid == 0;
 
 	if (w->queued) {
 		TAILQ_REMOVE(&f->startq, w, startq);
 		w->queued = false;
-		if (w->pid == 0)
-			breakers_trial_void(w);
 	}
 	w->regroup = false;
+	/*
+	 * Without a process, the trial slots it holds (admitted, queued, or
+	 * a fork that failed) go back, once it is STOPPED: the release that
+	 * offers them must not pick this worker again.
+	 */
+	if (idle)
+		switch (w->state) {
+		case W_BACKOFF:
+		case W_HELD:
+		case W_DEGRADED:
+			evtimer_del(w->timer);
+			worker_set_state(w, W_STOPPED, NULL);
+			/* FALLTHROUGH */
+		default:
+			breakers_trial_void(w);
+			return;
+		}
 	switch (w->state) {
 	case W_STARTING:
 	case W_RUNNING:
@@ -880,9 +898,16 @@ worker_go(struct worker *w)
 	case W_STOPPED:
 	case W_EXITED:
 	case W_FATAL:
-		/* The operator asks for a fresh start: no history of failure. */
+		/* A fresh start: no history of failure. */
 		w->failures = 0;
 		w->chain = 0;
+		/* A fallback's instance is corrald's: its breakers decide. */
+		if (w->for_fallback) {
+			breakers_start(w);
+			break;
+		}
+		/* The operator's: it probes breakers that are not closed. */
+		breakers_probe(w);
 		worker_enqueue(w);
 		break;
 	case W_HELD:
@@ -915,8 +940,9 @@ worker_start(struct worker *w)
 void
 worker_restart(struct worker *w)
 {
+	/* A restart keeps a fallback's instance what it was. */
 	if (w->pid == 0) {
-		worker_start(w);
+		worker_go(w);
 		return;
 	}
 	if (w->held) {

@@ -165,3 +165,29 @@ wait_log 'agent a.0: BACKOFF -> STARTING' 1 10
 ctl status >/dev/null || fail "corrald stopped answering after the reload"
 stop_corrald
 assert_eq "$CRC" 0 "corrald exit status"
+
+# A hook that leaves a child writing to its output forever (outside its
+# process group): corrald reads what it can, closes, and goes on.
+cat >"$T/flood.sh" <<EOF2
+#!/bin/sh
+setsid sh -c 'echo \$\$ >$T/writer.pid; exec yes flood' &
+sleep 0.3
+EOF2
+chmod +x "$T/flood.sh"
+conf <<EOF2
+[cluster:c]
+on_state_change = $T/flood.sh
+
+[agent:a]
+command = $TW -d 300 exit 1
+cluster = c
+backoff_initial = 5s
+healthy_after = 100ms
+EOF2
+start_corrald
+wait_log 'cluster c: on_state_change: flood'
+"$BUILD/helpers/waitlog" "$T/writer.pid" '^[0-9]+$' 1 5000 || fail "the hook's writer did not start"
+STRAYS=$(cat "$T/writer.pid")
+ctl status >/dev/null || fail "corrald stopped answering with a flooding hook"
+stop_corrald
+assert_eq "$CRC" 0 "corrald exit status"

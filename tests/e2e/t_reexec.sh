@@ -85,3 +85,41 @@ n = [int(l) for l in open(sys.argv[1]) if l.strip()]
 assert n == list(range(1, len(n) + 1)), next(i for i, v in enumerate(n, 1) if v != i)
 print(len(n), "lines, no gap")
 PY
+
+# A reexec while starts still wait in the spawn queue (more workers than
+# one spawn batch): the new image adopts them queued and starts them.
+conf <<EOF2
+[agent:many]
+command = $TW sleep
+numprocs = 300
+healthy_after = 100ms
+EOF2
+start_corrald
+i=0
+until ctl reexec >/dev/null 2>&1; do
+	i=$((i + 1))
+	[ $i -lt 100 ] || fail "reexec never accepted"
+done
+wait_log 're-executed'
+wait_log 'agent many.299: STARTING -> RUNNING' 1 30
+assert_eq "$(ctl status --json | json_get 'sorted(set(w["state"] for w in j["workers"]))')" "['RUNNING']" "every worker after the reexec"
+
+stop_corrald
+assert_eq "$CRC" 0 "corrald exit status"
+
+# Asked during a shutdown, a reexec is refused: the shutdown goes on.
+conf <<EOF2
+[agent:slow]
+command = $TW ignore-term
+stop_timeout = 3s
+healthy_after = 100ms
+EOF2
+start_corrald
+wait_log 'agent slow.0: STARTING -> RUNNING'
+kill -TERM "$CPID"
+wait_log 'stopping 1 running workers'
+ctl reexec >out 2>&1 && fail "a reexec during shutdown was accepted"
+grep -q 'shutting down' out || fail "reexec during shutdown: $(cat out)"
+wait "$CPID"
+assert_eq "$?" 0 "corrald exit status"
+CPID=
