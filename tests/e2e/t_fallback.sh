@@ -76,6 +76,9 @@ assert_eq "$(q "SELECT class FROM events WHERE kind='exit' AND agent='backup' OR
 # Open when corrald dies: after the restart the fallback runs again.
 rm "$T/ok"
 conf <<EOF2
+[defaults]
+healthy_after = 300ms
+
 [agent:primary]
 command = sh -c 'test -e $T/ok || exit 1; exec $TW sleep'
 backoff_initial = 50ms
