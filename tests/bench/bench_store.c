@@ -53,6 +53,20 @@ path(char *buf, size_t len, const char *name)
 		die("rm", buf);
 }
 
+/* The scratch databases are large: none is left behind. */
+static void
+cleanup(void)
+{
+	static const char *const names[] = { "put.db", "put-raw.db",
+		"put-full.db", "put-full-raw.db", "read.db", "conc.db",
+		"conc-raw.db" };
+	char p[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		path(p, sizeof(p), names[i]);
+}
+
 static void
 report(const char *what, double ops, double base)
 {
@@ -365,5 +379,6 @@ main(int argc, char **argv)
 	report("put, 8 writer processes", a, b);
 
 	bench_memory();
+	cleanup();
 	return 0;
 }
