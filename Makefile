@@ -15,6 +15,8 @@ PKGS := libevent sqlite3 inih
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
+# libcorral's own needs: the checkpoint store is SQLite.
+SDK_LIBS = $(shell pkg-config --libs sqlite3) -lm
 
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-unused-parameter
@@ -27,6 +29,7 @@ ALL_CFLAGS = $(WARN) -D_GNU_SOURCE $(CFLAGS) $(SANFLAGS) -fPIC \
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 SDK_SRC := worker-sdk/backoff.c worker-sdk/breaker.c worker-sdk/classify.c \
+	worker-sdk/store.c worker-sdk/store_memory.c worker-sdk/store_sqlite.c \
 	worker-sdk/fallback.c worker-sdk/retry.c
 D_SRC := supervisor/argv.c supervisor/breakers.c supervisor/clock.c \
 	supervisor/cluster.c supervisor/config.c \
@@ -52,6 +55,8 @@ CORRALCTL := $(BUILD)/corralctl
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 EXAMPLE_BIN := $(EXAMPLE_SRC:etc/examples/%.c=$(BUILD)/examples/%)
 HELPER_BIN := $(HELPER_SRC:tests/e2e/helpers/%.c=$(BUILD)/helpers/%)
+BENCH_SRC := $(wildcard tests/bench/bench_*.c)
+BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all binaries deps run test check bench install clean
 .DEFAULT_GOAL := all
@@ -84,7 +89,8 @@ deps:
 		    { echo "deps: could not install:$$missing" >&2; exit 1; }; \
 	fi
 
-$(BUILD)/%.o: %.c worker-sdk/corral.h supervisor/corrald.h
+$(BUILD)/%.o: %.c worker-sdk/corral.h worker-sdk/store_impl.h \
+    supervisor/corrald.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -94,7 +100,7 @@ $(LIBCORRAL_A): $(SDK_OBJ)
 
 $(LIBCORRAL_SO): $(SDK_OBJ)
 	$(CC) -shared -Wl,-soname,libcorral.so.$(SOVERSION) $(ALL_LDFLAGS) \
-	    -o $@ $^ -lm
+	    -o $@ $^ $(SDK_LIBS)
 	ln -sf libcorral.so.$(SOVERSION) $(BUILD)/libcorral.so
 
 $(LIBCORRALD_A): $(D_OBJ)
@@ -114,7 +120,12 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBCORRALD_A) $(LIBCORRAL_A)
 
 $(BUILD)/examples/%: etc/examples/%.c $(LIBCORRAL_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ -lm
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(SDK_LIBS)
+
+# Benchmarks: built by make bench only, never sanitized.
+$(BUILD)/bench/%: tests/bench/%.c $(LIBCORRAL_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(SDK_LIBS)
 
 # Test helpers are instruments, not subjects: never sanitized, so that a
 # worker's SIGSEGV stays a SIGSEGV and their own exit is not judged.
@@ -163,7 +174,9 @@ install: all
 # Figures, not verdicts: each benchmark prints its measurements and a
 # baseline taken in the same run.
 bench: all
-	@$(MAKE) --no-print-directory BUILD=build $(HELPER_BIN)
+	@$(MAKE) --no-print-directory BUILD=build $(HELPER_BIN) $(BENCH_BIN)
+	@mkdir -p build/bench/scratch
+	@for b in $(BENCH_BIN); do $$b build/bench/scratch || exit 1; done
 	@for b in tests/bench/bench_*.sh; do BUILD=$(CURDIR)/build sh $$b || exit 1; done
 
 clean:

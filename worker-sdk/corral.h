@@ -282,7 +282,8 @@ int corral_fallback_call(struct corral_fallback_chain *,
  * (store_memory.c).  Checkpoints, metadata and written values are opaque
  * bytes to the store (JSON by convention), each with a checksum verified
  * on every read; ids are compared as bytes (memcmp), as LangGraph's savers
- * do.  A store handle is used by one thread at a time.
+ * do.  A store handle is used by one thread at a time.  An empty
+ * checkpoint_id in a ref is no id (NULL), as in LangGraph.
  */
 
 /* Return values of the store's calls: 0, CORRAL_NOTFOUND or an error < 0. */
@@ -314,8 +315,9 @@ struct corral_store;
 
 /*
  * Open (creating it if needed) a SQLite checkpoint database: WAL, a busy
- * timeout, prepared statements cached in the handle.  Many processes may
- * write one database at once.  0, or an error with *why (static) set.
+ * timeout (10 s), prepared statements cached in the handle.  Many
+ * processes may write one database at once.  0, or an error (CORRAL_EIO,
+ * CORRAL_EBUSY, CORRAL_ENOMEM, CORRAL_EINVAL) with *why (static) set.
  */
 int corral_store_open_sqlite(const char *path, enum corral_durability,
     struct corral_store **, const char **why);
@@ -348,7 +350,11 @@ struct corral_write {
 	size_t len;
 };
 
-/* A checkpoint as read, with its metadata, parent and pending writes. */
+/*
+ * A checkpoint as read, with its metadata, parent and pending writes.
+ * Every string and byte string (data, values) is followed by a NUL that
+ * len does not count, and is not NULL when empty.
+ */
 struct corral_tuple {
 	char *thread_id;
 	char *checkpoint_ns;
@@ -361,7 +367,9 @@ struct corral_tuple {
 	int64_t created_ms;     /* wall clock of the put */
 	struct corral_write *writes; /* ordered by (task_id, idx) */
 	size_t nwrites;
-	bool corrupt;           /* a checksum failed: only the ids are valid */
+	bool corrupt;           /* a checksum of the checkpoint or of one of
+				   its writes failed: only the ids are valid
+				   (type, data, metadata, writes are NULL) */
 };
 
 /* Frees a tuple from get_tuple (list's tuples belong to list).  NULL ok. */
@@ -379,9 +387,11 @@ struct corral_checkpoint {
 /*
  * Store cp under (ref->thread_id, ref->checkpoint_ns, id), its parent
  * being ref->checkpoint_id (not checked to exist).  The same key again
- * replaces it.  The id (given or made) is copied to id_out, of idlen bytes
- * (CORRAL_KEY_MAX + 1 fits any).  Made ids sort after every id of the
- * thread, even if the wall clock stepped back.
+ * replaces it.  The id (given or made) is copied to id_out (NULL: not
+ * copied), of idlen bytes (CORRAL_ID_LEN fits a made one, CORRAL_KEY_MAX
+ * + 1 any).  A made id sorts after the latest id of the thread and
+ * namespace, even if the wall clock stepped back, when that latest is an
+ * id of the same layout (made by the store or by LangGraph's uuid6).
  */
 int corral_put(struct corral_store *, const struct corral_ref *,
     const struct corral_checkpoint *cp, char *id_out, size_t idlen);
@@ -397,7 +407,7 @@ int corral_get_tuple(struct corral_store *, const struct corral_ref *,
 
 /* Which checkpoints list yields; every field is optional. */
 struct corral_list_opts {
-	const char *thread_id;     /* NULL: every thread */
+	const char *thread_id;     /* NULL or "": every thread */
 	const char *checkpoint_ns; /* NULL: every namespace ("" is the root) */
 	const char *before;        /* ids strictly less (byte order) */
 	const char *filter;        /* a JSON object: each top-level key must
@@ -406,9 +416,11 @@ struct corral_list_opts {
 };
 
 /*
- * Calls fn for each matching checkpoint, newest first (greatest id); the
- * tuple is valid during the call only.  Corrupt rows are passed with
- * corrupt set.  fn returns nonzero to stop.  0 or an error.
+ * Calls fn for each matching checkpoint, newest first (greatest id; equal
+ * ids by thread, then namespace, greatest first); the tuple is valid
+ * during the call only, and fn may not call the store (CORRAL_EINVAL).
+ * Corrupt rows are passed with corrupt set.  fn returns nonzero to stop.
+ * 0 or an error (CORRAL_EINVAL for a filter that is not a JSON object).
  */
 int corral_list(struct corral_store *, const struct corral_list_opts *,
     int (*fn)(void *, const struct corral_tuple *), void *arg);
@@ -419,6 +431,7 @@ int corral_list(struct corral_store *, const struct corral_list_opts *,
  * special channels __error__ -1, __scheduled__ -2, __interrupt__ -3,
  * __resume__ -4.  Idempotent per (task_id, idx): a regular write already
  * stored is kept, a special one is replaced (LangGraph's MemorySaver).
+ * All or nothing.  The checkpoint need not exist yet.
  */
 int corral_put_writes(struct corral_store *, const struct corral_ref *,
     const char *task_id, const struct corral_write *writes, size_t n);

@@ -1,0 +1,384 @@
+/*
+ * bench_store.c: the checkpoint store's throughput, as operations per
+ * second, each beside a baseline measured in the same run: raw SQLite
+ * with prepared statements doing the equivalent INSERT or SELECT on the
+ * same schema, so the ratio shows what the store adds.  Figures are
+ * printed, not asserted: this machine is shared and noisy.
+ *
+ * usage: bench_store [DIR]  (a scratch directory; default /tmp)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "corral.h"
+
+#define KIB 1024
+#define NPROC 8
+
+static char data[KIB];
+static const char *meta = "{\"source\":\"loop\",\"step\":1,\"parents\":{}}";
+static char dir[256];
+
+static double
+now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void
+die(const char *what, const char *why)
+{
+	fprintf(stderr, "bench_store: %s: %s\n", what, why);
+	exit(1);
+}
+
+static void
+path(char *buf, size_t len, const char *name)
+{
+	char cmd[600];
+
+	snprintf(buf, len, "%s/%s", dir, name);
+	snprintf(cmd, sizeof(cmd), "rm -f '%s' '%s-wal' '%s-shm'", buf, buf,
+	    buf);
+	if (system(cmd) != 0)
+		die("rm", buf);
+}
+
+/* The scratch databases are large: none is left behind. */
+static void
+cleanup(void)
+{
+	static const char *const names[] = { "put.db", "put-raw.db",
+		"put-full.db", "put-full-raw.db", "read.db", "conc.db",
+		"conc-raw.db" };
+	char p[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		path(p, sizeof(p), names[i]);
+}
+
+static void
+report(const char *what, double ops, double base)
+{
+	printf("%-34s %10.0f/s   raw SQLite %10.0f/s   ratio %.2f\n", what,
+	    ops, base, base > 0 ? ops / base : 0);
+}
+
+static struct corral_store *
+open_store(const char *name, enum corral_durability d)
+{
+	struct corral_store *s;
+	char p[512];
+	const char *why;
+
+	path(p, sizeof(p), name);
+	if (corral_store_open_sqlite(p, d, &s, &why) != CORRAL_OK)
+		die(p, why);
+	return s;
+}
+
+static double
+store_puts(struct corral_store *s, const char *thread, int n, bool writes)
+{
+	struct corral_ref r = { thread, "", NULL }, wr = { thread, "", NULL };
+	struct corral_checkpoint cp = { NULL, "bytes", data, KIB, meta };
+	struct corral_write w[2] = {
+		{ NULL, "messages", 0, "json", "[\"hello\"]", 9 },
+		{ NULL, "step", 0, "json", "1", 1 },
+	};
+	char id[CORRAL_ID_LEN];
+	double t0 = now_s();
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (corral_put(s, &r, &cp, id, sizeof(id)) != CORRAL_OK)
+			die("put", corral_store_errmsg(s));
+		wr.checkpoint_id = id;
+		if (writes && corral_put_writes(s, &wr, "task-1", w, 2) !=
+		    CORRAL_OK)
+			die("put_writes", corral_store_errmsg(s));
+	}
+	return n / (now_s() - t0);
+}
+
+/* Raw SQLite: LangGraph's schema, one prepared INSERT per checkpoint. */
+static sqlite3 *
+raw_open(const char *name, const char *sync, bool fresh)
+{
+	sqlite3 *db;
+	char p[512], q[256];
+
+	if (fresh)
+		path(p, sizeof(p), name);
+	else
+		snprintf(p, sizeof(p), "%s/%s", dir, name);
+	if (sqlite3_open(p, &db) != SQLITE_OK)
+		die(p, sqlite3_errmsg(db));
+	sqlite3_busy_timeout(db, 10000);
+	snprintf(q, sizeof(q), "PRAGMA journal_mode=WAL;"
+	    " PRAGMA synchronous=%s;", sync);
+	if (sqlite3_exec(db, q, NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, "CREATE TABLE IF NOT EXISTS checkpoints ("
+	    " thread_id TEXT NOT NULL, checkpoint_ns TEXT NOT NULL DEFAULT '',"
+	    " checkpoint_id TEXT NOT NULL, parent_checkpoint_id TEXT,"
+	    " type TEXT, checkpoint BLOB, metadata BLOB, created_ms INTEGER,"
+	    " checksum INTEGER,"
+	    " PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id))",
+	    NULL, NULL, NULL) != SQLITE_OK)
+		die(p, sqlite3_errmsg(db));
+	return db;
+}
+
+static double
+raw_puts(sqlite3 *db, const char *thread, int n)
+{
+	sqlite3_stmt *st;
+	struct corral_rng rng;
+	char id[CORRAL_ID_LEN];
+	double t0 = now_s();
+	int i;
+
+	corral_rng_seed(&rng, (uint64_t)getpid());
+	if (sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO checkpoints"
+	    " VALUES (?1, '', ?2, NULL, 'bytes', ?3, ?4, 0, 0)", -1, &st,
+	    NULL) != SQLITE_OK)
+		die("raw insert", sqlite3_errmsg(db));
+	for (i = 0; i < n; i++) {
+		corral_make_id(id, (uint64_t)time(NULL) * 1000, NULL, &rng);
+		sqlite3_bind_text(st, 1, thread, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 3, data, KIB, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, meta, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			die("raw insert", sqlite3_errmsg(db));
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return n / (now_s() - t0);
+}
+
+static volatile size_t sink;
+
+static int
+count_cb(void *arg, const struct corral_tuple *t)
+{
+	(*(size_t *)arg)++;
+	sink += t->len;
+	return 0;
+}
+
+/* Steps st to its end, reading every column as a reader would. */
+static int
+raw_rows(sqlite3_stmt *st)
+{
+	int n = 0, i;
+
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		for (i = 0; i < sqlite3_column_count(st); i++) {
+			sqlite3_column_blob(st, i);
+			sink += (size_t)sqlite3_column_bytes(st, i);
+		}
+		n++;
+	}
+	sqlite3_reset(st);
+	return n;
+}
+
+static void
+bench_reads(void)
+{
+	struct corral_store *s = open_store("read.db",
+	    CORRAL_DURABILITY_NORMAL);
+	struct corral_ref r = { "t-50", "", NULL };
+	struct corral_list_opts o = { "t-50", "", NULL, NULL, 100 };
+	struct corral_tuple *t;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	char thread[32], p[512];
+	double t0, get, list, rget, rlist;
+	size_t n;
+	int i, k, rounds;
+
+	/* 100 threads of 200 checkpoints, each with two pending writes. */
+	for (k = 0; k < 100; k++) {
+		snprintf(thread, sizeof(thread), "t-%d", k);
+		store_puts(s, thread, 200, true);
+	}
+	rounds = 100000;
+	t0 = now_s();
+	for (i = 0; i < rounds; i++) {
+		if (corral_get_tuple(s, &r, &t) != CORRAL_OK)
+			die("get_tuple", corral_store_errmsg(s));
+		sink += t->len;
+		corral_tuple_free(t);
+	}
+	get = rounds / (now_s() - t0);
+	rounds = 3000;
+	t0 = now_s();
+	for (i = 0; i < rounds; i++) {
+		n = 0;
+		if (corral_list(s, &o, count_cb, &n) != CORRAL_OK || n != 100)
+			die("list", corral_store_errmsg(s));
+	}
+	list = rounds / (now_s() - t0);
+	corral_store_close(s);
+
+	snprintf(p, sizeof(p), "%s/read.db", dir);
+	if (sqlite3_open(p, &db) != SQLITE_OK)
+		die(p, sqlite3_errmsg(db));
+	if (sqlite3_prepare_v2(db, "SELECT * FROM checkpoints"
+	    " WHERE thread_id = ?1 AND checkpoint_ns = ''"
+	    " ORDER BY checkpoint_id DESC LIMIT ?2", -1, &st, NULL) != SQLITE_OK)
+		die("raw select", sqlite3_errmsg(db));
+	sqlite3_bind_text(st, 1, "t-50", -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, 1);
+	rounds = 100000;
+	t0 = now_s();
+	for (i = 0; i < rounds; i++)
+		if (raw_rows(st) != 1)
+			die("raw select", "no row");
+	rget = rounds / (now_s() - t0);
+	sqlite3_bind_int(st, 2, 100);
+	rounds = 3000;
+	t0 = now_s();
+	for (i = 0; i < rounds; i++)
+		if (raw_rows(st) != 100)
+			die("raw select", "not 100 rows");
+	rlist = rounds / (now_s() - t0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	report("get_tuple (latest of 200)", get, rget);
+	report("list of 100", list, rlist);
+}
+
+/* NPROC processes putting at once; ops/s over the wall time of all. */
+static double
+concurrent(bool raw, int per)
+{
+	pid_t pids[NPROC];
+	char thread[32];
+	double t0;
+	int k, st;
+
+	if (raw)
+		sqlite3_close(raw_open("conc-raw.db", "NORMAL", true));
+	else
+		corral_store_close(open_store("conc.db",
+		    CORRAL_DURABILITY_NORMAL));
+	t0 = now_s();
+	for (k = 0; k < NPROC; k++) {
+		if ((pids[k] = fork()) == -1)
+			die("fork", "failed");
+		if (pids[k] == 0) {
+			snprintf(thread, sizeof(thread), "proc-%d", k);
+			if (raw) {
+				sqlite3 *db = raw_open("conc-raw.db", "NORMAL",
+				    false);
+
+				raw_puts(db, thread, per);
+				sqlite3_close(db);
+			} else {
+				struct corral_store *s;
+				const char *why;
+				char p[512];
+
+				snprintf(p, sizeof(p), "%s/conc.db", dir);
+				if (corral_store_open_sqlite(p,
+				    CORRAL_DURABILITY_NORMAL, &s, &why))
+					die(p, why);
+				store_puts(s, thread, per, false);
+				corral_store_close(s);
+			}
+			_exit(0);
+		}
+	}
+	for (k = 0; k < NPROC; k++)
+		if (waitpid(pids[k], &st, 0) != pids[k] || !WIFEXITED(st) ||
+		    WEXITSTATUS(st) != 0)
+			die("writer process", "failed");
+	return NPROC * per / (now_s() - t0);
+}
+
+static void
+bench_memory(void)
+{
+	struct corral_store *s;
+	struct corral_ref r = { "t", "", NULL };
+	struct corral_list_opts o = { "t", "", NULL, NULL, 100 };
+	struct corral_tuple *t;
+	double t0, put, get, list;
+	size_t n;
+	int i;
+
+	if (corral_store_open_memory(&s) != CORRAL_OK)
+		die("memory", "cannot open");
+	put = store_puts(s, "t", 100000, false);
+	t0 = now_s();
+	for (i = 0; i < 200000; i++) {
+		if (corral_get_tuple(s, &r, &t) != CORRAL_OK)
+			die("get_tuple", corral_store_errmsg(s));
+		corral_tuple_free(t);
+	}
+	get = 200000 / (now_s() - t0);
+	t0 = now_s();
+	for (i = 0; i < 3000; i++) {
+		n = 0;
+		corral_list(s, &o, count_cb, &n);
+	}
+	list = 3000 / (now_s() - t0);
+	corral_store_close(s);
+	printf("memory backend: put %.0f/s, get_tuple %.0f/s, list of 100"
+	    " %.0f/s\n", put, get, list);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct corral_store *s;
+	sqlite3 *db;
+	double a, b;
+	int n;
+
+	snprintf(dir, sizeof(dir), "%s", argc > 1 ? argv[1] : "/tmp");
+	memset(data, 'x', sizeof(data));
+	printf("checkpoint store, 1 KiB checkpoints, SQLite %s, in %s:\n",
+	    sqlite3_libversion(), dir);
+
+	n = 50000;
+	s = open_store("put.db", CORRAL_DURABILITY_NORMAL);
+	a = store_puts(s, "t", n, false);
+	corral_store_close(s);
+	db = raw_open("put-raw.db", "NORMAL", true);
+	b = raw_puts(db, "t", n);
+	sqlite3_close(db);
+	report("put, durability normal", a, b);
+
+	n = 300;
+	s = open_store("put-full.db", CORRAL_DURABILITY_FULL);
+	a = store_puts(s, "t", n, false);
+	corral_store_close(s);
+	db = raw_open("put-full-raw.db", "FULL", true);
+	b = raw_puts(db, "t", n);
+	sqlite3_close(db);
+	report("put, durability full", a, b);
+
+	bench_reads();
+
+	a = concurrent(false, 5000);
+	b = concurrent(true, 5000);
+	report("put, 8 writer processes", a, b);
+
+	bench_memory();
+	cleanup();
+	return 0;
+}

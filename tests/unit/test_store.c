@@ -1,0 +1,1088 @@
+/*
+ * test_store.c: the checkpoint store (worker-sdk/store*.c) against
+ * LangGraph's saver contract.  Every case of the shared table runs twice,
+ * against a fresh memory store and a fresh SQLite file, with the same
+ * expectations: the two backends must give the same answers.  Then the
+ * pure parts (CRC-32C, made ids) and, on SQLite only, corrupt rows written
+ * by another connection and many processes writing one database at once.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "store_impl.h"
+
+struct fixture {
+	bool sqlite;
+	char dir[64];
+	char path[96];
+	struct corral_store *s;
+};
+
+static int
+setup_memory(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	assert_int_equal(corral_store_open_memory(&f->s), CORRAL_OK);
+	*state = f;
+	return 0;
+}
+
+static int
+setup_sqlite(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	const char *why;
+
+	assert_non_null(f);
+	f->sqlite = true;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/corral-store.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/cp.db", f->dir);
+	assert_int_equal(corral_store_open_sqlite(f->path,
+	    CORRAL_DURABILITY_NORMAL, &f->s, &why), CORRAL_OK);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+
+	corral_store_close(f->s);
+	if (f->sqlite) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+		assert_int_equal(system(cmd), 0);
+	}
+	free(f);
+	return 0;
+}
+
+/* Puts a checkpoint; returns its id in a static ring of buffers. */
+static const char *
+put(struct corral_store *s, const char *thread, const char *ns,
+    const char *parent, const char *id, const char *data, const char *meta)
+{
+	static char ids[8][CORRAL_KEY_MAX + 1];
+	static int k;
+	struct corral_ref ref = { thread, ns, parent };
+	struct corral_checkpoint cp = { id, "json", data,
+		data ? strlen(data) : 0, meta };
+	char *out = ids[k++ % 8];
+
+	assert_int_equal(corral_put(s, &ref, &cp, out, CORRAL_KEY_MAX + 1),
+	    CORRAL_OK);
+	return out;
+}
+
+static void
+write1(struct corral_store *s, const char *thread, const char *ns,
+    const char *id, const char *task, const char *channel, const char *v)
+{
+	struct corral_ref ref = { thread, ns, id };
+	struct corral_write w = { NULL, channel, 0, "json", v, strlen(v) };
+
+	assert_int_equal(corral_put_writes(s, &ref, task, &w, 1), CORRAL_OK);
+}
+
+static struct corral_tuple *
+get(struct corral_store *s, const char *thread, const char *ns,
+    const char *id)
+{
+	struct corral_ref ref = { thread, ns, id };
+	struct corral_tuple *t;
+
+	assert_int_equal(corral_get_tuple(s, &ref, &t), CORRAL_OK);
+	assert_non_null(t);
+	return t;
+}
+
+/* What list yielded, as "thread/ns/id" lines (ns "-" for ""). */
+struct seen {
+	char text[8192];
+	size_t n;
+	size_t corrupt;
+	unsigned stop_after;
+};
+
+static int
+seen_cb(void *arg, const struct corral_tuple *t)
+{
+	struct seen *z = arg;
+	size_t l = strlen(z->text);
+
+	snprintf(z->text + l, sizeof(z->text) - l, "%s%s/%s/%s",
+	    z->n ? " " : "", t->thread_id,
+	    *t->checkpoint_ns ? t->checkpoint_ns : "-", t->checkpoint_id);
+	z->n++;
+	if (t->corrupt) {
+		z->corrupt++;
+		assert_null(t->data);
+		assert_null(t->metadata);
+	} else {
+		assert_non_null(t->data);
+		assert_non_null(t->metadata);
+	}
+	return z->stop_after && z->n == z->stop_after;
+}
+
+static const char *
+list(struct corral_store *s, const char *thread, const char *ns,
+    const char *before, const char *filter, unsigned limit)
+{
+	static struct seen z;
+	struct corral_list_opts o = { thread, ns, before, filter, limit };
+
+	memset(&z, 0, sizeof(z));
+	assert_int_equal(corral_list(s, &o, seen_cb, &z), CORRAL_OK);
+	return z.text;
+}
+
+/* Cases run against both backends. */
+
+static void
+t_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	static const unsigned char bin[] = { 0, 1, 2, 0, 255, 0, 'x', 0 };
+	struct corral_ref ref = { "t1", NULL, NULL };
+	struct corral_checkpoint cp = { NULL, "bytes", bin, sizeof(bin),
+		"{\"source\":\"input\",\"step\":-1,\"parents\":{}}" };
+	struct corral_tuple *t;
+	char id[CORRAL_ID_LEN];
+	int64_t before = (int64_t)time(NULL) * 1000;
+
+	assert_int_equal(corral_put(f->s, &ref, &cp, id, sizeof(id)),
+	    CORRAL_OK);
+	assert_int_equal(strlen(id), 36);
+	t = get(f->s, "t1", "", id);
+	assert_string_equal(t->thread_id, "t1");
+	assert_string_equal(t->checkpoint_ns, "");
+	assert_string_equal(t->checkpoint_id, id);
+	assert_null(t->parent_id);
+	assert_string_equal(t->type, "bytes");
+	assert_int_equal(t->len, sizeof(bin));
+	assert_memory_equal(t->data, bin, sizeof(bin));
+	assert_string_equal(t->metadata, cp.metadata);
+	assert_int_equal(t->nwrites, 0);
+	assert_null(t->writes);
+	assert_false(t->corrupt);
+	assert_true(t->created_ms >= before - 1000 &&
+	    t->created_ms <= before + 60000);
+	corral_tuple_free(t);
+	/* The default namespace is "": NULL and "" name the same. */
+	t = get(f->s, "t1", NULL, NULL);
+	assert_string_equal(t->checkpoint_id, id);
+	corral_tuple_free(t);
+}
+
+static void
+t_empty(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_ref ref = { "t1", "", NULL };
+	struct corral_checkpoint cp = { "a", NULL, NULL, 0, NULL };
+	struct corral_tuple *t;
+
+	assert_int_equal(corral_put(f->s, &ref, &cp, NULL, 0), CORRAL_OK);
+	t = get(f->s, "t1", "", "a");
+	assert_non_null(t->data);
+	assert_int_equal(t->len, 0);
+	assert_null(t->type);
+	assert_string_equal(t->metadata, "{}");
+	corral_tuple_free(t);
+}
+
+static void
+t_parents(void **state)
+{
+	struct fixture *f = *state;
+	char a[CORRAL_KEY_MAX + 1], b[CORRAL_KEY_MAX + 1];
+	struct corral_tuple *t;
+
+	strcpy(a, put(f->s, "t1", "", NULL, NULL, "1", NULL));
+	strcpy(b, put(f->s, "t1", "", a, NULL, "2", NULL));
+	assert_true(strcmp(a, b) < 0);
+	t = get(f->s, "t1", "", NULL);
+	assert_string_equal(t->checkpoint_id, b);
+	assert_string_equal(t->parent_id, a);
+	corral_tuple_free(t);
+	t = get(f->s, "t1", "", a);
+	assert_null(t->parent_id);
+	corral_tuple_free(t);
+	/* A parent need not exist. */
+	put(f->s, "t1", "", "nowhere", "zz", "3", NULL);
+	t = get(f->s, "t1", "", "zz");
+	assert_string_equal(t->parent_id, "nowhere");
+	corral_tuple_free(t);
+}
+
+static void
+t_latest_by_bytes(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_tuple *t;
+
+	put(f->s, "t1", "", NULL, "b", "B", NULL);
+	put(f->s, "t1", "", NULL, "c", "C", NULL);
+	put(f->s, "t1", "", NULL, "a", "A", NULL);
+	put(f->s, "t1", "", NULL, "B", "upper", NULL); /* 'B' < 'a' */
+	put(f->s, "t1", "", NULL, "c\x7f", "top", NULL);
+	put(f->s, "t1", "", NULL, "\xc3\xa9", "e-acute", NULL); /* > 0x7f */
+	t = get(f->s, "t1", "", NULL);
+	assert_string_equal(t->checkpoint_id, "\xc3\xa9");
+	corral_tuple_free(t);
+	t = get(f->s, "t1", "", "a");
+	assert_memory_equal(t->data, "A", 1);
+	corral_tuple_free(t);
+	assert_string_equal(list(f->s, "t1", "", NULL, NULL, 0),
+	    "t1/-/\xc3\xa9 t1/-/c\x7f t1/-/c t1/-/b t1/-/a t1/-/B");
+}
+
+static void
+t_not_found(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_ref r = { "t1", "", "nope" };
+	struct corral_tuple *t = (void *)1;
+
+	assert_int_equal(corral_get_tuple(f->s, &r, &t), CORRAL_NOTFOUND);
+	assert_null(t);
+	r.checkpoint_id = NULL;
+	assert_int_equal(corral_get_tuple(f->s, &r, &t), CORRAL_NOTFOUND);
+	put(f->s, "t1", "", NULL, "a", "A", NULL);
+	r.checkpoint_ns = "other";
+	assert_int_equal(corral_get_tuple(f->s, &r, &t), CORRAL_NOTFOUND);
+	r.checkpoint_ns = NULL;
+	r.thread_id = "t2";
+	assert_int_equal(corral_get_tuple(f->s, &r, &t), CORRAL_NOTFOUND);
+	r.thread_id = NULL;
+	assert_int_equal(corral_get_tuple(f->s, &r, &t), CORRAL_NOTFOUND);
+	r.thread_id = "";
+	assert_int_equal(corral_get_tuple(f->s, &r, &t), CORRAL_NOTFOUND);
+	assert_string_equal(list(f->s, "missing", NULL, NULL, NULL, 0), "");
+}
+
+static void
+t_invalid(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_ref r = { NULL, "", "a" };
+	struct corral_checkpoint cp = { NULL, NULL, "x", 1, NULL };
+	struct corral_write w = { NULL, "ch", 0, NULL, "v", 1 };
+	char id[CORRAL_ID_LEN];
+
+	assert_int_equal(corral_put(f->s, &r, &cp, id, sizeof(id)),
+	    CORRAL_EINVAL);
+	assert_non_null(strstr(corral_store_errmsg(f->s), "thread_id"));
+	r.thread_id = "";
+	assert_int_equal(corral_put(f->s, &r, &cp, id, sizeof(id)),
+	    CORRAL_EINVAL);
+	assert_int_equal(corral_put_writes(f->s, &r, "task", &w, 1),
+	    CORRAL_EINVAL);
+	r.thread_id = NULL;
+	assert_int_equal(corral_put_writes(f->s, &r, "task", &w, 1),
+	    CORRAL_EINVAL);
+	r.thread_id = "t1";
+	r.checkpoint_id = NULL;
+	assert_int_equal(corral_put_writes(f->s, &r, "task", &w, 1),
+	    CORRAL_EINVAL);
+	assert_non_null(strstr(corral_store_errmsg(f->s), "checkpoint_id"));
+	r.checkpoint_id = "a";
+	assert_int_equal(corral_put_writes(f->s, &r, NULL, &w, 1),
+	    CORRAL_EINVAL);
+	assert_int_equal(corral_delete_thread(f->s, NULL), CORRAL_EINVAL);
+	/* Too small for a made id. */
+	assert_int_equal(corral_put(f->s, &r, &cp, id, 10), CORRAL_EINVAL);
+	cp.data = NULL;
+	assert_int_equal(corral_put(f->s, &r, &cp, id, sizeof(id)),
+	    CORRAL_EINVAL);
+	assert_int_equal(corral_list(f->s, NULL, NULL, NULL), CORRAL_EINVAL);
+	assert_string_equal(list(f->s, NULL, NULL, NULL, NULL, 0), "");
+}
+
+static void
+t_key_length(void **state)
+{
+	struct fixture *f = *state;
+	char big[CORRAL_KEY_MAX + 2], max[CORRAL_KEY_MAX + 1];
+	struct corral_ref r = { big, "", NULL };
+	struct corral_checkpoint cp = { "a", NULL, "x", 1, NULL };
+	struct corral_list_opts o = { 0 };
+	struct corral_write w = { NULL, "ch", 0, NULL, "v", 1 };
+	struct corral_tuple *t;
+	struct seen z = { 0 };
+
+	memset(big, 'k', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	memcpy(max, big, CORRAL_KEY_MAX);
+	max[CORRAL_KEY_MAX] = '\0';
+	assert_int_equal(corral_put(f->s, &r, &cp, NULL, 0), CORRAL_EINVAL);
+	assert_int_equal(corral_get_tuple(f->s, &r, &t), CORRAL_EINVAL);
+	assert_int_equal(corral_delete_thread(f->s, big), CORRAL_EINVAL);
+	r.thread_id = "t1";
+	r.checkpoint_ns = big;
+	assert_int_equal(corral_put(f->s, &r, &cp, NULL, 0), CORRAL_EINVAL);
+	r.checkpoint_ns = "";
+	cp.id = big;
+	assert_int_equal(corral_put(f->s, &r, &cp, NULL, 0), CORRAL_EINVAL);
+	r.checkpoint_id = big;
+	cp.id = "a";
+	assert_int_equal(corral_put(f->s, &r, &cp, NULL, 0), CORRAL_EINVAL);
+	assert_int_equal(corral_get_tuple(f->s, &r, &t), CORRAL_EINVAL);
+	assert_int_equal(corral_put_writes(f->s, &r, "task", &w, 1),
+	    CORRAL_EINVAL);
+	r.checkpoint_id = "a";
+	assert_int_equal(corral_put_writes(f->s, &r, big, &w, 1),
+	    CORRAL_EINVAL);
+	o.before = big;
+	assert_int_equal(corral_list(f->s, &o, seen_cb, &z), CORRAL_EINVAL);
+	/* CORRAL_KEY_MAX itself is fine everywhere. */
+	r.thread_id = max;
+	r.checkpoint_ns = max;
+	r.checkpoint_id = max;
+	cp.id = max;
+	assert_int_equal(corral_put(f->s, &r, &cp, NULL, 0), CORRAL_OK);
+	assert_int_equal(corral_put_writes(f->s, &r, max, &w, 1), CORRAL_OK);
+	t = get(f->s, max, max, max);
+	assert_string_equal(t->parent_id, max);
+	assert_int_equal(t->nwrites, 1);
+	assert_string_equal(t->writes[0].task_id, max);
+	corral_tuple_free(t);
+}
+
+static void
+t_replace(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_tuple *t;
+
+	put(f->s, "t1", "", "p1", "a", "first", "{\"v\":1}");
+	put(f->s, "t1", "", "p2", "a", "second", "{\"v\":2}");
+	t = get(f->s, "t1", "", "a");
+	assert_int_equal(t->len, 6);
+	assert_memory_equal(t->data, "second", 6);
+	assert_string_equal(t->metadata, "{\"v\":2}");
+	assert_string_equal(t->parent_id, "p2");
+	corral_tuple_free(t);
+	assert_string_equal(list(f->s, NULL, NULL, NULL, NULL, 0), "t1/-/a");
+}
+
+static void
+t_writes(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_ref r = { "t1", "", "a" };
+	struct corral_write w2[] = {
+		{ NULL, "ch1", 0, "json", "\"x\"", 3 },
+		{ NULL, "ch2", 0, NULL, "\0y", 2 },
+	};
+	struct corral_write w1[] = {
+		{ NULL, "__error__", 0, "json", "e", 1 },
+		{ NULL, "out", 0, "json", "o", 1 },
+		{ NULL, "__interrupt__", 0, "json", "i", 1 },
+		{ NULL, "__scheduled__", 0, "json", "s", 1 },
+		{ NULL, "__resume__", 0, "json", "r", 1 },
+		{ NULL, "empty", 0, "json", NULL, 0 },
+	};
+	static const struct { const char *task, *ch; int idx; } want[] = {
+		{ "t1", "__resume__", -4 }, { "t1", "__interrupt__", -3 },
+		{ "t1", "__scheduled__", -2 }, { "t1", "__error__", -1 },
+		{ "t1", "out", 1 }, { "t1", "empty", 5 },
+		{ "t2", "ch1", 0 }, { "t2", "ch2", 1 },
+	};
+	struct corral_tuple *t;
+	size_t i;
+
+	put(f->s, "t1", "", NULL, "a", "A", NULL);
+	put(f->s, "t1", "", NULL, "b", "B", NULL);
+	assert_int_equal(corral_put_writes(f->s, &r, "t2", w2, 2), CORRAL_OK);
+	assert_int_equal(corral_put_writes(f->s, &r, "t1", w1, 6), CORRAL_OK);
+	assert_int_equal(corral_put_writes(f->s, &r, "t0", w1, 0), CORRAL_OK);
+	t = get(f->s, "t1", "", "a");
+	assert_int_equal(t->nwrites, 8);
+	for (i = 0; i < 8; i++) {
+		assert_string_equal(t->writes[i].task_id, want[i].task);
+		assert_string_equal(t->writes[i].channel, want[i].ch);
+		assert_int_equal(t->writes[i].idx, want[i].idx);
+	}
+	assert_int_equal(t->writes[7].len, 2);
+	assert_memory_equal(t->writes[7].value, "\0y", 2);
+	assert_null(t->writes[7].type);
+	assert_string_equal(t->writes[6].type, "json");
+	assert_non_null(t->writes[5].value);
+	assert_int_equal(t->writes[5].len, 0);
+	corral_tuple_free(t);
+	/* Writes belong to their checkpoint only. */
+	t = get(f->s, "t1", "", "b");
+	assert_int_equal(t->nwrites, 0);
+	corral_tuple_free(t);
+	write1(f->s, "t1", "ns", "a", "t3", "ch", "other namespace");
+	write1(f->s, "t9", "", "a", "t3", "ch", "other thread");
+	t = get(f->s, "t1", "", "a");
+	assert_int_equal(t->nwrites, 8);
+	corral_tuple_free(t);
+	/* Writes may come before their checkpoint. */
+	write1(f->s, "t1", "", "c", "t1", "ch", "early");
+	put(f->s, "t1", "", NULL, "c", "C", NULL);
+	t = get(f->s, "t1", "", NULL);
+	assert_int_equal(t->nwrites, 1);
+	assert_memory_equal(t->writes[0].value, "early", 5);
+	corral_tuple_free(t);
+}
+
+static void
+t_writes_idempotent(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_tuple *t;
+
+	put(f->s, "t1", "", NULL, "a", "A", NULL);
+	write1(f->s, "t1", "", "a", "task", "ch", "first");
+	write1(f->s, "t1", "", "a", "task", "ch", "second");
+	write1(f->s, "t1", "", "a", "task", "other", "third"); /* idx 0 too */
+	write1(f->s, "t1", "", "a", "task", "__error__", "e1");
+	write1(f->s, "t1", "", "a", "task", "__error__", "e2");
+	t = get(f->s, "t1", "", "a");
+	assert_int_equal(t->nwrites, 2);
+	assert_string_equal(t->writes[0].channel, "__error__");
+	assert_memory_equal(t->writes[0].value, "e2", 2);
+	assert_string_equal(t->writes[1].channel, "ch");
+	assert_int_equal(t->writes[1].len, 5);
+	assert_memory_equal(t->writes[1].value, "first", 5);
+	corral_tuple_free(t);
+}
+
+/* Two threads, two namespaces, parent and child: as LangGraph's suite. */
+static void
+fill(struct corral_store *s)
+{
+	put(s, "A", "", NULL, "1", "A1", "{\"source\":\"input\",\"step\":-1}");
+	put(s, "A", "", "1", "3", "A3",
+	    "{\"source\":\"loop\",\"step\":0,\"n\":{\"k\":[1,2]}}");
+	put(s, "A", "child", NULL, "2", "Ac2", "{\"source\":\"input\"}");
+	put(s, "A", "child", "2", "6", "Ac6", "{\"source\":\"loop\",\"x\":null}");
+	put(s, "B", "", NULL, "4", "B4", "{\"source\":\"input\",\"step\":1.5}");
+	put(s, "B", "", "4", "5", "B5", "{\"source\":\"loop\",\"step\":1}");
+	put(s, "B", "child", NULL, "3", "Bc3", "{\"source\":\"update\"}");
+	put(s, "B", "child", NULL, "7", "Bc7", "not json");
+}
+
+static void
+t_list(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_store *s = f->s;
+
+	fill(s);
+	/* Newest first across threads and namespaces; ties ordered too. */
+	assert_string_equal(list(s, NULL, NULL, NULL, NULL, 0),
+	    "B/child/7 A/child/6 B/-/5 B/-/4 B/child/3 A/-/3 A/child/2 A/-/1");
+	assert_string_equal(list(s, "", NULL, NULL, NULL, 0),
+	    "B/child/7 A/child/6 B/-/5 B/-/4 B/child/3 A/-/3 A/child/2 A/-/1");
+	assert_string_equal(list(s, "A", NULL, NULL, NULL, 0),
+	    "A/child/6 A/-/3 A/child/2 A/-/1");
+	assert_string_equal(list(s, "A", "", NULL, NULL, 0), "A/-/3 A/-/1");
+	assert_string_equal(list(s, NULL, "", NULL, NULL, 0),
+	    "B/-/5 B/-/4 A/-/3 A/-/1");
+	assert_string_equal(list(s, NULL, "child", NULL, NULL, 0),
+	    "B/child/7 A/child/6 B/child/3 A/child/2");
+	assert_string_equal(list(s, "A", "child", NULL, NULL, 0),
+	    "A/child/6 A/child/2");
+	assert_string_equal(list(s, "C", NULL, NULL, NULL, 0), "");
+	assert_string_equal(list(s, "A", "nope", NULL, NULL, 0), "");
+	/* before: strictly less, in any thread. */
+	assert_string_equal(list(s, NULL, NULL, "4", NULL, 0),
+	    "B/child/3 A/-/3 A/child/2 A/-/1");
+	assert_string_equal(list(s, "A", "", "3", NULL, 0), "A/-/1");
+	assert_string_equal(list(s, "A", "", "1", NULL, 0), "");
+	assert_string_equal(list(s, NULL, NULL, "", NULL, 0), "");
+	/* limit */
+	assert_string_equal(list(s, NULL, NULL, NULL, NULL, 1), "B/child/7");
+	assert_string_equal(list(s, "B", NULL, NULL, NULL, 2),
+	    "B/child/7 B/-/5");
+	assert_string_equal(list(s, NULL, "", "5", NULL, 2), "B/-/4 A/-/3");
+	assert_string_equal(list(s, NULL, NULL, NULL, NULL, 100),
+	    "B/child/7 A/child/6 B/-/5 B/-/4 B/child/3 A/-/3 A/child/2 A/-/1");
+}
+
+static void
+t_list_filter(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_store *s = f->s;
+	struct corral_list_opts o = { 0 };
+	struct seen z = { 0 };
+
+	fill(s);
+	assert_string_equal(list(s, NULL, NULL, NULL, "{}", 0),
+	    "B/child/7 A/child/6 B/-/5 B/-/4 B/child/3 A/-/3 A/child/2 A/-/1");
+	assert_string_equal(list(s, NULL, NULL, NULL, " { } ", 0),
+	    "B/child/7 A/child/6 B/-/5 B/-/4 B/child/3 A/-/3 A/child/2 A/-/1");
+	assert_string_equal(list(s, NULL, NULL, NULL,
+	    "{\"source\":\"loop\"}", 0), "A/child/6 B/-/5 A/-/3");
+	assert_string_equal(list(s, NULL, NULL, NULL,
+	    "{\"source\": \"input\"}", 0), "B/-/4 A/child/2 A/-/1");
+	assert_string_equal(list(s, "A", "", NULL,
+	    "{\"source\":\"input\"}", 0), "A/-/1");
+	assert_string_equal(list(s, NULL, NULL, NULL,
+	    "{\"source\":\"loop\"}", 2), "A/child/6 B/-/5");
+	assert_string_equal(list(s, NULL, NULL, "6",
+	    "{\"source\":\"loop\"}", 1), "B/-/5");
+	/* Numbers: of the same JSON type and value. */
+	assert_string_equal(list(s, NULL, NULL, NULL, "{\"step\":1}", 0),
+	    "B/-/5");
+	assert_string_equal(list(s, NULL, NULL, NULL, "{\"step\":-1}", 0),
+	    "A/-/1");
+	assert_string_equal(list(s, NULL, NULL, NULL, "{\"step\":1.5}", 0),
+	    "B/-/4");
+	assert_string_equal(list(s, NULL, NULL, NULL, "{\"step\":\"1\"}", 0),
+	    "");
+	/* Several keys: all must match. */
+	assert_string_equal(list(s, NULL, NULL, NULL,
+	    "{\"source\":\"loop\",\"step\":0}", 0), "A/-/3");
+	/* Nested objects and arrays, null. */
+	assert_string_equal(list(s, NULL, NULL, NULL,
+	    "{\"n\":{\"k\":[1, 2]}}", 0), "A/-/3");
+	assert_string_equal(list(s, NULL, NULL, NULL,
+	    "{\"n\":{\"k\":[2,1]}}", 0), "");
+	assert_string_equal(list(s, NULL, NULL, NULL, "{\"x\":null}", 0),
+	    "A/child/6");
+	/* A key absent from the metadata matches nothing, even null. */
+	assert_string_equal(list(s, NULL, NULL, NULL, "{\"absent\":1}", 0),
+	    "");
+	assert_string_equal(list(s, NULL, NULL, NULL, "{\"absent\":null}", 0),
+	    "");
+	/* Keys are taken as they are: no path syntax gets through. */
+	assert_string_equal(list(s, NULL, NULL, NULL,
+	    "{\"n.k\":[1,2]}", 0), "");
+	assert_string_equal(list(s, NULL, NULL, NULL,
+	    "{\"source\\\"\":\"loop\"}", 0), "");
+	/* A filter must be a JSON object. */
+	o.filter = "[1]";
+	assert_int_equal(corral_list(s, &o, seen_cb, &z), CORRAL_EINVAL);
+	o.filter = "{\"source\":";
+	assert_int_equal(corral_list(s, &o, seen_cb, &z), CORRAL_EINVAL);
+	o.filter = "";
+	assert_int_equal(corral_list(s, &o, seen_cb, &z), CORRAL_EINVAL);
+	assert_int_equal(z.n, 0);
+}
+
+static void
+t_list_stop(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_list_opts o = { 0 };
+	struct seen z = { 0 };
+
+	fill(f->s);
+	z.stop_after = 3;
+	assert_int_equal(corral_list(f->s, &o, seen_cb, &z), CORRAL_OK);
+	assert_string_equal(z.text, "B/child/7 A/child/6 B/-/5");
+}
+
+/* list's callback may not call the store back. */
+static int
+reenter_cb(void *arg, const struct corral_tuple *t)
+{
+	struct corral_store *s = arg;
+	struct corral_ref r = { "A", "", NULL };
+	struct corral_checkpoint cp = { "x", NULL, "x", 1, NULL };
+	struct corral_tuple *g;
+
+	assert_int_equal(corral_put(s, &r, &cp, NULL, 0), CORRAL_EINVAL);
+	assert_int_equal(corral_get_tuple(s, &r, &g), CORRAL_EINVAL);
+	assert_int_equal(corral_delete_thread(s, "A"), CORRAL_EINVAL);
+	return 1;
+}
+
+static void
+t_list_reenter(void **state)
+{
+	struct fixture *f = *state;
+
+	fill(f->s);
+	assert_int_equal(corral_list(f->s, NULL, reenter_cb, f->s), CORRAL_OK);
+	put(f->s, "A", "", NULL, "9", "after", NULL);
+}
+
+/* list's tuples are getTuple's, writes and all. */
+static int
+same_cb(void *arg, const struct corral_tuple *t)
+{
+	struct corral_tuple *g = arg;
+
+	assert_string_equal(t->checkpoint_id, g->checkpoint_id);
+	assert_null(t->parent_id);
+	assert_null(g->parent_id);
+	assert_int_equal(t->len, g->len);
+	assert_memory_equal(t->data, g->data, g->len);
+	assert_string_equal(t->metadata, g->metadata);
+	assert_int_equal(t->created_ms, g->created_ms);
+	assert_int_equal(t->nwrites, 2);
+	assert_string_equal(t->writes[0].task_id, "a");
+	assert_string_equal(t->writes[1].task_id, "b");
+	assert_memory_equal(t->writes[1].value, "vb", 2);
+	return 0;
+}
+
+static void
+t_list_writes(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_list_opts o = { "A", "", NULL, NULL, 0 };
+	struct corral_tuple *g;
+
+	fill(f->s);
+	write1(f->s, "A", "", "1", "b", "ch", "vb");
+	write1(f->s, "A", "", "1", "a", "ch", "va");
+	o.before = "2";
+	g = get(f->s, "A", "", "1");
+	assert_int_equal(corral_list(f->s, &o, same_cb, g), CORRAL_OK);
+	corral_tuple_free(g);
+}
+
+static void
+t_delete_thread(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_ref r = { "A", "", NULL };
+	struct corral_tuple *t;
+
+	fill(f->s);
+	write1(f->s, "A", "", "1", "task", "ch", "v");
+	write1(f->s, "B", "", "4", "task", "ch", "v");
+	assert_int_equal(corral_delete_thread(f->s, "A"), CORRAL_OK);
+	assert_int_equal(corral_delete_thread(f->s, "nope"), CORRAL_OK);
+	assert_int_equal(corral_get_tuple(f->s, &r, &t), CORRAL_NOTFOUND);
+	r.checkpoint_ns = "child";
+	assert_int_equal(corral_get_tuple(f->s, &r, &t), CORRAL_NOTFOUND);
+	assert_string_equal(list(f->s, NULL, NULL, NULL, NULL, 0),
+	    "B/child/7 B/-/5 B/-/4 B/child/3");
+	t = get(f->s, "B", "", "4");
+	assert_int_equal(t->nwrites, 1);
+	corral_tuple_free(t);
+	/* Its writes are gone too: a new checkpoint of that id has none. */
+	put(f->s, "A", "", NULL, "1", "again", NULL);
+	t = get(f->s, "A", "", NULL);
+	assert_int_equal(t->nwrites, 0);
+	corral_tuple_free(t);
+}
+
+static int
+count_cb(void *arg, const struct corral_tuple *t)
+{
+	(*(size_t *)arg)++;
+	return 0;
+}
+
+/* Made ids sort in creation order, past ids given out of order. */
+static void
+t_made_ids_order(void **state)
+{
+	struct fixture *f = *state;
+	char prev[CORRAL_ID_LEN] = "", id[CORRAL_ID_LEN];
+	struct corral_list_opts o = { 0 };
+	struct corral_ref r = { "t1", "", NULL };
+	size_t n = 0;
+	struct corral_checkpoint cp = { NULL, "json", "{}", 2, NULL };
+	int i;
+
+	for (i = 0; i < 10000; i++) {
+		r.checkpoint_id = *prev ? prev : NULL;
+		assert_int_equal(corral_put(f->s, &r, &cp, id, sizeof(id)),
+		    CORRAL_OK);
+		if (strcmp(prev, id) >= 0)
+			fail_msg("id %d %s is not after %s", i, id, prev);
+		memcpy(prev, id, sizeof(id));
+	}
+	/* A far-future id of the same layout: the next one follows it. */
+	put(f->s, "t1", "", NULL, "ffffff00-0000-6000-8000-000000000000", "x",
+	    NULL);
+	strcpy(id, put(f->s, "t1", "", NULL, NULL, "y", NULL));
+	assert_true(strncmp(id, "ffffff00-0000-6001-", 19) == 0);
+	assert_string_equal(list(f->s, "t1", "", NULL, NULL, 1) + 5, id);
+	o.thread_id = "t1";
+	assert_int_equal(corral_list(f->s, &o, count_cb, &n), CORRAL_OK);
+	assert_int_equal(n, 10002);
+}
+
+/* Pure parts. */
+
+static void
+t_crc32c(void **state)
+{
+	unsigned char buf[400];
+	size_t i, len;
+
+	(void)state;
+	assert_int_equal(corral_crc32c(0, "123456789", 9), 0xe3069283);
+	assert_int_equal(corral_crc32c(corral_crc32c(0, "1234", 4),
+	    "56789", 5), 0xe3069283);
+	assert_int_equal(corral_crc32c(0, "", 0), 0);
+	assert_int_equal(store_crc32c_table(0, "123456789", 9), 0xe3069283);
+	/* Both ways agree, on every length and alignment. */
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = (unsigned char)(i * 7 + 3);
+	for (i = 0; i < 64; i++)
+		for (len = 0; len < 300; len += 1 + len / 16)
+			assert_int_equal(corral_crc32c(i, buf + i, len),
+			    store_crc32c_table(i, buf + i, len));
+	assert_int_not_equal(store_crc_checkpoint(NULL, 0, "", 0, "{}", 2),
+	    store_crc_checkpoint("", 0, "", 0, "{}", 2));
+	assert_int_not_equal(store_crc_write("ab", 2, "c", 1, "", 0),
+	    store_crc_write("a", 1, "bc", 2, "", 0));
+}
+
+static uint64_t
+ts_of(const char *id)
+{
+	char h[16];
+
+	/* time_high, time_mid, time_low: 8 + 4 + 3 hex digits. */
+	snprintf(h, sizeof(h), "%.8s%.4s%.3s", id, id + 9, id + 15);
+	return strtoull(h, NULL, 16);
+}
+
+static void
+t_make_id(void **state)
+{
+	struct corral_rng rng;
+	char a[CORRAL_ID_LEN], b[CORRAL_ID_LEN], c[CORRAL_ID_LEN];
+	uint64_t now = 1700000000000ULL;
+	int i;
+
+	(void)state;
+	corral_rng_seed(&rng, 42);
+	corral_make_id(a, now, NULL, &rng);
+	assert_int_equal(strlen(a), 36);
+	assert_true(a[8] == '-' && a[13] == '-' && a[18] == '-' &&
+	    a[23] == '-');
+	assert_int_equal(a[14], '6');
+	assert_non_null(strchr("89ab", a[19]));
+	for (i = 0; i < 36; i++)
+		assert_non_null(strchr("0123456789abcdef-", a[i]));
+	assert_int_equal(ts_of(a), (now + 12219292800000ULL) * 10000);
+	/* The clock steps back an hour: still after a, by one tick. */
+	corral_make_id(b, now - 3600000, a, &rng);
+	assert_true(strcmp(a, b) < 0);
+	assert_int_equal(ts_of(b), ts_of(a) + 1);
+	/* Same millisecond: one tick later each time. */
+	corral_make_id(c, now, b, &rng);
+	assert_int_equal(ts_of(c), ts_of(a) + 2);
+	/* The clock moved on: its time again. */
+	corral_make_id(c, now + 5, b, &rng);
+	assert_int_equal(ts_of(c), (now + 5 + 12219292800000ULL) * 10000);
+	/* Not an id of this layout: no floor. */
+	corral_make_id(c, now - 3600000, "zzz", &rng);
+	assert_true(strcmp(c, a) < 0);
+	corral_make_id(c, now - 3600000, "1F1EB344-3A54-6F50-8001-7F7D862E6BC9",
+	    &rng);
+	assert_true(strcmp(c, a) < 0);
+	/* LangGraph's own uuid6: a floor too. */
+	corral_make_id(c, 0, "1f1eb344-3a54-6f50-8001-7f7d862e6bc9", &rng);
+	assert_true(strncmp(c, "1f1eb344-3a54-6f51-", 19) == 0);
+	assert_int_equal(store_write_idx("__error__", 3), -1);
+	assert_int_equal(store_write_idx("__scheduled__", 3), -2);
+	assert_int_equal(store_write_idx("__interrupt__", 3), -3);
+	assert_int_equal(store_write_idx("__resume__", 3), -4);
+	assert_int_equal(store_write_idx("__error", 3), 3);
+	assert_string_equal(corral_strerror(CORRAL_ECORRUPT), "corrupt row");
+	assert_string_equal(corral_strerror(42), "unknown error");
+}
+
+/* Corrupt rows: reported as corrupt, never as data. */
+
+static void
+corrupt(struct fixture *f, const char *what)
+{
+	sqlite3 *db;
+	char *err = NULL;
+
+	if (!f->sqlite) {
+		assert_int_equal(store_memory_poke(f->s, "A", "", "3"),
+		    CORRAL_OK);
+		return;
+	}
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, what, NULL, NULL, &err) != SQLITE_OK)
+		fail_msg("%s: %s", what, err);
+	assert_int_equal(sqlite3_changes(db), 1);
+	sqlite3_close(db);
+}
+
+static void
+check_corrupt(struct fixture *f)
+{
+	struct corral_ref r = { "A", "", "3" };
+	struct corral_tuple *t;
+	struct corral_list_opts o = { 0 };
+	struct seen z = { 0 };
+
+	assert_int_equal(corral_get_tuple(f->s, &r, &t), CORRAL_ECORRUPT);
+	assert_non_null(t);
+	assert_true(t->corrupt);
+	assert_string_equal(t->thread_id, "A");
+	assert_string_equal(t->checkpoint_id, "3");
+	assert_null(t->data);
+	assert_null(t->metadata);
+	assert_null(t->type);
+	assert_int_equal(t->nwrites, 0);
+	assert_non_null(strstr(corral_store_errmsg(f->s), "checksum"));
+	corral_tuple_free(t);
+	r.checkpoint_id = NULL; /* the latest */
+	assert_int_equal(corral_get_tuple(f->s, &r, &t), CORRAL_ECORRUPT);
+	corral_tuple_free(t);
+	assert_int_equal(corral_list(f->s, &o, seen_cb, &z), CORRAL_OK);
+	assert_int_equal(z.n, 8);
+	assert_int_equal(z.corrupt, 1);
+	/* The others are intact. */
+	t = get(f->s, "A", "", "1");
+	assert_memory_equal(t->data, "A1", 2);
+	corral_tuple_free(t);
+}
+
+static void
+t_corrupt_data(void **state)
+{
+	struct fixture *f = *state;
+
+	fill(f->s);
+	corrupt(f, "UPDATE checkpoints SET checkpoint = X'4134'"
+	    " WHERE thread_id = 'A' AND checkpoint_ns = '' AND"
+	    " checkpoint_id = '3'");
+	check_corrupt(f);
+}
+
+static void
+t_corrupt_other(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_tuple *t;
+
+	if (!f->sqlite)
+		skip();
+	fill(f->s);
+	corrupt(f, "UPDATE checkpoints SET metadata = '{\"source\":\"lop\"}'"
+	    " WHERE checkpoint_id = '3' AND thread_id = 'A'");
+	check_corrupt(f);
+	corrupt(f, "UPDATE checkpoints SET metadata = '{\"source\":\"loop\","
+	    "\"step\":0,\"n\":{\"k\":[1,2]}}'"
+	    " WHERE checkpoint_id = '3' AND thread_id = 'A'");
+	write1(f->s, "A", "", "3", "task", "ch", "value");
+	corrupt(f, "UPDATE checkpoints SET type = 'bytes'"
+	    " WHERE checkpoint_id = '3' AND thread_id = 'A'");
+	check_corrupt(f);
+	corrupt(f, "UPDATE checkpoints SET type = 'json'"
+	    " WHERE checkpoint_id = '3' AND thread_id = 'A'");
+	t = get(f->s, "A", "", "3");
+	assert_int_equal(t->nwrites, 1);
+	corral_tuple_free(t);
+}
+
+static void
+t_corrupt_write(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_tuple *t;
+
+	if (!f->sqlite)
+		skip();
+	fill(f->s);
+	write1(f->s, "A", "", "3", "task", "ch", "value");
+	t = get(f->s, "A", "", "3");
+	assert_int_equal(t->nwrites, 1);
+	corral_tuple_free(t);
+	corrupt(f, "UPDATE writes SET value = 'valuf'");
+	check_corrupt(f);
+}
+
+static void
+t_sqlite_reopen(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_store *s;
+	struct corral_tuple *t;
+	const char *why;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+
+	if (!f->sqlite)
+		skip();
+	fill(f->s);
+	assert_int_equal(corral_store_open_sqlite(f->path,
+	    CORRAL_DURABILITY_FULL, &s, &why), CORRAL_OK);
+	t = get(s, "B", "child", NULL);
+	assert_string_equal(t->checkpoint_id, "7");
+	corral_tuple_free(t);
+	corral_store_close(s);
+	/* The file is LangGraph's schema, in WAL mode. */
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal(sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT parent_checkpoint_id,"
+	    " CAST(checkpoint AS TEXT), metadata, type FROM checkpoints"
+	    " WHERE thread_id = 'A' AND checkpoint_ns = '' AND checkpoint_id"
+	    " = '3'", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_string_equal(sqlite3_column_text(st, 0), "1");
+	assert_string_equal(sqlite3_column_text(st, 1), "A3");
+	assert_string_equal(sqlite3_column_text(st, 3), "json");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	assert_int_equal(corral_store_open_sqlite("/nonexistent/dir/x.db",
+	    CORRAL_DURABILITY_NORMAL, &s, &why), CORRAL_EIO);
+	assert_null(s);
+	assert_non_null(why);
+}
+
+/* Many processes write one database: no write fails, none is lost. */
+
+#define NPROC 8
+#define NPUT 5000
+
+static int
+child(const char *path, int k)
+{
+	char mine[16], prev_mine[CORRAL_ID_LEN] = "";
+	char prev_shared[CORRAL_ID_LEN] = "", id[CORRAL_ID_LEN];
+	static char data[1024];
+	struct corral_ref r = { mine, "", NULL };
+	struct corral_checkpoint cp = { NULL, "bytes", data, sizeof(data),
+		NULL };
+	struct corral_store *s;
+	const char *why;
+	int i, rc;
+
+	snprintf(mine, sizeof(mine), "proc-%d", k);
+	memset(data, 'a' + k, sizeof(data));
+	if (corral_store_open_sqlite(path, CORRAL_DURABILITY_NORMAL, &s,
+	    &why) != CORRAL_OK) {
+		fprintf(stderr, "child %d: %s\n", k, why);
+		return 1;
+	}
+	for (i = 0; i < NPUT; i++) {
+		/* One put in 8 to the thread every process shares. */
+		r.thread_id = i % 8 == 0 ? "shared" : mine;
+		char *prev = i % 8 == 0 ? prev_shared : prev_mine;
+
+		if ((rc = corral_put(s, &r, &cp, id, sizeof(id))) != 0) {
+			fprintf(stderr, "child %d: put %d: %s: %s\n", k, i,
+			    corral_strerror(rc), corral_store_errmsg(s));
+			return 1;
+		}
+		if (strcmp(prev, id) >= 0) {
+			fprintf(stderr, "child %d: %s after %s\n", k, id, prev);
+			return 1;
+		}
+		memcpy(prev, id, sizeof(id));
+	}
+	corral_store_close(s);
+	return 0;
+}
+
+static void
+t_concurrent(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pids[NPROC];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int k, status;
+
+	if (!f->sqlite)
+		skip();
+	for (k = 0; k < NPROC; k++) {
+		pids[k] = fork();
+		assert_true(pids[k] != -1);
+		if (pids[k] == 0)
+			_exit(child(f->path, k));
+	}
+	for (k = 0; k < NPROC; k++) {
+		assert_int_equal(waitpid(pids[k], &status, 0), pids[k]);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			fail_msg("child %d: status %#x", k, status);
+	}
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+	    "SELECT count(*), count(DISTINCT checkpoint_id),"
+	    " sum(thread_id = 'shared') FROM checkpoints", -1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), NPROC * NPUT);
+	assert_int_equal(sqlite3_column_int(st, 1), NPROC * NPUT);
+	assert_int_equal(sqlite3_column_int(st, 2), NPROC * NPUT / 8);
+	sqlite3_finalize(st);
+	/*
+	 * Rows are inserted in commit order (rowid): in every thread, ids
+	 * must rise with it, including the thread all processes share.
+	 */
+	assert_int_equal(sqlite3_prepare_v2(db,
+	    "SELECT count(*) FROM (SELECT checkpoint_id, lag(checkpoint_id)"
+	    " OVER (PARTITION BY thread_id ORDER BY rowid) AS prev"
+	    " FROM checkpoints) WHERE prev >= checkpoint_id", -1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/* Each case of the table, against each backend. */
+#define BOTH(t) \
+	cmocka_unit_test_setup_teardown(t, setup_memory, teardown), \
+	cmocka_unit_test_setup_teardown(t, setup_sqlite, teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		BOTH(t_round_trip),
+		BOTH(t_empty),
+		BOTH(t_parents),
+		BOTH(t_latest_by_bytes),
+		BOTH(t_not_found),
+		BOTH(t_invalid),
+		BOTH(t_key_length),
+		BOTH(t_replace),
+		BOTH(t_writes),
+		BOTH(t_writes_idempotent),
+		BOTH(t_list),
+		BOTH(t_list_filter),
+		BOTH(t_list_stop),
+		BOTH(t_list_reenter),
+		BOTH(t_list_writes),
+		BOTH(t_delete_thread),
+		BOTH(t_made_ids_order),
+		BOTH(t_corrupt_data),
+		cmocka_unit_test(t_crc32c),
+		cmocka_unit_test(t_make_id),
+		cmocka_unit_test_setup_teardown(t_corrupt_other,
+		    setup_sqlite, teardown),
+		cmocka_unit_test_setup_teardown(t_corrupt_write,
+		    setup_sqlite, teardown),
+		cmocka_unit_test_setup_teardown(t_sqlite_reopen,
+		    setup_sqlite, teardown),
+		cmocka_unit_test_setup_teardown(t_concurrent,
+		    setup_sqlite, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

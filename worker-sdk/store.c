@@ -1,0 +1,676 @@
+/*
+ * store.c: the checkpoint store's common part: every argument checked
+ * once, the special channels' indexes, checksums, time-ordered ids, the
+ * tuples handed out, and the dispatch to the backend (store_ops).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "store_impl.h"
+
+/* Castagnoli polynomial 0x82f63b78, reflected; table[i] is the CRC of i. */
+static const uint32_t crc32c_table[256] = {
+	0x00000000, 0xf26b8303, 0xe13b70f7, 0x1350f3f4,
+	0xc79a971f, 0x35f1141c, 0x26a1e7e8, 0xd4ca64eb,
+	0x8ad958cf, 0x78b2dbcc, 0x6be22838, 0x9989ab3b,
+	0x4d43cfd0, 0xbf284cd3, 0xac78bf27, 0x5e133c24,
+	0x105ec76f, 0xe235446c, 0xf165b798, 0x030e349b,
+	0xd7c45070, 0x25afd373, 0x36ff2087, 0xc494a384,
+	0x9a879fa0, 0x68ec1ca3, 0x7bbcef57, 0x89d76c54,
+	0x5d1d08bf, 0xaf768bbc, 0xbc267848, 0x4e4dfb4b,
+	0x20bd8ede, 0xd2d60ddd, 0xc186fe29, 0x33ed7d2a,
+	0xe72719c1, 0x154c9ac2, 0x061c6936, 0xf477ea35,
+	0xaa64d611, 0x580f5512, 0x4b5fa6e6, 0xb93425e5,
+	0x6dfe410e, 0x9f95c20d, 0x8cc531f9, 0x7eaeb2fa,
+	0x30e349b1, 0xc288cab2, 0xd1d83946, 0x23b3ba45,
+	0xf779deae, 0x05125dad, 0x1642ae59, 0xe4292d5a,
+	0xba3a117e, 0x4851927d, 0x5b016189, 0xa96ae28a,
+	0x7da08661, 0x8fcb0562, 0x9c9bf696, 0x6ef07595,
+	0x417b1dbc, 0xb3109ebf, 0xa0406d4b, 0x522bee48,
+	0x86e18aa3, 0x748a09a0, 0x67dafa54, 0x95b17957,
+	0xcba24573, 0x39c9c670, 0x2a993584, 0xd8f2b687,
+	0x0c38d26c, 0xfe53516f, 0xed03a29b, 0x1f682198,
+	0x5125dad3, 0xa34e59d0, 0xb01eaa24, 0x42752927,
+	0x96bf4dcc, 0x64d4cecf, 0x77843d3b, 0x85efbe38,
+	0xdbfc821c, 0x2997011f, 0x3ac7f2eb, 0xc8ac71e8,
+	0x1c661503, 0xee0d9600, 0xfd5d65f4, 0x0f36e6f7,
+	0x61c69362, 0x93ad1061, 0x80fde395, 0x72966096,
+	0xa65c047d, 0x5437877e, 0x4767748a, 0xb50cf789,
+	0xeb1fcbad, 0x197448ae, 0x0a24bb5a, 0xf84f3859,
+	0x2c855cb2, 0xdeeedfb1, 0xcdbe2c45, 0x3fd5af46,
+	0x7198540d, 0x83f3d70e, 0x90a324fa, 0x62c8a7f9,
+	0xb602c312, 0x44694011, 0x5739b3e5, 0xa55230e6,
+	0xfb410cc2, 0x092a8fc1, 0x1a7a7c35, 0xe811ff36,
+	0x3cdb9bdd, 0xceb018de, 0xdde0eb2a, 0x2f8b6829,
+	0x82f63b78, 0x709db87b, 0x63cd4b8f, 0x91a6c88c,
+	0x456cac67, 0xb7072f64, 0xa457dc90, 0x563c5f93,
+	0x082f63b7, 0xfa44e0b4, 0xe9141340, 0x1b7f9043,
+	0xcfb5f4a8, 0x3dde77ab, 0x2e8e845f, 0xdce5075c,
+	0x92a8fc17, 0x60c37f14, 0x73938ce0, 0x81f80fe3,
+	0x55326b08, 0xa759e80b, 0xb4091bff, 0x466298fc,
+	0x1871a4d8, 0xea1a27db, 0xf94ad42f, 0x0b21572c,
+	0xdfeb33c7, 0x2d80b0c4, 0x3ed04330, 0xccbbc033,
+	0xa24bb5a6, 0x502036a5, 0x4370c551, 0xb11b4652,
+	0x65d122b9, 0x97baa1ba, 0x84ea524e, 0x7681d14d,
+	0x2892ed69, 0xdaf96e6a, 0xc9a99d9e, 0x3bc21e9d,
+	0xef087a76, 0x1d63f975, 0x0e330a81, 0xfc588982,
+	0xb21572c9, 0x407ef1ca, 0x532e023e, 0xa145813d,
+	0x758fe5d6, 0x87e466d5, 0x94b49521, 0x66df1622,
+	0x38cc2a06, 0xcaa7a905, 0xd9f75af1, 0x2b9cd9f2,
+	0xff56bd19, 0x0d3d3e1a, 0x1e6dcdee, 0xec064eed,
+	0xc38d26c4, 0x31e6a5c7, 0x22b65633, 0xd0ddd530,
+	0x0417b1db, 0xf67c32d8, 0xe52cc12c, 0x1747422f,
+	0x49547e0b, 0xbb3ffd08, 0xa86f0efc, 0x5a048dff,
+	0x8ecee914, 0x7ca56a17, 0x6ff599e3, 0x9d9e1ae0,
+	0xd3d3e1ab, 0x21b862a8, 0x32e8915c, 0xc083125f,
+	0x144976b4, 0xe622f5b7, 0xf5720643, 0x07198540,
+	0x590ab964, 0xab613a67, 0xb831c993, 0x4a5a4a90,
+	0x9e902e7b, 0x6cfbad78, 0x7fab5e8c, 0x8dc0dd8f,
+	0xe330a81a, 0x115b2b19, 0x020bd8ed, 0xf0605bee,
+	0x24aa3f05, 0xd6c1bc06, 0xc5914ff2, 0x37faccf1,
+	0x69e9f0d5, 0x9b8273d6, 0x88d28022, 0x7ab90321,
+	0xae7367ca, 0x5c18e4c9, 0x4f48173d, 0xbd23943e,
+	0xf36e6f75, 0x0105ec76, 0x12551f82, 0xe03e9c81,
+	0x34f4f86a, 0xc69f7b69, 0xd5cf889d, 0x27a40b9e,
+	0x79b737ba, 0x8bdcb4b9, 0x988c474d, 0x6ae7c44e,
+	0xbe2da0a5, 0x4c4623a6, 0x5f16d052, 0xad7d5351,
+};
+
+static uint32_t
+crc32c_table_run(uint32_t crc, const unsigned char *b, size_t len)
+{
+	while (len-- > 0)
+		crc = crc32c_table[(crc ^ *b++) & 0xff] ^ (crc >> 8);
+	return crc;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/*
+ * SSE 4.2 computes CRC-32C 8 bytes at a time, some 20 times faster than the
+ * table: every read verifies a checksum over the whole checkpoint, so this
+ * is much of the cost of get and list.  Same result as the table.
+ */
+__attribute__((target("sse4.2"))) static uint32_t
+crc32c_sse42(uint32_t crc, const unsigned char *b, size_t len)
+{
+	uint64_t c = crc, v;
+
+	for (; len >= 8; b += 8, len -= 8) {
+		memcpy(&v, b, sizeof(v));
+		c = __builtin_ia32_crc32di(c, v);
+	}
+	crc = (uint32_t)c;
+	while (len-- > 0)
+		crc = __builtin_ia32_crc32qi(crc, *b++);
+	return crc;
+}
+#endif
+
+uint32_t
+corral_crc32c(uint32_t crc, const void *p, size_t len)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+	if (__builtin_cpu_supports("sse4.2"))
+		return ~crc32c_sse42(~crc, p, len);
+#endif
+	return ~crc32c_table_run(~crc, p, len);
+}
+
+/* For tests: the table alone, whatever the processor. */
+uint32_t
+store_crc32c_table(uint32_t crc, const void *p, size_t len)
+{
+	return ~crc32c_table_run(~crc, p, len);
+}
+
+/*
+ * One field of a checksum: whether it is present and its length, then its
+ * bytes, so that ("ab", "c") and ("a", "bc") or NULL and "" differ.
+ */
+static uint32_t
+crc_field(uint32_t crc, const void *p, size_t len, bool present)
+{
+	unsigned char head[9];
+	uint64_t n = len;
+	int i;
+
+	head[0] = present;
+	for (i = 0; i < 8; i++)
+		head[1 + i] = (unsigned char)(n >> (8 * i));
+	crc = corral_crc32c(crc, head, sizeof(head));
+	return present ? corral_crc32c(crc, p, len) : crc;
+}
+
+uint32_t
+store_crc_checkpoint(const char *type, size_t tlen, const void *data,
+    size_t len, const char *meta, size_t mlen)
+{
+	uint32_t crc;
+
+	crc = crc_field(0, type, tlen, type != NULL);
+	crc = crc_field(crc, data, len, true);
+	return crc_field(crc, meta, mlen, true);
+}
+
+uint32_t
+store_crc_write(const char *type, size_t tlen, const char *channel,
+    size_t clen, const void *value, size_t len)
+{
+	uint32_t crc;
+
+	crc = crc_field(0, type, tlen, type != NULL);
+	crc = crc_field(crc, channel, clen, true);
+	return crc_field(crc, value, len, true);
+}
+
+int
+store_write_idx(const char *channel, size_t pos)
+{
+	static const char *const special[] = { "__error__", "__scheduled__",
+		"__interrupt__", "__resume__" };
+	size_t i;
+
+	for (i = 0; i < sizeof(special) / sizeof(special[0]); i++)
+		if (strcmp(channel, special[i]) == 0)
+			return -(int)(i + 1);
+	return (int)pos;
+}
+
+/* Milliseconds from 1582-10-15 (the UUID epoch) to 1970-01-01. */
+#define UUID_EPOCH_MS 12219292800000ULL
+#define UUID_TS_MAX ((1ULL << 60) - 1)
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/*
+ * The 60-bit timestamp of an id of the layout corral_make_id writes
+ * (lowercase, version 6, variant 10), or false for any other string.
+ */
+static bool
+id_timestamp(const char *id, uint64_t *ts)
+{
+	uint64_t v = 0;
+	int i, h;
+
+	if (strlen(id) != 36 || id[8] != '-' || id[13] != '-' ||
+	    id[18] != '-' || id[23] != '-' || id[14] != '6' ||
+	    hexval(id[19]) < 8 || hexval(id[19]) > 11)
+		return false;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23)
+			continue;
+		if ((h = hexval(id[i])) == -1)
+			return false;
+		if (i < 18 && i != 14)
+			v = v << 4 | (uint64_t)h;
+	}
+	*ts = v;
+	return true;
+}
+
+void
+corral_make_id(char *buf, uint64_t now_ms, const char *after,
+    struct corral_rng *rng)
+{
+	uint64_t ts, prev, r, node;
+	unsigned seq;
+
+	ts = (now_ms + UUID_EPOCH_MS) * 10000;
+	/* The floor keeps ids of one thread ordered when the clock steps
+	 * back, or when more than one is made in the same 100 ns. */
+	if (after != NULL && id_timestamp(after, &prev) && prev >= ts)
+		ts = prev < UUID_TS_MAX ? prev + 1 : UUID_TS_MAX;
+	ts &= UUID_TS_MAX;
+	r = corral_rng_next(rng);
+	seq = 0x8000 | (unsigned)(r & 0x3fff);
+	node = (r >> 16) & 0xffffffffffffULL;
+	snprintf(buf, CORRAL_ID_LEN, "%08llx-%04llx-6%03llx-%04x-%012llx",
+	    (unsigned long long)(ts >> 28),
+	    (unsigned long long)((ts >> 12) & 0xffff),
+	    (unsigned long long)(ts & 0xfff), seq, (unsigned long long)node);
+}
+
+void
+store_make_id(struct corral_store *s, char *buf, int64_t now_ms,
+    const char *after)
+{
+	corral_make_id(buf, now_ms < 0 ? 0 : (uint64_t)now_ms, after, &s->rng);
+}
+
+void
+store_init(struct corral_store *s, const struct store_ops *ops)
+{
+	uint64_t seed;
+
+	s->ops = ops;
+	s->in_list = false;
+	snprintf(s->errmsg, sizeof(s->errmsg), "no error");
+	/* Two processes making ids in the same 100 ns must not collide. */
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(seed)) {
+		struct timespec t;
+
+		clock_gettime(CLOCK_REALTIME, &t);
+		seed = (uint64_t)t.tv_nsec ^ (uint64_t)t.tv_sec << 30 ^
+		    (uint64_t)(uintptr_t)s;
+	}
+	corral_rng_seed(&s->rng, seed);
+}
+
+int
+store_fail(struct corral_store *s, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+const char *
+corral_strerror(int code)
+{
+	switch (code) {
+	case CORRAL_OK:
+		return "success";
+	case CORRAL_NOTFOUND:
+		return "checkpoint not found";
+	case CORRAL_EINVAL:
+		return "invalid argument";
+	case CORRAL_EIO:
+		return "storage failed";
+	case CORRAL_ECORRUPT:
+		return "corrupt row";
+	case CORRAL_ENOMEM:
+		return "out of memory";
+	case CORRAL_EBUSY:
+		return "store locked by another writer";
+	}
+	return "unknown error";
+}
+
+const char *
+corral_store_errmsg(const struct corral_store *s)
+{
+	return s != NULL ? s->errmsg : "no store";
+}
+
+void
+corral_store_close(struct corral_store *s)
+{
+	if (s != NULL)
+		s->ops->close(s);
+}
+
+void
+corral_tuple_free(struct corral_tuple *t)
+{
+	/* One allocation holds the tuple, its writes and every string. */
+	free(t);
+}
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* A key: what is required must be there, nothing may be too long. */
+static int
+check_key(struct corral_store *s, const char *what, const char *k,
+    bool required)
+{
+	if (k == NULL || *k == '\0') {
+		if (required)
+			return store_fail(s, CORRAL_EINVAL, "%s is required",
+			    what);
+		return CORRAL_OK;
+	}
+	if (strnlen(k, CORRAL_KEY_MAX + 1) > CORRAL_KEY_MAX)
+		return store_fail(s, CORRAL_EINVAL,
+		    "%s is longer than %d bytes", what, CORRAL_KEY_MAX);
+	return CORRAL_OK;
+}
+
+static int
+check_idle(struct corral_store *s)
+{
+	if (s->in_list)
+		return store_fail(s, CORRAL_EINVAL,
+		    "store called from its own list callback");
+	return CORRAL_OK;
+}
+
+static const char *
+ns_of(const char *ns)
+{
+	return ns != NULL ? ns : "";
+}
+
+static const char *
+id_or_null(const char *id)
+{
+	return id != NULL && *id != '\0' ? id : NULL;
+}
+
+int
+corral_put(struct corral_store *s, const struct corral_ref *ref,
+    const struct corral_checkpoint *cp, char *id_out, size_t idlen)
+{
+	struct store_put p;
+	char id[CORRAL_KEY_MAX + 1];
+	int rc;
+
+	if ((rc = check_idle(s)) != CORRAL_OK)
+		return rc;
+	if (ref == NULL || cp == NULL)
+		return store_fail(s, CORRAL_EINVAL, "no ref or no checkpoint");
+	if ((rc = check_key(s, "thread_id", ref->thread_id, true)) ||
+	    (rc = check_key(s, "checkpoint_ns", ref->checkpoint_ns, false)) ||
+	    (rc = check_key(s, "parent checkpoint_id", ref->checkpoint_id,
+	    false)))
+		return rc;
+	if (cp->id != NULL &&
+	    (rc = check_key(s, "checkpoint id", cp->id, true)) != CORRAL_OK)
+		return rc;
+	if (cp->data == NULL && cp->len > 0)
+		return store_fail(s, CORRAL_EINVAL, "checkpoint data is NULL");
+	if (id_out != NULL && idlen < (cp->id != NULL ? strlen(cp->id) + 1 :
+	    CORRAL_ID_LEN))
+		return store_fail(s, CORRAL_EINVAL, "no room for the id");
+	p.thread = ref->thread_id;
+	p.ns = ns_of(ref->checkpoint_ns);
+	p.id = cp->id;
+	p.parent = id_or_null(ref->checkpoint_id);
+	p.type = cp->type;
+	p.data = cp->data != NULL ? cp->data : "";
+	p.len = cp->len;
+	p.metadata = cp->metadata != NULL ? cp->metadata : "{}";
+	p.mlen = strlen(p.metadata);
+	p.crc = store_crc_checkpoint(p.type, p.type ? strlen(p.type) : 0,
+	    p.data, p.len, p.metadata, p.mlen);
+	p.now_ms = wall_ms();
+	p.id_out = id;
+	if ((rc = s->ops->put(s, &p)) == CORRAL_OK && id_out != NULL)
+		memcpy(id_out, id, strlen(id) + 1);
+	return rc;
+}
+
+int
+corral_get_tuple(struct corral_store *s, const struct corral_ref *ref,
+    struct corral_tuple **out)
+{
+	int rc;
+
+	*out = NULL;
+	if ((rc = check_idle(s)) != CORRAL_OK)
+		return rc;
+	/* LangGraph: no thread is no checkpoint, not an error. */
+	if (ref == NULL || ref->thread_id == NULL || *ref->thread_id == '\0')
+		return CORRAL_NOTFOUND;
+	if ((rc = check_key(s, "thread_id", ref->thread_id, true)) ||
+	    (rc = check_key(s, "checkpoint_ns", ref->checkpoint_ns, false)) ||
+	    (rc = check_key(s, "checkpoint_id", ref->checkpoint_id, false)))
+		return rc;
+	return s->ops->get(s, ref->thread_id, ns_of(ref->checkpoint_ns),
+	    id_or_null(ref->checkpoint_id), out);
+}
+
+int
+corral_list(struct corral_store *s, const struct corral_list_opts *opts,
+    int (*fn)(void *, const struct corral_tuple *), void *arg)
+{
+	struct corral_list_opts o = { 0 };
+	int rc;
+
+	if ((rc = check_idle(s)) != CORRAL_OK)
+		return rc;
+	if (fn == NULL)
+		return store_fail(s, CORRAL_EINVAL, "no callback");
+	if (opts != NULL)
+		o = *opts;
+	if ((rc = check_key(s, "thread_id", o.thread_id, false)) ||
+	    (rc = check_key(s, "checkpoint_ns", o.checkpoint_ns, false)) ||
+	    (rc = check_key(s, "before", o.before, false)))
+		return rc;
+	/* An empty thread means every thread, as in LangGraph. */
+	if (o.thread_id != NULL && *o.thread_id == '\0')
+		o.thread_id = NULL;
+	s->in_list = true;
+	rc = s->ops->list(s, &o, fn, arg);
+	s->in_list = false;
+	return rc;
+}
+
+int
+corral_put_writes(struct corral_store *s, const struct corral_ref *ref,
+    const char *task_id, const struct corral_write *writes, size_t n)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = check_idle(s)) != CORRAL_OK)
+		return rc;
+	if (ref == NULL)
+		return store_fail(s, CORRAL_EINVAL, "no ref");
+	if ((rc = check_key(s, "thread_id", ref->thread_id, true)) ||
+	    (rc = check_key(s, "checkpoint_ns", ref->checkpoint_ns, false)) ||
+	    (rc = check_key(s, "checkpoint_id", ref->checkpoint_id, true)))
+		return rc;
+	if (task_id == NULL)
+		return store_fail(s, CORRAL_EINVAL, "task_id is required");
+	if ((rc = check_key(s, "task_id", task_id, false)) != CORRAL_OK)
+		return rc;
+	if (writes == NULL && n > 0)
+		return store_fail(s, CORRAL_EINVAL, "writes is NULL");
+	for (i = 0; i < n; i++) {
+		if (writes[i].channel == NULL)
+			return store_fail(s, CORRAL_EINVAL,
+			    "write %zu has no channel", i);
+		if (writes[i].value == NULL && writes[i].len > 0)
+			return store_fail(s, CORRAL_EINVAL,
+			    "write %zu has a NULL value", i);
+	}
+	if (n == 0)
+		return CORRAL_OK;
+	return s->ops->put_writes(s, ref->thread_id, ns_of(ref->checkpoint_ns),
+	    ref->checkpoint_id, task_id, writes, n);
+}
+
+int
+corral_delete_thread(struct corral_store *s, const char *thread_id)
+{
+	int rc;
+
+	if ((rc = check_idle(s)) != CORRAL_OK ||
+	    (rc = check_key(s, "thread_id", thread_id, true)) != CORRAL_OK)
+		return rc;
+	return s->ops->delete_thread(s, thread_id);
+}
+
+/* Tuples being read. */
+
+static bool
+tb_room(struct tbuf *tb, size_t more)
+{
+	size_t cap;
+	char *b;
+
+	if (tb->nomem)
+		return false;
+	if (more <= tb->cap - tb->len)
+		return true;
+	cap = tb->cap ? tb->cap : 4096;
+	while (cap - tb->len < more) {
+		if (cap > SIZE_MAX / 2) {
+			tb->nomem = true;
+			return false;
+		}
+		cap *= 2;
+	}
+	if ((b = realloc(tb->b, cap)) == NULL) {
+		tb->nomem = true;
+		return false;
+	}
+	tb->b = b;
+	tb->cap = cap;
+	return true;
+}
+
+void
+tb_reset(struct tbuf *tb)
+{
+	tb->len = 0;
+	tb->nw = 0;
+	tb->thread = tb->ns = tb->id = tb->parent = TB_NULL;
+	tb->type = tb->data = tb->meta = TB_NULL;
+	tb->dlen = 0;
+	tb->created_ms = 0;
+	tb->corrupt = false;
+	tb->nomem = false;
+}
+
+size_t
+tb_add(struct tbuf *tb, const void *p, size_t len)
+{
+	size_t off;
+
+	if (p == NULL)
+		return TB_NULL;
+	if (len == SIZE_MAX || !tb_room(tb, len + 1))
+		return TB_NULL;
+	off = tb->len;
+	memcpy(tb->b + off, p, len);
+	tb->b[off + len] = '\0';
+	tb->len += len + 1;
+	return off;
+}
+
+size_t
+tb_str(struct tbuf *tb, const char *s)
+{
+	return s != NULL ? tb_add(tb, s, strlen(s)) : TB_NULL;
+}
+
+void
+tb_add_write(struct tbuf *tb, const char *task, size_t tlen, int idx,
+    const char *channel, size_t clen, const char *type, size_t tylen,
+    const void *value, size_t len)
+{
+	struct tb_write *w;
+	struct corral_write *o;
+	size_t cap;
+
+	if (tb->nomem)
+		return;
+	if (tb->nw == tb->capw) {
+		cap = tb->capw ? tb->capw * 2 : 16;
+		if ((w = reallocarray(tb->w, cap, sizeof(*w))) == NULL) {
+			tb->nomem = true;
+			return;
+		}
+		tb->w = w;
+		if ((o = reallocarray(tb->out, cap, sizeof(*o))) == NULL) {
+			tb->nomem = true;
+			return;
+		}
+		tb->out = o;
+		tb->capw = cap;
+	}
+	w = &tb->w[tb->nw++];
+	w->task = tb_add(tb, task, tlen);
+	w->idx = idx;
+	w->channel = tb_add(tb, channel, clen);
+	w->type = tb_add(tb, type, tylen);
+	w->value = tb_add(tb, value != NULL ? value : "", len);
+	w->len = len;
+}
+
+/* The tuple's pointers into base, which holds a copy of tb->b. */
+static void
+tb_point(const struct tbuf *tb, char *base, struct corral_tuple *t,
+    struct corral_write *ws)
+{
+#define P(off) ((off) == TB_NULL ? NULL : base + (off))
+	size_t i;
+
+	memset(t, 0, sizeof(*t));
+	t->thread_id = P(tb->thread);
+	t->checkpoint_ns = P(tb->ns);
+	t->checkpoint_id = P(tb->id);
+	t->parent_id = P(tb->parent);
+	t->created_ms = tb->created_ms;
+	t->corrupt = tb->corrupt;
+	if (tb->corrupt)
+		return; /* only the ids are to be trusted */
+	t->type = P(tb->type);
+	t->data = P(tb->data);
+	t->len = tb->dlen;
+	t->metadata = P(tb->meta);
+	t->writes = tb->nw > 0 ? ws : NULL;
+	t->nwrites = tb->nw;
+	for (i = 0; i < tb->nw; i++) {
+		ws[i].task_id = P(tb->w[i].task);
+		ws[i].channel = P(tb->w[i].channel);
+		ws[i].idx = tb->w[i].idx;
+		ws[i].type = P(tb->w[i].type);
+		ws[i].value = P(tb->w[i].value);
+		ws[i].len = tb->w[i].len;
+	}
+#undef P
+}
+
+int
+tb_view(struct tbuf *tb, struct corral_tuple *t)
+{
+	if (tb->nomem)
+		return CORRAL_ENOMEM;
+	tb_point(tb, tb->b, t, tb->out);
+	return CORRAL_OK;
+}
+
+int
+tb_copy(struct tbuf *tb, struct corral_tuple **out)
+{
+	struct corral_tuple *t;
+	struct corral_write *ws;
+	size_t head, nw;
+
+	*out = NULL;
+	if (tb->nomem)
+		return CORRAL_ENOMEM;
+	nw = tb->corrupt ? 0 : tb->nw;
+	head = sizeof(*t) + nw * sizeof(*ws);
+	if ((t = malloc(head + tb->len)) == NULL)
+		return CORRAL_ENOMEM;
+	ws = (struct corral_write *)(t + 1);
+	memcpy((char *)t + head, tb->b, tb->len);
+	tb_point(tb, (char *)t + head, t, ws);
+	*out = t;
+	return CORRAL_OK;
+}
+
+void
+tb_free(struct tbuf *tb)
+{
+	free(tb->b);
+	free(tb->w);
+	free(tb->out);
+	memset(tb, 0, sizeof(*tb));
+}

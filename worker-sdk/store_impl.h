@@ -1,0 +1,148 @@
+/*
+ * store_impl.h: what the checkpoint store's backends share with store.c,
+ * private to libcorral.  store.c checks every argument, then calls the
+ * backend through struct store_ops; a backend is one file that fills the
+ * vtable and embeds struct corral_store at the start of its handle.
+ */
+#ifndef STORE_IMPL_H
+#define STORE_IMPL_H
+
+#include <sqlite3.h>
+
+#include "corral.h"
+
+/* What corral_put hands a backend: every field checked, ns never NULL. */
+struct store_put {
+	const char *thread;
+	const char *ns;
+	const char *id;       /* NULL: the backend makes one (store_make_id) */
+	const char *parent;   /* NULL: none */
+	const char *type;     /* NULL: none */
+	const void *data;     /* never NULL, even when len is 0 */
+	size_t len;
+	const char *metadata; /* never NULL */
+	size_t mlen;
+	uint32_t crc;         /* store_crc_checkpoint of type, data, metadata */
+	int64_t now_ms;       /* wall clock: created_ms, and made ids */
+	char *id_out;         /* CORRAL_KEY_MAX + 1 bytes: the id stored */
+};
+
+typedef int (*store_list_fn)(void *, const struct corral_tuple *);
+
+/*
+ * Each returns CORRAL_OK or a CORRAL_* error with the handle's message set
+ * (store_fail).  Arguments are checked by store.c; namespaces are never
+ * NULL except list's (every namespace); list's thread is NULL for every
+ * thread, never "".
+ */
+struct store_ops {
+	int (*put)(struct corral_store *, const struct store_put *);
+	/* id NULL: the latest.  CORRAL_NOTFOUND, or *out (caller frees). */
+	int (*get)(struct corral_store *, const char *thread, const char *ns,
+	    const char *id, struct corral_tuple **out);
+	int (*list)(struct corral_store *, const struct corral_list_opts *,
+	    store_list_fn, void *);
+	int (*put_writes)(struct corral_store *, const char *thread,
+	    const char *ns, const char *id, const char *task,
+	    const struct corral_write *, size_t n);
+	int (*delete_thread)(struct corral_store *, const char *thread);
+	void (*close)(struct corral_store *);
+};
+
+struct corral_store {
+	const struct store_ops *ops;
+	struct corral_rng rng;   /* the random bits of made ids */
+	bool in_list;            /* list's callback must not call us back */
+	char errmsg[256];
+};
+
+/* store.c */
+
+/* Sets up the common part of a handle (generator seeded by the kernel). */
+void store_init(struct corral_store *, const struct store_ops *);
+/* Sets the handle's message and returns code. */
+int store_fail(struct corral_store *, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* corral_crc32c without the processor's instruction, to test both. */
+uint32_t store_crc32c_table(uint32_t crc, const void *, size_t);
+/* The idx of the pos-th write on channel (the special channels' map). */
+int store_write_idx(const char *channel, size_t pos);
+/* The checksums: type (NULL: none) and its length, then the bytes. */
+uint32_t store_crc_checkpoint(const char *type, size_t tlen,
+    const void *data, size_t len, const char *meta, size_t mlen);
+uint32_t store_crc_write(const char *type, size_t tlen, const char *channel,
+    size_t clen, const void *value, size_t len);
+/* corral_make_id with the handle's generator, after `after` (or NULL). */
+void store_make_id(struct corral_store *, char *buf, int64_t now_ms,
+    const char *after);
+
+/*
+ * A tuple being read.  Backends copy column values into it as they step
+ * (SQLite's are gone at the next step), as offsets into one growing buffer,
+ * then turn it into a tuple: in place for list (valid until the next
+ * reset), or into one allocation for get (corral_tuple_free is free).
+ * The buffers are kept from call to call: reading allocates nothing once
+ * they are large enough.
+ */
+#define TB_NULL ((size_t)-1)
+
+struct tb_write {
+	size_t task, channel, type, value, len;
+	int idx;
+};
+
+struct tbuf {
+	char *b;
+	size_t len, cap;
+	struct tb_write *w;
+	size_t nw, capw;
+	struct corral_write *out; /* list's writes, capw of them */
+	size_t thread, ns, id, parent, type, data, dlen, meta;
+	int64_t created_ms;
+	bool corrupt;
+	bool nomem;               /* an append failed: the tuple is lost */
+};
+
+void tb_reset(struct tbuf *);
+/* Appends p[0..len) and a NUL; returns its offset, TB_NULL for p NULL. */
+size_t tb_add(struct tbuf *, const void *p, size_t len);
+size_t tb_str(struct tbuf *, const char *s);
+void tb_add_write(struct tbuf *, const char *task, size_t tlen, int idx,
+    const char *channel, size_t clen, const char *type, size_t tylen,
+    const void *value, size_t len);
+/* The tuple in place (list).  CORRAL_ENOMEM if an append failed. */
+int tb_view(struct tbuf *, struct corral_tuple *);
+/* The tuple in one allocation (get).  CORRAL_ENOMEM, or 0. */
+int tb_copy(struct tbuf *, struct corral_tuple **);
+void tb_free(struct tbuf *);
+
+/* store_sqlite.c: also the metadata filter of the memory backend. */
+
+/*
+ * The filter as SQL, for a row whose metadata is the expression META and
+ * the filter the parameter FILTER: every top-level member of the filter
+ * is a member of the metadata of the same key, JSON type and value
+ * (objects and arrays compare as their minified text, as LangGraph's
+ * SqliteSaver compares JSON text).  Metadata that is not valid JSON
+ * matches no filter that has a key.  json_each gives keys unescaped, so no
+ * JSON path is ever built from a key.
+ */
+#define STORE_FILTER_SQL(META, FILTER)                                    \
+	"NOT EXISTS (SELECT 1 FROM json_each(" FILTER ") AS f"            \
+	" WHERE NOT EXISTS (SELECT 1 FROM json_each(CASE WHEN"            \
+	" json_valid(" META ") THEN " META " ELSE '{}' END) AS m"         \
+	" WHERE m.key = f.key AND m.type = f.type AND m.value IS f.value))"
+
+/*
+ * Is filter a JSON object, and has it a member?  CORRAL_EINVAL (message
+ * set) if it is not an object.  *st is prepared on first use on db and
+ * kept (the caller finalizes it).
+ */
+int store_filter_check(struct corral_store *, sqlite3 *db,
+    sqlite3_stmt **st, const char *filter, bool *has_keys);
+
+/* store_memory.c, for tests: flips a bit of a checkpoint's stored data. */
+int store_memory_poke(struct corral_store *, const char *thread,
+    const char *ns, const char *id);
+
+#endif /* STORE_IMPL_H */

@@ -1,0 +1,602 @@
+/*
+ * store_sqlite.c: the checkpoint store in a SQLite database, in WAL mode,
+ * shared by many processes: the tables of LangGraph's SqliteSaver plus a
+ * creation time and a checksum per row, statements prepared once per
+ * handle, and a busy handler that waits for other writers.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store_impl.h"
+
+/* How long a writer waits for the others before CORRAL_EBUSY. */
+#define BUSY_TIMEOUT_MS 10000
+
+static const char schema[] =
+    "CREATE TABLE IF NOT EXISTS checkpoints ("
+    " thread_id TEXT NOT NULL,"
+    " checkpoint_ns TEXT NOT NULL DEFAULT '',"
+    " checkpoint_id TEXT NOT NULL,"
+    " parent_checkpoint_id TEXT,"
+    " type TEXT,"
+    " checkpoint BLOB,"
+    " metadata BLOB,"
+    " created_ms INTEGER,"
+    " checksum INTEGER,"
+    " PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id));"
+    "CREATE TABLE IF NOT EXISTS writes ("
+    " thread_id TEXT NOT NULL,"
+    " checkpoint_ns TEXT NOT NULL DEFAULT '',"
+    " checkpoint_id TEXT NOT NULL,"
+    " task_id TEXT NOT NULL,"
+    " idx INTEGER NOT NULL,"
+    " channel TEXT NOT NULL,"
+    " type TEXT,"
+    " value BLOB,"
+    " checksum INTEGER,"
+    " PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx));";
+
+#define CP_COLUMNS "thread_id, checkpoint_ns, checkpoint_id," \
+	" parent_checkpoint_id, type, checkpoint, metadata, created_ms, checksum"
+enum { C_THREAD, C_NS, C_ID, C_PARENT, C_TYPE, C_DATA, C_META, C_CREATED,
+	C_CRC };
+
+enum {
+	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_LATEST, ST_PUT, ST_GET,
+	ST_GET_LATEST, ST_WRITES, ST_W_IGNORE, ST_W_REPLACE, ST_DEL_CP,
+	ST_DEL_W, ST_N
+};
+
+static const char *const sql[ST_N] = {
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+	[ST_ROLLBACK] = "ROLLBACK",
+	[ST_LATEST] = "SELECT checkpoint_id FROM checkpoints"
+	    " WHERE thread_id = ?1 AND checkpoint_ns = ?2"
+	    " ORDER BY checkpoint_id DESC LIMIT 1",
+	[ST_PUT] = "INSERT OR REPLACE INTO checkpoints (" CP_COLUMNS ")"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_GET] = "SELECT " CP_COLUMNS " FROM checkpoints"
+	    " WHERE thread_id = ?1 AND checkpoint_ns = ?2"
+	    " AND checkpoint_id = ?3",
+	[ST_GET_LATEST] = "SELECT " CP_COLUMNS " FROM checkpoints"
+	    " WHERE thread_id = ?1 AND checkpoint_ns = ?2"
+	    " ORDER BY checkpoint_id DESC LIMIT 1",
+	[ST_WRITES] = "SELECT task_id, idx, channel, type, value, checksum"
+	    " FROM writes WHERE thread_id = ?1 AND checkpoint_ns = ?2"
+	    " AND checkpoint_id = ?3 ORDER BY task_id, idx",
+	[ST_W_IGNORE] = "INSERT OR IGNORE INTO writes (thread_id,"
+	    " checkpoint_ns, checkpoint_id, task_id, idx, channel, type, value,"
+	    " checksum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_W_REPLACE] = "INSERT OR REPLACE INTO writes (thread_id,"
+	    " checkpoint_ns, checkpoint_id, task_id, idx, channel, type, value,"
+	    " checksum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_DEL_CP] = "DELETE FROM checkpoints WHERE thread_id = ?1",
+	[ST_DEL_W] = "DELETE FROM writes WHERE thread_id = ?1",
+};
+
+/* list's optional clauses, one bit each: 32 shapes of statement. */
+enum { L_THREAD = 1, L_NS = 2, L_BEFORE = 4, L_FILTER = 8, L_LIMIT = 16,
+	L_SHAPES = 32 };
+
+struct sq_store {
+	struct corral_store base;
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_N];
+	sqlite3_stmt *list[L_SHAPES]; /* prepared on first use */
+	sqlite3_stmt *filter_check;
+	struct tbuf tb;
+	uint64_t busy_since_us;
+};
+
+static uint64_t
+mono_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
+}
+
+/*
+ * Waits for another writer.  SQLite's own busy_timeout sleeps 1 ms, then
+ * longer, while a commit of ours takes tens of microseconds: with many
+ * writers most of the time would go to sleeping.  Short random sleeps,
+ * growing to 1 ms, keep writers apart without idling; after
+ * BUSY_TIMEOUT_MS the call fails with SQLITE_BUSY.
+ */
+static int
+busy_cb(void *arg, int count)
+{
+	struct sq_store *s = arg;
+	struct timespec d;
+	uint64_t now = mono_us(), cap;
+
+	if (count == 0)
+		s->busy_since_us = now;
+	else if (now - s->busy_since_us >= BUSY_TIMEOUT_MS * 1000ULL)
+		return 0;
+	cap = count < 20 ? 50 + (uint64_t)count * 50 : 1000;
+	d.tv_sec = 0;
+	d.tv_nsec = (long)(20 + corral_rng_next(&s->base.rng) % cap) * 1000;
+	nanosleep(&d, NULL);
+	return 1;
+}
+
+/* Maps a SQLite result to a CORRAL_* code, keeping SQLite's message. */
+static int
+sq_fail(struct sq_store *s, int rc, const char *what)
+{
+	int code;
+
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		code = CORRAL_EBUSY;
+		break;
+	case SQLITE_NOMEM:
+		code = CORRAL_ENOMEM;
+		break;
+	default: /* FULL, IOERR, CORRUPT, READONLY, ... */
+		code = CORRAL_EIO;
+		break;
+	}
+	return store_fail(&s->base, code, "%s: %s", what, sqlite3_errmsg(s->db));
+}
+
+/* Runs a statement without rows (BEGIN, COMMIT, ...) and resets it. */
+static int
+run(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+static void
+bind_str(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v != NULL)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void
+bind_blob(sqlite3_stmt *st, int i, const void *v, size_t len)
+{
+	/* A NULL pointer would bind NULL: empty data stays an empty blob. */
+	sqlite3_bind_blob64(st, i, v != NULL ? v : "", len, SQLITE_STATIC);
+}
+
+static int
+sq_put(struct corral_store *base, const struct store_put *p)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st;
+	const char *id = p->id;
+	int rc;
+
+	if (id == NULL) {
+		/*
+		 * The id must follow the thread's latest, which another
+		 * process may be writing now: read it under the write lock.
+		 */
+		if ((rc = run(s->st[ST_BEGIN])) != SQLITE_OK)
+			return sq_fail(s, rc, "put: begin");
+		st = s->st[ST_LATEST];
+		bind_str(st, 1, p->thread);
+		bind_str(st, 2, p->ns);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			store_make_id(base, p->id_out, p->now_ms,
+			    (const char *)sqlite3_column_text(st, 0));
+		else if (rc == SQLITE_DONE)
+			store_make_id(base, p->id_out, p->now_ms, NULL);
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+			rc = sq_fail(s, rc, "put: latest id");
+			run(s->st[ST_ROLLBACK]);
+			return rc;
+		}
+		id = p->id_out;
+	}
+	st = s->st[ST_PUT];
+	bind_str(st, 1, p->thread);
+	bind_str(st, 2, p->ns);
+	bind_str(st, 3, id);
+	bind_str(st, 4, p->parent);
+	bind_str(st, 5, p->type);
+	bind_blob(st, 6, p->data, p->len);
+	sqlite3_bind_text64(st, 7, p->metadata, p->mlen, SQLITE_STATIC,
+	    SQLITE_UTF8);
+	sqlite3_bind_int64(st, 8, p->now_ms);
+	sqlite3_bind_int64(st, 9, p->crc);
+	rc = run(st);
+	if (rc == SQLITE_OK && p->id == NULL)
+		rc = run(s->st[ST_COMMIT]);
+	if (rc != SQLITE_OK) {
+		rc = sq_fail(s, rc, "put");
+		if (!sqlite3_get_autocommit(s->db))
+			run(s->st[ST_ROLLBACK]);
+		return rc;
+	}
+	if (p->id != NULL)
+		memcpy(p->id_out, p->id, strlen(p->id) + 1);
+	return CORRAL_OK;
+}
+
+static size_t
+col_str(struct tbuf *tb, sqlite3_stmt *st, int i)
+{
+	const unsigned char *v = sqlite3_column_text(st, i);
+
+	return v != NULL ? tb_add(tb, v, (size_t)sqlite3_column_bytes(st, i)) :
+	    TB_NULL;
+}
+
+/*
+ * Copies the checkpoint row under st into the tuple buffer, then its
+ * writes, checking every checksum.  st stays on its row meanwhile: the
+ * writes are read in the same read transaction.
+ */
+static int
+read_row(struct sq_store *s, sqlite3_stmt *st)
+{
+	struct tbuf *tb = &s->tb;
+	sqlite3_stmt *w = s->st[ST_WRITES];
+	const char *type, *meta, *ch, *wtype;
+	const void *data, *val;
+	size_t tlen, len, mlen, clen, wtlen, vlen;
+	int rc;
+
+	tb_reset(tb);
+	tb->thread = col_str(tb, st, C_THREAD);
+	tb->ns = col_str(tb, st, C_NS);
+	tb->id = col_str(tb, st, C_ID);
+	tb->parent = col_str(tb, st, C_PARENT);
+	tb->created_ms = sqlite3_column_int64(st, C_CREATED);
+	type = (const char *)sqlite3_column_text(st, C_TYPE);
+	tlen = (size_t)sqlite3_column_bytes(st, C_TYPE);
+	data = sqlite3_column_blob(st, C_DATA);
+	len = (size_t)sqlite3_column_bytes(st, C_DATA);
+	meta = (const char *)sqlite3_column_text(st, C_META);
+	mlen = (size_t)sqlite3_column_bytes(st, C_META);
+	/* A row without a checksum cannot be trusted either. */
+	if (sqlite3_column_type(st, C_CRC) != SQLITE_INTEGER ||
+	    (uint32_t)sqlite3_column_int64(st, C_CRC) !=
+	    store_crc_checkpoint(type, tlen, data, len, meta, mlen) ||
+	    meta == NULL) {
+		tb->corrupt = true;
+		return CORRAL_OK;
+	}
+	tb->type = type != NULL ? tb_add(tb, type, tlen) : TB_NULL;
+	tb->data = tb_add(tb, data != NULL ? data : "", len);
+	tb->dlen = len;
+	tb->meta = tb_add(tb, meta, mlen);
+
+	sqlite3_bind_value(w, 1, sqlite3_column_value(st, C_THREAD));
+	sqlite3_bind_value(w, 2, sqlite3_column_value(st, C_NS));
+	sqlite3_bind_value(w, 3, sqlite3_column_value(st, C_ID));
+	while ((rc = sqlite3_step(w)) == SQLITE_ROW) {
+		wtype = (const char *)sqlite3_column_text(w, 3);
+		wtlen = (size_t)sqlite3_column_bytes(w, 3);
+		ch = (const char *)sqlite3_column_text(w, 2);
+		clen = (size_t)sqlite3_column_bytes(w, 2);
+		val = sqlite3_column_blob(w, 4);
+		vlen = (size_t)sqlite3_column_bytes(w, 4);
+		if (ch == NULL || sqlite3_column_type(w, 5) != SQLITE_INTEGER ||
+		    (uint32_t)sqlite3_column_int64(w, 5) !=
+		    store_crc_write(wtype, wtlen, ch, clen, val, vlen)) {
+			tb->corrupt = true;
+			continue;
+		}
+		tb_add_write(tb, (const char *)sqlite3_column_text(w, 0),
+		    (size_t)sqlite3_column_bytes(w, 0), sqlite3_column_int(w, 1),
+		    ch, clen, wtype, wtlen, val, vlen);
+	}
+	sqlite3_reset(w);
+	if (rc != SQLITE_DONE)
+		return sq_fail(s, rc, "read writes");
+	return tb->nomem ? store_fail(&s->base, CORRAL_ENOMEM,
+	    "out of memory reading a checkpoint") : CORRAL_OK;
+}
+
+static int
+sq_get(struct corral_store *base, const char *thread, const char *ns,
+    const char *id, struct corral_tuple **out)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st = s->st[id != NULL ? ST_GET : ST_GET_LATEST];
+	int rc;
+
+	bind_str(st, 1, thread);
+	bind_str(st, 2, ns);
+	if (id != NULL)
+		bind_str(st, 3, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(st);
+		return CORRAL_NOTFOUND;
+	}
+	if (rc != SQLITE_ROW) {
+		rc = sq_fail(s, rc, "get");
+		sqlite3_reset(st);
+		return rc;
+	}
+	rc = read_row(s, st);
+	sqlite3_reset(st);
+	if (rc != CORRAL_OK)
+		return rc;
+	if (tb_copy(&s->tb, out) != CORRAL_OK)
+		return store_fail(base, CORRAL_ENOMEM,
+		    "out of memory copying a checkpoint");
+	if ((*out)->corrupt)
+		return store_fail(base, CORRAL_ECORRUPT,
+		    "checkpoint %s of thread %s: checksum mismatch",
+		    (*out)->checkpoint_id, (*out)->thread_id);
+	return CORRAL_OK;
+}
+
+int
+store_filter_check(struct corral_store *s, sqlite3 *db, sqlite3_stmt **st,
+    const char *filter, bool *has_keys)
+{
+	int rc, code = CORRAL_OK;
+
+	if (*st == NULL && (rc = sqlite3_prepare_v3(db,
+	    "SELECT json_type(?1) = 'object',"
+	    " EXISTS (SELECT 1 FROM json_each(?1))", -1,
+	    SQLITE_PREPARE_PERSISTENT, st, NULL)) != SQLITE_OK)
+		return store_fail(s, rc == SQLITE_NOMEM ? CORRAL_ENOMEM :
+		    CORRAL_EIO, "filter: %s", sqlite3_errmsg(db));
+	sqlite3_bind_text(*st, 1, filter, -1, SQLITE_STATIC);
+	rc = sqlite3_step(*st);
+	if (rc != SQLITE_ROW)
+		code = store_fail(s, rc == SQLITE_NOMEM ? CORRAL_ENOMEM :
+		    CORRAL_EINVAL, "filter: %s", sqlite3_errmsg(db));
+	else if (sqlite3_column_int(*st, 0) != 1)
+		code = store_fail(s, CORRAL_EINVAL,
+		    "filter is not a JSON object");
+	else
+		*has_keys = sqlite3_column_int(*st, 1) != 0;
+	sqlite3_reset(*st);
+	return code;
+}
+
+/* The statement of one shape of list, prepared on first use. */
+static int
+list_stmt(struct sq_store *s, unsigned shape, sqlite3_stmt **out)
+{
+	char q[1024];
+	int n, rc;
+
+	if (s->list[shape] != NULL) {
+		*out = s->list[shape];
+		return CORRAL_OK;
+	}
+	/*
+	 * Ties of ids across threads and namespaces are ordered too, so
+	 * that both backends give the same answer.
+	 */
+	n = snprintf(q, sizeof(q), "SELECT " CP_COLUMNS " FROM checkpoints"
+	    " WHERE 1%s%s%s%s ORDER BY checkpoint_id DESC, thread_id DESC,"
+	    " checkpoint_ns DESC%s",
+	    shape & L_THREAD ? " AND thread_id = ?1" : "",
+	    shape & L_NS ? " AND checkpoint_ns = ?2" : "",
+	    shape & L_BEFORE ? " AND checkpoint_id < ?3" : "",
+	    shape & L_FILTER ? " AND " STORE_FILTER_SQL(
+	    "CAST(metadata AS TEXT)", "?4") : "",
+	    shape & L_LIMIT ? " LIMIT ?5" : "");
+	if (n < 0 || (size_t)n >= sizeof(q))
+		return store_fail(&s->base, CORRAL_EIO, "list: query too long");
+	rc = sqlite3_prepare_v3(s->db, q, -1, SQLITE_PREPARE_PERSISTENT,
+	    &s->list[shape], NULL);
+	if (rc != SQLITE_OK)
+		return sq_fail(s, rc, "list: prepare");
+	*out = s->list[shape];
+	return CORRAL_OK;
+}
+
+static int
+sq_list(struct corral_store *base, const struct corral_list_opts *o,
+    store_list_fn fn, void *arg)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct corral_tuple t;
+	sqlite3_stmt *st = NULL;
+	unsigned shape = 0;
+	bool keys = false;
+	int rc;
+
+	if (o->filter != NULL && (rc = store_filter_check(base, s->db,
+	    &s->filter_check, o->filter, &keys)) != CORRAL_OK)
+		return rc;
+	shape |= o->thread_id != NULL ? L_THREAD : 0;
+	shape |= o->checkpoint_ns != NULL ? L_NS : 0;
+	shape |= o->before != NULL ? L_BEFORE : 0;
+	shape |= keys ? L_FILTER : 0;
+	shape |= o->limit > 0 ? L_LIMIT : 0;
+	if ((rc = list_stmt(s, shape, &st)) != CORRAL_OK)
+		return rc;
+	if (shape & L_THREAD)
+		bind_str(st, 1, o->thread_id);
+	if (shape & L_NS)
+		bind_str(st, 2, o->checkpoint_ns);
+	if (shape & L_BEFORE)
+		bind_str(st, 3, o->before);
+	if (shape & L_FILTER)
+		bind_str(st, 4, o->filter);
+	if (shape & L_LIMIT)
+		sqlite3_bind_int64(st, 5, o->limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((rc = read_row(s, st)) != CORRAL_OK ||
+		    (rc = tb_view(&s->tb, &t)) != CORRAL_OK) {
+			sqlite3_reset(st);
+			return rc == CORRAL_ENOMEM ? store_fail(base, rc,
+			    "out of memory listing checkpoints") : rc;
+		}
+		if (fn(arg, &t) != 0) {
+			sqlite3_reset(st);
+			return CORRAL_OK;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		rc = sq_fail(s, rc, "list");
+	else
+		rc = CORRAL_OK;
+	sqlite3_reset(st);
+	return rc;
+}
+
+static int
+sq_put_writes(struct corral_store *base, const char *thread, const char *ns,
+    const char *id, const char *task, const struct corral_write *ws,
+    size_t n)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st;
+	size_t i, tlen, clen;
+	int rc, idx;
+
+	if ((rc = run(s->st[ST_BEGIN])) != SQLITE_OK)
+		return sq_fail(s, rc, "put_writes: begin");
+	for (i = 0; i < n; i++) {
+		/* MemorySaver's rule: a regular write already stored is
+		 * kept, a special channel's is replaced. */
+		idx = store_write_idx(ws[i].channel, i);
+		st = s->st[idx < 0 ? ST_W_REPLACE : ST_W_IGNORE];
+		tlen = ws[i].type != NULL ? strlen(ws[i].type) : 0;
+		clen = strlen(ws[i].channel);
+		bind_str(st, 1, thread);
+		bind_str(st, 2, ns);
+		bind_str(st, 3, id);
+		bind_str(st, 4, task);
+		sqlite3_bind_int(st, 5, idx);
+		bind_str(st, 6, ws[i].channel);
+		bind_str(st, 7, ws[i].type);
+		bind_blob(st, 8, ws[i].value, ws[i].len);
+		sqlite3_bind_int64(st, 9, store_crc_write(ws[i].type, tlen,
+		    ws[i].channel, clen, ws[i].value != NULL ? ws[i].value : "",
+		    ws[i].len));
+		if ((rc = run(st)) != SQLITE_OK)
+			break;
+	}
+	if (rc == SQLITE_OK)
+		rc = run(s->st[ST_COMMIT]);
+	if (rc != SQLITE_OK) {
+		rc = sq_fail(s, rc, "put_writes");
+		if (!sqlite3_get_autocommit(s->db))
+			run(s->st[ST_ROLLBACK]);
+		return rc;
+	}
+	return CORRAL_OK;
+}
+
+static int
+sq_delete_thread(struct corral_store *base, const char *thread)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	int rc;
+
+	if ((rc = run(s->st[ST_BEGIN])) != SQLITE_OK)
+		return sq_fail(s, rc, "delete_thread: begin");
+	bind_str(s->st[ST_DEL_CP], 1, thread);
+	bind_str(s->st[ST_DEL_W], 1, thread);
+	if ((rc = run(s->st[ST_DEL_CP])) == SQLITE_OK &&
+	    (rc = run(s->st[ST_DEL_W])) == SQLITE_OK)
+		rc = run(s->st[ST_COMMIT]);
+	if (rc != SQLITE_OK) {
+		rc = sq_fail(s, rc, "delete_thread");
+		if (!sqlite3_get_autocommit(s->db))
+			run(s->st[ST_ROLLBACK]);
+		return rc;
+	}
+	return CORRAL_OK;
+}
+
+static void
+sq_close(struct corral_store *base)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	int i;
+
+	for (i = 0; i < ST_N; i++)
+		sqlite3_finalize(s->st[i]);
+	for (i = 0; i < L_SHAPES; i++)
+		sqlite3_finalize(s->list[i]);
+	sqlite3_finalize(s->filter_check);
+	sqlite3_close(s->db);
+	tb_free(&s->tb);
+	free(s);
+}
+
+static const struct store_ops sqlite_ops = {
+	sq_put, sq_get, sq_list, sq_put_writes, sq_delete_thread, sq_close,
+};
+
+int
+corral_store_open_sqlite(const char *path, enum corral_durability dur,
+    struct corral_store **out, const char **why)
+{
+	struct sq_store *s;
+	char *err = NULL;
+	int rc, i;
+
+	*out = NULL;
+	*why = NULL;
+	if (path == NULL || *path == '\0') {
+		*why = "no database path";
+		return CORRAL_EINVAL;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		*why = "out of memory";
+		return CORRAL_ENOMEM;
+	}
+	store_init(&s->base, &sqlite_ops);
+	tb_reset(&s->tb);
+	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		*why = s->db != NULL ? "cannot open the database" :
+		    "out of memory";
+		goto fail;
+	}
+	/* Before anything else: other processes may be setting up too. */
+	sqlite3_busy_handler(s->db, busy_cb, s);
+	/*
+	 * Debian's SQLite stays at synchronous=FULL in WAL mode unless told:
+	 * NORMAL syncs at checkpoints only, so a power loss may lose the
+	 * last commits but never corrupts the database.
+	 */
+	rc = sqlite3_exec(s->db, dur == CORRAL_DURABILITY_FULL ?
+	    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;" :
+	    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+	    NULL, NULL, &err);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, schema, NULL, NULL, &err);
+	if (rc != SQLITE_OK) {
+		*why = "cannot set up the database (WAL mode, tables)";
+		goto fail;
+	}
+	for (i = 0; i < ST_N; i++) {
+		rc = sqlite3_prepare_v3(s->db, sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL);
+		if (rc != SQLITE_OK) {
+			*why = "cannot prepare statements (a foreign schema?)";
+			goto fail;
+		}
+	}
+	*out = &s->base;
+	return CORRAL_OK;
+
+fail:
+	sqlite3_free(err);
+	rc &= 0xff;
+	sq_close(&s->base);
+	return rc == SQLITE_NOMEM ? CORRAL_ENOMEM : rc == SQLITE_BUSY ?
+	    CORRAL_EBUSY : CORRAL_EIO;
+}
