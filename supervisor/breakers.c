@@ -237,6 +237,8 @@ guard_changed(struct guard *g, enum corral_breaker_state prev,
 	struct cluster_rt *c;
 	struct db_event e;
 	char until[48] = "";
+	/* The transition's time, not the end of its write to disk. */
+	int64_t when = now_wall_ms();
 
 	/* Kept first, announced after: whoever reads the log may act on it. */
 	statedb_save_breaker(f->db, g->name, &g->br);
@@ -251,7 +253,7 @@ guard_changed(struct guard *g, enum corral_breaker_state prev,
 	    detail != NULL ? detail : g->br.reason, until);
 	memset(&e, 0, sizeof(e));
 	e.kind = EV_BREAKER;
-	e.time_ms = now_wall_ms();
+	e.time_ms = when;
 	snprintf(e.agent, sizeof(e.agent), "%s", g->name);
 	e.instance = -1;
 	e.code = e.sig = e.err = -1;
