@@ -30,7 +30,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 SDK_SRC := worker-sdk/backoff.c worker-sdk/breaker.c worker-sdk/classify.c \
 	worker-sdk/store.c worker-sdk/store_memory.c worker-sdk/store_sqlite.c \
-	worker-sdk/fallback.c worker-sdk/retry.c
+	worker-sdk/fallback.c worker-sdk/retry.c worker-sdk/worker_api.c
 D_SRC := supervisor/argv.c supervisor/breakers.c supervisor/clock.c \
 	supervisor/cluster.c supervisor/config.c \
 	supervisor/control.c supervisor/hook.c supervisor/http.c \

@@ -450,6 +450,80 @@ void corral_make_id(char *buf, uint64_t now_unix_ms, const char *after,
 /* CRC-32C of the bytes, continuing from crc (0 to start). */
 uint32_t corral_crc32c(uint32_t crc, const void *, size_t);
 
+/*
+ * worker_api.c: a worker's side of its bond with corrald.  corral_worker_init
+ * reads what corrald put in the environment (CORRAL_AGENT, CORRAL_INSTANCE,
+ * CORRAL_THREAD_ID, CORRAL_CHECKPOINT_DB, CORRAL_RESUME_ID,
+ * CORRAL_CHECKPOINT_INTERVAL_MS, CORRAL_STOP_SIGNAL, NOTIFY_SOCKET,
+ * WATCHDOG_USEC); run outside corrald, the same program works alone: its
+ * thread is opts' or "local", its store opts' database or memory, and the
+ * notify calls do nothing.  One worker per process: stopping() rests on a
+ * signal handler.
+ */
+struct corral_worker;
+
+struct corral_worker_opts {
+	const char *thread_id;     /* NULL: CORRAL_THREAD_ID, else "local" */
+	const char *checkpoint_db; /* NULL: CORRAL_CHECKPOINT_DB, else memory */
+	enum corral_durability durability;
+	uint64_t checkpoint_interval_ms; /* 0: corrald's, else 300 s */
+	const struct corral_clock *clock; /* NULL: the real one */
+	bool no_signals; /* leave the stop signal's disposition alone */
+};
+
+enum corral_severity {
+	CORRAL_SEV_INFO,
+	CORRAL_SEV_WARNING,
+	CORRAL_SEV_ERROR,
+	CORRAL_SEV_CRITICAL,
+};
+
+/*
+ * Set up from the environment and opts (NULL: all defaults), open the
+ * store.  0, or an error with *why (static) saying what failed.
+ */
+int corral_worker_init(const struct corral_worker_opts *,
+    struct corral_worker **, const char **why);
+/* Closes the store.  NULL is a no-op. */
+void corral_worker_free(struct corral_worker *);
+
+/*
+ * The checkpoint to resume from: the one corrald chose (CORRAL_RESUME_ID;
+ * set but empty means "start afresh"), or alone the thread's latest that
+ * reads back intact.  0 and *out (owned by the worker, valid until the
+ * next resume or free), or CORRAL_NOTFOUND, or an error.
+ */
+int corral_worker_resume(struct corral_worker *,
+    const struct corral_tuple **out);
+/*
+ * Store a checkpoint of this worker's thread; its parent is the last one
+ * this worker stored or resumed from.  metadata: a JSON object, or NULL
+ * for {"source":"loop","step":N} (N counts this thread's checkpoints from
+ * the one resumed).  The new id goes to id_out if not NULL.
+ */
+int corral_worker_checkpoint(struct corral_worker *, const void *data,
+    size_t len, const char *metadata, char *id_out, size_t idlen);
+/* sd_notify messages to corrald: READY=1, WATCHDOG=1, STATUS=text. */
+int corral_worker_ready(struct corral_worker *);
+int corral_worker_heartbeat(struct corral_worker *);
+int corral_worker_status(struct corral_worker *, const char *text);
+/*
+ * CORRAL_ERROR={"severity":..,"recoverable":..,"code":..,"message":..}:
+ * joins the run's record; a critical error that is not recoverable makes
+ * corrald classify the run's exit as fatal.
+ */
+int corral_worker_report_error(struct corral_worker *, enum corral_severity,
+    bool recoverable, const char *code, const char *message);
+/* Has the stop signal (corrald's stop_signal, SIGTERM alone) arrived? */
+bool corral_worker_stopping(const struct corral_worker *);
+/* Is a checkpoint due: checkpoint_interval since the last one? */
+bool corral_worker_checkpoint_due(const struct corral_worker *);
+/* Under corrald (CORRAL_AGENT set)? */
+bool corral_worker_supervised(const struct corral_worker *);
+const char *corral_worker_thread_id(const struct corral_worker *);
+/* The store, for the saver calls beyond the worker's own. */
+struct corral_store *corral_worker_store(struct corral_worker *);
+
 #ifdef __cplusplus
 }
 #endif
