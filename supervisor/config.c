@@ -354,7 +354,8 @@ enum akey {
 	K_HEALTHY_AFTER, K_STOP_SIGNAL, K_STOP_TIMEOUT, K_STDOUT, K_STDERR,
 	K_LOG_MAX_BYTES, K_LOG_BACKUPS, K_PRIORITY, K_AUTOSTART, K_USER,
 	K_FAILURE_THRESHOLD, K_RECOVERY_TIMEOUT, K_RECOVERY_TIMEOUT_MAX,
-	K_HALF_OPEN_MAX_CALLS, K_FALLBACK,
+	K_HALF_OPEN_MAX_CALLS, K_FALLBACK, K_WATCHDOG, K_THREAD_ID,
+	K_CHECKPOINT_INTERVAL,
 	K_NAGENT
 };
 
@@ -366,7 +367,7 @@ static const char *agent_keys[K_NAGENT] = {
 	"stop_timeout", "stdout", "stderr", "log_max_bytes", "log_backups",
 	"priority", "autostart", "user", "failure_threshold",
 	"recovery_timeout", "recovery_timeout_max", "half_open_max_calls",
-	"fallback",
+	"fallback", "watchdog", "thread_id", "checkpoint_interval",
 };
 
 enum ckey {
@@ -383,12 +384,13 @@ static const char *cluster_keys[C_NCLUSTER] = {
 
 enum dkey {
 	D_STATE_DB, D_RUN_DIR, D_LOG_DIR, D_LOG_LEVEL, D_CONTROL_SOCKET,
-	D_HTTP_LISTEN, D_HTTP_TOKEN, D_BREAKERS, D_NDAEMON
+	D_HTTP_LISTEN, D_HTTP_TOKEN, D_BREAKERS, D_CHECKPOINT_DB, D_NDAEMON
 };
 
 static const char *daemon_keys[D_NDAEMON] = {
 	"state_db", "run_dir", "log_dir", "log_level", "control_socket",
 	"http_listen", "http_token", "circuit_breaker_enabled",
+	"checkpoint_db",
 };
 
 static int
@@ -508,6 +510,8 @@ agent_init(struct agent_conf *a)
 	}
 	a->uid = (uid_t)-1;
 	a->gid = (gid_t)-1;
+	a->thread_id = xstrdup("%(agent)/%(instance)");
+	a->checkpoint_interval_ms = 300000;
 }
 
 static void
@@ -517,6 +521,7 @@ agent_conf_free(struct agent_conf *a)
 	free(a->command);
 	strv_free(&a->argv);
 	free(a->directory);
+	free(a->thread_id);
 	strv_free(&a->env);
 	free(a->user);
 	free(a->fallback);
@@ -773,6 +778,25 @@ agent_set(struct agent_conf *a, enum akey k, const char *value,
 		free(a->fallback);
 		a->fallback = xstrdup(value);
 		return 0;
+	case K_WATCHDOG:
+		return parse_duration(value, &a->watchdog_ms, why);
+	case K_THREAD_ID:
+		if (*value == '\0') {
+			*why = "empty thread id";
+			return -1;
+		}
+		free(a->thread_id);
+		a->thread_id = xstrdup(value);
+		return 0;
+	case K_CHECKPOINT_INTERVAL:
+		if (parse_duration(value, &a->checkpoint_interval_ms,
+		    why) == -1)
+			return -1;
+		if (a->checkpoint_interval_ms == 0) {
+			*why = "must be above 0";
+			return -1;
+		}
+		return 0;
 	case K_NAGENT:
 		break;
 	}
@@ -1018,6 +1042,9 @@ check_agent(struct parse *p, struct agent_conf *a, const struct keyset *ks,
 			perr(p, LINE(K_DIRECTORY), "directory: %s", why);
 		free(x);
 	}
+	if ((x = expand_vars(a->thread_id, &vars, &why)) == NULL)
+		perr(p, LINE(K_THREAD_ID), "thread_id: %s", why);
+	free(x);
 	if (a->backoff.max_ms < a->backoff.initial_ms &&
 	    !ks->bad[K_BACKOFF_MAX] && !ks->bad[K_BACKOFF_INITIAL]) {
 		char b1[32], b2[32];
@@ -1467,6 +1494,9 @@ resolve(struct parse *p, struct config *c)
 		case D_RUN_DIR:
 			dst = &c->run_dir;
 			break;
+		case D_CHECKPOINT_DB:
+			dst = &c->checkpoint_db;
+			break;
 		case D_LOG_DIR:
 			dst = &c->log_dir;
 			break;
@@ -1501,10 +1531,12 @@ resolve(struct parse *p, struct config *c)
 			continue;
 		}
 		*dst = resolve_path(p, e->line, e->key, e->value, c->here,
-		    k == D_STATE_DB ? dbdir : cwd);
+		    k == D_STATE_DB || k == D_CHECKPOINT_DB ? dbdir : cwd);
 	}
 	if (c->state_db == NULL)
 		xasprintf(&c->state_db, "%s/corral-state.db", dbdir);
+	if (c->checkpoint_db == NULL)
+		xasprintf(&c->checkpoint_db, "%s/corral-checkpoints.db", dbdir);
 	free(dbdir);
 	if (c->run_dir == NULL)
 		c->run_dir = xstrdup(cwd);
@@ -1524,6 +1556,11 @@ resolve(struct parse *p, struct config *c)
 		    dseen[D_RUN_DIR] ? dseen[D_RUN_DIR] : 1, "control_socket: "
 		    "%s is longer than 107 bytes, the limit of a Unix socket "
 		    "path", c->control_socket);
+	if (strlen(c->run_dir) + strlen("/notify.sock") > 107)
+		perr(p, dseen[D_RUN_DIR] ? dseen[D_RUN_DIR] : 1, "run_dir: "
+		    "%s/notify.sock, the workers' notify socket, is longer "
+		    "than 107 bytes, the limit of a Unix socket path",
+		    c->run_dir);
 	/* Metrics tell much about a fleet: beyond loopback, only with a key. */
 	if (c->http_host != NULL && c->http_token == NULL &&
 	    strncmp(c->http_host, "127.", 4) != 0 &&
@@ -1652,6 +1689,7 @@ config_free(struct config *c)
 	free(c->path);
 	free(c->here);
 	free(c->state_db);
+	free(c->checkpoint_db);
 	free(c->run_dir);
 	free(c->log_dir);
 	free(c->control_socket);
@@ -1858,9 +1896,10 @@ config_print(const struct config *c, FILE *f)
 	size_t i, j;
 
 	fprintf(f, "; resolved from %s\n[corrald]\n", c->path);
-	fprintf(f, "state_db = %s\nrun_dir = %s\nlog_dir = %s\n"
-	    "control_socket = %s\nlog_level = %s\n", c->state_db, c->run_dir,
-	    c->log_dir, c->control_socket, log_level_name(c->log_level));
+	fprintf(f, "state_db = %s\ncheckpoint_db = %s\nrun_dir = %s\n"
+	    "log_dir = %s\ncontrol_socket = %s\nlog_level = %s\n",
+	    c->state_db, c->checkpoint_db, c->run_dir, c->log_dir,
+	    c->control_socket, log_level_name(c->log_level));
 	if (c->http_host != NULL)
 		fprintf(f, strchr(c->http_host, ':') ? "http_listen = [%s]:%u\n" :
 		    "http_listen = %s:%u\n", c->http_host, c->http_port);
@@ -1926,6 +1965,12 @@ config_print(const struct config *c, FILE *f)
 		fprintf(f, "autostart = %s\n", a->autostart ? "true" : "false");
 		if (a->user != NULL)
 			fprintf(f, "user = %s\n", a->user);
+		format_duration(a->watchdog_ms, b1, sizeof(b1));
+		fprintf(f, "watchdog = %s\n", b1);
+		/* A plain value, not words: printed as it was written. */
+		fprintf(f, "thread_id = %s\n", a->thread_id);
+		format_duration(a->checkpoint_interval_ms, b1, sizeof(b1));
+		fprintf(f, "checkpoint_interval = %s\n", b1);
 		print_breaker(f, &a->breaker, false);
 		if (a->fallback != NULL)
 			fprintf(f, "fallback = %s\n", a->fallback);
@@ -1940,6 +1985,8 @@ agent_conf_same_process(const struct agent_conf *a, const struct agent_conf *b)
 	if (!str_same(a->command, b->command) ||
 	    !str_same(a->directory, b->directory) ||
 	    !str_same(a->user, b->user) || a->out[0] != b->out[0] ||
+	    /* The thread it resumes is what the run is about. */
+	    !str_same(a->thread_id, b->thread_id) ||
 	    a->out[1] != b->out[1] || a->env.n != b->env.n)
 		return false;
 	/* The same variables, in any order. */

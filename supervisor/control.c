@@ -363,6 +363,32 @@ control_status_json(struct evbuffer *out, struct fleet *f,
 			    "\"code\":%d,\"signal\":%d}",
 			    corral_exit_class_name(w->last_class),
 			    w->last_code, w->last_signal);
+		/* The worker protocol: what the run said, and how lately. */
+		evbuffer_add_printf(out, ",\"ready\":%s,\"heartbeat_age_ms\":",
+		    w->ready ? "true" : "false");
+		if (w->pid != 0 && w->heartbeat_mono_ms != 0)
+			evbuffer_add_printf(out, "%llu", (unsigned long long)
+			    (now - w->heartbeat_mono_ms));
+		else
+			evbuffer_add_str(out, "null");
+		evbuffer_add_printf(out, ",\"watchdog_ms\":%llu,"
+		    "\"status_text\":", (unsigned long long)w->wd_ms);
+		if (w->status_text != NULL)
+			json_str(out, w->status_text);
+		else
+			evbuffer_add_str(out, "null");
+		evbuffer_add_str(out, ",\"last_report\":");
+		if (w->report != NULL) {
+			evbuffer_add_printf(out, "{\"severity\":\"%s\","
+			    "\"recoverable\":%s,\"code\":",
+			    report_severity_name(w->report->severity),
+			    w->report->recoverable ? "true" : "false");
+			json_str(out, w->report->code);
+			evbuffer_add_str(out, ",\"message\":");
+			json_str(out, w->report->message);
+			evbuffer_add_str(out, "}");
+		} else
+			evbuffer_add_str(out, "null");
 		evbuffer_add_str(out, "}");
 	}
 	evbuffer_add_str(out, "],\"clusters\":[");

@@ -38,6 +38,7 @@ struct daemon {
 	struct fleet *fleet;
 	struct statedb *db;
 	struct control *ctl;
+	struct nsock *nsock;
 	struct http *http;
 	struct event *sig[4];
 };
@@ -66,6 +67,7 @@ do_reexec(void *arg, int replyfd, char *why, size_t len)
 	fds.lock = statedb_lockfd(d->db);
 	fds.listen = control_listen_fd(d->ctl);
 	fds.reply = replyfd;
+	fds.notify = nsock_fd(d->nsock);
 	notify_send("RELOADING=1");
 	rc = reexec(d->fleet, exe_path, d->fleet->conf->path,
 	    log_pinned_level(), &fds, why, len);
@@ -235,7 +237,7 @@ run(struct config *conf, int resume_fd)
 	output_sink_init(d.base);
 	log_set_writer(output_sink_write);
 
-	fds.lock = fds.listen = fds.reply = -1;
+	fds.lock = fds.listen = fds.reply = fds.notify = -1;
 	if (resume_fd != -1 && reexec_peek_fds(resume_fd, &fds) == -1) {
 		log_error("reexec: fd %d holds no state; starting afresh",
 		    resume_fd);
@@ -263,10 +265,29 @@ run(struct config *conf, int resume_fd)
 	}
 	d.fleet->ctl = d.ctl;
 	control_set_reexec(d.ctl, do_reexec, &d);
+	/*
+	 * The workers' NOTIFY_SOCKET.  Without it workers run as before,
+	 * RUNNING after healthy_after, with no watchdog: not worth refusing
+	 * to supervise them.
+	 */
+	{
+		char *np;
+		xasprintf(&np, "%s/notify.sock", conf->run_dir);
+		d.nsock = fds.notify != -1 ?
+		    nsock_adopt(d.fleet, np, fds.notify) :
+		    nsock_open(d.fleet, np);
+		if (d.nsock == NULL)
+			log_warnx("no notify socket: workers get no "
+			    "NOTIFY_SOCKET, and their watchdogs are off");
+		d.fleet->nsock = d.nsock;
+		free(np);
+	}
 	d.http = http_open(d.fleet, d.db);
 	if (conf->http_host != NULL && d.http == NULL) {
 		d.fleet->ctl = NULL;
 		control_close(d.ctl);
+		d.fleet->nsock = NULL;
+		nsock_close(d.nsock);
 		fleet_free(d.fleet);
 		statedb_close(d.db);
 		event_base_free(d.base);
@@ -314,6 +335,8 @@ run(struct config *conf, int resume_fd)
 	statedb_flush(d.db);
 	d.fleet->ctl = NULL;
 	control_close(d.ctl);
+	d.fleet->nsock = NULL;
+	nsock_close(d.nsock);
 	http_close(d.http);
 	for (i = 0; i < 4; i++)
 		event_free(d.sig[i]);

@@ -146,6 +146,15 @@ struct agent_conf {
 	/* The agent's breaker; multiplier and jitter are the backoff's. */
 	struct corral_breaker_policy breaker;
 	char *fallback; /* NULL: none; else an agent's name (checked) */
+	/*
+	 * The worker protocol: no READY=1 nor WATCHDOG=1 for watchdog_ms in
+	 * a ready run and corrald kills it (0: off).  A run keeps the value
+	 * it started with: a reload that turns it on must not kill workers
+	 * that were never told to send heartbeats.
+	 */
+	uint64_t watchdog_ms;
+	char *thread_id;     /* as written, %() unexpanded; never NULL */
+	uint64_t checkpoint_interval_ms; /* handed to the SDK; above 0 */
 };
 
 /* OTP's restart strategies, for the workers of one cluster. */
@@ -170,6 +179,7 @@ struct config {
 	char *path;     /* as given */
 	char *here;     /* absolute directory of the file */
 	char *state_db; /* resolved path */
+	char *checkpoint_db; /* resolved path; corrald only hands it on */
 	char *run_dir;
 	char *log_dir;
 	char *control_socket;
@@ -249,7 +259,7 @@ void restart_decide(const struct restart_in *, struct restart_plan *);
 /* statedb.c: the state database, events written in batches. */
 
 enum ev_kind { EV_DAEMON, EV_SPAWN, EV_EXIT, EV_STATE, EV_BREAKER,
-	EV_HEALTH };
+	EV_HEALTH, EV_REPORT };
 
 struct db_event {
 	int64_t id;      /* given by statedb_add */
@@ -376,6 +386,11 @@ struct spawn_req {
 	gid_t gid;
 	const char *user;      /* NULL: no change of user */
 	int pdeath_signal;
+	/*
+	 * NULL, or an entry of envp, "KEY=" and room for 20 digits, that the
+	 * child fills with its own pid (WATCHDOG_PID).
+	 */
+	char *pid_slot;
 };
 
 struct spawn_res {
@@ -409,7 +424,15 @@ struct worker {
 	struct worker *pid_next; /* pid hash chain */
 	int64_t start_wall_ms;
 	uint64_t start_mono_ms;
-	bool healthy;           /* this run reached RUNNING */
+	bool healthy;           /* this run lived healthy_after */
+	bool ready;             /* this run said READY=1 */
+	bool hang;              /* its watchdog expired; we are stopping it */
+	uint64_t wd_ms;         /* this run's watchdog, from its start; 0: off */
+	uint64_t heartbeat_mono_ms; /* last READY=1 or WATCHDOG=1; 0: none */
+	uint64_t wd_deadline_mono_ms; /* when wdog fires; 0 when not armed */
+	struct event *wdog;     /* the watchdog */
+	char *status_text;      /* owned: the run's last STATUS=, or NULL */
+	struct worker_report *report; /* owned: its last CORRAL_ERROR, or NULL */
 	bool healthy_due;       /* healthy_after passed; waiting for exec */
 	bool stop_requested;    /* we sent stop_signal */
 	bool exec_failed;
@@ -472,6 +495,7 @@ struct fleet {
 	int shutdown_kills;     /* how many times shutdown was asked */
 	void (*on_idle)(struct fleet *); /* called when shut down and no process */
 	struct control *ctl;    /* borrowed; told of every state change */
+	struct nsock *nsock;    /* borrowed; NULL: no NOTIFY_SOCKET */
 	bool started;           /* the initial start queue has drained */
 	bool starting;          /* fleet_start is queueing the autostart ones */
 	bool resumed;           /* taken over from before a reexec */
@@ -525,6 +549,10 @@ void worker_halt(struct worker *);
 void worker_timer_arm(struct worker *, uint64_t ms);
 /* Held back by a breaker: HELD or DEGRADED. */
 bool worker_waiting(const struct worker *);
+struct notify_msg;
+/* A datagram from the worker (sender: the pid that sent it); takes
+ * m->report. */
+void worker_notified(struct worker *, pid_t sender, struct notify_msg *);
 
 /* breakers.c: the breakers of agents and clusters, and fallback agents. */
 
@@ -690,6 +718,59 @@ void notify_init(void);
 /* Send one sd_notify message ("READY=1"); a no-op without a manager. */
 void notify_send(const char *);
 
+/* notify_socket.c: the NOTIFY_SOCKET corrald serves its workers. */
+
+enum report_severity { REP_INFO, REP_WARNING, REP_ERROR, REP_CRITICAL };
+
+/* A worker's CORRAL_ERROR report. */
+struct worker_report {
+	enum report_severity severity;
+	bool recoverable;
+	char *code;    /* owned; a string, or an integer as text */
+	char *message; /* owned; cut at 1024 bytes */
+};
+
+/* One datagram, parsed.  Strings point into the datagram's buffer. */
+struct notify_msg {
+	bool ready, watchdog, stopping;
+	const char *status;            /* NULL: none */
+	struct worker_report *report;  /* owned; NULL: none */
+};
+
+enum nsock_outcome { NS_ACCEPTED, NS_UNKNOWN_SENDER, NS_NO_CREDENTIALS,
+	NS_MALFORMED, NS_OVERSIZED, NS_NOUTCOME };
+
+struct nsock;
+/* Bind path (a datagram socket, SO_PASSCRED).  NULL, logged, on failure. */
+struct nsock *nsock_open(struct fleet *, const char *path);
+/* The same, on a socket already bound (after reexec). */
+struct nsock *nsock_adopt(struct fleet *, const char *path, int fd);
+/* Mode 0600, or 0622 when some agent runs as another user (after reload). */
+void nsock_fit_mode(struct nsock *, const struct config *);
+/*
+ * Read what is queued now: SIGCHLD is dispatched first, and a worker's
+ * last words (READY=1, a report) must count before its exit is judged.
+ */
+void nsock_drain(struct nsock *);
+int nsock_fd(const struct nsock *);      /* -1 for NULL */
+const char *nsock_path(const struct nsock *); /* NULL for NULL */
+uint64_t nsock_count(const struct nsock *, enum nsock_outcome);
+const char *nsock_outcome_name(enum nsock_outcome);
+/* Stop reading, close and remove the socket.  NULL is a no-op. */
+void nsock_close(struct nsock *);
+/*
+ * Parse a datagram of len bytes in buf (changed: lines are cut).  0 with m
+ * filled (m->report owned by the caller), or -1 with a static reason.
+ */
+int notify_parse(char *buf, size_t len, struct notify_msg *,
+    const char **why);
+/* Read a CORRAL_ERROR object.  0 with *out (caller frees), or -1. */
+int report_parse(const char *json, size_t len, struct worker_report **out,
+    const char **why);
+void report_free(struct worker_report *);
+void report_parser_close(void);
+const char *report_severity_name(enum report_severity);
+
 /* reexec.c: a planned restart in place (corralctl reexec). */
 
 /* What a worker is, in a form that survives exec. */
@@ -705,6 +786,11 @@ struct worker_snap {
 	int last_class, last_code, last_signal;
 	unsigned exits[CORRAL_EXIT_STOPPED + 1];
 	int outfd[2], execfd; /* -1: none */
+	/* The worker protocol; from an older image: all 0, none. */
+	int ready, hang;
+	unsigned long long wd_ms, wd_deadline_mono_ms, heartbeat_mono_ms;
+	char *status_text;            /* owned by the snap once read */
+	struct worker_report *report; /* owned by the snap once read */
 };
 
 /* Fill s from w, and keep w's descriptors open across exec. */
@@ -717,6 +803,7 @@ struct worker *fleet_find_worker(struct fleet *, const char *agent,
 /* Descriptors a reexec hands over; -1 when none. */
 struct reexec_fds {
 	int lock, listen, reply;
+	int notify; /* the workers' NOTIFY_SOCKET; -1 from an older image */
 };
 
 /*

@@ -221,6 +221,23 @@ metrics(struct http *h, struct evbuffer *out, uint64_t lag_us)
 	    "The worst loop lag seen by a scrape since corrald started.");
 	evbuffer_add_printf(out, "corral_loop_lag_max_seconds %.6f\n",
 	    (double)h->lag_max_us / 1e6);
+	head(out, "corral_notify_datagrams_total", "counter",
+	    "Datagrams read from the workers' notify socket, by outcome.");
+	for (c = NS_ACCEPTED; c < NS_NOUTCOME; c++)
+		evbuffer_add_printf(out, "corral_notify_datagrams_total{"
+		    "outcome=\"%s\"} %llu\n",
+		    nsock_outcome_name((enum nsock_outcome)c),
+		    (unsigned long long)nsock_count(f->nsock,
+		    (enum nsock_outcome)c));
+	head(out, "corral_worker_heartbeat_age_seconds", "gauge",
+	    "Since a worker's last READY=1 or WATCHDOG=1; -1 if none this run.");
+	for (i = 0; i < f->nworkers; i++) {
+		struct worker *w = f->workers[i];
+		worker_labels(out, "corral_worker_heartbeat_age_seconds", w);
+		evbuffer_add_printf(out, "} %.3f\n", w->pid != 0 &&
+		    w->heartbeat_mono_ms != 0 ?
+		    (double)(now - w->heartbeat_mono_ms) / 1000.0 : -1.0);
+	}
 	head(out, "corral_http_requests_total", "counter",
 	    "HTTP requests served.");
 	evbuffer_add_printf(out, "corral_http_requests_total %llu\n",

@@ -10,7 +10,9 @@
  *
  * The format is text, one record per line, fields separated by blanks
  * (names cannot hold blanks): "corrald-reexec 1", then "lock FD",
- * "listen FD", "reply FD", then one "w ..." line per worker.  Fields added
+ * "listen FD", "reply FD", "notify FD" (added later: an image that finds
+ * none binds a new notify socket; an older image skips the line and
+ * leaves the descriptor open), then one "w ..." line per worker.  Fields added
  * later go at the end of a line behind a tag ("b" for the breaker and
  * cluster flags), so that an image reads what an older one wrote.
  */
@@ -34,6 +36,58 @@ set_cloexec(int fd, bool on)
 		fcntl(fd, F_SETFD, on ? FD_CLOEXEC : 0);
 }
 
+/* A string as one blank-free token: "-" for NULL, else "=" and the bytes,
+ * '%' and what is not printable ASCII as %XX. */
+static void
+write_tok(FILE *f, const char *s)
+{
+	if (s == NULL) {
+		fputs(" -", f);
+		return;
+	}
+	fputs(" =", f);
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c <= 0x20 || c >= 0x7f || c == '%')
+			fprintf(f, "%%%02X", c);
+		else
+			fputc(c, f);
+	}
+}
+
+/* The next token at *p (advanced): 0 with *out (NULL or caller frees). */
+static int
+read_tok(const char **p, char **out)
+{
+	const char *s = *p;
+	char *o;
+	size_t n = 0;
+
+	*out = NULL;
+	while (*s == ' ')
+		s++;
+	if (*s == '-') {
+		*p = s + 1;
+		return 0;
+	}
+	if (*s != '=')
+		return -1;
+	s++;
+	o = xmalloc(strlen(s) + 1);
+	while (*s != '\0' && *s != ' ' && *s != '\n') {
+		unsigned v;
+		if (*s == '%' && sscanf(s + 1, "%2x", &v) == 1) {
+			o[n++] = (char)v;
+			s += 3;
+		} else
+			o[n++] = *s++;
+	}
+	o[n] = '\0';
+	*out = o;
+	*p = s;
+	return 0;
+}
+
 static void
 write_snap(FILE *f, const struct worker_snap *s)
 {
@@ -52,6 +106,16 @@ write_snap(FILE *f, const struct worker_snap *s)
 	/* Added later: an image that does not know them stops reading here. */
 	fprintf(f, " b %d %d %d %d", s->trial, s->ctrial, s->regroup,
 	    s->for_fallback);
+	fprintf(f, " n %d %d %llu %llu %llu", s->ready, s->hang, s->wd_ms,
+	    s->wd_deadline_mono_ms, s->heartbeat_mono_ms);
+	write_tok(f, s->status_text);
+	if (s->report != NULL) {
+		fprintf(f, " %d %d", (int)s->report->severity,
+		    s->report->recoverable);
+		write_tok(f, s->report->code);
+		write_tok(f, s->report->message);
+	} else
+		fputs(" -1 0 - -", f);
 	fputc('\n', f);
 }
 
@@ -76,12 +140,43 @@ read_snap(const char *line, struct worker_snap *s)
 		n += used;
 	}
 	/* Absent when the old image predates them: all false then. */
-	(void)sscanf(line + n, " b %d %d %d %d", &s->trial, &s->ctrial,
-	    &s->regroup, &s->for_fallback);
+	used = 0;
+	(void)sscanf(line + n, " b %d %d %d %d%n", &s->trial, &s->ctrial,
+	    &s->regroup, &s->for_fallback, &used);
+	if (used > 0) {
+		const char *p;
+		int sev, rec;
+		char *code = NULL, *msg = NULL;
+		n += used;
+		used = 0;
+		(void)sscanf(line + n, " n %d %d %llu %llu %llu%n", &s->ready,
+		    &s->hang, &s->wd_ms, &s->wd_deadline_mono_ms,
+		    &s->heartbeat_mono_ms, &used);
+		p = line + n + used;
+		if (used > 0 && read_tok(&p, &s->status_text) == 0 &&
+		    sscanf(p, " %d %d%n", &sev, &rec, &used) == 2) {
+			p += used;
+			if (read_tok(&p, &code) == 0 &&
+			    read_tok(&p, &msg) == 0 && sev >= REP_INFO &&
+			    sev <= REP_CRITICAL && code != NULL && msg != NULL) {
+				s->report = xcalloc(1, sizeof(*s->report));
+				s->report->severity = (enum report_severity)sev;
+				s->report->recoverable = rec != 0;
+				s->report->code = code;
+				s->report->message = msg;
+			} else {
+				free(code);
+				free(msg);
+			}
+		}
+	}
 	if (s->state < W_STOPPED || s->state > W_LAST ||
 	    s->last_class < CORRAL_EXIT_NONE ||
-	    s->last_class > CORRAL_EXIT_STOPPED)
+	    s->last_class > CORRAL_EXIT_STOPPED) {
+		free(s->status_text);
+		report_free(s->report);
 		return -1;
+	}
 	return 0;
 }
 
@@ -130,8 +225,8 @@ reexec(struct fleet *f, const char *exe, const char *conf_path,
 			close(fd);
 		return -1;
 	}
-	fprintf(mf, "%s\nlock %d\nlisten %d\nreply %d\n", REEXEC_MAGIC,
-	    fds->lock, fds->listen, fds->reply);
+	fprintf(mf, "%s\nlock %d\nlisten %d\nreply %d\nnotify %d\n",
+	    REEXEC_MAGIC, fds->lock, fds->listen, fds->reply, fds->notify);
 	snaps = xcalloc(f->nworkers, sizeof(*snaps));
 	for (i = 0; i < f->nworkers; i++) {
 		/* A partial line of inherited output goes out now, whole. */
@@ -148,6 +243,7 @@ reexec(struct fleet *f, const char *exe, const char *conf_path,
 	set_cloexec(fds->lock, false);
 	set_cloexec(fds->listen, false);
 	set_cloexec(fds->reply, false);
+	set_cloexec(fds->notify, false);
 	output_sink_flush();
 
 	snprintf(fdarg, sizeof(fdarg), "%d", fd);
@@ -177,6 +273,7 @@ undo:
 	set_cloexec(fds->lock, true);
 	set_cloexec(fds->listen, true);
 	set_cloexec(fds->reply, true);
+	set_cloexec(fds->notify, true);
 	free(snaps);
 	close(fd);
 	return -1;
@@ -186,9 +283,10 @@ int
 reexec_peek_fds(int fd, struct reexec_fds *fds)
 {
 	char buf[256];
+	const char *at;
 	ssize_t n;
 
-	fds->lock = fds->listen = fds->reply = -1;
+	fds->lock = fds->listen = fds->reply = fds->notify = -1;
 	n = pread(fd, buf, sizeof(buf) - 1, 0);
 	if (n <= 0)
 		return -1;
@@ -197,6 +295,9 @@ reexec_peek_fds(int fd, struct reexec_fds *fds)
 	    sscanf(buf + strlen(REEXEC_MAGIC) + 1, "lock %d\nlisten %d\n"
 	    "reply %d\n", &fds->lock, &fds->listen, &fds->reply) != 3)
 		return -1;
+	if ((at = strstr(buf, "\nnotify ")) != NULL &&
+	    sscanf(at, "\nnotify %d", &fds->notify) != 1)
+		fds->notify = -1;
 	return 0;
 }
 
@@ -214,6 +315,8 @@ disown(const struct worker_snap *s)
 		close(s->outfd[1]);
 	if (s->execfd != -1)
 		close(s->execfd);
+	free(s->status_text);
+	report_free(s->report);
 }
 
 int

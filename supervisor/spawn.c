@@ -102,6 +102,18 @@ child(const struct spawn_req *rq, int out[2][2], int statusfd, pid_t parent)
 		raise(rq->pdeath_signal);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (rq->pid_slot != NULL) {
+		/* Our own pid, known only now; digits by hand, no stdio. */
+		char d[24], *at = strchr(rq->pid_slot, '=') + 1;
+		long v = (long)getpid();
+		int n = 0;
+		do
+			d[n++] = (char)('0' + v % 10);
+		while ((v /= 10) > 0);
+		while (n > 0)
+			*at++ = d[--n];
+		*at = '\0';
+	}
 	environ = (char **)rq->envp;
 	execvp(rq->argv[0], rq->argv);
 	child_fail(statusfd, 0);

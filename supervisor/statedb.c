@@ -69,7 +69,7 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS events ("
     "  id INTEGER PRIMARY KEY,"
     "  time_ms INTEGER NOT NULL,"
-    "  kind TEXT NOT NULL,"     /* daemon ... health: kind_names */
+    "  kind TEXT NOT NULL,"     /* daemon ... report: kind_names */
     "  agent TEXT,"
     "  instance INTEGER,"
     "  pid INTEGER,"
@@ -93,7 +93,7 @@ static const char schema[] =
     "  time_ms INTEGER);";
 
 static const char *kind_names[] = { "daemon", "spawn", "exit", "state",
-	"breaker", "health" };
+	"breaker", "health", "report" };
 
 static void flush_cb(evutil_socket_t, short, void *);
 

@@ -29,6 +29,7 @@ static void worker_became_healthy(struct worker *);
 static void worker_go(struct worker *);
 static void spawn_cb(evutil_socket_t, short, void *);
 static void timer_cb(evutil_socket_t, short, void *);
+static void wdog_cb(evutil_socket_t, short, void *);
 
 /*
  * libevent measures a relative timeout from the time it cached when the
@@ -161,8 +162,9 @@ worker_new(struct fleet *f, struct agent_conf *a, unsigned k)
 	xasprintf(&w->logpath[1], "%s/%s.stderr.log", f->conf->log_dir,
 	    w->name);
 	w->timer = evtimer_new(f->base, timer_cb, w);
-	if (w->timer == NULL)
-		fatal("agent %s: cannot create its timer", w->name);
+	w->wdog = evtimer_new(f->base, wdog_cb, w);
+	if (w->timer == NULL || w->wdog == NULL)
+		fatal("agent %s: cannot create its timers", w->name);
 	return w;
 }
 
@@ -183,6 +185,9 @@ worker_free(struct worker *w)
 	if (w->execfd != -1)
 		close(w->execfd);
 	event_free(w->timer);
+	event_free(w->wdog);
+	free(w->status_text);
+	report_free(w->report);
 	free(w);
 }
 
@@ -419,18 +424,33 @@ build_env(struct worker *w, const struct expand_vars *vars, struct strv *env)
 	const struct agent_conf *a = w->agent;
 	struct strv own;
 	const char *why;
-	char **e;
+	char **e, *x;
 	size_t i, k;
 
 	strv_init(&own);
 	for (i = 0; i < a->env.n; i++) {
-		char *x = expand_vars(a->env.v[i], vars, &why);
+		x = expand_vars(a->env.v[i], vars, &why);
 		if (x == NULL) /* checked when the file was loaded */
 			x = xstrdup(a->env.v[i]);
 		strv_push_own(&own, x);
 	}
 	push_fmt(&own, "CORRAL_AGENT=%s", a->name);
 	push_fmt(&own, "CORRAL_INSTANCE=%u", w->instance);
+	x = expand_vars(a->thread_id, vars, &why);
+	push_fmt(&own, "CORRAL_THREAD_ID=%s", x != NULL ? x : a->thread_id);
+	free(x);
+	push_fmt(&own, "CORRAL_CHECKPOINT_DB=%s", w->fleet->conf->checkpoint_db);
+	push_fmt(&own, "CORRAL_CHECKPOINT_INTERVAL_MS=%llu",
+	    (unsigned long long)a->checkpoint_interval_ms);
+	if (w->fleet->nsock != NULL) {
+		push_fmt(&own, "NOTIFY_SOCKET=%s", nsock_path(w->fleet->nsock));
+		if (a->watchdog_ms > 0) {
+			push_fmt(&own, "WATCHDOG_USEC=%llu",
+			    (unsigned long long)a->watchdog_ms * 1000);
+			/* The child writes its pid over the zeros. */
+			push_fmt(&own, "WATCHDOG_PID=%020d", 0);
+		}
+	}
 	/* Called before this run is counted: every earlier run is one. */
 	push_fmt(&own, "CORRAL_RESTARTS=%u", w->runs);
 	push_fmt(&own, "CORRAL_LAST_EXIT=%s",
@@ -469,7 +489,8 @@ exec_cb(evutil_socket_t fd, short what, void *arg)
 	w->exec_ev = NULL;
 	close(w->execfd);
 	w->execfd = -1;
-	if (r == 0 && w->healthy_due && w->state == W_STARTING)
+	if (r == 0 && w->healthy_due && (w->state == W_STARTING ||
+	    w->state == W_RUNNING))
 		worker_became_healthy(w);
 }
 
@@ -514,6 +535,9 @@ worker_spawn(struct worker *w)
 	rq.uid = a->uid;
 	rq.gid = a->gid;
 	rq.pdeath_signal = a->stop_signal;
+	for (i = 0; i < env.n; i++)
+		if (strncmp(env.v[i], "WATCHDOG_PID=", 13) == 0)
+			rq.pid_slot = env.v[i];
 	rc = spawn_run(&rq, &res);
 	saved = errno;
 	strv_free(&argv);
@@ -537,6 +561,15 @@ worker_spawn(struct worker *w)
 	w->start_mono_ms = now_mono_ms();
 	w->healthy = false;
 	w->healthy_due = false;
+	w->ready = false;
+	w->hang = false;
+	/* What the run was told in WATCHDOG_USEC, whatever a reload says. */
+	w->wd_ms = f->nsock != NULL ? a->watchdog_ms : 0;
+	w->heartbeat_mono_ms = 0;
+	free(w->status_text);
+	w->status_text = NULL;
+	report_free(w->report);
+	w->report = NULL;
 	w->stop_requested = false;
 	w->exec_failed = false;
 	w->exec_errno = 0;
@@ -570,9 +603,86 @@ worker_kill(struct worker *w, int sig)
 		kill(w->pid, sig);
 }
 
+/* (Re)start the run's watchdog, if it has one. */
+static void
+watchdog_arm(struct worker *w)
+{
+	struct timeval tv;
+
+	if (w->wd_ms == 0)
+		return;
+	event_base_update_cache_time(w->fleet->base);
+	w->wd_deadline_mono_ms = now_mono_ms() + w->wd_ms;
+	tv.tv_sec = (time_t)(w->wd_ms / 1000);
+	tv.tv_usec = (suseconds_t)(w->wd_ms % 1000) * 1000;
+	evtimer_add(w->wdog, &tv);
+}
+
+static void
+watchdog_disarm(struct worker *w)
+{
+	evtimer_del(w->wdog);
+	w->wd_deadline_mono_ms = 0;
+}
+
+/* Stop the process, as worker_halt does, for corrald's own reason. */
+static void
+worker_kill_run(struct worker *w, const char *why)
+{
+	w->stop_requested = !w->hang;
+	worker_kill(w, w->agent->stop_signal);
+	/* A stopped (SIGSTOP) worker could not act on it otherwise. */
+	if (w->agent->stop_signal != SIGKILL)
+		worker_kill(w, SIGCONT);
+	evtimer_del(w->timer);
+	watchdog_disarm(w);
+	worker_timer_arm(w, w->agent->stop_timeout_ms);
+	worker_set_state(w, W_STOPPING, why);
+}
+
+/*
+ * The watchdog expired: the worker said it was ready and has gone silent.
+ * Its exit is classed hang, a failure, whatever its status says.
+ */
+static void
+wdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	char d[32], why[96];
+
+	(void)fd;
+	(void)what;
+	w->wd_deadline_mono_ms = 0;
+	if (w->pid == 0 || (w->state != W_STARTING && w->state != W_RUNNING))
+		return;
+	format_duration(w->wd_ms, d, sizeof(d));
+	log_warnx("agent %s (pid %ld): no heartbeat for %s (watchdog); "
+	    "stopping it", w->name, (long)w->pid, d);
+	w->hang = true;
+	snprintf(why, sizeof(why), "watchdog: no heartbeat for %s", d);
+	worker_kill_run(w, why);
+}
+
+/*
+ * RUNNING: the worker said READY=1, or lived healthy_after without a word.
+ * It is healthy (its failures forgiven, its breakers told) only once it
+ * has lived healthy_after: a worker that says READY and dies at once must
+ * still back off.
+ */
+static void
+worker_became_running(struct worker *w, const char *why)
+{
+	if (w->state != W_STARTING)
+		return;
+	worker_set_state(w, W_RUNNING, why);
+	if (!evtimer_pending(w->wdog, NULL))
+		watchdog_arm(w);
+}
+
 static void
 worker_became_healthy(struct worker *w)
 {
+	worker_became_running(w, NULL);
 	w->healthy = true;
 	if (w->chain != 0)
 		log_info("agent %s: healthy again, error chain %lld closed "
@@ -580,8 +690,63 @@ worker_became_healthy(struct worker *w)
 		    w->failures, w->failures == 1 ? "" : "s");
 	w->failures = 0;
 	w->chain = 0;
-	worker_set_state(w, W_RUNNING, NULL);
 	breakers_healthy(w);
+}
+
+static void
+worker_report(struct worker *w, struct worker_report *r)
+{
+	struct db_event e;
+	char *detail;
+
+	xasprintf(&detail, "reported %s %s error %s: %s",
+	    r->recoverable ? "recoverable" : "unrecoverable",
+	    report_severity_name(r->severity), r->code, r->message);
+	if (r->severity >= REP_ERROR)
+		log_warnx("agent %s (pid %ld): %s", w->name, (long)w->pid,
+		    detail);
+	else
+		log_info("agent %s (pid %ld): %s", w->name, (long)w->pid,
+		    detail);
+	ev_fill(&e, w, EV_REPORT);
+	e.state = report_severity_name(r->severity);
+	e.detail = detail;
+	statedb_add(w->fleet->db, &e);
+	report_free(w->report);
+	w->report = r;
+}
+
+void
+worker_notified(struct worker *w, pid_t sender, struct notify_msg *m)
+{
+	bool live = w->pid != 0 &&
+	    (w->state == W_STARTING || w->state == W_RUNNING);
+
+	if (m->status != NULL) {
+		free(w->status_text);
+		w->status_text = xstrndup(m->status, 256);
+		log_debug("agent %s (pid %ld): status: %s", w->name,
+		    (long)sender, w->status_text);
+	}
+	if (m->report != NULL) {
+		worker_report(w, m->report);
+		m->report = NULL;
+	}
+	if (m->stopping)
+		log_info("agent %s (pid %ld): says it is stopping", w->name,
+		    (long)sender);
+	if (m->ready || m->watchdog) {
+		w->heartbeat_mono_ms = now_mono_ms();
+		log_debug("agent %s (pid %ld): %s", w->name, (long)sender,
+		    m->ready ? "READY=1" : "heartbeat");
+		if (live && evtimer_pending(w->wdog, NULL))
+			watchdog_arm(w);
+	}
+	if (m->ready && !w->ready && live) {
+		w->ready = true;
+		log_info("agent %s (pid %ld): ready", w->name, (long)sender);
+		worker_became_running(w, "READY=1");
+	}
 }
 
 static void
@@ -598,6 +763,11 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		if (w->execfd != -1)
 			w->healthy_due = true;
 		else
+			worker_became_healthy(w);
+		break;
+	case W_RUNNING:
+		/* RUNNING since its READY=1: now it has lived healthy_after. */
+		if (!w->healthy)
 			worker_became_healthy(w);
 		break;
 	case W_BACKOFF: {
@@ -668,6 +838,7 @@ worker_exited(struct worker *w, int status)
 
 	pid_remove(w);
 	evtimer_del(w->timer);
+	watchdog_disarm(w);
 	if (w->execfd != -1) {
 		/* Dead, so whatever it wrote is there: no wait. */
 		if (spawn_exec_status(w->execfd, &w->exec_errno,
@@ -689,6 +860,9 @@ worker_exited(struct worker *w, int status)
 	facts.status = status;
 	facts.exec_failed = w->exec_failed;
 	facts.stop_requested = w->stop_requested;
+	facts.hang = w->hang;
+	facts.reported_fatal = w->report != NULL &&
+	    w->report->severity == REP_CRITICAL && !w->report->recoverable;
 	cls = corral_classify(&a->codes, &facts);
 	run_ms = now_mono_ms() - w->start_mono_ms;
 
@@ -697,8 +871,13 @@ worker_exited(struct worker *w, int status)
 	in.healthy_after_ms = a->healthy_after_ms;
 	in.backoff_initial_ms = a->backoff.initial_ms;
 	in.cls = cls;
-	/* A loop held up (a spawn storm) may have delayed its timer. */
-	in.was_healthy = w->healthy || run_ms >= a->healthy_after_ms;
+	/*
+	 * After READY=1 a death is a runtime failure, though the count of
+	 * failures stands until healthy_after.  A loop held up (a spawn
+	 * storm) may have delayed its timer.
+	 */
+	in.was_healthy = w->ready || w->healthy ||
+	    run_ms >= a->healthy_after_ms;
 	in.run_ms = run_ms;
 	in.failures = w->failures;
 	restart_decide(&in, &plan);
@@ -715,6 +894,22 @@ worker_exited(struct worker *w, int status)
 		xasprintf(&detail, "%s %s: %s", w->exec_stage,
 		    w->exec_stage && strcmp(w->exec_stage, "exec") == 0 ?
 		    a->argv.v[0] : "failed", strerror(w->exec_errno));
+	else if (w->hang) {
+		char d[32];
+		format_duration(w->wd_ms, d, sizeof(d));
+		xasprintf(&detail, "watchdog: no heartbeat for %s", d);
+	}
+	/* The run's last report goes with its exit, whatever the class. */
+	if (w->report != NULL) {
+		char *both;
+		xasprintf(&both, "%s%s%s %s error %s: %s", detail ? detail : "",
+		    detail ? "; " : "", w->report->recoverable ?
+		    "reported recoverable" : "reported unrecoverable",
+		    report_severity_name(w->report->severity), w->report->code,
+		    w->report->message);
+		free(detail);
+		detail = both;
+	}
 	describe_exit(how, sizeof(how), status);
 
 	ev_fill(&e, w, EV_EXIT);
@@ -733,6 +928,11 @@ worker_exited(struct worker *w, int status)
 	if (w->exec_failed)
 		log_error("agent %s (pid %ld): cannot start: %s", w->name,
 		    (long)w->pid, detail);
+	else if (w->report != NULL)
+		log_info("agent %s (pid %ld): its last report: %s %s: %s",
+		    w->name, (long)w->pid,
+		    report_severity_name(w->report->severity), w->report->code,
+		    w->report->message);
 	log_info("agent %s (pid %ld): %s after %.3fs: %s%s", w->name,
 	    (long)w->pid, how, (double)run_ms / 1000.0,
 	    corral_exit_class_name(cls), plan.failure ?
@@ -797,6 +997,7 @@ fleet_reap(struct fleet *f)
 	pid_t pid;
 	int status;
 
+	nsock_drain(f->nsock);
 	for (;;) {
 		pid = waitpid(-1, &status, WNOHANG);
 		if (pid == -1 && errno == EINTR)
@@ -848,14 +1049,7 @@ worker_halt(struct worker *w)
 	switch (w->state) {
 	case W_STARTING:
 	case W_RUNNING:
-		w->stop_requested = true;
-		worker_kill(w, w->agent->stop_signal);
-		/* A stopped (SIGSTOP) worker could not act on it otherwise. */
-		if (w->agent->stop_signal != SIGKILL)
-			worker_kill(w, SIGCONT);
-		evtimer_del(w->timer);
-		worker_timer_arm(w, w->agent->stop_timeout_ms);
-		worker_set_state(w, W_STOPPING, NULL);
+		worker_kill_run(w, NULL);
 		break;
 	case W_BACKOFF:
 	case W_HELD:
@@ -1076,15 +1270,15 @@ static void
 keep_daemon_settings(struct config *old, struct config *new)
 {
 	char **o[] = { &old->state_db, &old->run_dir, &old->log_dir,
-		&old->control_socket };
+		&old->control_socket, &old->checkpoint_db };
 	char **n[] = { &new->state_db, &new->run_dir, &new->log_dir,
-		&new->control_socket };
+		&new->control_socket, &new->checkpoint_db };
 	static const char *names[] = { "state_db", "run_dir", "log_dir",
-		"control_socket" };
+		"control_socket", "checkpoint_db" };
 	char *tmp;
 	size_t i;
 
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 5; i++) {
 		if (strcmp(*o[i], *n[i]) != 0)
 			log_warnx("reload: %s changed from %s to %s; it takes "
 			    "effect when corrald restarts", names[i], *o[i],
@@ -1264,6 +1458,9 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 	for (i = 0; i < f->ncrts; i++)
 		cluster_touch(f->crts[i]);
 	pidtab_fit(f, nn);
+	/* An agent may now run as another user, who must reach the socket. */
+	if (f->nsock != NULL)
+		nsock_fit_mode(f->nsock, conf);
 	if (LIST_EMPTY(&f->retiring))
 		config_free(old);
 	else {
@@ -1365,6 +1562,15 @@ worker_snapshot(struct worker *w, struct worker_snap *s)
 	}
 	s->execfd = w->execfd;
 	keep_open(s->execfd);
+	s->ready = w->ready;
+	s->hang = w->hang;
+	s->wd_ms = w->wd_ms;
+	s->wd_deadline_mono_ms = evtimer_pending(w->wdog, NULL) ?
+	    w->wd_deadline_mono_ms : 0;
+	s->heartbeat_mono_ms = w->heartbeat_mono_ms;
+	/* Borrowed while the snap is written. */
+	s->status_text = w->status_text;
+	s->report = w->report;
 }
 
 void
@@ -1419,5 +1625,22 @@ worker_adopt(struct worker *w, const struct worker_snap *s)
 		    (uint64_t)s->deadline_mono_ms - now : 0);
 	if (s->queued)
 		worker_enqueue(w);
+	w->ready = s->ready;
+	w->hang = s->hang;
+	w->wd_ms = s->wd_ms;
+	w->heartbeat_mono_ms = s->heartbeat_mono_ms;
+	if (s->wd_deadline_mono_ms != 0) {
+		struct timeval tv;
+		uint64_t left = s->wd_deadline_mono_ms > now ?
+		    s->wd_deadline_mono_ms - now : 0;
+		w->wd_deadline_mono_ms = s->wd_deadline_mono_ms;
+		tv.tv_sec = (time_t)(left / 1000);
+		tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
+		evtimer_add(w->wdog, &tv);
+	}
+	free(w->status_text);
+	w->status_text = s->status_text;
+	report_free(w->report);
+	w->report = s->report;
 	w->adopted = true;
 }

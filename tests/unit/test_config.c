@@ -41,6 +41,7 @@
 	X(bad_names, "bad-names")					\
 	X(bad_numbers, "bad-numbers")					\
 	X(bad_output, "bad-output")					\
+	X(bad_protocol, "bad-protocol")					\
 	X(bad_restart, "bad-restart")					\
 	X(bad_signal, "bad-signal")					\
 	X(bad_size, "bad-size")						\
@@ -608,6 +609,11 @@ test_minimal(void **state)
 	assert_true(a->breaker.multiplier == 2.0);
 	assert_true(a->breaker.jitter == 0.25);
 	assert_null(a->fallback);
+	/* The worker protocol: no watchdog, the spec's thread id. */
+	assert_int_equal(a->watchdog_ms, 0);
+	assert_string_equal(a->thread_id, "%(agent)/%(instance)");
+	assert_int_equal(a->checkpoint_interval_ms, 300000);
+	path_is(c->checkpoint_db, "corral-checkpoints.db");
 	assert_null(a->user);
 	assert_true(a->uid == (uid_t)-1);
 	assert_true(a->gid == (gid_t)-1);
@@ -621,18 +627,19 @@ test_all_keys(void **state)
 	const struct agent_conf *a;
 
 	assert_string_equal(c->state_db, "/tmp/corral-test/state.db");
+	assert_string_equal(c->checkpoint_db, "/tmp/corral-test/ckpt.db");
 	assert_string_equal(c->run_dir, "/tmp/corral-test/run");
 	assert_string_equal(c->log_dir, "/tmp/corral-test/log");
 	assert_int_equal(c->log_level, LOG_LVL_WARN);
 	assert_false(c->breakers);
 	assert_int_equal(c->nclusters, 2);
 	assert_string_equal(c->clusters[0].name, "research");
-	assert_int_equal(c->clusters[0].line, 8);
+	assert_int_equal(c->clusters[0].line, 9);
 	assert_string_equal(c->clusters[1].name, "ops");
-	assert_int_equal(c->clusters[1].line, 9);
+	assert_int_equal(c->clusters[1].line, 10);
 
 	a = agent(c, 0, "full");
-	assert_int_equal(a->line, 11);
+	assert_int_equal(a->line, 12);
 	assert_string_equal(a->command, "full-agent --mode test");
 	STRV_IS(&a->argv, "full-agent", "--mode", "test");
 	assert_string_equal(a->cluster, "ops");
@@ -663,6 +670,9 @@ test_all_keys(void **state)
 	assert_int_equal(a->breaker.half_open_max_calls, 2);
 	assert_true(a->breaker.multiplier == 1.5);
 	assert_true(a->breaker.jitter == 0.0);
+	assert_int_equal(a->watchdog_ms, 3000);
+	assert_string_equal(a->thread_id, "job-%(agent)-%(instance)");
+	assert_int_equal(a->checkpoint_interval_ms, 45000);
 	config_free(c);
 }
 
@@ -940,6 +950,8 @@ test_checkpoint_dir(void **state)
 	setenv("CHECKPOINT_DIR", "/var/tmp/ckpt", 1);
 	c = load_ok(GOOD "checkpoint-dir.ini");
 	assert_string_equal(c->state_db, "/var/tmp/ckpt/state/corral.db");
+	assert_string_equal(c->checkpoint_db,
+	    "/var/tmp/ckpt/corral-checkpoints.db");
 	path_is(c->log_dir, "logs");
 	assert_string_equal(c->run_dir, cwd);
 	config_free(c);
@@ -1134,6 +1146,7 @@ test_print(void **state)
 	const char *want =
 	    "[corrald]\n"
 	    "state_db = /tmp/corral-test/state.db\n"
+	    "checkpoint_db = /tmp/corral-test/ckpt.db\n"
 	    "run_dir = /tmp/corral-test/run\n"
 	    "log_dir = /tmp/corral-test/log\n"
 	    "control_socket = /tmp/corral-test/run/corrald.sock\n"
@@ -1182,6 +1195,9 @@ test_print(void **state)
 	    "log_backups = 0\n"
 	    "priority = -3\n"
 	    "autostart = false\n"
+	    "watchdog = 3s\n"
+	    "thread_id = job-%(agent)-%(instance)\n"
+	    "checkpoint_interval = 45s\n"
 	    "failure_threshold = 7\n"
 	    "recovery_timeout = 30s\n"
 	    "recovery_timeout_max = 5m\n"

@@ -13,8 +13,24 @@
  *   flood BYTES      write BYTES of numbered lines to stdout, then exit 0
  *   fds              print the open descriptors and what they are, exit 0
  *   count            print 1, 2, 3 ... one line a millisecond, forever
+ *
+ * The worker protocol (datagrams to $NOTIFY_SOCKET; "\n" in MSG is a
+ * newline):
+ *   ready            send READY=1, then run until killed (0 on SIGTERM)
+ *   ready-die        send READY=1, exit 1 after DELAY_MS
+ *   heartbeat MS     send READY=1, then WATCHDOG=1 every MS, forever
+ *   hang             send READY=1 and one WATCHDOG=1, then go silent
+ *   report JSON CODE send CORRAL_ERROR=JSON, exit CODE after DELAY_MS
+ *   say MSG...       send each MSG as one datagram, then run until killed
+ *   send MSG         send MSG as one datagram and exit 0 (not a worker)
+ *   forge PID        send READY=1 claiming to be PID (SCM_CREDENTIALS);
+ *                    prints "sent" or "refused: REASON", exit 0
  */
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <dirent.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +67,82 @@ write_pid(const char *file, pid_t pid)
 	fclose(f);
 }
 
+/* "\n" in s becomes a newline; in place. */
+static char *
+unescape(char *s)
+{
+	char *r = s, *w = s;
+
+	for (; *r != '\0'; r++) {
+		if (r[0] == '\\' && r[1] == 'n') {
+			*w++ = '\n';
+			r++;
+		} else
+			*w++ = *r;
+	}
+	*w = '\0';
+	return s;
+}
+
+/* Send one datagram to $NOTIFY_SOCKET, as sd_notify does; forge: a pid to
+ * claim (0: none).  0, or -1 with errno. */
+static int
+notify_pid(const char *msg, pid_t forge)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun;
+	struct iovec iov;
+	struct msghdr mh;
+	union {
+		struct cmsghdr align;
+		char b[CMSG_SPACE(sizeof(struct ucred))];
+	} cbuf;
+	int fd, rc, saved;
+
+	if (path == NULL || strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "tworker: no NOTIFY_SOCKET\n");
+		exit(3);
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	iov.iov_base = (void *)msg;
+	iov.iov_len = strlen(msg);
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_name = &sun;
+	mh.msg_namelen = sizeof(sun);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (forge != 0) {
+		struct cmsghdr *c;
+		struct ucred cr = { forge, getuid(), getgid() };
+		memset(&cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf.b;
+		mh.msg_controllen = sizeof(cbuf.b);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_CREDENTIALS;
+		c->cmsg_len = CMSG_LEN(sizeof(cr));
+		memcpy(CMSG_DATA(c), &cr, sizeof(cr));
+	}
+	rc = sendmsg(fd, &mh, MSG_NOSIGNAL) == -1 ? -1 : 0;
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return rc;
+}
+
+static void
+notify(const char *msg)
+{
+	if (notify_pid(msg, 0) == -1) {
+		perror("tworker: sendmsg");
+		exit(3);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -77,6 +169,61 @@ main(int argc, char **argv)
 		signal(atoi(argv[2]), SIG_DFL);
 		raise(atoi(argv[2]));
 		return 99;
+	}
+	if (strcmp(mode, "ready") == 0) {
+		signal(SIGTERM, on_term);
+		notify("READY=1");
+		for (;;)
+			pause();
+	}
+	if (strcmp(mode, "ready-die") == 0) {
+		notify("READY=1");
+		nap(delay);
+		return 1;
+	}
+	if (strcmp(mode, "heartbeat") == 0 && argc == 3) {
+		long ms = strtol(argv[2], NULL, 10);
+		signal(SIGTERM, on_term);
+		notify("READY=1");
+		for (;;) {
+			nap(ms);
+			notify("WATCHDOG=1");
+		}
+	}
+	if (strcmp(mode, "hang") == 0) {
+		signal(SIGTERM, on_term);
+		notify("READY=1");
+		notify("WATCHDOG=1");
+		for (;;)
+			pause();
+	}
+	if (strcmp(mode, "report") == 0 && argc == 4) {
+		char *m;
+		if (asprintf(&m, "CORRAL_ERROR=%s", argv[2]) == -1)
+			return 2;
+		notify(m);
+		free(m);
+		nap(delay);
+		return atoi(argv[3]);
+	}
+	if (strcmp(mode, "say") == 0 && argc >= 3) {
+		int k;
+		signal(SIGTERM, on_term);
+		for (k = 2; k < argc; k++)
+			notify(unescape(argv[k]));
+		for (;;)
+			pause();
+	}
+	if (strcmp(mode, "send") == 0 && argc == 3) {
+		notify(unescape(argv[2]));
+		return 0;
+	}
+	if (strcmp(mode, "forge") == 0 && argc == 3) {
+		if (notify_pid("READY=1", (pid_t)atol(argv[2])) == -1)
+			printf("refused: %s\n", strerror(errno));
+		else
+			printf("sent\n");
+		return 0;
 	}
 	if (strcmp(mode, "sleep") == 0) {
 		signal(SIGTERM, on_term);
