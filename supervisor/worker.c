@@ -436,6 +436,8 @@ build_env(struct worker *w, const struct expand_vars *vars, struct strv *env)
 	}
 	push_fmt(&own, "CORRAL_AGENT=%s", a->name);
 	push_fmt(&own, "CORRAL_INSTANCE=%u", w->instance);
+	/* The SDK's stopping() listens for this one. */
+	push_fmt(&own, "CORRAL_STOP_SIGNAL=%d", a->stop_signal);
 	x = expand_vars(a->thread_id, vars, &why);
 	push_fmt(&own, "CORRAL_THREAD_ID=%s", x != NULL ? x : a->thread_id);
 	free(x);
