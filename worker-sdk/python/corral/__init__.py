@@ -1,0 +1,455 @@
+"""corral: the Python side of libcorral, over ctypes, standard library only.
+
+A worker under corrald::
+
+    import corral
+    w = corral.Worker()            # from corrald's environment, or alone
+    cp = w.resume()                # None, or .id .parent_id .data .metadata
+    state = json.loads(cp.data) if cp else {"step": 0}
+    w.ready()
+    while not w.stopping:
+        ...                        # one step of work
+        w.checkpoint(json.dumps(state).encode(), {"step": state["step"]})
+        w.heartbeat()
+
+The checkpoint store alone, with LangGraph's saver calls::
+
+    s = corral.Saver("checkpoints.db")          # or corral.Saver() in memory
+    cfg = s.put({"configurable": {"thread_id": "t"}}, b"...", {"source": "input"})
+    t = s.get_tuple(cfg)
+
+libcorral.so is looked for in $CORRAL_LIBRARY, then next to the source
+tree's build (build/libcorral.so.0), then through the loader's path.
+"""
+
+import ctypes
+import ctypes.util
+import json
+import os
+
+__all__ = ["Worker", "Saver", "Checkpoint", "CheckpointTuple", "CorralError",
+           "NotFound", "Corrupt"]
+
+
+class CorralError(Exception):
+    """A call of libcorral failed; .code is its CORRAL_E* value."""
+
+    def __init__(self, code, what):
+        super().__init__(what)
+        self.code = code
+
+
+class NotFound(CorralError):
+    pass
+
+
+class Corrupt(CorralError):
+    """A stored checkpoint failed its checksum: never returned as data."""
+
+
+def _load():
+    here = os.path.dirname(os.path.abspath(__file__))
+    tried = []
+    cands = []
+    if os.environ.get("CORRAL_LIBRARY"):
+        cands.append(os.environ["CORRAL_LIBRARY"])
+    cands.append(os.path.join(here, "..", "..", "..", "build", "libcorral.so.0"))
+    found = ctypes.util.find_library("corral")
+    if found:
+        cands.append(found)
+    cands.append("libcorral.so.0")
+    for c in cands:
+        try:
+            return ctypes.CDLL(c)
+        except OSError as e:
+            tried.append("%s (%s)" % (c, e))
+    raise OSError("cannot load libcorral: tried " + "; ".join(tried))
+
+
+_lib = _load()
+
+_c_char_p = ctypes.c_char_p
+
+
+class _Ref(ctypes.Structure):
+    _fields_ = [("thread_id", _c_char_p), ("checkpoint_ns", _c_char_p),
+                ("checkpoint_id", _c_char_p)]
+
+
+class _Write(ctypes.Structure):
+    _fields_ = [("task_id", _c_char_p), ("channel", _c_char_p),
+                ("idx", ctypes.c_int), ("type", _c_char_p),
+                ("value", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+class _Tuple(ctypes.Structure):
+    _fields_ = [("thread_id", _c_char_p), ("checkpoint_ns", _c_char_p),
+                ("checkpoint_id", _c_char_p), ("parent_id", _c_char_p),
+                ("type", _c_char_p), ("data", ctypes.c_void_p),
+                ("len", ctypes.c_size_t), ("metadata", _c_char_p),
+                ("created_ms", ctypes.c_int64),
+                ("writes", ctypes.POINTER(_Write)),
+                ("nwrites", ctypes.c_size_t), ("corrupt", ctypes.c_bool)]
+
+
+class _Checkpoint(ctypes.Structure):
+    _fields_ = [("id", _c_char_p), ("type", _c_char_p),
+                ("data", ctypes.c_void_p), ("len", ctypes.c_size_t),
+                ("metadata", _c_char_p)]
+
+
+class _ListOpts(ctypes.Structure):
+    _fields_ = [("thread_id", _c_char_p), ("checkpoint_ns", _c_char_p),
+                ("before", _c_char_p), ("filter", _c_char_p),
+                ("limit", ctypes.c_uint)]
+
+
+class _WorkerOpts(ctypes.Structure):
+    _fields_ = [("thread_id", _c_char_p), ("checkpoint_db", _c_char_p),
+                ("durability", ctypes.c_int),
+                ("checkpoint_interval_ms", ctypes.c_uint64),
+                ("clock", ctypes.c_void_p), ("no_signals", ctypes.c_bool)]
+
+
+_TupleFn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p,
+                            ctypes.POINTER(_Tuple))
+_KEY = 256  # CORRAL_KEY_MAX + 1
+
+_sig = {
+    "corral_strerror": (_c_char_p, [ctypes.c_int]),
+    "corral_store_open_sqlite": (ctypes.c_int, [_c_char_p, ctypes.c_int,
+                                 ctypes.POINTER(ctypes.c_void_p),
+                                 ctypes.POINTER(_c_char_p)]),
+    "corral_store_open_memory": (ctypes.c_int,
+                                 [ctypes.POINTER(ctypes.c_void_p)]),
+    "corral_store_close": (None, [ctypes.c_void_p]),
+    "corral_store_errmsg": (_c_char_p, [ctypes.c_void_p]),
+    "corral_put": (ctypes.c_int, [ctypes.c_void_p, ctypes.POINTER(_Ref),
+                   ctypes.POINTER(_Checkpoint), ctypes.c_char_p,
+                   ctypes.c_size_t]),
+    "corral_get_tuple": (ctypes.c_int, [ctypes.c_void_p, ctypes.POINTER(_Ref),
+                         ctypes.POINTER(ctypes.POINTER(_Tuple))]),
+    "corral_tuple_free": (None, [ctypes.POINTER(_Tuple)]),
+    "corral_list": (ctypes.c_int, [ctypes.c_void_p, ctypes.POINTER(_ListOpts),
+                    _TupleFn, ctypes.c_void_p]),
+    "corral_put_writes": (ctypes.c_int, [ctypes.c_void_p, ctypes.POINTER(_Ref),
+                          _c_char_p, ctypes.POINTER(_Write), ctypes.c_size_t]),
+    "corral_delete_thread": (ctypes.c_int, [ctypes.c_void_p, _c_char_p]),
+    "corral_worker_init": (ctypes.c_int, [ctypes.POINTER(_WorkerOpts),
+                           ctypes.POINTER(ctypes.c_void_p),
+                           ctypes.POINTER(_c_char_p)]),
+    "corral_worker_free": (None, [ctypes.c_void_p]),
+    "corral_worker_resume": (ctypes.c_int, [ctypes.c_void_p,
+                             ctypes.POINTER(ctypes.POINTER(_Tuple))]),
+    "corral_worker_checkpoint": (ctypes.c_int, [ctypes.c_void_p,
+                                 ctypes.c_void_p, ctypes.c_size_t, _c_char_p,
+                                 ctypes.c_char_p, ctypes.c_size_t]),
+    "corral_worker_ready": (ctypes.c_int, [ctypes.c_void_p]),
+    "corral_worker_heartbeat": (ctypes.c_int, [ctypes.c_void_p]),
+    "corral_worker_status": (ctypes.c_int, [ctypes.c_void_p, _c_char_p]),
+    "corral_worker_report_error": (ctypes.c_int, [ctypes.c_void_p,
+                                   ctypes.c_int, ctypes.c_bool, _c_char_p,
+                                   _c_char_p]),
+    "corral_worker_stopping": (ctypes.c_bool, [ctypes.c_void_p]),
+    "corral_worker_checkpoint_due": (ctypes.c_bool, [ctypes.c_void_p]),
+    "corral_worker_supervised": (ctypes.c_bool, [ctypes.c_void_p]),
+    "corral_worker_thread_id": (_c_char_p, [ctypes.c_void_p]),
+    "corral_worker_store": (ctypes.c_void_p, [ctypes.c_void_p]),
+}
+for _name, (_res, _args) in _sig.items():
+    _f = getattr(_lib, _name)
+    _f.restype = _res
+    _f.argtypes = _args
+
+_NOTFOUND = 1
+_ECORRUPT = -3
+_SEVERITY = {"info": 0, "warning": 1, "error": 2, "critical": 3}
+
+
+def _b(s):
+    return None if s is None else s.encode()
+
+
+def _s(b):
+    return None if b is None else b.decode()
+
+
+def _check(rc, what, store=None):
+    if rc == 0:
+        return
+    msg = "%s: %s" % (what, _lib.corral_strerror(rc).decode())
+    if store is not None and rc < 0 and rc != _ECORRUPT:
+        detail = _lib.corral_store_errmsg(store)
+        if detail:
+            msg += " (%s)" % detail.decode()
+    if rc == _NOTFOUND:
+        raise NotFound(rc, msg)
+    if rc == _ECORRUPT:
+        raise Corrupt(rc, msg)
+    raise CorralError(rc, msg)
+
+
+class Checkpoint:
+    """What a worker resumes from."""
+
+    __slots__ = ("id", "parent_id", "data", "metadata")
+
+    def __init__(self, id, parent_id, data, metadata):
+        self.id, self.parent_id = id, parent_id
+        self.data, self.metadata = data, metadata
+
+    def __repr__(self):
+        return "Checkpoint(id=%r, parent_id=%r, %d bytes)" % (
+            self.id, self.parent_id, len(self.data))
+
+
+class CheckpointTuple:
+    """LangGraph's CheckpointTuple: config, checkpoint (bytes), metadata,
+    parent_config, pending_writes [(task_id, channel, value)]; also type."""
+
+    __slots__ = ("config", "checkpoint", "metadata", "parent_config",
+                 "pending_writes", "type")
+
+    def __init__(self, config, checkpoint, metadata, parent_config,
+                 pending_writes, type):
+        self.config, self.checkpoint, self.metadata = config, checkpoint, metadata
+        self.parent_config, self.pending_writes = parent_config, pending_writes
+        self.type = type
+
+
+def _config(thread, ns, cid):
+    return {"configurable": {"thread_id": thread, "checkpoint_ns": ns,
+                             "checkpoint_id": cid}}
+
+
+def _tuple_of(t):
+    """A Python CheckpointTuple from a C tuple (copied)."""
+    if t.corrupt:
+        raise Corrupt(_ECORRUPT, "checkpoint %s of thread %s is corrupt" % (
+            _s(t.checkpoint_id), _s(t.thread_id)))
+    thread, ns, cid = _s(t.thread_id), _s(t.checkpoint_ns), _s(t.checkpoint_id)
+    writes = []
+    for i in range(t.nwrites):
+        w = t.writes[i]
+        writes.append((_s(w.task_id), _s(w.channel),
+                       ctypes.string_at(w.value, w.len) if w.len else b""))
+    parent = _s(t.parent_id)
+    return CheckpointTuple(
+        _config(thread, ns, cid),
+        ctypes.string_at(t.data, t.len) if t.len else b"",
+        json.loads(_s(t.metadata) or "{}"),
+        _config(thread, ns, parent) if parent else None,
+        writes, _s(t.type))
+
+
+def _ref(config, need_thread=True):
+    conf = (config or {}).get("configurable")
+    if conf is None:
+        raise ValueError("config has no 'configurable'")
+    if need_thread and not conf.get("thread_id"):
+        raise ValueError("config.configurable has no thread_id")
+    ref = _Ref(_b(conf.get("thread_id")), _b(conf.get("checkpoint_ns", "")),
+               _b(conf.get("checkpoint_id") or None))
+    return ref, conf
+
+
+class Saver:
+    """LangGraph's checkpoint saver calls over libcorral's store.
+
+    path: a SQLite database (created if needed); None: in memory.
+    durability: "normal" or "full"."""
+
+    def __init__(self, path=None, durability="normal"):
+        self._s = ctypes.c_void_p()
+        if path is None:
+            _check(_lib.corral_store_open_memory(ctypes.byref(self._s)),
+                   "open a store in memory")
+        else:
+            why = _c_char_p()
+            rc = _lib.corral_store_open_sqlite(
+                path.encode(), 1 if durability == "full" else 0,
+                ctypes.byref(self._s), ctypes.byref(why))
+            if rc != 0:
+                raise CorralError(rc, "%s: %s" % (path, _s(why.value) or
+                                  _lib.corral_strerror(rc).decode()))
+
+    def close(self):
+        if self._s:
+            _lib.corral_store_close(self._s)
+            self._s = ctypes.c_void_p()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+    def put(self, config, checkpoint, metadata=None, *, id=None, type=None):
+        """Store checkpoint (bytes) with metadata (a dict); the parent is
+        config's checkpoint_id.  Returns the new checkpoint's config."""
+        ref, conf = _ref(config)
+        data = bytes(checkpoint)
+        buf = ctypes.create_string_buffer(data, len(data)) if data else None
+        cp = _Checkpoint(_b(id), _b(type),
+                         ctypes.cast(buf, ctypes.c_void_p) if buf else None,
+                         len(data), json.dumps(metadata or {}).encode())
+        out = ctypes.create_string_buffer(_KEY)
+        _check(_lib.corral_put(self._s, ctypes.byref(ref), ctypes.byref(cp),
+                               out, _KEY), "put", self._s)
+        return _config(conf["thread_id"], conf.get("checkpoint_ns", ""),
+                       out.value.decode())
+
+    def get_tuple(self, config):
+        """The checkpoint named by config (the latest without a
+        checkpoint_id), or None.  Raises Corrupt for a corrupt row."""
+        conf = (config or {}).get("configurable") or {}
+        if not conf.get("thread_id"):
+            return None
+        ref, _ = _ref(config)
+        t = ctypes.POINTER(_Tuple)()
+        rc = _lib.corral_get_tuple(self._s, ctypes.byref(ref), ctypes.byref(t))
+        try:
+            if rc == _NOTFOUND:
+                return None
+            _check(rc, "get_tuple", self._s)
+            return _tuple_of(t.contents)
+        finally:
+            _lib.corral_tuple_free(t)
+
+    def get(self, config):
+        t = self.get_tuple(config)
+        return t.checkpoint if t else None
+
+    def list(self, config=None, *, before=None, limit=None, filter=None):
+        """Checkpoints newest first (a list), as LangGraph's list: thread
+        and namespace when config gives them, before (a config), limit,
+        filter (top-level metadata keys).  Corrupt rows are skipped."""
+        conf = (config or {}).get("configurable") or {}
+        bconf = (before or {}).get("configurable") or {}
+        opts = _ListOpts(_b(conf.get("thread_id") or None),
+                         _b(conf.get("checkpoint_ns")),
+                         _b(bconf.get("checkpoint_id")),
+                         json.dumps(filter).encode() if filter else None,
+                         limit or 0)
+        out = []
+
+        def each(arg, tp):
+            if not tp.contents.corrupt:
+                out.append(_tuple_of(tp.contents))
+            return 0
+        _check(_lib.corral_list(self._s, ctypes.byref(opts), _TupleFn(each),
+                                None), "list", self._s)
+        return out
+
+    def put_writes(self, config, writes, task_id):
+        """Store [(channel, value bytes), ...] for task_id against the
+        checkpoint config names."""
+        ref, conf = _ref(config)
+        if not conf.get("checkpoint_id"):
+            raise ValueError("config.configurable has no checkpoint_id")
+        arr = (_Write * max(len(writes), 1))()
+        keep = []
+        for i, (channel, value) in enumerate(writes):
+            v = bytes(value)
+            buf = ctypes.create_string_buffer(v, len(v)) if v else None
+            keep.append(buf)
+            arr[i] = _Write(None, channel.encode(), 0, None,
+                            ctypes.cast(buf, ctypes.c_void_p) if buf else None,
+                            len(v))
+        _check(_lib.corral_put_writes(self._s, ctypes.byref(ref),
+                                      task_id.encode(), arr, len(writes)),
+               "put_writes", self._s)
+
+    def delete_thread(self, thread_id):
+        _check(_lib.corral_delete_thread(self._s, thread_id.encode()),
+               "delete_thread", self._s)
+
+
+class Worker:
+    """A worker's bond with corrald (or alone: thread "local", a store in
+    memory or checkpoint_db, notify calls do nothing)."""
+
+    def __init__(self, thread_id=None, checkpoint_db=None, durability="normal",
+                 checkpoint_interval_ms=0):
+        opts = _WorkerOpts(_b(thread_id), _b(checkpoint_db),
+                           1 if durability == "full" else 0,
+                           checkpoint_interval_ms, None, False)
+        self._w = ctypes.c_void_p()
+        why = _c_char_p()
+        rc = _lib.corral_worker_init(ctypes.byref(opts), ctypes.byref(self._w),
+                                     ctypes.byref(why))
+        if rc != 0:
+            raise CorralError(rc, "corral worker: %s" % (
+                _s(why.value) or _lib.corral_strerror(rc).decode()))
+
+    def close(self):
+        if self._w:
+            _lib.corral_worker_free(self._w)
+            self._w = ctypes.c_void_p()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        self.close()
+
+    @property
+    def thread_id(self):
+        return _lib.corral_worker_thread_id(self._w).decode()
+
+    @property
+    def supervised(self):
+        return bool(_lib.corral_worker_supervised(self._w))
+
+    @property
+    def stopping(self):
+        """True once corrald's stop signal arrived: checkpoint and exit."""
+        return bool(_lib.corral_worker_stopping(self._w))
+
+    @property
+    def checkpoint_due(self):
+        return bool(_lib.corral_worker_checkpoint_due(self._w))
+
+    def resume(self):
+        """The checkpoint to continue from, or None."""
+        t = ctypes.POINTER(_Tuple)()
+        rc = _lib.corral_worker_resume(self._w, ctypes.byref(t))
+        if rc == _NOTFOUND:
+            return None
+        _check(rc, "resume")
+        c = t.contents  # owned by the worker
+        return Checkpoint(_s(c.checkpoint_id), _s(c.parent_id),
+                          ctypes.string_at(c.data, c.len) if c.len else b"",
+                          json.loads(_s(c.metadata) or "{}"))
+
+    def checkpoint(self, data, metadata=None):
+        """Store data (bytes); returns the new checkpoint's id."""
+        data = bytes(data)
+        buf = ctypes.create_string_buffer(data, len(data)) if data else None
+        out = ctypes.create_string_buffer(_KEY)
+        _check(_lib.corral_worker_checkpoint(
+            self._w, ctypes.cast(buf, ctypes.c_void_p) if buf else None,
+            len(data), json.dumps(metadata).encode() if metadata is not None
+            else None, out, _KEY), "checkpoint")
+        return out.value.decode()
+
+    def ready(self):
+        _check(_lib.corral_worker_ready(self._w), "ready")
+
+    def heartbeat(self):
+        _check(_lib.corral_worker_heartbeat(self._w), "heartbeat")
+
+    def status(self, text):
+        _check(_lib.corral_worker_status(self._w, text.encode()), "status")
+
+    def report_error(self, message, *, severity="error", recoverable=True,
+                     code=""):
+        _check(_lib.corral_worker_report_error(
+            self._w, _SEVERITY[severity], recoverable, str(code).encode(),
+            message.encode()), "report_error")
