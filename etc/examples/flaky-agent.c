@@ -2,7 +2,9 @@
  * flaky-agent: an example worker that does numbered steps of work and, with
  * a given probability per step, fails in one of the ways real agents fail:
  * an error exit, a transient exit (75), a segfault, an abort.  It shows
- * corrald's restarts, backoff and exit classes in the example fleet.
+ * corrald's restarts, backoff and exit classes in the example fleet, and
+ * the SDK: it checkpoints its step count after every step, so a restart
+ * resumes where the last run got to instead of starting over.
  *
  * usage: flaky-agent [-s STEP_MS] [-p FAIL_PROBABILITY] [-n STEPS]
  */
@@ -16,15 +18,6 @@
 
 #include "corral.h"
 
-static volatile sig_atomic_t stop;
-
-static void
-on_term(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -32,8 +25,13 @@ main(int argc, char **argv)
 	const char *inst = getenv("CORRAL_INSTANCE");
 	const char *restarts = getenv("CORRAL_RESTARTS");
 	struct corral_rng rng;
+	struct corral_worker *w;
+	const struct corral_tuple *cp;
 	struct timespec ts;
-	long step_ms = 500, steps = 0, i;
+	const char *why;
+	long step_ms = 500, steps = 0, i = 1;
+	char buf[32];
+	int len;
 	double p = 0.05;
 	int ch;
 
@@ -54,24 +52,44 @@ main(int argc, char **argv)
 			return 64;
 		}
 	}
-	signal(SIGTERM, on_term);
-	signal(SIGINT, on_term);
+	/* The stop signal (corrald's stop_signal) makes stopping() true. */
+	if (corral_worker_init(NULL, &w, &why) != 0) {
+		fprintf(stderr, "flaky-agent: %s\n", why);
+		return 78;
+	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	corral_rng_seed(&rng, (uint64_t)ts.tv_nsec ^ (uint64_t)getpid() << 20);
-	printf("%s.%s: starting (restart %s)\n", agent ? agent : "flaky",
-	    inst ? inst : "0", restarts ? restarts : "0");
+	if (corral_worker_resume(w, &cp) == 0) {
+		i = strtol(cp->data, NULL, 10) + 1;
+		printf("%s.%s: resumed after step %ld (restart %s)\n",
+		    agent ? agent : "flaky", inst ? inst : "0", i - 1,
+		    restarts ? restarts : "0");
+	} else
+		printf("%s.%s: starting (restart %s)\n", agent ? agent : "flaky",
+		    inst ? inst : "0", restarts ? restarts : "0");
 	fflush(stdout);
+	corral_worker_ready(w);
 
-	for (i = 1; steps == 0 || i <= steps; i++) {
+	for (; steps == 0 || i <= steps; i++) {
 		struct timespec d = { step_ms / 1000, (step_ms % 1000) * 1000000 };
 		double u = corral_rng_uniform(&rng);
 
-		while (nanosleep(&d, &d) == -1 && errno == EINTR && !stop)
+		while (nanosleep(&d, &d) == -1 && errno == EINTR &&
+		    !corral_worker_stopping(w))
 			;
-		if (stop) {
+		if (corral_worker_stopping(w)) {
 			printf("step %ld: asked to stop, stopping cleanly\n", i);
+			corral_worker_free(w);
 			return 0;
 		}
+		/* The step's result is kept before it is announced. */
+		len = snprintf(buf, sizeof(buf), "%ld", i);
+		if (corral_worker_checkpoint(w, buf, (size_t)len, NULL, NULL,
+		    0) != 0) {
+			fprintf(stderr, "step %ld: cannot checkpoint\n", i);
+			return 75;
+		}
+		corral_worker_heartbeat(w);
 		printf("step %ld done\n", i);
 		fflush(stdout);
 		if (u < p) {
@@ -95,5 +113,6 @@ main(int argc, char **argv)
 		}
 	}
 	printf("all %ld steps done\n", steps);
+	corral_worker_free(w);
 	return 0;
 }

@@ -9,7 +9,7 @@ CPID=$!
 DB="$T/corral-state.db"
 wait_log 'STOPPED -> STARTING' 6
 wait_log '\[researcher.1\] step [0-9]+ done'
-wait_log 'agent unstable.0: STARTING -> BACKOFF: failed; restart in' 1 30
+wait_log 'agent unstable.0: (STARTING|RUNNING) -> BACKOFF: failed; restart in' 1 30
 wait_log 'agent unstable.0: BACKOFF -> STARTING' 1 10
 pids=$(descendants "$CPID")
 STRAYS=$pids
