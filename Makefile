@@ -36,7 +36,7 @@ D_SRC := supervisor/argv.c supervisor/breakers.c supervisor/clock.c \
 	supervisor/control.c supervisor/hook.c supervisor/http.c \
 	supervisor/notify.c supervisor/notify_socket.c \
 	supervisor/log.c supervisor/output.c supervisor/reexec.c \
-	supervisor/restart.c \
+	supervisor/restart.c supervisor/resume.c \
 	supervisor/spawn.c supervisor/statedb.c supervisor/units.c \
 	supervisor/worker.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)

@@ -355,7 +355,7 @@ enum akey {
 	K_LOG_MAX_BYTES, K_LOG_BACKUPS, K_PRIORITY, K_AUTOSTART, K_USER,
 	K_FAILURE_THRESHOLD, K_RECOVERY_TIMEOUT, K_RECOVERY_TIMEOUT_MAX,
 	K_HALF_OPEN_MAX_CALLS, K_FALLBACK, K_WATCHDOG, K_THREAD_ID,
-	K_CHECKPOINT_INTERVAL,
+	K_CHECKPOINT_INTERVAL, K_POISON_THRESHOLD, K_MAX_ROLLBACK,
 	K_NAGENT
 };
 
@@ -368,6 +368,7 @@ static const char *agent_keys[K_NAGENT] = {
 	"priority", "autostart", "user", "failure_threshold",
 	"recovery_timeout", "recovery_timeout_max", "half_open_max_calls",
 	"fallback", "watchdog", "thread_id", "checkpoint_interval",
+	"poison_threshold", "max_rollback",
 };
 
 enum ckey {
@@ -512,6 +513,8 @@ agent_init(struct agent_conf *a)
 	a->gid = (gid_t)-1;
 	a->thread_id = xstrdup("%(agent)/%(instance)");
 	a->checkpoint_interval_ms = 300000;
+	a->poison_threshold = 3;
+	a->max_rollback = 3;
 }
 
 static void
@@ -796,6 +799,16 @@ agent_set(struct agent_conf *a, enum akey k, const char *value,
 			*why = "must be above 0";
 			return -1;
 		}
+		return 0;
+	case K_POISON_THRESHOLD:
+		if (parse_uint(value, 1000000, &u, why) == -1)
+			return -1;
+		a->poison_threshold = (unsigned)u;
+		return 0;
+	case K_MAX_ROLLBACK:
+		if (parse_uint(value, 1000000, &u, why) == -1)
+			return -1;
+		a->max_rollback = (unsigned)u;
 		return 0;
 	case K_NAGENT:
 		break;
@@ -1971,6 +1984,8 @@ config_print(const struct config *c, FILE *f)
 		fprintf(f, "thread_id = %s\n", a->thread_id);
 		format_duration(a->checkpoint_interval_ms, b1, sizeof(b1));
 		fprintf(f, "checkpoint_interval = %s\n", b1);
+		fprintf(f, "poison_threshold = %u\nmax_rollback = %u\n",
+		    a->poison_threshold, a->max_rollback);
 		print_breaker(f, &a->breaker, false);
 		if (a->fallback != NULL)
 			fprintf(f, "fallback = %s\n", a->fallback);

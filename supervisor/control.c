@@ -942,6 +942,100 @@ do_history(struct ctl_client *c, char **a, size_t n)
 	finish(c);
 }
 
+/* One checkpoint row of `checkpoints`. */
+static int
+checkpoint_row(void *arg, const struct corral_tuple *t)
+{
+	struct ctl_client *c = arg;
+	time_t sec = (time_t)(t->created_ms / 1000);
+	char when[32], bytes[24];
+	struct tm tm;
+
+	localtime_r(&sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	if (t->corrupt)
+		snprintf(bytes, sizeof(bytes), "-");
+	else
+		snprintf(bytes, sizeof(bytes), "%zu", t->len);
+	reply(c, '=', "%-36s  %-36s  %s.%03d  %8s  %-7s  %s", t->checkpoint_id,
+	    t->parent_id != NULL ? t->parent_id : "-", when,
+	    (int)(t->created_ms % 1000), bytes, t->corrupt ? "CORRUPT" : "ok",
+	    t->corrupt || t->metadata == NULL ? "-" : t->metadata);
+	return 0;
+}
+
+/*
+ * The checkpoints of an agent's threads, newest first: of one instance,
+ * or of every instance (a thread that instances share, once).
+ */
+static void
+do_checkpoints(struct ctl_client *c, char **a, size_t n)
+{
+	struct view_opts o = { false, false, 20, NULL };
+	struct fleet *f = c->ctl->fleet;
+	struct corral_list_opts lo;
+	struct corral_store *st;
+	struct strv seen;
+	size_t i, k;
+	int inst, rc;
+
+	if (view_opts(c, a, n, &o, "checkpoints [-n N] AGENT[:N]") == -1)
+		return;
+	if (o.target == NULL || o.follow || o.err) {
+		fail(c, "usage: checkpoints [-n N] AGENT[:N]");
+		return;
+	}
+	switch (one_agent(c, o.target, c->follow_agent, &inst)) {
+	case -1:
+		return;
+	case 1:
+		fail(c, "no agent '%s'", c->follow_agent);
+		return;
+	}
+	if ((st = resume_store(f)) == NULL) {
+		fail(c, "cannot open the checkpoint database %s",
+		    f->conf->checkpoint_db);
+		return;
+	}
+	strv_init(&seen);
+	for (i = 0; i < f->nworkers; i++) {
+		struct worker *w = f->workers[i];
+		char *thread;
+		if (strcmp(w->agent->name, c->follow_agent) != 0 ||
+		    (inst >= 0 && w->instance != (unsigned)inst))
+			continue;
+		thread = worker_thread(w);
+		for (k = 0; k < seen.n; k++)
+			if (strcmp(seen.v[k], thread) == 0)
+				break;
+		if (k < seen.n) {
+			free(thread);
+			continue;
+		}
+		strv_push_own(&seen, thread);
+		reply(c, '=', "thread %s (%s)", thread, w->name);
+		reply(c, '=', "%-36s  %-36s  %-23s  %8s  %-7s  %s", "ID",
+		    "PARENT", "CREATED", "BYTES", "STATE", "METADATA");
+		memset(&lo, 0, sizeof(lo));
+		lo.thread_id = thread;
+		lo.checkpoint_ns = "";
+		lo.limit = o.limit;
+		/* -n 0 is no row, not every row. */
+		if (o.limit == 0)
+			continue;
+		if ((rc = corral_list(st, &lo, checkpoint_row, c)) != 0) {
+			fail(c, "cannot read the checkpoint database %s: %s",
+			    f->conf->checkpoint_db, corral_strerror(rc));
+			strv_free(&seen);
+			return;
+		}
+	}
+	reply(c, '+', "end of checkpoints (%zu thread%s)", seen.n,
+	    seen.n == 1 ? "" : "s");
+	strv_free(&seen);
+	finish(c);
+}
+
 /* Send the last n lines of a log file. */
 static void
 tail_file(struct ctl_client *c, const char *path, unsigned n)
@@ -1121,6 +1215,8 @@ handle(struct ctl_client *c, const char *line)
 		do_history(c, a + 2, n - 2);
 	} else if (strcmp(a[1], "tail") == 0) {
 		do_tail(c, a + 2, n - 2);
+	} else if (strcmp(a[1], "checkpoints") == 0) {
+		do_checkpoints(c, a + 2, n - 2);
 	} else if (strcmp(a[1], "reload") == 0) {
 		if (n == 2)
 			do_reload(c);
@@ -1144,8 +1240,8 @@ handle(struct ctl_client *c, const char *line)
 		fleet_shutdown(c->ctl->fleet);
 	} else {
 		fail(c, "unknown command '%.40s' (status, start, stop, restart, "
-		    "reset, history, events, tail, reload, reexec, shutdown, "
-		    "version)", a[1]);
+		    "reset, history, checkpoints, events, tail, reload, reexec, "
+		    "shutdown, version)", a[1]);
 	}
 	strv_free(&words);
 }

@@ -35,6 +35,7 @@ usage(FILE *f)
 	    "  restart [--no-wait] TARGET...          stop, then start\n"
 	    "  reset AGENT|CLUSTER [--reason TEXT]    close a breaker\n"
 	    "  history [-n N] AGENT[:N]               the last runs, their exits and chains\n"
+	    "  checkpoints [-n N] AGENT[:N]           the thread's checkpoints, newest first\n"
 	    "  events [-f] [-n N] [AGENT[:N]]         events as JSON lines; -f follows\n"
 	    "  tail [-f] [-n N] [--stderr] AGENT[:N]  a worker's output; -f follows\n"
 	    "  reload                                 apply the fleet file again\n"
@@ -166,6 +167,7 @@ main(int argc, char **argv)
 	status = strcmp(argv[optind], "status") == 0 ||
 	    strcmp(argv[optind], "events") == 0 ||
 	    strcmp(argv[optind], "history") == 0 ||
+	    strcmp(argv[optind], "checkpoints") == 0 ||
 	    strcmp(argv[optind], "tail") == 0;
 	while ((n = getline(&line, &cap, f)) > 0) {
 		if (line[n - 1] == '\n')

@@ -155,6 +155,13 @@ struct agent_conf {
 	uint64_t watchdog_ms;
 	char *thread_id;     /* as written, %() unexpanded; never NULL */
 	uint64_t checkpoint_interval_ms; /* handed to the SDK; above 0 */
+	/*
+	 * Rollback (resume.c): this many failures in a row right after
+	 * resuming from one checkpoint (0: off) and the next run resumes
+	 * from its parent, at most max_rollback steps back (0: never).
+	 */
+	unsigned poison_threshold;
+	unsigned max_rollback;
 };
 
 /* OTP's restart strategies, for the workers of one cluster. */
@@ -259,7 +266,7 @@ void restart_decide(const struct restart_in *, struct restart_plan *);
 /* statedb.c: the state database, events written in batches. */
 
 enum ev_kind { EV_DAEMON, EV_SPAWN, EV_EXIT, EV_STATE, EV_BREAKER,
-	EV_HEALTH, EV_REPORT };
+	EV_HEALTH, EV_REPORT, EV_ROLLBACK };
 
 struct db_event {
 	int64_t id;      /* given by statedb_add */
@@ -276,6 +283,13 @@ struct db_event {
 	int64_t chain; /* 0: not in a chain */
 	int start_failure; /* -1 n/a, 0, 1 */
 	char *detail;      /* owned, may be NULL */
+	/*
+	 * Spawn and exit: the checkpoint the run resumed from ("": none,
+	 * afresh; NULL: corrald did not choose).  Exit: the last checkpoint
+	 * the run wrote (NULL: none).  Owned, may be NULL.
+	 */
+	char *resumed_from;
+	char *last_checkpoint;
 };
 
 struct statedb;
@@ -336,6 +350,7 @@ struct history_row {
 	const char *cls, *detail;
 };
 /* The last limit exits of agent (instance < 0: all), newest first. */
+/* (resumed_from and last_checkpoint of exits: see struct db_event.) */
 int statedb_history(struct statedb *, const char *agent, int instance,
     unsigned limit, void (*fn)(void *, const struct history_row *),
     void *arg);
@@ -410,6 +425,54 @@ int spawn_exec_status(int fd, int *err, const char **stage);
 /* Restore in workers what corrald changed for itself (RLIMIT_NOFILE). */
 void spawn_set_nofile(uint64_t soft);
 
+/* resume.c: the checkpoint each run resumes from, and rollback. */
+
+#define CKPT_ID_MAX (CORRAL_KEY_MAX + 1)
+
+/* What a worker keeps about its checkpoints across runs. */
+struct worker_resume {
+	bool known;                 /* this run was told CORRAL_RESUME_ID */
+	char from[CKPT_ID_MAX];     /* what it resumed from; "": afresh */
+	char latest[CKPT_ID_MAX];   /* the thread's latest at its start */
+	char poison[CKPT_ID_MAX];   /* the checkpoint failures count against */
+	unsigned poison_count;      /* failures in a row right after it */
+	unsigned steps;             /* rollbacks since a newer one was written */
+	bool rolled;                /* resume from back (not the latest) */
+	char back[CKPT_ID_MAX];     /* ...this one ("": afresh) */
+};
+
+/*
+ * The rollback decision, pure.  A run ended: failed says its exit counts
+ * (crash, killed, error, hang, fatal), neutral that it neither counts nor
+ * breaks the row (transient, stopped), wrote that it wrote a checkpoint
+ * newer than the latest at its start, same that it resumed from the
+ * checkpoint the count is about (resumed: from any checkpoint at all).
+ * Updates *count and *steps.
+ */
+enum rollback_action { RB_NONE, RB_ROLLBACK, RB_LIMIT };
+enum rollback_action rollback_decide(unsigned threshold, unsigned max,
+    bool failed, bool neutral, bool wrote, bool resumed, bool same,
+    unsigned *count, unsigned *steps);
+
+struct fleet;
+/* The thread of w: its agent's thread_id expanded.  Caller frees. */
+char *worker_thread(const struct worker *);
+/*
+ * Choose the checkpoint w's next run resumes from (w->rs.known false when
+ * the checkpoint database cannot be read: the worker looks for itself).
+ */
+void resume_choose(struct worker *);
+/*
+ * The run ended with class cls: record in e (not yet queued) what it
+ * resumed from and wrote, count toward rollback.  True when it rolls back:
+ * then rb is the rollback's event, to queue after e.
+ */
+bool resume_exited(struct worker *, enum corral_exit_class,
+    struct db_event *e, struct db_event *rb);
+/* The checkpoint store, opened at first use; NULL when it cannot be. */
+struct corral_store *resume_store(struct fleet *);
+void resume_close(struct fleet *);
+
 /* worker.c: the fleet of workers and their state machine. */
 
 struct worker {
@@ -469,6 +532,7 @@ struct worker {
 	bool fresh;             /* added by a reload, to start */
 	LIST_ENTRY(worker) retire_entry;
 	bool restart_pending;   /* an operator restart: start once stopped */
+	struct worker_resume rs; /* which checkpoint it resumes from */
 };
 
 struct fleet {
@@ -501,6 +565,8 @@ struct fleet {
 	bool resumed;           /* taken over from before a reexec */
 	size_t stale_held;      /* held rows naming workers not in the file */
 	void (*on_started)(struct fleet *);
+	struct corral_store *ckpt; /* owned; NULL: not open (yet) */
+	uint64_t ckpt_failed_mono_ms; /* last failure to open it; 0: none */
 };
 
 struct fleet *fleet_new(struct event_base *, struct config *,
@@ -791,6 +857,7 @@ struct worker_snap {
 	unsigned long long wd_ms, wd_deadline_mono_ms, heartbeat_mono_ms;
 	char *status_text;            /* owned by the snap once read */
 	struct worker_report *report; /* owned by the snap once read */
+	struct worker_resume rs;      /* from an older image: all 0 */
 };
 
 /* Fill s from w, and keep w's descriptors open across exec. */

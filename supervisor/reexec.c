@@ -14,7 +14,9 @@
  * none binds a new notify socket; an older image skips the line and
  * leaves the descriptor open), then one "w ..." line per worker.  Fields added
  * later go at the end of a line behind a tag ("b" for the breaker and
- * cluster flags), so that an image reads what an older one wrote.
+ * cluster flags, "n" for the worker protocol, "r" for the checkpoints a
+ * run resumed from and rollback's counts), so that an image reads what an
+ * older one wrote.
  */
 #include <sys/mman.h>
 
@@ -116,7 +118,49 @@ write_snap(FILE *f, const struct worker_snap *s)
 		write_tok(f, s->report->message);
 	} else
 		fputs(" -1 0 - -", f);
+	/* The checkpoints: what the run resumed from, rollback's counts. */
+	fprintf(f, " r %d %u %u %d", s->rs.known, s->rs.poison_count,
+	    s->rs.steps, s->rs.rolled);
+	write_tok(f, s->rs.from);
+	write_tok(f, s->rs.latest);
+	write_tok(f, s->rs.poison);
+	write_tok(f, s->rs.back);
 	fputc('\n', f);
+}
+
+/* A token into a fixed buffer of CKPT_ID_MAX.  0 or -1. */
+static int
+read_id(const char **p, char *out)
+{
+	char *t;
+
+	if (read_tok(p, &t) == -1 || t == NULL || strlen(t) >= CKPT_ID_MAX) {
+		free(t);
+		return -1;
+	}
+	memcpy(out, t, strlen(t) + 1);
+	free(t);
+	return 0;
+}
+
+/* The "r" tag at p: absent (an older image) leaves rs all 0. */
+static void
+read_resume(const char *p, struct worker_resume *rs)
+{
+	int known, rolled, used = 0;
+	struct worker_resume r;
+
+	memset(&r, 0, sizeof(r));
+	if (sscanf(p, " r %d %u %u %d%n", &known, &r.poison_count, &r.steps,
+	    &rolled, &used) != 4 || used == 0)
+		return;
+	p += used;
+	if (read_id(&p, r.from) == -1 || read_id(&p, r.latest) == -1 ||
+	    read_id(&p, r.poison) == -1 || read_id(&p, r.back) == -1)
+		return;
+	r.known = known != 0;
+	r.rolled = rolled != 0;
+	*rs = r;
 }
 
 static int
@@ -164,6 +208,9 @@ read_snap(const char *line, struct worker_snap *s)
 				s->report->recoverable = rec != 0;
 				s->report->code = code;
 				s->report->message = msg;
+				read_resume(p, &s->rs);
+			} else if (sev == -1 && code == NULL && msg == NULL) {
+				read_resume(p, &s->rs);
 			} else {
 				free(code);
 				free(msg);

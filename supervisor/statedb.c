@@ -45,20 +45,22 @@ struct statedb {
 
 /* One event as a JSON object, from columns or from bound parameters. */
 #define JSON_OBJECT(id, time_ms, kind, agent, instance, pid, state, prev,  \
-    cls, code, sig, err, start, run, restarts, chain, sfail, detail)       \
+    cls, code, sig, err, start, run, restarts, chain, sfail, detail,       \
+    resumed, last)                                                         \
 	"json_object('id'," id ",'time_ms'," time_ms ",'kind'," kind       \
 	",'agent'," agent ",'instance'," instance ",'pid'," pid            \
 	",'state'," state ",'prev_state'," prev ",'class'," cls            \
 	",'code'," code ",'signal'," sig ",'errno'," err                   \
 	",'start_ms'," start ",'run_ms'," run ",'restarts'," restarts      \
-	",'chain'," chain ",'start_failure'," sfail ",'detail'," detail ")"
+	",'chain'," chain ",'start_failure'," sfail ",'detail'," detail    \
+	",'resumed_from'," resumed ",'last_checkpoint'," last ")"
 #define JSON_COLUMNS_PARAMS JSON_OBJECT("?1", "?2", "?3", "?4", "?5", "?6", \
     "?7", "?8", "?9", "?10", "?11", "?12", "?13", "?14", "?15", "?16",    \
-    "?17", "?18")
+    "?17", "?18", "?19", "?20")
 #define JSON_COLUMNS_TABLE JSON_OBJECT("id", "time_ms", "kind", "agent",   \
     "instance", "pid", "state", "prev_state", "class", "code", "signal",  \
     "errno", "start_ms", "run_ms", "restarts", "chain", "start_failure",  \
-    "detail")
+    "detail", "resumed_from", "last_checkpoint")
 
 static const char schema[] =
     "PRAGMA journal_mode=WAL;"
@@ -92,8 +94,17 @@ static const char schema[] =
     "  open_until_ms INTEGER, reset_required INTEGER, reason TEXT,"
     "  time_ms INTEGER);";
 
+/*
+ * Columns added since: a database an older corrald made gets them when
+ * opened (schema 2), and its rows read NULL there.
+ */
+static const char *added_columns[][2] = {
+	{ "resumed_from", "TEXT" },
+	{ "last_checkpoint", "TEXT" },
+};
+
 static const char *kind_names[] = { "daemon", "spawn", "exit", "state",
-	"breaker", "health", "report" };
+	"breaker", "health", "report", "rollback" };
 
 static void flush_cb(evutil_socket_t, short, void *);
 
@@ -144,6 +155,55 @@ statedb_lockfd(const struct statedb *s)
 	return s->lockfd;
 }
 
+/* Add to events the columns an older database lacks.  0 or -1 (logged). */
+static int
+add_columns(struct statedb *s)
+{
+	sqlite3_stmt *st;
+	char *sql, *err = NULL;
+	size_t i;
+	int rc, have;
+
+	for (i = 0; i < sizeof(added_columns) / sizeof(added_columns[0]); i++) {
+		if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM "
+		    "pragma_table_info('events') WHERE name = ?", -1, &st,
+		    NULL) != SQLITE_OK) {
+			log_error("state database %s: %s", s->path,
+			    sqlite3_errmsg(s->db));
+			return -1;
+		}
+		sqlite3_bind_text(st, 1, added_columns[i][0], -1,
+		    SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		have = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+		sqlite3_finalize(st);
+		if (have == -1) {
+			log_error("state database %s: %s", s->path,
+			    sqlite3_errmsg(s->db));
+			return -1;
+		}
+		if (have > 0)
+			continue;
+		xasprintf(&sql, "ALTER TABLE events ADD COLUMN %s %s",
+		    added_columns[i][0], added_columns[i][1]);
+		rc = sqlite3_exec(s->db, sql, NULL, NULL, &err);
+		free(sql);
+		if (rc != SQLITE_OK) {
+			log_error("state database %s: cannot add column %s: %s",
+			    s->path, added_columns[i][0], err);
+			sqlite3_free(err);
+			return -1;
+		}
+	}
+	if (sqlite3_exec(s->db, "UPDATE meta SET value = '2' WHERE key = "
+	    "'schema' AND value < '2'", NULL, NULL, &err) != SQLITE_OK) {
+		log_error("state database %s: %s", s->path, err);
+		sqlite3_free(err);
+		return -1;
+	}
+	return 0;
+}
+
 struct statedb *
 statedb_adopt(const char *path, struct event_base *base, int lockfd)
 {
@@ -178,11 +238,14 @@ statedb_adopt(const char *path, struct event_base *base, int lockfd)
 		sqlite3_free(err);
 		goto fail;
 	}
+	if (add_columns(s) == -1)
+		goto fail;
 	if (sqlite3_prepare_v2(s->db,
 	    "INSERT INTO events (id, time_ms, kind, agent, instance, pid, state,"
 	    " prev_state, class, code, signal, errno, start_ms, run_ms,"
-	    " restarts, chain, start_failure, detail)"
-	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &s->insert,
+	    " restarts, chain, start_failure, detail, resumed_from,"
+	    " last_checkpoint)"
+	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &s->insert,
 	    NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(s->db, "SELECT " JSON_COLUMNS_PARAMS, -1,
 	    &s->json, NULL) != SQLITE_OK) {
@@ -215,6 +278,10 @@ event_clear(struct db_event *e)
 {
 	free(e->detail);
 	e->detail = NULL;
+	free(e->resumed_from);
+	e->resumed_from = NULL;
+	free(e->last_checkpoint);
+	e->last_checkpoint = NULL;
 }
 
 void
@@ -261,6 +328,7 @@ statedb_add(struct statedb *s, struct db_event *e)
 	e->id = s->next_id++;
 	s->q[s->nq++] = *e;
 	e->detail = NULL; /* moved */
+	e->resumed_from = e->last_checkpoint = NULL;
 	if (s->listener != NULL)
 		s->listener(s->listener_arg, &s->q[s->nq - 1]);
 	/*
@@ -282,7 +350,7 @@ bind_opt_int(sqlite3_stmt *st, int i, int64_t v, bool present)
 }
 
 /*
- * Bind e's columns as parameters 1 to 18 of st, in the order of the events
+ * Bind e's columns as parameters 1 to 20 of st, in the order of the events
  * table.  The insert and the JSON rendering share it, so that a live event
  * and a stored one have the same shape.
  */
@@ -318,6 +386,11 @@ bind_event(sqlite3_stmt *st, const struct db_event *e)
 	bind_opt_int(st, 17, e->start_failure, e->start_failure >= 0);
 	if (e->detail != NULL)
 		sqlite3_bind_text(st, 18, e->detail, -1, SQLITE_STATIC);
+	if (e->resumed_from != NULL)
+		sqlite3_bind_text(st, 19, e->resumed_from, -1, SQLITE_STATIC);
+	if (e->last_checkpoint != NULL)
+		sqlite3_bind_text(st, 20, e->last_checkpoint, -1,
+		    SQLITE_STATIC);
 }
 
 static int

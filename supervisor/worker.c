@@ -287,6 +287,7 @@ fleet_free(struct fleet *f)
 	for (i = 0; i < f->nold; i++)
 		config_free(f->old[i]);
 	free(f->old);
+	resume_close(f);
 	config_free(f->conf);
 	free(f);
 }
@@ -444,6 +445,10 @@ build_env(struct worker *w, const struct expand_vars *vars, struct strv *env)
 	push_fmt(&own, "CORRAL_CHECKPOINT_DB=%s", w->fleet->conf->checkpoint_db);
 	push_fmt(&own, "CORRAL_CHECKPOINT_INTERVAL_MS=%llu",
 	    (unsigned long long)a->checkpoint_interval_ms);
+	/* corrald's choice; set but empty: start afresh.  Unset when the
+	 * database could not be read: the SDK then looks for itself. */
+	if (w->rs.known)
+		push_fmt(&own, "CORRAL_RESUME_ID=%s", w->rs.from);
 	if (w->fleet->nsock != NULL) {
 		push_fmt(&own, "NOTIFY_SOCKET=%s", nsock_path(w->fleet->nsock));
 		if (a->watchdog_ms > 0) {
@@ -460,6 +465,9 @@ build_env(struct worker *w, const struct expand_vars *vars, struct strv *env)
 
 	for (e = environ; e != NULL && *e != NULL; e++) {
 		size_t klen = strcspn(*e, "=");
+		/* Only corrald chooses it, never its own environment. */
+		if (strncmp(*e, "CORRAL_RESUME_ID=", 17) == 0)
+			continue;
 		for (k = 0; k < own.n; k++)
 			if (strncmp(own.v[k], *e, klen + 1) == 0)
 				break;
@@ -521,6 +529,7 @@ worker_spawn(struct worker *w)
 		char *x = expand_vars(a->argv.v[i], &vars, &why);
 		strv_push_own(&argv, x != NULL ? x : xstrdup(a->argv.v[i]));
 	}
+	resume_choose(w);
 	build_env(w, &vars, &env);
 	if (a->directory != NULL)
 		dir = expand_vars(a->directory, &vars, &why);
@@ -588,6 +597,8 @@ worker_spawn(struct worker *w)
 
 	ev_fill(&e, w, EV_SPAWN);
 	e.start_ms = w->start_wall_ms;
+	if (w->rs.known)
+		e.resumed_from = xstrdup(w->rs.from);
 	statedb_add(f->db, &e);
 	log_debug("agent %s: spawned pid %ld", w->name, (long)w->pid);
 	worker_set_state(w, W_STARTING, NULL);
@@ -832,8 +843,9 @@ worker_exited(struct worker *w, int status)
 	struct corral_exit_facts facts;
 	struct restart_in in;
 	struct restart_plan plan;
-	struct db_event e;
+	struct db_event e, rb;
 	enum corral_exit_class cls;
+	bool rolled;
 	char how[96], *detail = NULL;
 	uint64_t run_ms, delay = 0;
 	int j;
@@ -925,7 +937,10 @@ worker_exited(struct worker *w, int status)
 	e.run_ms = (int64_t)run_ms;
 	e.start_failure = plan.failure ? plan.start_failure : -1;
 	e.detail = detail;
+	rolled = resume_exited(w, cls, &e, &rb);
 	statedb_add(f->db, &e);
+	if (rolled)
+		statedb_add(f->db, &rb);
 
 	if (w->exec_failed)
 		log_error("agent %s (pid %ld): cannot start: %s", w->name,
@@ -1570,6 +1585,7 @@ worker_snapshot(struct worker *w, struct worker_snap *s)
 	s->wd_deadline_mono_ms = evtimer_pending(w->wdog, NULL) ?
 	    w->wd_deadline_mono_ms : 0;
 	s->heartbeat_mono_ms = w->heartbeat_mono_ms;
+	s->rs = w->rs;
 	/* Borrowed while the snap is written. */
 	s->status_text = w->status_text;
 	s->report = w->report;
@@ -1644,5 +1660,6 @@ worker_adopt(struct worker *w, const struct worker_snap *s)
 	w->status_text = s->status_text;
 	report_free(w->report);
 	w->report = s->report;
+	w->rs = s->rs;
 	w->adopted = true;
 }

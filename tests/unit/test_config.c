@@ -42,6 +42,7 @@
 	X(bad_numbers, "bad-numbers")					\
 	X(bad_output, "bad-output")					\
 	X(bad_protocol, "bad-protocol")					\
+	X(bad_rollback, "bad-rollback")					\
 	X(bad_restart, "bad-restart")					\
 	X(bad_signal, "bad-signal")					\
 	X(bad_size, "bad-size")						\
@@ -613,6 +614,9 @@ test_minimal(void **state)
 	assert_int_equal(a->watchdog_ms, 0);
 	assert_string_equal(a->thread_id, "%(agent)/%(instance)");
 	assert_int_equal(a->checkpoint_interval_ms, 300000);
+	/* Rollback: the spec's defaults. */
+	assert_int_equal(a->poison_threshold, 3);
+	assert_int_equal(a->max_rollback, 3);
 	path_is(c->checkpoint_db, "corral-checkpoints.db");
 	assert_null(a->user);
 	assert_true(a->uid == (uid_t)-1);
@@ -673,6 +677,8 @@ test_all_keys(void **state)
 	assert_int_equal(a->watchdog_ms, 3000);
 	assert_string_equal(a->thread_id, "job-%(agent)-%(instance)");
 	assert_int_equal(a->checkpoint_interval_ms, 45000);
+	assert_int_equal(a->poison_threshold, 5);
+	assert_int_equal(a->max_rollback, 0);
 	config_free(c);
 }
 
@@ -1198,6 +1204,8 @@ test_print(void **state)
 	    "watchdog = 3s\n"
 	    "thread_id = job-%(agent)-%(instance)\n"
 	    "checkpoint_interval = 45s\n"
+	    "poison_threshold = 5\n"
+	    "max_rollback = 0\n"
 	    "failure_threshold = 7\n"
 	    "recovery_timeout = 30s\n"
 	    "recovery_timeout_max = 5m\n"

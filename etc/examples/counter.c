@@ -1,0 +1,124 @@
+/*
+ * counter: an example resumable worker in C.  It counts to --to, one step
+ * every --step-ms, checkpointing the count (as text) after every step;
+ * killed at any moment, its next run resumes where the last checkpoint
+ * left it.  Under corrald it says READY and sends heartbeats; alone it
+ * checkpoints to CORRAL_CHECKPOINT_DB, or memory.
+ *
+ * --poison-at K shows rollback: a run that started afresh writes "poison"
+ * as its checkpoint K and crashes, and every run that resumes from a
+ * "poison" checkpoint crashes at once, until corrald rolls it back to the
+ * checkpoint before (poison_threshold); from there it counts on.
+ *
+ * usage: counter [--to N] [--step-ms MS] [--poison-at K]
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "corral.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: counter [--to N] [--step-ms MS] "
+	    "[--poison-at K]\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "to", required_argument, NULL, 't' },
+		{ "step-ms", required_argument, NULL, 's' },
+		{ "poison-at", required_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct corral_worker *w;
+	const struct corral_tuple *cp;
+	const char *why;
+	long to = 0, step_ms = 100, poison_at = 0, n = 0;
+	bool afresh;
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 't':
+			to = strtol(optarg, NULL, 10);
+			break;
+		case 's':
+			step_ms = strtol(optarg, NULL, 10);
+			break;
+		case 'p':
+			poison_at = strtol(optarg, NULL, 10);
+			break;
+		default:
+			usage();
+			return 64;
+		}
+	}
+	if (optind != argc || to < 0 || step_ms < 0 || poison_at < 0) {
+		usage();
+		return 64;
+	}
+	if ((rc = corral_worker_init(NULL, &w, &why)) != 0) {
+		fprintf(stderr, "counter: %s\n", why);
+		return 78;
+	}
+	rc = corral_worker_resume(w, &cp);
+	if (rc != 0 && rc != CORRAL_NOTFOUND) {
+		fprintf(stderr, "counter: cannot resume: %s\n",
+		    corral_strerror(rc));
+		corral_worker_free(w);
+		return 75;
+	}
+	afresh = rc == CORRAL_NOTFOUND;
+	if (!afresh && strcmp(cp->data, "poison") == 0) {
+		printf("resumed at poison: crashing\n");
+		fflush(stdout);
+		abort();
+	}
+	if (!afresh)
+		n = strtol(cp->data, NULL, 10);
+	printf(afresh ? "starting at %ld\n" : "resumed at %ld\n", n);
+	fflush(stdout);
+	corral_worker_ready(w);
+	while (!corral_worker_stopping(w) && (to == 0 || n < to)) {
+		struct timespec d = { step_ms / 1000,
+			(step_ms % 1000) * 1000000 };
+		char state[32];
+		int len;
+
+		/* The step's work; the stop signal cuts it short. */
+		while (nanosleep(&d, &d) == -1 && errno == EINTR &&
+		    !corral_worker_stopping(w))
+			;
+		n++;
+		if (afresh && poison_at > 0 && n == poison_at)
+			len = snprintf(state, sizeof(state), "poison");
+		else
+			len = snprintf(state, sizeof(state), "%ld", n);
+		if ((rc = corral_worker_checkpoint(w, state, (size_t)len, NULL,
+		    NULL, 0)) != 0) {
+			fprintf(stderr, "counter: cannot checkpoint step %ld: "
+			    "%s\n", n, corral_strerror(rc));
+			corral_worker_free(w);
+			return 75;
+		}
+		printf("step %ld\n", n);
+		fflush(stdout);
+		if (strcmp(state, "poison") == 0) {
+			printf("wrote poison at %ld: crashing\n", n);
+			fflush(stdout);
+			abort();
+		}
+		corral_worker_heartbeat(w);
+	}
+	printf(corral_worker_stopping(w) ? "stopping at %ld\n" :
+	    "done at %ld\n", n);
+	corral_worker_free(w);
+	return 0;
+}
