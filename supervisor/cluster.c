@@ -212,6 +212,9 @@ worker_health(const struct worker *w)
 	/* Whatever state it stopped in, the operator wants it so. */
 	if (w->held && w->pid == 0)
 		return 0;
+	/* Waiting for a spawn slot: as good as STARTING. */
+	if (w->queued)
+		return w->failures == 0 ? 1 : -1;
 	switch (w->state) {
 	case W_RUNNING:
 		return 1;
