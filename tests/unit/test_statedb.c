@@ -206,6 +206,66 @@ test_chain_ids_persist(void **state)
 }
 
 /* A database that cannot be opened is an error naming it, not a crash. */
+/*
+ * A database written by the previous corrald (schema 1: events without
+ * resumed_from and last_checkpoint) opens: the columns are added, old
+ * rows are kept and read NULL there, new rows fill them.
+ */
+static void
+test_previous_schema(void **state)
+{
+	static const char old[] =
+	    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
+	    "INSERT INTO meta VALUES ('schema', '1');"
+	    "CREATE TABLE events (id INTEGER PRIMARY KEY,"
+	    "  time_ms INTEGER NOT NULL, kind TEXT NOT NULL, agent TEXT,"
+	    "  instance INTEGER, pid INTEGER, state TEXT, prev_state TEXT,"
+	    "  class TEXT, code INTEGER, signal INTEGER, errno INTEGER,"
+	    "  start_ms INTEGER, run_ms INTEGER, restarts INTEGER,"
+	    "  chain INTEGER, start_failure INTEGER, detail TEXT);"
+	    "INSERT INTO events (time_ms, kind, agent, instance, class, detail)"
+	    "  VALUES (5, 'exit', 'old', 0, 'crash', 'from before');"
+	    "CREATE TABLE held (agent TEXT NOT NULL, instance INTEGER NOT NULL,"
+	    "  time_ms INTEGER, PRIMARY KEY (agent, instance));"
+	    "CREATE TABLE breakers (name TEXT PRIMARY KEY, state TEXT NOT NULL,"
+	    "  failures INTEGER, reopenings INTEGER, trials INTEGER,"
+	    "  opened_at_ms INTEGER, open_until_ms INTEGER,"
+	    "  reset_required INTEGER, reason TEXT, time_ms INTEGER);";
+	struct fixture *f = *state;
+	struct statedb *db;
+	struct db_event e;
+	sqlite3 *raw;
+
+	assert_int_equal(sqlite3_open(f->path, &raw), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(raw, old, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(raw);
+
+	db = statedb_open(f->path, f->base);
+	assert_non_null(db);
+	memset(&e, 0, sizeof(e));
+	e.kind = EV_EXIT;
+	e.time_ms = 6;
+	snprintf(e.agent, sizeof(e.agent), "new");
+	e.cls = CORRAL_EXIT_ERROR;
+	e.code = 1;
+	e.sig = e.err = e.start_failure = -1;
+	e.resumed_from = xstrdup("ck-1");
+	e.last_checkpoint = xstrdup("ck-2");
+	statedb_add(db, &e);
+	assert_int_equal(statedb_flush(db), 0);
+	statedb_close(db);
+
+	assert_int_equal(count_rows(f->path, "agent = 'old' AND detail = "
+	    "'from before' AND resumed_from IS NULL"), 1);
+	assert_int_equal(count_rows(f->path, "agent = 'new' AND resumed_from "
+	    "= 'ck-1' AND last_checkpoint = 'ck-2'"), 1);
+	/* And again: a second open finds the columns there. */
+	db = statedb_open(f->path, f->base);
+	assert_non_null(db);
+	statedb_close(db);
+	assert_int_equal(count_rows(f->path, "1"), 2);
+}
+
 static void
 test_unopenable(void **state)
 {
@@ -227,6 +287,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chain_ids_persist, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_previous_schema, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_unopenable, setup,
 		    teardown),
