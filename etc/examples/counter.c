@@ -65,7 +65,10 @@ main(int argc, char **argv)
 		return 64;
 	}
 	if ((rc = corral_worker_init(NULL, &w, &why)) != 0) {
-		fprintf(stderr, "counter: %s\n", why);
+		/* why is short and static: the database is the place. */
+		fprintf(stderr, "counter: checkpoint database %s: %s\n",
+		    getenv("CORRAL_CHECKPOINT_DB") ? getenv("CORRAL_CHECKPOINT_DB") :
+		    "(memory)", why);
 		return 78;
 	}
 	rc = corral_worker_resume(w, &cp);

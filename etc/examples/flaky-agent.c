@@ -54,7 +54,9 @@ main(int argc, char **argv)
 	}
 	/* The stop signal (corrald's stop_signal) makes stopping() true. */
 	if (corral_worker_init(NULL, &w, &why) != 0) {
-		fprintf(stderr, "flaky-agent: %s\n", why);
+		fprintf(stderr, "flaky-agent: checkpoint database %s: %s\n",
+		    getenv("CORRAL_CHECKPOINT_DB") ? getenv("CORRAL_CHECKPOINT_DB") :
+		    "(memory)", why);
 		return 78;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);

@@ -155,3 +155,21 @@ stop_corrald
 last=$(q "SELECT resumed_from FROM events WHERE agent = 'counter' AND kind = 'spawn' ORDER BY id DESC LIMIT 1")
 [ "$(data "$last")" = $((N - 1)) ] || fail "the last run resumed from $last, not $((N - 1))'s"
 exit 0
+
+# A checkpoint database that cannot be opened: corrald says which and goes
+# on; the worker says which too (exit 78, fatal), nothing is lost.
+conf <<EOF2
+[agent:lost]
+command = $BUILD/examples/counter --to 3 --step-ms 10
+restart = on-failure
+healthy_after = 100ms
+stderr = file
+EOF2
+sed -i "s|^\[corrald\]$|[corrald]\ncheckpoint_db = $T/no-such-dir/ck.db|" "$T/corral.ini"
+start_corrald
+wait_log "cannot open the checkpoint database $T/no-such-dir/ck.db"
+wait_log 'agent lost.0 \(pid [0-9]+\): exited with code 78 .*fatal'
+grep -q "checkpoint database $T/no-such-dir/ck.db: cannot open the database" "$T/log/lost.0.stderr.log" ||
+    fail "the worker's message does not name the database: $(cat "$T/log/lost.0.stderr.log")"
+stop_corrald
+assert_eq "$CRC" 0 "corrald exit status"

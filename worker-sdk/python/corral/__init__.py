@@ -382,8 +382,9 @@ class Worker:
         rc = _lib.corral_worker_init(ctypes.byref(opts), ctypes.byref(self._w),
                                      ctypes.byref(why))
         if rc != 0:
-            raise CorralError(rc, "corral worker: %s" % (
-                _s(why.value) or _lib.corral_strerror(rc).decode()))
+            db = checkpoint_db or os.environ.get("CORRAL_CHECKPOINT_DB") or "(memory)"
+            raise CorralError(rc, "corral worker: checkpoint database %s: %s" % (
+                db, _s(why.value) or _lib.corral_strerror(rc).decode()))
 
     def close(self):
         if self._w:
