@@ -196,7 +196,6 @@ static void
 guard_arm(struct guard *g)
 {
 	uint64_t left;
-	struct timeval tv;
 
 	evtimer_del(g->timer);
 	if (!g->fleet->conf->breakers ||
@@ -204,9 +203,7 @@ guard_arm(struct guard *g)
 		return;
 	/* +1: the loop's clock and the wall clock round apart. */
 	left = corral_breaker_remaining_ms(&g->br, wall()) + 1;
-	tv.tv_sec = (time_t)(left / 1000);
-	tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
-	evtimer_add(g->timer, &tv);
+	timer_add_ms(g->timer, left);
 }
 
 static bool guards(const struct guard *, const struct worker *);

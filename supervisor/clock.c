@@ -4,7 +4,19 @@
  */
 #include <time.h>
 
+#include <event2/event.h>
+
 #include "corrald.h"
+
+void
+timer_add_ms(struct event *ev, uint64_t ms)
+{
+	struct timeval tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(ev, &tv);
+}
 
 int64_t
 now_wall_ms(void)

@@ -70,6 +70,19 @@ group_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The group starts at due (monotonic ms); the timer is made on first use. */
+static void
+group_arm(struct cluster_rt *c, uint64_t due)
+{
+	uint64_t now = now_mono_ms();
+
+	if (c->group_timer == NULL && (c->group_timer =
+	    evtimer_new(c->g.fleet->base, group_cb, c)) == NULL)
+		fatal("cluster %s: cannot create its restart timer", c->g.name);
+	c->group_due_ms = due;
+	timer_add_ms(c->group_timer, due > now ? due - now : 0);
+}
+
 bool
 cluster_regroup(struct worker *w, uint64_t delay_ms)
 {
@@ -78,7 +91,6 @@ cluster_regroup(struct worker *w, uint64_t delay_ms)
 	enum strategy st;
 	bool after = false;
 	unsigned n = 0;
-	struct timeval tv;
 	size_t i;
 
 	if (c == NULL || f->shutting_down)
@@ -108,16 +120,10 @@ cluster_regroup(struct worker *w, uint64_t delay_ms)
 		log_info("cluster %s: %s: %s failed; %u worker%s stopped to "
 		    "restart with it", c->g.name, strategy_name(st), w->name,
 		    n, n == 1 ? "" : "s");
-	if (c->group_timer == NULL &&
-	    (c->group_timer = evtimer_new(f->base, group_cb, c)) == NULL)
-		fatal("cluster %s: cannot create its restart timer", c->g.name);
 	w->regroup = true;
 	/* A later failure's longer backoff moves the whole group. */
 	if (!group_pending(c) || now_mono_ms() + delay_ms > c->group_due_ms) {
-		c->group_due_ms = now_mono_ms() + delay_ms;
-		tv.tv_sec = (time_t)(delay_ms / 1000);
-		tv.tv_usec = (suseconds_t)(delay_ms % 1000) * 1000;
-		evtimer_add(c->group_timer, &tv);
+		group_arm(c, now_mono_ms() + delay_ms);
 		/* Those waiting already (a stopping one's is its stop's). */
 		for (i = 0; i < f->nworkers; i++) {
 			struct worker *s = f->workers[i];
@@ -133,8 +139,7 @@ cluster_regroup(struct worker *w, uint64_t delay_ms)
 void
 cluster_regroup_restore(struct fleet *f)
 {
-	struct timeval tv;
-	uint64_t now = now_mono_ms(), due, left;
+	uint64_t due;
 	size_t i, j;
 
 	for (j = 0; j < f->ncrts; j++) {
@@ -151,17 +156,8 @@ cluster_regroup_restore(struct fleet *f)
 			if (w->deadline_mono_ms > due)
 				due = w->deadline_mono_ms;
 		}
-		if (!any)
-			continue;
-		if (c->group_timer == NULL && (c->group_timer =
-		    evtimer_new(f->base, group_cb, c)) == NULL)
-			fatal("cluster %s: cannot create its restart timer",
-			    c->g.name);
-		c->group_due_ms = due;
-		left = due > now ? due - now : 0;
-		tv.tv_sec = (time_t)(left / 1000);
-		tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
-		evtimer_add(c->group_timer, &tv);
+		if (any)
+			group_arm(c, due);
 	}
 }
 

@@ -198,7 +198,6 @@ hook_spawn(struct cluster_rt *c, struct hook_item *it)
 	struct spawn_req rq;
 	struct spawn_res res;
 	struct hook *h;
-	struct timeval tv;
 	char **e, *x;
 	size_t i;
 	int j;
@@ -252,9 +251,7 @@ hook_spawn(struct cluster_rt *c, struct hook_item *it)
 	}
 	if ((h->timeout = evtimer_new(f->base, timeout_cb, h)) == NULL)
 		fatal("cannot create a timer for on_state_change");
-	tv.tv_sec = HOOK_TIMEOUT_MS / 1000;
-	tv.tv_usec = 0;
-	evtimer_add(h->timeout, &tv);
+	timer_add_ms(h->timeout, HOOK_TIMEOUT_MS);
 	LIST_INSERT_HEAD(&f->hooks, h, entry);
 	c->hooks->running = h;
 	log_debug("cluster %s: on_state_change %s (pid %ld)", c->g.name,

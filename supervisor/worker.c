@@ -39,13 +39,10 @@ static void wdog_cb(evutil_socket_t, short, void *);
 void
 worker_timer_arm(struct worker *w, uint64_t ms)
 {
-	struct timeval tv;
 
 	event_base_update_cache_time(w->fleet->base);
 	w->deadline_mono_ms = now_mono_ms() + ms;
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	evtimer_add(w->timer, &tv);
+	timer_add_ms(w->timer, ms);
 }
 
 static void
@@ -620,15 +617,12 @@ worker_kill(struct worker *w, int sig)
 static void
 watchdog_arm(struct worker *w)
 {
-	struct timeval tv;
 
 	if (w->wd_ms == 0)
 		return;
 	event_base_update_cache_time(w->fleet->base);
 	w->wd_deadline_mono_ms = now_mono_ms() + w->wd_ms;
-	tv.tv_sec = (time_t)(w->wd_ms / 1000);
-	tv.tv_usec = (suseconds_t)(w->wd_ms % 1000) * 1000;
-	evtimer_add(w->wdog, &tv);
+	timer_add_ms(w->wdog, w->wd_ms);
 }
 
 static void
@@ -1648,13 +1642,9 @@ worker_adopt(struct worker *w, const struct worker_snap *s)
 	w->wd_ms = s->wd_ms;
 	w->heartbeat_mono_ms = s->heartbeat_mono_ms;
 	if (s->wd_deadline_mono_ms != 0) {
-		struct timeval tv;
-		uint64_t left = s->wd_deadline_mono_ms > now ?
-		    s->wd_deadline_mono_ms - now : 0;
 		w->wd_deadline_mono_ms = s->wd_deadline_mono_ms;
-		tv.tv_sec = (time_t)(left / 1000);
-		tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
-		evtimer_add(w->wdog, &tv);
+		timer_add_ms(w->wdog, s->wd_deadline_mono_ms > now ?
+		    s->wd_deadline_mono_ms - now : 0);
 	}
 	free(w->status_text);
 	w->status_text = s->status_text;

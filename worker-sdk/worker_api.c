@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "corral.h"
@@ -33,7 +32,8 @@ struct corral_worker {
 	uint64_t interval_ms;
 	uint64_t last_ckpt_ms;
 	const struct corral_clock *clock;
-	int notify_fd;          /* -1: nobody listens */
+	int notify_fd;          /* -1: nobody listens, or no socket */
+	bool notify_broken;     /* NOTIFY_SOCKET given, socket(2) failed */
 	struct sockaddr_un addr;
 	socklen_t addrlen;
 };
@@ -47,19 +47,6 @@ on_stop(int sig)
 	(void)sig;
 	stop_seen = 1;
 }
-
-static uint64_t
-real_now_ms(void *arg)
-{
-	struct timespec ts;
-
-	(void)arg;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static const struct corral_clock monotonic = { real_now_ms, NULL, NULL,
-	NULL };
 
 static uint64_t
 now_ms(const struct corral_worker *w)
@@ -102,6 +89,8 @@ notify_setup(struct corral_worker *w)
 		w->addr.sun_path[0] = '\0'; /* the abstract namespace */
 	w->addrlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
 	w->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	/* Told to speak but cannot: every message says so, none vanishes. */
+	w->notify_broken = w->notify_fd == -1;
 }
 
 int
@@ -122,7 +111,7 @@ corral_worker_init(const struct corral_worker_opts *opts,
 		return CORRAL_ENOMEM;
 	}
 	w->supervised = getenv("CORRAL_AGENT") != NULL;
-	w->clock = o->clock != NULL ? o->clock : &monotonic;
+	w->clock = o->clock != NULL ? o->clock : corral_clock_real();
 	tid = o->thread_id != NULL ? o->thread_id : getenv("CORRAL_THREAD_ID");
 	if (tid == NULL || *tid == '\0')
 		tid = "local";
@@ -296,6 +285,8 @@ notify_send(struct corral_worker *w, const char *msg)
 {
 	ssize_t n;
 
+	if (w->notify_broken)
+		return CORRAL_EIO;
 	if (w->notify_fd == -1)
 		return 0; /* alone, or corrald gave no socket */
 	do
