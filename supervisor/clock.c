@@ -2,6 +2,8 @@
  * clock.c: the two clocks corrald reads.  Wall time goes into events;
  * monotonic time measures runs, so a clock step cannot fake a healthy run.
  */
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -34,4 +36,29 @@ now_mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * The kernel's id of this boot, read once.  The monotonic clock counts
+ * from the boot, so its times mean something to a later corrald only while
+ * this id is the same.  "" when it cannot be read (then every start looks
+ * like one after a reboot: nothing earlier is trusted).
+ */
+const char *
+boot_id(void)
+{
+	static char id[40];
+	static int done;
+	FILE *f;
+
+	if (done)
+		return id;
+	done = 1;
+	if ((f = fopen("/proc/sys/kernel/random/boot_id", "re")) == NULL)
+		return id;
+	if (fgets(id, sizeof(id), f) == NULL)
+		id[0] = '\0';
+	id[strcspn(id, "\n")] = '\0';
+	fclose(f);
+	return id;
 }

@@ -892,6 +892,8 @@ int reexec_peek_fds(int fd, struct reexec_fds *);
 
 int64_t now_wall_ms(void);
 uint64_t now_mono_ms(void);
+/* /proc/sys/kernel/random/boot_id, read once; "" when unreadable. */
+const char *boot_id(void);
 /* Arm a timer event to fire ms from now (from the loop's cached time). */
 void timer_add_ms(struct event *, uint64_t ms);
 
