@@ -31,12 +31,12 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 SDK_SRC := worker-sdk/backoff.c worker-sdk/breaker.c worker-sdk/classify.c \
 	worker-sdk/store.c worker-sdk/store_memory.c worker-sdk/store_sqlite.c \
 	worker-sdk/fallback.c worker-sdk/retry.c worker-sdk/worker_api.c
-D_SRC := supervisor/argv.c supervisor/breakers.c supervisor/clock.c \
-	supervisor/cluster.c supervisor/config.c \
+D_SRC := supervisor/argv.c supervisor/breakers.c supervisor/cgroup.c \
+	supervisor/clock.c supervisor/cluster.c supervisor/config.c \
 	supervisor/control.c supervisor/hook.c supervisor/http.c \
 	supervisor/notify.c supervisor/notify_socket.c \
 	supervisor/log.c supervisor/output.c supervisor/reexec.c \
-	supervisor/restart.c supervisor/resume.c \
+	supervisor/restart.c supervisor/resume.c supervisor/runs.c \
 	supervisor/spawn.c supervisor/statedb.c supervisor/units.c \
 	supervisor/worker.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)

@@ -385,13 +385,14 @@ static const char *cluster_keys[C_NCLUSTER] = {
 
 enum dkey {
 	D_STATE_DB, D_RUN_DIR, D_LOG_DIR, D_LOG_LEVEL, D_CONTROL_SOCKET,
-	D_HTTP_LISTEN, D_HTTP_TOKEN, D_BREAKERS, D_CHECKPOINT_DB, D_NDAEMON
+	D_HTTP_LISTEN, D_HTTP_TOKEN, D_BREAKERS, D_CHECKPOINT_DB, D_CGROUP,
+	D_NDAEMON
 };
 
 static const char *daemon_keys[D_NDAEMON] = {
 	"state_db", "run_dir", "log_dir", "log_level", "control_socket",
 	"http_listen", "http_token", "circuit_breaker_enabled",
-	"checkpoint_db",
+	"checkpoint_db", "cgroup",
 };
 
 static int
@@ -1482,6 +1483,7 @@ resolve(struct parse *p, struct config *c)
 	/* [corrald] */
 	c->log_level = LOG_LVL_INFO;
 	c->breakers = true;
+	c->cgroup = true;
 	for (i = 0; i < p->nentries; i++) {
 		struct raw_entry *e = &p->entries[i];
 		char **dst = NULL;
@@ -1535,6 +1537,14 @@ resolve(struct parse *p, struct config *c)
 				    why);
 			continue;
 		}
+		case D_CGROUP:
+			if (strcmp(e->value, "auto") == 0)
+				c->cgroup = true;
+			else if (strcmp(e->value, "off") == 0)
+				c->cgroup = false;
+			else
+				perr(p, e->line, "cgroup: must be auto or off");
+			continue;
 		case D_HTTP_TOKEN:
 			if (strlen(e->value) < 16)
 				perr(p, e->line, "http_token: at least 16 "
@@ -1920,6 +1930,7 @@ config_print(const struct config *c, FILE *f)
 		fprintf(f, "http_token = <hidden>\n");
 	fprintf(f, "circuit_breaker_enabled = %s\n", c->breakers ? "true" :
 	    "false");
+	fprintf(f, "cgroup = %s\n", c->cgroup ? "auto" : "off");
 	for (i = 0; i < c->nclusters; i++) {
 		const struct cluster_conf *cl = &c->clusters[i];
 		fprintf(f, "\n[cluster:%s]\n", cl->name);

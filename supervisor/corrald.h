@@ -194,6 +194,7 @@ struct config {
 	unsigned http_port;
 	char *http_token; /* NULL: none (then loopback only) */
 	bool breakers;    /* circuit_breaker_enabled / CIRCUIT_BREAKER_ENABLED */
+	bool cgroup;      /* cgroup = auto: a cgroup v2 per run when possible */
 	enum log_level log_level;
 
 	struct agent_conf *agents; /* sorted by priority, then file order */
@@ -365,6 +366,32 @@ int statedb_breaker_history(struct statedb *, const char *name,
 void statedb_stats(const struct statedb *, uint64_t *commits,
     uint64_t *written, size_t *queued);
 
+/* A run with a process, as the state database records it (table runs). */
+struct run_row {
+	char agent[NAME_MAX_LEN + 1];
+	unsigned instance;
+	pid_t pid, pgid;
+	uint64_t start_ticks; /* /proc/PID/stat starttime: pid reuse shows */
+	char boot_id[40];
+	char *cgroup;         /* owned when queued, borrowed when loaded */
+	int stop_signal;
+	uint64_t stop_timeout_ms;
+	int64_t start_ms;     /* wall clock */
+};
+/*
+ * Record a run (r->cgroup is moved) or forget it, with this loop turn's
+ * events; a newer op for the same instance replaces one still queued.
+ */
+void statedb_run_add(struct statedb *, struct run_row *);
+void statedb_run_del(struct statedb *, const char *agent, unsigned instance);
+/* A row of meta, written at once.  0 or -1 (logged). */
+int statedb_set_meta(struct statedb *, const char *key, const char *value);
+/* Its value (caller frees), or NULL when there is none. */
+char *statedb_get_meta(struct statedb *, const char *key);
+/* Calls fn for every recorded run (strings borrowed).  0 or -1. */
+int statedb_load_runs(struct statedb *, void (*fn)(void *,
+    const struct run_row *), void *arg);
+
 /* output.c: a worker's stdout and stderr. */
 
 struct worker;
@@ -406,6 +433,8 @@ struct spawn_req {
 	 * child fills with its own pid (WATCHDOG_PID).
 	 */
 	char *pid_slot;
+	/* NULL, or the cgroup.procs the child moves itself into first. */
+	const char *cgroup_procs;
 };
 
 struct spawn_res {
@@ -473,6 +502,43 @@ bool resume_exited(struct worker *, enum corral_exit_class,
 struct corral_store *resume_store(struct fleet *);
 void resume_close(struct fleet *);
 
+/* cgroup.c: a cgroup v2 directory per worker instance. */
+
+/*
+ * Make (or find) the fleet's directory, beside corrald in its own cgroup,
+ * named after its state database.  Caller frees; NULL with *why (static).
+ */
+char *cgroup_fleet_dir(const char *state_db, const char **why);
+int cgroup_make(const char *dir);          /* 0, or -1 with errno */
+/* The processes in dir (up to max; the count is capped too). */
+size_t cgroup_members(const char *dir, pid_t *out, size_t max);
+bool cgroup_populated(const char *dir);
+/* sig to every process in dir; SIGKILL through cgroup.kill. */
+void cgroup_signal(const char *dir, int sig);
+void cgroup_remove(const char *dir);       /* if empty */
+void cgroup_each(const char *fleet_dir, void (*fn)(void *, const char *),
+    void *arg);
+
+/* runs.c: runs recorded until reaped; what an earlier corrald left. */
+
+struct survivor;
+/* Decide how runs are contained: a cgroup each, or a process group. */
+void runs_init(struct fleet *);
+/* At a start that is no reexec: stop what earlier runs left alive. */
+void runs_recover(struct fleet *);
+/* May w spawn now?  If not, it spawns once what blocks it is gone. */
+bool runs_clear(struct worker *);
+/* The cgroup.procs w's next run joins (caller frees); NULL: none. */
+char *runs_join_path(struct worker *);
+void runs_started(struct worker *);  /* w->pid is its new run */
+void runs_adopted(struct worker *);  /* w->pid was handed over by reexec */
+void runs_ended(struct worker *);    /* reaped: kill what it left, forget */
+/* sig to w's run: its group; KILL also to its whole cgroup. */
+void runs_kill(struct worker *, int sig);
+void runs_halt(struct worker *);     /* no start once a survivor is gone */
+void runs_forget(struct worker *);   /* w is freed */
+void runs_free(struct fleet *);
+
 /* worker.c: the fleet of workers and their state machine. */
 
 struct worker {
@@ -533,6 +599,9 @@ struct worker {
 	LIST_ENTRY(worker) retire_entry;
 	bool restart_pending;   /* an operator restart: start once stopped */
 	struct worker_resume rs; /* which checkpoint it resumes from */
+	char *cgdir;            /* owned: its cgroup's directory, or NULL */
+	bool in_cgroup;         /* this run was put in cgdir */
+	struct survivor *surv;  /* borrowed: an earlier run still stopping */
 };
 
 struct fleet {
@@ -567,6 +636,9 @@ struct fleet {
 	void (*on_started)(struct fleet *);
 	struct corral_store *ckpt; /* owned; NULL: not open (yet) */
 	uint64_t ckpt_failed_mono_ms; /* last failure to open it; 0: none */
+	char *cgroot;           /* owned: the fleet's cgroup dir; NULL: none */
+	LIST_HEAD(, survivor) survivors; /* owned: earlier runs stopping */
+	size_t nsurv;
 };
 
 struct fleet *fleet_new(struct event_base *, struct config *,
@@ -591,6 +663,8 @@ int fleet_reload_file(struct fleet *, struct config_errors *, char *summary,
     size_t len);
 /* Stop every worker; on_idle runs once none is left.  Again: SIGKILL now. */
 void fleet_shutdown(struct fleet *);
+/* Shutting down and no process left (workers, survivors): on_idle. */
+void fleet_idle_check(struct fleet *);
 /* Kill and reap every remaining descendant (escaped grandchildren). */
 void fleet_reap_orphans(struct fleet *);
 struct worker *fleet_find_pid(struct fleet *, pid_t);

@@ -1,7 +1,8 @@
 /*
  * spawn.c: fork and exec one run of a worker.  The child gets a clean
- * process: its own session and process group, default signal handlers and
- * an empty mask, only stdin, stdout and stderr open, PDEATHSIG set.  If the
+ * process: its cgroup when it has one, its own session and process group,
+ * default signal handlers and an empty mask, only stdin, stdout and stderr
+ * open, PDEATHSIG set.  If the
  * exec fails, the child writes the errno and the failing step to a
  * close-on-exec pipe, so the parent can tell a missing binary from a crash.
  */
@@ -54,6 +55,16 @@ child(const struct spawn_req *rq, int out[2][2], int statusfd, pid_t parent)
 	struct rlimit rl;
 	int sig, nullfd, i;
 
+	/*
+	 * Into the run's cgroup first, so that nothing it forks is outside.
+	 * A failure leaves the run in corrald's cgroup, contained by its
+	 * process group, which is also what a later corrald searches.
+	 */
+	if (rq->cgroup_procs != NULL &&
+	    (nullfd = open(rq->cgroup_procs, O_WRONLY | O_CLOEXEC)) != -1) {
+		ssize_t n __attribute__((unused)) = write(nullfd, "0", 1);
+		close(nullfd);
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	/* An ignored SIGPIPE would survive exec: reset every disposition. */

@@ -39,6 +39,12 @@ struct statedb {
 	int64_t next_id;
 	uint64_t commits, written;
 	sqlite3_stmt *json;
+	/* Live runs to record or forget, at most one op per instance. */
+	struct run_op {
+		bool del;
+		struct run_row r;
+	} *rq;
+	size_t nrq, caprq;
 	void (*listener)(void *, const struct db_event *);
 	void *listener_arg;
 };
@@ -92,7 +98,17 @@ static const char schema[] =
     "  name TEXT PRIMARY KEY, state TEXT NOT NULL, failures INTEGER,"
     "  reopenings INTEGER, trials INTEGER, opened_at_ms INTEGER,"
     "  open_until_ms INTEGER, reset_required INTEGER, reason TEXT,"
-    "  time_ms INTEGER);";
+    "  time_ms INTEGER);"
+    /*
+     * Runs with a process, from spawn until reaped: what a corrald that
+     * starts after an unplanned death must find and stop first.
+     */
+    "CREATE TABLE IF NOT EXISTS runs ("
+    "  agent TEXT NOT NULL, instance INTEGER NOT NULL,"
+    "  pid INTEGER NOT NULL, pgid INTEGER NOT NULL,"
+    "  start_ticks INTEGER NOT NULL, boot_id TEXT NOT NULL, cgroup TEXT,"
+    "  stop_signal INTEGER NOT NULL, stop_timeout_ms INTEGER NOT NULL,"
+    "  start_ms INTEGER NOT NULL, PRIMARY KEY (agent, instance));";
 
 /*
  * Columns added since: a database an older corrald made gets them when
@@ -291,12 +307,16 @@ statedb_close(struct statedb *s)
 
 	if (s == NULL)
 		return;
-	if (s->db != NULL && s->nq > 0 && statedb_flush(s) == -1)
+	if (s->db != NULL && (s->nq > 0 || s->nrq > 0) &&
+	    statedb_flush(s) == -1)
 		log_error("state database %s: %zu events could not be written",
 		    s->path, s->nq);
 	for (i = 0; i < s->nq; i++)
 		event_clear(&s->q[i]);
 	free(s->q);
+	for (i = 0; i < s->nrq; i++)
+		free(s->rq[i].r.cgroup);
+	free(s->rq);
 	if (s->flush_ev != NULL)
 		event_free(s->flush_ev);
 	if (s->retry_ev != NULL)
@@ -404,13 +424,47 @@ insert_one(struct statedb *s, const struct db_event *e)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Write up to max queued events in one transaction.  0 or -1. */
+/* Apply one recorded or forgotten run.  0 or -1. */
+static int
+run_apply(struct statedb *s, const struct run_op *op)
+{
+	const struct run_row *r = &op->r;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, op->del ?
+	    "DELETE FROM runs WHERE agent = ?1 AND instance = ?2" :
+	    "INSERT OR REPLACE INTO runs VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+	    "?8, ?9, ?10)", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, r->agent, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, (int)r->instance);
+	if (!op->del) {
+		sqlite3_bind_int64(st, 3, r->pid);
+		sqlite3_bind_int64(st, 4, r->pgid);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)r->start_ticks);
+		sqlite3_bind_text(st, 6, r->boot_id, -1, SQLITE_STATIC);
+		if (r->cgroup != NULL)
+			sqlite3_bind_text(st, 7, r->cgroup, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 8, r->stop_signal);
+		sqlite3_bind_int64(st, 9, (sqlite3_int64)r->stop_timeout_ms);
+		sqlite3_bind_int64(st, 10, r->start_ms);
+	}
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * Write up to max queued events, and every queued run, in one
+ * transaction.  0 or -1.
+ */
 static int
 flush_some(struct statedb *s, size_t max)
 {
 	size_t i, n = s->nq < max ? s->nq : max;
 
-	if (n == 0)
+	if (n == 0 && s->nrq == 0)
 		return 0;
 	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
 	    SQLITE_OK)
@@ -418,8 +472,14 @@ flush_some(struct statedb *s, size_t max)
 	for (i = 0; i < n; i++)
 		if (insert_one(s, &s->q[i]) == -1)
 			goto fail;
+	for (i = 0; i < s->nrq; i++)
+		if (run_apply(s, &s->rq[i]) == -1)
+			goto fail;
 	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
+	for (i = 0; i < s->nrq; i++)
+		free(s->rq[i].r.cgroup);
+	s->nrq = 0;
 	for (i = 0; i < n; i++)
 		event_clear(&s->q[i]);
 	memmove(s->q, s->q + n, (s->nq - n) * sizeof(*s->q));
@@ -445,7 +505,7 @@ fail:
 int
 statedb_flush(struct statedb *s)
 {
-	while (s->nq > 0)
+	while (s->nq > 0 || s->nrq > 0)
 		if (flush_some(s, SIZE_MAX) == -1)
 			return -1;
 	return 0;
@@ -464,6 +524,131 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 		evtimer_add(s->retry_ev, &tv);
 	else if (s->nq > 0)
 		evtimer_add(s->flush_ev, &zero_tv);
+}
+
+/*
+ * Queue a run's op, replacing any op still queued for the same instance:
+ * the newest says all, so the queue holds one op per instance at most and
+ * stays bounded however long the disk fails.
+ */
+static void
+run_queue(struct statedb *s, bool del, struct run_row *r)
+{
+	struct run_op *op = NULL;
+	size_t i;
+
+	for (i = 0; i < s->nrq; i++)
+		if (s->rq[i].r.instance == r->instance &&
+		    strcmp(s->rq[i].r.agent, r->agent) == 0) {
+			op = &s->rq[i];
+			free(op->r.cgroup);
+			break;
+		}
+	if (op == NULL) {
+		if (s->nrq == s->caprq) {
+			s->caprq = s->caprq ? s->caprq * 2 : 64;
+			s->rq = xreallocarray(s->rq, s->caprq, sizeof(*s->rq));
+		}
+		op = &s->rq[s->nrq++];
+	}
+	op->del = del;
+	op->r = *r;
+	r->cgroup = NULL; /* moved */
+	if (!s->failing && !evtimer_pending(s->flush_ev, NULL))
+		evtimer_add(s->flush_ev, &zero_tv);
+}
+
+void
+statedb_run_add(struct statedb *s, struct run_row *r)
+{
+	run_queue(s, false, r);
+}
+
+void
+statedb_run_del(struct statedb *s, const char *agent, unsigned instance)
+{
+	struct run_row r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.agent, sizeof(r.agent), "%s", agent);
+	r.instance = instance;
+	run_queue(s, true, &r);
+}
+
+int
+statedb_set_meta(struct statedb *s, const char *key, const char *value)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta VALUES "
+	    "(?1, ?2)", -1, &st, NULL) != SQLITE_OK) {
+		log_error("state database %s: %s", s->path,
+		    sqlite3_errmsg(s->db));
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		log_error("state database %s: cannot record %s: %s", s->path,
+		    key, sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return 0;
+}
+
+char *
+statedb_get_meta(struct statedb *s, const char *key)
+{
+	sqlite3_stmt *st;
+	char *v = NULL;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = ?1",
+	    -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		v = xstrdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return v;
+}
+
+int
+statedb_load_runs(struct statedb *s, void (*fn)(void *,
+    const struct run_row *), void *arg)
+{
+	struct run_row r;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT agent, instance, pid, pgid, "
+	    "start_ticks, boot_id, cgroup, stop_signal, stop_timeout_ms, "
+	    "start_ms FROM runs ORDER BY agent, instance", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		log_error("state database %s: %s", s->path,
+		    sqlite3_errmsg(s->db));
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *a = (const char *)sqlite3_column_text(st, 0);
+		const char *b = (const char *)sqlite3_column_text(st, 5);
+		memset(&r, 0, sizeof(r));
+		snprintf(r.agent, sizeof(r.agent), "%s", a ? a : "");
+		r.instance = (unsigned)sqlite3_column_int(st, 1);
+		r.pid = (pid_t)sqlite3_column_int64(st, 2);
+		r.pgid = (pid_t)sqlite3_column_int64(st, 3);
+		r.start_ticks = (uint64_t)sqlite3_column_int64(st, 4);
+		snprintf(r.boot_id, sizeof(r.boot_id), "%s", b ? b : "");
+		r.cgroup = (char *)sqlite3_column_text(st, 6); /* borrowed */
+		r.stop_signal = sqlite3_column_int(st, 7);
+		r.stop_timeout_ms = (uint64_t)sqlite3_column_int64(st, 8);
+		r.start_ms = sqlite3_column_int64(st, 9);
+		fn(arg, &r);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int64_t

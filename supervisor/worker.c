@@ -171,6 +171,7 @@ worker_free(struct worker *w)
 {
 	int j;
 
+	runs_forget(w);
 	for (j = 0; j < 2; j++) {
 		output_close(w->out[j]);
 		if (w->logfd[j] != -1)
@@ -230,6 +231,7 @@ fleet_new(struct event_base *base, struct config *conf, struct statedb *db)
 		fatal("cannot create the spawn timer");
 	TAILQ_INIT(&f->startq);
 	LIST_INIT(&f->retiring);
+	LIST_INIT(&f->survivors);
 	for (i = 0; i < conf->nagents; i++)
 		n += conf->agents[i].numprocs;
 	f->workers = xcalloc(n, sizeof(*f->workers));
@@ -253,6 +255,7 @@ fleet_new(struct event_base *base, struct config *conf, struct statedb *db)
 		}
 	}
 	breakers_link(f);
+	runs_init(f);
 	return f;
 }
 
@@ -284,6 +287,7 @@ fleet_free(struct fleet *f)
 	for (i = 0; i < f->nold; i++)
 		config_free(f->old[i]);
 	free(f->old);
+	runs_free(f);
 	resume_close(f);
 	config_free(f->conf);
 	free(f);
@@ -371,6 +375,10 @@ fleet_start(struct fleet *f)
 {
 	size_t i;
 
+	/* Never two live runs of one instance: what the corrald before left
+	 * alive is stopped first, and those instances start once it is gone. */
+	if (!f->resumed)
+		runs_recover(f);
 	if (statedb_load_held(f->db, hold_cb, f) == -1)
 		log_warnx("cannot read which workers the operator stopped; "
 		    "starting every autostart worker");
@@ -512,12 +520,15 @@ worker_spawn(struct worker *w)
 	struct spawn_req rq;
 	struct spawn_res res;
 	struct db_event e;
-	char *dir = NULL;
+	char *dir = NULL, *join;
 	const char *why;
 	size_t i;
 	int j, rc, saved;
 
 	if (w->pid != 0 || f->shutting_down)
+		return;
+	/* An earlier run of it may still live: it spawns once that is gone. */
+	if (!runs_clear(w))
 		return;
 	snprintf(inst, sizeof(inst), "%u", w->instance);
 	strv_init(&argv);
@@ -546,11 +557,13 @@ worker_spawn(struct worker *w)
 	for (i = 0; i < env.n; i++)
 		if (strncmp(env.v[i], "WATCHDOG_PID=", 13) == 0)
 			rq.pid_slot = env.v[i];
+	rq.cgroup_procs = join = runs_join_path(w);
 	rc = spawn_run(&rq, &res);
 	saved = errno;
 	strv_free(&argv);
 	strv_free(&env);
 	free(dir);
+	free(join);
 	if (rc == -1) {
 		/* corrald's trouble, not the worker's: retry, count nothing. */
 		uint64_t d = corral_backoff_delay(&a->backoff, w->failures,
@@ -564,9 +577,11 @@ worker_spawn(struct worker *w)
 	}
 
 	w->pid = res.pid;
+	w->in_cgroup = join != NULL;
 	w->runs++;
 	w->start_wall_ms = now_wall_ms();
 	w->start_mono_ms = now_mono_ms();
+	runs_started(w);
 	w->healthy = false;
 	w->healthy_due = false;
 	w->ready = false;
@@ -609,8 +624,7 @@ worker_spawn(struct worker *w)
 static void
 worker_kill(struct worker *w, int sig)
 {
-	if (kill(-w->pid, sig) == -1 && errno == ESRCH)
-		kill(w->pid, sig);
+	runs_kill(w, sig);
 }
 
 /* (Re)start the run's watchdog, if it has one. */
@@ -858,7 +872,7 @@ worker_exited(struct worker *w, int status)
 		w->execfd = -1;
 	}
 	/* Whatever it left behind in its group goes with it. */
-	kill(-w->pid, SIGKILL);
+	runs_ended(w);
 	for (j = 0; j < 2; j++) {
 		output_close(w->out[j]);
 		w->out[j] = NULL;
@@ -955,8 +969,7 @@ worker_exited(struct worker *w, int status)
 	if (w->retiring) {
 		worker_set_state(w, W_STOPPED, "removed by reload");
 		worker_retire_done(w);
-		if (f->shutting_down && f->live == 0 && f->on_idle != NULL)
-			f->on_idle(f);
+		fleet_idle_check(f);
 		return;
 	}
 	w->last_class = cls;
@@ -997,7 +1010,14 @@ worker_exited(struct worker *w, int status)
 	} else
 		worker_set_state(w, plan.next, plan.why);
 out:
-	if (f->shutting_down && f->live == 0 && f->on_idle != NULL)
+	fleet_idle_check(f);
+}
+
+void
+fleet_idle_check(struct fleet *f)
+{
+	if (f->shutting_down && f->live == 0 && f->nsurv == 0 &&
+	    f->on_idle != NULL)
 		f->on_idle(f);
 }
 
@@ -1039,6 +1059,7 @@ worker_halt(struct worker *w)
 		TAILQ_REMOVE(&f->startq, w, startq);
 		w->queued = false;
 	}
+	runs_halt(w);
 	w->regroup = false;
 	/*
 	 * Without a process, the trial slots it holds (admitted, queued, or
@@ -1189,8 +1210,7 @@ fleet_shutdown(struct fleet *f)
 	/* Reverse start order: dependents go before what they depend on. */
 	for (i = f->nworkers; i-- > 0;)
 		worker_halt(f->workers[i]);
-	if (f->live == 0 && f->on_idle != NULL)
-		f->on_idle(f);
+	fleet_idle_check(f);
 }
 
 void
@@ -1308,6 +1328,10 @@ keep_daemon_settings(struct config *old, struct config *new)
 	tmp = old->http_token, old->http_token = new->http_token,
 	    new->http_token = tmp;
 	new->http_port = old->http_port;
+	if (old->cgroup != new->cgroup)
+		log_warnx("reload: cgroup changed; it takes effect when "
+		    "corrald restarts");
+	new->cgroup = old->cgroup;
 	log_set_level(new->log_level);
 }
 
@@ -1613,8 +1637,10 @@ worker_adopt(struct worker *w, const struct worker_snap *s)
 	w->last_code = s->last_code;
 	w->last_signal = s->last_signal;
 	memcpy(w->exits, s->exits, sizeof(w->exits));
-	if (w->pid != 0)
+	if (w->pid != 0) {
 		pid_insert(w);
+		runs_adopted(w);
+	}
 	for (j = 0; j < 2; j++) {
 		if (s->outfd[j] == -1)
 			continue;

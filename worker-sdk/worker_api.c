@@ -41,11 +41,26 @@ struct corral_worker {
 /* One worker per process: the handler has nowhere else to write. */
 static volatile sig_atomic_t stop_seen;
 
+/*
+ * The stop signal also comes from the kernel when corrald dies
+ * (PR_SET_PDEATHSIG), and then the worker's stdout and stderr are pipes
+ * nobody reads: the first line a stopping worker prints would kill it
+ * with SIGPIPE before its last checkpoint.  From here on a write to them
+ * fails with EPIPE instead.  sigaction is async-signal-safe.
+ */
 static void
 on_stop(int sig)
 {
+	struct sigaction ign;
+	int saved = errno;
+
 	(void)sig;
 	stop_seen = 1;
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGPIPE, &ign, NULL);
+	errno = saved;
 }
 
 static uint64_t

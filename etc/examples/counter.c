@@ -10,7 +10,12 @@
  * "poison" checkpoint crashes at once, until corrald rolls it back to the
  * checkpoint before (poison_threshold); from there it counts on.
  *
- * usage: counter [--to N] [--step-ms MS] [--poison-at K]
+ * --final-ms MS shows a clean stop: told to stop, it says so, takes MS to
+ * wind down, then writes a last checkpoint ("N final") and exits 0.  When
+ * the stop signal came from corrald's death, nobody reads its output any
+ * more; the SDK makes those writes fail instead of killing it (SIGPIPE).
+ *
+ * usage: counter [--to N] [--step-ms MS] [--poison-at K] [--final-ms MS]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,7 +30,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: counter [--to N] [--step-ms MS] "
-	    "[--poison-at K]\n");
+	    "[--poison-at K] [--final-ms MS]\n");
 }
 
 int
@@ -35,12 +40,13 @@ main(int argc, char **argv)
 		{ "to", required_argument, NULL, 't' },
 		{ "step-ms", required_argument, NULL, 's' },
 		{ "poison-at", required_argument, NULL, 'p' },
+		{ "final-ms", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct corral_worker *w;
 	const struct corral_tuple *cp;
 	const char *why;
-	long to = 0, step_ms = 100, poison_at = 0, n = 0;
+	long to = 0, step_ms = 100, poison_at = 0, final_ms = -1, n = 0;
 	bool afresh;
 	int ch, rc;
 
@@ -54,6 +60,9 @@ main(int argc, char **argv)
 			break;
 		case 'p':
 			poison_at = strtol(optarg, NULL, 10);
+			break;
+		case 'f':
+			final_ms = strtol(optarg, NULL, 10);
 			break;
 		default:
 			usage();
@@ -119,6 +128,29 @@ main(int argc, char **argv)
 			abort();
 		}
 		corral_worker_heartbeat(w);
+	}
+	if (corral_worker_stopping(w) && final_ms >= 0) {
+		struct timespec d = { final_ms / 1000,
+			(final_ms % 1000) * 1000000 };
+		char state[48];
+		int len;
+
+		printf("stopping at %ld: winding down\n", n);
+		fflush(stdout);
+		while (nanosleep(&d, &d) == -1 && errno == EINTR)
+			;
+		len = snprintf(state, sizeof(state), "%ld final", n);
+		if ((rc = corral_worker_checkpoint(w, state, (size_t)len, NULL,
+		    NULL, 0)) != 0) {
+			fprintf(stderr, "counter: cannot write the final "
+			    "checkpoint at %ld: %s\n", n, corral_strerror(rc));
+			corral_worker_free(w);
+			return 75;
+		}
+		printf("final checkpoint at %ld\n", n);
+		fflush(stdout);
+		corral_worker_free(w);
+		return 0;
 	}
 	printf(corral_worker_stopping(w) ? "stopping at %ld\n" :
 	    "done at %ld\n", n);

@@ -37,6 +37,13 @@ cleanup() {
 		kill -KILL "$CPID" 2>/dev/null
 	fi
 	for p in $STRAYS; do kill -KILL "$p" 2>/dev/null; done
+	# The fleet's cgroups (a corrald killed on purpose leaves them).
+	cg=$("$SQLQ" "$DB" "SELECT value FROM meta WHERE key='cgroup'" 2>/dev/null)
+	if [ -n "$cg" ] && [ -d "$cg" ]; then
+		echo 1 >"$cg/cgroup.kill" 2>/dev/null
+		for d in "$cg"/*/; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
+		rmdir "$cg" 2>/dev/null
+	fi
 	if [ $rc -eq 0 ]; then
 		rm -rf "$T"
 	else
@@ -71,6 +78,13 @@ pids_gone() {
 	t=$1
 	shift
 	"$BUILD/helpers/pidgone" "$((t * 1000))" "$@"
+}
+
+# pids_exited TIMEOUT_S PID...: every one exited (a zombie counts).
+pids_exited() {
+	t=$1
+	shift
+	"$BUILD/helpers/pidgone" -x "$((t * 1000))" "$@"
 }
 
 # stop_corrald [SIGNAL]: signal corrald and wait for it; sets CRC.

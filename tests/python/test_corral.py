@@ -2,6 +2,7 @@
 the saver calls against both backends, and the worker alone."""
 
 import os
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -126,6 +127,33 @@ class WorkerAloneTest(unittest.TestCase):
             cp = w.resume()
             self.assertEqual((cp.id, cp.parent_id, cp.data, cp.metadata),
                              (b, a, b'{"n": 2}', {"n": 2}))
+
+    def test_stopping_survives_a_dead_reader(self):
+        # In a process of its own: the stop flag is the process's.  Its
+        # stdout is a pipe whose reader is gone, as when corrald died.
+        child = r"""
+import os, signal, sys
+sys.path.insert(0, sys.argv[1])
+import corral
+w = corral.Worker(checkpoint_db=sys.argv[2])
+os.kill(os.getpid(), signal.SIGTERM)
+assert w.stopping
+for i in range(1000):
+    print("winding down", i)
+sys.stdout.flush()
+w.checkpoint(b"final")
+os._exit(0)
+"""
+        r, wfd = os.pipe()
+        os.close(r)
+        pkg = os.path.join(os.path.dirname(__file__), "..", "..",
+                           "worker-sdk", "python")
+        p = subprocess.run([sys.executable, "-c", child, pkg, self.db],
+                           stdout=wfd, stderr=subprocess.PIPE, timeout=30)
+        os.close(wfd)
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        with corral.Worker(checkpoint_db=self.db) as w:
+            self.assertEqual(w.resume().data, b"final")
 
 
 if __name__ == "__main__":

@@ -1158,6 +1158,7 @@ test_print(void **state)
 	    "control_socket = /tmp/corral-test/run/corrald.sock\n"
 	    "log_level = warn\n"
 	    "circuit_breaker_enabled = false\n"
+	    "cgroup = auto\n"
 	    "\n"
 	    "[cluster:research]\n"
 	    "failure_threshold = 5\n"

@@ -4,7 +4,9 @@
  * pidfd; the reaping, which is its parent's business, is then checked until
  * the deadline.  Exits 0 when all are gone, 1 on timeout.
  *
- * usage: pidgone TIMEOUT_MS PID...
+ * usage: pidgone [-x] TIMEOUT_MS PID...
+ *   -x  exited is enough: a zombie counts as gone (for processes whose
+ *       parent is not ours to hurry, such as init after corrald's death)
  */
 #include <errno.h>
 #include <poll.h>
@@ -27,10 +29,15 @@ int
 main(int argc, char **argv)
 {
 	long deadline;
-	int i;
+	int i, exited_only = 0;
 
+	if (argc > 1 && argv[1][0] == '-' && argv[1][1] == 'x') {
+		exited_only = 1;
+		argv++;
+		argc--;
+	}
 	if (argc < 3) {
-		fprintf(stderr, "usage: pidgone TIMEOUT_MS PID...\n");
+		fprintf(stderr, "usage: pidgone [-x] TIMEOUT_MS PID...\n");
 		return 2;
 	}
 	deadline = now_ms() + strtol(argv[1], NULL, 10);
@@ -53,7 +60,7 @@ main(int argc, char **argv)
 			return 2;
 		}
 		snprintf(path, sizeof(path), "/proc/%ld", pid);
-		while (access(path, F_OK) == 0) {
+		while (!exited_only && access(path, F_OK) == 0) {
 			struct timespec d = { 0, 5000000 };
 			if (now_ms() > deadline) {
 				fprintf(stderr, "pidgone: pid %ld exited but "

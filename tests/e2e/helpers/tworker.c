@@ -6,6 +6,8 @@
  *   signal SIG       kill itself with signal number SIG
  *   sleep            run until killed; exit 0 on SIGTERM
  *   ignore-term      ignore SIGTERM and SIGINT, run until killed
+ *   slow-term FILE   write its pid to FILE, run until SIGTERM, then go on
+ *                    DELAY_MS more (a worker finishing its step), exit 0
  *   grandchild FILE  fork a child that sleeps forever (same process group),
  *                    write its pid to FILE, then exit 1 after DELAY_MS
  *   escape FILE      the same, but the child leaves the group (setsid)
@@ -52,6 +54,15 @@ on_term(int sig)
 {
 	(void)sig;
 	_exit(0);
+}
+
+static volatile sig_atomic_t termed;
+
+static void
+on_term_flag(int sig)
+{
+	(void)sig;
+	termed = 1;
 }
 
 static void
@@ -229,6 +240,18 @@ main(int argc, char **argv)
 		signal(SIGTERM, on_term);
 		for (;;)
 			pause();
+	}
+	if (strcmp(mode, "slow-term") == 0 && argc == 3) {
+		sigset_t term, old;
+		sigemptyset(&term);
+		sigaddset(&term, SIGTERM);
+		sigprocmask(SIG_BLOCK, &term, &old);
+		signal(SIGTERM, on_term_flag);
+		write_pid(argv[2], getpid());
+		while (!termed)
+			sigsuspend(&old);
+		nap(delay);
+		return 0;
 	}
 	if (strcmp(mode, "ignore-term") == 0) {
 		signal(SIGTERM, SIG_IGN);

@@ -26,6 +26,7 @@ import ctypes
 import ctypes.util
 import json
 import os
+import sys
 
 __all__ = ["Worker", "Saver", "Checkpoint", "CheckpointTuple", "CorralError",
            "NotFound", "Corrupt"]
@@ -368,6 +369,38 @@ class Saver:
                "delete_thread", self._s)
 
 
+class _PipeTolerant:
+    """sys.stdout or sys.stderr once the worker is stopping: a write to a
+    pipe nobody reads any more (corrald died, and its death is what told
+    the worker to stop) is dropped instead of raising BrokenPipeError, so
+    that the worker reaches its last checkpoint."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, data):
+        try:
+            return self._stream.write(data)
+        except BrokenPipeError:
+            return len(data)
+
+    def flush(self):
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            pass
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def _tolerate_broken_pipes():
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, _PipeTolerant):
+            setattr(sys, name, _PipeTolerant(stream))
+
+
 class Worker:
     """A worker's bond with corrald (or alone: thread "local", a store in
     memory or checkpoint_db, notify calls do nothing)."""
@@ -410,8 +443,12 @@ class Worker:
 
     @property
     def stopping(self):
-        """True once corrald's stop signal arrived: checkpoint and exit."""
-        return bool(_lib.corral_worker_stopping(self._w))
+        """True once corrald's stop signal arrived: checkpoint and exit.
+        From then on, printing to a pipe nobody reads is not an error."""
+        if not _lib.corral_worker_stopping(self._w):
+            return False
+        _tolerate_broken_pipes()
+        return True
 
     @property
     def checkpoint_due(self):
