@@ -384,6 +384,14 @@ struct run_row {
  */
 void statedb_run_add(struct statedb *, struct run_row *);
 void statedb_run_del(struct statedb *, const char *agent, unsigned instance);
+/* What a worker was (table workers), for a restart of corrald. */
+struct worker_row;
+void statedb_worker_put(struct statedb *, const struct worker_row *);
+void statedb_worker_del(struct statedb *, const char *agent,
+    unsigned instance);
+/* Calls fn for every readable row; an unreadable one is logged.  0/-1. */
+int statedb_load_workers(struct statedb *, void (*fn)(void *,
+    const struct worker_row *), void *arg);
 /* A row of meta, written at once.  0 or -1 (logged). */
 int statedb_set_meta(struct statedb *, const char *key, const char *value);
 /* Its value (caller frees), or NULL when there is none. */
@@ -541,6 +549,18 @@ void runs_free(struct fleet *);
 
 /* worker.c: the fleet of workers and their state machine. */
 
+/* What a restart of corrald remembers of a worker (statedb.c). */
+struct worker_row {
+	char agent[NAME_MAX_LEN + 1];
+	unsigned instance;
+	int state;              /* enum wstate */
+	unsigned failures, runs, start_failures, runtime_failures;
+	int64_t chain;
+	int last_class, last_code, last_signal;
+	unsigned exits[CORRAL_EXIT_STOPPED + 1];
+	struct worker_resume rs; /* poison, its count, steps, rolled, back */
+};
+
 struct worker {
 	struct fleet *fleet;      /* borrowed: the fleet owns its workers */
 	struct agent_rt *rt;      /* borrowed from the fleet; NULL if retiring */
@@ -602,6 +622,7 @@ struct worker {
 	char *cgdir;            /* owned: its cgroup's directory, or NULL */
 	bool in_cgroup;         /* this run was put in cgdir */
 	struct survivor *surv;  /* borrowed: an earlier run still stopping */
+	bool remembered_backoff; /* was in BACKOFF when corrald last stopped */
 };
 
 struct fleet {
@@ -632,6 +653,7 @@ struct fleet {
 	bool started;           /* the initial start queue has drained */
 	bool starting;          /* fleet_start is queueing the autostart ones */
 	bool resumed;           /* taken over from before a reexec */
+	bool unplanned;         /* the corrald before died without stopping */
 	size_t stale_held;      /* held rows naming workers not in the file */
 	void (*on_started)(struct fleet *);
 	struct corral_store *ckpt; /* owned; NULL: not open (yet) */

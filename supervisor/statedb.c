@@ -39,10 +39,14 @@ struct statedb {
 	int64_t next_id;
 	uint64_t commits, written;
 	sqlite3_stmt *json;
-	/* Live runs to record or forget, at most one op per instance. */
-	struct run_op {
-		bool del;
-		struct run_row r;
+	/*
+	 * Rows of runs and workers to write or forget with the next batch:
+	 * at most one op per table and instance, the newest.
+	 */
+	struct row_op {
+		enum { OP_RUN_ADD, OP_RUN_DEL, OP_WORKER_PUT, OP_WORKER_DEL } op;
+		struct run_row r;    /* agent and instance: the key, always */
+		struct worker_row w;
 	} *rq;
 	size_t nrq, caprq;
 	void (*listener)(void *, const struct db_event *);
@@ -108,7 +112,19 @@ static const char schema[] =
     "  pid INTEGER NOT NULL, pgid INTEGER NOT NULL,"
     "  start_ticks INTEGER NOT NULL, boot_id TEXT NOT NULL, cgroup TEXT,"
     "  stop_signal INTEGER NOT NULL, stop_timeout_ms INTEGER NOT NULL,"
-    "  start_ms INTEGER NOT NULL, PRIMARY KEY (agent, instance));";
+    "  start_ms INTEGER NOT NULL, PRIMARY KEY (agent, instance));"
+    /*
+     * What each worker was, so that a restart of corrald remembers it:
+     * FATAL, its counters and last exit, rollback's counts.
+     */
+    "CREATE TABLE IF NOT EXISTS workers ("
+    "  agent TEXT NOT NULL, instance INTEGER NOT NULL, state TEXT NOT NULL,"
+    "  failures INTEGER, runs INTEGER, start_failures INTEGER,"
+    "  runtime_failures INTEGER, chain INTEGER, last_class INTEGER,"
+    "  last_code INTEGER, last_signal INTEGER, exits TEXT,"
+    "  poison TEXT, poison_count INTEGER, rollback_steps INTEGER,"
+    "  rolled INTEGER, rolled_to TEXT, time_ms INTEGER,"
+    "  PRIMARY KEY (agent, instance));";
 
 /*
  * Columns added since: a database an older corrald made gets them when
@@ -424,22 +440,61 @@ insert_one(struct statedb *s, const struct db_event *e)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Apply one recorded or forgotten run.  0 or -1. */
-static int
-run_apply(struct statedb *s, const struct run_op *op)
+static void
+bind_worker(sqlite3_stmt *st, const struct worker_row *w)
 {
+	char exits[16 * (CORRAL_EXIT_STOPPED + 1)];
+	size_t at = 0;
+	int c;
+
+	for (c = 0; c <= CORRAL_EXIT_STOPPED; c++)
+		at += (size_t)snprintf(exits + at, sizeof(exits) - at, "%s%u",
+		    c ? " " : "", w->exits[c]);
+	sqlite3_bind_text(st, 3, wstate_name((enum wstate)w->state), -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, (int)w->failures);
+	sqlite3_bind_int(st, 5, (int)w->runs);
+	sqlite3_bind_int(st, 6, (int)w->start_failures);
+	sqlite3_bind_int(st, 7, (int)w->runtime_failures);
+	sqlite3_bind_int64(st, 8, w->chain);
+	sqlite3_bind_int(st, 9, w->last_class);
+	sqlite3_bind_int(st, 10, w->last_code);
+	sqlite3_bind_int(st, 11, w->last_signal);
+	sqlite3_bind_text(st, 12, exits, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 13, w->rs.poison, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 14, (int)w->rs.poison_count);
+	sqlite3_bind_int(st, 15, (int)w->rs.steps);
+	sqlite3_bind_int(st, 16, w->rs.rolled);
+	sqlite3_bind_text(st, 17, w->rs.back, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 18, now_wall_ms());
+}
+
+/* Apply one queued row.  0 or -1. */
+static int
+row_apply(struct statedb *s, const struct row_op *op)
+{
+	static const char *sql[] = {
+		[OP_RUN_ADD] = "INSERT OR REPLACE INTO runs VALUES (?1, ?2, ?3, "
+		    "?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+		[OP_RUN_DEL] = "DELETE FROM runs WHERE agent = ?1 AND "
+		    "instance = ?2",
+		[OP_WORKER_PUT] = "INSERT OR REPLACE INTO workers VALUES (?1, "
+		    "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+		    "?15, ?16, ?17, ?18)",
+		[OP_WORKER_DEL] = "DELETE FROM workers WHERE agent = ?1 AND "
+		    "instance = ?2",
+	};
 	const struct run_row *r = &op->r;
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(s->db, op->del ?
-	    "DELETE FROM runs WHERE agent = ?1 AND instance = ?2" :
-	    "INSERT OR REPLACE INTO runs VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-	    "?8, ?9, ?10)", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(s->db, sql[op->op], -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(st, 1, r->agent, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, (int)r->instance);
-	if (!op->del) {
+	if (op->op == OP_WORKER_PUT)
+		bind_worker(st, &op->w);
+	if (op->op == OP_RUN_ADD) {
 		sqlite3_bind_int64(st, 3, r->pid);
 		sqlite3_bind_int64(st, 4, r->pgid);
 		sqlite3_bind_int64(st, 5, (sqlite3_int64)r->start_ticks);
@@ -473,7 +528,7 @@ flush_some(struct statedb *s, size_t max)
 		if (insert_one(s, &s->q[i]) == -1)
 			goto fail;
 	for (i = 0; i < s->nrq; i++)
-		if (run_apply(s, &s->rq[i]) == -1)
+		if (row_apply(s, &s->rq[i]) == -1)
 			goto fail;
 	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
@@ -527,23 +582,28 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Queue a run's op, replacing any op still queued for the same instance:
- * the newest says all, so the queue holds one op per instance at most and
- * stays bounded however long the disk fails.
+ * Queue a row's op, replacing any op still queued for the same table and
+ * instance: the newest says all, so the queue holds one op per row at most
+ * and stays bounded however long the disk fails.  r's cgroup is moved.
  */
 static void
-run_queue(struct statedb *s, bool del, struct run_row *r)
+row_queue(struct statedb *s, int kind, struct run_row *r,
+    const struct worker_row *w)
 {
-	struct run_op *op = NULL;
+	bool runs = kind == OP_RUN_ADD || kind == OP_RUN_DEL;
+	struct row_op *op = NULL;
 	size_t i;
 
-	for (i = 0; i < s->nrq; i++)
-		if (s->rq[i].r.instance == r->instance &&
-		    strcmp(s->rq[i].r.agent, r->agent) == 0) {
-			op = &s->rq[i];
+	for (i = 0; i < s->nrq; i++) {
+		struct row_op *o = &s->rq[i];
+		if (o->r.instance == r->instance &&
+		    runs == (o->op == OP_RUN_ADD || o->op == OP_RUN_DEL) &&
+		    strcmp(o->r.agent, r->agent) == 0) {
+			op = o;
 			free(op->r.cgroup);
 			break;
 		}
+	}
 	if (op == NULL) {
 		if (s->nrq == s->caprq) {
 			s->caprq = s->caprq ? s->caprq * 2 : 64;
@@ -551,17 +611,27 @@ run_queue(struct statedb *s, bool del, struct run_row *r)
 		}
 		op = &s->rq[s->nrq++];
 	}
-	op->del = del;
+	op->op = kind;
 	op->r = *r;
-	r->cgroup = NULL; /* moved */
+	r->cgroup = NULL;
+	if (w != NULL)
+		op->w = *w;
 	if (!s->failing && !evtimer_pending(s->flush_ev, NULL))
 		evtimer_add(s->flush_ev, &zero_tv);
+}
+
+static void
+key_row(struct run_row *r, const char *agent, unsigned instance)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->agent, sizeof(r->agent), "%s", agent);
+	r->instance = instance;
 }
 
 void
 statedb_run_add(struct statedb *s, struct run_row *r)
 {
-	run_queue(s, false, r);
+	row_queue(s, OP_RUN_ADD, r, NULL);
 }
 
 void
@@ -569,10 +639,99 @@ statedb_run_del(struct statedb *s, const char *agent, unsigned instance)
 {
 	struct run_row r;
 
-	memset(&r, 0, sizeof(r));
-	snprintf(r.agent, sizeof(r.agent), "%s", agent);
-	r.instance = instance;
-	run_queue(s, true, &r);
+	key_row(&r, agent, instance);
+	row_queue(s, OP_RUN_DEL, &r, NULL);
+}
+
+void
+statedb_worker_put(struct statedb *s, const struct worker_row *w)
+{
+	struct run_row r;
+
+	key_row(&r, w->agent, w->instance);
+	row_queue(s, OP_WORKER_PUT, &r, w);
+}
+
+void
+statedb_worker_del(struct statedb *s, const char *agent, unsigned instance)
+{
+	struct run_row r;
+
+	key_row(&r, agent, instance);
+	row_queue(s, OP_WORKER_DEL, &r, NULL);
+}
+
+/* A checkpoint id column into a fixed buffer; "" for NULL or too long. */
+static void
+col_id(sqlite3_stmt *st, int i, char *out)
+{
+	const char *v = (const char *)sqlite3_column_text(st, i);
+
+	out[0] = '\0';
+	if (v != NULL && strlen(v) < CKPT_ID_MAX)
+		memcpy(out, v, strlen(v) + 1);
+}
+
+int
+statedb_load_workers(struct statedb *s, void (*fn)(void *,
+    const struct worker_row *), void *arg)
+{
+	struct worker_row w;
+	sqlite3_stmt *st;
+	int rc, c;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT agent, instance, state, "
+	    "failures, runs, start_failures, runtime_failures, chain, "
+	    "last_class, last_code, last_signal, exits, poison, poison_count, "
+	    "rollback_steps, rolled, rolled_to FROM workers", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		log_error("state database %s: %s", s->path,
+		    sqlite3_errmsg(s->db));
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *a = (const char *)sqlite3_column_text(st, 0);
+		const char *state = (const char *)sqlite3_column_text(st, 2);
+		const char *ex = (const char *)sqlite3_column_text(st, 11);
+		int used;
+
+		memset(&w, 0, sizeof(w));
+		snprintf(w.agent, sizeof(w.agent), "%s", a ? a : "");
+		w.instance = (unsigned)sqlite3_column_int(st, 1);
+		w.state = -1;
+		for (c = 0; c <= W_LAST && state != NULL; c++)
+			if (strcmp(state, wstate_name((enum wstate)c)) == 0)
+				w.state = c;
+		w.failures = (unsigned)sqlite3_column_int(st, 3);
+		w.runs = (unsigned)sqlite3_column_int(st, 4);
+		w.start_failures = (unsigned)sqlite3_column_int(st, 5);
+		w.runtime_failures = (unsigned)sqlite3_column_int(st, 6);
+		w.chain = sqlite3_column_int64(st, 7);
+		w.last_class = sqlite3_column_int(st, 8);
+		w.last_code = sqlite3_column_int(st, 9);
+		w.last_signal = sqlite3_column_int(st, 10);
+		for (c = 0; ex != NULL && c <= CORRAL_EXIT_STOPPED; c++) {
+			if (sscanf(ex, " %u%n", &w.exits[c], &used) != 1)
+				break;
+			ex += used;
+		}
+		col_id(st, 12, w.rs.poison);
+		w.rs.poison_count = (unsigned)sqlite3_column_int(st, 13);
+		w.rs.steps = (unsigned)sqlite3_column_int(st, 14);
+		w.rs.rolled = sqlite3_column_int(st, 15) != 0;
+		col_id(st, 16, w.rs.back);
+		/* What cannot be read is not remembered: a fresh start. */
+		if (w.state < 0 || w.last_class < CORRAL_EXIT_NONE ||
+		    w.last_class > CORRAL_EXIT_STOPPED) {
+			log_warnx("state database %s: the row of worker %s.%u "
+			    "is not readable; it starts afresh", s->path,
+			    w.agent, w.instance);
+			continue;
+		}
+		fn(arg, &w);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int

@@ -66,6 +66,29 @@ worker_waiting(const struct worker *w)
 	return w->state == W_HELD || w->state == W_DEGRADED;
 }
 
+/* Keep what a restart of corrald must remember of w (written in batch). */
+static void
+worker_save(struct worker *w)
+{
+	struct worker_row r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.agent, sizeof(r.agent), "%s", w->agent->name);
+	r.instance = w->instance;
+	r.state = (int)w->state;
+	r.failures = w->failures;
+	r.runs = w->runs;
+	r.start_failures = w->start_failures;
+	r.runtime_failures = w->runtime_failures;
+	r.chain = w->chain;
+	r.last_class = (int)w->last_class;
+	r.last_code = w->last_code;
+	r.last_signal = w->last_signal;
+	memcpy(r.exits, w->exits, sizeof(r.exits));
+	r.rs = w->rs;
+	statedb_worker_put(w->fleet->db, &r);
+}
+
 /* The only way a worker's state changes. */
 void
 worker_set_state(struct worker *w, enum wstate s, const char *why)
@@ -83,6 +106,8 @@ worker_set_state(struct worker *w, enum wstate s, const char *why)
 		e.detail = xstrdup(why);
 	w->state = s;
 	statedb_add(w->fleet->db, &e);
+	if (!w->retiring)
+		worker_save(w);
 	if (s == W_STOPPED && w->restart_pending) {
 		w->restart_pending = false;
 		worker_go(w);
@@ -370,6 +395,68 @@ hold_known(void *arg, const char *agent, unsigned instance)
 	return fleet_find_worker(arg, agent, instance) != NULL;
 }
 
+/*
+ * What the corrald before knew of a worker comes back: its counters, its
+ * last exit, rollback's counts, and a state that needs a human (FATAL)
+ * or, after an unplanned death, that it had finished (EXITED).  A worker
+ * that was waiting out a backoff waits it again, so that a corrald that
+ * keeps dying does not restart a crash loop at full speed.
+ */
+static void
+remember_cb(void *arg, const struct worker_row *r)
+{
+	struct fleet *f = arg;
+	struct worker *w = fleet_find_worker(f, r->agent, r->instance);
+
+	if (w == NULL) {
+		statedb_worker_del(f->db, r->agent, r->instance);
+		return;
+	}
+	w->failures = r->failures;
+	w->runs = r->runs;
+	w->start_failures = r->start_failures;
+	w->runtime_failures = r->runtime_failures;
+	w->chain = r->chain;
+	w->last_class = (enum corral_exit_class)r->last_class;
+	w->last_code = r->last_code;
+	w->last_signal = r->last_signal;
+	memcpy(w->exits, r->exits, sizeof(w->exits));
+	memcpy(w->rs.poison, r->rs.poison, sizeof(w->rs.poison));
+	w->rs.poison_count = r->rs.poison_count;
+	w->rs.steps = r->rs.steps;
+	w->rs.rolled = r->rs.rolled;
+	memcpy(w->rs.back, r->rs.back, sizeof(w->rs.back));
+	if (r->state == W_FATAL ||
+	    (r->state == W_EXITED && f->unplanned)) {
+		w->state = (enum wstate)r->state;
+		log_info("agent %s: %s since before this start%s", w->name,
+		    wstate_name(w->state), w->state == W_FATAL ?
+		    ": corralctl reset or start runs it again" : "");
+	} else if (r->state == W_BACKOFF && w->failures > 0)
+		w->remembered_backoff = true;
+}
+
+/* Start w as the fleet's first start does (it is no operator's start). */
+static void
+start_first(struct worker *w)
+{
+	struct fleet *f = w->fleet;
+	uint64_t d;
+	char why[96];
+
+	if (!w->remembered_backoff) {
+		breakers_start(w);
+		return;
+	}
+	w->remembered_backoff = false;
+	d = corral_backoff_delay(&w->agent->backoff, w->failures - 1,
+	    corral_rng_uniform(&f->rng));
+	snprintf(why, sizeof(why), "was backing off before this start; "
+	    "restart in %.3fs (failure %u)", (double)d / 1000.0, w->failures);
+	worker_set_state(w, W_BACKOFF, why);
+	worker_timer_arm(w, d);
+}
+
 void
 fleet_start(struct fleet *f)
 {
@@ -377,8 +464,12 @@ fleet_start(struct fleet *f)
 
 	/* Never two live runs of one instance: what the corrald before left
 	 * alive is stopped first, and those instances start once it is gone. */
-	if (!f->resumed)
+	if (!f->resumed) {
 		runs_recover(f);
+		if (statedb_load_workers(f->db, remember_cb, f) == -1)
+			log_warnx("cannot read what the corrald before knew of "
+			    "its workers; every one starts afresh");
+	}
 	if (statedb_load_held(f->db, hold_cb, f) == -1)
 		log_warnx("cannot read which workers the operator stopped; "
 		    "starting every autostart worker");
@@ -395,8 +486,10 @@ fleet_start(struct fleet *f)
 		if (w->held)
 			log_info("agent %s: stopped by the operator, not "
 			    "started", w->name);
+		else if (w->state == W_FATAL || w->state == W_EXITED)
+			continue; /* remembered: it stays so */
 		else if (w->agent->autostart)
-			breakers_start(w);
+			start_first(w);
 	}
 	/*
 	 * Fallbacks of agents whose breaker stayed open start now, after the

@@ -49,7 +49,8 @@ main(int argc, char **argv)
 		if (fd != -1) {
 			struct pollfd p = { fd, POLLIN, 0 };
 			long left = deadline - now_ms();
-			if (left < 0 || poll(&p, 1, (int)left) != 1) {
+			/* Past the deadline it may still have exited: look. */
+			if (poll(&p, 1, left > 0 ? (int)left : 0) != 1) {
 				fprintf(stderr, "pidgone: pid %ld still "
 				    "running\n", pid);
 				return 1;
