@@ -38,7 +38,7 @@ D_SRC := supervisor/argv.c supervisor/breakers.c supervisor/cgroup.c \
 	supervisor/log.c supervisor/output.c supervisor/reexec.c \
 	supervisor/restart.c supervisor/resume.c supervisor/runs.c \
 	supervisor/spawn.c supervisor/statedb.c supervisor/units.c \
-	supervisor/worker.c
+	supervisor/watch.c supervisor/worker.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 EXAMPLE_SRC := $(wildcard etc/examples/*.c)
 HELPER_SRC := $(wildcard tests/e2e/helpers/*.c)

@@ -237,7 +237,7 @@ run(struct config *conf, int resume_fd)
 	output_sink_init(d.base);
 	log_set_writer(output_sink_write);
 
-	fds.lock = fds.listen = fds.reply = fds.notify = -1;
+	fds.lock = fds.listen = fds.reply = fds.notify = fds.watch = -1;
 	if (resume_fd != -1 && reexec_peek_fds(resume_fd, &fds) == -1) {
 		log_error("reexec: fd %d holds no state; starting afresh",
 		    resume_fd);
@@ -302,6 +302,12 @@ run(struct config *conf, int resume_fd)
 
 	if (resume_fd != -1) {
 		int kept = reexec_restore(d.fleet, resume_fd, &fds);
+
+		/* The watcher goes on; one from no image before: a new one. */
+		if (fds.watch != -1)
+			watch_adopt(d.fleet, fds.watch, (pid_t)fds.watch_pid);
+		else
+			watch_start(d.fleet);
 		char msg[128];
 		int n;
 
@@ -313,8 +319,10 @@ run(struct config *conf, int resume_fd)
 			(void)!write(fds.reply, msg, (size_t)n);
 			close(fds.reply);
 		}
-	} else
+	} else {
 		record_daemon(d.db, "start");
+		watch_start(d.fleet);
+	}
 	log_info("corrald %s (pid %ld): %zu agents, %zu workers, state %s",
 	    CORRAL_VERSION, (long)getpid(), conf->nagents,
 	    d.fleet->nworkers, conf->state_db);
@@ -330,6 +338,7 @@ run(struct config *conf, int resume_fd)
 		rc = 1;
 	}
 
+	watch_stop(d.fleet);
 	fleet_reap_orphans(d.fleet);
 	record_daemon(d.db, "stop");
 	statedb_flush(d.db);

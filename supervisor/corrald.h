@@ -547,6 +547,19 @@ void runs_halt(struct worker *);     /* no start once a survivor is gone */
 void runs_forget(struct worker *);   /* w is freed */
 void runs_free(struct fleet *);
 
+/* watch.c: the watcher that finishes stopping runs if corrald dies. */
+
+/* Fork it (at a start that is no reexec).  0, or -1 logged. */
+int watch_start(struct fleet *);
+/* After a reexec: the watcher the image before started. */
+void watch_adopt(struct fleet *, int fd, pid_t pid);
+void watch_run_started(struct worker *, uint64_t start_ticks);
+void watch_run_ended(struct worker *);
+/* A reaped pid: true if it was the watcher's (then another starts). */
+bool watch_reaped(struct fleet *, pid_t, int status);
+/* A clean exit: say goodbye, reap it. */
+void watch_stop(struct fleet *);
+
 /* worker.c: the fleet of workers and their state machine. */
 
 /* What a restart of corrald remembers of a worker (statedb.c). */
@@ -623,6 +636,7 @@ struct worker {
 	bool in_cgroup;         /* this run was put in cgdir */
 	struct survivor *surv;  /* borrowed: an earlier run still stopping */
 	bool remembered_backoff; /* was in BACKOFF when corrald last stopped */
+	uint64_t start_ticks;   /* its run's start time in /proc (pid reuse) */
 };
 
 struct fleet {
@@ -661,6 +675,9 @@ struct fleet {
 	char *cgroot;           /* owned: the fleet's cgroup dir; NULL: none */
 	LIST_HEAD(, survivor) survivors; /* owned: earlier runs stopping */
 	size_t nsurv;
+	int watch_fd;           /* owned: the watcher's pipe; -1: none */
+	pid_t watch_pid;        /* the watcher; 0: none */
+	unsigned watch_lost;    /* records the full pipe refused */
 };
 
 struct fleet *fleet_new(struct event_base *, struct config *,
@@ -967,6 +984,8 @@ struct worker *fleet_find_worker(struct fleet *, const char *agent,
 struct reexec_fds {
 	int lock, listen, reply;
 	int notify; /* the workers' NOTIFY_SOCKET; -1 from an older image */
+	int watch;  /* the watcher's pipe; -1: none (an older image) */
+	long watch_pid;
 };
 
 /*

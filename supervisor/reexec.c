@@ -274,6 +274,8 @@ reexec(struct fleet *f, const char *exe, const char *conf_path,
 	}
 	fprintf(mf, "%s\nlock %d\nlisten %d\nreply %d\nnotify %d\n",
 	    REEXEC_MAGIC, fds->lock, fds->listen, fds->reply, fds->notify);
+	/* The watcher must not read the exec as corrald's death. */
+	fprintf(mf, "watch %d %ld\n", f->watch_fd, (long)f->watch_pid);
 	snaps = xcalloc(f->nworkers, sizeof(*snaps));
 	for (i = 0; i < f->nworkers; i++) {
 		/* A partial line of inherited output goes out now, whole. */
@@ -291,6 +293,7 @@ reexec(struct fleet *f, const char *exe, const char *conf_path,
 	set_cloexec(fds->listen, false);
 	set_cloexec(fds->reply, false);
 	set_cloexec(fds->notify, false);
+	set_cloexec(f->watch_fd, false);
 	output_sink_flush();
 
 	snprintf(fdarg, sizeof(fdarg), "%d", fd);
@@ -321,6 +324,7 @@ undo:
 	set_cloexec(fds->listen, true);
 	set_cloexec(fds->reply, true);
 	set_cloexec(fds->notify, true);
+	set_cloexec(f->watch_fd, true);
 	free(snaps);
 	close(fd);
 	return -1;
@@ -333,7 +337,8 @@ reexec_peek_fds(int fd, struct reexec_fds *fds)
 	const char *at;
 	ssize_t n;
 
-	fds->lock = fds->listen = fds->reply = fds->notify = -1;
+	fds->lock = fds->listen = fds->reply = fds->notify = fds->watch = -1;
+	fds->watch_pid = 0;
 	n = pread(fd, buf, sizeof(buf) - 1, 0);
 	if (n <= 0)
 		return -1;
@@ -345,6 +350,9 @@ reexec_peek_fds(int fd, struct reexec_fds *fds)
 	if ((at = strstr(buf, "\nnotify ")) != NULL &&
 	    sscanf(at, "\nnotify %d", &fds->notify) != 1)
 		fds->notify = -1;
+	if ((at = strstr(buf, "\nwatch ")) != NULL &&
+	    sscanf(at, "\nwatch %d %ld", &fds->watch, &fds->watch_pid) != 2)
+		fds->watch = -1;
 	return 0;
 }
 

@@ -602,6 +602,7 @@ runs_started(struct worker *w)
 	r.stop_signal = w->agent->stop_signal;
 	r.stop_timeout_ms = w->agent->stop_timeout_ms;
 	r.start_ms = w->start_wall_ms;
+	watch_run_started(w, r.start_ticks);
 	statedb_run_add(w->fleet->db, &r);
 }
 
@@ -612,6 +613,12 @@ runs_adopted(struct worker *w)
 	size_t cap = 0, rlen;
 	FILE *f;
 
+	pid_t pg;
+	char st;
+
+	/* For the watcher, should it have to start anew. */
+	if (proc_stat(w->pid, &st, &pg, &w->start_ticks) == -1)
+		w->start_ticks = 0;
 	/* In its cgroup if the image before put it there: ask the kernel. */
 	if (w->fleet->cgroot == NULL)
 		return;
@@ -642,6 +649,7 @@ runs_ended(struct worker *w)
 	kill(-w->pid, SIGKILL);
 	if (w->in_cgroup)
 		cgroup_signal(w->cgdir, SIGKILL);
+	watch_run_ended(w);
 	statedb_run_del(w->fleet->db, w->agent->name, w->instance);
 }
 

@@ -257,6 +257,7 @@ fleet_new(struct event_base *base, struct config *conf, struct statedb *db)
 	TAILQ_INIT(&f->startq);
 	LIST_INIT(&f->retiring);
 	LIST_INIT(&f->survivors);
+	f->watch_fd = -1;
 	for (i = 0; i < conf->nagents; i++)
 		n += conf->agents[i].numprocs;
 	f->workers = xcalloc(n, sizeof(*f->workers));
@@ -312,6 +313,7 @@ fleet_free(struct fleet *f)
 	for (i = 0; i < f->nold; i++)
 		config_free(f->old[i]);
 	free(f->old);
+	watch_stop(f);
 	runs_free(f);
 	resume_close(f);
 	config_free(f->conf);
@@ -1130,7 +1132,8 @@ fleet_reap(struct fleet *f)
 			break;
 		if ((w = fleet_find_pid(f, pid)) == NULL) {
 			char how[96];
-			if (hook_reaped(f, pid, status))
+			if (hook_reaped(f, pid, status) ||
+			    watch_reaped(f, pid, status))
 				continue;
 			describe_exit(how, sizeof(how), status);
 			log_debug("reaped pid %ld, not a worker: %s", (long)pid,

@@ -1,5 +1,6 @@
 # SIGTERM to corrald stops every worker, running or in backoff, with its
-# stop signal, and corrald exits 0 leaving no worker, grandchild or zombie.
+# stop signal, and corrald exits 0 leaving no worker, grandchild, zombie
+# or watcher.
 . "$(dirname "$0")/lib.sh"
 
 conf <<EOF2
@@ -26,7 +27,7 @@ wait_log 'agent crasher.0: STARTING -> BACKOFF'
 pids="$(descendants "$CPID")"
 STRAYS=$pids
 n=$(echo $pids | wc -w)
-[ "$n" -eq 9 ] || fail "expected 7 workers and 2 escaped grandchildren, got $n: $pids"
+[ "$n" -eq 10 ] || fail "expected 7 workers, 2 escaped grandchildren and the watcher, got $n: $pids"
 stop_corrald TERM
 assert_eq "$CRC" 0 "corrald exit status"
 pids_gone 5 $pids || fail "processes left after corrald exited"
