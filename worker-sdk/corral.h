@@ -458,7 +458,10 @@ uint32_t corral_crc32c(uint32_t crc, const void *, size_t);
  * WATCHDOG_USEC); run outside corrald, the same program works alone: its
  * thread is opts' or "local", its store opts' database or memory, and the
  * notify calls do nothing.  One worker per process: stopping() rests on a
- * signal handler.
+ * signal handler.  Under corrald (and unless opts.no_signals), SIGPIPE is
+ * ignored: its output pipes break when corrald dies, just before the stop
+ * signal comes, and a write must fail with EPIPE rather than kill a worker
+ * on its way to its last checkpoint.
  */
 struct corral_worker;
 

@@ -41,26 +41,11 @@ struct corral_worker {
 /* One worker per process: the handler has nowhere else to write. */
 static volatile sig_atomic_t stop_seen;
 
-/*
- * The stop signal also comes from the kernel when corrald dies
- * (PR_SET_PDEATHSIG), and then the worker's stdout and stderr are pipes
- * nobody reads: the first line a stopping worker prints would kill it
- * with SIGPIPE before its last checkpoint.  From here on a write to them
- * fails with EPIPE instead.  sigaction is async-signal-safe.
- */
 static void
 on_stop(int sig)
 {
-	struct sigaction ign;
-	int saved = errno;
-
 	(void)sig;
 	stop_seen = 1;
-	memset(&ign, 0, sizeof(ign));
-	ign.sa_handler = SIG_IGN;
-	sigemptyset(&ign.sa_mask);
-	sigaction(SIGPIPE, &ign, NULL);
-	errno = saved;
 }
 
 static uint64_t
@@ -171,6 +156,18 @@ corral_worker_init(const struct corral_worker_opts *opts,
 		sigemptyset(&sa.sa_mask);
 		sa.sa_flags = SA_RESTART;
 		sigaction(sig, &sa, NULL);
+		/*
+		 * Under corrald, stdout and stderr are pipes to it.  When it
+		 * dies they break a moment before the kernel's stop signal
+		 * arrives (PR_SET_PDEATHSIG), and a stopping worker prints:
+		 * a write must fail with EPIPE, not kill the worker before
+		 * its last checkpoint.
+		 */
+		if (w->supervised) {
+			sa.sa_handler = SIG_IGN;
+			sa.sa_flags = 0;
+			sigaction(SIGPIPE, &sa, NULL);
+		}
 	}
 	*out = w;
 	return 0;

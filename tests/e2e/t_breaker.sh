@@ -106,11 +106,11 @@ start_corrald
 wait_log 'agent lock: breaker OPEN since before this start'
 wait_log 'agent doomed: breaker OPEN since before this start, reset required'
 wait_log 'agent lock.0: STOPPED -> HELD: breaker open'
-wait_log 'agent doomed.0: STOPPED -> HELD: breaker open'
+wait_log 'agent doomed.0: FATAL since before this start'
 wait_log 'agent fine.0: STARTING -> RUNNING'
 wait_log 'agent lock: breaker HALF_OPEN -> CLOSED: trial succeeded' 1 20
-# Still held, well past any timeout: only a human lets it go.
-assert_eq "$(ctl status --json doomed | json_get 'j["workers"][0]["state"] + "/" + j["workers"][0]["breaker"]')" "HELD/OPEN" "doomed after the restart"
+# Still FATAL, well past any timeout: only a human lets it go.
+assert_eq "$(ctl status --json doomed | json_get 'j["workers"][0]["state"] + "/" + j["workers"][0]["breaker"]')" "FATAL/OPEN" "doomed after the restart"
 ctl reset doomed --reason 'key restored' >/dev/null || fail "reset doomed"
 wait_log 'agent doomed.0: STARTING -> RUNNING'
 stop_corrald
