@@ -412,7 +412,15 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if ((conf = load(file)) == NULL)
+	/*
+	 * After a reexec, the configuration the old image ran, not the file,
+	 * which may hold edits not yet reloaded; the file only when that
+	 * cannot be had (reexec_load_conf says why, loudly).
+	 */
+	conf = NULL;
+	if (resume_fd != -1 && !check)
+		conf = reexec_load_conf(resume_fd, file);
+	if (conf == NULL && (conf = load(file)) == NULL)
 		return EXIT_CONFIG;
 	if (check) {
 		config_print(conf, stdout);

@@ -900,8 +900,9 @@ worker_exited(struct worker *w, int status)
 	}
 	if (w->exec_failed)
 		xasprintf(&detail, "%s %s: %s", w->exec_stage,
-		    w->exec_stage && strcmp(w->exec_stage, "exec") == 0 ?
-		    a->argv.v[0] : "failed", strerror(w->exec_errno));
+		    w->exec_stage && strcmp(w->exec_stage, "exec") == 0 &&
+		    a->argv.n > 0 ? a->argv.v[0] : "failed",
+		    strerror(w->exec_errno));
 	else if (w->hang) {
 		char d[32];
 		format_duration(w->wd_ms, d, sizeof(d));
@@ -953,7 +954,7 @@ worker_exited(struct worker *w, int status)
 	w->pid = 0;
 	w->exits[cls]++;
 	if (w->retiring) {
-		worker_set_state(w, W_STOPPED, "removed by reload");
+		worker_set_state(w, W_STOPPED, w->retire_why);
 		worker_retire_done(w);
 		if (f->shutting_down && f->live == 0 && f->on_idle != NULL)
 			f->on_idle(f);
@@ -1438,6 +1439,7 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 		worker_halt(w);
 		if (w->pid != 0) {
 			w->retiring = true;
+			w->retire_why = "removed by reload";
 			w->restart_pending = false;
 			LIST_INSERT_HEAD(&f->retiring, w, retire_entry);
 		} else {
@@ -1583,6 +1585,11 @@ worker_snapshot(struct worker *w, struct worker_snap *s)
 	/* Borrowed while the snap is written. */
 	s->status_text = w->status_text;
 	s->report = w->report;
+	s->stop_known = true;
+	s->stop_signal = w->agent->stop_signal;
+	s->stop_timeout_ms = w->agent->stop_timeout_ms;
+	s->out[0] = (int)w->agent->out[0];
+	s->out[1] = (int)w->agent->out[1];
 }
 
 void
@@ -1652,4 +1659,44 @@ worker_adopt(struct worker *w, const struct worker_snap *s)
 	w->report = s->report;
 	w->rs = s->rs;
 	w->adopted = true;
+}
+
+void
+fleet_retire_stray(struct fleet *f, struct worker_snap *s)
+{
+	struct config *c = config_standin(s->agent);
+	struct agent_conf *a = &c->agents[0];
+	struct worker *w;
+	char d[32];
+
+	/* An older image did not say: the defaults of every agent. */
+	if (s->stop_known) {
+		a->stop_signal = s->stop_signal;
+		a->stop_timeout_ms = s->stop_timeout_ms;
+		a->out[0] = (enum out_mode)s->out[0];
+		a->out[1] = (enum out_mode)s->out[1];
+	}
+	/* Nothing of a schedule, a breaker or a fallback: it only stops. */
+	s->queued = s->restart_pending = s->regroup = 0;
+	s->trial = s->ctrial = s->for_fallback = 0;
+	/* Its thread, should the agent's thread_id name another, is not
+	 * known: its exit carries no checkpoints. */
+	s->rs.known = false;
+	w = worker_new(f, a, s->instance);
+	worker_adopt(w, s);
+	w->retiring = true;
+	w->retire_why = "not in the configuration";
+	LIST_INSERT_HEAD(&f->retiring, w, retire_entry);
+	/* The stand-in config lives until the last retiring worker goes. */
+	f->old = xreallocarray(f->old, f->nold + 1, sizeof(*f->old));
+	f->old[f->nold++] = c;
+	format_duration(a->stop_timeout_ms, d, sizeof(d));
+	log_warnx("reexec: agent %s (pid %ld) is not in the configuration; "
+	    "stopping it: %s to its process group, KILL after %s%s",
+	    w->name, (long)w->pid, signal_name(a->stop_signal) ?
+	    signal_name(a->stop_signal) : "its stop signal", d,
+	    s->stop_known ? "" : " (defaults: the old image did not say)");
+	/* Already STOPPING: its timer, adopted, sends the KILL when due. */
+	if (w->state == W_STARTING || w->state == W_RUNNING)
+		worker_kill_run(w, "not in the configuration");
 }
