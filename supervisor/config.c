@@ -1861,6 +1861,41 @@ config_load_text(const char *path, const char *here, const char *text,
 	return c;
 }
 
+void
+config_keep_daemon(struct config *running, struct config *next,
+    const char *who)
+{
+	char **o[] = { &running->state_db, &running->run_dir,
+		&running->log_dir, &running->control_socket,
+		&running->checkpoint_db };
+	char **n[] = { &next->state_db, &next->run_dir, &next->log_dir,
+		&next->control_socket, &next->checkpoint_db };
+	static const char *names[] = { "state_db", "run_dir", "log_dir",
+		"control_socket", "checkpoint_db" };
+	char *tmp;
+	size_t i;
+
+	for (i = 0; i < 5; i++) {
+		if (strcmp(*o[i], *n[i]) != 0)
+			log_warnx("%s: %s changed from %s to %s; it takes "
+			    "effect when corrald restarts", who, names[i],
+			    *o[i], *n[i]);
+		tmp = *o[i];
+		*o[i] = *n[i];
+		*n[i] = tmp;
+	}
+	if (!str_same(running->http_host, next->http_host) ||
+	    running->http_port != next->http_port ||
+	    !str_same(running->http_token, next->http_token))
+		log_warnx("%s: http_listen or http_token changed; it takes "
+		    "effect when corrald restarts", who);
+	tmp = running->http_host, running->http_host = next->http_host,
+	    next->http_host = tmp;
+	tmp = running->http_token, running->http_token = next->http_token,
+	    next->http_token = tmp;
+	next->http_port = running->http_port;
+}
+
 struct config *
 config_standin(const char *name)
 {

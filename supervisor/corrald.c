@@ -417,10 +417,11 @@ main(int argc, char **argv)
 	 * which may hold edits not yet reloaded; the file only when that
 	 * cannot be had (reexec_load_conf says why, loudly).
 	 */
-	conf = NULL;
 	if (resume_fd != -1 && !check)
 		conf = reexec_load_conf(resume_fd, file);
-	if (conf == NULL && (conf = load(file)) == NULL)
+	else
+		conf = load(file);
+	if (conf == NULL)
 		return EXIT_CONFIG;
 	if (check) {
 		config_print(conf, stdout);

@@ -229,6 +229,14 @@ struct config *config_load(const char *path, struct config_errors *errs);
 struct config *config_load_text(const char *path, const char *here,
     const char *text, size_t len, struct config_errors *errs);
 /*
+ * The [corrald] settings that apply only when corrald starts (its paths,
+ * HTTP) stay as running has them: next takes them, each change logged
+ * with who ("reload") and said to wait for a restart; running gets next's
+ * in exchange, to be freed with it.
+ */
+void config_keep_daemon(struct config *running, struct config *next,
+    const char *who);
+/*
  * A config of one agent, named name, with every default: the stand-in for
  * an agent no configuration names any more (fleet_retire_stray).  Caller
  * frees.
@@ -927,9 +935,10 @@ int reexec_restore(struct fleet *, int fd, struct reexec_fds *);
 int reexec_peek_fds(int fd, struct reexec_fds *);
 /*
  * In the new image, before anything else: the configuration the old image
- * ran, handed over with the state at fd and parsed as if read from path
- * (caller frees).  NULL, logged, when there is none or it does not load:
- * the caller then loads the file on disk.
+ * ran, handed over with the state at fd and parsed as if read from path,
+ * with the [corrald] settings the old image ran with; when none was
+ * handed over or it does not load, the file at path (said loudly).
+ * Caller frees.  NULL, the errors logged, when nothing loads.
  */
 struct config *reexec_load_conf(int fd, const char *path);
 

@@ -12,8 +12,8 @@
  * (names cannot hold blanks): "corrald-reexec 1", then "lock FD",
  * "listen FD", "reply FD", "notify FD" (added later: an image that finds
  * none binds a new notify socket; an older image skips the line and
- * leaves the descriptor open), "conf FD LEN HERE" (added later, below),
- * then one "w ..." line per worker.  Fields added later go at the end of
+ * leaves the descriptor open), "conf FD LEN HERE" and "daemon ..." (added
+ * later, below), then one "w ..." line per worker.  Fields added later go at the end of
  * a line behind a tag ("b" for the breaker and cluster flags, "n" for the
  * worker protocol, "r" for the checkpoints a run resumed from and
  * rollback's counts, "s" for how the worker's agent stops it and where
@@ -29,6 +29,10 @@
  * from a mismatch (an older image that handed no configuration, one that
  * could not be read, a new binary that reads the text otherwise): it is
  * stopped as a reload stops a removed worker (fleet_retire_stray).
+ * "daemon" gives the [corrald] paths and HTTP settings the old image runs
+ * with, which a reload does not change (the text may name others): the
+ * lock and the sockets handed over are those, and the new image keeps
+ * them as a reload would, whichever configuration it loaded.
  */
 #include <sys/mman.h>
 
@@ -365,6 +369,20 @@ reexec(struct fleet *f, const char *exe, const char *conf_path,
 	    REEXEC_MAGIC, fds->lock, fds->listen, fds->reply, fds->notify, cfd,
 	    f->conf->textlen);
 	write_tok(mf, f->conf->here);
+	/*
+	 * The [corrald] settings it runs with: a reload keeps them, so the
+	 * text may say others, and the lock, the sockets handed over are
+	 * these.
+	 */
+	fputs("\ndaemon", mf);
+	write_tok(mf, f->conf->state_db);
+	write_tok(mf, f->conf->run_dir);
+	write_tok(mf, f->conf->log_dir);
+	write_tok(mf, f->conf->control_socket);
+	write_tok(mf, f->conf->checkpoint_db);
+	write_tok(mf, f->conf->http_host);
+	fprintf(mf, " %u", f->conf->http_port);
+	write_tok(mf, f->conf->http_token);
 	fputc('\n', mf);
 	snaps = xcalloc(f->nworkers, sizeof(*snaps));
 	for (i = 0; i < f->nworkers; i++) {
@@ -427,7 +445,45 @@ struct header {
 	int conf;        /* the configuration's memfd; -1: none handed over */
 	size_t conf_len;
 	char *here;      /* owned; NULL: none */
+	/* Owned: the [corrald] settings the old image ran with (only those
+	 * fields set), or NULL from an older image. */
+	struct config *daemon;
 };
+
+static void
+header_free(struct header *h)
+{
+	free(h->here);
+	h->here = NULL;
+	config_free(h->daemon);
+	h->daemon = NULL;
+}
+
+/* The "daemon" line's fields at p, into a config of their own, or NULL. */
+static struct config *
+read_daemon(const char *p)
+{
+	struct config *d = xcalloc(1, sizeof(*d));
+	int used = 0;
+
+	if (read_tok(&p, &d->state_db) == -1 ||
+	    read_tok(&p, &d->run_dir) == -1 ||
+	    read_tok(&p, &d->log_dir) == -1 ||
+	    read_tok(&p, &d->control_socket) == -1 ||
+	    read_tok(&p, &d->checkpoint_db) == -1 ||
+	    read_tok(&p, &d->http_host) == -1 ||
+	    sscanf(p, " %u%n", &d->http_port, &used) != 1 || used == 0)
+		goto bad;
+	p += used;
+	if (read_tok(&p, &d->http_token) == -1 || d->state_db == NULL ||
+	    d->run_dir == NULL || d->log_dir == NULL ||
+	    d->control_socket == NULL || d->checkpoint_db == NULL)
+		goto bad;
+	return d;
+bad:
+	config_free(d);
+	return NULL;
+}
 
 /*
  * Read the lines of the state at fd before the first worker's, in any
@@ -480,14 +536,16 @@ read_header(int fd, struct header *h)
 				h->conf = v;
 			else
 				h->here = NULL;
+		} else if (strncmp(line, "daemon ", 7) == 0) {
+			config_free(h->daemon);
+			h->daemon = read_daemon(line + 6);
 		}
 	}
 	free(line);
 	fclose(in);
 	lseek(fd, 0, SEEK_SET);
 	if (have != 7) {
-		free(h->here);
-		h->here = NULL;
+		header_free(h);
 		return -1;
 	}
 	return 0;
@@ -503,42 +561,53 @@ reexec_peek_fds(int fd, struct reexec_fds *fds)
 		return -1;
 	}
 	*fds = h.fds;
-	free(h.here);
+	header_free(&h);
 	return 0;
 }
 
-struct config *
-reexec_load_conf(int fd, const char *path)
+/* The file at path, its errors logged.  The config, or NULL. */
+static struct config *
+load_disk(const char *path)
+{
+	struct config_errors errs;
+	struct config *c;
+	size_t i;
+
+	c = config_load(path, &errs);
+	for (i = 0; i < errs.msgs.n; i++)
+		log_error("reexec: %s", errs.msgs.v[i]);
+	if (c == NULL)
+		log_error("reexec: %s: %zu error%s; nothing to supervise "
+		    "with: corrald exits, and its workers get their stop "
+		    "signal", path, errs.msgs.n, errs.msgs.n == 1 ? "" : "s");
+	strv_free(&errs.msgs);
+	return c;
+}
+
+/* The text h names, parsed as the file at path.  NULL, logged. */
+static struct config *
+load_handed(const struct header *h, const char *path)
 {
 	struct config_errors errs;
 	struct config *c = NULL;
-	struct header h;
 	char *text;
 	size_t got = 0, i;
-	ssize_t n;
+	ssize_t n = 0;
 
-	if (read_header(fd, &h) == -1)
-		return NULL; /* no state at all: run() says so, and why */
-	if (h.conf == -1) {
-		log_warnx("reexec: the previous image handed over no "
-		    "configuration (it predates that); loading %s from disk: "
-		    "edits not yet reloaded apply now", path);
-		return NULL;
-	}
-	text = xmalloc(h.conf_len + 1);
-	while (got < h.conf_len) {
-		n = pread(h.conf, text + got, h.conf_len - got, (off_t)got);
+	text = xmalloc(h->conf_len + 1);
+	while (got < h->conf_len) {
+		n = pread(h->conf, text + got, h->conf_len - got, (off_t)got);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		got += (size_t)n;
 	}
-	if (got < h.conf_len)
+	if (got < h->conf_len)
 		log_error("reexec: the configuration handed over (fd %d) has "
-		    "%zu of its %zu bytes: %s", h.conf, got, h.conf_len,
+		    "%zu of its %zu bytes: %s", h->conf, got, h->conf_len,
 		    n == -1 ? strerror(errno) : "cut short");
-	else if ((c = config_load_text(path, h.here, text, h.conf_len,
+	else if ((c = config_load_text(path, h->here, text, h->conf_len,
 	    &errs)) == NULL) {
 		for (i = 0; i < errs.msgs.n; i++)
 			log_error("reexec: the configuration handed over: %s",
@@ -546,19 +615,46 @@ reexec_load_conf(int fd, const char *path)
 		strv_free(&errs.msgs);
 	} else
 		strv_free(&errs.msgs);
-	close(h.conf);
 	free(text);
-	free(h.here);
-	/*
-	 * The exec is done: the old image cannot take over again, and this
-	 * one must supervise with some configuration.  The file on disk is
-	 * the only other one; workers it does not name are stopped.
-	 */
-	if (c == NULL)
-		log_error("reexec: the running configuration was not taken "
-		    "over; loading %s from disk instead: edits not yet "
-		    "reloaded apply now, and workers it does not name are "
-		    "stopped", path);
+	return c;
+}
+
+struct config *
+reexec_load_conf(int fd, const char *path)
+{
+	struct config *c = NULL;
+	struct header h;
+
+	/* No state at all: run() says so, and starts afresh. */
+	if (read_header(fd, &h) == -1)
+		return load_disk(path);
+	if (h.conf == -1)
+		log_warnx("reexec: the previous image handed over no "
+		    "configuration (it predates that); loading %s from disk: "
+		    "edits not yet reloaded apply now", path);
+	else {
+		c = load_handed(&h, path);
+		close(h.conf);
+		/*
+		 * The exec is done: the old image cannot take over again,
+		 * and this one must supervise with some configuration.  The
+		 * file on disk is the only other one; workers it does not
+		 * name are stopped (fleet_retire_stray).
+		 */
+		if (c == NULL)
+			log_error("reexec: the running configuration was not "
+			    "taken over; loading %s from disk instead: edits "
+			    "not yet reloaded apply now, and workers it does "
+			    "not name are stopped", path);
+	}
+	if (c == NULL && (c = load_disk(path)) == NULL) {
+		header_free(&h);
+		return NULL;
+	}
+	/* The lock and the sockets handed over are those of these paths. */
+	if (h.daemon != NULL)
+		config_keep_daemon(h.daemon, c, "reexec");
+	header_free(&h);
 	return c;
 }
 

@@ -1277,41 +1277,6 @@ old_agent(const struct config *c, const char *name)
 	return NULL;
 }
 
-/* [corrald] paths and HTTP stay as corrald started with them. */
-static void
-keep_daemon_settings(struct config *old, struct config *new)
-{
-	char **o[] = { &old->state_db, &old->run_dir, &old->log_dir,
-		&old->control_socket, &old->checkpoint_db };
-	char **n[] = { &new->state_db, &new->run_dir, &new->log_dir,
-		&new->control_socket, &new->checkpoint_db };
-	static const char *names[] = { "state_db", "run_dir", "log_dir",
-		"control_socket", "checkpoint_db" };
-	char *tmp;
-	size_t i;
-
-	for (i = 0; i < 5; i++) {
-		if (strcmp(*o[i], *n[i]) != 0)
-			log_warnx("reload: %s changed from %s to %s; it takes "
-			    "effect when corrald restarts", names[i], *o[i],
-			    *n[i]);
-		tmp = *o[i];
-		*o[i] = *n[i];
-		*n[i] = tmp;
-	}
-	if (!str_same(old->http_host, new->http_host) ||
-	    old->http_port != new->http_port ||
-	    !str_same(old->http_token, new->http_token))
-		log_warnx("reload: http_listen or http_token changed; it takes "
-		    "effect when corrald restarts");
-	tmp = old->http_host, old->http_host = new->http_host,
-	    new->http_host = tmp;
-	tmp = old->http_token, old->http_token = new->http_token,
-	    new->http_token = tmp;
-	new->http_port = old->http_port;
-	log_set_level(new->log_level);
-}
-
 /*
  * Agents and clusters keep their breakers across a reload, by name, with
  * the new policy; fallback demands are counted again from scratch.
@@ -1391,7 +1356,8 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 	unsigned k;
 
 	*added = *removed = *changed = *kept = 0;
-	keep_daemon_settings(old, conf);
+	config_keep_daemon(old, conf, "reload");
+	log_set_level(conf->log_level);
 	for (i = 0; i < conf->nagents; i++)
 		total += conf->agents[i].numprocs;
 	nws = xcalloc(total, sizeof(*nws));

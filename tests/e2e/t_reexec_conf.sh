@@ -4,7 +4,8 @@
 # nothing across a reexec: nothing starts, nothing stops, every pid stays,
 # the changed agent runs its old command.  A reload afterwards applies the
 # edit: the added agent starts, the removed one stops (exit class
-# stopped), the changed one restarts with its new command.
+# stopped), the changed one restarts with its new command.  A [corrald]
+# path that a reload kept as it was stays so across a reexec too.
 . "$(dirname "$0")/lib.sh"
 
 fleet() { # the fleet, with CHANGE's command tail and the agents in $@
@@ -76,13 +77,23 @@ case "$(cmdline "$new")" in
 *) fail "change.0 runs '$(cmdline "$new")' after the reload" ;;
 esac
 workers
+
+# A reload keeps the [corrald] paths corrald runs with; so does a reexec,
+# whose state lock and sockets are those of these paths.
+sed -i "s|^state_db = .*|state_db = $T/other.db|" "$T/corral.ini"
+ctl reload >/dev/null || fail "reload with another state_db"
+wait_log "reload: state_db changed from $DB to $T/other.db; it takes effect when corrald restarts"
+out=$(ctl reexec) || fail "reexec after a reload of another state_db: $out"
+wait_log "reexec: state_db changed from $DB to $T/other.db; it takes effect when corrald restarts"
+wait_log 're-executed: 4 workers kept running' 3
 stop_corrald
 assert_eq "$CRC" 0 "corrald exit status"
+[ -e "$T/other.db" ] && fail "the new image opened $T/other.db"
 
 # Between the first reexec and the reload, no worker changed state.
 assert_eq "$(q "SELECT count(*) FROM events WHERE kind IN ('spawn', 'exit', 'state')
     AND time_ms > $t0 AND time_ms < $t1")" 0 "events during the reexecs"
-assert_eq "$(q "SELECT count(*) FROM events WHERE kind='daemon' AND state='reexec'")" 2 "reexecs"
+assert_eq "$(q "SELECT group_concat(state) FROM events WHERE kind='daemon'")" "start,reexec,reexec,reexec,stop" "daemon events"
 assert_eq "$(q "SELECT group_concat(class) FROM events WHERE kind='exit' AND agent='gone'")" stopped "gone's exit"
 assert_eq "$(q "SELECT count(*) FROM events WHERE kind='spawn' AND agent='change'")" 2 "change's runs"
 assert_eq "$(q "SELECT count(*) FROM events WHERE kind='spawn' AND agent='added'")" 1 "added's runs"
