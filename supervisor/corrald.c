@@ -46,11 +46,16 @@ struct daemon {
 static void
 on_started(struct fleet *f)
 {
+	struct worker *w;
+	size_t up = f->live;
 	char msg[96];
 
-	log_info("%zu of %zu workers started; ready", f->live, f->nworkers);
-	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%zu workers running",
-	    f->live);
+	/* Not those a reexec found unconfigured: they are being stopped. */
+	LIST_FOREACH(w, &f->retiring, retire_entry)
+		if (w->pid != 0)
+			up--;
+	log_info("%zu of %zu workers started; ready", up, f->nworkers);
+	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%zu workers running", up);
 	notify_send(msg);
 }
 

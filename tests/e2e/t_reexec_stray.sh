@@ -49,6 +49,8 @@ os.execv(corrald, [corrald, "-c", conf, "--resume-fd", str(fd)])
 PY
 CPID=$!
 wait_log 'agent a.0: STARTING -> RUNNING'
+# The strays being stopped are not counted as started.
+grep -q '1 of 1 workers started; ready' "$LOG" || fail "$(grep 'workers started' "$LOG")"
 read -r deaf old <"$T/pids"
 STRAYS="$deaf $old"
 grep -q "reexec: the previous image handed over no configuration" "$LOG" ||
