@@ -19,6 +19,8 @@
 
 /* Longer lines are refused: a value that long is a mistake or an attack. */
 #define CONFIG_LINE_MAX 8192
+/* A fleet file is read whole (kept for a reexec): this is far beyond one. */
+#define CONFIG_FILE_MAX (64 << 20)
 
 struct raw_section {
 	char *name;
@@ -36,9 +38,9 @@ struct raw_entry {
 
 struct parse {
 	const char *path;
-	FILE *f;
-	char *buf; /* the current line, from getline */
-	size_t bufcap;
+	const char *text; /* borrowed: the whole file */
+	size_t textlen, pos;
+	const char *buf; /* the current line, in text; len bytes */
 	size_t len, fed;
 	unsigned lineno;
 	bool indented;  /* the current line starts with a blank */
@@ -258,16 +260,20 @@ static char *
 reader(char *str, int num, void *stream)
 {
 	struct parse *p = stream;
-	ssize_t n;
+	const char *nl;
 	size_t k;
 
 	if (num < 2)
 		return NULL;
 	if (p->fed >= p->len) {
-		n = getline(&p->buf, &p->bufcap, p->f);
-		if (n == -1)
+		/* A line is what getline would give: up to '\n', included. */
+		if (p->pos >= p->textlen)
 			return NULL;
-		p->len = (size_t)n;
+		p->buf = p->text + p->pos;
+		nl = memchr(p->buf, '\n', p->textlen - p->pos);
+		p->len = nl != NULL ? (size_t)(nl - p->buf) + 1 :
+		    p->textlen - p->pos;
+		p->pos += p->len;
 		p->fed = 0;
 		p->lineno++;
 		reader_check(p);
@@ -342,7 +348,6 @@ parse_free(struct parse *p)
 		free(p->entries[i].value);
 	}
 	free(p->entries);
-	free(p->buf);
 }
 
 /* The keys, per kind of section. */
@@ -1711,6 +1716,7 @@ config_free(struct config *c)
 	free(c->clusters);
 	free(c->path);
 	free(c->here);
+	free(c->text);
 	free(c->state_db);
 	free(c->checkpoint_db);
 	free(c->run_dir);
@@ -1721,38 +1727,29 @@ config_free(struct config *c)
 	free(c);
 }
 
-struct config *
-config_load(const char *path, struct config_errors *errs)
+/*
+ * Parse and resolve text (len bytes) as the file at path, whose directory
+ * is here.  Takes text, which the config keeps (or frees with itself).
+ * The config, or NULL with the messages in errs.
+ */
+static struct config *
+config_parse(const char *path, const char *here, char *text, size_t len,
+    struct config_errors *errs)
 {
 	struct parse p;
 	struct config *c;
-	char *real, *slash, *msg;
 	int rc;
 
 	memset(&p, 0, sizeof(p));
 	p.path = path;
 	p.errs = errs;
-	strv_init(&errs->msgs);
-
-	if ((p.f = fopen(path, "re")) == NULL) {
-		xasprintf(&msg, "%s: cannot open: %s", path, strerror(errno));
-		strv_push_own(&errs->msgs, msg);
-		return NULL;
-	}
-	/* Not fatal: a reload must not take corrald down. */
-	if ((real = realpath(path, NULL)) == NULL) {
-		xasprintf(&msg, "%s: cannot resolve its path: %s", path,
-		    strerror(errno));
-		strv_push_own(&errs->msgs, msg);
-		fclose(p.f);
-		return NULL;
-	}
+	p.text = text;
+	p.textlen = len;
 	c = xcalloc(1, sizeof(*c));
 	c->path = xstrdup(path);
-	slash = strrchr(real, '/');
-	c->here = slash == real ? xstrdup("/") :
-	    xstrndup(real, (size_t)(slash - real));
-	free(real);
+	c->here = xstrdup(here);
+	c->text = text;
+	c->textlen = len;
 
 	/*
 	 * Debian's inih takes its limits at run time: a heap line buffer that
@@ -1762,12 +1759,8 @@ config_load(const char *path, struct config_errors *errs)
 	ini_allow_realloc = true;
 	ini_max_line = CONFIG_LINE_MAX + 64;
 	rc = ini_parse_stream(reader, &p, handler, &p);
-	if (ferror(p.f))
-		perr(&p, p.lineno + 1, "read error: %s", strerror(errno));
-	else if (rc == -2)
+	if (rc == -2)
 		fatal("out of memory parsing %s", path);
-	fclose(p.f);
-	p.f = NULL;
 
 	resolve(&p, c);
 	sort_errors(&p);
@@ -1777,6 +1770,155 @@ config_load(const char *path, struct config_errors *errs)
 		config_free(c);
 		return NULL;
 	}
+	return c;
+}
+
+/* The absolute directory of path, or NULL with the reason in errs. */
+static char *
+config_here(const char *path, struct config_errors *errs)
+{
+	char *real, *slash, *here, *msg;
+
+	/* Not fatal: a reload must not take corrald down. */
+	if ((real = realpath(path, NULL)) == NULL) {
+		xasprintf(&msg, "%s: cannot resolve its path: %s", path,
+		    strerror(errno));
+		strv_push_own(&errs->msgs, msg);
+		return NULL;
+	}
+	slash = strrchr(real, '/');
+	here = slash == real ? xstrdup("/") :
+	    xstrndup(real, (size_t)(slash - real));
+	free(real);
+	return here;
+}
+
+struct config *
+config_load(const char *path, struct config_errors *errs)
+{
+	struct config *c;
+	FILE *f;
+	char *text = NULL, *here, *msg;
+	size_t len = 0, cap = 0, n;
+
+	strv_init(&errs->msgs);
+	if ((f = fopen(path, "re")) == NULL) {
+		xasprintf(&msg, "%s: cannot open: %s", path, strerror(errno));
+		strv_push_own(&errs->msgs, msg);
+		return NULL;
+	}
+	/*
+	 * Read whole, then parsed: the bytes parsed are the bytes the config
+	 * keeps, which a reexec hands to the next image.
+	 */
+	for (;;) {
+		if (cap - len < 8192) {
+			if (cap >= CONFIG_FILE_MAX) {
+				xasprintf(&msg, "%s: larger than %d MiB", path,
+				    CONFIG_FILE_MAX >> 20);
+				strv_push_own(&errs->msgs, msg);
+				goto fail;
+			}
+			cap = cap == 0 ? 65536 : cap * 2;
+			text = xreallocarray(text, cap, 1);
+		}
+		n = fread(text + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(f)) {
+		/* Its line: the one after the last read whole. */
+		unsigned line = 1;
+		for (n = 0; n < len; n++)
+			line += text[n] == '\n';
+		xasprintf(&msg, "%s:%u: read error: %s", path, line,
+		    strerror(errno));
+		strv_push_own(&errs->msgs, msg);
+		goto fail;
+	}
+	fclose(f);
+	text[len] = '\0'; /* the last fread found room and no byte */
+	if ((here = config_here(path, errs)) == NULL) {
+		free(text);
+		return NULL;
+	}
+	c = config_parse(path, here, text, len, errs);
+	free(here);
+	return c;
+fail:
+	fclose(f);
+	free(text);
+	return NULL;
+}
+
+struct config *
+config_load_text(const char *path, const char *here, const char *text,
+    size_t len, struct config_errors *errs)
+{
+	struct config *c;
+	char *own, *dir = NULL;
+
+	strv_init(&errs->msgs);
+	if (here == NULL && (here = dir = config_here(path, errs)) == NULL)
+		return NULL;
+	/* One byte more: malloc(0) may give NULL, and text may be empty. */
+	own = xmalloc(len + 1);
+	memcpy(own, text, len);
+	own[len] = '\0';
+	c = config_parse(path, here, own, len, errs);
+	free(dir);
+	return c;
+}
+
+void
+config_keep_daemon(struct config *running, struct config *next,
+    const char *who)
+{
+	char **o[] = { &running->state_db, &running->run_dir,
+		&running->log_dir, &running->control_socket,
+		&running->checkpoint_db };
+	char **n[] = { &next->state_db, &next->run_dir, &next->log_dir,
+		&next->control_socket, &next->checkpoint_db };
+	static const char *names[] = { "state_db", "run_dir", "log_dir",
+		"control_socket", "checkpoint_db" };
+	char *tmp;
+	size_t i;
+
+	for (i = 0; i < 5; i++) {
+		if (strcmp(*o[i], *n[i]) != 0)
+			log_warnx("%s: %s changed from %s to %s; it takes "
+			    "effect when corrald restarts", who, names[i],
+			    *o[i], *n[i]);
+		tmp = *o[i];
+		*o[i] = *n[i];
+		*n[i] = tmp;
+	}
+	if (!str_same(running->http_host, next->http_host) ||
+	    running->http_port != next->http_port ||
+	    !str_same(running->http_token, next->http_token))
+		log_warnx("%s: http_listen or http_token changed; it takes "
+		    "effect when corrald restarts", who);
+	tmp = running->http_host, running->http_host = next->http_host,
+	    next->http_host = tmp;
+	tmp = running->http_token, running->http_token = next->http_token,
+	    next->http_token = tmp;
+	next->http_port = running->http_port;
+	if (running->cgroup != next->cgroup)
+		log_warnx("%s: cgroup changed; it takes effect when corrald "
+		    "restarts", who);
+	next->cgroup = running->cgroup;
+}
+
+struct config *
+config_standin(const char *name)
+{
+	struct config *c = xcalloc(1, sizeof(*c));
+
+	c->agents = xcalloc(1, sizeof(*c->agents));
+	c->nagents = 1;
+	agent_init(&c->agents[0]);
+	snprintf(c->agents[0].name, sizeof(c->agents[0].name), "%s", name);
 	return c;
 }
 

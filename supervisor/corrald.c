@@ -46,11 +46,16 @@ struct daemon {
 static void
 on_started(struct fleet *f)
 {
+	struct worker *w;
+	size_t up = f->live;
 	char msg[96];
 
-	log_info("%zu of %zu workers started; ready", f->live, f->nworkers);
-	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%zu workers running",
-	    f->live);
+	/* Not those a reexec found unconfigured: they are being stopped. */
+	LIST_FOREACH(w, &f->retiring, retire_entry)
+		if (w->pid != 0)
+			up--;
+	log_info("%zu of %zu workers started; ready", up, f->nworkers);
+	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%zu workers running", up);
 	notify_send(msg);
 }
 
@@ -421,7 +426,16 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if ((conf = load(file)) == NULL)
+	/*
+	 * After a reexec, the configuration the old image ran, not the file,
+	 * which may hold edits not yet reloaded; the file only when that
+	 * cannot be had (reexec_load_conf says why, loudly).
+	 */
+	if (resume_fd != -1 && !check)
+		conf = reexec_load_conf(resume_fd, file);
+	else
+		conf = load(file);
+	if (conf == NULL)
 		return EXIT_CONFIG;
 	if (check) {
 		config_print(conf, stdout);

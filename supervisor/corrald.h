@@ -201,6 +201,14 @@ struct config {
 	size_t nagents;
 	struct cluster_conf *clusters;
 	size_t nclusters;
+
+	/*
+	 * Owned: the bytes this config was parsed from, textlen of them (and
+	 * a NUL after), so that a reexec hands the next image the running
+	 * configuration and not what the file says by then.
+	 */
+	char *text;
+	size_t textlen;
 };
 
 /* The messages of a failed load, each "FILE:LINE: message". */
@@ -214,6 +222,27 @@ struct config_errors {
  * Nothing is partly applied: a file with any error yields NULL.
  */
 struct config *config_load(const char *path, struct config_errors *errs);
+/*
+ * The same for len bytes of text (copied), parsed as if read from path:
+ * messages name path, %(here) is here (NULL: path's directory, which must
+ * then resolve), relative paths resolve as config_load resolves them.
+ */
+struct config *config_load_text(const char *path, const char *here,
+    const char *text, size_t len, struct config_errors *errs);
+/*
+ * The [corrald] settings that apply only when corrald starts (its paths,
+ * HTTP) stay as running has them: next takes them, each change logged
+ * with who ("reload") and said to wait for a restart; running gets next's
+ * in exchange, to be freed with it.
+ */
+void config_keep_daemon(struct config *running, struct config *next,
+    const char *who);
+/*
+ * A config of one agent, named name, with every default: the stand-in for
+ * an agent no configuration names any more (fleet_retire_stray).  Caller
+ * frees.
+ */
+struct config *config_standin(const char *name);
 void config_free(struct config *);
 /* Print the resolved configuration as a fleet file that loads back. */
 void config_print(const struct config *, FILE *);
@@ -622,6 +651,7 @@ struct worker {
 	bool queued;
 	bool held;              /* stopped by the operator: stays stopped */
 	bool retiring;          /* removed by a reload: freed once exited */
+	const char *retire_why; /* static: why, for its last state change */
 	bool adopted;           /* taken over from before a reexec */
 	bool trial;             /* a trial of its agent's half-open breaker */
 	bool ctrial;            /* a trial of its cluster's half-open breaker */
@@ -971,6 +1001,15 @@ struct worker_snap {
 	char *status_text;            /* owned by the snap once read */
 	struct worker_report *report; /* owned by the snap once read */
 	struct worker_resume rs;      /* from an older image: all 0 */
+	/*
+	 * Its agent's stop_signal, stop_timeout and output modes, for an
+	 * image that does not know the agent; from an older image:
+	 * stop_known false, and the defaults serve.
+	 */
+	bool stop_known;
+	int stop_signal;
+	unsigned long long stop_timeout_ms;
+	int out[2];
 };
 
 /* Fill s from w, and keep w's descriptors open across exec. */
@@ -979,6 +1018,12 @@ void worker_snapshot(struct worker *, struct worker_snap *);
 void worker_adopt(struct worker *, const struct worker_snap *);
 struct worker *fleet_find_worker(struct fleet *, const char *agent,
     unsigned instance);
+/*
+ * The new image's state names a live worker its configuration does not:
+ * adopt it under a stand-in agent and stop it as a reload stops a worker
+ * it removed.  Takes s's strings.
+ */
+void fleet_retire_stray(struct fleet *, struct worker_snap *);
 
 /* Descriptors a reexec hands over; -1 when none. */
 struct reexec_fds {
@@ -989,8 +1034,9 @@ struct reexec_fds {
 };
 
 /*
- * Re-execute corrald (exe) in place with the fleet's state.  Returns only
- * on failure, with the reason in why; nothing has changed then.
+ * Re-execute corrald (exe) in place with the fleet's state and the text
+ * of its running configuration.  Returns only on failure, with the reason
+ * in why; nothing has changed then.
  */
 int reexec(struct fleet *, const char *exe, const char *conf_path,
     int log_level_pinned, const struct reexec_fds *, char *why, size_t len);
@@ -1002,6 +1048,14 @@ int reexec(struct fleet *, const char *exe, const char *conf_path,
 int reexec_restore(struct fleet *, int fd, struct reexec_fds *);
 /* Read only the handed-over descriptors, before the fleet exists. */
 int reexec_peek_fds(int fd, struct reexec_fds *);
+/*
+ * In the new image, before anything else: the configuration the old image
+ * ran, handed over with the state at fd and parsed as if read from path,
+ * with the [corrald] settings the old image ran with; when none was
+ * handed over or it does not load, the file at path (said loudly).
+ * Caller frees.  NULL, the errors logged, when nothing loads.
+ */
+struct config *reexec_load_conf(int fd, const char *path);
 
 /* clock.c */
 

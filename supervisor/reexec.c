@@ -12,11 +12,27 @@
  * (names cannot hold blanks): "corrald-reexec 1", then "lock FD",
  * "listen FD", "reply FD", "notify FD" (added later: an image that finds
  * none binds a new notify socket; an older image skips the line and
- * leaves the descriptor open), then one "w ..." line per worker.  Fields added
- * later go at the end of a line behind a tag ("b" for the breaker and
- * cluster flags, "n" for the worker protocol, "r" for the checkpoints a
- * run resumed from and rollback's counts), so that an image reads what an
- * older one wrote.
+ * leaves the descriptor open), "conf FD LEN HERE" and "daemon ..." (added
+ * later, below), then one "w ..." line per worker.  Fields added later go at the end of
+ * a line behind a tag ("b" for the breaker and cluster flags, "n" for the
+ * worker protocol, "r" for the checkpoints a run resumed from and
+ * rollback's counts, "s" for how the worker's agent stops it and where
+ * its output goes), so that an image reads what an older one wrote.
+ *
+ * The configuration goes over too: "conf" names a second memfd holding
+ * the LEN bytes of the fleet file the running image last loaded (at its
+ * start or its last good reload), and HERE the directory %(here) meant
+ * then.  The new image parses those bytes, not the file on disk, so that
+ * a reexec applies no edit the operator has not reloaded: every worker
+ * it adopts is one its configuration names, none starts, none stops.  A
+ * worker the new image's configuration does not name can then come only
+ * from a mismatch (an older image that handed no configuration, one that
+ * could not be read, a new binary that reads the text otherwise): it is
+ * stopped as a reload stops a removed worker (fleet_retire_stray).
+ * "daemon" gives the [corrald] paths and HTTP settings the old image runs
+ * with, which a reload does not change (the text may name others): the
+ * lock and the sockets handed over are those, and the new image keeps
+ * them as a reload would, whichever configuration it loaded.
  */
 #include <sys/mman.h>
 
@@ -125,6 +141,9 @@ write_snap(FILE *f, const struct worker_snap *s)
 	write_tok(f, s->rs.latest);
 	write_tok(f, s->rs.poison);
 	write_tok(f, s->rs.back);
+	/* How to stop it, should the new image not know its agent. */
+	fprintf(f, " s %d %llu %d %d", s->stop_signal, s->stop_timeout_ms,
+	    s->out[0], s->out[1]);
 	fputc('\n', f);
 }
 
@@ -143,9 +162,32 @@ read_id(const char **p, char *out)
 	return 0;
 }
 
-/* The "r" tag at p: absent (an older image) leaves rs all 0. */
+/*
+ * The "s" tag at p: absent (an older image), s->stop_known stays false.
+ */
 static void
-read_resume(const char *p, struct worker_resume *rs)
+read_stop(const char *p, struct worker_snap *s)
+{
+	int sig, o0, o1, used = 0;
+	unsigned long long ms;
+
+	if (sscanf(p, " s %d %llu %d %d%n", &sig, &ms, &o0, &o1, &used) !=
+	    4 || used == 0 || sig <= 0 || sig >= NSIG || o0 < OUT_FILE ||
+	    o0 > OUT_NULL || o1 < OUT_FILE || o1 > OUT_NULL)
+		return;
+	s->stop_known = true;
+	s->stop_signal = sig;
+	s->stop_timeout_ms = ms;
+	s->out[0] = o0;
+	s->out[1] = o1;
+}
+
+/*
+ * The "r" tag at p, then what follows it: absent (an older image) leaves
+ * rs all 0.
+ */
+static void
+read_resume(const char *p, struct worker_snap *s)
 {
 	int known, rolled, used = 0;
 	struct worker_resume r;
@@ -160,7 +202,8 @@ read_resume(const char *p, struct worker_resume *rs)
 		return;
 	r.known = known != 0;
 	r.rolled = rolled != 0;
-	*rs = r;
+	s->rs = r;
+	read_stop(p, s);
 }
 
 static int
@@ -208,9 +251,9 @@ read_snap(const char *line, struct worker_snap *s)
 				s->report->recoverable = rec != 0;
 				s->report->code = code;
 				s->report->message = msg;
-				read_resume(p, &s->rs);
+				read_resume(p, s);
 			} else if (sev == -1 && code == NULL && msg == NULL) {
-				read_resume(p, &s->rs);
+				read_resume(p, s);
 			} else {
 				free(code);
 				free(msg);
@@ -227,6 +270,38 @@ read_snap(const char *line, struct worker_snap *s)
 	return 0;
 }
 
+/*
+ * The running configuration's text in a memfd of its own, for the new
+ * image.  Its descriptor (close-on-exec until the exec), or -1 with the
+ * reason in why.
+ */
+static int
+conf_memfd(const struct config *c, char *why, size_t len)
+{
+	size_t off = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = memfd_create("corrald-conf", MFD_CLOEXEC)) == -1) {
+		snprintf(why, len, "memfd for the configuration: %s",
+		    strerror(errno));
+		return -1;
+	}
+	while (off < c->textlen) {
+		n = write(fd, c->text + off, c->textlen - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(why, len, "memfd for the configuration: %s",
+			    n == -1 ? strerror(errno) : "short write");
+			close(fd);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	return fd;
+}
+
 int
 reexec(struct fleet *f, const char *exe, const char *conf_path,
     int log_level_pinned, const struct reexec_fds *fds, char *why,
@@ -234,22 +309,35 @@ reexec(struct fleet *f, const char *exe, const char *conf_path,
 {
 	struct config_errors errs;
 	struct config *c;
-	struct worker_snap *snaps;
+	struct worker_snap *snaps = NULL;
 	char fdarg[16], *argv[8];
 	size_t i;
 	FILE *mf;
-	int fd, fd2 = -1, k = 0;
+	int fd = -1, fd2 = -1, cfd, k = 0;
 
 	if (!LIST_EMPTY(&f->retiring)) {
 		snprintf(why, len, "workers removed by a reload are still "
 		    "stopping; try again when they are gone");
 		return -1;
 	}
-	/* The new image reads the file again: it must load. */
-	if ((c = config_load(conf_path, &errs)) == NULL) {
-		snprintf(why, len, "%s has %zu error%s (corralctl reload "
-		    "shows them); nothing changed", conf_path, errs.msgs.n,
-		    errs.msgs.n == 1 ? "" : "s");
+	/*
+	 * The new image parses the text this one runs on, not the file on
+	 * disk: an edit there, broken or not, waits for a reload and cannot
+	 * block a reexec.  That text loaded once; it is loaded again here
+	 * because what it resolves against may have changed since (a `user`
+	 * gone from the password database, the current directory removed):
+	 * what fails here would fail in the new image, which would then have
+	 * to fall back on the file.  Better to refuse while nothing changed.
+	 */
+	c = config_load_text(f->conf->path, f->conf->here, f->conf->text,
+	    f->conf->textlen, &errs);
+	if (c == NULL) {
+		for (i = 0; i < errs.msgs.n; i++)
+			log_error("reexec: %s", errs.msgs.v[i]);
+		snprintf(why, len, "the running configuration (from %s) no "
+		    "longer loads: %s%s; nothing changed", f->conf->path,
+		    errs.msgs.n > 0 ? errs.msgs.v[0] : "?", errs.msgs.n > 1 ?
+		    " (more in corrald's log)" : "");
 		strv_free(&errs.msgs);
 		return -1;
 	}
@@ -263,6 +351,8 @@ reexec(struct fleet *f, const char *exe, const char *conf_path,
 		snprintf(why, len, "the state database cannot be written");
 		return -1;
 	}
+	if ((cfd = conf_memfd(f->conf, why, len)) == -1)
+		return -1;
 	if ((fd = memfd_create("corrald-reexec", 0)) == -1 ||
 	    (fd2 = dup(fd)) == -1 || (mf = fdopen(fd2, "w")) == NULL) {
 		snprintf(why, len, "memfd for the state: %s", strerror(errno));
@@ -270,10 +360,30 @@ reexec(struct fleet *f, const char *exe, const char *conf_path,
 			close(fd2);
 		if (fd != -1)
 			close(fd);
+		close(cfd);
 		return -1;
 	}
-	fprintf(mf, "%s\nlock %d\nlisten %d\nreply %d\nnotify %d\n",
-	    REEXEC_MAGIC, fds->lock, fds->listen, fds->reply, fds->notify);
+	/* "conf" after "notify": an older image reads the lines before it
+	 * at fixed places in the first 256 bytes. */
+	fprintf(mf, "%s\nlock %d\nlisten %d\nreply %d\nnotify %d\nconf %d %zu",
+	    REEXEC_MAGIC, fds->lock, fds->listen, fds->reply, fds->notify, cfd,
+	    f->conf->textlen);
+	write_tok(mf, f->conf->here);
+	/*
+	 * The [corrald] settings it runs with: a reload keeps them, so the
+	 * text may say others, and the lock, the sockets handed over are
+	 * these.
+	 */
+	fputs("\ndaemon", mf);
+	write_tok(mf, f->conf->state_db);
+	write_tok(mf, f->conf->run_dir);
+	write_tok(mf, f->conf->log_dir);
+	write_tok(mf, f->conf->control_socket);
+	write_tok(mf, f->conf->checkpoint_db);
+	write_tok(mf, f->conf->http_host);
+	fprintf(mf, " %u", f->conf->http_port);
+	write_tok(mf, f->conf->http_token);
+	fprintf(mf, " cgroup %d\n", f->conf->cgroup);
 	/* The watcher must not read the exec as corrald's death. */
 	fprintf(mf, "watch %d %ld\n", f->watch_fd, (long)f->watch_pid);
 	snaps = xcalloc(f->nworkers, sizeof(*snaps));
@@ -294,6 +404,7 @@ reexec(struct fleet *f, const char *exe, const char *conf_path,
 	set_cloexec(fds->reply, false);
 	set_cloexec(fds->notify, false);
 	set_cloexec(f->watch_fd, false);
+	set_cloexec(cfd, false);
 	output_sink_flush();
 
 	snprintf(fdarg, sizeof(fdarg), "%d", fd);
@@ -308,7 +419,8 @@ reexec(struct fleet *f, const char *exe, const char *conf_path,
 	argv[k++] = (char *)"--resume-fd";
 	argv[k++] = fdarg;
 	argv[k] = NULL;
-	log_info("re-executing %s with %zu workers", exe, f->nworkers);
+	log_info("re-executing %s with %zu workers and the running "
+	    "configuration", exe, f->nworkers);
 	execv(exe, argv);
 	snprintf(why, len, "exec %s: %s", exe, strerror(errno));
 	log_error("reexec: %s; going on as before", why);
@@ -327,43 +439,250 @@ undo:
 	set_cloexec(f->watch_fd, true);
 	free(snaps);
 	close(fd);
+	close(cfd);
 	return -1;
+}
+
+/* What the lines before the first worker's say. */
+struct header {
+	struct reexec_fds fds;
+	int conf;        /* the configuration's memfd; -1: none handed over */
+	size_t conf_len;
+	char *here;      /* owned; NULL: none */
+	/* Owned: the [corrald] settings the old image ran with (only those
+	 * fields set), or NULL from an older image. */
+	struct config *daemon;
+};
+
+static void
+header_free(struct header *h)
+{
+	free(h->here);
+	h->here = NULL;
+	config_free(h->daemon);
+	h->daemon = NULL;
+}
+
+/* The "daemon" line's fields at p, into a config of their own, or NULL. */
+static struct config *
+read_daemon(const char *p)
+{
+	struct config *d = xcalloc(1, sizeof(*d));
+	int used = 0;
+
+	if (read_tok(&p, &d->state_db) == -1 ||
+	    read_tok(&p, &d->run_dir) == -1 ||
+	    read_tok(&p, &d->log_dir) == -1 ||
+	    read_tok(&p, &d->control_socket) == -1 ||
+	    read_tok(&p, &d->checkpoint_db) == -1 ||
+	    read_tok(&p, &d->http_host) == -1 ||
+	    sscanf(p, " %u%n", &d->http_port, &used) != 1 || used == 0)
+		goto bad;
+	p += used;
+	if (read_tok(&p, &d->http_token) == -1 || d->state_db == NULL ||
+	    d->run_dir == NULL || d->log_dir == NULL ||
+	    d->control_socket == NULL || d->checkpoint_db == NULL)
+		goto bad;
+	/* Added later: absent, the default (auto). */
+	d->cgroup = true;
+	if (sscanf(p, " cgroup %d", &used) == 1)
+		d->cgroup = used != 0;
+	return d;
+bad:
+	config_free(d);
+	return NULL;
+}
+
+/*
+ * Read the lines of the state at fd before the first worker's, in any
+ * order, skipping those it does not know (from a newer image).  fd's
+ * offset is 0 again after.  0, or -1 when fd holds no state of ours.
+ */
+static int
+read_header(int fd, struct header *h)
+{
+	FILE *in;
+	char *line = NULL;
+	const char *p;
+	size_t cap = 0;
+	int dfd, v, used, n = 0, have = 0;
+
+	memset(h, 0, sizeof(*h));
+	h->fds.lock = h->fds.listen = h->fds.reply = h->fds.notify = -1;
+	h->fds.watch = -1;
+	h->conf = -1;
+	/* A dup shares the offset, which restore reads from 0 again. */
+	if (lseek(fd, 0, SEEK_SET) == -1 || (dfd = dup(fd)) == -1)
+		return -1;
+	if ((in = fdopen(dfd, "r")) == NULL) {
+		close(dfd);
+		return -1;
+	}
+	while (getline(&line, &cap, in) > 0) {
+		if (n++ == 0) {
+			if (strcmp(line, REEXEC_MAGIC "\n") != 0)
+				break;
+			continue;
+		}
+		if (line[0] == 'w' && line[1] == ' ')
+			break;
+		if (sscanf(line, "lock %d", &v) == 1) {
+			h->fds.lock = v;
+			have |= 1;
+		} else if (sscanf(line, "listen %d", &v) == 1) {
+			h->fds.listen = v;
+			have |= 2;
+		} else if (sscanf(line, "reply %d", &v) == 1) {
+			h->fds.reply = v;
+			have |= 4;
+		} else if (sscanf(line, "notify %d", &v) == 1)
+			h->fds.notify = v;
+		else if (sscanf(line, "watch %d %ld", &v, &h->fds.watch_pid) == 2)
+			h->fds.watch = v;
+		else if (used = 0, sscanf(line, "conf %d %zu%n", &v,
+		    &h->conf_len, &used) == 2 && used > 0) {
+			p = line + used;
+			free(h->here);
+			if (read_tok(&p, &h->here) == 0)
+				h->conf = v;
+			else
+				h->here = NULL;
+		} else if (strncmp(line, "daemon ", 7) == 0) {
+			config_free(h->daemon);
+			h->daemon = read_daemon(line + 6);
+		}
+	}
+	free(line);
+	fclose(in);
+	lseek(fd, 0, SEEK_SET);
+	if (have != 7) {
+		header_free(h);
+		return -1;
+	}
+	return 0;
 }
 
 int
 reexec_peek_fds(int fd, struct reexec_fds *fds)
 {
-	char buf[256];
-	const char *at;
-	ssize_t n;
+	struct header h;
 
-	fds->lock = fds->listen = fds->reply = fds->notify = fds->watch = -1;
-	fds->watch_pid = 0;
-	n = pread(fd, buf, sizeof(buf) - 1, 0);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	if (strncmp(buf, REEXEC_MAGIC "\n", strlen(REEXEC_MAGIC) + 1) != 0 ||
-	    sscanf(buf + strlen(REEXEC_MAGIC) + 1, "lock %d\nlisten %d\n"
-	    "reply %d\n", &fds->lock, &fds->listen, &fds->reply) != 3)
-		return -1;
-	if ((at = strstr(buf, "\nnotify ")) != NULL &&
-	    sscanf(at, "\nnotify %d", &fds->notify) != 1)
-		fds->notify = -1;
-	if ((at = strstr(buf, "\nwatch ")) != NULL &&
-	    sscanf(at, "\nwatch %d %ld", &fds->watch, &fds->watch_pid) != 2)
+	if (read_header(fd, &h) == -1) {
+		fds->lock = fds->listen = fds->reply = fds->notify = -1;
 		fds->watch = -1;
+		return -1;
+	}
+	*fds = h.fds;
+	header_free(&h);
 	return 0;
 }
 
-/* A worker the file no longer names: stop it, let go of its pipes. */
-static void
-disown(const struct worker_snap *s)
+/* The file at path, its errors logged.  The config, or NULL. */
+static struct config *
+load_disk(const char *path)
 {
-	log_warnx("reexec: agent %s.%u (pid %ld) is not in the fleet file "
-	    "any more; stopping it", s->agent, s->instance, s->pid);
-	if (s->pid > 0)
-		kill(-(pid_t)s->pid, SIGTERM);
+	struct config_errors errs;
+	struct config *c;
+	size_t i;
+
+	c = config_load(path, &errs);
+	for (i = 0; i < errs.msgs.n; i++)
+		log_error("reexec: %s", errs.msgs.v[i]);
+	if (c == NULL)
+		log_error("reexec: %s: %zu error%s; nothing to supervise "
+		    "with: corrald exits, and its workers get their stop "
+		    "signal", path, errs.msgs.n, errs.msgs.n == 1 ? "" : "s");
+	strv_free(&errs.msgs);
+	return c;
+}
+
+/* The text h names, parsed as the file at path.  NULL, logged. */
+static struct config *
+load_handed(const struct header *h, const char *path)
+{
+	struct config_errors errs;
+	struct config *c = NULL;
+	char *text;
+	size_t got = 0, i;
+	ssize_t n = 0;
+
+	text = xmalloc(h->conf_len + 1);
+	while (got < h->conf_len) {
+		n = pread(h->conf, text + got, h->conf_len - got, (off_t)got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got < h->conf_len)
+		log_error("reexec: the configuration handed over (fd %d) has "
+		    "%zu of its %zu bytes: %s", h->conf, got, h->conf_len,
+		    n == -1 ? strerror(errno) : "cut short");
+	else if ((c = config_load_text(path, h->here, text, h->conf_len,
+	    &errs)) == NULL) {
+		for (i = 0; i < errs.msgs.n; i++)
+			log_error("reexec: the configuration handed over: %s",
+			    errs.msgs.v[i]);
+		strv_free(&errs.msgs);
+	} else
+		strv_free(&errs.msgs);
+	free(text);
+	return c;
+}
+
+struct config *
+reexec_load_conf(int fd, const char *path)
+{
+	struct config *c = NULL;
+	struct header h;
+
+	/* No state at all: run() says so, and starts afresh. */
+	if (read_header(fd, &h) == -1)
+		return load_disk(path);
+	if (h.conf == -1)
+		log_warnx("reexec: the previous image handed over no "
+		    "configuration (it predates that); loading %s from disk: "
+		    "edits not yet reloaded apply now", path);
+	else {
+		c = load_handed(&h, path);
+		close(h.conf);
+		/*
+		 * The exec is done: the old image cannot take over again,
+		 * and this one must supervise with some configuration.  The
+		 * file on disk is the only other one; workers it does not
+		 * name are stopped (fleet_retire_stray).
+		 */
+		if (c == NULL)
+			log_error("reexec: the running configuration was not "
+			    "taken over; loading %s from disk instead: edits "
+			    "not yet reloaded apply now, and workers it does "
+			    "not name are stopped", path);
+	}
+	if (c == NULL && (c = load_disk(path)) == NULL) {
+		header_free(&h);
+		return NULL;
+	}
+	/* The lock and the sockets handed over are those of these paths. */
+	if (h.daemon != NULL)
+		config_keep_daemon(h.daemon, c, "reexec");
+	header_free(&h);
+	return c;
+}
+
+/*
+ * A worker the configuration does not name.  With a process, it is
+ * stopped as a reload stops one it removed; without, only forgotten.
+ */
+static void
+disown(struct fleet *f, struct worker_snap *s)
+{
+	if (s->pid > 0) {
+		fleet_retire_stray(f, s);
+		return;
+	}
+	log_warnx("reexec: agent %s.%u is not in the configuration; it has "
+	    "no process: forgotten", s->agent, s->instance);
 	if (s->outfd[0] != -1)
 		close(s->outfd[0]);
 	if (s->outfd[1] != -1)
@@ -399,7 +718,7 @@ reexec_restore(struct fleet *f, int fd, struct reexec_fds *fds)
 			continue;
 		}
 		if ((w = fleet_find_worker(f, s.agent, s.instance)) == NULL) {
-			disown(&s);
+			disown(f, &s);
 			continue;
 		}
 		worker_adopt(w, &s);

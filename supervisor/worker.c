@@ -1009,8 +1009,9 @@ worker_exited(struct worker *w, int status)
 	}
 	if (w->exec_failed)
 		xasprintf(&detail, "%s %s: %s", w->exec_stage,
-		    w->exec_stage && strcmp(w->exec_stage, "exec") == 0 ?
-		    a->argv.v[0] : "failed", strerror(w->exec_errno));
+		    w->exec_stage && strcmp(w->exec_stage, "exec") == 0 &&
+		    a->argv.n > 0 ? a->argv.v[0] : "failed",
+		    strerror(w->exec_errno));
 	else if (w->hang) {
 		char d[32];
 		format_duration(w->wd_ms, d, sizeof(d));
@@ -1062,7 +1063,7 @@ worker_exited(struct worker *w, int status)
 	w->pid = 0;
 	w->exits[cls]++;
 	if (w->retiring) {
-		worker_set_state(w, W_STOPPED, "removed by reload");
+		worker_set_state(w, W_STOPPED, w->retire_why);
 		worker_retire_done(w);
 		fleet_idle_check(f);
 		return;
@@ -1392,45 +1393,6 @@ old_agent(const struct config *c, const char *name)
 	return NULL;
 }
 
-/* [corrald] paths and HTTP stay as corrald started with them. */
-static void
-keep_daemon_settings(struct config *old, struct config *new)
-{
-	char **o[] = { &old->state_db, &old->run_dir, &old->log_dir,
-		&old->control_socket, &old->checkpoint_db };
-	char **n[] = { &new->state_db, &new->run_dir, &new->log_dir,
-		&new->control_socket, &new->checkpoint_db };
-	static const char *names[] = { "state_db", "run_dir", "log_dir",
-		"control_socket", "checkpoint_db" };
-	char *tmp;
-	size_t i;
-
-	for (i = 0; i < 5; i++) {
-		if (strcmp(*o[i], *n[i]) != 0)
-			log_warnx("reload: %s changed from %s to %s; it takes "
-			    "effect when corrald restarts", names[i], *o[i],
-			    *n[i]);
-		tmp = *o[i];
-		*o[i] = *n[i];
-		*n[i] = tmp;
-	}
-	if (!str_same(old->http_host, new->http_host) ||
-	    old->http_port != new->http_port ||
-	    !str_same(old->http_token, new->http_token))
-		log_warnx("reload: http_listen or http_token changed; it takes "
-		    "effect when corrald restarts");
-	tmp = old->http_host, old->http_host = new->http_host,
-	    new->http_host = tmp;
-	tmp = old->http_token, old->http_token = new->http_token,
-	    new->http_token = tmp;
-	new->http_port = old->http_port;
-	if (old->cgroup != new->cgroup)
-		log_warnx("reload: cgroup changed; it takes effect when "
-		    "corrald restarts");
-	new->cgroup = old->cgroup;
-	log_set_level(new->log_level);
-}
-
 /*
  * Agents and clusters keep their breakers across a reload, by name, with
  * the new policy; fallback demands are counted again from scratch.
@@ -1510,7 +1472,8 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 	unsigned k;
 
 	*added = *removed = *changed = *kept = 0;
-	keep_daemon_settings(old, conf);
+	config_keep_daemon(old, conf, "reload");
+	log_set_level(conf->log_level);
 	for (i = 0; i < conf->nagents; i++)
 		total += conf->agents[i].numprocs;
 	nws = xcalloc(total, sizeof(*nws));
@@ -1558,6 +1521,7 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 		worker_halt(w);
 		if (w->pid != 0) {
 			w->retiring = true;
+			w->retire_why = "removed by reload";
 			w->restart_pending = false;
 			LIST_INSERT_HEAD(&f->retiring, w, retire_entry);
 		} else {
@@ -1703,6 +1667,11 @@ worker_snapshot(struct worker *w, struct worker_snap *s)
 	/* Borrowed while the snap is written. */
 	s->status_text = w->status_text;
 	s->report = w->report;
+	s->stop_known = true;
+	s->stop_signal = w->agent->stop_signal;
+	s->stop_timeout_ms = w->agent->stop_timeout_ms;
+	s->out[0] = (int)w->agent->out[0];
+	s->out[1] = (int)w->agent->out[1];
 }
 
 void
@@ -1774,4 +1743,44 @@ worker_adopt(struct worker *w, const struct worker_snap *s)
 	w->report = s->report;
 	w->rs = s->rs;
 	w->adopted = true;
+}
+
+void
+fleet_retire_stray(struct fleet *f, struct worker_snap *s)
+{
+	struct config *c = config_standin(s->agent);
+	struct agent_conf *a = &c->agents[0];
+	struct worker *w;
+	char d[32];
+
+	/* An older image did not say: the defaults of every agent. */
+	if (s->stop_known) {
+		a->stop_signal = s->stop_signal;
+		a->stop_timeout_ms = s->stop_timeout_ms;
+		a->out[0] = (enum out_mode)s->out[0];
+		a->out[1] = (enum out_mode)s->out[1];
+	}
+	/* Nothing of a schedule, a breaker or a fallback: it only stops. */
+	s->queued = s->restart_pending = s->regroup = 0;
+	s->trial = s->ctrial = s->for_fallback = 0;
+	/* Its thread, should the agent's thread_id name another, is not
+	 * known: its exit carries no checkpoints. */
+	s->rs.known = false;
+	w = worker_new(f, a, s->instance);
+	worker_adopt(w, s);
+	w->retiring = true;
+	w->retire_why = "not in the configuration";
+	LIST_INSERT_HEAD(&f->retiring, w, retire_entry);
+	/* The stand-in config lives until the last retiring worker goes. */
+	f->old = xreallocarray(f->old, f->nold + 1, sizeof(*f->old));
+	f->old[f->nold++] = c;
+	format_duration(a->stop_timeout_ms, d, sizeof(d));
+	log_warnx("reexec: agent %s (pid %ld) is not in the configuration; "
+	    "stopping it: %s to its process group, KILL after %s%s",
+	    w->name, (long)w->pid, signal_name(a->stop_signal) ?
+	    signal_name(a->stop_signal) : "its stop signal", d,
+	    s->stop_known ? "" : " (defaults: the old image did not say)");
+	/* Already STOPPING: its timer, adopted, sends the KILL when due. */
+	if (w->state == W_STARTING || w->state == W_RUNNING)
+		worker_kill_run(w, "not in the configuration");
 }

@@ -1118,6 +1118,170 @@ test_round_trip(void **state)
 	unsetenv("CHECKPOINT_DIR");
 }
 
+/* Print c whole, its first line (the path) included.  Caller frees. */
+static char *
+print_all(const struct config *c)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if ((f = open_memstream(&buf, &len)) == NULL)
+		fail_msg("open_memstream");
+	config_print(c, f);
+	fclose(f);
+	return buf;
+}
+
+/*
+ * The file at path, loaded from its bytes with config_load_text, is what
+ * config_load makes of it; and config_load keeps those bytes.
+ */
+static void
+same_from_text(const char *path)
+{
+	struct config_errors errs;
+	struct config *c1, *c2, *c3;
+	char *text, *p1, *p2, *p3;
+	size_t len;
+
+	c1 = load_ok(path);
+	text = slurp(path);
+	len = strlen(text); /* the good fixtures hold no NUL */
+	assert_int_equal(c1->textlen, len);
+	assert_memory_equal(c1->text, text, len);
+	assert_int_equal(c1->text[len], '\0');
+
+	/* here NULL: found from path, as config_load finds it. */
+	c2 = config_load_text(path, NULL, text, len, &errs);
+	if (c2 == NULL) {
+		dump("errors", errs.msgs.v, errs.msgs.n);
+		fail_msg("%s: refused from its text", path);
+	}
+	assert_int_equal(errs.msgs.n, 0);
+	strv_free(&errs.msgs);
+	/* here given, as a reexec gives it. */
+	c3 = config_load_text(path, c1->here, text, len, &errs);
+	assert_non_null(c3);
+	strv_free(&errs.msgs);
+	/* The text is the config's own copy. */
+	memset(text, 'x', len);
+	p1 = print_all(c1);
+	p2 = print_all(c2);
+	p3 = print_all(c3);
+	if (strcmp(p1, p2) != 0 || strcmp(p1, p3) != 0) {
+		print_message("from the file:\n%s\nfrom the text:\n%s\n", p1,
+		    strcmp(p1, p2) != 0 ? p2 : p3);
+		fail_msg("%s: not the same config from its text", path);
+	}
+	assert_string_equal(c2->path, path);
+	assert_string_equal(c2->here, c1->here);
+	assert_string_equal(c3->here, c1->here);
+	assert_memory_equal(c2->text, c1->text, len);
+	free(p1);
+	free(p2);
+	free(p3);
+	free(text);
+	config_free(c1);
+	config_free(c2);
+	config_free(c3);
+}
+
+static void
+test_load_text(void **state)
+{
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < NGOOD; i++) {
+		snprintf(path, sizeof(path), GOOD "%s.ini", good_files[i]);
+		same_from_text(path);
+	}
+	same_from_text("etc/fleet.ini");
+}
+
+/* A bad file's text is refused with the very messages of the file. */
+static void
+test_load_text_errors(void **state)
+{
+	struct config_errors e1, e2;
+	struct config *c;
+	char path[PATH_MAX], *text;
+	size_t i, j, len;
+	FILE *f;
+
+	for (i = 0; i < NBAD; i++) {
+		snprintf(path, sizeof(path), BAD "%s.ini", bad_names[i]);
+		if ((f = fopen(path, "re")) == NULL)
+			continue; /* nonexistent, on purpose */
+		/* Every byte, a NUL too. */
+		fseek(f, 0, SEEK_END);
+		len = (size_t)ftell(f);
+		rewind(f);
+		text = malloc(len + 1);
+		if (text == NULL || fread(text, 1, len, f) != len)
+			fail_msg("%s: cannot read", path);
+		fclose(f);
+		assert_null(config_load(path, &e1));
+		assert_null(c = config_load_text(path, NULL, text, len, &e2));
+		if (e1.msgs.n != e2.msgs.n) {
+			dump("from the file", e1.msgs.v, e1.msgs.n);
+			dump("from the text", e2.msgs.v, e2.msgs.n);
+			fail_msg("%s: not the same messages", path);
+		}
+		for (j = 0; j < e1.msgs.n; j++)
+			assert_string_equal(e1.msgs.v[j], e2.msgs.v[j]);
+		strv_free(&e1.msgs);
+		strv_free(&e2.msgs);
+		free(text);
+	}
+}
+
+/*
+ * From text, the path only names: it need not exist when here is given;
+ * %(here) is here; a NUL byte in the text is refused on its line, and an
+ * empty text as an empty file is.
+ */
+static void
+test_load_text_here(void **state)
+{
+	static const char text[] = "[corrald]\nstate_db = %(here)/s.db\n"
+	    "[agent:a]\ncommand = %(here)/bin/a\n";
+	static const char nul[] = "[agent:a]\ncommand = a\0b\n";
+	struct config_errors errs;
+	struct config *c;
+
+	c = config_load_text("/no/such/dir/fleet.ini", "/srv/fleet", text,
+	    sizeof(text) - 1, &errs);
+	assert_non_null(c);
+	strv_free(&errs.msgs);
+	assert_string_equal(c->path, "/no/such/dir/fleet.ini");
+	assert_string_equal(c->here, "/srv/fleet");
+	assert_string_equal(c->state_db, "/srv/fleet/s.db");
+	config_free(c);
+
+	/* Without here, the path must resolve. */
+	assert_null(config_load_text("/no/such/dir/fleet.ini", NULL, text,
+	    sizeof(text) - 1, &errs));
+	assert_int_equal(errs.msgs.n, 1);
+	assert_string_equal(errs.msgs.v[0], "/no/such/dir/fleet.ini: cannot "
+	    "resolve its path: No such file or directory");
+	strv_free(&errs.msgs);
+
+	assert_null(config_load_text("x.ini", "/srv", nul, sizeof(nul) - 1,
+	    &errs));
+	assert_int_equal(errs.msgs.n, 1);
+	assert_string_equal(errs.msgs.v[0], "x.ini:2: line contains a NUL "
+	    "byte");
+	strv_free(&errs.msgs);
+
+	assert_null(config_load_text("x.ini", "/srv", "", 0, &errs));
+	assert_int_equal(errs.msgs.n, 1);
+	assert_string_equal(errs.msgs.v[0], "x.ini:1: no [agent:NAME] "
+	    "section: nothing to supervise");
+	strv_free(&errs.msgs);
+}
+
 /* Printed and loaded back, a double is the same double. */
 static void
 test_print_precise(void **state)
@@ -1314,6 +1478,9 @@ main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_example_fleet),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_load_text),
+		cmocka_unit_test(test_load_text_errors),
+		cmocka_unit_test(test_load_text_here),
 		cmocka_unit_test(test_print),
 		cmocka_unit_test(test_print_precise),
 		cmocka_unit_test(test_print_clusters),
