@@ -41,7 +41,9 @@ D_SRC := supervisor/argv.c supervisor/breakers.c supervisor/cgroup.c \
 	supervisor/watch.c supervisor/worker.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 EXAMPLE_SRC := $(wildcard etc/examples/*.c)
-HELPER_SRC := $(wildcard tests/e2e/helpers/*.c)
+# Helpers named lib*.c are LD_PRELOAD shims, built as shared objects.
+HELPER_SO_SRC := $(wildcard tests/e2e/helpers/lib*.c)
+HELPER_SRC := $(filter-out $(HELPER_SO_SRC),$(wildcard tests/e2e/helpers/*.c))
 
 SDK_OBJ := $(SDK_SRC:%.c=$(BUILD)/%.o)
 D_OBJ := $(D_SRC:%.c=$(BUILD)/%.o)
@@ -55,6 +57,7 @@ CORRALCTL := $(BUILD)/corralctl
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 EXAMPLE_BIN := $(EXAMPLE_SRC:etc/examples/%.c=$(BUILD)/examples/%)
 HELPER_BIN := $(HELPER_SRC:tests/e2e/helpers/%.c=$(BUILD)/helpers/%)
+HELPER_SO := $(HELPER_SO_SRC:tests/e2e/helpers/%.c=$(BUILD)/helpers/%.so)
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
@@ -133,6 +136,11 @@ $(BUILD)/helpers/%: tests/e2e/helpers/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -D_GNU_SOURCE $(CFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# A shim is loaded into corrald, sanitized or not: it must bring no runtime.
+$(BUILD)/helpers/%.so: tests/e2e/helpers/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -D_GNU_SOURCE $(CFLAGS) -fPIC -shared -o $@ $^
+
 # The example fleet, in the foreground; Ctrl-C stops it.
 run: all
 	@mkdir -p $(BUILD)/run
@@ -140,7 +148,7 @@ run: all
 	    exec $(CURDIR)/$(CORRALD) -c $(CURDIR)/etc/fleet.ini
 
 # Builds one variant and runs every test against it.
-check: binaries $(UNIT_BIN) $(HELPER_BIN)
+check: binaries $(UNIT_BIN) $(HELPER_BIN) $(HELPER_SO)
 	@SAN=$(SAN) sh tests/run.sh $(BUILD)
 
 test: deps
@@ -174,7 +182,7 @@ install: all
 # Figures, not verdicts: each benchmark prints its measurements and a
 # baseline taken in the same run.
 bench: all
-	@$(MAKE) --no-print-directory BUILD=build $(HELPER_BIN) $(BENCH_BIN)
+	@$(MAKE) --no-print-directory BUILD=build $(HELPER_BIN) $(HELPER_SO) $(BENCH_BIN)
 	@mkdir -p build/bench/scratch
 	@for b in $(BENCH_BIN); do $$b build/bench/scratch || exit 1; done
 	@for b in tests/bench/bench_*.sh; do BUILD=$(CURDIR)/build sh $$b || exit 1; done

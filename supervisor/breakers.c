@@ -4,6 +4,8 @@
  * open.  The state machine is worker-sdk/breaker.c's; this file gives each
  * breaker a name, a timer, a row in the state database, a log line and an
  * event per transition, and decides which workers wait for which breaker.
+ * A breaker's times (its open period, its failure window) are on the
+ * monotonic clock: a step of the wall clock changes neither.
  *
  * A restart must pass both breakers of a worker: its agent's, then its
  * cluster's.  In HALF_OPEN each admits a limited number of trials; a
@@ -24,10 +26,11 @@ static void guard_timer_cb(evutil_socket_t, short, void *);
 static void rt_release(struct agent_rt *, bool fatal_too);
 static void cluster_release(struct cluster_rt *);
 
+/* The time every breaker of corrald is given. */
 static uint64_t
-wall(void)
+mono(void)
 {
-	return (uint64_t)now_wall_ms();
+	return now_mono_ms();
 }
 
 static struct agent_rt *
@@ -201,8 +204,8 @@ guard_arm(struct guard *g)
 	if (!g->fleet->conf->breakers ||
 	    g->br.state != CORRAL_BREAKER_OPEN || g->br.reset_required)
 		return;
-	/* +1: the loop's clock and the wall clock round apart. */
-	left = corral_breaker_remaining_ms(&g->br, wall()) + 1;
+	/* +1: now_mono_ms() drops the sub-millisecond part libevent keeps. */
+	left = corral_breaker_remaining_ms(&g->br, mono()) + 1;
 	timer_add_ms(g->timer, left);
 }
 
@@ -233,12 +236,13 @@ guard_changed(struct guard *g, enum corral_breaker_state prev,
 	struct fleet *f = g->fleet;
 	struct cluster_rt *c;
 	struct db_event e;
+	struct clocks now;
 	char until[48] = "";
-	/* The transition's time, not the end of its write to disk. */
-	int64_t when = now_wall_ms();
 
+	/* The transition's time, not the end of its write to disk. */
+	clocks_now(&now);
 	/* Kept first, announced after: whoever reads the log may act on it. */
-	statedb_save_breaker(f->db, g->name, &g->br);
+	statedb_save_breaker(f->db, g->name, &g->br, &now);
 	if (g->br.state == CORRAL_BREAKER_OPEN && !g->br.reset_required)
 		snprintf(until, sizeof(until), " for %.3fs",
 		    (double)(g->br.open_until_ms - g->br.opened_at_ms) /
@@ -250,7 +254,7 @@ guard_changed(struct guard *g, enum corral_breaker_state prev,
 	    detail != NULL ? detail : g->br.reason, until);
 	memset(&e, 0, sizeof(e));
 	e.kind = EV_BREAKER;
-	e.time_ms = when;
+	e.time_ms = now.wall_ms;
 	snprintf(e.agent, sizeof(e.agent), "%s", g->name);
 	e.instance = -1;
 	e.code = e.sig = e.err = -1;
@@ -280,7 +284,10 @@ guard_changed(struct guard *g, enum corral_breaker_state prev,
 static void
 guard_counted(struct guard *g)
 {
-	statedb_save_breaker(g->fleet->db, g->name, &g->br);
+	struct clocks now;
+
+	clocks_now(&now);
+	statedb_save_breaker(g->fleet->db, g->name, &g->br, &now);
 }
 
 /* Ask g for a start; *trial says whether it is one of its trials. */
@@ -293,7 +300,7 @@ guard_allow(struct guard *g, bool *trial)
 	*trial = false;
 	if (prev == CORRAL_BREAKER_CLOSED)
 		return true;
-	ok = corral_breaker_allow(&g->br, wall(), &changed);
+	ok = corral_breaker_allow(&g->br, mono(), &changed);
 	if (changed)
 		guard_changed(g, prev, NULL);
 	*trial = ok && g->br.state == CORRAL_BREAKER_HALF_OPEN;
@@ -519,7 +526,7 @@ guard_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	/* Half-open on time, whether or not a worker waits to try. */
-	if (corral_breaker_tick(&g->br, wall()))
+	if (corral_breaker_tick(&g->br, mono()))
 		guard_changed(g, prev, NULL);
 	else if (g->br.state == CORRAL_BREAKER_OPEN) {
 		guard_arm(g); /* the loop's clock ran a little ahead */
@@ -562,8 +569,8 @@ guard_probe(struct guard *g, bool *trial, const char *who)
 	if (*trial || prev == CORRAL_BREAKER_CLOSED || g->br.reset_required)
 		return;
 	if (prev == CORRAL_BREAKER_OPEN)
-		g->br.open_until_ms = wall();
-	if (!corral_breaker_allow(&g->br, wall(), &changed))
+		g->br.open_until_ms = mono();
+	if (!corral_breaker_allow(&g->br, mono(), &changed))
 		return;
 	*trial = true;
 	if (changed) {
@@ -621,7 +628,7 @@ breakers_healthy(struct worker *w)
 			continue;
 		prev = g[i]->br.state;
 		before = g[i]->br.failures;
-		if (corral_breaker_success(&g[i]->br, wall())) {
+		if (corral_breaker_success(&g[i]->br, mono())) {
 			guard_changed(g[i], prev, NULL);
 			guard_release(g[i]);
 		} else if (g[i]->br.failures != before)
@@ -637,9 +644,9 @@ guard_fail(struct guard *g, bool fatal_exit, bool *trial)
 	bool changed;
 
 	if (fatal_exit)
-		changed = corral_breaker_fatal(&g->br, wall());
+		changed = corral_breaker_fatal(&g->br, mono());
 	else
-		changed = corral_breaker_failure(&g->br, wall(),
+		changed = corral_breaker_failure(&g->br, mono(),
 		    corral_rng_uniform(&g->fleet->rng));
 	if (!changed) {
 		if (g->br.state == CORRAL_BREAKER_CLOSED)
@@ -862,9 +869,12 @@ static void
 guard_restore(struct guard *g)
 {
 	struct fleet *f = g->fleet;
+	struct clocks now;
+	char left[48] = "";
 	size_t j;
 
-	if (statedb_load_breaker(f->db, g->name, &g->br) != 1)
+	clocks_now(&now);
+	if (statedb_load_breaker(f->db, g->name, &g->br, &now) != 1)
 		return;
 	/* A window's failure times are not kept: it starts empty. */
 	if (g->br.policy.failure_window_ms > 0)
@@ -873,10 +883,14 @@ guard_restore(struct guard *g)
 		g->br.failures = g->br.policy.failure_threshold - 1;
 	if (g->br.state == CORRAL_BREAKER_CLOSED)
 		return;
-	log_info("%s %s: breaker %s since before this start%s",
+	if (g->br.state == CORRAL_BREAKER_OPEN && !g->br.reset_required)
+		snprintf(left, sizeof(left), ", %.3fs left",
+		    (double)corral_breaker_remaining_ms(&g->br, now.mono_ms) /
+		    1000.0);
+	log_info("%s %s: breaker %s since before this start%s%s",
 	    g->is_cluster ? "cluster" : "agent", g->name,
 	    corral_breaker_state_name(g->br.state),
-	    g->br.reset_required ? ", reset required" : "");
+	    g->br.reset_required ? ", reset required" : "", left);
 	/*
 	 * Half-open: a trial adopted across a reexec still counts; after a
 	 * crash none is left, and new ones are let through.

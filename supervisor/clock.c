@@ -1,6 +1,10 @@
 /*
- * clock.c: the two clocks corrald reads.  Wall time goes into events;
- * monotonic time measures runs, so a clock step cannot fake a healthy run.
+ * clock.c: the two clocks corrald reads.  Wall time goes into records
+ * (events, log lines, a row's time of writing); every duration (a run, a
+ * backoff, a breaker's open period, a window) is measured on the monotonic
+ * clock, so that a step of the wall clock (NTP, an operator) neither
+ * lengthens nor shortens one.  CLOCK_MONOTONIC counts from the boot and is
+ * the same for every process of one boot: boot_id() says which boot.
  */
 #include <stdio.h>
 #include <string.h>
@@ -61,4 +65,12 @@ boot_id(void)
 	id[strcspn(id, "\n")] = '\0';
 	fclose(f);
 	return id;
+}
+
+void
+clocks_now(struct clocks *c)
+{
+	c->boot_id = boot_id();
+	c->mono_ms = now_mono_ms();
+	c->wall_ms = now_wall_ms();
 }

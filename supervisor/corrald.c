@@ -185,8 +185,9 @@ load(const char *path)
 	return c;
 }
 
+/* A daemon event: what is "start", "reexec" or "stop"; detail is copied. */
 static void
-record_daemon(struct statedb *db, const char *what)
+record_daemon(struct statedb *db, const char *what, const char *detail)
 {
 	struct db_event e;
 
@@ -198,7 +199,57 @@ record_daemon(struct statedb *db, const char *what)
 	e.code = e.sig = e.err = -1;
 	e.start_failure = -1;
 	e.state = what;
+	e.detail = detail != NULL ? xstrdup(detail) : NULL;
 	statedb_add(db, &e);
+}
+
+/*
+ * Log and record how this start follows the last corrald on the database
+ * (a reexec says so itself).  The record is written at once, before any
+ * worker is spawned: a corrald that dies from here on leaves "start" as
+ * the last daemon event, which the next one reads as an unplanned death.
+ */
+static void
+record_start(struct statedb *db, const char *path)
+{
+	enum start_kind k;
+	char *detail;
+	pid_t prev;
+
+	k = statedb_start_kind(db, &prev);
+	switch (k) {
+	case START_FIRST:
+		log_info("starting on a new state database %s", path);
+		xasprintf(&detail, "first: a new state database");
+		break;
+	case START_CLEAN:
+		log_info("starting after corrald pid %ld stopped",
+		    (long)prev);
+		xasprintf(&detail, "clean: corrald pid %ld stopped",
+		    (long)prev);
+		break;
+	case START_UNPLANNED:
+		log_warnx("starting after an unplanned death of corrald pid "
+		    "%ld (same boot)", (long)prev);
+		xasprintf(&detail, "unplanned: corrald pid %ld died without "
+		    "stopping (same boot)", (long)prev);
+		break;
+	case START_REBOOT:
+		log_info("starting after a reboot of the host (corrald pid %ld "
+		    "ran in an earlier boot)", (long)prev);
+		xasprintf(&detail, "reboot: corrald pid %ld ran in an earlier "
+		    "boot", (long)prev);
+		break;
+	case START_REEXEC:
+	default:
+		return;
+	}
+	record_daemon(db, "start", detail);
+	free(detail);
+	if (statedb_flush(db) == -1)
+		log_warnx("this start is not written yet (retried): until it "
+		    "is, a death of this corrald cannot be told at the next "
+		    "start");
 }
 
 static int
@@ -231,7 +282,13 @@ run(struct config *conf, int resume_fd)
 	free(dbdir);
 	if ((ec = event_config_new()) == NULL)
 		fatal("cannot create the event loop");
-	/* Timers on the monotonic clock: a clock step cannot fire them. */
+	/*
+	 * Timers on the monotonic clock, so that a step of the wall clock
+	 * neither fires nor delays them: libevent 2.1 on Linux reads
+	 * CLOCK_MONOTONIC with this flag (CLOCK_MONOTONIC_COARSE without it,
+	 * whose 4 ms steps would round short timers), and arms epoll with a
+	 * CLOCK_MONOTONIC timerfd.
+	 */
 	event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
 	d.base = event_base_new_with_config(ec);
 	event_config_free(ec);
@@ -316,7 +373,7 @@ run(struct config *conf, int resume_fd)
 		char msg[128];
 		int n;
 
-		record_daemon(d.db, "reexec");
+		record_daemon(d.db, "reexec", NULL);
 		n = snprintf(msg, sizeof(msg), "+ re-executed: corrald pid "
 		    "%ld, %d workers kept running\n", (long)getpid(), kept);
 		log_info("re-executed: %d workers kept running", kept);
@@ -325,7 +382,7 @@ run(struct config *conf, int resume_fd)
 			close(fds.reply);
 		}
 	} else {
-		record_daemon(d.db, "start");
+		record_start(d.db, conf->state_db);
 		watch_start(d.fleet);
 	}
 	log_info("corrald %s (pid %ld): %zu agents, %zu workers, state %s",
@@ -345,7 +402,7 @@ run(struct config *conf, int resume_fd)
 
 	watch_stop(d.fleet);
 	fleet_reap_orphans(d.fleet);
-	record_daemon(d.db, "stop");
+	record_daemon(d.db, "stop", NULL);
 	statedb_flush(d.db);
 	d.fleet->ctl = NULL;
 	control_close(d.ctl);

@@ -323,16 +323,52 @@ struct db_event {
 };
 
 struct statedb;
+struct clocks;
 
 /*
  * Open (creating if needed) and lock the state database.  Returns NULL and
  * prints why when it cannot, including when another corrald holds the lock.
+ * Also tells how this start follows the last corrald on the database
+ * (statedb_start_kind), and records this boot's id in table meta.
  */
 struct statedb *statedb_open(const char *path, struct event_base *);
-/* The same, taking over a lock a previous image of corrald holds (fd). */
+/* The same, taking over a lock a previous image of corrald holds (fd): a
+ * reexec. */
 struct statedb *statedb_adopt(const char *path, struct event_base *,
     int lockfd);
 int statedb_lockfd(const struct statedb *);
+
+/*
+ * How corrald came to start on its state database, told from the last
+ * daemon event an earlier corrald wrote there (corrald writes its "start"
+ * before it spawns anything, and "stop" after its last worker is gone) and
+ * the boot id meta kept.  Only START_UNPLANNED can leave runs of the
+ * earlier corrald alive (same boot, no stop): the case to look for them.
+ */
+enum start_kind {
+	START_FIRST,     /* no corrald ran on this database before */
+	START_CLEAN,     /* the last one stopped, in this boot */
+	START_UNPLANNED, /* the last one died without stopping, in this boot */
+	START_REBOOT,    /* the host rebooted since the last one ran (stopped
+			    or not): nothing of it can be alive */
+	START_REEXEC,    /* corralctl reexec: this image took over its
+			    workers */
+};
+/*
+ * This start's kind, as found when the database was opened.  *prev_pid
+ * (if prev_pid is not NULL) gets the pid of the last corrald, 0 if none.
+ */
+enum start_kind statedb_start_kind(const struct statedb *, pid_t *prev_pid);
+/*
+ * Pure: the kind of a start from the last daemon event's state (NULL:
+ * none), the boot id saved with it (NULL or "": unknown) and this boot's
+ * ("": unknown).  An unknown boot counts as this one.
+ */
+enum start_kind start_kind_of(bool reexec, const char *last_state,
+    const char *saved_boot, const char *boot);
+/* "first", "clean", "unplanned", "reboot", "reexec": the daemon event's
+ * detail starts with it. */
+const char *start_kind_name(enum start_kind);
 /* Flushes what is queued, then closes.  NULL is a no-op. */
 void statedb_close(struct statedb *);
 /* Queue an event; it is written with the rest of this loop turn's. */
@@ -343,18 +379,44 @@ int64_t statedb_next_chain(struct statedb *);
 /* Desired state: an operator's stop, written at once.  0 or -1. */
 int statedb_set_held(struct statedb *, const char *agent, unsigned instance,
     bool held);
-/* A breaker's state, written at once (name: the agent or cluster). */
+/*
+ * A breaker's state, written at once (name: the agent or cluster).  Its
+ * times are on the monotonic clock of now's boot; now says which, and when
+ * the write happens on both clocks.  0 or -1 (logged).
+ */
 int statedb_save_breaker(struct statedb *, const char *name,
-    const struct corral_breaker *);
+    const struct corral_breaker *, const struct clocks *now);
 /*
  * Forget the breakers for which keep() says no (their agent or cluster
  * left the file: one re-added later under that name starts afresh).
  */
 int statedb_keep_breakers(struct statedb *, bool (*keep)(void *,
     const char *name), void *arg);
-/* 1 and b filled if saved before, 0 if not, -1 on error. */
+/*
+ * 1 and b filled if saved before, 0 if not, -1 on error.  Its times are
+ * carried into now's monotonic clock by breaker_times_restore().
+ */
 int statedb_load_breaker(struct statedb *, const char *name,
-    struct corral_breaker *);
+    struct corral_breaker *, const struct clocks *now);
+
+/* A breaker's times as a row of table breakers keeps them. */
+struct breaker_saved {
+	bool has_mono;          /* false: an older corrald's row, wall only */
+	char boot_id[40];       /* the boot of the write; "": unknown */
+	uint64_t saved_mono_ms; /* the write, on that boot's monotonic clock */
+	uint64_t opened_mono_ms, until_mono_ms; /* UINT64_MAX: never */
+	int64_t saved_wall_ms;  /* the write, on the wall clock */
+	int64_t opened_wall_ms, until_wall_ms;  /* older rows: the times */
+};
+/*
+ * Pure: set b's opened_at_ms and open_until_ms (b's state and
+ * reset_required already read) on now's monotonic clock.  In the boot of
+ * the write they are kept as they are; otherwise an OPEN period lasts what
+ * remained of it at the write less the wall-clock time since, at least 0
+ * and at most what remained; reset required stays open for good.
+ */
+void breaker_times_restore(struct corral_breaker *,
+    const struct breaker_saved *, const struct clocks *now);
 /* Forget held rows for which keep() says no. */
 int statedb_keep_held(struct statedb *,
     bool (*keep)(void *, const char *agent, unsigned instance), void *arg);
@@ -770,7 +832,7 @@ struct guard {
 	char name[NAME_MAX_LEN + 1];
 	bool is_cluster;
 	struct fleet *fleet;      /* borrowed */
-	struct corral_breaker br; /* times in wall-clock ms (they persist) */
+	struct corral_breaker br; /* times on the monotonic clock */
 	struct event *timer;      /* fires when OPEN may become HALF_OPEN */
 };
 
@@ -1059,10 +1121,24 @@ struct config *reexec_load_conf(int fd, const char *path);
 
 /* clock.c */
 
+/* CLOCK_REALTIME: for records only (events, a row's time of writing). */
 int64_t now_wall_ms(void);
+/* CLOCK_MONOTONIC: for every duration; counts from this boot. */
 uint64_t now_mono_ms(void);
 /* /proc/sys/kernel/random/boot_id, read once; "" when unreadable. */
 const char *boot_id(void);
+
+/*
+ * One reading of both clocks, and the boot the monotonic one counts from:
+ * what a time kept across a restart of corrald is written and read with.
+ */
+struct clocks {
+	const char *boot_id; /* borrowed (static); "": unknown */
+	uint64_t mono_ms;
+	int64_t wall_ms;
+};
+/* Read both clocks and the boot id now. */
+void clocks_now(struct clocks *);
 /* Arm a timer event to fire ms from now (from the loop's cached time). */
 void timer_add_ms(struct event *, uint64_t ms);
 

@@ -494,9 +494,6 @@ runs_recover(struct fleet *f)
 	} else
 		statedb_set_meta(f->db, "cgroup", "");
 	free(was);
-	/* A clean stop forgets every run it reaped: rows mean a death. */
-	if (rc.rows > rc.other_boot)
-		f->unplanned = true;
 	if (rc.other_boot > 0)
 		log_info("%zu runs were recorded before the host rebooted: "
 		    "none is searched for", rc.other_boot);

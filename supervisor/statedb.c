@@ -2,7 +2,8 @@
  * statedb.c: the state database.  Events are queued as they happen and
  * written in one transaction at the end of the loop turn, so that a crash
  * storm costs one commit per turn, not one per exit.  The database is locked
- * for one corrald at a time.
+ * for one corrald at a time.  It also remembers which boot the last corrald
+ * ran in, and tells how this start follows it (statedb_start_kind).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,6 +52,8 @@ struct statedb {
 	size_t nrq, caprq;
 	void (*listener)(void *, const struct db_event *);
 	void *listener_arg;
+	enum start_kind start_kind; /* how this start follows the last one */
+	pid_t prev_pid;             /* the last corrald's pid; 0: none */
 };
 
 /* One event as a JSON object, from columns or from bound parameters. */
@@ -96,8 +99,13 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS held ("
     "  agent TEXT NOT NULL, instance INTEGER NOT NULL, time_ms INTEGER,"
     "  PRIMARY KEY (agent, instance));"
-    /* Breakers of agents and clusters, written on every transition and
-     * every failure counted; times are wall-clock ms. */
+    /*
+     * Breakers of agents and clusters, written on every transition and
+     * every failure counted.  time_ms is the wall-clock time of the write;
+     * opened_at_ms and open_until_ms are wall-clock renderings, for people
+     * and older corralds.  What this corrald reads back is in the columns
+     * added since (added_columns): the monotonic times and their boot.
+     */
     "CREATE TABLE IF NOT EXISTS breakers ("
     "  name TEXT PRIMARY KEY, state TEXT NOT NULL, failures INTEGER,"
     "  reopenings INTEGER, trials INTEGER, opened_at_ms INTEGER,"
@@ -124,16 +132,28 @@ static const char schema[] =
     "  last_code INTEGER, last_signal INTEGER, exits TEXT,"
     "  poison TEXT, poison_count INTEGER, rollback_steps INTEGER,"
     "  rolled INTEGER, rolled_to TEXT, time_ms INTEGER,"
-    "  PRIMARY KEY (agent, instance));";
+    "  PRIMARY KEY (agent, instance));"
+    /* The last daemon event, found at each start without a scan. */
+    "CREATE INDEX IF NOT EXISTS events_daemon ON events (id)"
+    "  WHERE kind = 'daemon';";
 
 /*
- * Columns added since: a database an older corrald made gets them when
- * opened (schema 2), and its rows read NULL there.
+ * Columns added since, by table: a database an older corrald made gets
+ * them when opened, and its rows read NULL there.  Schema 2: what a run
+ * resumed from and wrote.  Schema 3: a breaker's times on the monotonic
+ * clock, the boot they count from (boot_id) and the monotonic time of the
+ * write (saved_mono_ms), which with time_ms carries an open period across
+ * a reboot.
  */
-static const char *added_columns[][2] = {
-	{ "resumed_from", "TEXT" },
-	{ "last_checkpoint", "TEXT" },
+static const char *added_columns[][3] = {
+	{ "events", "resumed_from", "TEXT" },
+	{ "events", "last_checkpoint", "TEXT" },
+	{ "breakers", "boot_id", "TEXT" },
+	{ "breakers", "saved_mono_ms", "INTEGER" },
+	{ "breakers", "opened_mono_ms", "INTEGER" },
+	{ "breakers", "open_until_mono_ms", "INTEGER" },
 };
+#define SCHEMA_VERSION "3"
 
 static const char *kind_names[] = { "daemon", "spawn", "exit", "state",
 	"breaker", "health", "report", "rollback" };
@@ -187,7 +207,7 @@ statedb_lockfd(const struct statedb *s)
 	return s->lockfd;
 }
 
-/* Add to events the columns an older database lacks.  0 or -1 (logged). */
+/* Add the columns an older database lacks.  0 or -1 (logged). */
 static int
 add_columns(struct statedb *s)
 {
@@ -198,13 +218,15 @@ add_columns(struct statedb *s)
 
 	for (i = 0; i < sizeof(added_columns) / sizeof(added_columns[0]); i++) {
 		if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM "
-		    "pragma_table_info('events') WHERE name = ?", -1, &st,
+		    "pragma_table_info(?1) WHERE name = ?2", -1, &st,
 		    NULL) != SQLITE_OK) {
 			log_error("state database %s: %s", s->path,
 			    sqlite3_errmsg(s->db));
 			return -1;
 		}
 		sqlite3_bind_text(st, 1, added_columns[i][0], -1,
+		    SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, added_columns[i][1], -1,
 		    SQLITE_STATIC);
 		rc = sqlite3_step(st);
 		have = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
@@ -216,24 +238,125 @@ add_columns(struct statedb *s)
 		}
 		if (have > 0)
 			continue;
-		xasprintf(&sql, "ALTER TABLE events ADD COLUMN %s %s",
-		    added_columns[i][0], added_columns[i][1]);
+		xasprintf(&sql, "ALTER TABLE %s ADD COLUMN %s %s",
+		    added_columns[i][0], added_columns[i][1],
+		    added_columns[i][2]);
 		rc = sqlite3_exec(s->db, sql, NULL, NULL, &err);
 		free(sql);
 		if (rc != SQLITE_OK) {
-			log_error("state database %s: cannot add column %s: %s",
-			    s->path, added_columns[i][0], err);
+			log_error("state database %s: cannot add column %s.%s: "
+			    "%s", s->path, added_columns[i][0],
+			    added_columns[i][1], err);
 			sqlite3_free(err);
 			return -1;
 		}
 	}
-	if (sqlite3_exec(s->db, "UPDATE meta SET value = '2' WHERE key = "
-	    "'schema' AND value < '2'", NULL, NULL, &err) != SQLITE_OK) {
+	if (sqlite3_exec(s->db, "UPDATE meta SET value = '" SCHEMA_VERSION
+	    "' WHERE key = 'schema' AND CAST(value AS INTEGER) < "
+	    SCHEMA_VERSION, NULL, NULL, &err) != SQLITE_OK) {
 		log_error("state database %s: %s", s->path, err);
 		sqlite3_free(err);
 		return -1;
 	}
 	return 0;
+}
+
+enum start_kind
+start_kind_of(bool reexec, const char *last_state, const char *saved_boot,
+    const char *boot)
+{
+	if (reexec)
+		return START_REEXEC;
+	if (last_state == NULL)
+		return START_FIRST;
+	/*
+	 * Only two known ids that differ make a reboot: a boot that cannot be
+	 * told is taken as this one, so that whoever looks for survivors of
+	 * an unplanned death looks rather than misses one.
+	 */
+	if (saved_boot != NULL && saved_boot[0] != '\0' && boot[0] != '\0' &&
+	    strcmp(saved_boot, boot) != 0)
+		return START_REBOOT;
+	return strcmp(last_state, "stop") == 0 ? START_CLEAN : START_UNPLANNED;
+}
+
+const char *
+start_kind_name(enum start_kind k)
+{
+	switch (k) {
+	case START_FIRST:
+		return "first";
+	case START_CLEAN:
+		return "clean";
+	case START_UNPLANNED:
+		return "unplanned";
+	case START_REBOOT:
+		return "reboot";
+	case START_REEXEC:
+		return "reexec";
+	}
+	return "?";
+}
+
+enum start_kind
+statedb_start_kind(const struct statedb *s, pid_t *prev_pid)
+{
+	if (prev_pid != NULL)
+		*prev_pid = s->prev_pid;
+	return s->start_kind;
+}
+
+/*
+ * How this start follows the last corrald on this database: its last
+ * daemon event and the boot it ran in, read before this start writes
+ * anything; then this boot is recorded in meta.  0 or -1 (logged).
+ */
+static int
+start_classify(struct statedb *s, bool reexec)
+{
+	sqlite3_stmt *st = NULL;
+	char *last = NULL, *boot = NULL; /* owned copies of column text */
+	const unsigned char *t;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT state, pid FROM events WHERE "
+	    "kind = 'daemon' ORDER BY id DESC LIMIT 1", -1, &st, NULL) !=
+	    SQLITE_OK)
+		goto fail;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		t = sqlite3_column_text(st, 0);
+		last = xstrdup(t != NULL ? (const char *)t : "");
+		s->prev_pid = (pid_t)sqlite3_column_int(st, 1);
+	} else if (rc != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = "
+	    "'boot_id'", -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((t = sqlite3_column_text(st, 0)) != NULL)
+			boot = xstrdup((const char *)t);
+	} else if (rc != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	s->start_kind = start_kind_of(reexec, last, boot, boot_id());
+	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta VALUES "
+	    "('boot_id', ?)", -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(st, 1, boot_id(), -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	free(last);
+	free(boot);
+	return 0;
+fail:
+	log_error("state database %s: cannot read how the last corrald "
+	    "ended: %s", s->path, sqlite3_errmsg(s->db));
+	sqlite3_finalize(st);
+	free(last);
+	free(boot);
+	return -1;
 }
 
 struct statedb *
@@ -270,7 +393,7 @@ statedb_adopt(const char *path, struct event_base *base, int lockfd)
 		sqlite3_free(err);
 		goto fail;
 	}
-	if (add_columns(s) == -1)
+	if (add_columns(s) == -1 || start_classify(s, lockfd != -1) == -1)
 		goto fail;
 	if (sqlite3_prepare_v2(s->db,
 	    "INSERT INTO events (id, time_ms, kind, agent, instance, pid, state,"
@@ -1032,15 +1155,48 @@ statedb_keep_breakers(struct statedb *s, bool (*keep)(void *, const char *),
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* A time of this boot's monotonic clock as the wall clock of now reads it. */
+static int64_t
+wall_of(uint64_t mono, const struct clocks *now)
+{
+	uint64_t d;
+
+	if (mono == 0)
+		return 0; /* never set: the breaker never opened */
+	if (mono == UINT64_MAX)
+		return INT64_MAX; /* never: reset required */
+	if (mono <= now->mono_ms)
+		return now->wall_ms - (int64_t)(now->mono_ms - mono);
+	d = mono - now->mono_ms;
+	return d > (uint64_t)(INT64_MAX - now->wall_ms) ? INT64_MAX :
+	    now->wall_ms + (int64_t)d;
+}
+
+static sqlite3_int64
+db_u64(uint64_t v)
+{
+	return (sqlite3_int64)(v > INT64_MAX ? INT64_MAX : v);
+}
+
+static uint64_t
+u64_of_db(sqlite3_int64 v)
+{
+	/* INT64_MAX was UINT64_MAX (never); below 0 cannot be a time. */
+	return v == INT64_MAX ? UINT64_MAX : v < 0 ? 0 : (uint64_t)v;
+}
+
 int
 statedb_save_breaker(struct statedb *s, const char *name,
-    const struct corral_breaker *b)
+    const struct corral_breaker *b, const struct clocks *now)
 {
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO breakers VALUES "
-	    "(?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO breakers (name, "
+	    "state, failures, reopenings, trials, opened_at_ms, open_until_ms, "
+	    "reset_required, reason, time_ms, boot_id, saved_mono_ms, "
+	    "opened_mono_ms, open_until_mono_ms) VALUES "
+	    "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK) {
 		log_error("state database %s: %s", s->path,
 		    sqlite3_errmsg(s->db));
 		return -1;
@@ -1051,12 +1207,15 @@ statedb_save_breaker(struct statedb *s, const char *name,
 	sqlite3_bind_int(st, 3, (int)b->failures);
 	sqlite3_bind_int(st, 4, (int)b->reopenings);
 	sqlite3_bind_int(st, 5, (int)b->trials);
-	sqlite3_bind_int64(st, 6, (sqlite3_int64)b->opened_at_ms);
-	sqlite3_bind_int64(st, 7, (sqlite3_int64)(b->open_until_ms > INT64_MAX ?
-	    INT64_MAX : b->open_until_ms));
+	sqlite3_bind_int64(st, 6, wall_of(b->opened_at_ms, now));
+	sqlite3_bind_int64(st, 7, wall_of(b->open_until_ms, now));
 	sqlite3_bind_int(st, 8, b->reset_required);
 	sqlite3_bind_text(st, 9, b->reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 10, now_wall_ms());
+	sqlite3_bind_int64(st, 10, now->wall_ms);
+	sqlite3_bind_text(st, 11, now->boot_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 12, db_u64(now->mono_ms));
+	sqlite3_bind_int64(st, 13, db_u64(b->opened_at_ms));
+	sqlite3_bind_int64(st, 14, db_u64(b->open_until_ms));
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
@@ -1067,32 +1226,97 @@ statedb_save_breaker(struct statedb *s, const char *name,
 	return 0;
 }
 
+void
+breaker_times_restore(struct corral_breaker *b,
+    const struct breaker_saved *r, const struct clocks *now)
+{
+	uint64_t left, period, since;
+
+	/* Within the boot of the save, the times are valid as they are. */
+	if (r->has_mono && r->boot_id[0] != '\0' &&
+	    strcmp(r->boot_id, now->boot_id) == 0 &&
+	    r->saved_mono_ms <= now->mono_ms) {
+		b->opened_at_ms = r->opened_mono_ms;
+		b->open_until_ms = b->reset_required ? UINT64_MAX :
+		    r->until_mono_ms;
+		return;
+	}
+	/*
+	 * Another boot (or one that cannot be told, or a clock that went
+	 * back, which one boot's monotonic clock never does): its times count
+	 * from another origin.  Only an open period is carried over: what
+	 * remained of it at the save, less the wall-clock time since, which
+	 * is all that spans a reboot.  A wall clock that went back must not
+	 * lengthen it, nor one that jumped ahead make it negative.
+	 */
+	b->opened_at_ms = b->open_until_ms = 0;
+	if (b->reset_required) {
+		b->opened_at_ms = now->mono_ms;
+		b->open_until_ms = UINT64_MAX;
+		return;
+	}
+	if (b->state != CORRAL_BREAKER_OPEN)
+		return;
+	if (r->has_mono) {
+		left = r->until_mono_ms > r->saved_mono_ms ?
+		    r->until_mono_ms - r->saved_mono_ms : 0;
+		period = r->until_mono_ms > r->opened_mono_ms ?
+		    r->until_mono_ms - r->opened_mono_ms : 0;
+	} else {
+		/* An older corrald's row: wall-clock times only. */
+		left = r->until_wall_ms > r->saved_wall_ms ?
+		    (uint64_t)r->until_wall_ms - (uint64_t)r->saved_wall_ms : 0;
+		period = r->until_wall_ms > r->opened_wall_ms ?
+		    (uint64_t)r->until_wall_ms - (uint64_t)r->opened_wall_ms :
+		    0;
+	}
+	since = now->wall_ms > r->saved_wall_ms ?
+	    (uint64_t)now->wall_ms - (uint64_t)r->saved_wall_ms : 0;
+	left -= since < left ? since : left;
+	b->open_until_ms = left > UINT64_MAX - 1 - now->mono_ms ?
+	    UINT64_MAX - 1 : now->mono_ms + left;
+	/* The period as it was, for what the log says of it. */
+	b->opened_at_ms = b->open_until_ms > period ?
+	    b->open_until_ms - period : 0;
+}
+
 int
 statedb_load_breaker(struct statedb *s, const char *name,
-    struct corral_breaker *b)
+    struct corral_breaker *b, const struct clocks *now)
 {
+	struct breaker_saved r;
 	sqlite3_stmt *st;
-	const char *state;
+	const char *state, *boot;
 	int rc, found = 0;
 
 	if (sqlite3_prepare_v2(s->db, "SELECT state, failures, reopenings, "
-	    "trials, opened_at_ms, open_until_ms, reset_required FROM breakers "
-	    "WHERE name = ?", -1, &st, NULL) != SQLITE_OK)
+	    "trials, opened_at_ms, open_until_ms, reset_required, time_ms, "
+	    "boot_id, saved_mono_ms, opened_mono_ms, open_until_mono_ms "
+	    "FROM breakers WHERE name = ?", -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		state = (const char *)sqlite3_column_text(st, 0);
-		b->state = strcmp(state, "OPEN") == 0 ? CORRAL_BREAKER_OPEN :
+		b->state = state == NULL ? CORRAL_BREAKER_CLOSED :
+		    strcmp(state, "OPEN") == 0 ? CORRAL_BREAKER_OPEN :
 		    strcmp(state, "HALF_OPEN") == 0 ? CORRAL_BREAKER_HALF_OPEN :
 		    CORRAL_BREAKER_CLOSED;
 		b->failures = (unsigned)sqlite3_column_int(st, 1);
 		b->reopenings = (unsigned)sqlite3_column_int(st, 2);
 		b->trials = (unsigned)sqlite3_column_int(st, 3);
-		b->opened_at_ms = (uint64_t)sqlite3_column_int64(st, 4);
-		b->open_until_ms = (uint64_t)sqlite3_column_int64(st, 5);
 		b->reset_required = sqlite3_column_int(st, 6) != 0;
-		if (b->reset_required)
-			b->open_until_ms = UINT64_MAX;
+		memset(&r, 0, sizeof(r));
+		r.opened_wall_ms = sqlite3_column_int64(st, 4);
+		r.until_wall_ms = sqlite3_column_int64(st, 5);
+		r.saved_wall_ms = sqlite3_column_int64(st, 7);
+		/* NULL there: a row an older corrald wrote. */
+		r.has_mono = sqlite3_column_type(st, 9) != SQLITE_NULL;
+		if ((boot = (const char *)sqlite3_column_text(st, 8)) != NULL)
+			snprintf(r.boot_id, sizeof(r.boot_id), "%s", boot);
+		r.saved_mono_ms = u64_of_db(sqlite3_column_int64(st, 9));
+		r.opened_mono_ms = u64_of_db(sqlite3_column_int64(st, 10));
+		r.until_mono_ms = u64_of_db(sqlite3_column_int64(st, 11));
+		breaker_times_restore(b, &r, now);
 		/* Trials in flight: the caller counts those still running. */
 		if (b->state == CORRAL_BREAKER_HALF_OPEN)
 			b->trials = 0;

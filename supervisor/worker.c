@@ -467,6 +467,8 @@ fleet_start(struct fleet *f)
 	/* Never two live runs of one instance: what the corrald before left
 	 * alive is stopped first, and those instances start once it is gone. */
 	if (!f->resumed) {
+		f->unplanned = statedb_start_kind(f->db, NULL) ==
+		    START_UNPLANNED;
 		runs_recover(f);
 		if (statedb_load_workers(f->db, remember_cb, f) == -1)
 			log_warnx("cannot read what the corrald before knew of "

@@ -1,6 +1,7 @@
 # A restart of corrald remembers each worker, whether corrald died
 # (SIGKILL) or was stopped: a FATAL worker stays FATAL (not HELD, not
-# started) until a reset, a worker's failure counts and last exit carry
+# started) until a reset, one that had finished stays EXITED after an
+# unplanned death (and starts again after a clean stop), a worker's failure counts and last exit carry
 # over, one that was backing off waits out its backoff again, and
 # rollback's count of failures after a poison checkpoint goes on where it
 # was.
@@ -18,6 +19,10 @@ failure_threshold = 100
 [agent:fatal]
 command = $TW exit 64
 
+[agent:done]
+command = $TW exit 0
+restart = on-failure
+
 [agent:flaky]
 command = $TW -d 20 exit 1
 backoff_max = 30s
@@ -31,6 +36,7 @@ max_rollback = 3
 EOF2
 start_corrald
 wait_log 'agent fatal.0: STARTING -> FATAL'
+wait_log 'agent done.0: STARTING -> EXITED'
 wait_log 'agent flaky.0: STARTING -> BACKOFF: .*\(failure 3\)'
 # The run that wrote the poison, then two that resumed from it: crashes.
 wait_log 'agent poisoned.0 \(pid [0-9]+\): killed by signal 6' 3
@@ -52,6 +58,7 @@ b = {w["name"]: w for w in json.load(open(sys.argv[1]))["workers"]}
 a = {w["name"]: w for w in json.load(open(sys.argv[2]))["workers"]}
 assert a["fatal.0"]["state"] == "FATAL", a["fatal.0"]
 assert a["fatal.0"]["last_exit"] == b["fatal.0"]["last_exit"], a["fatal.0"]
+assert a["done.0"]["state"] == "EXITED", a["done.0"]
 f0, f1 = b["flaky.0"], a["flaky.0"]
 assert f1["state"] == "BACKOFF", f1
 for k in ("failures", "start_failures", "runtime_failures", "last_exit", "restarts"):
@@ -62,6 +69,7 @@ PY
 grep -q 'agent flaky.0: STOPPED -> BACKOFF: was backing off before this start; restart in 20.000s (failure 3)' "$LOG" ||
     fail "flaky.0 did not wait out its backoff again"
 assert_eq "$(q "SELECT count(*) FROM events WHERE kind='spawn' AND agent='fatal'")" 1 "spawns of fatal"
+assert_eq "$(q "SELECT count(*) FROM events WHERE kind='spawn' AND agent='done'")" 1 "spawns of done"
 
 # A clean stop and start remembers FATAL too; a reset runs it again.
 stop_corrald
@@ -69,6 +77,7 @@ assert_eq "$CRC" 0 "corrald exit status"
 LOG="$T/corrald3.log"
 start_corrald
 wait_log 'agent fatal.0: FATAL since before this start'
+wait_log 'agent done.0: STARTING -> EXITED'
 out=$(ctl reset fatal --reason "fixed the config") || fail "reset: $out"
 wait_log 'agent fatal.0: STARTING -> FATAL'
 assert_eq "$(q "SELECT count(*) FROM events WHERE kind='spawn' AND agent='fatal'")" 2 "spawns of fatal after the reset"

@@ -1,7 +1,10 @@
 /*
  * test_statedb.c: the state database writes a loop turn's events in one
  * transaction, keeps them queued while it cannot write and loses none, and
- * lets only one corrald hold a database.
+ * lets only one corrald hold a database; a breaker saved open comes back
+ * open for exactly what remains in the same boot, for what remained less
+ * the wall-clock time since (never more) after a reboot; it tells how a
+ * start follows the last corrald.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <fcntl.h>
 
 #include <cmocka.h>
 #include <event2/event.h>
@@ -266,6 +271,306 @@ test_previous_schema(void **state)
 	assert_int_equal(count_rows(f->path, "1"), 2);
 }
 
+/* One SQL statement on the database, outside corrald. */
+static void
+exec_sql(const char *path, const char *sql)
+{
+	sqlite3 *raw;
+
+	assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(raw, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(raw);
+}
+
+/* One integer from the database, outside corrald. */
+static int64_t
+query_int(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t v = -1;
+
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+#define W0 INT64_C(1800000000000) /* the wall clock at the save */
+
+static const struct corral_breaker_policy policy = { 1, 0, 60000, 600000,
+	2.0, 0.25, 3 };
+
+/* A breaker opened at monotonic 1000 for 60 s, saved at 5000 in boot A. */
+static void
+save_open(struct statedb *db, struct corral_breaker *b, bool fatal)
+{
+	struct clocks at = { "boot-a", 5000, W0 };
+
+	assert_int_equal(corral_breaker_init(b, &policy), 0);
+	if (fatal)
+		assert_true(corral_breaker_fatal(b, 1000));
+	else
+		assert_true(corral_breaker_failure(b, 1000, 0.5));
+	assert_int_equal(b->open_until_ms, fatal ? UINT64_MAX : 61000);
+	assert_int_equal(statedb_save_breaker(db, "x", b, &at), 0);
+}
+
+/* Load "x" at now; the breaker is its agent's (policy as above). */
+static void
+load_at(struct statedb *db, struct corral_breaker *b, const char *boot,
+    uint64_t mono, int64_t wall)
+{
+	struct clocks now = { boot, mono, wall };
+
+	assert_int_equal(corral_breaker_init(b, &policy), 0);
+	assert_int_equal(statedb_load_breaker(db, "x", b, &now), 1);
+}
+
+/*
+ * Same boot: the monotonic times are valid as they are, whatever the wall
+ * clock says now, and the row's wall-clock renderings are for people.
+ */
+static void
+test_breaker_same_boot(void **state)
+{
+	struct fixture *f = *state;
+	struct statedb *db = statedb_open(f->path, f->base);
+	struct corral_breaker b, l;
+
+	assert_non_null(db);
+	save_open(db, &b, false);
+	assert_int_equal(query_int(f->path, "SELECT opened_at_ms FROM "
+	    "breakers"), W0 - 4000);
+	assert_int_equal(query_int(f->path, "SELECT open_until_ms FROM "
+	    "breakers"), W0 + 56000);
+	assert_int_equal(query_int(f->path, "SELECT saved_mono_ms FROM "
+	    "breakers"), 5000);
+	/* Two seconds later, the wall clock stepped back an hour. */
+	load_at(db, &l, "boot-a", 7000, W0 - 3600000);
+	assert_int_equal(l.state, CORRAL_BREAKER_OPEN);
+	assert_int_equal(l.opened_at_ms, 1000);
+	assert_int_equal(l.open_until_ms, 61000);
+	assert_int_equal(corral_breaker_remaining_ms(&l, 7000), 54000);
+	corral_breaker_free(&l);
+	/* Stepped ahead an hour: still the same. */
+	load_at(db, &l, "boot-a", 7000, W0 + 3600000);
+	assert_int_equal(corral_breaker_remaining_ms(&l, 7000), 54000);
+	assert_false(corral_breaker_tick(&l, 60999));
+	assert_true(corral_breaker_tick(&l, 61000));
+	corral_breaker_free(&l);
+	corral_breaker_free(&b);
+	statedb_close(db);
+}
+
+/*
+ * Another boot: 56 s remained at the save; the wall-clock time since is
+ * taken off, down to 0, and a wall clock gone back takes nothing off.
+ */
+static void
+test_breaker_other_boot(void **state)
+{
+	struct fixture *f = *state;
+	struct statedb *db = statedb_open(f->path, f->base);
+	struct corral_breaker b, l;
+
+	assert_non_null(db);
+	save_open(db, &b, false);
+	/* Rebooted, 10 s of wall-clock time later, 300 ms into the boot. */
+	load_at(db, &l, "boot-b", 300, W0 + 10000);
+	assert_int_equal(l.state, CORRAL_BREAKER_OPEN);
+	assert_int_equal(corral_breaker_remaining_ms(&l, 300), 46000);
+	assert_int_equal(l.open_until_ms, 46300);
+	corral_breaker_free(&l);
+	/* The wall clock went back an hour: not lengthened. */
+	load_at(db, &l, "boot-b", 300, W0 - 3600000);
+	assert_int_equal(corral_breaker_remaining_ms(&l, 300), 56000);
+	corral_breaker_free(&l);
+	/* An hour later: over, it half-opens at the first tick. */
+	load_at(db, &l, "boot-b", 300, W0 + 3600000);
+	assert_int_equal(corral_breaker_remaining_ms(&l, 300), 0);
+	assert_true(corral_breaker_tick(&l, 300));
+	corral_breaker_free(&l);
+	/* A boot that cannot be told is another one. */
+	load_at(db, &l, "", 9000, W0 + 1000);
+	assert_int_equal(corral_breaker_remaining_ms(&l, 9000), 55000);
+	corral_breaker_free(&l);
+	/* So is a monotonic clock behind the save's. */
+	load_at(db, &l, "boot-a", 4000, W0 + 1000);
+	assert_int_equal(corral_breaker_remaining_ms(&l, 4000), 55000);
+	corral_breaker_free(&l);
+	corral_breaker_free(&b);
+	statedb_close(db);
+}
+
+/* Reset required stays so, in any boot and at any time. */
+static void
+test_breaker_reset_required(void **state)
+{
+	struct fixture *f = *state;
+	struct statedb *db = statedb_open(f->path, f->base);
+	struct corral_breaker b, l;
+
+	assert_non_null(db);
+	save_open(db, &b, true);
+	load_at(db, &l, "boot-a", 7000, W0 + 2000);
+	assert_true(l.reset_required);
+	assert_int_equal(l.open_until_ms, UINT64_MAX);
+	corral_breaker_free(&l);
+	load_at(db, &l, "boot-b", 300, W0 + INT64_C(3600000) * 24 * 365);
+	assert_true(l.reset_required);
+	assert_int_equal(l.state, CORRAL_BREAKER_OPEN);
+	assert_false(corral_breaker_tick(&l, UINT64_MAX - 1));
+	corral_breaker_free(&l);
+	corral_breaker_free(&b);
+	statedb_close(db);
+}
+
+/*
+ * A row an older corrald wrote (wall-clock times only, no monotonic
+ * columns) reads like one from another boot: what remained at its write,
+ * less the wall-clock time since, never more.
+ */
+static void
+test_breaker_old_row(void **state)
+{
+	struct fixture *f = *state;
+	struct statedb *db;
+	struct corral_breaker l;
+	char *sql;
+
+	exec_sql(f->path, "CREATE TABLE breakers (name TEXT PRIMARY KEY,"
+	    "  state TEXT NOT NULL, failures INTEGER, reopenings INTEGER,"
+	    "  trials INTEGER, opened_at_ms INTEGER, open_until_ms INTEGER,"
+	    "  reset_required INTEGER, reason TEXT, time_ms INTEGER);");
+	/* Opened 10 s before its write for 60 s: 50 s remained. */
+	xasprintf(&sql, "INSERT INTO breakers VALUES ('x', 'OPEN', 1, 0, 0, "
+	    "%lld, %lld, 0, 'failure threshold reached', %lld);"
+	    "INSERT INTO breakers VALUES ('y', 'OPEN', 0, 0, 0, %lld, %lld, 1, "
+	    "'fatal failure: reset required', %lld)",
+	    (long long)(W0 - 10000), (long long)(W0 + 50000), (long long)W0,
+	    (long long)W0, (long long)INT64_MAX, (long long)W0);
+	exec_sql(f->path, sql);
+	free(sql);
+	db = statedb_open(f->path, f->base);
+	assert_non_null(db);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM "
+	    "pragma_table_info('breakers') WHERE name IN ('boot_id', "
+	    "'saved_mono_ms', 'opened_mono_ms', 'open_until_mono_ms')"), 4);
+	assert_int_equal(query_int(f->path, "SELECT value FROM meta WHERE key "
+	    "= 'schema'"), 3);
+	load_at(db, &l, "boot-a", 800, W0 + 20000);
+	assert_int_equal(l.state, CORRAL_BREAKER_OPEN);
+	assert_int_equal(l.failures, 1);
+	assert_int_equal(corral_breaker_remaining_ms(&l, 800), 30000);
+	corral_breaker_free(&l);
+	load_at(db, &l, "boot-a", 800, W0 - 3600000);
+	assert_int_equal(corral_breaker_remaining_ms(&l, 800), 50000);
+	corral_breaker_free(&l);
+	{
+		struct clocks now = { "boot-a", 800, W0 + 20000 };
+
+		assert_int_equal(corral_breaker_init(&l, &policy), 0);
+		assert_int_equal(statedb_load_breaker(db, "y", &l, &now), 1);
+		assert_true(l.reset_required);
+		assert_int_equal(l.open_until_ms, UINT64_MAX);
+		corral_breaker_free(&l);
+	}
+	statedb_close(db);
+}
+
+/* The kind of a start, from the last daemon event and the boots. */
+static void
+test_start_kind_of(void **state)
+{
+	(void)state;
+	assert_int_equal(start_kind_of(false, NULL, NULL, "b"), START_FIRST);
+	assert_int_equal(start_kind_of(false, "stop", "b", "b"), START_CLEAN);
+	assert_int_equal(start_kind_of(false, "start", "b", "b"),
+	    START_UNPLANNED);
+	assert_int_equal(start_kind_of(false, "reexec", "b", "b"),
+	    START_UNPLANNED);
+	assert_int_equal(start_kind_of(false, "start", "a", "b"),
+	    START_REBOOT);
+	assert_int_equal(start_kind_of(false, "stop", "a", "b"), START_REBOOT);
+	/* A boot that cannot be told is taken as this one. */
+	assert_int_equal(start_kind_of(false, "start", NULL, "b"),
+	    START_UNPLANNED);
+	assert_int_equal(start_kind_of(false, "start", "", "b"),
+	    START_UNPLANNED);
+	assert_int_equal(start_kind_of(false, "stop", "a", ""), START_CLEAN);
+	assert_int_equal(start_kind_of(true, "start", "a", "b"),
+	    START_REEXEC);
+	assert_string_equal(start_kind_name(START_UNPLANNED), "unplanned");
+}
+
+static void
+add_daemon(struct statedb *db, const char *what, pid_t pid)
+{
+	struct db_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.kind = EV_DAEMON;
+	e.instance = -1;
+	e.pid = pid;
+	e.code = e.sig = e.err = e.start_failure = -1;
+	e.state = what;
+	statedb_add(db, &e);
+	assert_int_equal(statedb_flush(db), 0);
+}
+
+/* The database tells each kind of start, and keeps the boot id. */
+static void
+test_start_kind(void **state)
+{
+	struct fixture *f = *state;
+	struct statedb *db;
+	pid_t prev = -1;
+	int fd;
+
+	db = statedb_open(f->path, f->base);
+	assert_non_null(db);
+	assert_int_equal(statedb_start_kind(db, &prev), START_FIRST);
+	assert_int_equal(prev, 0);
+	add_daemon(db, "start", 101);
+	add_daemon(db, "stop", 101);
+	statedb_close(db);
+	db = statedb_open(f->path, f->base);
+	assert_non_null(db);
+	assert_int_equal(statedb_start_kind(db, &prev), START_CLEAN);
+	assert_int_equal(prev, 101);
+	add_daemon(db, "start", 102);
+	statedb_close(db); /* died without its stop */
+	db = statedb_open(f->path, f->base);
+	assert_non_null(db);
+	assert_int_equal(statedb_start_kind(db, &prev), START_UNPLANNED);
+	assert_int_equal(prev, 102);
+	add_daemon(db, "start", 103);
+	statedb_close(db);
+	exec_sql(f->path, "UPDATE meta SET value = 'not-this-boot' WHERE key "
+	    "= 'boot_id'");
+	db = statedb_open(f->path, f->base);
+	assert_non_null(db);
+	assert_int_equal(statedb_start_kind(db, NULL), START_REBOOT);
+	/* This boot is kept now: the next start is in the same boot. */
+	statedb_close(db);
+	db = statedb_open(f->path, f->base);
+	assert_non_null(db);
+	assert_int_equal(statedb_start_kind(db, NULL), START_UNPLANNED);
+	statedb_close(db);
+	/* Taking over a lock is a reexec's start. */
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	db = statedb_adopt(f->path, f->base, fd);
+	assert_non_null(db);
+	assert_int_equal(statedb_start_kind(db, NULL), START_REEXEC);
+	statedb_close(db);
+}
+
 static void
 test_unopenable(void **state)
 {
@@ -291,6 +596,17 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_previous_schema, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_unopenable, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_breaker_same_boot, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_breaker_other_boot, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_breaker_reset_required,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_breaker_old_row, setup,
+		    teardown),
+		cmocka_unit_test(test_start_kind_of),
+		cmocka_unit_test_setup_teardown(test_start_kind, setup,
 		    teardown),
 	};
 

@@ -1,10 +1,13 @@
 /*
- * sqlq: run one SQL query on a database, read-only, and print its rows with
- * columns separated by '|' (NULL prints as empty), like the sqlite3 shell.
+ * sqlq: run one SQL statement on a database, read-only unless -w, and print
+ * its rows with columns separated by '|' (NULL prints as empty), like the
+ * sqlite3 shell.  -w is for a test that edits what corrald will read (a
+ * stored boot id, to pass for a reboot); never while corrald runs.
  *
- * usage: sqlq DB SQL
+ * usage: sqlq [-w] DB SQL
  */
 #include <stdio.h>
+#include <string.h>
 
 #include <sqlite3.h>
 
@@ -13,14 +16,18 @@ main(int argc, char **argv)
 {
 	sqlite3 *db;
 	sqlite3_stmt *st;
-	int rc, i, n;
+	int rc, i, n, flags = SQLITE_OPEN_READONLY;
 
+	if (argc == 4 && strcmp(argv[1], "-w") == 0) {
+		flags = SQLITE_OPEN_READWRITE;
+		argc--;
+		argv++;
+	}
 	if (argc != 3) {
-		fprintf(stderr, "usage: sqlq DB SQL\n");
+		fprintf(stderr, "usage: sqlq [-w] DB SQL\n");
 		return 2;
 	}
-	if (sqlite3_open_v2(argv[1], &db, SQLITE_OPEN_READONLY, NULL) !=
-	    SQLITE_OK) {
+	if (sqlite3_open_v2(argv[1], &db, flags, NULL) != SQLITE_OK) {
 		fprintf(stderr, "sqlq: %s: %s\n", argv[1], sqlite3_errmsg(db));
 		return 2;
 	}
