@@ -317,6 +317,13 @@ class Sampler(threading.Thread):
                     self.dying_skipped += 1
                 else:
                     self.unconfirmed += 1
+                if self.h.args.debug_sampler:
+                    print("sampler: %s at %s: not confirmed (%s): %s" % (
+                        inst, self.h.stamp(t1), "a dying process" if dying
+                        else "gone", "; ".join(
+                            "run %s: %s" % (r, ", ".join(
+                                p.brief(self.h) for p in ps))
+                            for r, ps in runs.items())), flush=True)
                 continue
             t3 = mono()
             key = (inst, tuple(sorted(live)))
@@ -544,6 +551,13 @@ class Harness:
                                          "WATCHDOG_"))}
         self.env.update(CHAOS_TAG=self.tag, CHAOS_JOURNAL=self.journal_dir,
                         CHAOS_DEADLINE_MS=str(deadline_ms))
+        if args.breakers == "off":
+            self.env["CIRCUIT_BREAKER_ENABLED"] = "false"
+        self.without = set(args.without.split(",")) if args.without else set()
+        bad = self.without - set(KINDS)
+        if bad:
+            sys.exit("chaos: --without: no kind %s (kinds: %s)" % (
+                ", ".join(sorted(bad)), ", ".join(KINDS)))
         self.sampler = Sampler(self, args.period / 1000.0)
 
     # -- time and records
@@ -840,6 +854,22 @@ class Harness:
                 return True
         return False
 
+    def started_since(self, inst, t):
+        """Whether a run of inst started after t (its journal says so):
+        then the instance is no longer FATAL by corrald's doing, and that
+        start is judged by check_fatal, not counted twice here."""
+        try:
+            with open(os.path.join(self.journal_dir, inst + ".journal"),
+                      "rb") as f:
+                for line in f:
+                    p = line.split()
+                    if len(p) > 1 and p[1] == b"start" and p[0].isdigit() \
+                            and int(p[0]) / 1000.0 > t:
+                        return True
+        except OSError:
+            pass
+        return False
+
     def check_fatal_state(self):
         """After a restart of corrald: every instance whose last recorded
         exit was fatal, with no reset or restart since, must be FATAL."""
@@ -865,7 +895,8 @@ class Harness:
             te = t / 1000.0 - self.wall0
             inst = "%s.%d" % (agent, k)
             if cls != "fatal" or any(r > te for r in resets[agent]) or \
-                    self.cleared_after(agent, inst, te):
+                    self.cleared_after(agent, inst, te) or \
+                    self.started_since(inst, te):
                 continue
             want[inst] = (pid, te)
         if not want:
@@ -880,32 +911,37 @@ class Harness:
                 self.fatal_states.append(
                     "%s: its run (pid %d) exited fatal at %s, recorded; no "
                     "reset since; after corrald's SIGKILL and restart #%d "
-                    "(pid %d) it is %s (breaker %s), not FATAL" % (
+                    "(pid %d) it is %s (breaker %s, last exit %s, failures "
+                    "%s), not FATAL" % (
                         inst, pid, self.stamp(te), self.cd_n, self.cd.pid,
-                        w.get("state"), w.get("breaker")))
+                        w.get("state"), w.get("breaker"),
+                        json.dumps(w.get("last_exit")), w.get("failures")))
 
     # -- the run
 
     def schedule(self):
         m = self.mode
         inject = m["inject"]
+        without = self.without
+        kills = 0 if "kill_corrald" in without else m["kills"]
         kinds = []
         for k, n in m["minimum"].items():
-            if k != "kill_corrald":
+            if k != "kill_corrald" and k not in without:
                 kinds += [k] * n
         total = max(int(inject * m["rate"]), m["min_total"] + 20)
-        names = sorted(WEIGHTS)
-        while len(kinds) < total - 2 * m["kills"]:
+        names = sorted(k for k in WEIGHTS if k not in without)
+        while len(kinds) < total - 2 * kills:
             kinds.append(self.rng_sched.choices(
                 names, [WEIGHTS[n] for n in names])[0])
         events = [(self.rng_sched.uniform(0.5, inject), k) for k in kinds]
-        for i in range(m["kills"]):
+        for i in range(kills):
             slot = inject / m["kills"]
             t = slot * (i + 0.5) + self.rng_sched.uniform(-0.3, 0.3) * slot
             events.append((t, "kill_corrald"))
             # A fatal exit just before: is FATAL remembered across it?
-            events.append((t - self.rng_sched.uniform(0.3, 1.0),
-                           "exit_fatal"))
+            if "exit_fatal" not in without:
+                events.append((t - self.rng_sched.uniform(0.3, 1.0),
+                               "exit_fatal"))
         events.sort()
         return events
 
@@ -1392,13 +1428,15 @@ def report(h, out, stats):
 def coverage(h, stats, out):
     m = h.mode
     for k, n in m["minimum"].items():
+        if k in h.without:
+            continue
         if h.faults[k] < n:
             out["coverage"].append("only %d %s delivered, %d wanted" % (
                 h.faults[k], k, n))
-    if sum(h.faults.values()) < m["min_total"]:
+    if sum(h.faults.values()) < m["min_total"] and not h.without:
         out["coverage"].append("only %d faults delivered, %d wanted" % (
             sum(h.faults.values()), m["min_total"]))
-    if h.faults["reset"] < 1:
+    if h.faults["reset"] < 1 and not {"reset", "exit_fatal"} & h.without:
         out["coverage"].append("no reset of a FATAL agent happened")
     ninst = sum(n for name, _, n, _, _ in AGENTS if name != "backup")
     if stats[0] < ninst:
@@ -1431,6 +1469,11 @@ def main():
     ap.add_argument("--progress", action="store_true")
     ap.add_argument("--period", type=float, default=20.0,
                     help="sampler period in ms (default 20)")
+    ap.add_argument("--breakers", choices=("on", "off"), default="on",
+                    help="off: CIRCUIT_BREAKER_ENABLED=false for corrald")
+    ap.add_argument("--without", default="",
+                    help="kinds of fault left out, comma-separated (a control"
+                    " run: --without kill_corrald)")
     ap.add_argument("--debug-sampler", action="store_true",
                     help="print the sampler's figures every 50 sweeps")
     ap.add_argument("--show", type=int, default=8,
@@ -1448,9 +1491,13 @@ def main():
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGHUP, on_term)
     h = Harness(args)
-    print("chaos: seed %d (replay: make chaos SEED=%d%s), directory %s" % (
-        h.seed, h.seed, " CHAOS_ARGS=--short" if args.short else "", h.T),
-        flush=True)
+    replay = " ".join(([" --short"] if args.short else []) + (
+        ["--breakers off"] if args.breakers == "off" else []) + (
+        ["--without " + args.without] if args.without else [])).strip()
+    h.replay = "make chaos SEED=%d%s" % (h.seed, " CHAOS_ARGS='%s'" % replay
+                                         if replay else "")
+    print("chaos: seed %d (replay: %s), directory %s" % (h.seed, h.replay,
+                                                          h.T), flush=True)
 
     def hard_limit():
         print("chaos: hard limit of %.0fs reached: killing everything of "
@@ -1503,11 +1550,15 @@ def main():
               "databases, ops.json, violations.txt)" % h.T)
     else:
         shutil.rmtree(h.T, ignore_errors=True)
-    print("chaos: seed %d, %.0fs; replay with: make chaos SEED=%d%s" % (
-        h.seed, took, h.seed, " CHAOS_ARGS=--short" if args.short else ""))
+    print("chaos: seed %d, %.0fs; replay with: %s" % (h.seed, took, h.replay))
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt as e:
+        print("chaos: interrupted (%s): everything of this run killed; its "
+              "directory is kept" % (e or "SIGINT"))
+        sys.exit(130)
