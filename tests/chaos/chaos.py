@@ -55,6 +55,7 @@ FATAL_AGENTS = ("brittle", "brittle2")
 INTERFERE = ("kill_worker", "sigstop", "exit_transient", "exit_crash",
              "exit_error", "exit_fatal")
 NPROC = 4096
+LATE = 5.0  # seconds behind schedule after which a fault is dropped
 
 MODES = {
     # inject: seconds of faults; rate: faults a second (a mean); kills:
@@ -374,6 +375,7 @@ class Sampler(threading.Thread):
                 procs = self.sweep()
                 self.check(procs, t0)
                 self.reap(procs)
+                self.h.cont_due()
                 with self.lock:
                     self.snap = procs
                 t = mono()
@@ -538,6 +540,7 @@ class Harness:
         self.ops = []              # every fault and operation, in order
         self.touched = collections.defaultdict(list)  # run -> [(kind, t)]
         self.stopped = []          # [pidfd, pid, run, due]
+        self.stop_lock = threading.Lock()
         self.violations = collections.defaultdict(list)
         self.health = []           # corrald's own failures
         self.variant = {k: c[0] for k, c in VARIANTS.items()}
@@ -718,7 +721,8 @@ class Harness:
                 ok = fd is not None
                 if ok:
                     due = mono() + self.rng.uniform(0.3, 2.5)
-                    self.stopped.append([fd, p.pid, p.run, due])
+                    with self.stop_lock:
+                        self.stopped.append([fd, p.pid, p.run, due])
             else:
                 ok = self.send(p, WORKER_SIGNALS[kind], True)
             if ok:
@@ -728,6 +732,14 @@ class Harness:
         self.op(kind, False, why="no target")
 
     def cont_due(self, all_of_them=False):
+        """SIGCONT to the runs we stopped whose time has come.  Called by the
+        sampler thread every sweep, so that a main loop slowed down by a
+        loaded machine cannot leave a run stopped (one stopped while it
+        holds the checkpoint database's write lock stalls every writer)."""
+        with self.stop_lock:
+            self._cont_due(all_of_them)
+
+    def _cont_due(self, all_of_them):
         now = mono()
         keep = []
         for fd, pid, run, due in self.stopped:
@@ -970,24 +982,36 @@ class Harness:
                                                       self.mode["inject"]))
         start = mono()
         next_reset = start + 2.0
+        # On a loaded machine the harness may fall behind its schedule: an
+        # event more than LATE seconds late is dropped, and the phase ends
+        # at a quarter past its length whatever is left (both counted as
+        # skipped, and coverage says if too few faults were delivered).
+        end = start + 1.25 * self.mode["inject"]
         i = 0
         while i < len(events):
             if self.over_hard_limit():
                 return False
             now = mono()
-            due = min(start + events[i][0], next_reset,
-                      min([s[3] for s in self.stopped], default=now + 1))
+            if now > end:
+                for _, kind in events[i:]:
+                    self.op(kind, False, why="out of time")
+                self.say("injection phase out of time: %d faults dropped" % (
+                    len(events) - i))
+                break
+            due = min(start + events[i][0], next_reset)
             if due > now:
                 time.sleep(min(due - now, 0.5))
             self.check_corrald()
-            self.cont_due()
-            now = mono()
-            if now >= next_reset:
+            if mono() >= next_reset:
                 self.reset_fatal()
                 next_reset = mono() + self.rng.uniform(2.0, 4.0)
-            while i < len(events) and start + events[i][0] <= mono():
-                self.inject(events[i][1])
+            if start + events[i][0] <= mono():
+                t, kind = events[i]
                 i += 1
+                if mono() - (start + t) > LATE and kind != "kill_corrald":
+                    self.op(kind, False, why="late")
+                    continue
+                self.inject(kind)
                 if self.args.progress and sum(self.faults.values()) % 100 == 0:
                     self.say("%d faults delivered" % sum(self.faults.values()))
         # Quiesce: everything continued, FATAL agents reset, a moment of
