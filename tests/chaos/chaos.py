@@ -1431,6 +1431,10 @@ def report(h, out, stats):
         if len(by) > 1 or len(v) > 1:
             print("   by agent: " + ", ".join("%s %d" % kv
                                              for kv in sorted(by.items())))
+        if prop == "stop honoured":
+            lost = sum("wrote no final checkpoint" in line for line in v)
+            print("   no final checkpoint: %d; killed by SIGPIPE after it: %d"
+                  % (lost, len(v) - lost))
         for line in v[:h.args.show]:
             print("   - " + line)
         if len(v) > h.args.show:
