@@ -11,7 +11,9 @@ checkpoint for every run told to stop, FATAL remembered across a restart
 of corrald.  It prints the faults by kind, every violation with what is
 needed to debug it, and "N passed, N failed"; exit status 1 on a failure.
 
-usage: chaos.py [--seed N] [--short] [--build DIR] [--keep] [--verbose]
+usage: chaos.py [--seed N] [--short] [--build DIR] [--breakers on|off]
+                [--without KIND,...] [--keep] [--verbose] [--progress]
+                [--period MS] [--show N] [--debug-sampler]
 
 The seed fixes the fleet, the schedule of faults (times and kinds), the
 reload variants and the sequence of random choices; which process a fault
@@ -206,7 +208,8 @@ class Sampler(threading.Thread):
     Reads /proc every period: which processes are ours (CHAOS_TAG in their
     environment), which run of which instance each belongs to; flags an
     instance with two runs alive at once; reaps the orphans that come to
-    the harness (it is a child subreaper), recording how they died.
+    the harness (it is a child subreaper), recording how they died; sends
+    the SIGCONTs that are due.
     """
 
     def __init__(self, h, period):
