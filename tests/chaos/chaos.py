@@ -1214,7 +1214,7 @@ def check_checkpoints(h, journals, out):
                 evs = j.get("events", [])
                 start = [e for e in evs if e[0] == "start"]
                 kids.append("%s n=%s by run %s (written %s, on chain: %s; "
-                            "run started %s from %s)" % (
+                            "run started %s, %s)" % (
                                 c, pl.get("n"), run,
                                 h.stamp(r[c][2] / 1000.0 - h.wall0),
                                 c in seen,
