@@ -1,5 +1,5 @@
 # corral: the one entry point.  make | make run | make test | make bench |
-# make install (PREFIX, DESTDIR) | make clean
+# make chaos (SEED, CHAOS_ARGS) | make install (PREFIX, DESTDIR) | make clean
 #
 # BUILD is the output directory; SAN=1 builds with AddressSanitizer and
 # UndefinedBehaviorSanitizer (make test does both builds).
@@ -61,7 +61,7 @@ HELPER_SO := $(HELPER_SO_SRC:tests/e2e/helpers/%.c=$(BUILD)/helpers/%.so)
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all binaries deps run test check bench install clean
+.PHONY: all binaries deps run test check bench chaos install clean
 .DEFAULT_GOAL := all
 
 all: deps
@@ -140,6 +140,21 @@ $(BUILD)/helpers/%: tests/e2e/helpers/%.c
 $(BUILD)/helpers/%.so: tests/e2e/helpers/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) -D_GNU_SOURCE $(CFLAGS) -fPIC -shared -o $@ $^
+
+# The chaos run's agent (tests/chaos/agent.c): built as the examples are.
+$(BUILD)/chaos/agent: tests/chaos/agent.c $(LIBCORRAL_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(SDK_LIBS)
+
+# The chaos run (tests/chaos/README.md): about 2 minutes of faults against
+# the real corrald.  SEED=N replays a run; CHAOS_ARGS=--short is the
+# 35-second version.
+SEED ?=
+CHAOS_ARGS ?=
+chaos: all
+	@$(MAKE) --no-print-directory $(BUILD)/chaos/agent
+	@/usr/bin/python3 tests/chaos/chaos.py --build $(BUILD) \
+	    $(if $(SEED),--seed $(SEED)) $(CHAOS_ARGS)
 
 # The example fleet, in the foreground; Ctrl-C stops it.
 run: all
