@@ -163,7 +163,7 @@ run: all
 	    exec $(CURDIR)/$(CORRALD) -c $(CURDIR)/etc/fleet.ini
 
 # Builds one variant and runs every test against it.
-check: binaries $(UNIT_BIN) $(HELPER_BIN) $(HELPER_SO)
+check: binaries $(UNIT_BIN) $(HELPER_BIN) $(HELPER_SO) $(BUILD)/chaos/agent
 	@SAN=$(SAN) sh tests/run.sh $(BUILD)
 
 test: deps

@@ -621,6 +621,10 @@ void cgroup_each(const char *fleet_dir, void (*fn)(void *, const char *),
 /* runs.c: runs recorded until reaped; what an earlier corrald left. */
 
 struct survivor;
+/* Fields of /proc/PID/stat: 0 and filled, or -1 (gone). */
+int proc_stat(pid_t, char *state, pid_t *pgid, uint64_t *start_ticks);
+/* Live processes of group pgid started at or after since (ticks). */
+size_t proc_group(pid_t pgid, uint64_t since, pid_t *out, size_t max);
 /* Decide how runs are contained: a cgroup each, or a process group. */
 void runs_init(struct fleet *);
 /* At a start that is no reexec: stop what earlier runs left alive. */

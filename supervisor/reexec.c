@@ -320,6 +320,12 @@ reexec(struct fleet *f, const char *exe, const char *conf_path,
 		    "stopping; try again when they are gone");
 		return -1;
 	}
+	/* Survivors are this image's to watch; the next would not know them. */
+	if (f->nsurv > 0) {
+		snprintf(why, len, "runs a dead corrald left are still being "
+		    "stopped; try again when they are gone");
+		return -1;
+	}
 	/*
 	 * The new image parses the text this one runs on, not the file on
 	 * disk: an edit there, broken or not, waits for a reload and cannot
@@ -711,8 +717,8 @@ reexec_restore(struct fleet *f, int fd, struct reexec_fds *fds)
 	f->resumed = true;
 	while (getline(&line, &cap, in) > 0) {
 		lineno++;
-		if (line[0] != 'w')
-			continue;
+		if (line[0] != 'w' || line[1] != ' ')
+			continue; /* "watch" and what a newer image adds */
 		if (read_snap(line, &s) == -1) {
 			log_error("reexec: state line %d is malformed", lineno);
 			continue;

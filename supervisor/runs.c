@@ -59,8 +59,7 @@ struct survivor {
 	size_t nwatch;
 };
 
-/* Fields of /proc/PID/stat: 0 and filled, or -1 (gone). */
-static int
+int
 proc_stat(pid_t pid, char *state, pid_t *pgid, uint64_t *start_ticks)
 {
 	char path[64], buf[1024], *p;
@@ -108,24 +107,15 @@ main_alive(const struct survivor *sv)
  * id is not reused while the group has a member, so these are the run's).
  * Returns the count, at most max.
  */
-static size_t
-members(const struct survivor *sv, pid_t *out, size_t max)
+size_t
+proc_group(pid_t pgid, uint64_t since, pid_t *out, size_t max)
 {
 	struct dirent *d;
-	size_t n = 0, i;
+	size_t n = 0;
 	DIR *dp;
 
-	if (sv->cgroup != NULL)
-		n = cgroup_members(sv->cgroup, out, max);
-	if (main_alive(sv) && n < max) {
-		for (i = 0; i < n && out[i] != sv->pid; i++)
-			;
-		if (i == n)
-			out[n++] = sv->pid;
-	}
-	/* A run that could not join its cgroup still has its group. */
-	if (sv->pgid <= 0 || (dp = opendir("/proc")) == NULL)
-		return n;
+	if ((dp = opendir("/proc")) == NULL)
+		return 0;
 	while ((d = readdir(dp)) != NULL && n < max) {
 		uint64_t st;
 		pid_t pid, pg;
@@ -134,15 +124,43 @@ members(const struct survivor *sv, pid_t *out, size_t max)
 		if (!isdigit((unsigned char)d->d_name[0]))
 			continue;
 		pid = (pid_t)strtol(d->d_name, NULL, 10);
-		if (proc_stat(pid, &s, &pg, &st) == -1 || pg != sv->pgid ||
-		    s == 'Z' || st < sv->start_ticks)
-			continue;
-		for (i = 0; i < n && out[i] != pid; i++)
-			;
-		if (i == n)
+		if (proc_stat(pid, &s, &pg, &st) == 0 && pg == pgid &&
+		    s != 'Z' && st >= since)
 			out[n++] = pid;
 	}
 	closedir(dp);
+	return n;
+}
+
+/* Add pid to the n in out (at most max) unless it is there.  New n. */
+static size_t
+add_pid(pid_t *out, size_t n, size_t max, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < n && out[i] != pid; i++)
+		;
+	if (i == n && n < max)
+		out[n++] = pid;
+	return n;
+}
+
+static size_t
+members(const struct survivor *sv, pid_t *out, size_t max)
+{
+	pid_t grp[SURV_MAX_PIDS];
+	size_t n = 0, g, i;
+
+	if (sv->cgroup != NULL)
+		n = cgroup_members(sv->cgroup, out, max);
+	if (main_alive(sv))
+		n = add_pid(out, n, max, sv->pid);
+	/* A run that could not join its cgroup still has its group. */
+	if (sv->pgid > 0) {
+		g = proc_group(sv->pgid, sv->start_ticks, grp, SURV_MAX_PIDS);
+		for (i = 0; i < g; i++)
+			n = add_pid(out, n, max, grp[i]);
+	}
 	return n;
 }
 

@@ -16,8 +16,6 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -47,38 +45,6 @@ struct wrun {
 	uint64_t due_ms;
 };
 
-static uint64_t
-mono_ms(void)
-{
-	return now_mono_ms();
-}
-
-/* Does pid's /proc/PID/stat say pgid, and a start time at or after st? */
-static int
-stat_of(pid_t pid, pid_t *pgid, uint64_t *start, char *state)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long s;
-	ssize_t n;
-	int fd, pg;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	if ((p = strrchr(buf, ')')) == NULL || sscanf(p + 2, "%c %*d %d %*d "
-	    "%*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-	    state, &pg, &s) != 3)
-		return -1;
-	*pgid = pg;
-	*start = s;
-	return 0;
-}
-
 /*
  * Signal what is still the run's: its group while its leader is the one
  * corrald started, else each live member of its group that started no
@@ -87,32 +53,20 @@ stat_of(pid_t pid, pid_t *pgid, uint64_t *start, char *state)
 static size_t
 hit(const struct watch_rec *r, int sig)
 {
-	struct dirent *d;
+	pid_t pids[1024];
 	uint64_t st;
-	size_t n = 0;
+	size_t n, i;
 	pid_t pg;
-	DIR *dp;
 	char s;
 
-	if (stat_of(r->pgid, &pg, &st, &s) == 0 && st == r->start_ticks &&
+	if (proc_stat(r->pgid, &s, &pg, &st) == 0 && st == r->start_ticks &&
 	    s != 'Z') {
 		kill(-r->pgid, sig);
 		return 1;
 	}
-	if ((dp = opendir("/proc")) == NULL)
-		return 0;
-	while ((d = readdir(dp)) != NULL) {
-		pid_t pid;
-		if (!isdigit((unsigned char)d->d_name[0]))
-			continue;
-		pid = (pid_t)strtol(d->d_name, NULL, 10);
-		if (stat_of(pid, &pg, &st, &s) == 0 && pg == r->pgid &&
-		    s != 'Z' && st >= r->start_ticks) {
-			kill(pid, sig);
-			n++;
-		}
-	}
-	closedir(dp);
+	n = proc_group(r->pgid, r->start_ticks, pids, 1024);
+	for (i = 0; i < n; i++)
+		kill(pids[i], sig);
 	return n;
 }
 
@@ -128,7 +82,7 @@ by_due(const void *a, const void *b)
 static void
 watch_act(struct wrun *runs, size_t n, pid_t parent)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = now_mono_ms();
 	size_t i, killed = 0;
 	char line[160];
 	int len;

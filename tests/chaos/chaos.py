@@ -584,8 +584,9 @@ class Harness:
         if self.args.verbose:
             self.say(msg)
 
-    def op(self, kind, ok, **kw):
-        rec = dict(t=mono(), kind=kind, ok=ok, **kw)
+    def op(self, kind, ok, t=None, **kw):
+        # t: when it was asked (a reset's effect may precede its answer).
+        rec = dict(t=mono() if t is None else t, kind=kind, ok=ok, **kw)
         self.ops.append(rec)
         if ok:
             self.faults[kind] += 1
@@ -773,7 +774,16 @@ class Harness:
             self.check_fatal_state()
 
     def reexec(self):
-        rc, out, err = self.ctl("reexec", timeout=20)
+        # corrald refuses while it still stops what a reload removed or
+        # what a dead corrald left (up to a stop_timeout): as documented,
+        # try again when they are gone.
+        deadline = mono() + 10
+        while True:
+            rc, out, err = self.ctl("reexec", timeout=20)
+            if rc == 0 or "try again when they are gone" not in (
+                    err or out) or mono() > deadline:
+                break
+            time.sleep(0.25)
         if rc == 0:
             self.op("reexec", True, pid=self.cd.pid, answer=out.strip())
         else:
@@ -811,8 +821,9 @@ class Harness:
             return
         p = self.rng.choice(cands)
         agent, k = p.inst.rsplit(".", 1)
+        asked = mono()
         rc, out, err = self.ctl("restart", "--no-wait", "%s:%s" % (agent, k))
-        self.op("restart", rc == 0, inst=p.inst, run=p.run,
+        self.op("restart", rc == 0, t=asked, inst=p.inst, run=p.run,
                 why="" if rc == 0 else "status %s: %s" % (rc, err.strip()))
 
     def state_db(self):
@@ -855,8 +866,9 @@ class Harness:
         names |= need if every_open else need & self.fatal_seen
         self.fatal_seen = need - names
         for a in sorted(names):
+            asked = mono()
             rc, out, err = self.ctl("reset", a, "--reason", "chaos")
-            self.op("reset", rc == 0, agent=a,
+            self.op("reset", rc == 0, t=asked, agent=a,
                     why="" if rc == 0 else "status %s: %s" % (rc, err.strip()))
 
     def cleared_after(self, agent, inst, t):
@@ -1355,11 +1367,11 @@ def check_fatal(h, journals, out):
     db.close()
     for o in h.ops:
         if o["kind"] == "reset" and o["ok"]:
-            resets[o["agent"]].append(o["t"] - 1.0)  # asked, then done
+            resets[o["agent"]].append(o["t"])  # when it was asked
     restarts = collections.defaultdict(list)
     for o in h.ops:
         if o["kind"] == "restart" and o["ok"]:
-            restarts[o["inst"]].append(o["t"] - 1.0)
+            restarts[o["inst"]].append(o["t"])
     starts = collections.defaultdict(list)
     for run, j in journals.items():
         for e in j["events"]:

@@ -73,6 +73,12 @@ EOF2
 	CPID=
 	LOG="$T/corrald2.log"
 	start_corrald
+	# While they are stopped a reexec is refused: the next image would
+	# not know them.
+	wait_log 'agent slow.0: its run .* outlived the corrald before'
+	out=$(ctl reexec 2>&1) && fail "$mode: a reexec was accepted while earlier runs were stopping"
+	case "$out" in *"runs a dead corrald left are still being stopped"*) ;;
+		*) fail "$mode: reexec refused for another reason: $out" ;; esac
 	wait_log 'STARTING -> RUNNING' 5
 	# Never two live runs of one instance: by the time each new run is
 	# up, the one before it has exited.

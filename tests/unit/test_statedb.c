@@ -525,6 +525,136 @@ add_daemon(struct statedb *db, const char *what, pid_t pid)
 
 /* The database tells each kind of start, and keeps the boot id. */
 static void
+count_run(void *arg, const struct run_row *r)
+{
+	struct run_row *out = arg;
+
+	out->instance++; /* the count */
+	snprintf(out->agent, sizeof(out->agent), "%s", r->agent);
+	out->pid = r->pid;
+	out->start_ticks = r->start_ticks;
+	out->stop_signal = r->stop_signal;
+	out->stop_timeout_ms = r->stop_timeout_ms;
+	assert_non_null(r->cgroup);
+	assert_string_equal(r->cgroup, "/sys/fs/cgroup/x/a.1");
+}
+
+/*
+ * Runs are recorded with the turn's events and forgotten at their reap; a
+ * newer op for a row replaces one still queued (a run spawned and reaped
+ * within one turn leaves nothing), so the queue is bounded by the rows.
+ */
+static void
+test_runs_rows(void **state)
+{
+	struct fixture *f = *state;
+	struct statedb *db = statedb_open(f->path, f->base);
+	struct run_row r, got;
+	int i;
+
+	assert_non_null(db);
+	for (i = 0; i < 100; i++) {
+		memset(&r, 0, sizeof(r));
+		snprintf(r.agent, sizeof(r.agent), "a");
+		r.instance = 0;
+		r.pid = r.pgid = 1000 + i;
+		statedb_run_add(db, &r);
+		statedb_run_del(db, "a", 0);
+	}
+	memset(&r, 0, sizeof(r));
+	snprintf(r.agent, sizeof(r.agent), "a");
+	r.instance = 1;
+	r.pid = r.pgid = 4242;
+	r.start_ticks = 77;
+	r.cgroup = xstrdup("/sys/fs/cgroup/x/a.1");
+	r.stop_signal = 2;
+	r.stop_timeout_ms = 1500;
+	statedb_run_add(db, &r);
+	assert_null(r.cgroup); /* moved */
+	assert_int_equal(statedb_flush(db), 0);
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(statedb_load_runs(db, count_run, &got), 0);
+	assert_int_equal(got.instance, 1);
+	assert_int_equal(got.pid, 4242);
+	assert_int_equal(got.start_ticks, 77);
+	assert_int_equal(got.stop_signal, 2);
+	assert_int_equal(got.stop_timeout_ms, 1500);
+	statedb_run_del(db, "a", 1);
+	statedb_close(db);
+	db = statedb_open(f->path, f->base);
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(statedb_load_runs(db, count_run, &got), 0);
+	assert_int_equal(got.instance, 0);
+	statedb_close(db);
+}
+
+static void
+keep_worker(void *arg, const struct worker_row *w)
+{
+	struct worker_row *out = arg;
+
+	*out = *w;
+}
+
+/* What a restart remembers of a worker reads back as it was written; a
+ * row that cannot be read is skipped, not guessed. */
+static void
+test_workers_rows(void **state)
+{
+	struct fixture *f = *state;
+	struct statedb *db = statedb_open(f->path, f->base);
+	struct worker_row w, got;
+
+	assert_non_null(db);
+	memset(&w, 0, sizeof(w));
+	snprintf(w.agent, sizeof(w.agent), "planner");
+	w.instance = 2;
+	w.state = W_FATAL;
+	w.failures = 3;
+	w.runs = 9;
+	w.start_failures = 1;
+	w.runtime_failures = 4;
+	w.chain = 12;
+	w.last_class = CORRAL_EXIT_FATAL;
+	w.last_code = 64;
+	w.exits[CORRAL_EXIT_CRASH] = 4;
+	w.exits[CORRAL_EXIT_FATAL] = 1;
+	snprintf(w.rs.poison, sizeof(w.rs.poison), "1ef-poison");
+	w.rs.poison_count = 2;
+	w.rs.steps = 1;
+	w.rs.rolled = true;
+	snprintf(w.rs.back, sizeof(w.rs.back), "1ef-back");
+	statedb_worker_put(db, &w);
+	statedb_close(db);
+	db = statedb_open(f->path, f->base);
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(statedb_load_workers(db, keep_worker, &got), 0);
+	assert_string_equal(got.agent, "planner");
+	assert_int_equal(got.instance, 2);
+	assert_int_equal(got.state, W_FATAL);
+	assert_int_equal(got.failures, 3);
+	assert_int_equal(got.runs, 9);
+	assert_int_equal(got.start_failures, 1);
+	assert_int_equal(got.runtime_failures, 4);
+	assert_int_equal(got.chain, 12);
+	assert_int_equal(got.last_class, CORRAL_EXIT_FATAL);
+	assert_int_equal(got.last_code, 64);
+	assert_memory_equal(got.exits, w.exits, sizeof(w.exits));
+	assert_string_equal(got.rs.poison, "1ef-poison");
+	assert_int_equal(got.rs.poison_count, 2);
+	assert_int_equal(got.rs.steps, 1);
+	assert_true(got.rs.rolled);
+	assert_string_equal(got.rs.back, "1ef-back");
+	statedb_close(db);
+	exec_sql(f->path, "UPDATE workers SET state = 'NONSENSE'");
+	db = statedb_open(f->path, f->base);
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(statedb_load_workers(db, keep_worker, &got), 0);
+	assert_string_equal(got.agent, ""); /* skipped */
+	statedb_close(db);
+}
+
+static void
 test_start_kind(void **state)
 {
 	struct fixture *f = *state;
@@ -606,6 +736,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_breaker_old_row, setup,
 		    teardown),
 		cmocka_unit_test(test_start_kind_of),
+		cmocka_unit_test_setup_teardown(test_runs_rows, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_workers_rows, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_start_kind, setup,
 		    teardown),
 	};
