@@ -660,7 +660,8 @@ flush_some(struct statedb *s, size_t max)
 	s->nrq = 0;
 	for (i = 0; i < n; i++)
 		event_clear(&s->q[i]);
-	memmove(s->q, s->q + n, (s->nq - n) * sizeof(*s->q));
+	if (n > 0) /* only rows, maybe: no queue of events yet */
+		memmove(s->q, s->q + n, (s->nq - n) * sizeof(*s->q));
 	s->nq -= n;
 	s->commits++;
 	s->written += n;

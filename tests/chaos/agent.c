@@ -22,8 +22,10 @@
  *
  * Signals from the harness, acted on between steps:
  *   SIGUSR1 exit 75 (transient)   SIGUSR2 abort() (crash)
- *   SIGRTMIN+1 exit 64 (fatal)    SIGRTMIN+2 print 20000 lines at once
- *   SIGRTMIN+3 exit 1 (error)
+ *   signal 40 exit 64 (fatal)     signal 41 print 20000 lines at once
+ *   signal 42 exit 1 (error)
+ * (real-time signals by number: SIGRTMIN is not the same number in a
+ * sanitized build, whose runtime keeps none of glibc's for itself)
  *
  * Marks: a run is RUN = AGENT.INSTANCE:PID:STARTTIME (the main process's
  * pid and its start time in clock ticks since boot, field 22 of
@@ -52,6 +54,9 @@
 #include <unistd.h>
 
 #include "corral.h"
+
+/* The harness's real-time signals, by number (chaos.py: RT + n). */
+#define CHAOS_SIG(n) (39 + (n))
 
 extern char **environ;
 
@@ -292,6 +297,15 @@ usage(void)
 	    "[--quiet]\n");
 }
 
+static struct corral_worker *the_worker;
+
+static void
+free_worker(void)
+{
+	corral_worker_free(the_worker);
+	the_worker = NULL;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -377,7 +391,7 @@ main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR1, &sa, NULL);
 	sigaction(SIGUSR2, &sa, NULL);
-	for (sig = SIGRTMIN + 1; sig <= SIGRTMIN + 3; sig++)
+	for (sig = CHAOS_SIG(1); sig <= CHAOS_SIG(3); sig++)
 		sigaction(sig, &sa, NULL);
 
 	memset(&wo, 0, sizeof(wo));
@@ -388,6 +402,9 @@ main(int argc, char **argv)
 		    getenv("CORRAL_CHECKPOINT_DB") : "(memory)", why);
 		return 78;
 	}
+	/* Every return frees it: a sanitized build judges leaks at exit. */
+	the_worker = w;
+	atexit(free_worker);
 	sig = SIGTERM;
 	if ((s = getenv("CORRAL_STOP_SIGNAL")) != NULL && atoi(s) > 0 &&
 	    atoi(s) < NSIG && atoi(s) != SIGKILL && atoi(s) != SIGSTOP)
@@ -407,12 +424,10 @@ main(int argc, char **argv)
 		journal("start", -1, "resume_failed=%d", rc);
 		fprintf(stderr, "agent: cannot resume: %s\n",
 		    corral_strerror(rc));
-		corral_worker_free(w);
 		return 75;
 	}
 	if (rc == 0 && (n = payload_n(cp)) < 0) {
 		journal("start", -1, "bad_payload=%s", cp->checkpoint_id);
-		corral_worker_free(w);
 		return 75;
 	}
 	cur_n = n;
@@ -449,15 +464,15 @@ main(int argc, char **argv)
 			journal("exit", n, "code=abort");
 			abort();
 		default:
-			if (want == SIGRTMIN + 1) {
+			if (want == CHAOS_SIG(1)) {
 				journal("exit", n, "code=64");
 				return 64;
 			}
-			if (want == SIGRTMIN + 3) {
+			if (want == CHAOS_SIG(3)) {
 				journal("exit", n, "code=1");
 				return 1;
 			}
-			if (want == SIGRTMIN + 2) {
+			if (want == CHAOS_SIG(2)) {
 				want = 0;
 				flood(20000, n);
 			}
@@ -502,6 +517,5 @@ main(int argc, char **argv)
 		printf("stopped at %ld\n", n);
 		fflush(stdout);
 	}
-	corral_worker_free(w);
 	return 0;
 }
