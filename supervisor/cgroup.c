@@ -95,7 +95,10 @@ cgroup_fleet_dir(const char *state_db, const char **why)
 	free(mnt);
 	free(own);
 	if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
-		*why = strerror(errno);
+		static char msg[4200];
+		snprintf(msg, sizeof(msg), "cannot make %s: %s", dir,
+		    strerror(errno));
+		*why = msg;
 		free(dir);
 		return NULL;
 	}

@@ -602,16 +602,17 @@ void
 runs_started(struct worker *w)
 {
 	struct run_row r;
+	pid_t pg;
 	char st;
 
 	memset(&r, 0, sizeof(r));
 	snprintf(r.agent, sizeof(r.agent), "%s", w->agent->name);
 	r.instance = w->instance;
+	/* Its own group, from setsid, though the child may not be there yet. */
 	r.pid = r.pgid = w->pid;
 	/* The child exists from fork on: its start time is known now. */
-	if (proc_stat(w->pid, &st, &r.pgid, &r.start_ticks) == -1)
+	if (proc_stat(w->pid, &st, &pg, &r.start_ticks) == -1)
 		r.start_ticks = 0;
-	r.pgid = w->pid; /* its own group from setsid, maybe not yet made */
 	snprintf(r.boot_id, sizeof(r.boot_id), "%s", boot_id());
 	r.cgroup = w->in_cgroup ? xstrdup(w->cgdir) : NULL;
 	r.stop_signal = w->agent->stop_signal;

@@ -420,7 +420,7 @@ AGENTS = [
     ("noisy", "core", 3, "--pace 20 --flood 40", {"log_max_bytes": "256K"}),
     ("brittle2", "core", 3, "--pace 20 --slow-stop 300", {}),
     ("sluggish", "edge", 3, "--pace 25 --slow-stop 1200 --quiet",
-     {"stop_timeout": "3s"}),
+     {"stop_timeout": "5s"}),
     ("deaf", "edge", 4, "--pace 30 --ignore-stop --quiet",
      {"stop_timeout": "1s"}),
     ("forker", "edge", 5, "--pace 25 --children 2", {}),
@@ -454,7 +454,9 @@ VARIANTS = {
     "healthy_after": ["500ms", "300ms", "800ms"],
     "failure_threshold": ["5", "4", "6"],
     "recovery_timeout": ["1s", "1500ms"],
-    "slow_stop_timeout": ["2s", "1500ms", "3s"],
+    # Room for a slow stop and its checkpoints while the whole fleet stops
+    # and writes at once (a sanitized build is slower still).
+    "slow_stop_timeout": ["4s", "3s", "5s"],
     "plain_n": [8, 9, 10],
     "plain_pace": [20, 24],
     "watched_n": [4, 5],
