@@ -638,7 +638,8 @@ do_change(struct ctl_client *c, enum ctl_verb verb, char **args, size_t n)
 {
 	struct worker **ws;
 	bool wait = true;
-	size_t nws, i, unrecorded = 0;
+	struct statedb_health h;
+	size_t nws, i;
 
 	if (n > 0 && strcmp(args[0], "--no-wait") == 0) {
 		wait = false;
@@ -661,19 +662,16 @@ do_change(struct ctl_client *c, enum ctl_verb verb, char **args, size_t n)
 		if (verb == V_START)
 			worker_start(ws[i]);
 		else if (verb == V_STOP)
-			unrecorded += worker_stop(ws[i]) == -1;
+			worker_stop(ws[i]);
 		else
 			worker_restart(ws[i]);
 	}
-	if (unrecorded > 0) {
-		/* Stopped, but a restart of corrald would start them again. */
-		free(ws);
-		fail(c, "stopping, but the stop of %zu worker%s could not be "
-		    "recorded in the state database (see corrald's log): a "
-		    "restart of corrald would start them again", unrecorded,
-		    unrecorded == 1 ? "" : "s");
-		return;
-	}
+	statedb_health(c->ctl->fleet->db, &h);
+	if (verb == V_STOP && h.cond != DBC_OK)
+		log_warnx("control: the stop of %zu worker%s waits in memory "
+		    "until the state database (%s) can be written: a restart "
+		    "of corrald before then would start them again", nws,
+		    nws == 1 ? "" : "s", db_cond_name(h.cond));
 	log_info("control: %s of %zu worker%s asked", verb == V_START ?
 	    "start" : verb == V_STOP ? "stop" : "restart", nws,
 	    nws == 1 ? "" : "s");

@@ -1193,19 +1193,16 @@ worker_halt(struct worker *w)
 	}
 }
 
-int
+void
 worker_stop(struct worker *w)
 {
-	int rc = 0;
-
 	w->restart_pending = false;
 	if (!w->held) {
 		w->held = true;
-		rc = statedb_set_held(w->fleet->db, w->agent->name, w->instance,
+		statedb_set_held(w->fleet->db, w->agent->name, w->instance,
 		    true);
 	}
 	worker_halt(w);
-	return rc;
 }
 
 /* A start, the operator's or the end of a restart's stop. */
