@@ -182,6 +182,9 @@ struct cluster_conf {
 	struct strv on_state_argv;
 };
 
+#define EVENT_RETENTION_MS (30ULL * 24 * 3600 * 1000)
+#define EVENT_RETENTION_COUNT 1000000
+
 struct config {
 	char *path;     /* as given */
 	char *here;     /* absolute directory of the file */
@@ -196,6 +199,9 @@ struct config {
 	bool breakers;    /* circuit_breaker_enabled / CIRCUIT_BREAKER_ENABLED */
 	bool cgroup;      /* cgroup = auto: a cgroup v2 per run when possible */
 	enum log_level log_level;
+	/* Events older than this go, and all but about the newest count (0:
+	 * no such limit). */
+	uint64_t event_retention_ms, event_retention_count;
 
 	struct agent_conf *agents; /* sorted by priority, then file order */
 	size_t nagents;
@@ -685,6 +691,8 @@ bool runs_clear(struct worker *);
 /* The cgroup.procs w's next run joins (caller frees); NULL: none. */
 char *runs_join_path(struct worker *);
 void runs_started(struct worker *);  /* w->pid is its new run */
+/* Queue w's run row again (the state database was made afresh). */
+void runs_resave(struct worker *);
 void runs_adopted(struct worker *);  /* w->pid was handed over by reexec */
 void runs_ended(struct worker *);    /* reaped: kill what it left, forget */
 /* sig to w's run: its group; KILL also to its whole cgroup. */
@@ -926,6 +934,8 @@ void guard_set_policy(struct guard *, const struct corral_breaker_policy *);
 void breakers_prune(struct fleet *);
 /* Read saved breakers, count adopted trials, hold or release (at start). */
 void breakers_restore(struct fleet *);
+/* Queue every breaker's row again (the state database was made afresh). */
+void breakers_resave(struct fleet *);
 bool breakers_on(const struct worker *);
 /* May w (re)start now?  Takes a trial slot when half-open.  0 if yes, else
  * 1 (its agent's breaker refuses) or 2 (its cluster's). */

@@ -1084,6 +1084,8 @@ flush_some(struct statedb *s, size_t max)
 	if (n == 0 && s->nrq == 0)
 		return 0;
 	if (!s->attached) {
+		bool was_memory = s->memory;
+
 		db_disconnect(s);
 		if ((rc = db_setup(s, false)) != SQLITE_OK) {
 			if (s->db == NULL || !schema_ready(s))
@@ -1092,6 +1094,9 @@ flush_some(struct statedb *s, size_t max)
 			goto fail;
 		}
 		prepare_reads(s);
+		/* The file was never read: what it holds may be stale. */
+		if (was_memory && s->resync != NULL)
+			s->resync(s->resync_arg);
 		n = s->nq < max ? s->nq : max;
 	}
 	if ((rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) !=
