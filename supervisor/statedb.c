@@ -417,8 +417,12 @@ quick_check(struct statedb *s)
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		v = (const char *)sqlite3_column_text(st, 0);
 		if (v != NULL && strcmp(v, "ok") != 0) {
+			char *nl;
+
 			snprintf(s->cond_msg, sizeof(s->cond_msg),
 			    "integrity check: %s", v);
+			while ((nl = strchr(s->cond_msg, '\n')) != NULL)
+				*nl = ' ';
 			rc = SQLITE_CORRUPT;
 		} else
 			rc = SQLITE_OK;
@@ -613,8 +617,8 @@ db_salvage(struct statedb *s)
 	}
 	for (i = 0; i < sizeof(what) / sizeof(what[0]); i++) {
 		cols = NULL;
-		if (sqlite3_prepare_v2(s->db, "SELECT group_concat(quote(name),"
-		    " ',') FROM pragma_table_info(?1, 'main') WHERE name IN "
+		if (sqlite3_prepare_v2(s->db, "SELECT group_concat('\"' || "
+		    "name || '\"', ',') FROM pragma_table_info(?1, 'main') WHERE name IN "
 		    "(SELECT name FROM pragma_table_info(?1, 'old'))", -1, &st,
 		    NULL) == SQLITE_OK) {
 			sqlite3_bind_text(st, 1, what[i][0], -1, SQLITE_STATIC);
@@ -725,9 +729,14 @@ start_classify(struct statedb *s, bool reexec)
 	} else if (rc != SQLITE_DONE)
 		goto fail;
 	sqlite3_finalize(st);
-	/* Nothing read back: an earlier corrald may have left runs; look. */
-	s->start_kind = s->memory && !reexec ? START_UNPLANNED :
-	    start_kind_of(reexec, last, boot, boot_id());
+	/*
+	 * Nothing read back, or the end of the last corrald lost with a
+	 * corrupt file: it may have left runs; look.
+	 */
+	if (!reexec && (s->memory || (s->aside != NULL && last == NULL)))
+		s->start_kind = START_UNPLANNED;
+	else
+		s->start_kind = start_kind_of(reexec, last, boot, boot_id());
 	statedb_set_meta(s, "boot_id", boot_id());
 	free(last);
 	free(boot);
