@@ -68,6 +68,8 @@ struct statedb {
 	 * (memory) when the file could not be read either.  Retries reopen.
 	 */
 	bool attached, memory;
+	bool unread;           /* nothing was read back at the start */
+	bool resynced;         /* and the state was written over it since */
 	enum db_cond cond;
 	char cond_msg[256];
 	int64_t cond_since_ms;
@@ -491,6 +493,36 @@ db_setup(struct statedb *s, bool check)
 }
 
 /*
+ * The file read as it is on disk, without its WAL or locks: what a
+ * read-only mount allows when the WAL's index cannot be made (the WAL is
+ * gone after a clean stop; after a crash its last writes are not seen).
+ */
+static bool
+db_immutable(struct statedb *s)
+{
+	char *uri, *at;
+	const char *p;
+
+	db_disconnect(s);
+	uri = at = xcalloc(1, strlen(s->path) * 3 + 32);
+	at += sprintf(at, "file:");
+	for (p = s->path; *p != '\0'; p++)
+		at += *p == '%' || *p == '?' || *p == '#' ?
+		    sprintf(at, "%%%02x", (unsigned char)*p) :
+		    sprintf(at, "%c", *p);
+	sprintf(at, "?immutable=1");
+	if (sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    !schema_ready(s)) {
+		free(uri);
+		db_disconnect(s);
+		return false;
+	}
+	free(uri);
+	return true;
+}
+
+/*
  * Reads go on from here when the file cannot be read: an empty database in
  * memory with the same tables.  Nothing is read back from it.
  */
@@ -504,6 +536,19 @@ db_memory(struct statedb *s)
 	    add_columns(s) != SQLITE_OK)
 		fatal("cannot make an in-memory state database");
 	s->memory = true;
+}
+
+/*
+ * After a failed setup: a connection that reads what the file holds, or
+ * else the in-memory stand-in.  True when what the file holds is read.
+ */
+static bool
+db_fallback(struct statedb *s)
+{
+	if ((s->db != NULL && schema_ready(s)) || db_immutable(s))
+		return true;
+	db_memory(s);
+	return false;
 }
 
 /* Prepared on whichever connection there is: needs no table. */
@@ -733,7 +778,7 @@ start_classify(struct statedb *s, bool reexec)
 	 * Nothing read back, or the end of the last corrald lost with a
 	 * corrupt file: it may have left runs; look.
 	 */
-	if (!reexec && (s->memory || (s->aside != NULL && last == NULL)))
+	if (!reexec && (s->unread || (s->aside != NULL && last == NULL)))
 		s->start_kind = START_UNPLANNED;
 	else
 		s->start_kind = start_kind_of(reexec, last, boot, boot_id());
@@ -777,8 +822,8 @@ statedb_adopt(const char *path, struct event_base *base, int lockfd)
 		db_salvage(s);
 	if (rc != SQLITE_OK) {
 		/* Keep what reads (read-only, locked) for what it holds. */
-		if (s->db == NULL || !schema_ready(s)) {
-			db_memory(s);
+		if (!db_fallback(s)) {
+			s->unread = true;
 			log_error("state database %s: nothing could be read "
 			    "from it (%s): FATAL workers, held instances, "
 			    "breakers and the runs an earlier corrald left "
@@ -1093,19 +1138,20 @@ flush_some(struct statedb *s, size_t max)
 	if (n == 0 && s->nrq == 0)
 		return 0;
 	if (!s->attached) {
-		bool was_memory = s->memory;
+		bool was_memory = s->memory || (s->unread && !s->resynced);
 
 		db_disconnect(s);
 		if ((rc = db_setup(s, false)) != SQLITE_OK) {
-			if (s->db == NULL || !schema_ready(s))
-				db_memory(s);
+			db_fallback(s);
 			prepare_reads(s);
 			goto fail;
 		}
 		prepare_reads(s);
 		/* The file was never read: what it holds may be stale. */
-		if (was_memory && s->resync != NULL)
+		if (was_memory && s->resync != NULL) {
 			s->resync(s->resync_arg);
+			s->resynced = true;
+		}
 		n = s->nq < max ? s->nq : max;
 	}
 	if ((rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) !=
@@ -1156,9 +1202,8 @@ fail:
 	 */
 	if (db_cond_of(rc) == DBC_CORRUPT && s->attached &&
 	    db_move_aside(s) == 0) {
-		if (db_setup(s, false) != SQLITE_OK && (s->db == NULL ||
-		    !schema_ready(s)))
-			db_memory(s);
+		if (db_setup(s, false) != SQLITE_OK)
+			db_fallback(s);
 		prepare_reads(s);
 		if (s->resync != NULL)
 			s->resync(s->resync_arg);
@@ -1301,7 +1346,7 @@ statedb_health(const struct statedb *s, struct statedb_health *h)
 	h->rows_queued = s->nrq;
 	h->dropped = s->dropped_total;
 	h->aside = s->aside;
-	h->memory = s->memory;
+	h->memory = s->unread;
 	h->pruned = s->pruned;
 }
 
