@@ -330,6 +330,9 @@ struct db_event {
 
 struct statedb;
 struct clocks;
+/* Events kept in memory while the database cannot be written; past it,
+ * new ones are dropped and counted. */
+#define STATEDB_QUEUE_MAX 200000
 
 /*
  * Open (creating if needed) and lock the state database.  Returns NULL and

@@ -31,7 +31,7 @@
 
 /* Past this many unwritten events (the disk failing for long), new ones are
  * counted and dropped: memory must stay bounded (about 300 bytes each). */
-#define DB_QUEUE_MAX 200000
+#define DB_QUEUE_MAX STATEDB_QUEUE_MAX
 #define DB_RETRY_MIN_MS 100
 #define DB_RETRY_MAX_MS 2000
 #define DB_FLUSH_MAX 5000 /* events per transaction from the loop */
@@ -1432,6 +1432,9 @@ prune_cb(evutil_socket_t fd, short what, void *arg)
 	sqlite3_bind_int64(st, 2, spare);
 	if (sqlite3_step(st) == SQLITE_DONE) {
 		s->pruned += (uint64_t)sqlite3_changes(s->db);
+		log_debug("state database %s: pruned %d events up to id %lld "
+		    "(event_retention)", s->path, sqlite3_changes(s->db),
+		    (long long)cut);
 		/* A whole step went: there is more. */
 		if (n == PRUNE_STEP && cut >= id[n - 1] - 1)
 			next = PRUNE_NEXT_MS;
