@@ -53,6 +53,10 @@ assert_eq "$(metric 'corral_state_db_condition{condition="full"}')" "1" \
 out=$(ctl stop b 2>&1) || fail "stop b while the disk is full: $out"
 wait_log 'the stop of 1 worker waits in memory until the state database \(full\)'
 ctl restart a >/dev/null || fail "second restart of a"
+# A reexec would leave what waits behind: refused, saying why.
+out=$(ctl reexec 2>&1) && fail "reexec taken while the disk is full"
+echo "$out" | grep -q 'the state database is full (.*): [0-9]* events wait to be written; try again when it can be' ||
+    fail "reexec's refusal: $out"
 queued=$(ctl status --json | json_get 'j["state_db"]["events_queued"]')
 [ "$queued" -gt 20 ] || fail "only $queued events queued while full"
 # Said once, not once per event or retry.
