@@ -7,10 +7,6 @@
 # refused as "could not be recorded".
 . "$(dirname "$0")/lib.sh"
 
-SHIM="$BUILD/helpers/libfault.so"
-SW="$T/fault"
-export ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0"
-
 conf <<EOF2
 [agent:a]
 command = $TW sleep
@@ -22,10 +18,7 @@ command = $TW sleep
 healthy_after = 100ms
 EOF2
 sed -i 's/^\[corrald\]$/[corrald]\nhttp_listen = 127.0.0.1:0/' "$T/corral.ini"
-: >"$LOG"
-LD_PRELOAD="$SHIM" FAULT_PATH="$DB" FAULT_SWITCH="$SW" \
-    "$CORRALD" -c "$T/corral.ini" >>"$LOG" 2>&1 &
-CPID=$!
+start_faulty
 wait_log 'agent a\.[0-9]: STARTING -> RUNNING' 3
 wait_log 'agent b\.0: STARTING -> RUNNING'
 port=$(sed -n 's/.*serving \/metrics and \/status on 127.0.0.1:\([0-9]*\).*/\1/p' "$LOG")
@@ -34,7 +27,7 @@ metric() {
 	    sed -n "s/^$1 //p"
 }
 
-echo enospc >"$SW"
+echo enospc >"$FAULT_SW"
 ctl restart a >/dev/null || fail "restart a while the disk is full"
 # status shows it (within 10 s: the write fails at the end of a turn).
 i=0
@@ -63,7 +56,7 @@ queued=$(ctl status --json | json_get 'j["state_db"]["events_queued"]')
 n=$(grep -c 'state database .* is full' "$LOG")
 assert_eq "$n" "1" "times the condition was logged"
 
-rm -f "$SW"
+rm -f "$FAULT_SW"
 wait_log 'state database .*: written again after .* full; 0 events were dropped'
 ctl status | grep -q '^STATE DB' && fail "status still shows the state database"
 assert_eq "$(metric corral_state_db_ok)" "1" "corral_state_db_ok after"

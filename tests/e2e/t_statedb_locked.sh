@@ -1,10 +1,10 @@
 # Another process holds the state database's write lock (a BEGIN
 # IMMEDIATE that it keeps): corrald starts all the same, supervises 20
-# crash-looping workers whose every failure saves a breaker, answers
-# status at once, shows the condition, and writes everything once the lock
+# crash-looping workers whose every failure saves a breaker as fast as
+# without the lock, shows the condition, and writes everything once the lock
 # is let go: every spawn and exit it logged is in the database.  Before: corrald
 # refused to start ("database is locked"), and running it stalled the loop
-# for each breaker it saved (status took up to 2 s).
+# 100 ms for each breaker it saved.
 . "$(dirname "$0")/lib.sh"
 
 conf <<EOF2
@@ -42,26 +42,21 @@ while [ ! -f "$T/held" ] && [ $i -lt 250 ]; do i=$((i + 1)); sleep 0.02; done
 start_corrald
 wait_log 'state database .* is locked \(.*\): supervision goes on'
 wait_log 'agent crashy\.[0-9]+ \(pid [0-9]+\): exited with code 1' 60
-# The loop is not held by the lock: status answers at once, every time.
-worst=$("$PY" - "$CTL" "$SOCK" <<'EOF2'
-import subprocess, sys, time
-worst = 0.0
-for _ in range(15):
-    t = time.monotonic()
-    subprocess.run([sys.argv[1], "-s", sys.argv[2], "status"],
-                   stdout=subprocess.DEVNULL, check=True)
-    worst = max(worst, time.monotonic() - t)
-print("%.3f" % worst)
-EOF2
-) || fail "status failed while locked"
-awk -v w="$worst" 'BEGIN { exit !(w < 0.5) }' ||
-    fail "status took ${worst}s while the database was locked"
+# The loop is not held by the lock: workers are restarted about as often
+# while it is held as after it is let go (two windows of 2 s, counted in
+# the same run: a ratio, not a time; a write that waited 100 ms for each
+# breaker saved, as before, cut the rate tenfold).
+spawns() { grep -c ': spawned pid' "$LOG"; }
+n0=$(spawns); sleep 2; locked=$(( $(spawns) - n0 ))
 ctl status | grep -q '^STATE DB  locked since' || fail "status does not show the lock"
 
 touch "$T/release"
 wait "$HOLDER"
 STRAYS=
 wait_log 'state database .*: written again after .* locked'
+n0=$(spawns); sleep 2; free=$(( $(spawns) - n0 ))
+[ $((locked * 3)) -ge "$free" ] ||
+    fail "$locked restarts in 2 s while locked, $free after: the loop waited on the lock"
 ctl stop crashy >/dev/null || fail "stop crashy"
 stop_corrald
 # Every run this start logged is in the database: spawns and exits alike.
@@ -73,4 +68,4 @@ assert_eq "$(q "SELECT count(*) FROM events WHERE kind='spawn' AND $since")" "$l
 assert_eq "$(q "SELECT count(*) FROM events WHERE kind='exit' AND $since")" "$ended" \
     "exits written"
 assert_eq "$logged" "$ended" "runs that ended"
-echo "ok: worst status ${worst}s while locked; $logged runs, every one written"
+echo "ok: $locked restarts in 2 s while locked, $free after; $logged runs, every one written"

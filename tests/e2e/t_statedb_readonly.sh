@@ -6,10 +6,6 @@
 # waited: its start, the runs, a stop.  Before: corrald exited 1.
 . "$(dirname "$0")/lib.sh"
 
-SHIM="$BUILD/helpers/libfault.so"
-SW="$T/fault"
-export ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0"
-
 conf <<EOF2
 [agent:a]
 command = $TW sleep
@@ -21,11 +17,8 @@ wait_log 'agent a\.1: STARTING -> RUNNING'
 ctl stop a:1 >/dev/null || fail "stop a:1"
 stop_corrald
 
-echo erofs >"$SW"
-: >"$LOG"
-LD_PRELOAD="$SHIM" FAULT_PATH="$DB" FAULT_SWITCH="$SW" \
-    "$CORRALD" -c "$T/corral.ini" >>"$LOG" 2>&1 &
-CPID=$!
+echo erofs >"$FAULT_SW"
+start_faulty
 wait_log 'state database .* is read-only \(.*\): supervision goes on'
 wait_log 'starting after corrald pid [0-9]+ stopped'
 wait_log 'agent a\.0: STARTING -> RUNNING'
@@ -34,7 +27,7 @@ echo "$st" | grep -q '^a\.1 *STOPPED\*' || fail "a.1's stop not read back: $st"
 echo "$st" | grep -q '^STATE DB  read-only since' || fail "status: $st"
 ctl restart a:0 >/dev/null || fail "restart a:0"
 ctl start a:1 >/dev/null || fail "start a:1"
-rm -f "$SW"
+rm -f "$FAULT_SW"
 wait_log 'state database .*: written again after .* read-only'
 ctl status | grep -q '^STATE DB' && fail "status still shows the state database"
 stop_corrald
