@@ -925,6 +925,17 @@ breakers_prune(struct fleet *f)
 }
 
 void
+breakers_resave(struct fleet *f)
+{
+	size_t i;
+
+	for (i = 0; i < f->nrts; i++)
+		guard_counted(&f->rts[i]->g);
+	for (i = 0; i < f->ncrts; i++)
+		guard_counted(&f->crts[i]->g);
+}
+
+void
 breakers_restore(struct fleet *f)
 {
 	size_t i;

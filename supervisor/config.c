@@ -391,13 +391,13 @@ static const char *cluster_keys[C_NCLUSTER] = {
 enum dkey {
 	D_STATE_DB, D_RUN_DIR, D_LOG_DIR, D_LOG_LEVEL, D_CONTROL_SOCKET,
 	D_HTTP_LISTEN, D_HTTP_TOKEN, D_BREAKERS, D_CHECKPOINT_DB, D_CGROUP,
-	D_NDAEMON
+	D_RETENTION, D_RETENTION_COUNT, D_NDAEMON
 };
 
 static const char *daemon_keys[D_NDAEMON] = {
 	"state_db", "run_dir", "log_dir", "log_level", "control_socket",
 	"http_listen", "http_token", "circuit_breaker_enabled",
-	"checkpoint_db", "cgroup",
+	"checkpoint_db", "cgroup", "event_retention", "event_retention_count",
 };
 
 static int
@@ -1489,6 +1489,8 @@ resolve(struct parse *p, struct config *c)
 	c->log_level = LOG_LVL_INFO;
 	c->breakers = true;
 	c->cgroup = true;
+	c->event_retention_ms = EVENT_RETENTION_MS;
+	c->event_retention_count = EVENT_RETENTION_COUNT;
 	for (i = 0; i < p->nentries; i++) {
 		struct raw_entry *e = &p->entries[i];
 		char **dst = NULL;
@@ -1550,6 +1552,21 @@ resolve(struct parse *p, struct config *c)
 			else
 				perr(p, e->line, "cgroup: must be auto or off");
 			continue;
+		case D_RETENTION: {
+			const char *why;
+			if (parse_duration(e->value, &c->event_retention_ms,
+			    &why) == -1)
+				perr(p, e->line, "event_retention: %s", why);
+			continue;
+		}
+		case D_RETENTION_COUNT: {
+			const char *why;
+			if (parse_uint(e->value, UINT32_MAX,
+			    &c->event_retention_count, &why) == -1)
+				perr(p, e->line, "event_retention_count: %s",
+				    why);
+			continue;
+		}
 		case D_HTTP_TOKEN:
 			if (strlen(e->value) < 16)
 				perr(p, e->line, "http_token: at least 16 "
@@ -2073,6 +2090,9 @@ config_print(const struct config *c, FILE *f)
 	fprintf(f, "circuit_breaker_enabled = %s\n", c->breakers ? "true" :
 	    "false");
 	fprintf(f, "cgroup = %s\n", c->cgroup ? "auto" : "off");
+	format_duration(c->event_retention_ms, b1, sizeof(b1));
+	fprintf(f, "event_retention = %s\nevent_retention_count = %llu\n", b1,
+	    (unsigned long long)c->event_retention_count);
 	for (i = 0; i < c->nclusters; i++) {
 		const struct cluster_conf *cl = &c->clusters[i];
 		fprintf(f, "\n[cluster:%s]\n", cl->name);

@@ -316,6 +316,36 @@ cluster_breaker(const struct fleet *f, const struct cluster_rt *cr)
 	    corral_breaker_state_name(cr->g.br.state);
 }
 
+/* The state database's condition: what a status shows when not ok. */
+static void
+state_db_json(struct evbuffer *out, struct statedb *db)
+{
+	struct statedb_health h;
+
+	statedb_health(db, &h);
+	evbuffer_add_printf(out, "{\"condition\":\"%s\",\"error\":",
+	    db_cond_name(h.cond));
+	if (h.cond != DBC_OK)
+		json_str(out, h.error);
+	else
+		evbuffer_add_str(out, "null");
+	evbuffer_add_str(out, ",\"since_ms\":");
+	if (h.since_ms != 0)
+		evbuffer_add_printf(out, "%lld", (long long)h.since_ms);
+	else
+		evbuffer_add_str(out, "null");
+	evbuffer_add_printf(out, ",\"events_queued\":%zu,\"rows_queued\":%zu,"
+	    "\"events_dropped\":%llu,\"events_pruned\":%llu,"
+	    "\"read_back\":%s,\"moved_aside_to\":", h.queued, h.rows_queued,
+	    (unsigned long long)h.dropped, (unsigned long long)h.pruned,
+	    h.memory ? "false" : "true");
+	if (h.aside != NULL)
+		json_str(out, h.aside);
+	else
+		evbuffer_add_str(out, "null");
+	evbuffer_add_str(out, "}");
+}
+
 void
 control_status_json(struct evbuffer *out, struct fleet *f,
     struct worker **ws, size_t n)
@@ -403,7 +433,9 @@ control_status_json(struct evbuffer *out, struct fleet *f,
 		    cs[i]->conf->min_healthy,
 		    strategy_name(cs[i]->conf->strategy));
 	}
-	evbuffer_add_str(out, "]}");
+	evbuffer_add_str(out, "],\"state_db\":");
+	state_db_json(out, f->db);
+	evbuffer_add_str(out, "}");
 	free(cs);
 }
 
@@ -463,6 +495,40 @@ cluster_rows(struct ctl_client *c, struct worker **ws, size_t n)
 	free(cs);
 }
 
+/* Below the rest, only when there is something to say: the state database. */
+static void
+state_db_rows(struct ctl_client *c)
+{
+	struct statedb_health h;
+	char since[32] = "?";
+	struct tm tm;
+	time_t t;
+
+	statedb_health(c->ctl->fleet->db, &h);
+	if (h.cond == DBC_OK && h.aside == NULL && !h.memory &&
+	    h.dropped == 0)
+		return;
+	reply(c, '=', "%s", "");
+	if (h.cond != DBC_OK) {
+		t = (time_t)(h.since_ms / 1000);
+		if (localtime_r(&t, &tm) != NULL)
+			strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S",
+			    &tm);
+		reply(c, '=', "STATE DB  %s since %s (%s): %zu events and %zu "
+		    "rows of state wait in memory; retrying", db_cond_name(
+		    h.cond), since, h.error, h.queued, h.rows_queued);
+	}
+	if (h.dropped > 0)
+		reply(c, '=', "STATE DB  %llu events dropped (the queue in "
+		    "memory was full)", (unsigned long long)h.dropped);
+	if (h.aside != NULL)
+		reply(c, '=', "STATE DB  was corrupt: moved aside to %s; a "
+		    "fresh one is in use", h.aside);
+	if (h.memory)
+		reply(c, '=', "STATE DB  nothing could be read from it: FATAL, "
+		    "held and breaker states of before are not known");
+}
+
 /*
  * An aligned table; STATE has a '*' when the operator stopped the worker,
  * FAILURES is start/runtime failures since corrald started.
@@ -492,6 +558,7 @@ status_table(struct ctl_client *c, struct worker **ws, size_t n)
 		emit_row(c, width, cell);
 	}
 	cluster_rows(c, ws, n);
+	state_db_rows(c);
 }
 
 /* A start, stop or restart is done when every worker it touched settled. */
@@ -638,7 +705,8 @@ do_change(struct ctl_client *c, enum ctl_verb verb, char **args, size_t n)
 {
 	struct worker **ws;
 	bool wait = true;
-	size_t nws, i, unrecorded = 0;
+	struct statedb_health h;
+	size_t nws, i;
 
 	if (n > 0 && strcmp(args[0], "--no-wait") == 0) {
 		wait = false;
@@ -661,19 +729,16 @@ do_change(struct ctl_client *c, enum ctl_verb verb, char **args, size_t n)
 		if (verb == V_START)
 			worker_start(ws[i]);
 		else if (verb == V_STOP)
-			unrecorded += worker_stop(ws[i]) == -1;
+			worker_stop(ws[i]);
 		else
 			worker_restart(ws[i]);
 	}
-	if (unrecorded > 0) {
-		/* Stopped, but a restart of corrald would start them again. */
-		free(ws);
-		fail(c, "stopping, but the stop of %zu worker%s could not be "
-		    "recorded in the state database (see corrald's log): a "
-		    "restart of corrald would start them again", unrecorded,
-		    unrecorded == 1 ? "" : "s");
-		return;
-	}
+	statedb_health(c->ctl->fleet->db, &h);
+	if (verb == V_STOP && h.cond != DBC_OK)
+		log_warnx("control: the stop of %zu worker%s waits in memory "
+		    "until the state database (%s) can be written: a restart "
+		    "of corrald before then would start them again", nws,
+		    nws == 1 ? "" : "s", db_cond_name(h.cond));
 	log_info("control: %s of %zu worker%s asked", verb == V_START ?
 	    "start" : verb == V_STOP ? "stop" : "restart", nws,
 	    nws == 1 ? "" : "s");

@@ -311,6 +311,8 @@ run(struct config *conf, int resume_fd)
 		event_base_free(d.base);
 		return 1;
 	}
+	statedb_set_retention(d.db, conf->event_retention_ms,
+	    conf->event_retention_count);
 	d.fleet = fleet_new(d.base, conf, d.db);
 	d.fleet->on_idle = on_idle;
 	d.fleet->on_started = on_started;

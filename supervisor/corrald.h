@@ -182,6 +182,9 @@ struct cluster_conf {
 	struct strv on_state_argv;
 };
 
+#define EVENT_RETENTION_MS (30ULL * 24 * 3600 * 1000)
+#define EVENT_RETENTION_COUNT 1000000
+
 struct config {
 	char *path;     /* as given */
 	char *here;     /* absolute directory of the file */
@@ -196,6 +199,9 @@ struct config {
 	bool breakers;    /* circuit_breaker_enabled / CIRCUIT_BREAKER_ENABLED */
 	bool cgroup;      /* cgroup = auto: a cgroup v2 per run when possible */
 	enum log_level log_level;
+	/* Events older than this go, and all but about the newest count (0:
+	 * no such limit). */
+	uint64_t event_retention_ms, event_retention_count;
 
 	struct agent_conf *agents; /* sorted by priority, then file order */
 	size_t nagents;
@@ -324,12 +330,18 @@ struct db_event {
 
 struct statedb;
 struct clocks;
+/* Events kept in memory while the database cannot be written; past it,
+ * new ones are dropped and counted. */
+#define STATEDB_QUEUE_MAX 200000
 
 /*
  * Open (creating if needed) and lock the state database.  Returns NULL and
- * prints why when it cannot, including when another corrald holds the lock.
- * Also tells how this start follows the last corrald on the database
- * (statedb_start_kind), and records this boot's id in table meta.
+ * prints why only when another corrald holds the lock (or the lock file
+ * cannot be made): any other trouble with the file is a condition
+ * (statedb_health) that supervision goes on through.  A corrupt file is
+ * moved aside and a fresh one made.  Also tells how this start follows the
+ * last corrald on the database (statedb_start_kind), and records this
+ * boot's id in table meta.
  */
 struct statedb *statedb_open(const char *path, struct event_base *);
 /* The same, taking over a lock a previous image of corrald holds (fd): a
@@ -376,15 +388,15 @@ void statedb_add(struct statedb *, struct db_event *);
 /* Write everything queued now, in one transaction.  0 or -1. */
 int statedb_flush(struct statedb *);
 int64_t statedb_next_chain(struct statedb *);
-/* Desired state: an operator's stop, written at once.  0 or -1. */
-int statedb_set_held(struct statedb *, const char *agent, unsigned instance,
+/* Desired state: an operator's stop, queued with this turn's events. */
+void statedb_set_held(struct statedb *, const char *agent, unsigned instance,
     bool held);
 /*
- * A breaker's state, written at once (name: the agent or cluster).  Its
- * times are on the monotonic clock of now's boot; now says which, and when
- * the write happens on both clocks.  0 or -1 (logged).
+ * A breaker's state, queued with this turn's events (name: the agent or
+ * cluster).  Its times are on the monotonic clock of now's boot; now says
+ * which, and when the save happened on both clocks.
  */
-int statedb_save_breaker(struct statedb *, const char *name,
+void statedb_save_breaker(struct statedb *, const char *name,
     const struct corral_breaker *, const struct clocks *now);
 /*
  * Forget the breakers for which keep() says no (their agent or cluster
@@ -483,13 +495,61 @@ void statedb_worker_del(struct statedb *, const char *agent,
 /* Calls fn for every readable row; an unreadable one is logged.  0/-1. */
 int statedb_load_workers(struct statedb *, void (*fn)(void *,
     const struct worker_row *), void *arg);
-/* A row of meta, written at once.  0 or -1 (logged). */
-int statedb_set_meta(struct statedb *, const char *key, const char *value);
+/* A row of meta, queued with this turn's events. */
+void statedb_set_meta(struct statedb *, const char *key, const char *value);
 /* Its value (caller frees), or NULL when there is none. */
 char *statedb_get_meta(struct statedb *, const char *key);
 /* Calls fn for every recorded run (strings borrowed).  0 or -1. */
 int statedb_load_runs(struct statedb *, void (*fn)(void *,
     const struct run_row *), void *arg);
+
+/* What is wrong with the state database, if anything. */
+enum db_cond {
+	DBC_OK,
+	DBC_LOCKED,      /* another process holds its write lock */
+	DBC_FULL,        /* no space left */
+	DBC_READONLY,    /* a read-only file, directory or mount */
+	DBC_IOERR,       /* the disk fails */
+	DBC_CORRUPT,     /* damaged: moved aside, a fresh one made */
+	DBC_UNAVAILABLE, /* cannot be opened at all */
+	DBC_ERROR,       /* anything else SQLite says */
+};
+/* Pure: the condition an SQLite result code (extended or not) means. */
+enum db_cond db_cond_of(int sqlite_rc);
+/* "ok", "locked", "full", "read-only", "i/o error", "corrupt", ... */
+const char *db_cond_name(enum db_cond);
+struct statedb_health {
+	enum db_cond cond;
+	const char *error;   /* the last failure, in words; "" when ok */
+	int64_t since_ms;    /* wall clock: when the condition began; 0: ok */
+	size_t queued;       /* events waiting in memory */
+	size_t rows_queued;  /* rows of state waiting */
+	uint64_t dropped;    /* events dropped since start (queue full) */
+	const char *aside;   /* where a corrupt database went, or NULL */
+	bool memory;         /* nothing could be read: an in-memory stand-in */
+	uint64_t pruned;     /* events pruned since start */
+};
+/* Strings borrowed until the next call into the state database. */
+void statedb_health(const struct statedb *, struct statedb_health *);
+/*
+ * Called when the database had to be made afresh while running (it was
+ * found corrupt): fn queues again every row of state it knows.
+ */
+void statedb_set_resync(struct statedb *, void (*fn)(void *), void *arg);
+/*
+ * Prune events older than age_ms, and all but about the newest count
+ * (0: no limit of that kind), in small steps in the background.
+ */
+void statedb_set_retention(struct statedb *, uint64_t age_ms,
+    uint64_t count);
+/*
+ * Pure: given the n oldest events (ids ascending, their wall times), the id
+ * up to which they may be pruned (0: none), keeping about keep events
+ * below max_id and none before before_ms (0: no age limit); spare never
+ * goes.
+ */
+int64_t prune_cut(const int64_t *id, const int64_t *time_ms, size_t n,
+    int64_t max_id, uint64_t keep, int64_t before_ms, int64_t spare);
 
 /* output.c: a worker's stdout and stderr. */
 
@@ -634,6 +694,8 @@ bool runs_clear(struct worker *);
 /* The cgroup.procs w's next run joins (caller frees); NULL: none. */
 char *runs_join_path(struct worker *);
 void runs_started(struct worker *);  /* w->pid is its new run */
+/* Queue w's run row again (the state database was made afresh). */
+void runs_resave(struct worker *);
 void runs_adopted(struct worker *);  /* w->pid was handed over by reexec */
 void runs_ended(struct worker *);    /* reaped: kill what it left, forget */
 /* sig to w's run: its group; KILL also to its whole cgroup. */
@@ -808,8 +870,7 @@ struct worker *fleet_find_pid(struct fleet *, pid_t);
  * as desired state and survives corrald's restart.
  */
 void worker_start(struct worker *);
-/* -1 when the stop could not be recorded (it is done all the same). */
-int worker_stop(struct worker *);
+void worker_stop(struct worker *);
 void worker_restart(struct worker *);
 /* Has the worker finished moving since the operator acted? */
 bool worker_settled(const struct worker *);
@@ -876,6 +937,8 @@ void guard_set_policy(struct guard *, const struct corral_breaker_policy *);
 void breakers_prune(struct fleet *);
 /* Read saved breakers, count adopted trials, hold or release (at start). */
 void breakers_restore(struct fleet *);
+/* Queue every breaker's row again (the state database was made afresh). */
+void breakers_resave(struct fleet *);
 bool breakers_on(const struct worker *);
 /* May w (re)start now?  Takes a trial slot when half-open.  0 if yes, else
  * 1 (its agent's breaker refuses) or 2 (its cluster's). */

@@ -112,6 +112,7 @@ metrics(struct http *h, struct evbuffer *out, uint64_t lag_us)
 {
 	struct fleet *f = h->fleet;
 	uint64_t now = now_mono_ms(), commits, written;
+	struct statedb_health dbh;
 	size_t by_state[W_LAST + 1] = { 0 }, queued, i;
 	int c, st;
 
@@ -213,6 +214,26 @@ metrics(struct http *h, struct evbuffer *out, uint64_t lag_us)
 	head(out, "corral_events_queued", "gauge",
 	    "Events waiting to be written (grows while the disk fails).");
 	evbuffer_add_printf(out, "corral_events_queued %zu\n", queued);
+	statedb_health(h->db, &dbh);
+	head(out, "corral_state_db_ok", "gauge",
+	    "1 when the state database is written, 0 while it cannot be.");
+	evbuffer_add_printf(out, "corral_state_db_ok %d\n", dbh.cond == DBC_OK);
+	head(out, "corral_state_db_condition", "gauge",
+	    "The state database's condition (1 for the current one).");
+	evbuffer_add_printf(out, "corral_state_db_condition{condition=\"%s\"} "
+	    "1\n", db_cond_name(dbh.cond));
+	head(out, "corral_state_db_rows_queued", "gauge",
+	    "Rows of state waiting to be written.");
+	evbuffer_add_printf(out, "corral_state_db_rows_queued %zu\n",
+	    dbh.rows_queued);
+	head(out, "corral_events_dropped_total", "counter",
+	    "Events dropped because the queue in memory was full.");
+	evbuffer_add_printf(out, "corral_events_dropped_total %llu\n",
+	    (unsigned long long)dbh.dropped);
+	head(out, "corral_events_pruned_total", "counter",
+	    "Events pruned by event_retention.");
+	evbuffer_add_printf(out, "corral_events_pruned_total %llu\n",
+	    (unsigned long long)dbh.pruned);
 	head(out, "corral_loop_lag_seconds", "gauge",
 	    "How long this scrape waited for one turn of the event loop.");
 	evbuffer_add_printf(out, "corral_loop_lag_seconds %.6f\n",

@@ -354,7 +354,13 @@ reexec(struct fleet *f, const char *exe, const char *conf_path,
 		return -1;
 	}
 	if (statedb_flush(f->db) == -1) {
-		snprintf(why, len, "the state database cannot be written");
+		struct statedb_health h;
+
+		/* What waits in memory would not reach the next image. */
+		statedb_health(f->db, &h);
+		snprintf(why, len, "the state database is %s (%s): %zu events "
+		    "wait to be written; try again when it can be",
+		    db_cond_name(h.cond), h.error, h.queued);
 		return -1;
 	}
 	if ((cfd = conf_memfd(f->conf, why, len)) == -1)

@@ -598,27 +598,46 @@ runs_join_path(struct worker *w)
 	return p;
 }
 
+/* The row of w's run (its cgroup owned by r). */
+static void
+run_row_of(struct worker *w, struct run_row *r)
+{
+	pid_t pg;
+	char st;
+
+	memset(r, 0, sizeof(*r));
+	snprintf(r->agent, sizeof(r->agent), "%s", w->agent->name);
+	r->instance = w->instance;
+	/* Its own group, from setsid, though the child may not be there yet. */
+	r->pid = r->pgid = w->pid;
+	/* The child exists from fork on: its start time is known now. */
+	if (proc_stat(w->pid, &st, &pg, &r->start_ticks) == -1)
+		r->start_ticks = 0;
+	snprintf(r->boot_id, sizeof(r->boot_id), "%s", boot_id());
+	r->cgroup = w->in_cgroup ? xstrdup(w->cgdir) : NULL;
+	r->stop_signal = w->agent->stop_signal;
+	r->stop_timeout_ms = w->agent->stop_timeout_ms;
+	r->start_ms = w->start_wall_ms;
+}
+
 void
 runs_started(struct worker *w)
 {
 	struct run_row r;
-	pid_t pg;
-	char st;
 
-	memset(&r, 0, sizeof(r));
-	snprintf(r.agent, sizeof(r.agent), "%s", w->agent->name);
-	r.instance = w->instance;
-	/* Its own group, from setsid, though the child may not be there yet. */
-	r.pid = r.pgid = w->pid;
-	/* The child exists from fork on: its start time is known now. */
-	if (proc_stat(w->pid, &st, &pg, &r.start_ticks) == -1)
-		r.start_ticks = 0;
-	snprintf(r.boot_id, sizeof(r.boot_id), "%s", boot_id());
-	r.cgroup = w->in_cgroup ? xstrdup(w->cgdir) : NULL;
-	r.stop_signal = w->agent->stop_signal;
-	r.stop_timeout_ms = w->agent->stop_timeout_ms;
-	r.start_ms = w->start_wall_ms;
+	run_row_of(w, &r);
 	watch_run_started(w, r.start_ticks);
+	statedb_run_add(w->fleet->db, &r);
+}
+
+void
+runs_resave(struct worker *w)
+{
+	struct run_row r;
+
+	if (w->pid == 0)
+		return;
+	run_row_of(w, &r);
 	statedb_run_add(w->fleet->db, &r);
 }
 

@@ -1,15 +1,27 @@
 /*
- * statedb.c: the state database.  Events are queued as they happen and
- * written in one transaction at the end of the loop turn, so that a crash
- * storm costs one commit per turn, not one per exit.  The database is locked
- * for one corrald at a time.  It also remembers which boot the last corrald
- * ran in, and tells how this start follows it (statedb_start_kind).
+ * statedb.c: the state database, a journal and never a gate.  Every write
+ * (events, and the rows of runs, workers, held instances, breakers and meta)
+ * is queued and written in one transaction at the end of the loop turn, so
+ * that a crash storm costs one commit per turn, not one per exit, and no
+ * write waits inside a callback.  When the file cannot be written (locked
+ * by another process, full disk, read-only, I/O errors) supervision goes on:
+ * the queue holds what is unwritten (bounded; what is dropped is counted),
+ * a timer retries, and the condition is logged once per change and shown in
+ * status and /metrics.  A database found corrupt is moved aside and a fresh
+ * one made, with the state tables that still read copied over.  Old events
+ * are pruned in small steps (event_retention).
+ *
+ * The database is locked for one corrald at a time.  It also remembers
+ * which boot the last corrald ran in, and tells how this start follows it
+ * (statedb_start_kind).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -18,12 +30,25 @@
 #include "corrald.h"
 
 /* Past this many unwritten events (the disk failing for long), new ones are
- * counted and dropped: memory must stay bounded. */
-#define DB_QUEUE_MAX 200000
-#define DB_RETRY_MS 1000
+ * counted and dropped: memory must stay bounded (about 300 bytes each). */
+#define DB_QUEUE_MAX STATEDB_QUEUE_MAX
+#define DB_RETRY_MIN_MS 100
+#define DB_RETRY_MAX_MS 2000
 #define DB_FLUSH_MAX 5000 /* events per transaction from the loop */
+/*
+ * What a write may wait for a lock another process holds.  The loop must
+ * not stall on it: a longer hold is a condition, retried on a timer.
+ */
+#define DB_BUSY_MS 5
+#define DB_CLOSE_WAIT_MS 2000 /* at exit, the last tries to write */
+#define PRUNE_STEP 500        /* events deleted per step */
+#define PRUNE_FIRST_MS 5000   /* after the start */
+#define PRUNE_EVERY_MS 60000
+#define PRUNE_NEXT_MS 20      /* between steps of a backlog */
 
 static const struct timeval zero_tv = { 0, 0 };
+
+enum db_table { T_RUNS, T_WORKERS, T_HELD, T_BREAKERS, T_META };
 
 struct statedb {
 	char *path;
@@ -32,26 +57,49 @@ struct statedb {
 	int lockfd;
 	struct event *flush_ev;
 	struct event *retry_ev;
+	struct event *prune_ev;
 	struct db_event *q;
 	size_t nq, capq;
-	size_t dropped;
+	size_t dropped;        /* since the last successful write */
+	uint64_t dropped_total;
 	bool failing;
+	/*
+	 * The connection cannot write: read-only, or an in-memory stand-in
+	 * (memory) when the file could not be read either.  Retries reopen.
+	 */
+	bool attached, memory;
+	bool unread;           /* nothing was read back at the start */
+	bool resynced;         /* and the state was written over it since */
+	enum db_cond cond;
+	char cond_msg[256];
+	int64_t cond_since_ms;
+	unsigned retry_ms;
+	char *aside;           /* where a corrupt database went; owned */
 	int64_t next_chain;
 	int64_t next_id;
 	uint64_t commits, written;
+	uint64_t retention_ms, retention_count, pruned;
 	sqlite3_stmt *json;
 	/*
-	 * Rows of runs and workers to write or forget with the next batch:
-	 * at most one op per table and instance, the newest.
+	 * Rows to write or forget with the next batch: at most one op per
+	 * table and key, the newest, so that the queue stays bounded however
+	 * long the disk fails.  The key is r.agent (a breaker's name, a meta
+	 * key) and r.instance.
 	 */
 	struct row_op {
-		enum { OP_RUN_ADD, OP_RUN_DEL, OP_WORKER_PUT, OP_WORKER_DEL } op;
-		struct run_row r;    /* agent and instance: the key, always */
+		enum db_table table;
+		bool del;
+		struct run_row r;    /* the key, always; runs: the row */
 		struct worker_row w;
+		struct corral_breaker b;
+		struct clocks at;    /* breakers: when it was saved */
+		char *value;         /* meta: owned */
 	} *rq;
 	size_t nrq, caprq;
 	void (*listener)(void *, const struct db_event *);
 	void *listener_arg;
+	void (*resync)(void *);  /* writes again all the state it knows */
+	void *resync_arg;
 	enum start_kind start_kind; /* how this start follows the last one */
 	pid_t prev_pid;             /* the last corrald's pid; 0: none */
 };
@@ -159,6 +207,85 @@ static const char *kind_names[] = { "daemon", "spawn", "exit", "state",
 	"breaker", "health", "report", "rollback" };
 
 static void flush_cb(evutil_socket_t, short, void *);
+static void prune_cb(evutil_socket_t, short, void *);
+static struct row_op *row_queue(struct statedb *, enum db_table, bool del,
+    const char *key, unsigned instance);
+
+static const char *cond_names[] = { "ok", "locked", "full", "read-only",
+	"i/o error", "corrupt", "unavailable", "error" };
+
+const char *
+db_cond_name(enum db_cond c)
+{
+	return c <= DBC_ERROR ? cond_names[c] : "?";
+}
+
+enum db_cond
+db_cond_of(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return DBC_OK;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return DBC_LOCKED;
+	case SQLITE_FULL:
+		return DBC_FULL;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return DBC_READONLY;
+	case SQLITE_IOERR:
+		return DBC_IOERR;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return DBC_CORRUPT;
+	case SQLITE_CANTOPEN:
+		return DBC_UNAVAILABLE;
+	default:
+		return DBC_ERROR;
+	}
+}
+
+/* Remember why the last call on the database failed, for the log. */
+static int
+why(struct statedb *s, int rc, const char *what)
+{
+	snprintf(s->cond_msg, sizeof(s->cond_msg), "%s: %s", what,
+	    s->db != NULL && sqlite3_errcode(s->db) != SQLITE_OK ?
+	    sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+	return rc;
+}
+
+/*
+ * The condition changed: said once, here, not per event.  A failure keeps
+ * corrald supervising; what it means for the operator is in the words.
+ */
+static void
+cond_set(struct statedb *s, enum db_cond c)
+{
+	if (c == s->cond)
+		return;
+	if (c == DBC_OK) {
+		log_info("state database %s: written again after %.1f s %s; "
+		    "%zu events were dropped meanwhile", s->path,
+		    (double)(now_wall_ms() - s->cond_since_ms) / 1000.0,
+		    cond_names[s->cond], s->dropped);
+		s->cond = DBC_OK;
+		s->cond_since_ms = 0;
+		s->cond_msg[0] = '\0';
+		return;
+	}
+	log_error("state database %s is %s (%s): supervision goes on; events "
+	    "and state wait in memory (at most %d events) and are written "
+	    "when it can be", s->path, cond_names[c], s->cond_msg,
+	    DB_QUEUE_MAX);
+	if (s->cond == DBC_OK)
+		s->cond_since_ms = now_wall_ms();
+	s->cond = c;
+}
 
 static int
 take_lock(const char *dbpath)
@@ -207,23 +334,20 @@ statedb_lockfd(const struct statedb *s)
 	return s->lockfd;
 }
 
-/* Add the columns an older database lacks.  0 or -1 (logged). */
+/* Add the columns an older database lacks.  SQLITE_OK or why not. */
 static int
 add_columns(struct statedb *s)
 {
 	sqlite3_stmt *st;
-	char *sql, *err = NULL;
+	char *sql;
 	size_t i;
 	int rc, have;
 
 	for (i = 0; i < sizeof(added_columns) / sizeof(added_columns[0]); i++) {
-		if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM "
+		if ((rc = sqlite3_prepare_v2(s->db, "SELECT count(*) FROM "
 		    "pragma_table_info(?1) WHERE name = ?2", -1, &st,
-		    NULL) != SQLITE_OK) {
-			log_error("state database %s: %s", s->path,
-			    sqlite3_errmsg(s->db));
-			return -1;
-		}
+		    NULL)) != SQLITE_OK)
+			return why(s, rc, "reading its columns");
 		sqlite3_bind_text(st, 1, added_columns[i][0], -1,
 		    SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, added_columns[i][1], -1,
@@ -231,34 +355,345 @@ add_columns(struct statedb *s)
 		rc = sqlite3_step(st);
 		have = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
 		sqlite3_finalize(st);
-		if (have == -1) {
-			log_error("state database %s: %s", s->path,
-			    sqlite3_errmsg(s->db));
-			return -1;
-		}
+		if (have == -1)
+			return why(s, rc, "reading its columns");
 		if (have > 0)
 			continue;
 		xasprintf(&sql, "ALTER TABLE %s ADD COLUMN %s %s",
 		    added_columns[i][0], added_columns[i][1],
 		    added_columns[i][2]);
-		rc = sqlite3_exec(s->db, sql, NULL, NULL, &err);
+		rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 		free(sql);
-		if (rc != SQLITE_OK) {
-			log_error("state database %s: cannot add column %s.%s: "
-			    "%s", s->path, added_columns[i][0],
-			    added_columns[i][1], err);
-			sqlite3_free(err);
-			return -1;
-		}
+		if (rc != SQLITE_OK)
+			return why(s, rc, "adding a column");
 	}
-	if (sqlite3_exec(s->db, "UPDATE meta SET value = '" SCHEMA_VERSION
-	    "' WHERE key = 'schema' AND CAST(value AS INTEGER) < "
-	    SCHEMA_VERSION, NULL, NULL, &err) != SQLITE_OK) {
-		log_error("state database %s: %s", s->path, err);
-		sqlite3_free(err);
+	if ((rc = sqlite3_exec(s->db, "UPDATE meta SET value = '"
+	    SCHEMA_VERSION "' WHERE key = 'schema' AND CAST(value AS INTEGER) "
+	    "< " SCHEMA_VERSION, NULL, NULL, NULL)) != SQLITE_OK)
+		return why(s, rc, "recording its schema");
+	return SQLITE_OK;
+}
+
+/* Whether every table and column this corrald reads is there. */
+static bool
+schema_ready(struct statedb *s)
+{
+	static const char *tables[] = { "meta", "events", "held", "breakers",
+		"runs", "workers" };
+	sqlite3_stmt *st;
+	size_t i, nt = sizeof(tables) / sizeof(tables[0]);
+	size_t na = sizeof(added_columns) / sizeof(added_columns[0]);
+	bool ok = true;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM "
+	    "pragma_table_info(?1) WHERE ?2 IS NULL OR name = ?2", -1, &st,
+	    NULL) != SQLITE_OK)
+		return false;
+	for (i = 0; ok && i < nt + na; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, i < nt ? tables[i] :
+		    added_columns[i - nt][0], -1, SQLITE_STATIC);
+		if (i < nt)
+			sqlite3_bind_null(st, 2);
+		else
+			sqlite3_bind_text(st, 2, added_columns[i - nt][1], -1,
+			    SQLITE_STATIC);
+		ok = sqlite3_step(st) == SQLITE_ROW &&
+		    sqlite3_column_int(st, 0) > 0;
+	}
+	sqlite3_finalize(st);
+	return ok;
+}
+
+/* A full read of the file's structure: what a damaged page shows in. */
+static int
+quick_check(struct statedb *s)
+{
+	sqlite3_stmt *st;
+	const char *v;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &st,
+	    NULL)) != SQLITE_OK)
+		return why(s, rc, "checking it");
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		v = (const char *)sqlite3_column_text(st, 0);
+		if (v != NULL && strcmp(v, "ok") != 0) {
+			char *nl;
+
+			snprintf(s->cond_msg, sizeof(s->cond_msg),
+			    "integrity check: %s", v);
+			while ((nl = strchr(s->cond_msg, '\n')) != NULL)
+				*nl = ' ';
+			rc = SQLITE_CORRUPT;
+		} else
+			rc = SQLITE_OK;
+	} else
+		why(s, rc, "checking it");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Close the connection and what was prepared on it. */
+static void
+db_disconnect(struct statedb *s)
+{
+	sqlite3_finalize(s->insert);
+	s->insert = NULL;
+	sqlite3_finalize(s->json);
+	s->json = NULL;
+	sqlite3_close(s->db);
+	s->db = NULL;
+	s->attached = false;
+	s->memory = false;
+}
+
+/*
+ * Open the file and make it ready to be written: schema, added columns,
+ * the insert.  check: run an integrity check first (a start, not a
+ * reexec).  SQLITE_OK, or why not (s->cond_msg says it); the connection
+ * stays open when the file could be opened at all, read-only maybe, so
+ * that what it holds can still be read.
+ */
+static int
+db_setup(struct statedb *s, bool check)
+{
+	int rc;
+
+	rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		why(s, rc, "opening it");
+		db_disconnect(s);
+		return rc;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, DB_BUSY_MS);
+	if (sqlite3_db_readonly(s->db, "main") == 1) {
+		snprintf(s->cond_msg, sizeof(s->cond_msg), "opening it: it "
+		    "opens read-only");
+		return SQLITE_READONLY;
+	}
+	if (check && (rc = quick_check(s)) != SQLITE_OK)
+		return rc;
+	if ((rc = sqlite3_exec(s->db, schema, NULL, NULL, NULL)) != SQLITE_OK)
+		return why(s, rc, "setting it up");
+	if ((rc = add_columns(s)) != SQLITE_OK)
+		return rc;
+	if ((rc = sqlite3_prepare_v2(s->db,
+	    "INSERT INTO events (id, time_ms, kind, agent, instance, pid, state,"
+	    " prev_state, class, code, signal, errno, start_ms, run_ms,"
+	    " restarts, chain, start_failure, detail, resumed_from,"
+	    " last_checkpoint)"
+	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &s->insert,
+	    NULL)) != SQLITE_OK)
+		return why(s, rc, "preparing its insert");
+	s->attached = true;
+	return SQLITE_OK;
+}
+
+/*
+ * The file read as it is on disk, without its WAL or locks: what a
+ * read-only mount allows when the WAL's index cannot be made (the WAL is
+ * gone after a clean stop; after a crash its last writes are not seen).
+ */
+static bool
+db_immutable(struct statedb *s)
+{
+	char *uri, *at;
+	const char *p;
+
+	db_disconnect(s);
+	uri = at = xcalloc(1, strlen(s->path) * 3 + 32);
+	at += sprintf(at, "file:");
+	for (p = s->path; *p != '\0'; p++)
+		at += *p == '%' || *p == '?' || *p == '#' ?
+		    sprintf(at, "%%%02x", (unsigned char)*p) :
+		    sprintf(at, "%c", *p);
+	sprintf(at, "?immutable=1");
+	if (sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    !schema_ready(s)) {
+		free(uri);
+		db_disconnect(s);
+		return false;
+	}
+	free(uri);
+	return true;
+}
+
+/*
+ * Reads go on from here when the file cannot be read: an empty database in
+ * memory with the same tables.  Nothing is read back from it.
+ */
+static void
+db_memory(struct statedb *s)
+{
+	db_disconnect(s);
+	if (sqlite3_open_v2(":memory:", &s->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE, NULL) != SQLITE_OK ||
+	    sqlite3_exec(s->db, schema, NULL, NULL, NULL) != SQLITE_OK ||
+	    add_columns(s) != SQLITE_OK)
+		fatal("cannot make an in-memory state database");
+	s->memory = true;
+}
+
+/*
+ * After a failed setup: a connection that reads what the file holds, or
+ * else the in-memory stand-in.  True when what the file holds is read.
+ */
+static bool
+db_fallback(struct statedb *s)
+{
+	if ((s->db != NULL && schema_ready(s)) || db_immutable(s))
+		return true;
+	db_memory(s);
+	return false;
+}
+
+/* Prepared on whichever connection there is: needs no table. */
+static void
+prepare_reads(struct statedb *s)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(s->db, "SELECT " JSON_COLUMNS_PARAMS, -1,
+	    &s->json, NULL) != SQLITE_OK)
+		fatal("state database %s: %s", s->path, sqlite3_errmsg(s->db));
+	if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(chain), 0), "
+	    "coalesce(max(id), 0) FROM events", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW) {
+		int64_t chain = sqlite3_column_int64(st, 0) + 1;
+		int64_t id = sqlite3_column_int64(st, 1) + 1;
+		size_t i;
+
+		/*
+		 * Events queued before this connection (the file could not
+		 * be read) follow what it holds.  Chains given meanwhile
+		 * stay: they may repeat an older one's number.
+		 */
+		if (s->nq > 0 && s->q[0].id < id)
+			for (i = 0; i < s->nq; i++)
+				s->q[i].id = id + (int64_t)i;
+		if (s->nq > 0)
+			id = s->q[s->nq - 1].id + 1;
+		if (id > s->next_id)
+			s->next_id = id;
+		if (chain > s->next_chain)
+			s->next_chain = chain;
+	}
+	sqlite3_finalize(st);
+}
+
+/*
+ * Move a corrupt file (and its WAL) aside under a timestamped name, for
+ * people to look at.  0, or -1 when it could not be moved.
+ */
+static int
+db_move_aside(struct statedb *s)
+{
+	static const char *sfx[] = { "-wal", "-journal" };
+	char stamp[32], *to, *from, *to2, *shm;
+	struct tm tm;
+	time_t t = time(NULL);
+	size_t i;
+	int n;
+
+	db_disconnect(s);
+	localtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	xasprintf(&to, "%s.corrupt-%s", s->path, stamp);
+	for (n = 2; access(to, F_OK) == 0; n++) {
+		free(to);
+		xasprintf(&to, "%s.corrupt-%s.%d", s->path, stamp, n);
+	}
+	if (rename(s->path, to) == -1) {
+		log_warn("state database %s is corrupt (%s) and cannot be moved "
+		    "aside to %s", s->path, s->cond_msg, to);
+		free(to);
 		return -1;
 	}
+	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		xasprintf(&from, "%s%s", s->path, sfx[i]);
+		xasprintf(&to2, "%s%s", to, sfx[i]);
+		if (rename(from, to2) == -1 && errno != ENOENT)
+			log_warn("cannot move %s aside to %s", from, to2);
+		free(from);
+		free(to2);
+	}
+	xasprintf(&shm, "%s-shm", s->path);
+	unlink(shm);
+	free(shm);
+	log_error("state database %s is corrupt (%s): moved aside to %s; "
+	    "starting a fresh one", s->path, s->cond_msg, to);
+	free(s->aside);
+	s->aside = to;
 	return 0;
+}
+
+/*
+ * Copy into the fresh database what a restart must remember and the
+ * corrupt one still reads: runs to stop, workers, held instances,
+ * breakers, meta, and the last daemon event (how the last corrald ended).
+ * Table by table, the columns both have; a table that does not read whole
+ * is left out, and said.
+ */
+static void
+db_salvage(struct statedb *s)
+{
+	static const char *what[][2] = {
+		{ "meta", "" }, { "runs", "" }, { "workers", "" },
+		{ "held", "" }, { "breakers", "" },
+		{ "events", " WHERE id = (SELECT max(id) FROM old.events "
+		    "WHERE kind = 'daemon')" },
+	};
+	sqlite3_stmt *st;
+	char *sql, *cols, saved[256] = "", lost[256] = "", *to;
+	size_t i;
+	int rc;
+
+	sql = sqlite3_mprintf("ATTACH %Q AS old", s->aside);
+	rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	sqlite3_free(sql);
+	if (rc != SQLITE_OK) {
+		log_warnx("state database %s: nothing salvaged from %s: %s",
+		    s->path, s->aside, sqlite3_errmsg(s->db));
+		return;
+	}
+	for (i = 0; i < sizeof(what) / sizeof(what[0]); i++) {
+		cols = NULL;
+		if (sqlite3_prepare_v2(s->db, "SELECT group_concat('\"' || "
+		    "name || '\"', ',') FROM pragma_table_info(?1, 'main') WHERE name IN "
+		    "(SELECT name FROM pragma_table_info(?1, 'old'))", -1, &st,
+		    NULL) == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, what[i][0], -1, SQLITE_STATIC);
+			if (sqlite3_step(st) == SQLITE_ROW &&
+			    sqlite3_column_text(st, 0) != NULL)
+				cols = xstrdup((const char *)
+				    sqlite3_column_text(st, 0));
+			sqlite3_finalize(st);
+		}
+		rc = SQLITE_ERROR;
+		if (cols != NULL) {
+			xasprintf(&sql, "SAVEPOINT salvage; INSERT OR REPLACE "
+			    "INTO main.%s (%s) SELECT %s FROM old.%s%s; "
+			    "RELEASE salvage", what[i][0], cols, cols,
+			    what[i][0], what[i][1]);
+			rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+			free(sql);
+			if (rc != SQLITE_OK)
+				sqlite3_exec(s->db, "ROLLBACK TO salvage; "
+				    "RELEASE salvage", NULL, NULL, NULL);
+			free(cols);
+		}
+		to = rc == SQLITE_OK ? saved : lost;
+		snprintf(to + strlen(to), sizeof(saved) - strlen(to), " %s",
+		    what[i][0]);
+	}
+	sqlite3_exec(s->db, "DETACH old", NULL, NULL, NULL);
+	log_warnx("state database %s: salvaged from %s:%s%s%s", s->path,
+	    s->aside, *saved ? saved : " nothing", *lost ? "; unreadable:" :
+	    "", lost);
 }
 
 enum start_kind
@@ -339,20 +774,23 @@ start_classify(struct statedb *s, bool reexec)
 	} else if (rc != SQLITE_DONE)
 		goto fail;
 	sqlite3_finalize(st);
-	s->start_kind = start_kind_of(reexec, last, boot, boot_id());
-	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta VALUES "
-	    "('boot_id', ?)", -1, &st, NULL) != SQLITE_OK)
-		goto fail;
-	sqlite3_bind_text(st, 1, boot_id(), -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto fail;
-	sqlite3_finalize(st);
+	/*
+	 * Nothing read back, or the end of the last corrald lost with a
+	 * corrupt file: it may have left runs; look.
+	 */
+	if (!reexec && (s->unread || (s->aside != NULL && last == NULL)))
+		s->start_kind = START_UNPLANNED;
+	else
+		s->start_kind = start_kind_of(reexec, last, boot, boot_id());
+	statedb_set_meta(s, "boot_id", boot_id());
 	free(last);
 	free(boot);
 	return 0;
 fail:
 	log_error("state database %s: cannot read how the last corrald "
-	    "ended: %s", s->path, sqlite3_errmsg(s->db));
+	    "ended (%s): taken as an unplanned death", s->path,
+	    sqlite3_errmsg(s->db));
+	s->start_kind = reexec ? START_REEXEC : START_UNPLANNED;
 	sqlite3_finalize(st);
 	free(last);
 	free(boot);
@@ -363,69 +801,49 @@ struct statedb *
 statedb_adopt(const char *path, struct event_base *base, int lockfd)
 {
 	struct statedb *s;
-	sqlite3_stmt *st;
-	char *err = NULL;
 	int rc;
 
 	s = xcalloc(1, sizeof(*s));
 	s->path = xstrdup(path);
 	s->lockfd = -1;
+	s->next_id = s->next_chain = 1;
 	if (lockfd != -1) {
 		/* Held since before the reexec: same pid, same lock. */
 		fcntl(lockfd, F_SETFD, FD_CLOEXEC);
 		s->lockfd = lockfd;
-	} else if ((s->lockfd = take_lock(path)) == -1)
-		goto fail;
-	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	} else if ((s->lockfd = take_lock(path)) == -1) {
+		statedb_close(s);
+		return NULL;
+	}
+	/* A reexec's file was fine a moment ago: no check to wait for. */
+	rc = db_setup(s, lockfd == -1);
+	if (db_cond_of(rc) == DBC_CORRUPT && db_move_aside(s) == 0 &&
+	    (rc = db_setup(s, false)) == SQLITE_OK)
+		db_salvage(s);
 	if (rc != SQLITE_OK) {
-		log_error("cannot open state database %s: %s", path,
-		    s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-		goto fail;
+		/* Keep what reads (read-only, locked) for what it holds. */
+		if (!db_fallback(s)) {
+			s->unread = true;
+			log_error("state database %s: nothing could be read "
+			    "from it (%s): FATAL workers, held instances, "
+			    "breakers and the runs an earlier corrald left "
+			    "are not known to this one", path, s->cond_msg);
+		}
+		s->failing = true;
+		cond_set(s, db_cond_of(rc));
 	}
-	/*
-	 * Only this corrald writes here (readers do not block a WAL writer):
-	 * a foreign writer is rare, and the loop must not wait on it long.
-	 */
-	sqlite3_busy_timeout(s->db, 100);
-	if (sqlite3_exec(s->db, schema, NULL, NULL, &err) != SQLITE_OK) {
-		log_error("cannot set up state database %s: %s", path, err);
-		sqlite3_free(err);
-		goto fail;
-	}
-	if (add_columns(s) == -1 || start_classify(s, lockfd != -1) == -1)
-		goto fail;
-	if (sqlite3_prepare_v2(s->db,
-	    "INSERT INTO events (id, time_ms, kind, agent, instance, pid, state,"
-	    " prev_state, class, code, signal, errno, start_ms, run_ms,"
-	    " restarts, chain, start_failure, detail, resumed_from,"
-	    " last_checkpoint)"
-	    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &s->insert,
-	    NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(s->db, "SELECT " JSON_COLUMNS_PARAMS, -1,
-	    &s->json, NULL) != SQLITE_OK) {
-		log_error("state database %s: %s", path, sqlite3_errmsg(s->db));
-		goto fail;
-	}
-	if (sqlite3_prepare_v2(s->db, "SELECT coalesce(max(chain), 0), "
-	    "coalesce(max(id), 0) FROM events", -1, &st, NULL) != SQLITE_OK) {
-		log_error("state database %s: %s", path, sqlite3_errmsg(s->db));
-		goto fail;
-	}
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		s->next_chain = sqlite3_column_int64(st, 0) + 1;
-		s->next_id = sqlite3_column_int64(st, 1) + 1;
-	}
-	sqlite3_finalize(st);
-
 	s->flush_ev = evtimer_new(base, flush_cb, s);
 	s->retry_ev = evtimer_new(base, flush_cb, s);
-	if (s->flush_ev == NULL || s->retry_ev == NULL)
+	s->prune_ev = evtimer_new(base, prune_cb, s);
+	if (s->flush_ev == NULL || s->retry_ev == NULL || s->prune_ev == NULL)
 		fatal("state database %s: cannot create its timers", path);
+	start_classify(s, lockfd != -1);
+	prepare_reads(s);
+	if (s->failing) {
+		s->retry_ms = DB_RETRY_MIN_MS;
+		timer_add_ms(s->retry_ev, s->retry_ms);
+	}
 	return s;
-fail:
-	statedb_close(s);
-	return NULL;
 }
 
 static void
@@ -442,31 +860,53 @@ event_clear(struct db_event *e)
 void
 statedb_close(struct statedb *s)
 {
+	struct timespec pause = { 0, 100 * 1000000 };
+	uint64_t until;
 	size_t i;
 
 	if (s == NULL)
 		return;
-	if (s->db != NULL && (s->nq > 0 || s->nrq > 0) &&
-	    statedb_flush(s) == -1)
-		log_error("state database %s: %zu events could not be written",
-		    s->path, s->nq);
+	/* The last chance to write: a short wait for a lock or space. */
+	until = now_mono_ms() + DB_CLOSE_WAIT_MS;
+	while (s->db != NULL && (s->nq > 0 || s->nrq > 0) &&
+	    statedb_flush(s) == -1 && now_mono_ms() < until)
+		nanosleep(&pause, NULL);
+	if (s->nq > 0 || s->nrq > 0)
+		log_error("state database %s is %s (%s): %zu events and %zu "
+		    "rows of state could not be written before exit", s->path,
+		    cond_names[s->cond], s->cond_msg, s->nq, s->nrq);
+	if (s->dropped_total > 0)
+		log_error("state database %s: %llu events were dropped while "
+		    "it could not be written", s->path,
+		    (unsigned long long)s->dropped_total);
 	for (i = 0; i < s->nq; i++)
 		event_clear(&s->q[i]);
 	free(s->q);
-	for (i = 0; i < s->nrq; i++)
+	for (i = 0; i < s->nrq; i++) {
 		free(s->rq[i].r.cgroup);
+		free(s->rq[i].value);
+	}
 	free(s->rq);
 	if (s->flush_ev != NULL)
 		event_free(s->flush_ev);
 	if (s->retry_ev != NULL)
 		event_free(s->retry_ev);
-	sqlite3_finalize(s->insert);
-	sqlite3_finalize(s->json);
-	sqlite3_close(s->db);
+	if (s->prune_ev != NULL)
+		event_free(s->prune_ev);
+	db_disconnect(s);
 	if (s->lockfd != -1)
 		close(s->lockfd);
+	free(s->aside);
 	free(s->path);
 	free(s);
+}
+
+/* The next write: now, unless a retry is what waits. */
+static void
+flush_soon(struct statedb *s)
+{
+	if (!s->failing && !evtimer_pending(s->flush_ev, NULL))
+		evtimer_add(s->flush_ev, &zero_tv);
 }
 
 void
@@ -475,8 +915,9 @@ statedb_add(struct statedb *s, struct db_event *e)
 	if (s->nq >= DB_QUEUE_MAX) {
 		if (s->dropped++ == 0)
 			log_error("state database %s: %d events unwritten; "
-			    "dropping new ones until it recovers", s->path,
-			    DB_QUEUE_MAX);
+			    "dropping new ones until it can be written",
+			    s->path, DB_QUEUE_MAX);
+		s->dropped_total++;
 		event_clear(e);
 		return;
 	}
@@ -495,8 +936,7 @@ statedb_add(struct statedb *s, struct db_event *e)
 	 * callback of this one has queued its events: one transaction per
 	 * iteration, and no priority can starve it.
 	 */
-	if (!s->failing && !evtimer_pending(s->flush_ev, NULL))
-		evtimer_add(s->flush_ev, &zero_tv);
+	flush_soon(s);
 }
 
 static void
@@ -552,6 +992,7 @@ bind_event(sqlite3_stmt *st, const struct db_event *e)
 		    SQLITE_STATIC);
 }
 
+/* SQLITE_DONE or the error. */
 static int
 insert_one(struct statedb *s, const struct db_event *e)
 {
@@ -560,7 +1001,7 @@ insert_one(struct statedb *s, const struct db_event *e)
 	bind_event(s->insert, e);
 	rc = sqlite3_step(s->insert);
 	sqlite3_reset(s->insert);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc;
 }
 
 static void
@@ -592,71 +1033,151 @@ bind_worker(sqlite3_stmt *st, const struct worker_row *w)
 	sqlite3_bind_int64(st, 18, now_wall_ms());
 }
 
-/* Apply one queued row.  0 or -1. */
+static int64_t wall_of(uint64_t, const struct clocks *);
+static sqlite3_int64 db_u64(uint64_t);
+
+static void
+bind_breaker(sqlite3_stmt *st, const struct corral_breaker *b,
+    const struct clocks *at)
+{
+	sqlite3_bind_text(st, 2, corral_breaker_state_name(b->state), -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, (int)b->failures);
+	sqlite3_bind_int(st, 4, (int)b->reopenings);
+	sqlite3_bind_int(st, 5, (int)b->trials);
+	sqlite3_bind_int64(st, 6, wall_of(b->opened_at_ms, at));
+	sqlite3_bind_int64(st, 7, wall_of(b->open_until_ms, at));
+	sqlite3_bind_int(st, 8, b->reset_required);
+	sqlite3_bind_text(st, 9, b->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 10, at->wall_ms);
+	sqlite3_bind_text(st, 11, at->boot_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 12, db_u64(at->mono_ms));
+	sqlite3_bind_int64(st, 13, db_u64(b->opened_at_ms));
+	sqlite3_bind_int64(st, 14, db_u64(b->open_until_ms));
+}
+
+/* Apply one queued row.  SQLITE_DONE or the error. */
 static int
 row_apply(struct statedb *s, const struct row_op *op)
 {
-	static const char *sql[] = {
-		[OP_RUN_ADD] = "INSERT OR REPLACE INTO runs VALUES (?1, ?2, ?3, "
-		    "?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-		[OP_RUN_DEL] = "DELETE FROM runs WHERE agent = ?1 AND "
-		    "instance = ?2",
-		[OP_WORKER_PUT] = "INSERT OR REPLACE INTO workers VALUES (?1, "
+	static const char *sql[][2] = {
+		[T_RUNS] = { "INSERT OR REPLACE INTO runs VALUES (?1, ?2, ?3, "
+		    "?4, ?5, ?6, ?7, ?8, ?9, ?10)", "DELETE FROM runs WHERE "
+		    "agent = ?1 AND instance = ?2" },
+		[T_WORKERS] = { "INSERT OR REPLACE INTO workers VALUES (?1, "
 		    "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-		    "?15, ?16, ?17, ?18)",
-		[OP_WORKER_DEL] = "DELETE FROM workers WHERE agent = ?1 AND "
-		    "instance = ?2",
+		    "?15, ?16, ?17, ?18)", "DELETE FROM workers WHERE "
+		    "agent = ?1 AND instance = ?2" },
+		[T_HELD] = { "INSERT OR REPLACE INTO held VALUES (?1, ?2, ?3)",
+		    "DELETE FROM held WHERE agent = ?1 AND instance = ?2" },
+		[T_BREAKERS] = { "INSERT OR REPLACE INTO breakers (name, "
+		    "state, failures, reopenings, trials, opened_at_ms, "
+		    "open_until_ms, reset_required, reason, time_ms, boot_id, "
+		    "saved_mono_ms, opened_mono_ms, open_until_mono_ms) "
+		    "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
+		    "DELETE FROM breakers WHERE name = ?1" },
+		[T_META] = { "INSERT OR REPLACE INTO meta VALUES (?1, ?3)",
+		    "DELETE FROM meta WHERE key = ?1" },
 	};
 	const struct run_row *r = &op->r;
 	sqlite3_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(s->db, sql[op->op], -1, &st, NULL) != SQLITE_OK)
-		return -1;
+	if ((rc = sqlite3_prepare_v2(s->db, sql[op->table][op->del], -1, &st,
+	    NULL)) != SQLITE_OK)
+		return rc;
 	sqlite3_bind_text(st, 1, r->agent, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, (int)r->instance);
-	if (op->op == OP_WORKER_PUT)
-		bind_worker(st, &op->w);
-	if (op->op == OP_RUN_ADD) {
-		sqlite3_bind_int64(st, 3, r->pid);
-		sqlite3_bind_int64(st, 4, r->pgid);
-		sqlite3_bind_int64(st, 5, (sqlite3_int64)r->start_ticks);
-		sqlite3_bind_text(st, 6, r->boot_id, -1, SQLITE_STATIC);
-		if (r->cgroup != NULL)
-			sqlite3_bind_text(st, 7, r->cgroup, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 8, r->stop_signal);
-		sqlite3_bind_int64(st, 9, (sqlite3_int64)r->stop_timeout_ms);
-		sqlite3_bind_int64(st, 10, r->start_ms);
-	}
+	if (op->table != T_BREAKERS && op->table != T_META)
+		sqlite3_bind_int(st, 2, (int)r->instance);
+	if (!op->del)
+		switch (op->table) {
+		case T_RUNS:
+			sqlite3_bind_int64(st, 3, r->pid);
+			sqlite3_bind_int64(st, 4, r->pgid);
+			sqlite3_bind_int64(st, 5,
+			    (sqlite3_int64)r->start_ticks);
+			sqlite3_bind_text(st, 6, r->boot_id, -1,
+			    SQLITE_STATIC);
+			if (r->cgroup != NULL)
+				sqlite3_bind_text(st, 7, r->cgroup, -1,
+				    SQLITE_STATIC);
+			sqlite3_bind_int(st, 8, r->stop_signal);
+			sqlite3_bind_int64(st, 9,
+			    (sqlite3_int64)r->stop_timeout_ms);
+			sqlite3_bind_int64(st, 10, r->start_ms);
+			break;
+		case T_WORKERS:
+			bind_worker(st, &op->w);
+			break;
+		case T_HELD:
+			sqlite3_bind_int64(st, 3, r->start_ms);
+			break;
+		case T_BREAKERS:
+			bind_breaker(st, &op->b, &op->at);
+			break;
+		case T_META:
+			sqlite3_bind_text(st, 3, op->value, -1, SQLITE_STATIC);
+			break;
+		}
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	return rc;
 }
 
 /*
- * Write up to max queued events, and every queued run, in one
- * transaction.  0 or -1.
+ * Write up to max queued events, and every queued row, in one
+ * transaction.  0, or -1 with the condition set.  A connection that
+ * cannot write (the file was read-only, unreadable) is made again first.
  */
 static int
 flush_some(struct statedb *s, size_t max)
 {
 	size_t i, n = s->nq < max ? s->nq : max;
+	int rc;
 
 	if (n == 0 && s->nrq == 0)
 		return 0;
-	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-	    SQLITE_OK)
+	if (!s->attached) {
+		bool was_memory = s->memory || (s->unread && !s->resynced);
+
+		db_disconnect(s);
+		if ((rc = db_setup(s, false)) != SQLITE_OK) {
+			db_fallback(s);
+			prepare_reads(s);
+			goto fail;
+		}
+		prepare_reads(s);
+		/* The file was never read: what it holds may be stale. */
+		if (was_memory && s->resync != NULL) {
+			s->resync(s->resync_arg);
+			s->resynced = true;
+		}
+		n = s->nq < max ? s->nq : max;
+	}
+	if ((rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) !=
+	    SQLITE_OK) {
+		why(s, rc, "beginning a write");
 		goto fail;
+	}
 	for (i = 0; i < n; i++)
-		if (insert_one(s, &s->q[i]) == -1)
-			goto fail;
+		if ((rc = insert_one(s, &s->q[i])) != SQLITE_DONE) {
+			why(s, rc, "writing an event");
+			goto rollback;
+		}
 	for (i = 0; i < s->nrq; i++)
-		if (row_apply(s, &s->rq[i]) == -1)
-			goto fail;
-	if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		goto fail;
-	for (i = 0; i < s->nrq; i++)
+		if ((rc = row_apply(s, &s->rq[i])) != SQLITE_DONE) {
+			why(s, rc, "writing a row of state");
+			goto rollback;
+		}
+	if ((rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL)) !=
+	    SQLITE_OK) {
+		why(s, rc, "committing");
+		goto rollback;
+	}
+	for (i = 0; i < s->nrq; i++) {
 		free(s->rq[i].r.cgroup);
+		free(s->rq[i].value);
+	}
 	s->nrq = 0;
 	for (i = 0; i < n; i++)
 		event_clear(&s->q[i]);
@@ -665,19 +1186,28 @@ flush_some(struct statedb *s, size_t max)
 	s->nq -= n;
 	s->commits++;
 	s->written += n;
-	if (s->failing || s->dropped > 0)
-		log_info("state database %s: writing again (%zu events were "
-		    "dropped)", s->path, s->dropped);
-	s->dropped = 0;
 	s->failing = false;
+	s->retry_ms = 0;
+	cond_set(s, DBC_OK);
+	s->dropped = 0;
 	return 0;
-fail:
-	if (!s->failing)
-		log_error("state database %s: cannot write %zu events: %s; "
-		    "retrying every %d ms", s->path, s->nq,
-		    sqlite3_errmsg(s->db), DB_RETRY_MS);
+rollback:
 	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+fail:
 	s->failing = true;
+	cond_set(s, db_cond_of(rc));
+	/*
+	 * Damage found while running: the file goes aside like at a start,
+	 * and the fresh one gets what this corrald knows (resync).
+	 */
+	if (db_cond_of(rc) == DBC_CORRUPT && s->attached &&
+	    db_move_aside(s) == 0) {
+		if (db_setup(s, false) != SQLITE_OK)
+			db_fallback(s);
+		prepare_reads(s);
+		if (s->resync != NULL)
+			s->resync(s->resync_arg);
+	}
 	return -1;
 }
 
@@ -694,37 +1224,39 @@ static void
 flush_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct statedb *s = arg;
-	struct timeval tv = { DB_RETRY_MS / 1000, (DB_RETRY_MS % 1000) * 1000 };
 
 	(void)fd;
 	(void)what;
 	/* A backlog goes in slices, so that the loop is never held long. */
-	if (flush_some(s, DB_FLUSH_MAX) == -1)
-		evtimer_add(s->retry_ev, &tv);
-	else if (s->nq > 0)
+	if (flush_some(s, DB_FLUSH_MAX) == -1) {
+		s->retry_ms = s->retry_ms == 0 ? DB_RETRY_MIN_MS :
+		    s->retry_ms * 2 > DB_RETRY_MAX_MS ? DB_RETRY_MAX_MS :
+		    s->retry_ms * 2;
+		if (!evtimer_pending(s->retry_ev, NULL))
+			timer_add_ms(s->retry_ev, s->retry_ms);
+	} else if (s->nq > 0)
 		evtimer_add(s->flush_ev, &zero_tv);
 }
 
 /*
- * Queue a row's op, replacing any op still queued for the same table and
- * instance: the newest says all, so the queue holds one op per row at most
- * and stays bounded however long the disk fails.  r's cgroup is moved.
+ * The op of a row to write or forget with the next batch, replacing any
+ * op still queued for the same table and key: the newest says all.  The
+ * caller fills in the row.
  */
-static void
-row_queue(struct statedb *s, int kind, struct run_row *r,
-    const struct worker_row *w)
+static struct row_op *
+row_queue(struct statedb *s, enum db_table t, bool del, const char *key,
+    unsigned instance)
 {
-	bool runs = kind == OP_RUN_ADD || kind == OP_RUN_DEL;
 	struct row_op *op = NULL;
 	size_t i;
 
 	for (i = 0; i < s->nrq; i++) {
 		struct row_op *o = &s->rq[i];
-		if (o->r.instance == r->instance &&
-		    runs == (o->op == OP_RUN_ADD || o->op == OP_RUN_DEL) &&
-		    strcmp(o->r.agent, r->agent) == 0) {
+		if (o->table == t && o->r.instance == instance &&
+		    strcmp(o->r.agent, key) == 0) {
 			op = o;
 			free(op->r.cgroup);
+			free(op->value);
 			break;
 		}
 	}
@@ -735,54 +1267,181 @@ row_queue(struct statedb *s, int kind, struct run_row *r,
 		}
 		op = &s->rq[s->nrq++];
 	}
-	op->op = kind;
-	op->r = *r;
-	r->cgroup = NULL;
-	if (w != NULL)
-		op->w = *w;
-	if (!s->failing && !evtimer_pending(s->flush_ev, NULL))
-		evtimer_add(s->flush_ev, &zero_tv);
-}
-
-static void
-key_row(struct run_row *r, const char *agent, unsigned instance)
-{
-	memset(r, 0, sizeof(*r));
-	snprintf(r->agent, sizeof(r->agent), "%s", agent);
-	r->instance = instance;
+	memset(op, 0, sizeof(*op));
+	op->table = t;
+	op->del = del;
+	snprintf(op->r.agent, sizeof(op->r.agent), "%s", key);
+	op->r.instance = instance;
+	flush_soon(s);
+	return op;
 }
 
 void
 statedb_run_add(struct statedb *s, struct run_row *r)
 {
-	row_queue(s, OP_RUN_ADD, r, NULL);
+	struct row_op *op = row_queue(s, T_RUNS, false, r->agent,
+	    r->instance);
+
+	op->r = *r;
+	r->cgroup = NULL; /* moved */
 }
 
 void
 statedb_run_del(struct statedb *s, const char *agent, unsigned instance)
 {
-	struct run_row r;
-
-	key_row(&r, agent, instance);
-	row_queue(s, OP_RUN_DEL, &r, NULL);
+	row_queue(s, T_RUNS, true, agent, instance);
 }
 
 void
 statedb_worker_put(struct statedb *s, const struct worker_row *w)
 {
-	struct run_row r;
-
-	key_row(&r, w->agent, w->instance);
-	row_queue(s, OP_WORKER_PUT, &r, w);
+	row_queue(s, T_WORKERS, false, w->agent, w->instance)->w = *w;
 }
 
 void
 statedb_worker_del(struct statedb *s, const char *agent, unsigned instance)
 {
-	struct run_row r;
+	row_queue(s, T_WORKERS, true, agent, instance);
+}
 
-	key_row(&r, agent, instance);
-	row_queue(s, OP_WORKER_DEL, &r, NULL);
+void
+statedb_set_held(struct statedb *s, const char *agent, unsigned instance,
+    bool held)
+{
+	row_queue(s, T_HELD, !held, agent, instance)->r.start_ms =
+	    now_wall_ms();
+}
+
+void
+statedb_save_breaker(struct statedb *s, const char *name,
+    const struct corral_breaker *b, const struct clocks *now)
+{
+	struct row_op *op = row_queue(s, T_BREAKERS, false, name, 0);
+
+	op->b = *b;
+	op->at = *now;
+}
+
+void
+statedb_set_meta(struct statedb *s, const char *key, const char *value)
+{
+	row_queue(s, T_META, false, key, 0)->value = xstrdup(value);
+}
+
+void
+statedb_set_resync(struct statedb *s, void (*fn)(void *), void *arg)
+{
+	s->resync = fn;
+	s->resync_arg = arg;
+}
+
+void
+statedb_health(const struct statedb *s, struct statedb_health *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->cond = s->cond;
+	h->error = s->cond_msg;
+	h->since_ms = s->cond_since_ms;
+	h->queued = s->nq;
+	h->rows_queued = s->nrq;
+	h->dropped = s->dropped_total;
+	h->aside = s->aside;
+	h->memory = s->unread;
+	h->pruned = s->pruned;
+}
+
+/*
+ * Pure: of the oldest events (ids ascending, their times), the id up to
+ * which they may go: each older than before_ms, or with keep or more
+ * events after it (ids are dense: max_id less its id).  spare (the last
+ * daemon event, which tells the next start how this one ended) never goes
+ * and does not stop the others.  0: none.
+ */
+int64_t
+prune_cut(const int64_t *id, const int64_t *time_ms, size_t n,
+    int64_t max_id, uint64_t keep, int64_t before_ms, int64_t spare)
+{
+	int64_t cut = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (id[i] == spare)
+			continue;
+		if (!(keep > 0 && max_id - id[i] >= (int64_t)keep) &&
+		    !(before_ms > 0 && time_ms[i] < before_ms))
+			break;
+		cut = id[i];
+	}
+	return cut;
+}
+
+void
+statedb_set_retention(struct statedb *s, uint64_t age_ms, uint64_t count)
+{
+	s->retention_ms = age_ms;
+	s->retention_count = count;
+	if ((age_ms > 0 || count > 0) && !evtimer_pending(s->prune_ev, NULL))
+		timer_add_ms(s->prune_ev, PRUNE_FIRST_MS);
+}
+
+/*
+ * One step of pruning: at most PRUNE_STEP of the oldest events, in a
+ * transaction of its own, then the next step soon if there is a backlog.
+ * Never while writes fail: then the queue has the disk's attention.
+ */
+static void
+prune_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct statedb *s = arg;
+	int64_t id[PRUNE_STEP], t[PRUNE_STEP], max_id = 0, spare = 0, cut;
+	sqlite3_stmt *st;
+	size_t n = 0;
+	uint64_t next = PRUNE_EVERY_MS;
+
+	(void)fd;
+	(void)what;
+	if (s->retention_ms == 0 && s->retention_count == 0)
+		return;
+	if (s->failing || !s->attached)
+		goto again;
+	if (sqlite3_prepare_v2(s->db, "SELECT (SELECT max(id) FROM events), "
+	    "(SELECT max(id) FROM events WHERE kind = 'daemon')", -1, &st,
+	    NULL) != SQLITE_OK)
+		goto again;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		max_id = sqlite3_column_int64(st, 0);
+		spare = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(s->db, "SELECT id, time_ms FROM events ORDER BY "
+	    "id LIMIT ?1", -1, &st, NULL) != SQLITE_OK)
+		goto again;
+	sqlite3_bind_int(st, 1, PRUNE_STEP);
+	while (n < PRUNE_STEP && sqlite3_step(st) == SQLITE_ROW) {
+		id[n] = sqlite3_column_int64(st, 0);
+		t[n++] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	cut = prune_cut(id, t, n, max_id, s->retention_count,
+	    s->retention_ms > 0 ? now_wall_ms() - (int64_t)s->retention_ms : 0,
+	    spare);
+	if (cut == 0 || sqlite3_prepare_v2(s->db, "DELETE FROM events WHERE "
+	    "id <= ?1 AND id != ?2", -1, &st, NULL) != SQLITE_OK)
+		goto again;
+	sqlite3_bind_int64(st, 1, cut);
+	sqlite3_bind_int64(st, 2, spare);
+	if (sqlite3_step(st) == SQLITE_DONE) {
+		s->pruned += (uint64_t)sqlite3_changes(s->db);
+		log_debug("state database %s: pruned %d events up to id %lld "
+		    "(event_retention)", s->path, sqlite3_changes(s->db),
+		    (long long)cut);
+		/* A whole step went: there is more. */
+		if (n == PRUNE_STEP && cut >= id[n - 1] - 1)
+			next = PRUNE_NEXT_MS;
+	}
+	sqlite3_finalize(st);
+again:
+	timer_add_ms(s->prune_ev, next);
 }
 
 /* A checkpoint id column into a fixed buffer; "" for NULL or too long. */
@@ -858,29 +1517,6 @@ statedb_load_workers(struct statedb *s, void (*fn)(void *,
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int
-statedb_set_meta(struct statedb *s, const char *key, const char *value)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta VALUES "
-	    "(?1, ?2)", -1, &st, NULL) != SQLITE_OK) {
-		log_error("state database %s: %s", s->path,
-		    sqlite3_errmsg(s->db));
-		return -1;
-	}
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		log_error("state database %s: cannot record %s: %s", s->path,
-		    key, sqlite3_errmsg(s->db));
-		return -1;
-	}
-	return 0;
-}
 
 char *
 statedb_get_meta(struct statedb *s, const char *key)
@@ -949,35 +1585,6 @@ statedb_stats(const struct statedb *s, uint64_t *commits, uint64_t *written,
 	*queued = s->nq;
 }
 
-int
-statedb_set_held(struct statedb *s, const char *agent, unsigned instance,
-    bool held)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	rc = sqlite3_prepare_v2(s->db, held ?
-	    "INSERT OR REPLACE INTO held VALUES (?, ?, ?)" :
-	    "DELETE FROM held WHERE agent = ? AND instance = ?", -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		log_error("state database %s: %s", s->path,
-		    sqlite3_errmsg(s->db));
-		return -1;
-	}
-	sqlite3_bind_text(st, 1, agent, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, (int)instance);
-	if (held)
-		sqlite3_bind_int64(st, 3, now_wall_ms());
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		log_error("state database %s: cannot record that %s.%u is %s: "
-		    "%s", s->path, agent, instance, held ? "stopped" :
-		    "started", sqlite3_errmsg(s->db));
-		return -1;
-	}
-	return 0;
-}
 
 int
 statedb_load_held(struct statedb *s,
@@ -1019,16 +1626,40 @@ statedb_event_json(struct statedb *s, const struct db_event *e)
 	return out;
 }
 
+/* Whether a queued event belongs to a read of agent (NULL: all), instance. */
+static bool
+queued_match(const struct db_event *e, const char *agent, int instance)
+{
+	return (agent == NULL || strcmp(e->agent, agent) == 0) &&
+	    (instance < 0 || e->instance == instance);
+}
+
+/*
+ * Before a read: write what is queued if the file takes it now.  What
+ * stays queued (the file failing) is read from the queue.
+ */
+static void
+flush_for_read(struct statedb *s)
+{
+	if (!s->failing)
+		(void)flush_some(s, SIZE_MAX);
+}
+
 int
 statedb_recent(struct statedb *s, const char *agent, int instance,
     unsigned limit, void (*fn)(void *, const char *json), void *arg)
 {
 	sqlite3_stmt *st;
+	size_t *mine, k = 0, i;
+	char *j;
 	int rc;
 
-	/* What is still queued belongs to the answer. */
-	if (statedb_flush(s) == -1)
-		return -1;
+	flush_for_read(s);
+	/* The newest of the queue, then older ones from the file. */
+	mine = xcalloc(limit + 1, sizeof(*mine));
+	for (i = s->nq; i > 0 && k < limit; i--)
+		if (queued_match(&s->q[i - 1], agent, instance))
+			mine[k++] = i - 1;
 	rc = sqlite3_prepare_v2(s->db, "SELECT j FROM (SELECT id, "
 	    JSON_COLUMNS_TABLE " AS j FROM events WHERE (?1 IS NULL OR "
 	    "agent = ?1) AND (?2 < 0 OR instance = ?2) ORDER BY id DESC "
@@ -1036,15 +1667,22 @@ statedb_recent(struct statedb *s, const char *agent, int instance,
 	if (rc != SQLITE_OK) {
 		log_error("state database %s: %s", s->path,
 		    sqlite3_errmsg(s->db));
+		free(mine);
 		return -1;
 	}
 	if (agent != NULL)
 		sqlite3_bind_text(st, 1, agent, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, instance);
-	sqlite3_bind_int64(st, 3, limit);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)(limit - k));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		fn(arg, (const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
+	while (k > 0)
+		if ((j = statedb_event_json(s, &s->q[mine[--k]])) != NULL) {
+			fn(arg, j);
+			free(j);
+		}
+	free(mine);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -1055,10 +1693,29 @@ statedb_history(struct statedb *s, const char *agent, int instance,
 {
 	struct history_row r;
 	sqlite3_stmt *st;
+	unsigned k = 0;
+	size_t i;
 	int rc;
 
-	if (statedb_flush(s) == -1)
-		return -1;
+	flush_for_read(s);
+	for (i = s->nq; i > 0 && k < limit; i--) {
+		const struct db_event *e = &s->q[i - 1];
+		if (e->kind != EV_EXIT || !queued_match(e, agent, instance))
+			continue;
+		r.time_ms = e->time_ms;
+		r.instance = e->instance;
+		r.pid = e->pid > 0 ? e->pid : 0;
+		r.run_ms = e->run_ms;
+		r.cls = corral_exit_class_name(e->cls);
+		r.code = e->code;
+		r.sig = e->sig > 0 ? e->sig : 0;
+		r.err = e->err > 0 ? e->err : 0;
+		r.chain = e->chain;
+		r.start_failure = e->start_failure;
+		r.detail = e->detail;
+		fn(arg, &r);
+		k++;
+	}
 	rc = sqlite3_prepare_v2(s->db, "SELECT time_ms, instance, pid, run_ms,"
 	    " class, coalesce(code, -1), coalesce(signal, 0),"
 	    " coalesce(errno, 0), coalesce(chain, 0),"
@@ -1072,7 +1729,7 @@ statedb_history(struct statedb *s, const char *agent, int instance,
 	}
 	sqlite3_bind_text(st, 1, agent, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, instance);
-	sqlite3_bind_int64(st, 3, limit);
+	sqlite3_bind_int64(st, 3, limit - k);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		r.time_ms = sqlite3_column_int64(st, 0);
 		r.instance = sqlite3_column_int(st, 1);
@@ -1096,30 +1753,18 @@ statedb_keep_held(struct statedb *s,
     bool (*keep)(void *, const char *, unsigned), void *arg)
 {
 	sqlite3_stmt *st;
-	struct strv gone;
-	size_t i;
 	int rc;
 
 	if (sqlite3_prepare_v2(s->db, "SELECT agent, instance FROM held",
 	    -1, &st, NULL) != SQLITE_OK)
 		return -1;
-	strv_init(&gone);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *a = (const char *)sqlite3_column_text(st, 0);
 		unsigned k = (unsigned)sqlite3_column_int(st, 1);
-		if (!keep(arg, a, k)) {
-			char *row;
-			xasprintf(&row, "%u %s", k, a);
-			strv_push_own(&gone, row);
-		}
+		if (a != NULL && !keep(arg, a, k))
+			row_queue(s, T_HELD, true, a, k);
 	}
 	sqlite3_finalize(st);
-	for (i = 0; i < gone.n; i++) {
-		char *sp = strchr(gone.v[i], ' ');
-		statedb_set_held(s, sp + 1, (unsigned)strtoul(gone.v[i], NULL,
-		    10), false);
-	}
-	strv_free(&gone);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -1127,32 +1772,18 @@ int
 statedb_keep_breakers(struct statedb *s, bool (*keep)(void *, const char *),
     void *arg)
 {
-	sqlite3_stmt *st, *del;
-	struct strv gone;
-	size_t i;
+	sqlite3_stmt *st;
 	int rc;
 
 	if (sqlite3_prepare_v2(s->db, "SELECT name FROM breakers", -1, &st,
 	    NULL) != SQLITE_OK)
 		return -1;
-	strv_init(&gone);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *n = (const char *)sqlite3_column_text(st, 0);
 		if (n != NULL && !keep(arg, n))
-			strv_push(&gone, n);
+			row_queue(s, T_BREAKERS, true, n, 0);
 	}
 	sqlite3_finalize(st);
-	if (gone.n > 0 && sqlite3_prepare_v2(s->db, "DELETE FROM breakers "
-	    "WHERE name = ?", -1, &del, NULL) == SQLITE_OK) {
-		for (i = 0; i < gone.n; i++) {
-			sqlite3_bind_text(del, 1, gone.v[i], -1, SQLITE_STATIC);
-			if (sqlite3_step(del) != SQLITE_DONE)
-				rc = SQLITE_ERROR;
-			sqlite3_reset(del);
-		}
-		sqlite3_finalize(del);
-	}
-	strv_free(&gone);
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -1186,46 +1817,6 @@ u64_of_db(sqlite3_int64 v)
 	return v == INT64_MAX ? UINT64_MAX : v < 0 ? 0 : (uint64_t)v;
 }
 
-int
-statedb_save_breaker(struct statedb *s, const char *name,
-    const struct corral_breaker *b, const struct clocks *now)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if (sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO breakers (name, "
-	    "state, failures, reopenings, trials, opened_at_ms, open_until_ms, "
-	    "reset_required, reason, time_ms, boot_id, saved_mono_ms, "
-	    "opened_mono_ms, open_until_mono_ms) VALUES "
-	    "(?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK) {
-		log_error("state database %s: %s", s->path,
-		    sqlite3_errmsg(s->db));
-		return -1;
-	}
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, corral_breaker_state_name(b->state), -1,
-	    SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, (int)b->failures);
-	sqlite3_bind_int(st, 4, (int)b->reopenings);
-	sqlite3_bind_int(st, 5, (int)b->trials);
-	sqlite3_bind_int64(st, 6, wall_of(b->opened_at_ms, now));
-	sqlite3_bind_int64(st, 7, wall_of(b->open_until_ms, now));
-	sqlite3_bind_int(st, 8, b->reset_required);
-	sqlite3_bind_text(st, 9, b->reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 10, now->wall_ms);
-	sqlite3_bind_text(st, 11, now->boot_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 12, db_u64(now->mono_ms));
-	sqlite3_bind_int64(st, 13, db_u64(b->opened_at_ms));
-	sqlite3_bind_int64(st, 14, db_u64(b->open_until_ms));
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		log_error("state database %s: cannot record breaker %s: %s",
-		    s->path, name, sqlite3_errmsg(s->db));
-		return -1;
-	}
-	return 0;
-}
 
 void
 breaker_times_restore(struct corral_breaker *b,
@@ -1334,10 +1925,20 @@ statedb_breaker_history(struct statedb *s, const char *agent, unsigned limit,
     const char *to, const char *why), void *arg)
 {
 	sqlite3_stmt *st;
+	unsigned k = 0;
+	size_t i;
 	int rc;
 
-	if (statedb_flush(s) == -1)
-		return -1;
+	flush_for_read(s);
+	for (i = s->nq; i > 0 && k < limit; i--) {
+		const struct db_event *e = &s->q[i - 1];
+		if ((e->kind != EV_BREAKER && e->kind != EV_HEALTH) ||
+		    strcmp(e->agent, agent) != 0)
+			continue;
+		fn(arg, e->time_ms, kind_names[e->kind], e->prev_state,
+		    e->state, e->detail);
+		k++;
+	}
 	if (sqlite3_prepare_v2(s->db, "SELECT time_ms, kind, prev_state, state, "
 	    "detail FROM events WHERE kind IN ('breaker', 'health') AND "
 	    "agent = ?1 ORDER BY id DESC LIMIT ?2", -1, &st, NULL) !=
@@ -1347,7 +1948,7 @@ statedb_breaker_history(struct statedb *s, const char *agent, unsigned limit,
 		return -1;
 	}
 	sqlite3_bind_text(st, 1, agent, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, limit);
+	sqlite3_bind_int64(st, 2, limit - k);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		fn(arg, sqlite3_column_int64(st, 0),
 		    (const char *)sqlite3_column_text(st, 1),

@@ -89,6 +89,33 @@ worker_save(struct worker *w)
 	statedb_worker_put(w->fleet->db, &r);
 }
 
+/*
+ * The state database was made afresh while running: queue again every row
+ * of state this corrald knows (workers, held instances, live runs,
+ * breakers, meta), so that the next start finds them.
+ */
+static void
+fleet_resync(void *arg)
+{
+	struct fleet *f = arg;
+	struct worker *w;
+	size_t i;
+
+	for (i = 0; i < f->nworkers; i++) {
+		w = f->workers[i];
+		worker_save(w);
+		if (w->held)
+			statedb_set_held(f->db, w->agent->name, w->instance,
+			    true);
+		runs_resave(w);
+	}
+	breakers_resave(f);
+	statedb_set_meta(f->db, "boot_id", boot_id());
+	statedb_set_meta(f->db, "cgroup", f->cgroot != NULL ? f->cgroot : "");
+	log_info("state database: the state of %zu workers written again",
+	    f->nworkers);
+}
+
 /* The only way a worker's state changes. */
 void
 worker_set_state(struct worker *w, enum wstate s, const char *why)
@@ -250,6 +277,7 @@ fleet_new(struct event_base *base, struct config *conf, struct statedb *db)
 	f->base = base;
 	f->conf = conf;
 	f->db = db;
+	statedb_set_resync(db, fleet_resync, f);
 	/* Before anything can queue a start: a reexec's adoption does. */
 	f->spawn_ev = evtimer_new(f->base, spawn_cb, f);
 	if (f->spawn_ev == NULL)
@@ -1193,19 +1221,16 @@ worker_halt(struct worker *w)
 	}
 }
 
-int
+void
 worker_stop(struct worker *w)
 {
-	int rc = 0;
-
 	w->restart_pending = false;
 	if (!w->held) {
 		w->held = true;
-		rc = statedb_set_held(w->fleet->db, w->agent->name, w->instance,
+		statedb_set_held(w->fleet->db, w->agent->name, w->instance,
 		    true);
 	}
 	worker_halt(w);
-	return rc;
 }
 
 /* A start, the operator's or the end of a restart's stop. */
@@ -1476,6 +1501,8 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 	*added = *removed = *changed = *kept = 0;
 	config_keep_daemon(old, conf, "reload");
 	log_set_level(conf->log_level);
+	statedb_set_retention(f->db, conf->event_retention_ms,
+	    conf->event_retention_count);
 	for (i = 0; i < conf->nagents; i++)
 		total += conf->agents[i].numprocs;
 	nws = xcalloc(total, sizeof(*nws));

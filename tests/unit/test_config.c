@@ -1323,6 +1323,8 @@ test_print(void **state)
 	    "log_level = warn\n"
 	    "circuit_breaker_enabled = false\n"
 	    "cgroup = auto\n"
+	    "event_retention = 30d\n"
+	    "event_retention_count = 1000000\n"
 	    "\n"
 	    "[cluster:research]\n"
 	    "failure_threshold = 5\n"

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 #include <event2/event.h>
@@ -317,7 +318,8 @@ save_open(struct statedb *db, struct corral_breaker *b, bool fatal)
 	else
 		assert_true(corral_breaker_failure(b, 1000, 0.5));
 	assert_int_equal(b->open_until_ms, fatal ? UINT64_MAX : 61000);
-	assert_int_equal(statedb_save_breaker(db, "x", b, &at), 0);
+	statedb_save_breaker(db, "x", b, &at);
+	assert_int_equal(statedb_flush(db), 0);
 }
 
 /* Load "x" at now; the breaker is its agent's (policy as above). */
@@ -712,6 +714,176 @@ test_unopenable(void **state)
 	free(path);
 }
 
+/* Pure: what each SQLite result means for the operator. */
+static void
+test_db_cond_of(void **state)
+{
+	(void)state;
+	assert_int_equal(db_cond_of(SQLITE_OK), DBC_OK);
+	assert_int_equal(db_cond_of(SQLITE_DONE), DBC_OK);
+	assert_int_equal(db_cond_of(SQLITE_BUSY), DBC_LOCKED);
+	assert_int_equal(db_cond_of(SQLITE_BUSY_SNAPSHOT), DBC_LOCKED);
+	assert_int_equal(db_cond_of(SQLITE_FULL), DBC_FULL);
+	assert_int_equal(db_cond_of(SQLITE_READONLY_DBMOVED), DBC_READONLY);
+	assert_int_equal(db_cond_of(SQLITE_IOERR_WRITE), DBC_IOERR);
+	assert_int_equal(db_cond_of(SQLITE_CORRUPT), DBC_CORRUPT);
+	assert_int_equal(db_cond_of(SQLITE_NOTADB), DBC_CORRUPT);
+	assert_int_equal(db_cond_of(SQLITE_CANTOPEN), DBC_UNAVAILABLE);
+	assert_int_equal(db_cond_of(SQLITE_CONSTRAINT), DBC_ERROR);
+	assert_string_equal(db_cond_name(DBC_FULL), "full");
+	assert_string_equal(db_cond_name(DBC_READONLY), "read-only");
+}
+
+/* Pure: which of the oldest events retention lets go. */
+static void
+test_prune_cut(void **state)
+{
+	int64_t id[6] = { 1, 2, 3, 4, 5, 6 };
+	int64_t t[6] = { 10, 20, 30, 40, 50, 60 };
+
+	(void)state;
+	/* By count: keep 3 below max 10, so ids up to 7 may go (all 6). */
+	assert_int_equal(prune_cut(id, t, 6, 10, 3, 0, 0), 6);
+	/* Keep 6: ids up to 4. */
+	assert_int_equal(prune_cut(id, t, 6, 10, 6, 0, 0), 4);
+	/* By age: before 35, ids 1 to 3; no count limit. */
+	assert_int_equal(prune_cut(id, t, 6, 10, 0, 35, 0), 3);
+	/* Either one is enough. */
+	assert_int_equal(prune_cut(id, t, 6, 10, 6, 55, 0), 5);
+	/* The spare neither goes nor stops the others. */
+	assert_int_equal(prune_cut(id, t, 6, 10, 0, 35, 2), 3);
+	assert_int_equal(prune_cut(id, t, 6, 10, 0, 35, 3), 2);
+	/* Nothing old enough, no limits, nothing at all. */
+	assert_int_equal(prune_cut(id, t, 6, 10, 0, 5, 0), 0);
+	assert_int_equal(prune_cut(id, t, 6, 10, 0, 0, 0), 0);
+	assert_int_equal(prune_cut(id, t, 0, 0, 3, 100, 0), 0);
+}
+
+static void
+collect_json(void *arg, const char *json)
+{
+	int *n = arg;
+
+	(void)json;
+	(*n)++;
+}
+
+static void
+count_held(void *arg, const char *agent, unsigned instance)
+{
+	int *n = arg;
+
+	if (strcmp(agent, "kept") == 0 && instance == 3)
+		(*n)++;
+}
+
+/*
+ * Locked by another writer at the start: the database opens all the
+ * same, reads what the file holds, answers reads with what is queued, and
+ * writes it all once the lock goes.
+ */
+static void
+test_locked_at_start(void **state)
+{
+	struct fixture *f = *state;
+	struct statedb *db;
+	struct statedb_health h;
+	sqlite3 *other;
+	int i, n = 0;
+
+	db = statedb_open(f->path, f->base);
+	assert_non_null(db);
+	statedb_set_held(db, "kept", 3, true);
+	statedb_close(db);
+	assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL,
+	    NULL), SQLITE_OK);
+	db = statedb_open(f->path, f->base);
+	assert_non_null(db);
+	statedb_health(db, &h);
+	assert_int_equal(h.cond, DBC_LOCKED);
+	assert_false(h.memory);
+	/* What the file holds is read. */
+	assert_int_equal(statedb_load_held(db, count_held, &n), 0);
+	assert_int_equal(n, 1);
+	n = 0;
+	for (i = 0; i < 30; i++)
+		add_exit(db, i);
+	assert_int_equal(statedb_recent(db, "a", -1, 100, collect_json, &n),
+	    0);
+	assert_int_equal(n, 30);
+	assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(other);
+	assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE), 0);
+	statedb_health(db, &h);
+	assert_int_equal(h.cond, DBC_OK);
+	assert_int_equal(h.queued, 0);
+	statedb_close(db);
+	assert_int_equal(count_rows(f->path, "kind='exit'"), 30);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM held WHERE "
+	    "agent='kept' AND instance=3"), 1);
+}
+
+/*
+ * A path that cannot be a database (a directory): an in-memory stand-in
+ * answers, the start counts as unplanned (nothing tells otherwise), and
+ * events are written once the path can hold a file, after those the
+ * stand-in numbered.
+ */
+static void
+test_unreadable_then_writable(void **state)
+{
+	struct fixture *f = *state;
+	struct statedb *db;
+	struct statedb_health h;
+	int i;
+
+	assert_int_equal(mkdir(f->path, 0700), 0);
+	db = statedb_open(f->path, f->base);
+	assert_non_null(db);
+	statedb_health(db, &h);
+	assert_int_equal(h.cond, DBC_UNAVAILABLE);
+	assert_true(h.memory);
+	assert_int_equal(statedb_start_kind(db, NULL), START_UNPLANNED);
+	for (i = 0; i < 10; i++)
+		add_exit(db, i);
+	assert_int_equal(statedb_flush(db), -1);
+	assert_int_equal(rmdir(f->path), 0);
+	assert_int_equal(statedb_flush(db), 0);
+	statedb_health(db, &h);
+	assert_int_equal(h.cond, DBC_OK);
+	statedb_close(db);
+	assert_int_equal(count_rows(f->path, "kind='exit'"), 10);
+}
+
+/* A full queue drops new events and counts them; memory stays bounded. */
+static void
+test_queue_bounded(void **state)
+{
+	struct fixture *f = *state;
+	struct statedb *db;
+	struct statedb_health h;
+	sqlite3 *other;
+	int i;
+
+	db = statedb_open(f->path, f->base);
+	assert_non_null(db);
+	assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL,
+	    NULL), SQLITE_OK);
+	for (i = 0; i < STATEDB_QUEUE_MAX + 25; i++)
+		add_exit(db, i);
+	statedb_health(db, &h);
+	assert_int_equal(h.queued, STATEDB_QUEUE_MAX);
+	assert_int_equal(h.dropped, 25);
+	assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(other);
+	statedb_close(db);
+	assert_int_equal(count_rows(f->path, "kind='exit'"), STATEDB_QUEUE_MAX);
+}
+
 int
 main(void)
 {
@@ -741,6 +913,14 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_workers_rows, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_start_kind, setup,
+		    teardown),
+		cmocka_unit_test(test_db_cond_of),
+		cmocka_unit_test(test_prune_cut),
+		cmocka_unit_test_setup_teardown(test_locked_at_start, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_unreadable_then_writable,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_bounded, setup,
 		    teardown),
 	};
 
