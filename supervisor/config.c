@@ -21,19 +21,43 @@
 #define CONFIG_LINE_MAX 8192
 /* A fleet file is read whole (kept for a reexec): this is far beyond one. */
 #define CONFIG_FILE_MAX (64 << 20)
+/*
+ * Did-you-mean among the file's own names, per load, in character pairs
+ * compared: thousands of mistakes' worth, a fraction of a second at most.
+ */
+#define SUGGEST_BUDGET (50ULL * 1000 * 1000)
 
 struct raw_section {
 	char *name;
 	unsigned line;
 	bool broken; /* a header without ']', already reported */
+	/*
+	 * Its entries: entries[first] to entries[first + nentries - 1].  An
+	 * entry always belongs to the last section read, so each section's
+	 * entries are together, in file order.
+	 */
+	size_t first, nentries;
 };
 
 struct raw_entry {
 	int section; /* index into sections, -1 before any */
 	char *key;
 	char *value; /* owned; continuation lines joined with a space */
+	size_t vlen, vcap; /* value's length, and its buffer's size */
 	unsigned line;
 	bool refused; /* its line was refused whole (and reported) */
+};
+
+/*
+ * A set of strings with an index each: the lookups by name that would make
+ * loading quadratic (sections, clusters, agents, messages already said).
+ * Open addressing, at most half full.  The strings are borrowed.
+ */
+struct nametab {
+	const char **keys;
+	size_t *vals;
+	size_t mask; /* size - 1, a power of two; 0: nothing allocated */
+	size_t n;
 };
 
 struct parse {
@@ -48,20 +72,116 @@ struct parse {
 	bool line_bad;  /* we reported this line: inih gets an empty one */
 
 	struct raw_section *sections;
-	size_t nsections;
+	size_t nsections, seccap;
 	struct raw_entry *entries;
-	size_t nentries;
+	size_t nentries, entcap;
 	struct config_errors *errs;
 	unsigned *errline; /* the line of each message in errs */
+	size_t errcap;
+	struct nametab said; /* the messages in errs, each said once */
 	unsigned nerrs;
+	/*
+	 * What is left of the work did-you-mean may do among the file's own
+	 * names (in character pairs compared): a file of many mistakes must
+	 * not make loading quadratic.
+	 */
+	uint64_t suggest_budget;
 };
+
+/* FNV-1a. */
+static uint64_t
+name_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static void
+nametab_free(struct nametab *t)
+{
+	free(t->keys);
+	free(t->vals);
+	memset(t, 0, sizeof(*t));
+}
+
+/* The slot of key, or of the empty slot where it would go. */
+static size_t
+nametab_slot(const struct nametab *t, const char *key)
+{
+	size_t i = (size_t)name_hash(key) & t->mask;
+
+	while (t->keys[i] != NULL && strcmp(t->keys[i], key) != 0)
+		i = (i + 1) & t->mask;
+	return i;
+}
+
+/* key's value, or -1 when key is not in t. */
+static ssize_t
+nametab_get(const struct nametab *t, const char *key)
+{
+	size_t i;
+
+	if (t->mask == 0)
+		return -1;
+	i = nametab_slot(t, key);
+	return t->keys[i] != NULL ? (ssize_t)t->vals[i] : -1;
+}
+
+/*
+ * Add key (borrowed: it must outlive t) with value val.  Returns false,
+ * leaving t as it was, when key is there already.
+ */
+static bool
+nametab_put(struct nametab *t, const char *key, size_t val)
+{
+	size_t i, j, oldsize = t->mask + 1;
+	const char **okeys = t->keys;
+	size_t *ovals = t->vals;
+
+	if (t->mask == 0 || (t->n + 1) * 2 > t->mask + 1) {
+		t->mask = t->mask == 0 ? 63 : t->mask * 2 + 1;
+		t->keys = xcalloc(t->mask + 1, sizeof(*t->keys));
+		t->vals = xcalloc(t->mask + 1, sizeof(*t->vals));
+		for (j = 0; okeys != NULL && j < oldsize; j++) {
+			if (okeys[j] == NULL)
+				continue;
+			i = nametab_slot(t, okeys[j]);
+			t->keys[i] = okeys[j];
+			t->vals[i] = ovals[j];
+		}
+		free(okeys);
+		free(ovals);
+	}
+	i = nametab_slot(t, key);
+	if (t->keys[i] != NULL)
+		return false;
+	t->keys[i] = key;
+	t->vals[i] = val;
+	t->n++;
+	return true;
+}
+
+/*
+ * v, of room for *cap elements of size sz, n in use: with room for one
+ * more, by doubling, so that appending stays linear.
+ */
+static void *
+grow(void *v, size_t n, size_t *cap, size_t sz)
+{
+	if (n < *cap)
+		return v;
+	*cap = *cap == 0 ? 16 : *cap * 2;
+	return xreallocarray(v, *cap, sz);
+}
 
 static void __attribute__((format(printf, 3, 4)))
 perr(struct parse *p, unsigned line, const char *fmt, ...)
 {
 	char *msg, *full;
 	va_list ap;
-	size_t i;
 
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) == -1)
@@ -70,38 +190,109 @@ perr(struct parse *p, unsigned line, const char *fmt, ...)
 	xasprintf(&full, "%s:%u: %s", p->path, line, msg);
 	free(msg);
 	/* A [defaults] line at fault for every agent is said once. */
-	for (i = 0; i < p->errs->msgs.n; i++) {
-		if (strcmp(p->errs->msgs.v[i], full) == 0) {
-			free(full);
-			return;
-		}
+	if (!nametab_put(&p->said, full, p->errs->msgs.n)) {
+		free(full);
+		return;
 	}
-	p->errline = xreallocarray(p->errline, p->errs->msgs.n + 1,
+	p->errline = grow(p->errline, p->errs->msgs.n, &p->errcap,
 	    sizeof(*p->errline));
 	p->errline[p->errs->msgs.n] = line;
 	strv_push_own(&p->errs->msgs, full);
 	p->nerrs++;
 }
 
+struct errpos {
+	unsigned line;
+	size_t seq; /* the order it was said in */
+	char *msg;
+};
+
+static int
+errpos_cmp(const void *x, const void *y)
+{
+	const struct errpos *a = x, *b = y;
+
+	if (a->line != b->line)
+		return a->line < b->line ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
 /* Put the messages in line order; those of one line keep their order. */
 static void
 sort_errors(struct parse *p)
 {
-	char **v = p->errs->msgs.v;
-	unsigned l;
-	size_t i, j;
-	char *m;
+	size_t i, n = p->errs->msgs.n;
+	struct errpos *v;
 
-	for (i = 1; i < p->errs->msgs.n; i++) {
-		m = v[i];
-		l = p->errline[i];
-		for (j = i; j > 0 && p->errline[j - 1] > l; j--) {
-			v[j] = v[j - 1];
-			p->errline[j] = p->errline[j - 1];
-		}
-		v[j] = m;
-		p->errline[j] = l;
+	if (n < 2)
+		return;
+	v = xcalloc(n, sizeof(*v));
+	for (i = 0; i < n; i++) {
+		v[i].line = p->errline[i];
+		v[i].seq = i;
+		v[i].msg = p->errs->msgs.v[i];
 	}
+	qsort(v, n, sizeof(*v), errpos_cmp);
+	for (i = 0; i < n; i++) {
+		p->errs->msgs.v[i] = v[i].msg;
+		p->errline[i] = v[i].line;
+	}
+	free(v);
+}
+
+/* A new section, the last one; name is copied. */
+static void
+add_section(struct parse *p, const char *name, bool broken)
+{
+	struct raw_section *s;
+
+	p->sections = grow(p->sections, p->nsections, &p->seccap,
+	    sizeof(*p->sections));
+	s = &p->sections[p->nsections++];
+	s->name = xstrdup(name);
+	s->line = p->lineno;
+	s->broken = broken;
+	s->first = p->nentries;
+	s->nentries = 0;
+	p->have_key = false;
+}
+
+/* A new entry of the last section, at the current line; key is copied. */
+static struct raw_entry *
+add_entry(struct parse *p, const char *key, const char *value, bool refused)
+{
+	struct raw_entry *e;
+
+	p->entries = grow(p->entries, p->nentries, &p->entcap,
+	    sizeof(*p->entries));
+	e = &p->entries[p->nentries++];
+	e->section = (int)p->nsections - 1;
+	e->key = xstrdup(key);
+	e->vlen = strlen(value);
+	e->vcap = e->vlen + 1;
+	e->value = xmalloc(e->vcap);
+	memcpy(e->value, value, e->vcap);
+	e->line = p->lineno;
+	e->refused = refused;
+	p->sections[p->nsections - 1].nentries++;
+	return e;
+}
+
+/* Continue e's value with piece, after one space (none after nothing). */
+static void
+append_value(struct raw_entry *e, const char *piece)
+{
+	size_t n = strlen(piece), sep = e->vlen > 0;
+
+	if (e->vlen + sep + n + 1 > e->vcap) {
+		while (e->vlen + sep + n + 1 > e->vcap)
+			e->vcap *= 2;
+		e->value = xreallocarray(e->value, e->vcap, 1);
+	}
+	if (sep)
+		e->value[e->vlen++] = ' ';
+	memcpy(e->value + e->vlen, piece, n + 1);
+	e->vlen += n;
 }
 
 static char *
@@ -142,7 +333,6 @@ key_end(const char *s)
 static void
 refuse_line(struct parse *p)
 {
-	struct raw_entry *e;
 	char *copy, *s, *end;
 
 	if (p->nsections == 0)
@@ -159,14 +349,7 @@ refuse_line(struct parse *p)
 	if (*s != '\0' && *s != ';' && *s != '#' && *s != '[' &&
 	    (*end == '=' || *end == ':')) {
 		*end = '\0';
-		p->entries = xreallocarray(p->entries, p->nentries + 1,
-		    sizeof(*p->entries));
-		e = &p->entries[p->nentries++];
-		e->section = (int)p->nsections - 1;
-		e->key = xstrdup(trim(s));
-		e->value = xstrdup("");
-		e->line = p->lineno;
-		e->refused = true;
+		add_entry(p, trim(s), "", true);
 		p->have_key = true;
 	}
 	free(copy);
@@ -221,13 +404,7 @@ reader_check(struct parse *p)
 			 * The keys that follow belong to this broken section
 			 * (ignored), not to the one before, nor to none.
 			 */
-			p->sections = xreallocarray(p->sections,
-			    p->nsections + 1, sizeof(*p->sections));
-			p->sections[p->nsections].name = xstrdup(trim(s + 1));
-			p->sections[p->nsections].line = p->lineno;
-			p->sections[p->nsections].broken = true;
-			p->nsections++;
-			p->have_key = false;
+			add_section(p, trim(s + 1), true);
 		} else {
 			char *rest = trim(end + 1);
 			*end = '\0';
@@ -236,13 +413,7 @@ reader_check(struct parse *p)
 				perr(p, p->lineno,
 				    "unexpected text after section header [%s]",
 				    s + 1);
-			p->sections = xreallocarray(p->sections,
-			    p->nsections + 1, sizeof(*p->sections));
-			p->sections[p->nsections].name = xstrdup(trim(s + 1));
-			p->sections[p->nsections].line = p->lineno;
-			p->sections[p->nsections].broken = false;
-			p->nsections++;
-			p->have_key = false;
+			add_section(p, trim(s + 1), false);
 		}
 	} else if (*key_end(s) == '\0' || *key_end(s) == ';') {
 		perr(p, p->lineno, "expected 'key = value', found '%s'", s);
@@ -300,7 +471,6 @@ handler(void *user, const char *section, const char *key, const char *value)
 {
 	struct parse *p = user;
 	struct raw_entry *e;
-	char *joined;
 
 	(void)section; /* we track sections ourselves, with their lines */
 	/* inih did not see a refused line: what continues it goes too. */
@@ -314,24 +484,10 @@ handler(void *user, const char *section, const char *key, const char *value)
 		e = &p->entries[p->nentries - 1];
 		looks_like_key(p, e, value);
 		/* "key =" alone, then the value on indented lines */
-		if (*e->value == '\0') {
-			free(e->value);
-			e->value = xstrdup(value);
-			return 1;
-		}
-		xasprintf(&joined, "%s %s", e->value, value);
-		free(e->value);
-		e->value = joined;
+		append_value(e, value);
 		return 1;
 	}
-	p->entries = xreallocarray(p->entries, p->nentries + 1,
-	    sizeof(*p->entries));
-	e = &p->entries[p->nentries++];
-	e->section = (int)p->nsections - 1;
-	e->key = xstrdup(key);
-	e->value = xstrdup(value);
-	e->line = p->lineno;
-	e->refused = false;
+	add_entry(p, key, value, false);
 	return 1;
 }
 
@@ -348,6 +504,7 @@ parse_free(struct parse *p)
 		free(p->entries[i].value);
 	}
 	free(p->entries);
+	nametab_free(&p->said);
 }
 
 /* The keys, per kind of section. */
@@ -453,6 +610,82 @@ closest(const char *const *cands, int n, const char *word)
 	}
 	if (best != NULL && (bestd <= 2 || bestd * 3 <= strlen(word)))
 		return best;
+	return NULL;
+}
+
+/*
+ * The names of the file's agents or clusters, for did-you-mean: by length,
+ * since a name whose length differs too much from the word's cannot be the
+ * answer and is not looked at.
+ */
+struct namelist {
+	const char **names; /* borrowed, in file order */
+	size_t n;
+	size_t *bylen;      /* indexes into names, shortest names first */
+	size_t start[NAME_MAX_LEN + 2]; /* bylen[start[l]..start[l+1]): length l */
+};
+
+static void
+namelist_init(struct namelist *nl, const char **names, size_t n)
+{
+	size_t i, l, at[NAME_MAX_LEN + 2] = { 0 };
+
+	memset(nl, 0, sizeof(*nl));
+	nl->names = names;
+	nl->n = n;
+	nl->bylen = xcalloc(n + 1, sizeof(*nl->bylen));
+	/* Counting sort: file order is kept within each length. */
+	for (i = 0; i < n; i++)
+		nl->start[strlen(names[i]) + 1]++;
+	for (l = 1; l <= NAME_MAX_LEN + 1; l++)
+		nl->start[l] += nl->start[l - 1];
+	memcpy(at, nl->start, sizeof(at));
+	for (i = 0; i < n; i++)
+		nl->bylen[at[strlen(names[i])]++] = i;
+}
+
+static void
+namelist_free(struct namelist *nl)
+{
+	free(nl->bylen);
+	nl->bylen = NULL;
+}
+
+/*
+ * What closest() would say among nl's names but names[skip], as long as
+ * p's budget lasts: none once it is spent.  Ties go to the first in the
+ * file, as in closest().
+ */
+static const char *
+closest_name(struct parse *p, const struct namelist *nl, size_t skip,
+    const char *word)
+{
+	size_t lw = strlen(word), far = lw / 3 > 2 ? lw / 3 : 2;
+	size_t lo = lw > far ? lw - far : 0, hi = lw + far, l, i, k;
+	size_t best = SIZE_MAX;
+	unsigned d, bestd = UINT_MAX;
+	uint64_t cost;
+
+	if (hi > NAME_MAX_LEN)
+		hi = NAME_MAX_LEN;
+	for (l = lo; l <= hi; l++) {
+		for (i = nl->start[l]; i < nl->start[l + 1]; i++) {
+			k = nl->bylen[i];
+			if (k == skip)
+				continue;
+			cost = (uint64_t)(lw + 1) * (l + 1);
+			if (cost > p->suggest_budget)
+				return NULL;
+			p->suggest_budget -= cost;
+			d = edit_distance(word, nl->names[k]);
+			if (d < bestd || (d == bestd && k < best)) {
+				bestd = d;
+				best = k;
+			}
+		}
+	}
+	if (best != SIZE_MAX && (bestd <= 2 || bestd * 3 <= lw))
+		return nl->names[best];
 	return NULL;
 }
 
@@ -929,10 +1162,9 @@ apply_agent_section(struct parse *p, size_t sec, struct agent_conf *a,
 	size_t i;
 	int k;
 
-	for (i = 0; i < p->nentries; i++) {
+	for (i = p->sections[sec].first; i < p->sections[sec].first +
+	    p->sections[sec].nentries; i++) {
 		struct raw_entry *e = &p->entries[i];
-		if (e->section != (int)sec)
-			continue;
 		k = key_index(agent_keys, K_NAGENT, e->key);
 		if (e->refused) {
 			if (k >= 0 && seen[k] == 0) {
@@ -1264,10 +1496,9 @@ apply_cluster_section(struct parse *p, size_t sec, struct cluster_conf *cl,
 	size_t i;
 	int k;
 
-	for (i = 0; i < p->nentries; i++) {
+	for (i = p->sections[sec].first; i < p->sections[sec].first +
+	    p->sections[sec].nentries; i++) {
 		struct raw_entry *e = &p->entries[i];
-		if (e->section != (int)sec)
-			continue;
 		k = key_index(cluster_keys, C_NCLUSTER, e->key);
 		if (e->refused) {
 			if (k >= 0 && seen[k] == 0) {
@@ -1314,6 +1545,7 @@ struct agent_note {
 	unsigned fallback_line; /* 0: no fallback */
 	bool numprocs_bad;      /* refused: its count of workers is unknown */
 	ssize_t fb;             /* index of its fallback agent; -1: none */
+	ssize_t cl;             /* index of its cluster; -1: none or unknown */
 };
 
 /* "fallback cycle: a -> b -> a", from the cycle's first agent in the file. */
@@ -1322,40 +1554,50 @@ report_cycle(struct parse *p, const struct config *c,
     const struct agent_note *notes, ssize_t on)
 {
 	ssize_t first = on, k;
-	char *msg, *longer;
+	char *msg = NULL;
+	size_t len = 0;
+	FILE *f;
 
 	/* Agents are still in file order: the lowest index comes first. */
 	for (k = notes[on].fb; k != on; k = notes[k].fb)
 		if (k < first)
 			first = k;
-	msg = xstrdup(c->agents[first].name);
+	/* A stream: a long cycle must not be copied once per agent. */
+	if ((f = open_memstream(&msg, &len)) == NULL)
+		fatal("out of memory describing a fallback cycle");
+	fputs(c->agents[first].name, f);
 	k = first;
 	do {
 		k = notes[k].fb;
-		xasprintf(&longer, "%s -> %s", msg, c->agents[k].name);
-		free(msg);
-		msg = longer;
+		fprintf(f, " -> %s", c->agents[k].name);
 	} while (k != first);
+	if (fclose(f) != 0)
+		fatal("out of memory describing a fallback cycle");
 	perr(p, notes[first].fallback_line, "fallback cycle: %s", msg);
 	free(msg);
 }
 
 /*
  * Every fallback names another agent of the file, and following fallbacks
- * never comes back.  Fills notes[].fb.  Each agent has at most one
+ * never comes back.  Fills notes[].fb; agents finds an agent's index by
+ * its name.  Each agent has at most one
  * fallback, so a walk from an agent is a path: it ends, or enters a cycle
  * that no earlier walk found (each cycle is reported once).
  */
 static void
 check_fallbacks(struct parse *p, const struct config *c,
-    struct agent_note *notes)
+    const struct nametab *agents, struct agent_note *notes)
 {
 	enum { UNSEEN, ON_WALK, DONE } *state;
 	const char **names, *sugg;
-	size_t i, j, m;
+	struct namelist nl;
+	size_t i;
 	ssize_t k;
 
-	names = xcalloc(c->nagents, sizeof(*names));
+	names = xcalloc(c->nagents + 1, sizeof(*names));
+	for (i = 0; i < c->nagents; i++)
+		names[i] = c->agents[i].name;
+	namelist_init(&nl, names, c->nagents);
 	for (i = 0; i < c->nagents; i++) {
 		const struct agent_conf *a = &c->agents[i];
 		notes[i].fb = -1;
@@ -1366,18 +1608,12 @@ check_fallbacks(struct parse *p, const struct config *c,
 			    "its own fallback");
 			continue;
 		}
-		for (j = 0; j < c->nagents; j++)
-			if (strcmp(c->agents[j].name, a->fallback) == 0)
-				break;
-		if (j < c->nagents) {
-			notes[i].fb = (ssize_t)j;
+		if ((k = nametab_get(agents, a->fallback)) != -1) {
+			notes[i].fb = k;
 			continue;
 		}
 		/* The agent itself is no suggestion: it cannot be one. */
-		for (j = 0, m = 0; j < c->nagents; j++)
-			if (j != i)
-				names[m++] = c->agents[j].name;
-		if ((sugg = closest(names, (int)m, a->fallback)) != NULL)
+		if ((sugg = closest_name(p, &nl, i, a->fallback)) != NULL)
 			perr(p, notes[i].fallback_line, "unknown fallback "
 			    "agent '%s'; did you mean '%s'?", a->fallback,
 			    sugg);
@@ -1386,6 +1622,7 @@ check_fallbacks(struct parse *p, const struct config *c,
 			    "agent '%s' (no [agent:%s] section)", a->fallback,
 			    a->fallback);
 	}
+	namelist_free(&nl);
 	free(names);
 
 	state = xcalloc(c->nagents, sizeof(*state));
@@ -1412,59 +1649,70 @@ check_min_healthy(struct parse *p, const struct config *c,
     const struct agent_note *notes, const unsigned *mhline)
 {
 	const struct cluster_conf *cl;
-	uint64_t workers;
+	uint64_t *workers;
+	bool *unknown;
 	size_t i, j;
-	bool known;
 
+	/* Each cluster's workers, in one pass over the agents. */
+	workers = xcalloc(c->nclusters + 1, sizeof(*workers));
+	unknown = xcalloc(c->nclusters + 1, sizeof(*unknown));
+	for (i = 0; i < c->nagents; i++) {
+		if (notes[i].cl == -1)
+			continue;
+		workers[notes[i].cl] += c->agents[i].numprocs;
+		unknown[notes[i].cl] |= notes[i].numprocs_bad;
+	}
 	for (j = 0; j < c->nclusters; j++) {
 		cl = &c->clusters[j];
 		if (mhline[j] == 0)
 			continue;
-		workers = 0;
-		known = true;
-		for (i = 0; i < c->nagents; i++) {
-			if (!str_same(c->agents[i].cluster, cl->name))
-				continue;
-			workers += c->agents[i].numprocs;
-			known = known && !notes[i].numprocs_bad;
-		}
 		/* A refused numprocs was reported; a guess would be another. */
-		if (known && cl->min_healthy > workers &&
-		    !(cl->min_healthy == 1 && workers == 0))
+		if (!unknown[j] && cl->min_healthy > workers[j] &&
+		    !(cl->min_healthy == 1 && workers[j] == 0))
 			perr(p, mhline[j], "min_healthy %u is more than the "
 			    "%llu worker%s of cluster %s", cl->min_healthy,
-			    (unsigned long long)workers,
-			    workers == 1 ? "" : "s", cl->name);
+			    (unsigned long long)workers[j],
+			    workers[j] == 1 ? "" : "s", cl->name);
 	}
+	free(workers);
+	free(unknown);
 }
 
 static void
 resolve(struct parse *p, struct config *c)
 {
 	struct agent_conf defaults;
-	struct agent_note *notes = NULL;
+	struct agent_note *notes;
 	unsigned *mhline;
 	struct keyset defks;
 	unsigned dseen[D_NDAEMON] = { 0 };
-	const char *name, *cd;
+	const char *name, *cd, **cnames;
 	char *dbdir;
 	enum stype *types;
 	char cwd[PATH_MAX];
+	struct nametab secs, clusters, agents;
+	struct namelist cnl;
 	size_t i, j;
+	ssize_t defsec = -1, other;
+
+	memset(&secs, 0, sizeof(secs));
+	memset(&clusters, 0, sizeof(clusters));
+	memset(&agents, 0, sizeof(agents));
 
 	types = xcalloc(p->nsections, sizeof(*types));
 	for (i = 0; i < p->nsections; i++) {
 		types[i] = section_type(p, &p->sections[i], &name);
-		for (j = 0; j < i && types[i] != S_BAD; j++) {
-			if (types[j] != S_BAD && strcmp(p->sections[j].name,
-			    p->sections[i].name) == 0) {
-				perr(p, p->sections[i].line, "duplicate section "
-				    "[%s] (first at line %u)",
-				    p->sections[i].name, p->sections[j].line);
-				types[i] = S_BAD;
-			}
+		if (types[i] == S_BAD)
+			continue;
+		if (!nametab_put(&secs, p->sections[i].name, i)) {
+			j = (size_t)nametab_get(&secs, p->sections[i].name);
+			perr(p, p->sections[i].line, "duplicate section [%s] "
+			    "(first at line %u)", p->sections[i].name,
+			    p->sections[j].line);
+			types[i] = S_BAD;
 		}
 	}
+	nametab_free(&secs);
 
 	if (getcwd(cwd, sizeof(cwd)) == NULL) {
 		perr(p, 1, "cannot read the current directory: %s",
@@ -1601,6 +1849,7 @@ resolve(struct parse *p, struct config *c)
 	for (i = 0; i < p->nsections; i++)
 		c->nclusters += types[i] == S_CLUSTER;
 	c->clusters = xcalloc(c->nclusters, sizeof(*c->clusters));
+	cnames = xcalloc(c->nclusters + 1, sizeof(*cnames));
 	mhline = xcalloc(c->nclusters, sizeof(*mhline));
 	for (i = 0, j = 0; i < p->nsections; i++) {
 		if (types[i] != S_CLUSTER)
@@ -1611,87 +1860,94 @@ resolve(struct parse *p, struct config *c)
 		    &mhline[j]);
 		j++;
 	}
+	/* After the array is whole: the table borrows the names. */
+	for (j = 0; j < c->nclusters; j++) {
+		cnames[j] = c->clusters[j].name;
+		nametab_put(&clusters, cnames[j], j);
+	}
+	namelist_init(&cnl, cnames, c->nclusters);
 
-	/* [defaults], checked once on its own. */
+	/*
+	 * [defaults], checked once on its own.  There is one at most: a
+	 * second is a duplicate section.
+	 */
 	agent_init(&defaults);
 	memset(&defks, 0, sizeof(defks));
-	for (i = 0; i < p->nsections; i++)
-		if (types[i] == S_DEFAULTS)
-			apply_agent_section(p, i, &defaults, &defks, false,
-			    true);
+	for (i = 0; i < p->nsections; i++) {
+		if (types[i] != S_DEFAULTS)
+			continue;
+		defsec = (ssize_t)i;
+		apply_agent_section(p, i, &defaults, &defks, false, true);
+	}
 
 	/* [agent:NAME] */
-	for (i = 0; i < p->nsections; i++) {
+	for (i = 0; i < p->nsections; i++)
+		c->nagents += types[i] == S_AGENT;
+	c->agents = xcalloc(c->nagents, sizeof(*c->agents));
+	notes = xcalloc(c->nagents + 1, sizeof(*notes));
+	for (i = 0, j = 0; i < p->nsections; i++) {
 		struct keyset ks;
 		struct agent_conf *a;
-		size_t d;
 
 		if (types[i] != S_AGENT)
 			continue;
-		c->agents = xreallocarray(c->agents, c->nagents + 1,
-		    sizeof(*c->agents));
-		a = &c->agents[c->nagents++];
+		a = &c->agents[j];
 		agent_init(a);
 		snprintf(a->name, sizeof(a->name), "%s",
 		    strchr(p->sections[i].name, ':') + 1);
 		a->line = p->sections[i].line;
 		a->order = (unsigned)i;
 		memset(&ks, 0, sizeof(ks));
-		for (d = 0; d < p->nsections; d++)
-			if (types[d] == S_DEFAULTS)
-				apply_agent_section(p, d, a, &ks, false, false);
+		if (defsec != -1)
+			apply_agent_section(p, (size_t)defsec, a, &ks, false,
+			    false);
 		apply_agent_section(p, i, a, &ks, true, true);
 		check_agent(p, a, &ks, c->here);
-		notes = xreallocarray(notes, c->nagents, sizeof(*notes));
-		notes[c->nagents - 1].fallback_line = ks.line[K_FALLBACK];
-		notes[c->nagents - 1].numprocs_bad = ks.bad[K_NUMPROCS];
-		if (a->cluster != NULL) {
-			for (j = 0; j < c->nclusters; j++)
-				if (strcmp(c->clusters[j].name, a->cluster) == 0)
-					break;
-			if (j == c->nclusters) {
-				const char **names = xcalloc(c->nclusters + 1,
-				    sizeof(*names));
-				const char *sugg;
-				for (j = 0; j < c->nclusters; j++)
-					names[j] = c->clusters[j].name;
-				sugg = closest(names, (int)c->nclusters,
-				    a->cluster);
-				if (sugg != NULL)
-					perr(p, ks.line[K_CLUSTER],
-					    "unknown cluster '%s'; did you mean "
-					    "'%s'?", a->cluster, sugg);
-				else
-					perr(p, ks.line[K_CLUSTER],
-					    "unknown cluster '%s' (no "
-					    "[cluster:%s] section)", a->cluster,
-					    a->cluster);
-				free(names);
-			}
+		notes[j].fallback_line = ks.line[K_FALLBACK];
+		notes[j].numprocs_bad = ks.bad[K_NUMPROCS];
+		notes[j].cl = -1;
+		if (a->cluster != NULL &&
+		    (notes[j].cl = nametab_get(&clusters, a->cluster)) == -1) {
+			const char *sugg = closest_name(p, &cnl, SIZE_MAX,
+			    a->cluster);
+			if (sugg != NULL)
+				perr(p, ks.line[K_CLUSTER], "unknown cluster "
+				    "'%s'; did you mean '%s'?", a->cluster,
+				    sugg);
+			else
+				perr(p, ks.line[K_CLUSTER], "unknown cluster "
+				    "'%s' (no [cluster:%s] section)",
+				    a->cluster, a->cluster);
 		}
+		j++;
 	}
+	for (i = 0; i < c->nagents; i++)
+		nametab_put(&agents, c->agents[i].name, i);
 	if (c->nagents == 0 && p->nerrs == 0)
 		perr(p, p->lineno > 0 ? p->lineno : 1,
 		    "no [agent:NAME] section: nothing to supervise");
-	check_fallbacks(p, c, notes);
+	check_fallbacks(p, c, &agents, notes);
 	check_min_healthy(p, c, notes, mhline);
 	/* corralctl's targets name an agent or a cluster: never both. */
 	for (i = 0; i < c->nagents; i++) {
 		if (strcmp(c->agents[i].name, "all") == 0)
 			perr(p, c->agents[i].line, "the name 'all' is reserved "
 			    "(corralctl's target for every worker)");
-		for (j = 0; j < c->nclusters; j++)
-			if (strcmp(c->agents[i].name, c->clusters[j].name) == 0)
-				perr(p, c->agents[i].line, "'%s' names both an "
-				    "agent and a cluster (line %u); corralctl "
-				    "could not tell them apart",
-				    c->agents[i].name, c->clusters[j].line);
+		if ((other = nametab_get(&clusters, c->agents[i].name)) != -1)
+			perr(p, c->agents[i].line, "'%s' names both an agent "
+			    "and a cluster (line %u); corralctl could not tell "
+			    "them apart", c->agents[i].name,
+			    c->clusters[other].line);
 	}
 	for (j = 0; j < c->nclusters; j++)
 		if (strcmp(c->clusters[j].name, "all") == 0)
 			perr(p, c->clusters[j].line, "the name 'all' is "
 			    "reserved (corralctl's target for every worker)");
 
+	nametab_free(&clusters);
+	nametab_free(&agents);
+	namelist_free(&cnl);
+	free(cnames);
 	agent_conf_free(&defaults);
 	free(notes);
 	free(mhline);
@@ -1743,6 +1999,7 @@ config_parse(const char *path, const char *here, char *text, size_t len,
 	memset(&p, 0, sizeof(p));
 	p.path = path;
 	p.errs = errs;
+	p.suggest_budget = SUGGEST_BUDGET;
 	p.text = text;
 	p.textlen = len;
 	c = xcalloc(1, sizeof(*c));
