@@ -26,6 +26,8 @@
  * compared: thousands of mistakes' worth, a fraction of a second at most.
  */
 #define SUGGEST_BUDGET (50ULL * 1000 * 1000)
+/* What --check prints for http_token: a secret stays off the terminal. */
+#define HIDDEN_TOKEN "<hidden>"
 
 struct raw_section {
 	char *name;
@@ -1081,6 +1083,387 @@ resolve_path(struct parse *p, unsigned line, const char *key,
 	return abs;
 }
 
+/*
+ * The written form of values, shared by config_print and the load: a value
+ * config_print could not write so that it loads back the same is refused
+ * when the file is loaded, so that --check never prints a file that loads
+ * as something else.  Only expansions can make such values (%(here), the
+ * current directory, CHECKPOINT_DIR): what the file itself says can always
+ * be written back.
+ */
+
+/* Why s cannot be a value taken literally; NULL: it can. */
+static const char *
+literal_trouble(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (strchr(s, '\n') != NULL)
+		return "holds a line break";
+	if (n > 0 && (isspace((unsigned char)s[0]) ||
+	    isspace((unsigned char)s[n - 1])))
+		return "starts or ends with a blank, which the file would drop";
+	for (i = 1; i < n; i++)
+		if (s[i] == ';' && isspace((unsigned char)s[i - 1]))
+			return "holds a ';' after a blank, which the file would "
+			    "take for a comment";
+	return NULL;
+}
+
+/* Append s to f with each '%' written '%%'. */
+static void
+put_pct(FILE *f, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '%')
+			fputc('%', f);
+		fputc(*s, f);
+	}
+}
+
+/*
+ * Append w to f so that argv_split reads it back as one word; pct: w is
+ * final, its '%' written '%%' (expand_vars would take them), else a
+ * template whose %() stay.  bare: a word of plain characters goes without
+ * quotes.  -1 when no quoting can hold it (a line break: f is then to be
+ * discarded).
+ */
+static int
+put_word(FILE *f, const char *w, bool pct, bool bare)
+{
+	/* Nothing argv_split, inih or a reader takes for more. */
+	static const char plain[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_-+=.,/:@%()";
+	const char *s;
+	bool dq;
+	char q;
+
+	if (strchr(w, '\n') != NULL)
+		return -1;
+	if (bare && *w != '\0' && strspn(w, plain) == strlen(w)) {
+		if (pct)
+			put_pct(f, w);
+		else
+			fputs(w, f);
+		return 0;
+	}
+	/* Single quotes when double quotes would need escapes and they not. */
+	dq = strchr(w, '\'') != NULL || strpbrk(w, "\"\\$`") == NULL;
+	q = dq ? '"' : '\'';
+	fputc(q, f);
+	for (s = w; *s != '\0'; s++) {
+		/*
+		 * inih ends a value at a ';' after a blank, quotes or not: that
+		 * ';' goes between the quotes, escaped.
+		 */
+		if (*s == ';' && s > w && isspace((unsigned char)s[-1])) {
+			fprintf(f, "%c\\;%c", q, q);
+			continue;
+		}
+		if (dq && strchr("\"\\$`", *s) != NULL)
+			fputc('\\', f);
+		if (pct && *s == '%')
+			fputc('%', f);
+		fputc(*s, f);
+	}
+	fputc(q, f);
+	return 0;
+}
+
+/* Does template s name %(here)?  ("%%(here)" is a literal text.) */
+static bool
+has_here(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '%' && s[1] == '%')
+			s++;
+		else if (strncmp(s, "%(here)", 7) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The same, with here as it is (shown) or with its '%' doubled (pct). */
+static char *
+subst_here_as(const char *s, const char *here, bool pct)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if ((f = open_memstream(&out, &len)) == NULL)
+		fatal("out of memory");
+	for (; *s != '\0'; s++) {
+		if (*s == '%' && s[1] == '%') {
+			fputs("%%", f);
+			s++;
+		} else if (strncmp(s, "%(here)", 7) == 0) {
+			if (pct)
+				put_pct(f, here);
+			else
+				fputs(here, f);
+			s += 6;
+		} else
+			fputc(*s, f);
+	}
+	if (fclose(f) != 0)
+		fatal("out of memory");
+	return out;
+}
+
+/*
+ * Template s with each %(here) replaced by here, the '%' of here doubled:
+ * still a template (%(agent), %(instance), %% stay), but one that no
+ * longer depends on where the file is.  Caller frees.
+ */
+static char *
+subst_here(const char *s, const char *here)
+{
+	return subst_here_as(s, here, true);
+}
+
+/*
+ * Words as a value that splits back into them, separated by blanks, or
+ * for env by ", " (each KEY=VALUE with its VALUE quoted).  here non-NULL:
+ * the words are templates, their %(here) made absolute; NULL: they are
+ * final.  The text (caller frees), or NULL with the reason in *why.
+ */
+static char *
+fmt_words(const struct strv *words, const char *here, bool env,
+    const char **why)
+{
+	char *out = NULL, *w;
+	size_t len = 0, i;
+	const char *eq;
+	int rc = 0;
+	FILE *f;
+
+	if ((f = open_memstream(&out, &len)) == NULL)
+		fatal("out of memory");
+	for (i = 0; i < words->n && rc == 0; i++) {
+		w = here != NULL ? subst_here(words->v[i], here) :
+		    xstrdup(words->v[i]);
+		if (i > 0)
+			fputs(env ? ", " : " ", f);
+		if (env && (eq = strchr(w, '=')) != NULL) {
+			fprintf(f, "%.*s=", (int)(eq - w), w);
+			rc = put_word(f, eq + 1, false, false);
+		} else
+			rc = put_word(f, w, here == NULL, true);
+		free(w);
+	}
+	if (fclose(f) != 0)
+		fatal("out of memory");
+	if (rc == -1) {
+		free(out);
+		*why = "holds a line break";
+		return NULL;
+	}
+	return out;
+}
+
+/*
+ * A literal value: a final path (here NULL: its '%' doubled) or a template
+ * (its %(here) made absolute).  The text (caller frees), or NULL with the
+ * reason in *why.
+ */
+static char *
+fmt_literal(const char *s, const char *here, const char **why)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (here != NULL)
+		out = subst_here(s, here);
+	else {
+		if ((f = open_memstream(&out, &len)) == NULL)
+			fatal("out of memory");
+		put_pct(f, s);
+		if (fclose(f) != 0)
+			fatal("out of memory");
+	}
+	if ((*why = literal_trouble(out)) != NULL) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* An agent's command: as written, unless %(here) must be made absolute. */
+static char *
+fmt_command(const struct agent_conf *a, const char *here, const char **why)
+{
+	if (!has_here(a->command))
+		return xstrdup(a->command);
+	return fmt_words(&a->argv, here, false, why);
+}
+
+/*
+ * Whether a cut of value v (len bytes) at v[i] is good: a single space
+ * between two other characters (the loader joins the pieces with one
+ * space, and drops the blanks around them), not before a piece the loader
+ * would take for a comment or for a key of its own.
+ */
+static bool
+good_cut(const char *v, size_t len, size_t i)
+{
+	const char *next = v + i + 1;
+	size_t n;
+
+	if (v[i] != ' ' || i == 0 || i + 1 >= len ||
+	    isspace((unsigned char)v[i - 1]) || isspace((unsigned char)*next))
+		return false;
+	if (*next == ';' || *next == '#')
+		return false;
+	n = strspn(next, "abcdefghijklmnopqrstuvwxyz_");
+	if (n == 0)
+		return true;
+	n += strspn(next + n, " \t");
+	return next[n] != '=' && next[n] != ':';
+}
+
+/*
+ * Where the piece of v that starts at from ends, on a line with room for
+ * room characters: len when the rest fits, else the last good cut; 0 when
+ * there is none.
+ */
+static size_t
+cut_at(const char *v, size_t len, size_t from, size_t room)
+{
+	size_t i;
+
+	if (len - from <= room)
+		return len;
+	for (i = from + room < len - 1 ? from + room : len - 1; i > from; i--)
+		if (good_cut(v, len, i))
+			return i;
+	return 0;
+}
+
+/*
+ * Lay value out after key and sep, continuation lines indented by one tab,
+ * each line at most CONFIG_LINE_MAX characters; f NULL: only whether it
+ * can.  0, or -1 when it cannot (nothing written).
+ */
+static int
+lay_out(FILE *f, const char *key, const char *sep, const char *v)
+{
+	size_t len = strlen(v), from = 0, end;
+	size_t room = CONFIG_LINE_MAX - strlen(key) - strlen(sep);
+
+	/* All or nothing: see first that it can. */
+	if (f != NULL && lay_out(NULL, key, sep, v) == -1)
+		return -1;
+	for (;;) {
+		if ((end = cut_at(v, len, from, room)) == 0)
+			return -1;
+		if (f != NULL)
+			fprintf(f, "%s%s%.*s\n", from == 0 ? key : "\t",
+			    from == 0 ? sep : "", (int)(end - from), v + from);
+		if (end == len)
+			return 0;
+		from = end + 1;
+		room = CONFIG_LINE_MAX - 1;
+	}
+}
+
+/*
+ * Write key = value so that the loader reads value back, in lines the
+ * loader takes (a long value on continuation lines).  f NULL: only whether
+ * it can.  0, or -1 when it cannot.
+ */
+static int
+write_kv(FILE *f, const char *key, const char *value)
+{
+	if (*value == '\0') {
+		if (f != NULL)
+			fprintf(f, "%s =\n", key);
+		return 0;
+	}
+	/* " ;" would start a comment; and a line one too long wants "=". */
+	if (*value != ';' && lay_out(f, key, " = ", value) == 0)
+		return 0;
+	return lay_out(f, key, "=", value);
+}
+
+/* s for a message: control characters escaped, cut after 80. Caller frees. */
+static char *
+shown(const char *s)
+{
+	char *out = NULL;
+	size_t len = 0, n;
+	FILE *f;
+
+	if ((f = open_memstream(&out, &len)) == NULL)
+		fatal("out of memory");
+	for (n = 0; *s != '\0' && n < 80; s++, n++) {
+		if (*s == '\n')
+			fputs("\\n", f);
+		else if (*s == '\t')
+			fputs("\\t", f);
+		else if (iscntrl((unsigned char)*s))
+			fprintf(f, "\\x%02x", (unsigned char)*s);
+		else
+			fputc(*s, f);
+	}
+	if (*s != '\0')
+		fputs("...", f);
+	if (fclose(f) != 0)
+		fatal("out of memory");
+	return out;
+}
+
+/*
+ * The value of key, at line, as config_print would write it: text (taken;
+ * NULL: it has no written form, *why says why; read after text is made).  One config_print could
+ * not write back is an error: what it stands for is value.
+ */
+static void
+check_written(struct parse *p, unsigned line, const char *key,
+    const char *value, char *text, const char *const *whyp)
+{
+	const char *why = text == NULL ? *whyp : NULL;
+	char *v;
+
+	if (text != NULL && write_kv(NULL, key, text) == 0) {
+		free(text);
+		return;
+	}
+	if (text != NULL)
+		why = "is too long for the lines of a fleet file (8192 "
+		    "characters) and has no blank to break it at";
+	v = shown(value);
+	perr(p, line, "%s: '%s' %s: corrald --check could not write it back",
+	    key, v, why);
+	free(v);
+	free(text);
+}
+
+/*
+ * words, their %(here) shown as here (NULL: as they are), joined by sep:
+ * what a message shows of them.  Caller frees.
+ */
+static char *
+joined(const struct strv *words, const char *here, const char *sep)
+{
+	char *out = NULL, *w;
+	size_t len = 0, i;
+	FILE *f;
+
+	if ((f = open_memstream(&out, &len)) == NULL)
+		fatal("out of memory");
+	for (i = 0; i < words->n; i++) {
+		w = here != NULL ? subst_here_as(words->v[i], here, false) :
+		    xstrdup(words->v[i]);
+		fprintf(f, "%s%s", i > 0 ? sep : "", w);
+		free(w);
+	}
+	if (fclose(f) != 0)
+		fatal("out of memory");
+	return out;
+}
+
 enum stype { S_DAEMON, S_DEFAULTS, S_AGENT, S_CLUSTER, S_BAD };
 
 static enum stype
@@ -1351,6 +1734,45 @@ check_agent(struct parse *p, struct agent_conf *a, const struct keyset *ks,
 #undef LINE
 }
 
+/*
+ * The agent's values that %(here) or quoting can make unwritable, checked
+ * (check_written); what the file says as it is can always be written.
+ */
+static void
+check_agent_written(struct parse *p, const struct agent_conf *a,
+    const struct keyset *ks, const char *here)
+{
+	const char *why;
+	char *v;
+
+#define LINE(k) (ks->line[k] ? ks->line[k] : a->line)
+	if (a->command != NULL && has_here(a->command)) {
+		v = subst_here_as(a->command, here, false);
+		check_written(p, LINE(K_COMMAND), "command", v,
+		    fmt_command(a, here, &why), &why);
+		free(v);
+	}
+	if (a->env.n > 0) {
+		v = joined(&a->env, here, ", ");
+		check_written(p, LINE(K_ENV), "env", v, fmt_words(&a->env, here,
+		    true, &why), &why);
+		free(v);
+	}
+	if (a->directory != NULL && has_here(a->directory)) {
+		v = subst_here_as(a->directory, here, false);
+		check_written(p, LINE(K_DIRECTORY), "directory", v,
+		    fmt_literal(a->directory, here, &why), &why);
+		free(v);
+	}
+	if (has_here(a->thread_id)) {
+		v = subst_here_as(a->thread_id, here, false);
+		check_written(p, LINE(K_THREAD_ID), "thread_id", v,
+		    fmt_literal(a->thread_id, here, &why), &why);
+		free(v);
+	}
+#undef LINE
+}
+
 static void
 cluster_init(struct cluster_conf *cl, const char *name, unsigned line)
 {
@@ -1521,6 +1943,11 @@ apply_cluster_section(struct parse *p, size_t sec, struct cluster_conf *cl,
 		if (cluster_set(cl, (enum ckey)k, e->value, here, &why) == -1) {
 			perr(p, e->line, "%s: %s", e->key, why);
 			bad[k] = true;
+		} else if (k == C_ON_STATE_CHANGE) {
+			char *v = joined(&cl->on_state_argv, NULL, " ");
+			check_written(p, e->line, e->key, v, fmt_words(
+			    &cl->on_state_argv, NULL, false, &why), &why);
+			free(v);
 		}
 	}
 	if (!bad[C_RECOVERY_TIMEOUT] && !bad[C_RECOVERY_TIMEOUT_MAX])
@@ -1799,7 +2226,11 @@ resolve(struct parse *p, struct config *c)
 				perr(p, e->line, "cgroup: must be auto or off");
 			continue;
 		case D_HTTP_TOKEN:
-			if (strlen(e->value) < 16)
+			if (strcmp(e->value, HIDDEN_TOKEN) == 0)
+				perr(p, e->line, "http_token: %s is what "
+				    "corrald --check prints in its place; write "
+				    "the token itself", HIDDEN_TOKEN);
+			else if (strlen(e->value) < 16)
 				perr(p, e->line, "http_token: at least 16 "
 				    "characters");
 			else
@@ -1820,6 +2251,18 @@ resolve(struct parse *p, struct config *c)
 		xasprintf(&c->log_dir, "%s/log", cwd);
 	if (c->control_socket == NULL)
 		xasprintf(&c->control_socket, "%s/corrald.sock", c->run_dir);
+	{
+		static const int keys[] = { D_STATE_DB, D_CHECKPOINT_DB,
+			D_RUN_DIR, D_LOG_DIR, D_CONTROL_SOCKET };
+		const char *paths[] = { c->state_db, c->checkpoint_db,
+			c->run_dir, c->log_dir, c->control_socket };
+		const char *why;
+
+		for (i = 0; i < 5; i++)
+			check_written(p, dseen[keys[i]] ? dseen[keys[i]] : 1,
+			    daemon_keys[keys[i]], paths[i], fmt_literal(paths[i],
+			    NULL, &why), &why);
+	}
 	/* The environment overrides the file, as the spec has it. */
 	if ((cd = getenv("CIRCUIT_BREAKER_ENABLED")) != NULL) {
 		const char *why;
@@ -1903,6 +2346,7 @@ resolve(struct parse *p, struct config *c)
 			    false);
 		apply_agent_section(p, i, a, &ks, true, true);
 		check_agent(p, a, &ks, c->here);
+		check_agent_written(p, a, &ks, c->here);
 		notes[j].fallback_line = ks.line[K_FALLBACK];
 		notes[j].numprocs_bad = ks.bad[K_NUMPROCS];
 		notes[j].cl = -1;
@@ -2237,60 +2681,35 @@ print_codes(FILE *f, const char *key, const struct corral_codeset *s)
 	fputc('\n', f);
 }
 
-/* The shortest of %g and %.17g that reads back as the same double. */
+/*
+ * The shortest plain decimal that reads back as the same double: the
+ * parser takes no exponent, which %g would give to 0.00001.
+ */
 static void
 print_double(FILE *f, const char *key, double v)
 {
-	char buf[32];
+	char buf[1200];
+	int prec;
 
-	snprintf(buf, sizeof(buf), "%g", v);
-	if (strtod(buf, NULL) != v)
-		snprintf(buf, sizeof(buf), "%.17g", v);
+	for (prec = 0; prec < 1100; prec++) {
+		snprintf(buf, sizeof(buf), "%.*f", prec, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
 	fprintf(f, "%s = %s\n", key, buf);
 }
 
 /*
- * s inside double quotes, as argv_split reads it back.  pct: s is final,
- * so its '%' are written %% (expand_vars would take them again).
+ * A value the load checked (check_written): it is written.  Should it not
+ * be, the file says so where the value would be, and does not load.
  */
 static void
-print_quoted(FILE *f, const char *s, bool pct)
+print_value(FILE *f, const char *key, char *text, const char *const *why)
 {
-	fputc('"', f);
-	for (; *s != '\0'; s++) {
-		if (strchr("\"\\$`", *s) != NULL)
-			fputc('\\', f);
-		if (pct && *s == '%')
-			fputc('%', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
-/* Words already expanded, as a command that splits back into them. */
-static void
-print_words(FILE *f, const char *key, const struct strv *words)
-{
-	static const char plain[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789_-+=.,/:@%";
-	const char *w;
-	size_t i;
-
-	fprintf(f, "%s =", key);
-	for (i = 0; i < words->n; i++) {
-		fputc(' ', f);
-		if (*words->v[i] == '\0' ||
-		    strspn(words->v[i], plain) != strlen(words->v[i])) {
-			print_quoted(f, words->v[i], true);
-			continue;
-		}
-		for (w = words->v[i]; *w != '\0'; w++) {
-			if (*w == '%')
-				fputc('%', f);
-			fputc(*w, f);
-		}
-	}
-	fputc('\n', f);
+	if (text == NULL || write_kv(f, key, text) == -1)
+		fprintf(f, "%s: cannot be written: %s\n", key,
+		    text == NULL ? *why : "too long");
+	free(text);
 }
 
 static void
@@ -2310,23 +2729,35 @@ print_breaker(FILE *f, const struct corral_breaker_policy *bp, bool window)
 	fprintf(f, "half_open_max_calls = %u\n", bp->half_open_max_calls);
 }
 
-/* Values are printed so that they parse back to the same configuration. */
+/*
+ * Values are printed so that they load back to the same configuration,
+ * wherever the printed file is: paths absolute, %(here) expanded.
+ */
 void
 config_print(const struct config *c, FILE *f)
 {
+	const char *why = NULL, *s;
 	char b1[32];
-	size_t i, j;
+	size_t i;
 
-	fprintf(f, "; resolved from %s\n[corrald]\n", c->path);
-	fprintf(f, "state_db = %s\ncheckpoint_db = %s\nrun_dir = %s\n"
-	    "log_dir = %s\ncontrol_socket = %s\nlog_level = %s\n",
-	    c->state_db, c->checkpoint_db, c->run_dir, c->log_dir,
-	    c->control_socket, log_level_name(c->log_level));
+	/* The path is the operator's: whatever it holds stays a comment. */
+	fputs("; resolved from ", f);
+	for (s = c->path; *s != '\0'; s++)
+		fputc(iscntrl((unsigned char)*s) ? '?' : *s, f);
+	fputs("\n[corrald]\n", f);
+	print_value(f, "state_db", fmt_literal(c->state_db, NULL, &why), &why);
+	print_value(f, "checkpoint_db", fmt_literal(c->checkpoint_db, NULL,
+	    &why), &why);
+	print_value(f, "run_dir", fmt_literal(c->run_dir, NULL, &why), &why);
+	print_value(f, "log_dir", fmt_literal(c->log_dir, NULL, &why), &why);
+	print_value(f, "control_socket", fmt_literal(c->control_socket, NULL,
+	    &why), &why);
+	fprintf(f, "log_level = %s\n", log_level_name(c->log_level));
 	if (c->http_host != NULL)
 		fprintf(f, strchr(c->http_host, ':') ? "http_listen = [%s]:%u\n" :
 		    "http_listen = %s:%u\n", c->http_host, c->http_port);
 	if (c->http_token != NULL)
-		fprintf(f, "http_token = <hidden>\n");
+		fprintf(f, "http_token = %s\n", HIDDEN_TOKEN);
 	fprintf(f, "circuit_breaker_enabled = %s\n", c->breakers ? "true" :
 	    "false");
 	fprintf(f, "cgroup = %s\n", c->cgroup ? "auto" : "off");
@@ -2337,28 +2768,22 @@ config_print(const struct config *c, FILE *f)
 		fprintf(f, "strategy = %s\n", strategy_name(cl->strategy));
 		fprintf(f, "min_healthy = %u\n", cl->min_healthy);
 		if (cl->on_state_change != NULL)
-			print_words(f, "on_state_change", &cl->on_state_argv);
+			print_value(f, "on_state_change", fmt_words(
+			    &cl->on_state_argv, NULL, false, &why), &why);
 	}
 	for (i = 0; i < c->nagents; i++) {
 		const struct agent_conf *a = &c->agents[i];
 		fprintf(f, "\n[agent:%s]\n", a->name);
-		fprintf(f, "command = %s\n", a->command);
+		print_value(f, "command", fmt_command(a, c->here, &why), &why);
 		if (a->cluster != NULL)
 			fprintf(f, "cluster = %s\n", a->cluster);
 		fprintf(f, "numprocs = %u\n", a->numprocs);
 		if (a->directory != NULL)
-			fprintf(f, "directory = %s\n", a->directory);
-		if (a->env.n > 0) {
-			fprintf(f, "env =");
-			for (j = 0; j < a->env.n; j++) {
-				const char *eq = strchr(a->env.v[j], '=');
-				fprintf(f, "%s %.*s=", j ? "," : "",
-				    (int)(eq - a->env.v[j]), a->env.v[j]);
-				/* Unexpanded: its %() wait for the worker. */
-				print_quoted(f, eq + 1, false);
-			}
-			fputc('\n', f);
-		}
+			print_value(f, "directory", fmt_literal(a->directory,
+			    c->here, &why), &why);
+		if (a->env.n > 0)
+			print_value(f, "env", fmt_words(&a->env, c->here, true,
+			    &why), &why);
 		fprintf(f, "restart = %s\n", restart_mode_name(a->restart));
 		print_codes(f, "success_exit_codes", &a->codes.success);
 		print_codes(f, "transient_exit_codes", &a->codes.transient);
@@ -2387,11 +2812,12 @@ config_print(const struct config *c, FILE *f)
 		fprintf(f, "priority = %d\n", a->priority);
 		fprintf(f, "autostart = %s\n", a->autostart ? "true" : "false");
 		if (a->user != NULL)
-			fprintf(f, "user = %s\n", a->user);
+			print_value(f, "user", xstrdup(a->user), &why);
 		format_duration(a->watchdog_ms, b1, sizeof(b1));
 		fprintf(f, "watchdog = %s\n", b1);
-		/* A plain value, not words: printed as it was written. */
-		fprintf(f, "thread_id = %s\n", a->thread_id);
+		/* A plain value, not words, with its %(here) made absolute. */
+		print_value(f, "thread_id", fmt_literal(a->thread_id, c->here,
+		    &why), &why);
 		format_duration(a->checkpoint_interval_ms, b1, sizeof(b1));
 		fprintf(f, "checkpoint_interval = %s\n", b1);
 		fprintf(f, "poison_threshold = %u\nmax_rollback = %u\n",
