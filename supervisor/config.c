@@ -276,7 +276,8 @@ add_entry(struct parse *p, const char *key, const char *value, bool refused)
 	memcpy(e->value, value, e->vcap);
 	e->line = p->lineno;
 	e->refused = refused;
-	p->sections[p->nsections - 1].nentries++;
+	if (p->nsections > 0)
+		p->sections[p->nsections - 1].nentries++;
 	return e;
 }
 
@@ -1092,6 +1093,53 @@ resolve_path(struct parse *p, unsigned line, const char *key,
  * be written back.
  */
 
+/*
+ * A growing string.  Not open_memstream: its buffer starts at 8 KiB, and
+ * one per agent, shrunk when closed, left the heap in pieces (92 MB for a
+ * file of 10,000 agents).
+ */
+struct sbuf {
+	char *s;
+	size_t n, cap;
+};
+
+static void
+sb_putn(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->n + n + 1 > b->cap) {
+		if (b->cap == 0)
+			b->cap = 64;
+		while (b->n + n + 1 > b->cap)
+			b->cap *= 2;
+		b->s = xreallocarray(b->s, b->cap, 1);
+	}
+	memcpy(b->s + b->n, s, n);
+	b->n += n;
+	b->s[b->n] = '\0';
+}
+
+static void
+sb_puts(struct sbuf *b, const char *s)
+{
+	sb_putn(b, s, strlen(s));
+}
+
+static void
+sb_putc(struct sbuf *b, char c)
+{
+	sb_putn(b, &c, 1);
+}
+
+/* The string, taken from b (caller frees). */
+static char *
+sb_take(struct sbuf *b)
+{
+	char *s = b->s != NULL ? b->s : xstrdup("");
+
+	memset(b, 0, sizeof(*b));
+	return s;
+}
+
 /* Why s cannot be a value taken literally; NULL: it can. */
 static const char *
 literal_trouble(const char *s)
@@ -1110,26 +1158,26 @@ literal_trouble(const char *s)
 	return NULL;
 }
 
-/* Append s to f with each '%' written '%%'. */
+/* Append s to b with each '%' written '%%'. */
 static void
-put_pct(FILE *f, const char *s)
+put_pct(struct sbuf *b, const char *s)
 {
 	for (; *s != '\0'; s++) {
 		if (*s == '%')
-			fputc('%', f);
-		fputc(*s, f);
+			sb_putc(b, '%');
+		sb_putc(b, *s);
 	}
 }
 
 /*
- * Append w to f so that argv_split reads it back as one word; pct: w is
+ * Append w to b so that argv_split reads it back as one word; pct: w is
  * final, its '%' written '%%' (expand_vars would take them), else a
  * template whose %() stay.  bare: a word of plain characters goes without
- * quotes.  -1 when no quoting can hold it (a line break: f is then to be
+ * quotes.  -1 when no quoting can hold it (a line break: b is then to be
  * discarded).
  */
 static int
-put_word(FILE *f, const char *w, bool pct, bool bare)
+put_word(struct sbuf *b, const char *w, bool pct, bool bare)
 {
 	/* Nothing argv_split, inih or a reader takes for more. */
 	static const char plain[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -1142,31 +1190,33 @@ put_word(FILE *f, const char *w, bool pct, bool bare)
 		return -1;
 	if (bare && *w != '\0' && strspn(w, plain) == strlen(w)) {
 		if (pct)
-			put_pct(f, w);
+			put_pct(b, w);
 		else
-			fputs(w, f);
+			sb_puts(b, w);
 		return 0;
 	}
 	/* Single quotes when double quotes would need escapes and they not. */
 	dq = strchr(w, '\'') != NULL || strpbrk(w, "\"\\$`") == NULL;
 	q = dq ? '"' : '\'';
-	fputc(q, f);
+	sb_putc(b, q);
 	for (s = w; *s != '\0'; s++) {
 		/*
 		 * inih ends a value at a ';' after a blank, quotes or not: that
 		 * ';' goes between the quotes, escaped.
 		 */
 		if (*s == ';' && s > w && isspace((unsigned char)s[-1])) {
-			fprintf(f, "%c\\;%c", q, q);
+			sb_putc(b, q);
+			sb_puts(b, "\\;");
+			sb_putc(b, q);
 			continue;
 		}
 		if (dq && strchr("\"\\$`", *s) != NULL)
-			fputc('\\', f);
+			sb_putc(b, '\\');
 		if (pct && *s == '%')
-			fputc('%', f);
-		fputc(*s, f);
+			sb_putc(b, '%');
+		sb_putc(b, *s);
 	}
-	fputc(q, f);
+	sb_putc(b, q);
 	return 0;
 }
 
@@ -1183,43 +1233,31 @@ has_here(const char *s)
 	return false;
 }
 
-/* The same, with here as it is (shown) or with its '%' doubled (pct). */
+/*
+ * Template s with each %(here) replaced by here: with the '%' of here
+ * doubled (pct), still a template (%(agent), %(instance), %% stay) that no
+ * longer depends on where the file is; else as a message shows it.
+ * Caller frees.
+ */
 static char *
-subst_here_as(const char *s, const char *here, bool pct)
+subst_here(const char *s, const char *here, bool pct)
 {
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f;
+	struct sbuf b = { NULL, 0, 0 };
 
-	if ((f = open_memstream(&out, &len)) == NULL)
-		fatal("out of memory");
 	for (; *s != '\0'; s++) {
 		if (*s == '%' && s[1] == '%') {
-			fputs("%%", f);
+			sb_puts(&b, "%%");
 			s++;
 		} else if (strncmp(s, "%(here)", 7) == 0) {
 			if (pct)
-				put_pct(f, here);
+				put_pct(&b, here);
 			else
-				fputs(here, f);
+				sb_puts(&b, here);
 			s += 6;
 		} else
-			fputc(*s, f);
+			sb_putc(&b, *s);
 	}
-	if (fclose(f) != 0)
-		fatal("out of memory");
-	return out;
-}
-
-/*
- * Template s with each %(here) replaced by here, the '%' of here doubled:
- * still a template (%(agent), %(instance), %% stay), but one that no
- * longer depends on where the file is.  Caller frees.
- */
-static char *
-subst_here(const char *s, const char *here)
-{
-	return subst_here_as(s, here, true);
+	return sb_take(&b);
 }
 
 /*
@@ -1232,34 +1270,30 @@ static char *
 fmt_words(const struct strv *words, const char *here, bool env,
     const char **why)
 {
-	char *out = NULL, *w;
-	size_t len = 0, i;
+	struct sbuf b = { NULL, 0, 0 };
 	const char *eq;
+	size_t i;
 	int rc = 0;
-	FILE *f;
+	char *w;
 
-	if ((f = open_memstream(&out, &len)) == NULL)
-		fatal("out of memory");
 	for (i = 0; i < words->n && rc == 0; i++) {
-		w = here != NULL ? subst_here(words->v[i], here) :
+		w = here != NULL ? subst_here(words->v[i], here, true) :
 		    xstrdup(words->v[i]);
 		if (i > 0)
-			fputs(env ? ", " : " ", f);
+			sb_puts(&b, env ? ", " : " ");
 		if (env && (eq = strchr(w, '=')) != NULL) {
-			fprintf(f, "%.*s=", (int)(eq - w), w);
-			rc = put_word(f, eq + 1, false, false);
+			sb_putn(&b, w, (size_t)(eq - w) + 1);
+			rc = put_word(&b, eq + 1, false, false);
 		} else
-			rc = put_word(f, w, here == NULL, true);
+			rc = put_word(&b, w, here == NULL, true);
 		free(w);
 	}
-	if (fclose(f) != 0)
-		fatal("out of memory");
 	if (rc == -1) {
-		free(out);
+		free(b.s);
 		*why = "holds a line break";
 		return NULL;
 	}
-	return out;
+	return sb_take(&b);
 }
 
 /*
@@ -1270,18 +1304,14 @@ fmt_words(const struct strv *words, const char *here, bool env,
 static char *
 fmt_literal(const char *s, const char *here, const char **why)
 {
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f;
+	struct sbuf b = { NULL, 0, 0 };
+	char *out;
 
 	if (here != NULL)
-		out = subst_here(s, here);
+		out = subst_here(s, here, true);
 	else {
-		if ((f = open_memstream(&out, &len)) == NULL)
-			fatal("out of memory");
-		put_pct(f, s);
-		if (fclose(f) != 0)
-			fatal("out of memory");
+		put_pct(&b, s);
+		out = sb_take(&b);
 	}
 	if ((*why = literal_trouble(out)) != NULL) {
 		free(out);
@@ -1391,33 +1421,31 @@ write_kv(FILE *f, const char *key, const char *value)
 static char *
 shown(const char *s)
 {
-	char *out = NULL;
-	size_t len = 0, n;
-	FILE *f;
+	struct sbuf b = { NULL, 0, 0 };
+	char hex[8];
+	size_t n;
 
-	if ((f = open_memstream(&out, &len)) == NULL)
-		fatal("out of memory");
 	for (n = 0; *s != '\0' && n < 80; s++, n++) {
 		if (*s == '\n')
-			fputs("\\n", f);
+			sb_puts(&b, "\\n");
 		else if (*s == '\t')
-			fputs("\\t", f);
-		else if (iscntrl((unsigned char)*s))
-			fprintf(f, "\\x%02x", (unsigned char)*s);
-		else
-			fputc(*s, f);
+			sb_puts(&b, "\\t");
+		else if (iscntrl((unsigned char)*s)) {
+			snprintf(hex, sizeof(hex), "\\x%02x", (unsigned char)*s);
+			sb_puts(&b, hex);
+		} else
+			sb_putc(&b, *s);
 	}
 	if (*s != '\0')
-		fputs("...", f);
-	if (fclose(f) != 0)
-		fatal("out of memory");
-	return out;
+		sb_puts(&b, "...");
+	return sb_take(&b);
 }
 
 /*
  * The value of key, at line, as config_print would write it: text (taken;
- * NULL: it has no written form, *why says why; read after text is made).  One config_print could
- * not write back is an error: what it stands for is value.
+ * NULL: it has no written form, *whyp says why; read after text is made).
+ * One config_print could not write back is an error: what it stands for
+ * is value.
  */
 static void
 check_written(struct parse *p, unsigned line, const char *key,
@@ -1447,21 +1475,19 @@ check_written(struct parse *p, unsigned line, const char *key,
 static char *
 joined(const struct strv *words, const char *here, const char *sep)
 {
-	char *out = NULL, *w;
-	size_t len = 0, i;
-	FILE *f;
+	struct sbuf b = { NULL, 0, 0 };
+	size_t i;
+	char *w;
 
-	if ((f = open_memstream(&out, &len)) == NULL)
-		fatal("out of memory");
 	for (i = 0; i < words->n; i++) {
-		w = here != NULL ? subst_here_as(words->v[i], here, false) :
+		w = here != NULL ? subst_here(words->v[i], here, false) :
 		    xstrdup(words->v[i]);
-		fprintf(f, "%s%s", i > 0 ? sep : "", w);
+		if (i > 0)
+			sb_puts(&b, sep);
+		sb_puts(&b, w);
 		free(w);
 	}
-	if (fclose(f) != 0)
-		fatal("out of memory");
-	return out;
+	return sb_take(&b);
 }
 
 enum stype { S_DAEMON, S_DEFAULTS, S_AGENT, S_CLUSTER, S_BAD };
@@ -1747,7 +1773,7 @@ check_agent_written(struct parse *p, const struct agent_conf *a,
 
 #define LINE(k) (ks->line[k] ? ks->line[k] : a->line)
 	if (a->command != NULL && has_here(a->command)) {
-		v = subst_here_as(a->command, here, false);
+		v = subst_here(a->command, here, false);
 		check_written(p, LINE(K_COMMAND), "command", v,
 		    fmt_command(a, here, &why), &why);
 		free(v);
@@ -1759,13 +1785,13 @@ check_agent_written(struct parse *p, const struct agent_conf *a,
 		free(v);
 	}
 	if (a->directory != NULL && has_here(a->directory)) {
-		v = subst_here_as(a->directory, here, false);
+		v = subst_here(a->directory, here, false);
 		check_written(p, LINE(K_DIRECTORY), "directory", v,
 		    fmt_literal(a->directory, here, &why), &why);
 		free(v);
 	}
 	if (has_here(a->thread_id)) {
-		v = subst_here_as(a->thread_id, here, false);
+		v = subst_here(a->thread_id, here, false);
 		check_written(p, LINE(K_THREAD_ID), "thread_id", v,
 		    fmt_literal(a->thread_id, here, &why), &why);
 		free(v);
@@ -1980,28 +2006,23 @@ static void
 report_cycle(struct parse *p, const struct config *c,
     const struct agent_note *notes, ssize_t on)
 {
+	struct sbuf b = { NULL, 0, 0 };
 	ssize_t first = on, k;
-	char *msg = NULL;
-	size_t len = 0;
-	FILE *f;
 
 	/* Agents are still in file order: the lowest index comes first. */
 	for (k = notes[on].fb; k != on; k = notes[k].fb)
 		if (k < first)
 			first = k;
-	/* A stream: a long cycle must not be copied once per agent. */
-	if ((f = open_memstream(&msg, &len)) == NULL)
-		fatal("out of memory describing a fallback cycle");
-	fputs(c->agents[first].name, f);
+	/* Grown, not copied once per agent: a cycle may be long. */
+	sb_puts(&b, c->agents[first].name);
 	k = first;
 	do {
 		k = notes[k].fb;
-		fprintf(f, " -> %s", c->agents[k].name);
+		sb_puts(&b, " -> ");
+		sb_puts(&b, c->agents[k].name);
 	} while (k != first);
-	if (fclose(f) != 0)
-		fatal("out of memory describing a fallback cycle");
-	perr(p, notes[first].fallback_line, "fallback cycle: %s", msg);
-	free(msg);
+	perr(p, notes[first].fallback_line, "fallback cycle: %s", b.s);
+	free(b.s);
 }
 
 /*
