@@ -21,19 +21,45 @@
 #define CONFIG_LINE_MAX 8192
 /* A fleet file is read whole (kept for a reexec): this is far beyond one. */
 #define CONFIG_FILE_MAX (64 << 20)
+/*
+ * Did-you-mean among the file's own names, per load, in character pairs
+ * compared: thousands of mistakes' worth, a fraction of a second at most.
+ */
+#define SUGGEST_BUDGET (50ULL * 1000 * 1000)
+/* What --check prints for http_token: a secret stays off the terminal. */
+#define HIDDEN_TOKEN "<hidden>"
 
 struct raw_section {
 	char *name;
 	unsigned line;
 	bool broken; /* a header without ']', already reported */
+	/*
+	 * Its entries: entries[first] to entries[first + nentries - 1].  An
+	 * entry always belongs to the last section read, so each section's
+	 * entries are together, in file order.
+	 */
+	size_t first, nentries;
 };
 
 struct raw_entry {
 	int section; /* index into sections, -1 before any */
 	char *key;
 	char *value; /* owned; continuation lines joined with a space */
+	size_t vlen, vcap; /* value's length, and its buffer's size */
 	unsigned line;
 	bool refused; /* its line was refused whole (and reported) */
+};
+
+/*
+ * A set of strings with an index each: the lookups by name that would make
+ * loading quadratic (sections, clusters, agents, messages already said).
+ * Open addressing, at most half full.  The strings are borrowed.
+ */
+struct nametab {
+	const char **keys;
+	size_t *vals;
+	size_t mask; /* size - 1, a power of two; 0: nothing allocated */
+	size_t n;
 };
 
 struct parse {
@@ -48,20 +74,116 @@ struct parse {
 	bool line_bad;  /* we reported this line: inih gets an empty one */
 
 	struct raw_section *sections;
-	size_t nsections;
+	size_t nsections, seccap;
 	struct raw_entry *entries;
-	size_t nentries;
+	size_t nentries, entcap;
 	struct config_errors *errs;
 	unsigned *errline; /* the line of each message in errs */
+	size_t errcap;
+	struct nametab said; /* the messages in errs, each said once */
 	unsigned nerrs;
+	/*
+	 * What is left of the work did-you-mean may do among the file's own
+	 * names (in character pairs compared): a file of many mistakes must
+	 * not make loading quadratic.
+	 */
+	uint64_t suggest_budget;
 };
+
+/* FNV-1a. */
+static uint64_t
+name_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static void
+nametab_free(struct nametab *t)
+{
+	free(t->keys);
+	free(t->vals);
+	memset(t, 0, sizeof(*t));
+}
+
+/* The slot of key, or of the empty slot where it would go. */
+static size_t
+nametab_slot(const struct nametab *t, const char *key)
+{
+	size_t i = (size_t)name_hash(key) & t->mask;
+
+	while (t->keys[i] != NULL && strcmp(t->keys[i], key) != 0)
+		i = (i + 1) & t->mask;
+	return i;
+}
+
+/* key's value, or -1 when key is not in t. */
+static ssize_t
+nametab_get(const struct nametab *t, const char *key)
+{
+	size_t i;
+
+	if (t->mask == 0)
+		return -1;
+	i = nametab_slot(t, key);
+	return t->keys[i] != NULL ? (ssize_t)t->vals[i] : -1;
+}
+
+/*
+ * Add key (borrowed: it must outlive t) with value val.  Returns false,
+ * leaving t as it was, when key is there already.
+ */
+static bool
+nametab_put(struct nametab *t, const char *key, size_t val)
+{
+	size_t i, j, oldsize = t->mask + 1;
+	const char **okeys = t->keys;
+	size_t *ovals = t->vals;
+
+	if (t->mask == 0 || (t->n + 1) * 2 > t->mask + 1) {
+		t->mask = t->mask == 0 ? 63 : t->mask * 2 + 1;
+		t->keys = xcalloc(t->mask + 1, sizeof(*t->keys));
+		t->vals = xcalloc(t->mask + 1, sizeof(*t->vals));
+		for (j = 0; okeys != NULL && j < oldsize; j++) {
+			if (okeys[j] == NULL)
+				continue;
+			i = nametab_slot(t, okeys[j]);
+			t->keys[i] = okeys[j];
+			t->vals[i] = ovals[j];
+		}
+		free(okeys);
+		free(ovals);
+	}
+	i = nametab_slot(t, key);
+	if (t->keys[i] != NULL)
+		return false;
+	t->keys[i] = key;
+	t->vals[i] = val;
+	t->n++;
+	return true;
+}
+
+/*
+ * v, of room for *cap elements of size sz, n in use: with room for one
+ * more, by doubling, so that appending stays linear.
+ */
+static void *
+grow(void *v, size_t n, size_t *cap, size_t sz)
+{
+	if (n < *cap)
+		return v;
+	*cap = *cap == 0 ? 16 : *cap * 2;
+	return xreallocarray(v, *cap, sz);
+}
 
 static void __attribute__((format(printf, 3, 4)))
 perr(struct parse *p, unsigned line, const char *fmt, ...)
 {
 	char *msg, *full;
 	va_list ap;
-	size_t i;
 
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) == -1)
@@ -70,38 +192,110 @@ perr(struct parse *p, unsigned line, const char *fmt, ...)
 	xasprintf(&full, "%s:%u: %s", p->path, line, msg);
 	free(msg);
 	/* A [defaults] line at fault for every agent is said once. */
-	for (i = 0; i < p->errs->msgs.n; i++) {
-		if (strcmp(p->errs->msgs.v[i], full) == 0) {
-			free(full);
-			return;
-		}
+	if (!nametab_put(&p->said, full, p->errs->msgs.n)) {
+		free(full);
+		return;
 	}
-	p->errline = xreallocarray(p->errline, p->errs->msgs.n + 1,
+	p->errline = grow(p->errline, p->errs->msgs.n, &p->errcap,
 	    sizeof(*p->errline));
 	p->errline[p->errs->msgs.n] = line;
 	strv_push_own(&p->errs->msgs, full);
 	p->nerrs++;
 }
 
+struct errpos {
+	unsigned line;
+	size_t seq; /* the order it was said in */
+	char *msg;
+};
+
+static int
+errpos_cmp(const void *x, const void *y)
+{
+	const struct errpos *a = x, *b = y;
+
+	if (a->line != b->line)
+		return a->line < b->line ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
 /* Put the messages in line order; those of one line keep their order. */
 static void
 sort_errors(struct parse *p)
 {
-	char **v = p->errs->msgs.v;
-	unsigned l;
-	size_t i, j;
-	char *m;
+	size_t i, n = p->errs->msgs.n;
+	struct errpos *v;
 
-	for (i = 1; i < p->errs->msgs.n; i++) {
-		m = v[i];
-		l = p->errline[i];
-		for (j = i; j > 0 && p->errline[j - 1] > l; j--) {
-			v[j] = v[j - 1];
-			p->errline[j] = p->errline[j - 1];
-		}
-		v[j] = m;
-		p->errline[j] = l;
+	if (n < 2)
+		return;
+	v = xcalloc(n, sizeof(*v));
+	for (i = 0; i < n; i++) {
+		v[i].line = p->errline[i];
+		v[i].seq = i;
+		v[i].msg = p->errs->msgs.v[i];
 	}
+	qsort(v, n, sizeof(*v), errpos_cmp);
+	for (i = 0; i < n; i++) {
+		p->errs->msgs.v[i] = v[i].msg;
+		p->errline[i] = v[i].line;
+	}
+	free(v);
+}
+
+/* A new section, the last one; name is copied. */
+static void
+add_section(struct parse *p, const char *name, bool broken)
+{
+	struct raw_section *s;
+
+	p->sections = grow(p->sections, p->nsections, &p->seccap,
+	    sizeof(*p->sections));
+	s = &p->sections[p->nsections++];
+	s->name = xstrdup(name);
+	s->line = p->lineno;
+	s->broken = broken;
+	s->first = p->nentries;
+	s->nentries = 0;
+	p->have_key = false;
+}
+
+/* A new entry of the last section, at the current line; key is copied. */
+static struct raw_entry *
+add_entry(struct parse *p, const char *key, const char *value, bool refused)
+{
+	struct raw_entry *e;
+
+	p->entries = grow(p->entries, p->nentries, &p->entcap,
+	    sizeof(*p->entries));
+	e = &p->entries[p->nentries++];
+	e->section = (int)p->nsections - 1;
+	e->key = xstrdup(key);
+	e->vlen = strlen(value);
+	e->vcap = e->vlen + 1;
+	e->value = xmalloc(e->vcap);
+	memcpy(e->value, value, e->vcap);
+	e->line = p->lineno;
+	e->refused = refused;
+	if (p->nsections > 0)
+		p->sections[p->nsections - 1].nentries++;
+	return e;
+}
+
+/* Continue e's value with piece, after one space (none after nothing). */
+static void
+append_value(struct raw_entry *e, const char *piece)
+{
+	size_t n = strlen(piece), sep = e->vlen > 0;
+
+	if (e->vlen + sep + n + 1 > e->vcap) {
+		while (e->vlen + sep + n + 1 > e->vcap)
+			e->vcap *= 2;
+		e->value = xreallocarray(e->value, e->vcap, 1);
+	}
+	if (sep)
+		e->value[e->vlen++] = ' ';
+	memcpy(e->value + e->vlen, piece, n + 1);
+	e->vlen += n;
 }
 
 static char *
@@ -142,7 +336,6 @@ key_end(const char *s)
 static void
 refuse_line(struct parse *p)
 {
-	struct raw_entry *e;
 	char *copy, *s, *end;
 
 	if (p->nsections == 0)
@@ -159,14 +352,7 @@ refuse_line(struct parse *p)
 	if (*s != '\0' && *s != ';' && *s != '#' && *s != '[' &&
 	    (*end == '=' || *end == ':')) {
 		*end = '\0';
-		p->entries = xreallocarray(p->entries, p->nentries + 1,
-		    sizeof(*p->entries));
-		e = &p->entries[p->nentries++];
-		e->section = (int)p->nsections - 1;
-		e->key = xstrdup(trim(s));
-		e->value = xstrdup("");
-		e->line = p->lineno;
-		e->refused = true;
+		add_entry(p, trim(s), "", true);
 		p->have_key = true;
 	}
 	free(copy);
@@ -221,13 +407,7 @@ reader_check(struct parse *p)
 			 * The keys that follow belong to this broken section
 			 * (ignored), not to the one before, nor to none.
 			 */
-			p->sections = xreallocarray(p->sections,
-			    p->nsections + 1, sizeof(*p->sections));
-			p->sections[p->nsections].name = xstrdup(trim(s + 1));
-			p->sections[p->nsections].line = p->lineno;
-			p->sections[p->nsections].broken = true;
-			p->nsections++;
-			p->have_key = false;
+			add_section(p, trim(s + 1), true);
 		} else {
 			char *rest = trim(end + 1);
 			*end = '\0';
@@ -236,13 +416,7 @@ reader_check(struct parse *p)
 				perr(p, p->lineno,
 				    "unexpected text after section header [%s]",
 				    s + 1);
-			p->sections = xreallocarray(p->sections,
-			    p->nsections + 1, sizeof(*p->sections));
-			p->sections[p->nsections].name = xstrdup(trim(s + 1));
-			p->sections[p->nsections].line = p->lineno;
-			p->sections[p->nsections].broken = false;
-			p->nsections++;
-			p->have_key = false;
+			add_section(p, trim(s + 1), false);
 		}
 	} else if (*key_end(s) == '\0' || *key_end(s) == ';') {
 		perr(p, p->lineno, "expected 'key = value', found '%s'", s);
@@ -300,7 +474,6 @@ handler(void *user, const char *section, const char *key, const char *value)
 {
 	struct parse *p = user;
 	struct raw_entry *e;
-	char *joined;
 
 	(void)section; /* we track sections ourselves, with their lines */
 	/* inih did not see a refused line: what continues it goes too. */
@@ -314,24 +487,10 @@ handler(void *user, const char *section, const char *key, const char *value)
 		e = &p->entries[p->nentries - 1];
 		looks_like_key(p, e, value);
 		/* "key =" alone, then the value on indented lines */
-		if (*e->value == '\0') {
-			free(e->value);
-			e->value = xstrdup(value);
-			return 1;
-		}
-		xasprintf(&joined, "%s %s", e->value, value);
-		free(e->value);
-		e->value = joined;
+		append_value(e, value);
 		return 1;
 	}
-	p->entries = xreallocarray(p->entries, p->nentries + 1,
-	    sizeof(*p->entries));
-	e = &p->entries[p->nentries++];
-	e->section = (int)p->nsections - 1;
-	e->key = xstrdup(key);
-	e->value = xstrdup(value);
-	e->line = p->lineno;
-	e->refused = false;
+	add_entry(p, key, value, false);
 	return 1;
 }
 
@@ -348,6 +507,7 @@ parse_free(struct parse *p)
 		free(p->entries[i].value);
 	}
 	free(p->entries);
+	nametab_free(&p->said);
 }
 
 /* The keys, per kind of section. */
@@ -453,6 +613,82 @@ closest(const char *const *cands, int n, const char *word)
 	}
 	if (best != NULL && (bestd <= 2 || bestd * 3 <= strlen(word)))
 		return best;
+	return NULL;
+}
+
+/*
+ * The names of the file's agents or clusters, for did-you-mean: by length,
+ * since a name whose length differs too much from the word's cannot be the
+ * answer and is not looked at.
+ */
+struct namelist {
+	const char **names; /* borrowed, in file order */
+	size_t n;
+	size_t *bylen;      /* indexes into names, shortest names first */
+	size_t start[NAME_MAX_LEN + 2]; /* bylen[start[l]..start[l+1]): length l */
+};
+
+static void
+namelist_init(struct namelist *nl, const char **names, size_t n)
+{
+	size_t i, l, at[NAME_MAX_LEN + 2] = { 0 };
+
+	memset(nl, 0, sizeof(*nl));
+	nl->names = names;
+	nl->n = n;
+	nl->bylen = xcalloc(n + 1, sizeof(*nl->bylen));
+	/* Counting sort: file order is kept within each length. */
+	for (i = 0; i < n; i++)
+		nl->start[strlen(names[i]) + 1]++;
+	for (l = 1; l <= NAME_MAX_LEN + 1; l++)
+		nl->start[l] += nl->start[l - 1];
+	memcpy(at, nl->start, sizeof(at));
+	for (i = 0; i < n; i++)
+		nl->bylen[at[strlen(names[i])]++] = i;
+}
+
+static void
+namelist_free(struct namelist *nl)
+{
+	free(nl->bylen);
+	nl->bylen = NULL;
+}
+
+/*
+ * What closest() would say among nl's names but names[skip], as long as
+ * p's budget lasts: none once it is spent.  Ties go to the first in the
+ * file, as in closest().
+ */
+static const char *
+closest_name(struct parse *p, const struct namelist *nl, size_t skip,
+    const char *word)
+{
+	size_t lw = strlen(word), far = lw / 3 > 2 ? lw / 3 : 2;
+	size_t lo = lw > far ? lw - far : 0, hi = lw + far, l, i, k;
+	size_t best = SIZE_MAX;
+	unsigned d, bestd = UINT_MAX;
+	uint64_t cost;
+
+	if (hi > NAME_MAX_LEN)
+		hi = NAME_MAX_LEN;
+	for (l = lo; l <= hi; l++) {
+		for (i = nl->start[l]; i < nl->start[l + 1]; i++) {
+			k = nl->bylen[i];
+			if (k == skip)
+				continue;
+			cost = (uint64_t)(lw + 1) * (l + 1);
+			if (cost > p->suggest_budget)
+				return NULL;
+			p->suggest_budget -= cost;
+			d = edit_distance(word, nl->names[k]);
+			if (d < bestd || (d == bestd && k < best)) {
+				bestd = d;
+				best = k;
+			}
+		}
+	}
+	if (best != SIZE_MAX && (bestd <= 2 || bestd * 3 <= lw))
+		return nl->names[best];
 	return NULL;
 }
 
@@ -848,6 +1084,412 @@ resolve_path(struct parse *p, unsigned line, const char *key,
 	return abs;
 }
 
+/*
+ * The written form of values, shared by config_print and the load: a value
+ * config_print could not write so that it loads back the same is refused
+ * when the file is loaded, so that --check never prints a file that loads
+ * as something else.  Only expansions can make such values (%(here), the
+ * current directory, CHECKPOINT_DIR): what the file itself says can always
+ * be written back.
+ */
+
+/*
+ * A growing string.  Not open_memstream: its buffer starts at 8 KiB, and
+ * one per agent, shrunk when closed, left the heap in pieces (92 MB for a
+ * file of 10,000 agents).
+ */
+struct sbuf {
+	char *s;
+	size_t n, cap;
+};
+
+static void
+sb_putn(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->n + n + 1 > b->cap) {
+		if (b->cap == 0)
+			b->cap = 64;
+		while (b->n + n + 1 > b->cap)
+			b->cap *= 2;
+		b->s = xreallocarray(b->s, b->cap, 1);
+	}
+	memcpy(b->s + b->n, s, n);
+	b->n += n;
+	b->s[b->n] = '\0';
+}
+
+static void
+sb_puts(struct sbuf *b, const char *s)
+{
+	sb_putn(b, s, strlen(s));
+}
+
+static void
+sb_putc(struct sbuf *b, char c)
+{
+	sb_putn(b, &c, 1);
+}
+
+/* The string, taken from b (caller frees). */
+static char *
+sb_take(struct sbuf *b)
+{
+	char *s = b->s != NULL ? b->s : xstrdup("");
+
+	memset(b, 0, sizeof(*b));
+	return s;
+}
+
+/* Why s cannot be a value taken literally; NULL: it can. */
+static const char *
+literal_trouble(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (strchr(s, '\n') != NULL)
+		return "holds a line break";
+	if (n > 0 && (isspace((unsigned char)s[0]) ||
+	    isspace((unsigned char)s[n - 1])))
+		return "starts or ends with a blank, which the file would drop";
+	for (i = 1; i < n; i++)
+		if (s[i] == ';' && isspace((unsigned char)s[i - 1]))
+			return "holds a ';' after a blank, which the file would "
+			    "take for a comment";
+	return NULL;
+}
+
+/* Append s to b with each '%' written '%%'. */
+static void
+put_pct(struct sbuf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '%')
+			sb_putc(b, '%');
+		sb_putc(b, *s);
+	}
+}
+
+/*
+ * Append w to b so that argv_split reads it back as one word; pct: w is
+ * final, its '%' written '%%' (expand_vars would take them), else a
+ * template whose %() stay.  bare: a word of plain characters goes without
+ * quotes.  -1 when no quoting can hold it (a line break: b is then to be
+ * discarded).
+ */
+static int
+put_word(struct sbuf *b, const char *w, bool pct, bool bare)
+{
+	/* Nothing argv_split, inih or a reader takes for more. */
+	static const char plain[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789_-+=.,/:@%()";
+	const char *s;
+	bool dq;
+	char q;
+
+	if (strchr(w, '\n') != NULL)
+		return -1;
+	if (bare && *w != '\0' && strspn(w, plain) == strlen(w)) {
+		if (pct)
+			put_pct(b, w);
+		else
+			sb_puts(b, w);
+		return 0;
+	}
+	/* Single quotes when double quotes would need escapes and they not. */
+	dq = strchr(w, '\'') != NULL || strpbrk(w, "\"\\$`") == NULL;
+	q = dq ? '"' : '\'';
+	sb_putc(b, q);
+	for (s = w; *s != '\0'; s++) {
+		/*
+		 * inih ends a value at a ';' after a blank, quotes or not: that
+		 * ';' goes between the quotes, escaped.
+		 */
+		if (*s == ';' && s > w && isspace((unsigned char)s[-1])) {
+			sb_putc(b, q);
+			sb_puts(b, "\\;");
+			sb_putc(b, q);
+			continue;
+		}
+		if (dq && strchr("\"\\$`", *s) != NULL)
+			sb_putc(b, '\\');
+		if (pct && *s == '%')
+			sb_putc(b, '%');
+		sb_putc(b, *s);
+	}
+	sb_putc(b, q);
+	return 0;
+}
+
+/* Does template s name %(here)?  ("%%(here)" is a literal text.) */
+static bool
+has_here(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '%' && s[1] == '%')
+			s++;
+		else if (strncmp(s, "%(here)", 7) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Template s with each %(here) replaced by here: with the '%' of here
+ * doubled (pct), still a template (%(agent), %(instance), %% stay) that no
+ * longer depends on where the file is; else as a message shows it.
+ * Caller frees.
+ */
+static char *
+subst_here(const char *s, const char *here, bool pct)
+{
+	struct sbuf b = { NULL, 0, 0 };
+
+	for (; *s != '\0'; s++) {
+		if (*s == '%' && s[1] == '%') {
+			sb_puts(&b, "%%");
+			s++;
+		} else if (strncmp(s, "%(here)", 7) == 0) {
+			if (pct)
+				put_pct(&b, here);
+			else
+				sb_puts(&b, here);
+			s += 6;
+		} else
+			sb_putc(&b, *s);
+	}
+	return sb_take(&b);
+}
+
+/*
+ * Words as a value that splits back into them, separated by blanks, or
+ * for env by ", " (each KEY=VALUE with its VALUE quoted).  here non-NULL:
+ * the words are templates, their %(here) made absolute; NULL: they are
+ * final.  The text (caller frees), or NULL with the reason in *why.
+ */
+static char *
+fmt_words(const struct strv *words, const char *here, bool env,
+    const char **why)
+{
+	struct sbuf b = { NULL, 0, 0 };
+	const char *eq;
+	size_t i;
+	int rc = 0;
+	char *w;
+
+	for (i = 0; i < words->n && rc == 0; i++) {
+		w = here != NULL ? subst_here(words->v[i], here, true) :
+		    xstrdup(words->v[i]);
+		if (i > 0)
+			sb_puts(&b, env ? ", " : " ");
+		if (env && (eq = strchr(w, '=')) != NULL) {
+			sb_putn(&b, w, (size_t)(eq - w) + 1);
+			rc = put_word(&b, eq + 1, false, false);
+		} else
+			rc = put_word(&b, w, here == NULL, true);
+		free(w);
+	}
+	if (rc == -1) {
+		free(b.s);
+		*why = "holds a line break";
+		return NULL;
+	}
+	return sb_take(&b);
+}
+
+/*
+ * A literal value: a final path (here NULL: its '%' doubled) or a template
+ * (its %(here) made absolute).  The text (caller frees), or NULL with the
+ * reason in *why.
+ */
+static char *
+fmt_literal(const char *s, const char *here, const char **why)
+{
+	struct sbuf b = { NULL, 0, 0 };
+	char *out;
+
+	if (here != NULL)
+		out = subst_here(s, here, true);
+	else {
+		put_pct(&b, s);
+		out = sb_take(&b);
+	}
+	if ((*why = literal_trouble(out)) != NULL) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* An agent's command: as written, unless %(here) must be made absolute. */
+static char *
+fmt_command(const struct agent_conf *a, const char *here, const char **why)
+{
+	if (!has_here(a->command))
+		return xstrdup(a->command);
+	return fmt_words(&a->argv, here, false, why);
+}
+
+/*
+ * Whether a cut of value v (len bytes) at v[i] is good: a single space
+ * between two other characters (the loader joins the pieces with one
+ * space, and drops the blanks around them), not before a piece the loader
+ * would take for a comment or for a key of its own.
+ */
+static bool
+good_cut(const char *v, size_t len, size_t i)
+{
+	const char *next = v + i + 1;
+	size_t n;
+
+	if (v[i] != ' ' || i == 0 || i + 1 >= len ||
+	    isspace((unsigned char)v[i - 1]) || isspace((unsigned char)*next))
+		return false;
+	if (*next == ';' || *next == '#')
+		return false;
+	n = strspn(next, "abcdefghijklmnopqrstuvwxyz_");
+	if (n == 0)
+		return true;
+	n += strspn(next + n, " \t");
+	return next[n] != '=' && next[n] != ':';
+}
+
+/*
+ * Where the piece of v that starts at from ends, on a line with room for
+ * room characters: len when the rest fits, else the last good cut; 0 when
+ * there is none.
+ */
+static size_t
+cut_at(const char *v, size_t len, size_t from, size_t room)
+{
+	size_t i;
+
+	if (len - from <= room)
+		return len;
+	for (i = from + room < len - 1 ? from + room : len - 1; i > from; i--)
+		if (good_cut(v, len, i))
+			return i;
+	return 0;
+}
+
+/*
+ * Lay value out after key and sep, continuation lines indented by one tab,
+ * each line at most CONFIG_LINE_MAX characters; f NULL: only whether it
+ * can.  0, or -1 when it cannot (nothing written).
+ */
+static int
+lay_out(FILE *f, const char *key, const char *sep, const char *v)
+{
+	size_t len = strlen(v), from = 0, end;
+	size_t room = CONFIG_LINE_MAX - strlen(key) - strlen(sep);
+
+	/* All or nothing: see first that it can. */
+	if (f != NULL && lay_out(NULL, key, sep, v) == -1)
+		return -1;
+	for (;;) {
+		if ((end = cut_at(v, len, from, room)) == 0)
+			return -1;
+		if (f != NULL)
+			fprintf(f, "%s%s%.*s\n", from == 0 ? key : "\t",
+			    from == 0 ? sep : "", (int)(end - from), v + from);
+		if (end == len)
+			return 0;
+		from = end + 1;
+		room = CONFIG_LINE_MAX - 1;
+	}
+}
+
+/*
+ * Write key = value so that the loader reads value back, in lines the
+ * loader takes (a long value on continuation lines).  f NULL: only whether
+ * it can.  0, or -1 when it cannot.
+ */
+static int
+write_kv(FILE *f, const char *key, const char *value)
+{
+	if (*value == '\0') {
+		if (f != NULL)
+			fprintf(f, "%s =\n", key);
+		return 0;
+	}
+	/* " ;" would start a comment; and a line one too long wants "=". */
+	if (*value != ';' && lay_out(f, key, " = ", value) == 0)
+		return 0;
+	return lay_out(f, key, "=", value);
+}
+
+/* s for a message: control characters escaped, cut after 80. Caller frees. */
+static char *
+shown(const char *s)
+{
+	struct sbuf b = { NULL, 0, 0 };
+	char hex[8];
+	size_t n;
+
+	for (n = 0; *s != '\0' && n < 80; s++, n++) {
+		if (*s == '\n')
+			sb_puts(&b, "\\n");
+		else if (*s == '\t')
+			sb_puts(&b, "\\t");
+		else if (iscntrl((unsigned char)*s)) {
+			snprintf(hex, sizeof(hex), "\\x%02x", (unsigned char)*s);
+			sb_puts(&b, hex);
+		} else
+			sb_putc(&b, *s);
+	}
+	if (*s != '\0')
+		sb_puts(&b, "...");
+	return sb_take(&b);
+}
+
+/*
+ * The value of key, at line, as config_print would write it: text (taken;
+ * NULL: it has no written form, *whyp says why; read after text is made).
+ * One config_print could not write back is an error: what it stands for
+ * is value.
+ */
+static void
+check_written(struct parse *p, unsigned line, const char *key,
+    const char *value, char *text, const char *const *whyp)
+{
+	const char *why = text == NULL ? *whyp : NULL;
+	char *v;
+
+	if (text != NULL && write_kv(NULL, key, text) == 0) {
+		free(text);
+		return;
+	}
+	if (text != NULL)
+		why = "is too long for the lines of a fleet file (8192 "
+		    "characters) and has no blank to break it at";
+	v = shown(value);
+	perr(p, line, "%s: '%s' %s: corrald --check could not write it back",
+	    key, v, why);
+	free(v);
+	free(text);
+}
+
+/*
+ * words, their %(here) shown as here (NULL: as they are), joined by sep:
+ * what a message shows of them.  Caller frees.
+ */
+static char *
+joined(const struct strv *words, const char *here, const char *sep)
+{
+	struct sbuf b = { NULL, 0, 0 };
+	size_t i;
+	char *w;
+
+	for (i = 0; i < words->n; i++) {
+		w = here != NULL ? subst_here(words->v[i], here, false) :
+		    xstrdup(words->v[i]);
+		if (i > 0)
+			sb_puts(&b, sep);
+		sb_puts(&b, w);
+		free(w);
+	}
+	return sb_take(&b);
+}
+
 enum stype { S_DAEMON, S_DEFAULTS, S_AGENT, S_CLUSTER, S_BAD };
 
 static enum stype
@@ -929,10 +1571,9 @@ apply_agent_section(struct parse *p, size_t sec, struct agent_conf *a,
 	size_t i;
 	int k;
 
-	for (i = 0; i < p->nentries; i++) {
+	for (i = p->sections[sec].first; i < p->sections[sec].first +
+	    p->sections[sec].nentries; i++) {
 		struct raw_entry *e = &p->entries[i];
-		if (e->section != (int)sec)
-			continue;
 		k = key_index(agent_keys, K_NAGENT, e->key);
 		if (e->refused) {
 			if (k >= 0 && seen[k] == 0) {
@@ -1119,6 +1760,45 @@ check_agent(struct parse *p, struct agent_conf *a, const struct keyset *ks,
 #undef LINE
 }
 
+/*
+ * The agent's values that %(here) or quoting can make unwritable, checked
+ * (check_written); what the file says as it is can always be written.
+ */
+static void
+check_agent_written(struct parse *p, const struct agent_conf *a,
+    const struct keyset *ks, const char *here)
+{
+	const char *why;
+	char *v;
+
+#define LINE(k) (ks->line[k] ? ks->line[k] : a->line)
+	if (a->command != NULL && has_here(a->command)) {
+		v = subst_here(a->command, here, false);
+		check_written(p, LINE(K_COMMAND), "command", v,
+		    fmt_command(a, here, &why), &why);
+		free(v);
+	}
+	if (a->env.n > 0) {
+		v = joined(&a->env, here, ", ");
+		check_written(p, LINE(K_ENV), "env", v, fmt_words(&a->env, here,
+		    true, &why), &why);
+		free(v);
+	}
+	if (a->directory != NULL && has_here(a->directory)) {
+		v = subst_here(a->directory, here, false);
+		check_written(p, LINE(K_DIRECTORY), "directory", v,
+		    fmt_literal(a->directory, here, &why), &why);
+		free(v);
+	}
+	if (has_here(a->thread_id)) {
+		v = subst_here(a->thread_id, here, false);
+		check_written(p, LINE(K_THREAD_ID), "thread_id", v,
+		    fmt_literal(a->thread_id, here, &why), &why);
+		free(v);
+	}
+#undef LINE
+}
+
 static void
 cluster_init(struct cluster_conf *cl, const char *name, unsigned line)
 {
@@ -1264,10 +1944,9 @@ apply_cluster_section(struct parse *p, size_t sec, struct cluster_conf *cl,
 	size_t i;
 	int k;
 
-	for (i = 0; i < p->nentries; i++) {
+	for (i = p->sections[sec].first; i < p->sections[sec].first +
+	    p->sections[sec].nentries; i++) {
 		struct raw_entry *e = &p->entries[i];
-		if (e->section != (int)sec)
-			continue;
 		k = key_index(cluster_keys, C_NCLUSTER, e->key);
 		if (e->refused) {
 			if (k >= 0 && seen[k] == 0) {
@@ -1290,6 +1969,11 @@ apply_cluster_section(struct parse *p, size_t sec, struct cluster_conf *cl,
 		if (cluster_set(cl, (enum ckey)k, e->value, here, &why) == -1) {
 			perr(p, e->line, "%s: %s", e->key, why);
 			bad[k] = true;
+		} else if (k == C_ON_STATE_CHANGE) {
+			char *v = joined(&cl->on_state_argv, NULL, " ");
+			check_written(p, e->line, e->key, v, fmt_words(
+			    &cl->on_state_argv, NULL, false, &why), &why);
+			free(v);
 		}
 	}
 	if (!bad[C_RECOVERY_TIMEOUT] && !bad[C_RECOVERY_TIMEOUT_MAX])
@@ -1314,6 +1998,7 @@ struct agent_note {
 	unsigned fallback_line; /* 0: no fallback */
 	bool numprocs_bad;      /* refused: its count of workers is unknown */
 	ssize_t fb;             /* index of its fallback agent; -1: none */
+	ssize_t cl;             /* index of its cluster; -1: none or unknown */
 };
 
 /* "fallback cycle: a -> b -> a", from the cycle's first agent in the file. */
@@ -1321,41 +2006,46 @@ static void
 report_cycle(struct parse *p, const struct config *c,
     const struct agent_note *notes, ssize_t on)
 {
+	struct sbuf b = { NULL, 0, 0 };
 	ssize_t first = on, k;
-	char *msg, *longer;
 
 	/* Agents are still in file order: the lowest index comes first. */
 	for (k = notes[on].fb; k != on; k = notes[k].fb)
 		if (k < first)
 			first = k;
-	msg = xstrdup(c->agents[first].name);
+	/* Grown, not copied once per agent: a cycle may be long. */
+	sb_puts(&b, c->agents[first].name);
 	k = first;
 	do {
 		k = notes[k].fb;
-		xasprintf(&longer, "%s -> %s", msg, c->agents[k].name);
-		free(msg);
-		msg = longer;
+		sb_puts(&b, " -> ");
+		sb_puts(&b, c->agents[k].name);
 	} while (k != first);
-	perr(p, notes[first].fallback_line, "fallback cycle: %s", msg);
-	free(msg);
+	perr(p, notes[first].fallback_line, "fallback cycle: %s", b.s);
+	free(b.s);
 }
 
 /*
  * Every fallback names another agent of the file, and following fallbacks
- * never comes back.  Fills notes[].fb.  Each agent has at most one
+ * never comes back.  Fills notes[].fb; agents finds an agent's index by
+ * its name.  Each agent has at most one
  * fallback, so a walk from an agent is a path: it ends, or enters a cycle
  * that no earlier walk found (each cycle is reported once).
  */
 static void
 check_fallbacks(struct parse *p, const struct config *c,
-    struct agent_note *notes)
+    const struct nametab *agents, struct agent_note *notes)
 {
 	enum { UNSEEN, ON_WALK, DONE } *state;
 	const char **names, *sugg;
-	size_t i, j, m;
+	struct namelist nl;
+	size_t i;
 	ssize_t k;
 
-	names = xcalloc(c->nagents, sizeof(*names));
+	names = xcalloc(c->nagents + 1, sizeof(*names));
+	for (i = 0; i < c->nagents; i++)
+		names[i] = c->agents[i].name;
+	namelist_init(&nl, names, c->nagents);
 	for (i = 0; i < c->nagents; i++) {
 		const struct agent_conf *a = &c->agents[i];
 		notes[i].fb = -1;
@@ -1366,18 +2056,12 @@ check_fallbacks(struct parse *p, const struct config *c,
 			    "its own fallback");
 			continue;
 		}
-		for (j = 0; j < c->nagents; j++)
-			if (strcmp(c->agents[j].name, a->fallback) == 0)
-				break;
-		if (j < c->nagents) {
-			notes[i].fb = (ssize_t)j;
+		if ((k = nametab_get(agents, a->fallback)) != -1) {
+			notes[i].fb = k;
 			continue;
 		}
 		/* The agent itself is no suggestion: it cannot be one. */
-		for (j = 0, m = 0; j < c->nagents; j++)
-			if (j != i)
-				names[m++] = c->agents[j].name;
-		if ((sugg = closest(names, (int)m, a->fallback)) != NULL)
+		if ((sugg = closest_name(p, &nl, i, a->fallback)) != NULL)
 			perr(p, notes[i].fallback_line, "unknown fallback "
 			    "agent '%s'; did you mean '%s'?", a->fallback,
 			    sugg);
@@ -1386,6 +2070,7 @@ check_fallbacks(struct parse *p, const struct config *c,
 			    "agent '%s' (no [agent:%s] section)", a->fallback,
 			    a->fallback);
 	}
+	namelist_free(&nl);
 	free(names);
 
 	state = xcalloc(c->nagents, sizeof(*state));
@@ -1412,59 +2097,70 @@ check_min_healthy(struct parse *p, const struct config *c,
     const struct agent_note *notes, const unsigned *mhline)
 {
 	const struct cluster_conf *cl;
-	uint64_t workers;
+	uint64_t *workers;
+	bool *unknown;
 	size_t i, j;
-	bool known;
 
+	/* Each cluster's workers, in one pass over the agents. */
+	workers = xcalloc(c->nclusters + 1, sizeof(*workers));
+	unknown = xcalloc(c->nclusters + 1, sizeof(*unknown));
+	for (i = 0; i < c->nagents; i++) {
+		if (notes[i].cl == -1)
+			continue;
+		workers[notes[i].cl] += c->agents[i].numprocs;
+		unknown[notes[i].cl] |= notes[i].numprocs_bad;
+	}
 	for (j = 0; j < c->nclusters; j++) {
 		cl = &c->clusters[j];
 		if (mhline[j] == 0)
 			continue;
-		workers = 0;
-		known = true;
-		for (i = 0; i < c->nagents; i++) {
-			if (!str_same(c->agents[i].cluster, cl->name))
-				continue;
-			workers += c->agents[i].numprocs;
-			known = known && !notes[i].numprocs_bad;
-		}
 		/* A refused numprocs was reported; a guess would be another. */
-		if (known && cl->min_healthy > workers &&
-		    !(cl->min_healthy == 1 && workers == 0))
+		if (!unknown[j] && cl->min_healthy > workers[j] &&
+		    !(cl->min_healthy == 1 && workers[j] == 0))
 			perr(p, mhline[j], "min_healthy %u is more than the "
 			    "%llu worker%s of cluster %s", cl->min_healthy,
-			    (unsigned long long)workers,
-			    workers == 1 ? "" : "s", cl->name);
+			    (unsigned long long)workers[j],
+			    workers[j] == 1 ? "" : "s", cl->name);
 	}
+	free(workers);
+	free(unknown);
 }
 
 static void
 resolve(struct parse *p, struct config *c)
 {
 	struct agent_conf defaults;
-	struct agent_note *notes = NULL;
+	struct agent_note *notes;
 	unsigned *mhline;
 	struct keyset defks;
 	unsigned dseen[D_NDAEMON] = { 0 };
-	const char *name, *cd;
+	const char *name, *cd, **cnames;
 	char *dbdir;
 	enum stype *types;
 	char cwd[PATH_MAX];
+	struct nametab secs, clusters, agents;
+	struct namelist cnl;
 	size_t i, j;
+	ssize_t defsec = -1, other;
+
+	memset(&secs, 0, sizeof(secs));
+	memset(&clusters, 0, sizeof(clusters));
+	memset(&agents, 0, sizeof(agents));
 
 	types = xcalloc(p->nsections, sizeof(*types));
 	for (i = 0; i < p->nsections; i++) {
 		types[i] = section_type(p, &p->sections[i], &name);
-		for (j = 0; j < i && types[i] != S_BAD; j++) {
-			if (types[j] != S_BAD && strcmp(p->sections[j].name,
-			    p->sections[i].name) == 0) {
-				perr(p, p->sections[i].line, "duplicate section "
-				    "[%s] (first at line %u)",
-				    p->sections[i].name, p->sections[j].line);
-				types[i] = S_BAD;
-			}
+		if (types[i] == S_BAD)
+			continue;
+		if (!nametab_put(&secs, p->sections[i].name, i)) {
+			j = (size_t)nametab_get(&secs, p->sections[i].name);
+			perr(p, p->sections[i].line, "duplicate section [%s] "
+			    "(first at line %u)", p->sections[i].name,
+			    p->sections[j].line);
+			types[i] = S_BAD;
 		}
 	}
+	nametab_free(&secs);
 
 	if (getcwd(cwd, sizeof(cwd)) == NULL) {
 		perr(p, 1, "cannot read the current directory: %s",
@@ -1568,7 +2264,11 @@ resolve(struct parse *p, struct config *c)
 			continue;
 		}
 		case D_HTTP_TOKEN:
-			if (strlen(e->value) < 16)
+			if (strcmp(e->value, HIDDEN_TOKEN) == 0)
+				perr(p, e->line, "http_token: %s is what "
+				    "corrald --check prints in its place; write "
+				    "the token itself", HIDDEN_TOKEN);
+			else if (strlen(e->value) < 16)
 				perr(p, e->line, "http_token: at least 16 "
 				    "characters");
 			else
@@ -1589,6 +2289,18 @@ resolve(struct parse *p, struct config *c)
 		xasprintf(&c->log_dir, "%s/log", cwd);
 	if (c->control_socket == NULL)
 		xasprintf(&c->control_socket, "%s/corrald.sock", c->run_dir);
+	{
+		static const int keys[] = { D_STATE_DB, D_CHECKPOINT_DB,
+			D_RUN_DIR, D_LOG_DIR, D_CONTROL_SOCKET };
+		const char *paths[] = { c->state_db, c->checkpoint_db,
+			c->run_dir, c->log_dir, c->control_socket };
+		const char *why;
+
+		for (i = 0; i < 5; i++)
+			check_written(p, dseen[keys[i]] ? dseen[keys[i]] : 1,
+			    daemon_keys[keys[i]], paths[i], fmt_literal(paths[i],
+			    NULL, &why), &why);
+	}
 	/* The environment overrides the file, as the spec has it. */
 	if ((cd = getenv("CIRCUIT_BREAKER_ENABLED")) != NULL) {
 		const char *why;
@@ -1618,6 +2330,7 @@ resolve(struct parse *p, struct config *c)
 	for (i = 0; i < p->nsections; i++)
 		c->nclusters += types[i] == S_CLUSTER;
 	c->clusters = xcalloc(c->nclusters, sizeof(*c->clusters));
+	cnames = xcalloc(c->nclusters + 1, sizeof(*cnames));
 	mhline = xcalloc(c->nclusters, sizeof(*mhline));
 	for (i = 0, j = 0; i < p->nsections; i++) {
 		if (types[i] != S_CLUSTER)
@@ -1628,87 +2341,95 @@ resolve(struct parse *p, struct config *c)
 		    &mhline[j]);
 		j++;
 	}
+	/* After the array is whole: the table borrows the names. */
+	for (j = 0; j < c->nclusters; j++) {
+		cnames[j] = c->clusters[j].name;
+		nametab_put(&clusters, cnames[j], j);
+	}
+	namelist_init(&cnl, cnames, c->nclusters);
 
-	/* [defaults], checked once on its own. */
+	/*
+	 * [defaults], checked once on its own.  There is one at most: a
+	 * second is a duplicate section.
+	 */
 	agent_init(&defaults);
 	memset(&defks, 0, sizeof(defks));
-	for (i = 0; i < p->nsections; i++)
-		if (types[i] == S_DEFAULTS)
-			apply_agent_section(p, i, &defaults, &defks, false,
-			    true);
+	for (i = 0; i < p->nsections; i++) {
+		if (types[i] != S_DEFAULTS)
+			continue;
+		defsec = (ssize_t)i;
+		apply_agent_section(p, i, &defaults, &defks, false, true);
+	}
 
 	/* [agent:NAME] */
-	for (i = 0; i < p->nsections; i++) {
+	for (i = 0; i < p->nsections; i++)
+		c->nagents += types[i] == S_AGENT;
+	c->agents = xcalloc(c->nagents, sizeof(*c->agents));
+	notes = xcalloc(c->nagents + 1, sizeof(*notes));
+	for (i = 0, j = 0; i < p->nsections; i++) {
 		struct keyset ks;
 		struct agent_conf *a;
-		size_t d;
 
 		if (types[i] != S_AGENT)
 			continue;
-		c->agents = xreallocarray(c->agents, c->nagents + 1,
-		    sizeof(*c->agents));
-		a = &c->agents[c->nagents++];
+		a = &c->agents[j];
 		agent_init(a);
 		snprintf(a->name, sizeof(a->name), "%s",
 		    strchr(p->sections[i].name, ':') + 1);
 		a->line = p->sections[i].line;
 		a->order = (unsigned)i;
 		memset(&ks, 0, sizeof(ks));
-		for (d = 0; d < p->nsections; d++)
-			if (types[d] == S_DEFAULTS)
-				apply_agent_section(p, d, a, &ks, false, false);
+		if (defsec != -1)
+			apply_agent_section(p, (size_t)defsec, a, &ks, false,
+			    false);
 		apply_agent_section(p, i, a, &ks, true, true);
 		check_agent(p, a, &ks, c->here);
-		notes = xreallocarray(notes, c->nagents, sizeof(*notes));
-		notes[c->nagents - 1].fallback_line = ks.line[K_FALLBACK];
-		notes[c->nagents - 1].numprocs_bad = ks.bad[K_NUMPROCS];
-		if (a->cluster != NULL) {
-			for (j = 0; j < c->nclusters; j++)
-				if (strcmp(c->clusters[j].name, a->cluster) == 0)
-					break;
-			if (j == c->nclusters) {
-				const char **names = xcalloc(c->nclusters + 1,
-				    sizeof(*names));
-				const char *sugg;
-				for (j = 0; j < c->nclusters; j++)
-					names[j] = c->clusters[j].name;
-				sugg = closest(names, (int)c->nclusters,
-				    a->cluster);
-				if (sugg != NULL)
-					perr(p, ks.line[K_CLUSTER],
-					    "unknown cluster '%s'; did you mean "
-					    "'%s'?", a->cluster, sugg);
-				else
-					perr(p, ks.line[K_CLUSTER],
-					    "unknown cluster '%s' (no "
-					    "[cluster:%s] section)", a->cluster,
-					    a->cluster);
-				free(names);
-			}
+		check_agent_written(p, a, &ks, c->here);
+		notes[j].fallback_line = ks.line[K_FALLBACK];
+		notes[j].numprocs_bad = ks.bad[K_NUMPROCS];
+		notes[j].cl = -1;
+		if (a->cluster != NULL &&
+		    (notes[j].cl = nametab_get(&clusters, a->cluster)) == -1) {
+			const char *sugg = closest_name(p, &cnl, SIZE_MAX,
+			    a->cluster);
+			if (sugg != NULL)
+				perr(p, ks.line[K_CLUSTER], "unknown cluster "
+				    "'%s'; did you mean '%s'?", a->cluster,
+				    sugg);
+			else
+				perr(p, ks.line[K_CLUSTER], "unknown cluster "
+				    "'%s' (no [cluster:%s] section)",
+				    a->cluster, a->cluster);
 		}
+		j++;
 	}
+	for (i = 0; i < c->nagents; i++)
+		nametab_put(&agents, c->agents[i].name, i);
 	if (c->nagents == 0 && p->nerrs == 0)
 		perr(p, p->lineno > 0 ? p->lineno : 1,
 		    "no [agent:NAME] section: nothing to supervise");
-	check_fallbacks(p, c, notes);
+	check_fallbacks(p, c, &agents, notes);
 	check_min_healthy(p, c, notes, mhline);
 	/* corralctl's targets name an agent or a cluster: never both. */
 	for (i = 0; i < c->nagents; i++) {
 		if (strcmp(c->agents[i].name, "all") == 0)
 			perr(p, c->agents[i].line, "the name 'all' is reserved "
 			    "(corralctl's target for every worker)");
-		for (j = 0; j < c->nclusters; j++)
-			if (strcmp(c->agents[i].name, c->clusters[j].name) == 0)
-				perr(p, c->agents[i].line, "'%s' names both an "
-				    "agent and a cluster (line %u); corralctl "
-				    "could not tell them apart",
-				    c->agents[i].name, c->clusters[j].line);
+		if ((other = nametab_get(&clusters, c->agents[i].name)) != -1)
+			perr(p, c->agents[i].line, "'%s' names both an agent "
+			    "and a cluster (line %u); corralctl could not tell "
+			    "them apart", c->agents[i].name,
+			    c->clusters[other].line);
 	}
 	for (j = 0; j < c->nclusters; j++)
 		if (strcmp(c->clusters[j].name, "all") == 0)
 			perr(p, c->clusters[j].line, "the name 'all' is "
 			    "reserved (corralctl's target for every worker)");
 
+	nametab_free(&clusters);
+	nametab_free(&agents);
+	namelist_free(&cnl);
+	free(cnames);
 	agent_conf_free(&defaults);
 	free(notes);
 	free(mhline);
@@ -1760,6 +2481,7 @@ config_parse(const char *path, const char *here, char *text, size_t len,
 	memset(&p, 0, sizeof(p));
 	p.path = path;
 	p.errs = errs;
+	p.suggest_budget = SUGGEST_BUDGET;
 	p.text = text;
 	p.textlen = len;
 	c = xcalloc(1, sizeof(*c));
@@ -1997,60 +2719,35 @@ print_codes(FILE *f, const char *key, const struct corral_codeset *s)
 	fputc('\n', f);
 }
 
-/* The shortest of %g and %.17g that reads back as the same double. */
+/*
+ * The shortest plain decimal that reads back as the same double: the
+ * parser takes no exponent, which %g would give to 0.00001.
+ */
 static void
 print_double(FILE *f, const char *key, double v)
 {
-	char buf[32];
+	char buf[1200];
+	int prec;
 
-	snprintf(buf, sizeof(buf), "%g", v);
-	if (strtod(buf, NULL) != v)
-		snprintf(buf, sizeof(buf), "%.17g", v);
+	for (prec = 0; prec < 1100; prec++) {
+		snprintf(buf, sizeof(buf), "%.*f", prec, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
 	fprintf(f, "%s = %s\n", key, buf);
 }
 
 /*
- * s inside double quotes, as argv_split reads it back.  pct: s is final,
- * so its '%' are written %% (expand_vars would take them again).
+ * A value the load checked (check_written): it is written.  Should it not
+ * be, the file says so where the value would be, and does not load.
  */
 static void
-print_quoted(FILE *f, const char *s, bool pct)
+print_value(FILE *f, const char *key, char *text, const char *const *why)
 {
-	fputc('"', f);
-	for (; *s != '\0'; s++) {
-		if (strchr("\"\\$`", *s) != NULL)
-			fputc('\\', f);
-		if (pct && *s == '%')
-			fputc('%', f);
-		fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
-/* Words already expanded, as a command that splits back into them. */
-static void
-print_words(FILE *f, const char *key, const struct strv *words)
-{
-	static const char plain[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789_-+=.,/:@%";
-	const char *w;
-	size_t i;
-
-	fprintf(f, "%s =", key);
-	for (i = 0; i < words->n; i++) {
-		fputc(' ', f);
-		if (*words->v[i] == '\0' ||
-		    strspn(words->v[i], plain) != strlen(words->v[i])) {
-			print_quoted(f, words->v[i], true);
-			continue;
-		}
-		for (w = words->v[i]; *w != '\0'; w++) {
-			if (*w == '%')
-				fputc('%', f);
-			fputc(*w, f);
-		}
-	}
-	fputc('\n', f);
+	if (text == NULL || write_kv(f, key, text) == -1)
+		fprintf(f, "%s: cannot be written: %s\n", key,
+		    text == NULL ? *why : "too long");
+	free(text);
 }
 
 static void
@@ -2070,23 +2767,35 @@ print_breaker(FILE *f, const struct corral_breaker_policy *bp, bool window)
 	fprintf(f, "half_open_max_calls = %u\n", bp->half_open_max_calls);
 }
 
-/* Values are printed so that they parse back to the same configuration. */
+/*
+ * Values are printed so that they load back to the same configuration,
+ * wherever the printed file is: paths absolute, %(here) expanded.
+ */
 void
 config_print(const struct config *c, FILE *f)
 {
+	const char *why = NULL, *s;
 	char b1[32];
-	size_t i, j;
+	size_t i;
 
-	fprintf(f, "; resolved from %s\n[corrald]\n", c->path);
-	fprintf(f, "state_db = %s\ncheckpoint_db = %s\nrun_dir = %s\n"
-	    "log_dir = %s\ncontrol_socket = %s\nlog_level = %s\n",
-	    c->state_db, c->checkpoint_db, c->run_dir, c->log_dir,
-	    c->control_socket, log_level_name(c->log_level));
+	/* The path is the operator's: whatever it holds stays a comment. */
+	fputs("; resolved from ", f);
+	for (s = c->path; *s != '\0'; s++)
+		fputc(iscntrl((unsigned char)*s) ? '?' : *s, f);
+	fputs("\n[corrald]\n", f);
+	print_value(f, "state_db", fmt_literal(c->state_db, NULL, &why), &why);
+	print_value(f, "checkpoint_db", fmt_literal(c->checkpoint_db, NULL,
+	    &why), &why);
+	print_value(f, "run_dir", fmt_literal(c->run_dir, NULL, &why), &why);
+	print_value(f, "log_dir", fmt_literal(c->log_dir, NULL, &why), &why);
+	print_value(f, "control_socket", fmt_literal(c->control_socket, NULL,
+	    &why), &why);
+	fprintf(f, "log_level = %s\n", log_level_name(c->log_level));
 	if (c->http_host != NULL)
 		fprintf(f, strchr(c->http_host, ':') ? "http_listen = [%s]:%u\n" :
 		    "http_listen = %s:%u\n", c->http_host, c->http_port);
 	if (c->http_token != NULL)
-		fprintf(f, "http_token = <hidden>\n");
+		fprintf(f, "http_token = %s\n", HIDDEN_TOKEN);
 	fprintf(f, "circuit_breaker_enabled = %s\n", c->breakers ? "true" :
 	    "false");
 	fprintf(f, "cgroup = %s\n", c->cgroup ? "auto" : "off");
@@ -2100,28 +2809,22 @@ config_print(const struct config *c, FILE *f)
 		fprintf(f, "strategy = %s\n", strategy_name(cl->strategy));
 		fprintf(f, "min_healthy = %u\n", cl->min_healthy);
 		if (cl->on_state_change != NULL)
-			print_words(f, "on_state_change", &cl->on_state_argv);
+			print_value(f, "on_state_change", fmt_words(
+			    &cl->on_state_argv, NULL, false, &why), &why);
 	}
 	for (i = 0; i < c->nagents; i++) {
 		const struct agent_conf *a = &c->agents[i];
 		fprintf(f, "\n[agent:%s]\n", a->name);
-		fprintf(f, "command = %s\n", a->command);
+		print_value(f, "command", fmt_command(a, c->here, &why), &why);
 		if (a->cluster != NULL)
 			fprintf(f, "cluster = %s\n", a->cluster);
 		fprintf(f, "numprocs = %u\n", a->numprocs);
 		if (a->directory != NULL)
-			fprintf(f, "directory = %s\n", a->directory);
-		if (a->env.n > 0) {
-			fprintf(f, "env =");
-			for (j = 0; j < a->env.n; j++) {
-				const char *eq = strchr(a->env.v[j], '=');
-				fprintf(f, "%s %.*s=", j ? "," : "",
-				    (int)(eq - a->env.v[j]), a->env.v[j]);
-				/* Unexpanded: its %() wait for the worker. */
-				print_quoted(f, eq + 1, false);
-			}
-			fputc('\n', f);
-		}
+			print_value(f, "directory", fmt_literal(a->directory,
+			    c->here, &why), &why);
+		if (a->env.n > 0)
+			print_value(f, "env", fmt_words(&a->env, c->here, true,
+			    &why), &why);
 		fprintf(f, "restart = %s\n", restart_mode_name(a->restart));
 		print_codes(f, "success_exit_codes", &a->codes.success);
 		print_codes(f, "transient_exit_codes", &a->codes.transient);
@@ -2150,11 +2853,12 @@ config_print(const struct config *c, FILE *f)
 		fprintf(f, "priority = %d\n", a->priority);
 		fprintf(f, "autostart = %s\n", a->autostart ? "true" : "false");
 		if (a->user != NULL)
-			fprintf(f, "user = %s\n", a->user);
+			print_value(f, "user", xstrdup(a->user), &why);
 		format_duration(a->watchdog_ms, b1, sizeof(b1));
 		fprintf(f, "watchdog = %s\n", b1);
-		/* A plain value, not words: printed as it was written. */
-		fprintf(f, "thread_id = %s\n", a->thread_id);
+		/* A plain value, not words, with its %(here) made absolute. */
+		print_value(f, "thread_id", fmt_literal(a->thread_id, c->here,
+		    &why), &why);
 		format_duration(a->checkpoint_interval_ms, b1, sizeof(b1));
 		fprintf(f, "checkpoint_interval = %s\n", b1);
 		fprintf(f, "poison_threshold = %u\nmax_rollback = %u\n",

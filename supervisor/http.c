@@ -286,30 +286,71 @@ scrape_cb(evutil_socket_t fd, short what, void *arg)
 	free(s);
 }
 
+/*
+ * What a request target names: the documented resources, exactly as
+ * written, nothing else.  A query string, a fragment, another spelling
+ * of the path (a '/' more, percent-escapes, the absolute form) names
+ * nothing: no parameter is taken, so none is silently ignored.
+ */
+enum resource { R_NONE, R_METRICS, R_STATUS };
+
+static enum resource
+resource_of(const char *target)
+{
+	if (target == NULL)
+		return R_NONE;
+	if (strcmp(target, "/metrics") == 0)
+		return R_METRICS;
+	if (strcmp(target, "/status") == 0)
+		return R_STATUS;
+	return R_NONE;
+}
+
+/*
+ * Answer code with reason, and header: value when header is not NULL.
+ * Not evhttp_send_error: it drops the headers set before it (Allow,
+ * WWW-Authenticate), which these answers must carry.
+ */
+static void
+refuse(struct evhttp_request *req, int code, const char *reason,
+    const char *header, const char *value)
+{
+	struct evkeyvalq *hdrs = evhttp_request_get_output_headers(req);
+	struct evbuffer *out = evbuffer_new();
+
+	if (out == NULL)
+		fatal("http: out of memory");
+	if (header != NULL)
+		evhttp_add_header(hdrs, header, value);
+	evhttp_add_header(hdrs, "Content-Type", "text/plain; charset=utf-8");
+	evbuffer_add_printf(out, "%d %s\n", code, reason);
+	evhttp_send_reply(req, code, reason, out);
+	evbuffer_free(out);
+}
+
 static void
 request_cb(struct evhttp_request *req, void *arg)
 {
 	struct http *h = arg;
-	const struct evhttp_uri *u = evhttp_request_get_evhttp_uri(req);
-	const char *uri = u != NULL ? evhttp_uri_get_path(u) : NULL;
+	enum resource r = resource_of(evhttp_request_get_uri(req));
 	struct evbuffer *out;
 
 	h->requests++;
 	if (!token_ok(h, req)) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
+		refuse(req, 401, "a bearer token is required",
 		    "WWW-Authenticate", "Bearer");
-		evhttp_send_error(req, 401, "a bearer token is required");
+		return;
+	}
+	if (r == R_NONE) {
+		refuse(req, HTTP_NOTFOUND, "try /metrics or /status", NULL,
+		    NULL);
 		return;
 	}
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Allow", "GET");
-		evhttp_send_error(req, 405, "only GET");
+		refuse(req, 405, "only GET", "Allow", "GET");
 		return;
 	}
-	if (uri == NULL)
-		uri = "";
-	if (strcmp(uri, "/metrics") == 0) {
+	if (r == R_METRICS) {
 		struct scrape *s = xcalloc(1, sizeof(*s));
 		s->h = h;
 		s->req = req;
@@ -321,18 +362,14 @@ request_cb(struct evhttp_request *req, void *arg)
 		evtimer_add(s->ev, &next_turn);
 		return;
 	}
-	if (strcmp(uri, "/status") == 0) {
-		out = evbuffer_new();
-		control_status_json(out, h->fleet, h->fleet->workers,
-		    h->fleet->nworkers);
-		evbuffer_add(out, "\n", 1);
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Content-Type", "application/json");
-		evhttp_send_reply(req, HTTP_OK, "OK", out);
-		evbuffer_free(out);
-		return;
-	}
-	evhttp_send_error(req, HTTP_NOTFOUND, "try /metrics or /status");
+	out = evbuffer_new();
+	control_status_json(out, h->fleet, h->fleet->workers,
+	    h->fleet->nworkers);
+	evbuffer_add(out, "\n", 1);
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "application/json");
+	evhttp_send_reply(req, HTTP_OK, "OK", out);
+	evbuffer_free(out);
 }
 
 struct http *
@@ -357,8 +394,14 @@ http_open(struct fleet *f, struct statedb *db)
 	evhttp_set_timeout(h->http, 10);
 	evhttp_set_max_headers_size(h->http, 8192);
 	evhttp_set_max_body_size(h->http, 0);
+	/*
+	 * Every method evhttp knows reaches request_cb, which answers 404 or
+	 * 405 as the documentation says (evhttp would say 501 itself).
+	 */
 	evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
-	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD);
+	    EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_HEAD |
+	    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
+	    EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(h->http, request_cb, h);
 	bs = evhttp_bind_socket_with_handle(h->http, c->http_host,
 	    (ev_uint16_t)c->http_port);

@@ -45,7 +45,7 @@ except urllib.error.HTTPError as e:
     print(e.code, e.headers.get("Content-Type"))
 PY
 }
-get '/metrics?from=prometheus' >m.raw
+get /metrics >m.raw
 assert_eq "$(head -n 1 m.raw)" "200 text/plain; version=0.0.4; charset=utf-8" "metrics status"
 sed 1d m.raw >m.txt
 "$PY" "$E2E_DIR/prom_check.py" m.txt >m.series || fail "not Prometheus text: $(cat m.series)"

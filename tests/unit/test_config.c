@@ -103,8 +103,9 @@
 
 static const char *good_files[] = {
 	"all-keys", "bom", "checkpoint-dir", "clusters", "colon", "comments",
-	"continuation", "crlf", "defaults", "defaults-last", "here",
-	"long-lines", "minimal", "names", "precise", "priority", "quoting",
+	"continuation", "crlf", "defaults", "defaults-last", "escapes", "here",
+	"long-lines", "long-values", "minimal", "names", "precise", "priority",
+	"quoting",
 };
 #define NGOOD (sizeof(good_files) / sizeof(good_files[0]))
 
@@ -1075,6 +1076,89 @@ print_body(const struct config *c)
 	return body;
 }
 
+/* s of agent a, instance 0, expanded in c (at c's here).  Caller frees. */
+static char *
+expanded(const struct config *c, const struct agent_conf *a, const char *s)
+{
+	struct expand_vars vars = { a->name, "0", c->here };
+	const char *why;
+	char *x = expand_vars(s, &vars, &why);
+
+	if (x == NULL)
+		fail_msg("agent %s: '%s' does not expand: %s", a->name, s, why);
+	return x;
+}
+
+static void
+same_expanded(const struct config *c1, const struct config *c2,
+    const struct agent_conf *a1, const struct agent_conf *a2, const char *s1,
+    const char *s2, const char *what)
+{
+	char *x1, *x2;
+
+	if (s1 == NULL || s2 == NULL) {
+		if (s1 != s2)
+			fail_msg("agent %s: %s set in one load only", a1->name,
+			    what);
+		return;
+	}
+	x1 = expanded(c1, a1, s1);
+	x2 = expanded(c2, a2, s2);
+	if (strcmp(x1, x2) != 0)
+		fail_msg("agent %s: %s is '%s', then '%s'", a1->name, what, x1,
+		    x2);
+	free(x1);
+	free(x2);
+}
+
+/*
+ * c2, loaded from what c1 printed in another directory, runs the very same
+ * processes: the same words, environment, directory and thread once
+ * expanded, each config at its own %(here); the same paths and hooks.
+ */
+static void
+same_resolved(const struct config *c1, const struct config *c2)
+{
+	size_t i, j;
+
+	assert_string_equal(c1->state_db, c2->state_db);
+	assert_string_equal(c1->checkpoint_db, c2->checkpoint_db);
+	assert_string_equal(c1->run_dir, c2->run_dir);
+	assert_string_equal(c1->log_dir, c2->log_dir);
+	assert_string_equal(c1->control_socket, c2->control_socket);
+	assert_int_equal(c1->nclusters, c2->nclusters);
+	for (i = 0; i < c1->nclusters; i++) {
+		const struct strv *w1 = &c1->clusters[i].on_state_argv;
+		const struct strv *w2 = &c2->clusters[i].on_state_argv;
+		assert_int_equal(w1->n, w2->n);
+		for (j = 0; j < w1->n; j++)
+			assert_string_equal(w1->v[j], w2->v[j]);
+	}
+	assert_int_equal(c1->nagents, c2->nagents);
+	for (i = 0; i < c1->nagents; i++) {
+		const struct agent_conf *a1 = &c1->agents[i];
+		const struct agent_conf *a2 = &c2->agents[i];
+		assert_string_equal(a1->name, a2->name);
+		assert_int_equal(a1->argv.n, a2->argv.n);
+		for (j = 0; j < a1->argv.n; j++)
+			same_expanded(c1, c2, a1, a2, a1->argv.v[j],
+			    a2->argv.v[j], "a word of command");
+		assert_int_equal(a1->env.n, a2->env.n);
+		for (j = 0; j < a1->env.n; j++)
+			same_expanded(c1, c2, a1, a2, a1->env.v[j],
+			    a2->env.v[j], "env");
+		same_expanded(c1, c2, a1, a2, a1->directory, a2->directory,
+		    "directory");
+		same_expanded(c1, c2, a1, a2, a1->thread_id, a2->thread_id,
+		    "thread_id");
+		if (!str_same(a1->user, a2->user) ||
+		    !str_same(a1->cluster, a2->cluster) ||
+		    !str_same(a1->fallback, a2->fallback))
+			fail_msg("agent %s: user, cluster or fallback differ",
+			    a1->name);
+	}
+}
+
 static void
 round_trip(const char *path)
 {
@@ -1092,7 +1176,9 @@ round_trip(const char *path)
 		fail_msg("%s: printed, loaded and printed again, it differs",
 		    path);
 	}
-	assert_int_equal(c1->nagents, c2->nagents);
+	/* The printed file is elsewhere: its %(here) is not c1's. */
+	assert_string_not_equal(c1->here, c2->here);
+	same_resolved(c1, c2);
 	unlink(tmp);
 	free(tmp);
 	free(text1);
@@ -1282,6 +1368,136 @@ test_load_text_here(void **state)
 	strv_free(&errs.msgs);
 }
 
+/* What escapes.ini means: each value as its quoting and escapes say. */
+static void
+test_escapes(void **state)
+{
+	struct config *c = load_ok(GOOD "escapes.ini");
+	const struct agent_conf *a;
+	char *here = in_cwd("tests/unit/configs/good"), *want;
+
+	assert_string_equal(c->state_db, "/tmp/corral-test/100%/state.db");
+	if (asprintf(&want, "%s/logs 50%%", here) == -1)
+		fail_msg("asprintf");
+	assert_string_equal(c->log_dir, want);
+	free(want);
+	STRV_IS(&c->clusters[0].on_state_argv, "/bin/echo", "a ; b", "#x", "",
+	    "  padded  ", "\xc3\xa9 \xe2\x9c\x93 100%", "$HOME");
+	a = agent(c, 0, "escapes");
+	STRV_IS(&a->argv, "%(here)/bin/run", "a ; b", "#x", "", "  padded  ",
+	    "say \"hi\"", "$HOME", "%(agent)");
+	assert_string_equal(a->directory, "%(here)/work dir#1");
+	STRV_IS(&a->env, "SEMI=a ; b", "HASH=#x", "EMPTY=", "SPACES=  padded  ",
+	    "UNI=\xc3\xa9 \xe2\x9c\x93", "PCT=100%%", "DOLLAR=$HOME",
+	    "QUOTES=it's \"quoted\"", "HERE=%(here)/x");
+	assert_string_equal(a->thread_id,
+	    ";%(agent)#%(instance) \xe2\x9c\x93");
+	assert_true(a->backoff.jitter == 0.00001);
+	assert_true(a->backoff.multiplier == 1.000001);
+	a = agent(c, 1, "plain");
+	STRV_IS(&a->argv, "/bin/echo", "a;b", "#x", "c d", "100%%", "%(agent)");
+	assert_string_equal(a->directory, "/tmp/a dir");
+	free(here);
+	config_free(c);
+}
+
+/*
+ * A value that an expansion makes impossible to write in a fleet file
+ * (a %(here) or CHECKPOINT_DIR with a line break, a ';' after a blank, a
+ * blank at an end) is refused: --check could not print it back.  Where
+ * quoting can hold it, it is taken.
+ */
+static void
+test_unwritable(void **state)
+{
+	static const char paths[] = "[corrald]\nstate_db = %(here)/s.db\n"
+	    "[agent:a]\ncommand = a\n";
+	static const char words[] = "[agent:a]\n"
+	    "command = %(here)/bin/a --at %(here)\n"
+	    "env = AT=%(here)\n";
+	static const char dir[] = "[agent:a]\ncommand = a\n"
+	    "directory = %(here)/work\n";
+	struct config_errors errs;
+	struct config *c;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	assert_null(config_load_text("x.ini", "/srv/a\nb", paths,
+	    sizeof(paths) - 1, &errs));
+	assert_int_equal(errs.msgs.n, 1);
+	assert_string_equal(errs.msgs.v[0], "x.ini:2: state_db: "
+	    "'/srv/a\\nb/s.db' holds a line break: corrald --check could not "
+	    "write it back");
+	strv_free(&errs.msgs);
+
+	assert_null(config_load_text("x.ini", "/srv/a ;b", dir,
+	    sizeof(dir) - 1, &errs));
+	assert_int_equal(errs.msgs.n, 1);
+	assert_string_equal(errs.msgs.v[0], "x.ini:3: directory: "
+	    "'/srv/a ;b/work' holds a ';' after a blank, which the file would "
+	    "take for a comment: corrald --check could not write it back");
+	strv_free(&errs.msgs);
+
+	/* Words are quoted: a ';' after a blank is escaped, not refused. */
+	c = config_load_text("x.ini", "/srv/a ;b 100%", words,
+	    sizeof(words) - 1, &errs);
+	assert_non_null(c);
+	strv_free(&errs.msgs);
+	if ((f = open_memstream(&text, &len)) == NULL)
+		fail_msg("open_memstream");
+	config_print(c, f);
+	fclose(f);
+	assert_non_null(strstr(text, "\ncommand = \"/srv/a \"\\;\"b "
+	    "100%%/bin/a\" --at \"/srv/a \"\\;\"b 100%%\"\n"));
+	assert_non_null(strstr(text, "\nenv = AT=\"/srv/a \"\\;\"b "
+	    "100%%\"\n"));
+	free(text);
+	config_free(c);
+	assert_null(config_load_text("x.ini", "/srv/a\nb", words,
+	    sizeof(words) - 1, &errs));
+	assert_int_equal(errs.msgs.n, 2);
+	assert_string_equal(errs.msgs.v[0], "x.ini:2: command: "
+	    "'/srv/a\\nb/bin/a --at /srv/a\\nb' holds a line break: corrald "
+	    "--check could not write it back");
+	assert_string_equal(errs.msgs.v[1], "x.ini:3: env: 'AT=/srv/a\\nb' "
+	    "holds a line break: corrald --check could not write it back");
+	strv_free(&errs.msgs);
+
+	/* CHECKPOINT_DIR, taken as it is: both databases go there. */
+	setenv("CHECKPOINT_DIR", "/tmp/a ;b", 1);
+	assert_null(config_load_text("x.ini", "/srv", dir, sizeof(dir) - 1,
+	    &errs));
+	unsetenv("CHECKPOINT_DIR");
+	assert_int_equal(errs.msgs.n, 2);
+	assert_string_equal(errs.msgs.v[0], "x.ini:1: state_db: "
+	    "'/tmp/a ;b/corral-state.db' holds a ';' after a blank, which the "
+	    "file would take for a comment: corrald --check could not write it "
+	    "back");
+	assert_string_equal(errs.msgs.v[1], "x.ini:1: checkpoint_db: "
+	    "'/tmp/a ;b/corral-checkpoints.db' holds a ';' after a blank, "
+	    "which the file would take for a comment: corrald --check could "
+	    "not write it back");
+	strv_free(&errs.msgs);
+}
+
+/* The token --check prints in place of http_token is named as such. */
+static void
+test_hidden_token(void **state)
+{
+	static const char text[] = "[corrald]\nhttp_listen = 127.0.0.1:0\n"
+	    "http_token = <hidden>\n[agent:a]\ncommand = a\n";
+	struct config_errors errs;
+
+	assert_null(config_load_text("x.ini", "/srv", text, sizeof(text) - 1,
+	    &errs));
+	assert_int_equal(errs.msgs.n, 1);
+	assert_string_equal(errs.msgs.v[0], "x.ini:3: http_token: <hidden> is "
+	    "what corrald --check prints in its place; write the token "
+	    "itself");
+	strv_free(&errs.msgs);
+}
+
 /* Printed and loaded back, a double is the same double. */
 static void
 test_print_precise(void **state)
@@ -1292,8 +1508,9 @@ test_print_precise(void **state)
 	assert_true(c1->agents[0].backoff.multiplier == 1.23456789);
 	assert_true(c1->agents[0].backoff.jitter == 0.123456789);
 	text = print_body(c1);
-	assert_non_null(strstr(text, "\nbackoff_multiplier = "
-	    "1.2345678899999999\n"));
+	/* The shortest decimal that reads back the same. */
+	assert_non_null(strstr(text, "\nbackoff_multiplier = 1.23456789\n"));
+	assert_non_null(strstr(text, "\nbackoff_jitter = 0.123456789\n"));
 	tmp = write_temp(text, strlen(text));
 	c2 = load_ok(tmp);
 	assert_true(c2->agents[0].backoff.multiplier ==
@@ -1486,6 +1703,9 @@ main(void)
 		cmocka_unit_test(test_print),
 		cmocka_unit_test(test_print_precise),
 		cmocka_unit_test(test_print_clusters),
+		cmocka_unit_test(test_escapes),
+		cmocka_unit_test(test_unwritable),
+		cmocka_unit_test(test_hidden_token),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
