@@ -61,6 +61,7 @@ struct control {
 	struct fleet *fleet; /* borrowed */
 	char *path;
 	struct evconnlistener *lis;
+	struct accept_guard *guard; /* pauses lis when accept fails */
 	LIST_HEAD(, ctl_client) clients;
 	int (*reexec)(void *, int, char *, size_t);
 	void *reexec_arg;
@@ -316,6 +317,26 @@ cluster_breaker(const struct fleet *f, const struct cluster_rt *cr)
 	    corral_breaker_state_name(cr->g.br.state);
 }
 
+/* "limits":{...}: the descriptor plan, and the workers it holds back. */
+static void
+limits_json(struct evbuffer *out, const struct fleet *f)
+{
+	const struct fd_plan *p = &f->fds;
+	char msg[256];
+
+	limits_describe(f, msg, sizeof(msg));
+	evbuffer_add_printf(out, "\"limits\":{\"fds_needed\":%llu,"
+	    "\"fd_limit\":%llu,\"fd_hard_limit\":%llu,\"workers_fit\":%zu,"
+	    "\"workers_limited\":%zu,\"message\":",
+	    (unsigned long long)p->need, (unsigned long long)p->limit,
+	    (unsigned long long)p->hard, p->fit, p->workers - p->fit);
+	if (*msg != '\0')
+		json_str(out, msg);
+	else
+		evbuffer_add_str(out, "null");
+	evbuffer_add_str(out, "}");
+}
+
 void
 control_status_json(struct evbuffer *out, struct fleet *f,
     struct worker **ws, size_t n)
@@ -403,7 +424,9 @@ control_status_json(struct evbuffer *out, struct fleet *f,
 		    cs[i]->conf->min_healthy,
 		    strategy_name(cs[i]->conf->strategy));
 	}
-	evbuffer_add_str(out, "]}");
+	evbuffer_add_str(out, "],");
+	limits_json(out, f);
+	evbuffer_add_str(out, "}");
 	free(cs);
 }
 
@@ -463,6 +486,19 @@ cluster_rows(struct ctl_client *c, struct worker **ws, size_t n)
 	free(cs);
 }
 
+/* Below everything: why LIMITED workers do not start, when some do not. */
+static void
+limit_rows(struct ctl_client *c)
+{
+	char msg[256];
+
+	limits_describe(c->ctl->fleet, msg, sizeof(msg));
+	if (*msg == '\0')
+		return;
+	reply(c, '=', "%s", "");
+	reply(c, '=', "LIMITED: %s", msg);
+}
+
 /*
  * An aligned table; STATE has a '*' when the operator stopped the worker,
  * FAILURES is start/runtime failures since corrald started.
@@ -492,6 +528,7 @@ status_table(struct ctl_client *c, struct worker **ws, size_t n)
 		emit_row(c, width, cell);
 	}
 	cluster_rows(c, ws, n);
+	limit_rows(c);
 }
 
 /* A start, stop or restart is done when every worker it touched settled. */
@@ -1327,6 +1364,7 @@ accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 	(void)lis;
 	(void)sa;
 	(void)salen;
+	accept_guard_ok(ctl->guard);
 	refused = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
 	    (cred.uid != 0 && cred.uid != geteuid());
 	c = xcalloc(1, sizeof(*c));
@@ -1441,6 +1479,8 @@ control_adopt(struct fleet *f, const char *path, int fd)
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	if (ctl->lis == NULL)
 		fatal("cannot watch control socket %s", path);
+	ctl->guard = accept_guard_new(f->base, ctl->lis, FD_CONTROL,
+	    "control socket");
 	return ctl;
 }
 
@@ -1514,6 +1554,7 @@ control_close(struct control *ctl)
 	}
 	statedb_set_listener(ctl->fleet->db, NULL, NULL);
 	event_free(ctl->recheck_ev);
+	accept_guard_free(ctl->guard);
 	evconnlistener_free(ctl->lis);
 	unlink(ctl->path);
 	free(ctl->path);

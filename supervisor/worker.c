@@ -21,6 +21,13 @@
 
 #define SPAWN_BATCH 64 /* spawns per loop turn: the loop stays responsive */
 
+/*
+ * A spawn that failed for corrald's want of descriptors or processes is
+ * retried on this, not the agent's backoff (which may be 1 ms): the
+ * shortage is the host's, and a fleet retrying at once would keep it.
+ */
+static const struct corral_backoff spawn_retry = { 1000, 60000, 2.0, 0.25 };
+
 extern char **environ;
 
 static void worker_spawn(struct worker *);
@@ -367,6 +374,10 @@ worker_enqueue(struct worker *w)
 
 	if (w->queued || f->shutting_down)
 		return;
+	if (w->limited) {
+		limits_hold(w);
+		return;
+	}
 	w->queued = true;
 	TAILQ_INSERT_TAIL(&f->startq, w, startq);
 	spawn_soon(f);
@@ -446,6 +457,10 @@ start_first(struct worker *w)
 	uint64_t d;
 	char why[96];
 
+	if (w->limited) {
+		limits_hold(w);
+		return;
+	}
 	if (!w->remembered_backoff) {
 		breakers_start(w);
 		return;
@@ -481,6 +496,8 @@ fleet_start(struct fleet *f)
 		statedb_keep_held(f->db, hold_known, f);
 	breakers_restore(f);
 	cluster_regroup_restore(f);
+	/* Which workers the descriptor limit lets start, before any does. */
+	limits_plan(f);
 	f->starting = true;
 	/* Workers are laid out by priority, then file order: start order. */
 	for (i = 0; i < f->nworkers; i++) {
@@ -624,6 +641,10 @@ worker_spawn(struct worker *w)
 
 	if (w->pid != 0 || f->shutting_down)
 		return;
+	if (w->limited) {
+		limits_hold(w);
+		return;
+	}
 	/* An earlier run of it may still live: it spawns once that is gone. */
 	if (!runs_clear(w))
 		return;
@@ -662,15 +683,36 @@ worker_spawn(struct worker *w)
 	free(dir);
 	free(join);
 	if (rc == -1) {
-		/* corrald's trouble, not the worker's: retry, count nothing. */
-		uint64_t d = corral_backoff_delay(&a->backoff, w->failures,
-		    corral_rng_uniform(&f->rng));
-		errno = saved;
-		log_warn("agent %s: cannot fork or make its pipes; retrying in "
-		    "%llu ms", w->name, (unsigned long long)d);
-		worker_set_state(w, W_BACKOFF, "fork failed");
+		/*
+		 * corrald's trouble, not the worker's (no descriptor, no
+		 * process left): count nothing, retry on a backoff of its
+		 * own, and say it once for the fleet, not once per attempt.
+		 */
+		uint64_t d = corral_backoff_delay(&spawn_retry,
+		    w->spawn_errors++, corral_rng_uniform(&f->rng));
+		char reason[160];
+		if (fd_short(FD_SPAWN))
+			log_error("agent %s: cannot fork or make its pipes: %s "
+			    "(open file limit %llu); workers that cannot "
+			    "start wait in BACKOFF and retry, up to every "
+			    "%llu s, said again only after a start succeeds",
+			    w->name, strerror(saved),
+			    (unsigned long long)limits_current_soft(),
+			    (unsigned long long)spawn_retry.max_ms / 1000);
+		snprintf(reason, sizeof(reason), "cannot fork or make its "
+		    "pipes: %s; retry in %.3fs", strerror(saved),
+		    (double)d / 1000.0);
+		worker_set_state(w, W_BACKOFF, reason);
 		worker_timer_arm(w, d);
 		return;
+	}
+	w->spawn_errors = 0;
+	{
+		uint64_t failed = fd_ok(FD_SPAWN);
+		if (failed > 0)
+			log_info("agent %s: spawned; workers start again after "
+			    "%llu failed attempts", w->name,
+			    (unsigned long long)failed);
 	}
 
 	w->pid = res.pid;
@@ -1170,6 +1212,7 @@ worker_halt(struct worker *w)
 		case W_BACKOFF:
 		case W_HELD:
 		case W_DEGRADED:
+		case W_LIMITED:
 			evtimer_del(w->timer);
 			worker_set_state(w, W_STOPPED, NULL);
 			/* FALLTHROUGH */
@@ -1219,10 +1262,17 @@ worker_go(struct worker *w)
 		statedb_set_held(w->fleet->db, w->agent->name, w->instance,
 		    false);
 	}
+	/* Over the descriptor limit, an operator's start cannot help. */
+	if (w->limited && w->pid == 0) {
+		evtimer_del(w->timer);
+		limits_hold(w);
+		return;
+	}
 	switch (w->state) {
 	case W_STOPPED:
 	case W_EXITED:
 	case W_FATAL:
+	case W_LIMITED:
 		/* A fresh start: no history of failure. */
 		w->failures = 0;
 		w->chain = 0;
@@ -1537,6 +1587,11 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 	f->workers = nws;
 	f->nworkers = nn;
 	reload_breakers(f, conf);
+	/*
+	 * The fleet may have grown (or the hard limit been raised): plan its
+	 * descriptors again; LIMITED workers that fit now start.
+	 */
+	limits_plan(f);
 	/* New instances start, unless their agent's breaker holds them. */
 	for (i = 0; i < nn; i++) {
 		struct worker *w = nws[i];
