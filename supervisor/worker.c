@@ -979,6 +979,9 @@ worker_retire_done(struct worker *w)
 		for (i = 0; i < f->nold; i++)
 			config_free(f->old[i]);
 		f->nold = 0;
+		/* Their descriptors are free: LIMITED workers may fit now. */
+		if (f->fds.fit < f->fds.workers && !f->shutting_down)
+			limits_plan(f);
 	}
 }
 
