@@ -672,9 +672,15 @@ void limits_hold(struct worker *);
 /* Shortages at run time: corrald could not get a descriptor or a process. */
 enum fd_use { FD_SPAWN, FD_CONTROL, FD_HTTP, FD_LOGFILE, FD_NUSE };
 const char *fd_use_name(enum fd_use);
-/* It failed: counted; true the first time since it last worked (say it). */
+/*
+ * It failed: counted; true when it is to be said: the first failure since
+ * it last worked, unless one was said less than a minute ago.
+ */
 bool fd_short(enum fd_use);
-/* It worked: how many times it had failed since it last worked (0: none). */
+/*
+ * It worked: how many times it had failed since it last worked, when that
+ * shortage was said (then say it is over); else 0.
+ */
 uint64_t fd_ok(enum fd_use);
 /* Failures since corrald started. */
 uint64_t fd_short_total(enum fd_use);

@@ -260,11 +260,19 @@ limits_plan(struct fleet *f)
 	}
 }
 
-/* Shortages at run time. */
+/*
+ * Shortages at run time.  Near the limit, descriptors come and go (a
+ * worker exits, another spawns): a shortage that comes back within
+ * FD_SAY_EVERY_MS of the last one said is counted, not said again, so
+ * that a flapping one is not a flood of its own.
+ */
+#define FD_SAY_EVERY_MS 60000
 
 static struct {
-	bool on;        /* failing since it last worked */
-	uint64_t since; /* failures since it last worked */
+	bool on;          /* failing since it last worked */
+	bool said;        /* ...and that was said */
+	uint64_t said_ms; /* when a shortage was last said; 0: never */
+	uint64_t since;   /* failures since it last worked */
 	uint64_t total;
 } shortage[FD_NUSE];
 
@@ -280,12 +288,18 @@ fd_use_name(enum fd_use u)
 bool
 fd_short(enum fd_use u)
 {
-	bool first = !shortage[u].on;
+	uint64_t now = now_mono_ms();
 
-	shortage[u].on = true;
 	shortage[u].since++;
 	shortage[u].total++;
-	return first;
+	if (shortage[u].on)
+		return false;
+	shortage[u].on = true;
+	shortage[u].said = shortage[u].said_ms == 0 ||
+	    now - shortage[u].said_ms >= FD_SAY_EVERY_MS;
+	if (shortage[u].said)
+		shortage[u].said_ms = now;
+	return shortage[u].said;
 }
 
 uint64_t
@@ -293,9 +307,11 @@ fd_ok(enum fd_use u)
 {
 	uint64_t n = shortage[u].since;
 
+	if (!shortage[u].on)
+		return 0;
 	shortage[u].on = false;
 	shortage[u].since = 0;
-	return n;
+	return shortage[u].said ? n : 0;
 }
 
 uint64_t
@@ -352,14 +368,12 @@ accept_error_cb(struct evconnlistener *lis, void *arg)
 	if (ms > ACCEPT_RETRY_MAX_MS)
 		ms = ACCEPT_RETRY_MAX_MS;
 	g->fails++;
-	if (fd_short(g->use)) {
-		errno = err;
-		log_warn("%s: cannot accept a connection (open file limit %llu);"
-		    " clients wait, retried every %llu ms at most until one is "
-		    "accepted", g->what,
-		    (unsigned long long)limits_current_soft(),
+	if (fd_short(g->use))
+		log_warnx("%s: cannot accept a connection: %s (open file limit "
+		    "%llu); clients wait, accept retried every %llu ms at most "
+		    "(said once, until one is accepted)", g->what,
+		    strerror(err), (unsigned long long)limits_current_soft(),
 		    (unsigned long long)ACCEPT_RETRY_MAX_MS);
-	}
 	timer_add_ms(g->ev, ms);
 }
 

@@ -52,14 +52,15 @@ log_open(struct worker *w, int i)
 	w->logfd[i] = open(w->logpath[i], O_WRONLY | O_CREAT | O_APPEND |
 	    O_CLOEXEC, 0640);
 	if (w->logfd[i] == -1) {
-		if (errno != EMFILE && errno != ENFILE)
+		int err = errno;
+		if (err != EMFILE && err != ENFILE)
 			log_warn("agent %s: cannot open log %s", w->name,
 			    w->logpath[i]);
 		else if (fd_short(FD_LOGFILE))
-			log_warn("agent %s: cannot open log %s (open file "
+			log_warnx("agent %s: cannot open log %s: %s (open file "
 			    "limit %llu); output of runs whose log cannot be "
-			    "opened is lost, said again only after one opens",
-			    w->name, w->logpath[i],
+			    "opened is lost (said once, until one opens)",
+			    w->name, w->logpath[i], strerror(err),
 			    (unsigned long long)limits_current_soft());
 		return -1;
 	}

@@ -694,8 +694,8 @@ worker_spawn(struct worker *w)
 		if (fd_short(FD_SPAWN))
 			log_error("agent %s: cannot fork or make its pipes: %s "
 			    "(open file limit %llu); workers that cannot "
-			    "start wait in BACKOFF and retry, up to every "
-			    "%llu s, said again only after a start succeeds",
+			    "start wait in BACKOFF and retry, backing off to "
+			    "%llu s (said once, until a spawn works)",
 			    w->name, strerror(saved),
 			    (unsigned long long)limits_current_soft(),
 			    (unsigned long long)spawn_retry.max_ms / 1000);
@@ -1279,6 +1279,7 @@ worker_go(struct worker *w)
 		/* A fresh start: no history of failure. */
 		w->failures = 0;
 		w->chain = 0;
+		w->spawn_errors = 0;
 		/* A fallback's instance is corrald's: its breakers decide. */
 		if (w->for_fallback) {
 			breakers_start(w);
