@@ -34,17 +34,14 @@ cpu=$(awk '{ print $14 + $15 }' "/proc/$CPID/stat")
 sleep 3
 lines2=$(wc -l <"$LOG")
 cpu2=$(awk '{ print $14 + $15 }' "/proc/$CPID/stat")
-[ "$((lines2 - lines))" -le 10 ] || fail "$((lines2 - lines)) log lines in 3 s without descriptors"
+# (At most 3 attempts of each of 5 workers, 2 lines each, and the two
+# messages; the agent's 100 ms backoff would make 150 attempts.)
+[ "$((lines2 - lines))" -le 32 ] || fail "$((lines2 - lines)) log lines in 3 s without descriptors"
 [ "$((cpu2 - cpu))" -le 60 ] || fail "corrald spun: $((cpu2 - cpu)) ticks of CPU in 3 s"
 assert_eq "$(grep -c 'cannot fork or make its pipes: Too many' "$LOG")" 1 "spawn shortage messages"
 assert_eq "$(grep -c 'control socket: cannot accept a connection: Too many' "$LOG")" 1 "accept shortage messages"
 grep -q 'Error from accept' "$LOG" && fail "libevent's accept warnings"
 kill -0 "$client" 2>/dev/null || fail "the client was not kept waiting: $(cat st)"
-# Backing off: at most 3 attempts each in 4 s (1 s, 2 s), not 40.
-
-backoffs=$(q "SELECT count(*) FROM events WHERE kind='state' AND detail LIKE 'cannot fork%'")
-[ "$backoffs" -le 5 ] || fail "$backoffs state changes for failed spawns"
-
 # Descriptors back: the client is answered, the workers run again.
 prlimit --pid "$CPID" --nofile=4096: || fail "prlimit"
 wait "$client" || fail "status after the shortage: $(cat st)"
