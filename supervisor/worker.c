@@ -636,6 +636,7 @@ worker_spawn(struct worker *w)
 	struct db_event e;
 	char *dir = NULL, *join;
 	const char *why;
+	uint64_t failed;
 	size_t i;
 	int j, rc, saved;
 
@@ -690,14 +691,16 @@ worker_spawn(struct worker *w)
 		 */
 		uint64_t d = corral_backoff_delay(&spawn_retry,
 		    w->spawn_errors++, corral_rng_uniform(&f->rng));
-		char reason[160];
+		char reason[160], limit[48] = "";
+		if (saved == EMFILE)
+			snprintf(limit, sizeof(limit), " (open file limit "
+			    "%llu)", (unsigned long long)limits_current_soft());
 		if (fd_short(FD_SPAWN))
-			log_error("agent %s: cannot fork or make its pipes: %s "
-			    "(open file limit %llu); workers that cannot "
-			    "start wait in BACKOFF and retry, backing off to "
-			    "%llu s (said once, until a spawn works)",
-			    w->name, strerror(saved),
-			    (unsigned long long)limits_current_soft(),
+			log_error("agent %s: cannot fork or make its pipes: "
+			    "%s%s; workers that cannot start wait in BACKOFF "
+			    "and retry, backing off to %llu s (said once, "
+			    "until a spawn works)", w->name, strerror(saved),
+			    limit,
 			    (unsigned long long)spawn_retry.max_ms / 1000);
 		snprintf(reason, sizeof(reason), "cannot fork or make its "
 		    "pipes: %s; retry in %.3fs", strerror(saved),
@@ -707,13 +710,9 @@ worker_spawn(struct worker *w)
 		return;
 	}
 	w->spawn_errors = 0;
-	{
-		uint64_t failed = fd_ok(FD_SPAWN);
-		if (failed > 0)
-			log_info("agent %s: spawned; workers start again after "
-			    "%llu failed attempts", w->name,
-			    (unsigned long long)failed);
-	}
+	if ((failed = fd_ok(FD_SPAWN)) > 0)
+		log_info("agent %s: spawned; workers start again after %llu "
+		    "failed attempts", w->name, (unsigned long long)failed);
 
 	w->pid = res.pid;
 	w->in_cgroup = join != NULL;
