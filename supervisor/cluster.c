@@ -199,7 +199,8 @@ cluster_regrouped_exit(struct worker *w)
 /*
  * Up: running, or starting afresh (not after a failure), or being
  * restarted by the operator.  Down: waiting after a failure, held by a
- * breaker, failed for good, or stopped by the strategy.  The rest (stopped
+ * breaker or the descriptor limit, failed for good, or stopped by the
+ * strategy.  The rest (stopped
  * or done on purpose) is neither.
  */
 static int
@@ -221,6 +222,7 @@ worker_health(const struct worker *w)
 	case W_BACKOFF:
 	case W_HELD:
 	case W_DEGRADED:
+	case W_LIMITED:
 	case W_FATAL:
 		return -1;
 	default:

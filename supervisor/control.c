@@ -61,6 +61,7 @@ struct control {
 	struct fleet *fleet; /* borrowed */
 	char *path;
 	struct evconnlistener *lis;
+	struct accept_guard *guard; /* pauses lis when accept fails */
 	LIST_HEAD(, ctl_client) clients;
 	int (*reexec)(void *, int, char *, size_t);
 	void *reexec_arg;
@@ -346,6 +347,26 @@ state_db_json(struct evbuffer *out, struct statedb *db)
 	evbuffer_add_str(out, "}");
 }
 
+/* "limits":{...}: the descriptor plan, and the workers it holds back. */
+static void
+limits_json(struct evbuffer *out, const struct fleet *f)
+{
+	const struct fd_plan *p = &f->fds;
+	char msg[256];
+
+	limits_describe(f, msg, sizeof(msg));
+	evbuffer_add_printf(out, "\"limits\":{\"fds_needed\":%llu,"
+	    "\"fd_limit\":%llu,\"fd_hard_limit\":%llu,\"workers_fit\":%zu,"
+	    "\"workers_limited\":%zu,\"message\":",
+	    (unsigned long long)p->need, (unsigned long long)p->limit,
+	    (unsigned long long)p->hard, p->fit, p->workers - p->fit);
+	if (*msg != '\0')
+		json_str(out, msg);
+	else
+		evbuffer_add_str(out, "null");
+	evbuffer_add_str(out, "}");
+}
+
 void
 control_status_json(struct evbuffer *out, struct fleet *f,
     struct worker **ws, size_t n)
@@ -435,6 +456,8 @@ control_status_json(struct evbuffer *out, struct fleet *f,
 	}
 	evbuffer_add_str(out, "],\"state_db\":");
 	state_db_json(out, f->db);
+	evbuffer_add_str(out, ",");
+	limits_json(out, f);
 	evbuffer_add_str(out, "}");
 	free(cs);
 }
@@ -529,6 +552,19 @@ state_db_rows(struct ctl_client *c)
 		    "held and breaker states of before are not known");
 }
 
+/* Below everything: why LIMITED workers do not start, when some do not. */
+static void
+limit_rows(struct ctl_client *c)
+{
+	char msg[256];
+
+	limits_describe(c->ctl->fleet, msg, sizeof(msg));
+	if (*msg == '\0')
+		return;
+	reply(c, '=', "%s", "");
+	reply(c, '=', "LIMITED: %s", msg);
+}
+
 /*
  * An aligned table; STATE has a '*' when the operator stopped the worker,
  * FAILURES is start/runtime failures since corrald started.
@@ -559,6 +595,7 @@ status_table(struct ctl_client *c, struct worker **ws, size_t n)
 	}
 	cluster_rows(c, ws, n);
 	state_db_rows(c);
+	limit_rows(c);
 }
 
 /* A start, stop or restart is done when every worker it touched settled. */
@@ -1392,6 +1429,7 @@ accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
 	(void)lis;
 	(void)sa;
 	(void)salen;
+	accept_guard_ok(ctl->guard);
 	refused = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
 	    (cred.uid != 0 && cred.uid != geteuid());
 	c = xcalloc(1, sizeof(*c));
@@ -1506,6 +1544,8 @@ control_adopt(struct fleet *f, const char *path, int fd)
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	if (ctl->lis == NULL)
 		fatal("cannot watch control socket %s", path);
+	ctl->guard = accept_guard_new(f->base, ctl->lis, FD_CONTROL,
+	    "control socket");
 	return ctl;
 }
 
@@ -1579,6 +1619,7 @@ control_close(struct control *ctl)
 	}
 	statedb_set_listener(ctl->fleet->db, NULL, NULL);
 	event_free(ctl->recheck_ev);
+	accept_guard_free(ctl->guard);
 	evconnlistener_free(ctl->lis);
 	unlink(ctl->path);
 	free(ctl->path);

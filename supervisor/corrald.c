@@ -116,33 +116,6 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
-/* Raise the descriptor limit as far as allowed; workers get the old one. */
-static void
-raise_nofile(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
-		return;
-	spawn_set_nofile(rl.rlim_cur);
-	if (rl.rlim_max == RLIM_INFINITY) {
-		/* The kernel's own ceiling; "unlimited" is refused. */
-		FILE *f = fopen("/proc/sys/fs/nr_open", "re");
-		unsigned long v = 1048576;
-		if (f != NULL) {
-			if (fscanf(f, "%lu", &v) != 1)
-				v = 1048576;
-			fclose(f);
-		}
-		rl.rlim_max = v;
-	}
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
-			log_warn("cannot raise the open file limit");
-	}
-}
-
 static int
 make_dir(const char *path, const char *what)
 {
@@ -253,7 +226,7 @@ record_start(struct statedb *db, const char *path)
 }
 
 static int
-run(struct config *conf, int resume_fd)
+run(struct config *conf, int resume_fd, uint64_t worker_nofile)
 {
 	struct reexec_fds fds;
 	static const int sigs[4] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
@@ -264,7 +237,7 @@ run(struct config *conf, int resume_fd)
 
 	memset(&d, 0, sizeof(d));
 	signal(SIGPIPE, SIG_IGN);
-	raise_nofile();
+	limits_init(worker_nofile);
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		log_warn("cannot become a child subreaper; workers' orphans "
 		    "will be reaped by init");
@@ -298,6 +271,7 @@ run(struct config *conf, int resume_fd)
 	event_base_priority_init(d.base, 2);
 	output_sink_init(d.base);
 	log_set_writer(output_sink_write);
+	log_set_base(d.base);
 
 	fds.lock = fds.listen = fds.reply = fds.notify = fds.watch = -1;
 	if (resume_fd != -1 && reexec_peek_fds(resume_fd, &fds) == -1) {
@@ -415,7 +389,9 @@ run(struct config *conf, int resume_fd)
 		event_free(d.sig[i]);
 	fleet_free(d.fleet);
 	statedb_close(d.db);
+	log_flush_suppressed();
 	log_info("exiting");
+	log_set_base(NULL);
 	log_set_writer(NULL);
 	output_sink_close();
 	event_base_free(d.base);
@@ -432,9 +408,11 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "resume-fd", required_argument, NULL, 'R' },
+		{ "worker-nofile", required_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int resume_fd = -1;
+	uint64_t worker_nofile = 0;
 	const char *file = NULL, *lvl = NULL;
 	enum log_level level = LOG_LVL_INFO;
 	struct config *conf;
@@ -469,6 +447,9 @@ main(int argc, char **argv)
 			break;
 		case 'R': /* internal: the state a reexec hands over */
 			resume_fd = atoi(optarg);
+			break;
+		case 'W': /* internal: the soft RLIMIT_NOFILE of workers */
+			worker_nofile = strtoull(optarg, NULL, 10);
 			break;
 		case 'V':
 			printf("corrald %s\n", CORRAL_VERSION);
@@ -509,5 +490,5 @@ main(int argc, char **argv)
 	/* What /proc/self/exe names now, before an upgrade replaces it. */
 	if (realpath("/proc/self/exe", exe_path) == NULL)
 		snprintf(exe_path, sizeof(exe_path), "%s", argv[0]);
-	return run(conf, resume_fd);
+	return run(conf, resume_fd, worker_nofile);
 }

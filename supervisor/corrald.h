@@ -43,6 +43,60 @@ void log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_error(const char *, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * Repeating lines are rate limited.  A line's shape is its text with every
+ * run of digits made '#' ("agent w.12 (pid 4121): ..." and "agent w.3 (pid
+ * 977): ..." are alike; another agent's, or another reason, is not).  Each
+ * shape may write LOG_BURST lines at once, then LOG_RATE a second; a line
+ * over that is counted, and at most LOG_WINDOW_MS after the first one
+ * counted a line "SHAPE: N more like this suppressed in the last T s" says
+ * how many.  The state database keeps every event: the log is for people.
+ */
+#define LOG_BURST 1000
+#define LOG_RATE 10
+#define LOG_WINDOW_MS 10000
+/* Summaries that fall due are written from a timer of this loop. */
+void log_set_base(struct event_base *);
+/* Write every pending summary now (before an exit or an exec). */
+void log_flush_suppressed(void);
+/* Lines suppressed since corrald started. */
+uint64_t log_suppressed_total(void);
+
+/* The limiter itself, pure: the caller gives the time (tests: a fake). */
+#define LOG_RL_SETS 64
+#define LOG_RL_WAYS 8
+#define LOG_SHAPE_MAX 160
+struct log_rl_slot {
+	uint64_t key;        /* the shape's hash; 0: free */
+	uint64_t tokens;     /* thousandths of a line */
+	uint64_t seen_ms;    /* tokens were refilled up to then */
+	uint64_t since_ms;   /* the first line suppressed, when suppressed */
+	uint64_t suppressed; /* lines counted, not yet summed up */
+	int level;
+	char shape[LOG_SHAPE_MAX];
+};
+struct log_rl {
+	unsigned burst, rate; /* lines at once; then lines a second */
+	uint64_t window_ms;
+	uint64_t next_due_ms; /* the earliest summary due; UINT64_MAX: none */
+	uint64_t total;       /* lines suppressed, ever */
+	struct log_rl_slot slot[LOG_RL_SETS][LOG_RL_WAYS];
+};
+void log_rl_init(struct log_rl *, unsigned burst, unsigned rate,
+    uint64_t window_ms);
+/* msg's shape into buf (cut to len); returns its key (never 0). */
+uint64_t log_shape(const char *msg, int level, char *buf, size_t len);
+/* May a line of this key be written at now?  If not, it is counted. */
+bool log_rl_admit(struct log_rl *, uint64_t key, int level,
+    const char *shape, uint64_t now_ms);
+/*
+ * Summaries due at now (every pending one when all): fn(arg, level, shape,
+ * count, ms since the first counted line) for each, which is then
+ * forgotten.  Returns how many.
+ */
+size_t log_rl_due(struct log_rl *, uint64_t now_ms, bool all,
+    void (*fn)(void *, int, const char *, uint64_t, uint64_t), void *arg);
+
 /* Allocation failure is the one error corrald does not survive. */
 void fatal(const char *, ...)
     __attribute__((format(printf, 1, 2), noreturn));
@@ -271,8 +325,10 @@ enum wstate {
 	W_FATAL,
 	W_HELD, /* a restart held back by an open breaker */
 	W_DEGRADED, /* held back, and its fallback agent runs instead */
+	W_LIMITED, /* not started: the fleet needs more descriptors than the
+		      hard limit allows (limits.c) */
 };
-#define W_LAST W_DEGRADED
+#define W_LAST W_LIMITED
 const char *wstate_name(enum wstate);
 
 struct restart_in {
@@ -613,6 +669,94 @@ int spawn_exec_status(int fd, int *err, const char **stage);
 /* Restore in workers what corrald changed for itself (RLIMIT_NOFILE). */
 void spawn_set_nofile(uint64_t soft);
 
+/*
+ * limits.c: file descriptors: what the fleet needs, which workers fit
+ * under corrald's limit, and what corrald does when it runs short of
+ * descriptors (or processes) while it runs.
+ */
+
+struct fleet;
+
+/* What corrald keeps free beyond what it has open besides its workers. */
+#define FD_RESERVE_CLIENTS 16  /* control and HTTP clients at once */
+#define FD_RESERVE_TRANSIENT 8 /* a spawn's pipe ends, /proc and cgroup
+				  files, SQLite's temporary files */
+#define FD_RESERVE_CKPT 3      /* the checkpoint database, its WAL and shm,
+				  until first opened */
+
+/*
+ * Descriptors corrald holds for one run of agent a: the read end of each
+ * output pipe (file or inherit), each log file (file), and the pipe that
+ * reports the exec until it is done.  Pure.
+ */
+unsigned fd_per_worker(const struct agent_conf *);
+
+struct fd_plan {
+	uint64_t fixed;  /* corrald's own descriptors and the reserve */
+	uint64_t need;   /* fixed and every worker's */
+	uint64_t limit;  /* the soft limit, raised as far as allowed */
+	uint64_t hard;   /* the hard limit (nr_open when unlimited) */
+	size_t workers;  /* in the fleet */
+	size_t fit;      /* of them, under limit */
+};
+/*
+ * Pure: which of n workers fit under limit descriptors, fixed of them
+ * being corrald's own.  per[i] is what worker i holds while it runs, in
+ * start order (priority, then file order); live[i] says it runs now: its
+ * descriptors are taken, and it fits whatever the limit.  The others fit
+ * in start order until one does not: that one and every later one get
+ * fits[i] false.  Fills p (but p->hard).
+ */
+void fd_plan_make(struct fd_plan *p, uint64_t fixed, uint64_t limit,
+    const unsigned *per, const bool *live, size_t n, bool *fits);
+/*
+ * At start: raise RLIMIT_NOFILE's soft limit to the hard one (logged);
+ * workers get worker_soft (0: the soft limit corrald started with).
+ */
+void limits_init(uint64_t worker_soft);
+/* The soft limit workers get (handed to the next image by a reexec). */
+uint64_t limits_worker_soft(void);
+/* corrald's soft limit now. */
+uint64_t limits_current_soft(void);
+/*
+ * Plan the fleet's descriptors (at start, before any worker starts, and at
+ * each reload): each worker is limited or not, the plan's change is logged
+ * once, and LIMITED workers that fit now start.
+ */
+void limits_plan(struct fleet *);
+/* "fleet needs N file descriptors, ...; raise LimitNOFILE", or "". */
+void limits_describe(const struct fleet *, char *buf, size_t len);
+/* w (limited) may not start: LIMITED, and its breakers' trial slots back. */
+void limits_hold(struct worker *);
+
+/* Shortages at run time: corrald could not get a descriptor or a process. */
+enum fd_use { FD_SPAWN, FD_CONTROL, FD_HTTP, FD_LOGFILE, FD_NUSE };
+const char *fd_use_name(enum fd_use);
+/*
+ * It failed: counted; true when it is to be said: the first failure since
+ * it last worked, unless one was said less than a minute ago.
+ */
+bool fd_short(enum fd_use);
+/*
+ * It worked: how many times it had failed since it last worked, when that
+ * shortage was said (then say it is over); else 0.
+ */
+uint64_t fd_ok(enum fd_use);
+/* Failures since corrald started. */
+uint64_t fd_short_total(enum fd_use);
+/*
+ * A listener that pauses when accept fails (EMFILE: the pending connection
+ * would wake the loop again at once), said once, retried after 100 ms
+ * doubling to 2 s.  what names it in the log.
+ */
+struct evconnlistener;
+struct accept_guard;
+struct accept_guard *accept_guard_new(struct event_base *,
+    struct evconnlistener *, enum fd_use, const char *what);
+/* A connection was accepted (or a request served): it works again. */
+void accept_guard_ok(struct accept_guard *);
+void accept_guard_free(struct accept_guard *);
+
 /* resume.c: the checkpoint each run resumes from, and rollback. */
 
 #define CKPT_ID_MAX (CORRAL_KEY_MAX + 1)
@@ -794,6 +938,8 @@ struct worker {
 	bool in_cgroup;         /* this run was put in cgdir */
 	struct survivor *surv;  /* borrowed: an earlier run still stopping */
 	bool remembered_backoff; /* was in BACKOFF when corrald last stopped */
+	bool limited;           /* over the descriptor limit: may not start */
+	unsigned spawn_errors;  /* spawns failed in a row (corrald's trouble) */
 	uint64_t start_ticks;   /* its run's start time in /proc (pid reuse) */
 };
 
@@ -836,6 +982,7 @@ struct fleet {
 	int watch_fd;           /* owned: the watcher's pipe; -1: none */
 	pid_t watch_pid;        /* the watcher; 0: none */
 	unsigned watch_lost;    /* records the full pipe refused */
+	struct fd_plan fds;     /* the last plan of descriptors (limits.c) */
 };
 
 struct fleet *fleet_new(struct event_base *, struct config *,

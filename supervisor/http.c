@@ -27,6 +27,7 @@ struct http {
 	struct fleet *fleet;    /* borrowed */
 	struct statedb *db;     /* borrowed */
 	struct evhttp *http;
+	struct accept_guard *guard; /* pauses the listener when accept fails */
 	uint64_t requests;
 	uint64_t lag_max_us;    /* worst loop lag seen at a scrape */
 	LIST_HEAD(, scrape) scrapes; /* owned: waiting for their loop turn */
@@ -263,6 +264,31 @@ metrics(struct http *h, struct evbuffer *out, uint64_t lag_us)
 	    "HTTP requests served.");
 	evbuffer_add_printf(out, "corral_http_requests_total %llu\n",
 	    (unsigned long long)h->requests);
+	head(out, "corral_fds_needed", "gauge",
+	    "File descriptors the fleet needs, at the last plan (start, "
+	    "reload).");
+	evbuffer_add_printf(out, "corral_fds_needed %llu\n",
+	    (unsigned long long)f->fds.need);
+	head(out, "corral_fd_limit", "gauge",
+	    "corrald's RLIMIT_NOFILE at the last plan, soft and hard.");
+	evbuffer_add_printf(out, "corral_fd_limit{kind=\"soft\"} %llu\n",
+	    (unsigned long long)f->fds.limit);
+	evbuffer_add_printf(out, "corral_fd_limit{kind=\"hard\"} %llu\n",
+	    (unsigned long long)f->fds.hard);
+	head(out, "corral_workers_limited", "gauge",
+	    "Workers the descriptor limit keeps from starting.");
+	evbuffer_add_printf(out, "corral_workers_limited %zu\n",
+	    f->fds.workers - f->fds.fit);
+	head(out, "corral_shortages_total", "counter",
+	    "Times corrald could not get a descriptor or a process, by use.");
+	for (c = FD_SPAWN; c < FD_NUSE; c++)
+		evbuffer_add_printf(out, "corral_shortages_total{use=\"%s\"} "
+		    "%llu\n", fd_use_name((enum fd_use)c),
+		    (unsigned long long)fd_short_total((enum fd_use)c));
+	head(out, "corral_log_suppressed_total", "counter",
+	    "corrald's log lines suppressed as repeats (see the summaries).");
+	evbuffer_add_printf(out, "corral_log_suppressed_total %llu\n",
+	    (unsigned long long)log_suppressed_total());
 }
 
 static void
@@ -336,6 +362,7 @@ request_cb(struct evhttp_request *req, void *arg)
 	struct evbuffer *out;
 
 	h->requests++;
+	accept_guard_ok(h->guard);
 	if (!token_ok(h, req)) {
 		refuse(req, 401, "a bearer token is required",
 		    "WWW-Authenticate", "Bearer");
@@ -412,6 +439,8 @@ http_open(struct fleet *f, struct statedb *db)
 		free(h);
 		return NULL;
 	}
+	h->guard = accept_guard_new(f->base,
+	    evhttp_bound_socket_get_listener(bs), FD_HTTP, "http");
 	/* Port 0 takes any free port: say which. */
 	if (getsockname(evhttp_bound_socket_get_fd(bs),
 	    (struct sockaddr *)&ss, &len) == 0) {
@@ -441,5 +470,6 @@ http_close(struct http *h)
 		free(s);
 	}
 	evhttp_free(h->http);
+	accept_guard_free(h->guard);
 	free(h);
 }

@@ -1,12 +1,15 @@
 /*
  * log.c: corrald's own messages, to stderr, with a level and a timestamp,
- * and the allocation wrappers that end the program when memory runs out.
+ * each shape of line rate limited, and the allocation wrappers that end
+ * the program when memory runs out.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+
+#include <event2/event.h>
 
 #include "corrald.h"
 
@@ -71,31 +74,170 @@ log_level_name(enum log_level l)
 	return level_names[l];
 }
 
-static void
-log_vwrite(enum log_level lvl, const char *fmt, va_list ap, int err)
-{
-	char when[32], msg[1024], line[1200];
-	struct timespec ts;
-	int n;
-	struct tm tm;
+/* The limiter: pure, the time is the caller's. */
 
-	if (lvl > log_max)
-		return;
+void
+log_rl_init(struct log_rl *rl, unsigned burst, unsigned rate,
+    uint64_t window_ms)
+{
+	memset(rl, 0, sizeof(*rl));
+	rl->burst = burst;
+	rl->rate = rate;
+	rl->window_ms = window_ms;
+	rl->next_due_ms = UINT64_MAX;
+}
+
+uint64_t
+log_shape(const char *msg, int level, char *buf, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+	size_t k = 0;
+	const char *p;
+	char c;
+
+	h = (h ^ (uint64_t)(level + 1)) * 0x100000001b3ULL;
+	for (p = msg; *p != '\0'; p++) {
+		c = *p;
+		if (c >= '0' && c <= '9') {
+			while (p[1] >= '0' && p[1] <= '9')
+				p++;
+			c = '#';
+		}
+		/* The whole text makes the key, whatever fits in buf. */
+		h = (h ^ (unsigned char)c) * 0x100000001b3ULL;
+		if (k + 1 < len)
+			buf[k++] = c;
+	}
+	if (len > 0)
+		buf[k] = '\0';
+	return h != 0 ? h : 1;
+}
+
+/* Refill s's tokens up to now (they never pass the burst). */
+static void
+rl_refill(const struct log_rl *rl, struct log_rl_slot *s, uint64_t now)
+{
+	uint64_t full = (uint64_t)rl->burst * 1000, add;
+
+	if (now > s->seen_ms) {
+		add = (now - s->seen_ms) * rl->rate;
+		s->tokens = add >= full - s->tokens ? full : s->tokens + add;
+		s->seen_ms = now;
+	}
+}
+
+/*
+ * The slot of key, found or taken.  A free way first; else one with
+ * nothing to summarize, the least lately refilled (a full bucket is as
+ * good as none).  NULL when every way has a count pending: the line then
+ * goes unlimited rather than lose a count.
+ */
+static struct log_rl_slot *
+rl_slot(struct log_rl *rl, uint64_t key, uint64_t now)
+{
+	struct log_rl_slot *set = rl->slot[key % LOG_RL_SETS], *v = NULL;
+	int i;
+
+	for (i = 0; i < LOG_RL_WAYS; i++)
+		if (set[i].key == key)
+			return &set[i];
+	for (i = 0; i < LOG_RL_WAYS; i++) {
+		if (set[i].key == 0) {
+			v = &set[i];
+			break;
+		}
+		if (set[i].suppressed == 0 && (v == NULL ||
+		    set[i].seen_ms < v->seen_ms))
+			v = &set[i];
+	}
+	if (v == NULL)
+		return NULL;
+	memset(v, 0, sizeof(*v));
+	v->key = key;
+	v->tokens = (uint64_t)rl->burst * 1000;
+	v->seen_ms = now;
+	return v;
+}
+
+bool
+log_rl_admit(struct log_rl *rl, uint64_t key, int level, const char *shape,
+    uint64_t now)
+{
+	struct log_rl_slot *s = rl_slot(rl, key, now);
+
+	if (s == NULL)
+		return true;
+	rl_refill(rl, s, now);
+	if (s->tokens >= 1000) {
+		s->tokens -= 1000;
+		return true;
+	}
+	if (s->suppressed++ == 0) {
+		s->since_ms = now;
+		s->level = level;
+		snprintf(s->shape, sizeof(s->shape), "%s", shape);
+		if (now + rl->window_ms < rl->next_due_ms)
+			rl->next_due_ms = now + rl->window_ms;
+	}
+	rl->total++;
+	return false;
+}
+
+size_t
+log_rl_due(struct log_rl *rl, uint64_t now, bool all,
+    void (*fn)(void *, int, const char *, uint64_t, uint64_t), void *arg)
+{
+	uint64_t next = UINT64_MAX, due;
+	size_t n = 0;
+	int i, j;
+
+	if (!all && now < rl->next_due_ms)
+		return 0;
+	for (i = 0; i < LOG_RL_SETS; i++) {
+		for (j = 0; j < LOG_RL_WAYS; j++) {
+			struct log_rl_slot *s = &rl->slot[i][j];
+			if (s->suppressed == 0)
+				continue;
+			due = s->since_ms + rl->window_ms;
+			if (!all && now < due) {
+				if (due < next)
+					next = due;
+				continue;
+			}
+			fn(arg, s->level, s->shape, s->suppressed,
+			    now > s->since_ms ? now - s->since_ms : 0);
+			s->suppressed = 0;
+			n++;
+		}
+	}
+	rl->next_due_ms = next;
+	return n;
+}
+
+/* corrald's limiter, and the timer that writes summaries falling due. */
+static struct log_rl log_limit;
+static bool log_limit_ready;
+static struct event *log_due_ev;
+
+static void
+log_emit(enum log_level lvl, const char *msg)
+{
+	char when[32], line[1200];
+	struct timespec ts;
+	struct tm tm;
+	int n;
+
 	clock_gettime(CLOCK_REALTIME, &ts);
 	localtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (err != 0)
-		n = snprintf(line, sizeof(line), "%s.%03ld %s: %s: %s: %s\n",
-		    when, ts.tv_nsec / 1000000, log_prog, level_names[lvl], msg,
-		    strerror(err));
-	else
-		n = snprintf(line, sizeof(line), "%s.%03ld %s: %s: %s\n", when,
-		    ts.tv_nsec / 1000000, log_prog, level_names[lvl], msg);
+	n = snprintf(line, sizeof(line), "%s.%03ld %s: %s: %s\n", when,
+	    ts.tv_nsec / 1000000, log_prog, level_names[lvl], msg);
 	if (n < 0)
 		return;
-	if ((size_t)n >= sizeof(line))
+	if ((size_t)n >= sizeof(line)) {
 		n = sizeof(line) - 1;
+		line[n - 1] = '\n';
+	}
 	if (log_writer != NULL)
 		log_writer(2, line, (size_t)n);
 	else {
@@ -104,13 +246,110 @@ log_vwrite(enum log_level lvl, const char *fmt, va_list ap, int err)
 	}
 }
 
+static void
+summary_cb(void *arg, int level, const char *shape, uint64_t n, uint64_t ms)
+{
+	char msg[LOG_SHAPE_MAX + 96];
+
+	(void)arg;
+	snprintf(msg, sizeof(msg), "%s: %llu more like this suppressed in "
+	    "the last %.1f s", shape, (unsigned long long)n, (double)ms /
+	    1000.0);
+	log_emit((enum log_level)level, msg);
+}
+
+static void
+log_arm(void)
+{
+	uint64_t now;
+
+	if (log_due_ev == NULL || log_limit.next_due_ms == UINT64_MAX ||
+	    evtimer_pending(log_due_ev, NULL))
+		return;
+	now = now_mono_ms();
+	timer_add_ms(log_due_ev, log_limit.next_due_ms > now ?
+	    log_limit.next_due_ms - now : 0);
+}
+
+static void
+log_due_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	log_rl_due(&log_limit, now_mono_ms(), false, summary_cb, NULL);
+	log_arm();
+}
+
+void
+log_set_base(struct event_base *base)
+{
+	if (log_due_ev != NULL) {
+		event_free(log_due_ev);
+		log_due_ev = NULL;
+	}
+	if (base != NULL && (log_due_ev = evtimer_new(base, log_due_cb,
+	    NULL)) == NULL)
+		fatal("cannot create the log's timer");
+	log_arm();
+}
+
+void
+log_flush_suppressed(void)
+{
+	int saved = errno;
+
+	if (log_limit_ready)
+		log_rl_due(&log_limit, now_mono_ms(), true, summary_cb, NULL);
+	errno = saved;
+}
+
+uint64_t
+log_suppressed_total(void)
+{
+	return log_limit.total;
+}
+
+/* limited: false for the last words of fatal(), which nothing may hide. */
+static void
+log_vwrite(enum log_level lvl, const char *fmt, va_list ap, int err,
+    bool limited)
+{
+	char msg[1024], shape[LOG_SHAPE_MAX];
+	uint64_t now, key;
+	int n;
+
+	if (lvl > log_max)
+		return;
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (err != 0 && n >= 0 && (size_t)n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s",
+		    strerror(err));
+	if (limited) {
+		if (!log_limit_ready) {
+			log_rl_init(&log_limit, LOG_BURST, LOG_RATE,
+			    LOG_WINDOW_MS);
+			log_limit_ready = true;
+		}
+		now = now_mono_ms();
+		/* What fell due goes out before what comes now. */
+		log_rl_due(&log_limit, now, false, summary_cb, NULL);
+		key = log_shape(msg, (int)lvl, shape, sizeof(shape));
+		if (!log_rl_admit(&log_limit, key, (int)lvl, shape, now)) {
+			log_arm();
+			return;
+		}
+	}
+	log_emit(lvl, msg);
+}
+
 #define LOG_FN(fn, lvl, with_errno)                          \
 	void fn(const char *fmt, ...)                        \
 	{                                                    \
 		int saved = errno;                           \
 		va_list ap;                                  \
 		va_start(ap, fmt);                           \
-		log_vwrite(lvl, fmt, ap, with_errno ? saved : 0); \
+		log_vwrite(lvl, fmt, ap, with_errno ? saved : 0, true); \
 		va_end(ap);                                  \
 		errno = saved;                               \
 	}
@@ -128,7 +367,7 @@ fatal(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vwrite(LOG_LVL_ERROR, fmt, ap, saved);
+	log_vwrite(LOG_LVL_ERROR, fmt, ap, saved, false);
 	va_end(ap);
 	exit(1);
 }

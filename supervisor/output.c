@@ -39,17 +39,34 @@ static char chunk[CHUNK]; /* the loop is single-threaded */
 
 static void read_cb(evutil_socket_t, short, void *);
 
+/*
+ * Out of descriptors (EMFILE, ENFILE), every worker's log fails alike: it
+ * is said once, until a log file opens again, not once per run.
+ */
 static int
 log_open(struct worker *w, int i)
 {
+	uint64_t failed;
 	off_t end;
 
 	w->logfd[i] = open(w->logpath[i], O_WRONLY | O_CREAT | O_APPEND |
 	    O_CLOEXEC, 0640);
 	if (w->logfd[i] == -1) {
-		log_warn("agent %s: cannot open log %s", w->name, w->logpath[i]);
+		int err = errno;
+		if (err != EMFILE && err != ENFILE)
+			log_warn("agent %s: cannot open log %s", w->name,
+			    w->logpath[i]);
+		else if (fd_short(FD_LOGFILE))
+			log_warnx("agent %s: cannot open log %s: %s (open file "
+			    "limit %llu); output of runs whose log cannot be "
+			    "opened is lost (said once, until one opens)",
+			    w->name, w->logpath[i], strerror(err),
+			    (unsigned long long)limits_current_soft());
 		return -1;
 	}
+	if ((failed = fd_ok(FD_LOGFILE)) > 0)
+		log_info("agent %s: log files open again (%llu could not be "
+		    "opened)", w->name, (unsigned long long)failed);
 	end = lseek(w->logfd[i], 0, SEEK_END);
 	w->logsize[i] = end > 0 ? (uint64_t)end : 0;
 	return 0;

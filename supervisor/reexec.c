@@ -310,7 +310,7 @@ reexec(struct fleet *f, const char *exe, const char *conf_path,
 	struct config_errors errs;
 	struct config *c;
 	struct worker_snap *snaps = NULL;
-	char fdarg[16], *argv[8];
+	char fdarg[16], nofile[24], *argv[12];
 	size_t i;
 	FILE *mf;
 	int fd = -1, fd2 = -1, cfd, k = 0;
@@ -417,6 +417,7 @@ reexec(struct fleet *f, const char *exe, const char *conf_path,
 	set_cloexec(fds->notify, false);
 	set_cloexec(f->watch_fd, false);
 	set_cloexec(cfd, false);
+	log_flush_suppressed();
 	output_sink_flush();
 
 	snprintf(fdarg, sizeof(fdarg), "%d", fd);
@@ -430,6 +431,11 @@ reexec(struct fleet *f, const char *exe, const char *conf_path,
 	}
 	argv[k++] = (char *)"--resume-fd";
 	argv[k++] = fdarg;
+	/* Not the soft limit the new image starts with: this one raised it. */
+	snprintf(nofile, sizeof(nofile), "%llu",
+	    (unsigned long long)limits_worker_soft());
+	argv[k++] = (char *)"--worker-nofile";
+	argv[k++] = nofile;
 	argv[k] = NULL;
 	log_info("re-executing %s with %zu workers and the running "
 	    "configuration", exe, f->nworkers);

@@ -27,6 +27,8 @@ wstate_name(enum wstate s)
 		return "HELD";
 	case W_DEGRADED:
 		return "DEGRADED";
+	case W_LIMITED:
+		return "LIMITED";
 	}
 	return "?";
 }

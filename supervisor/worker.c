@@ -21,6 +21,13 @@
 
 #define SPAWN_BATCH 64 /* spawns per loop turn: the loop stays responsive */
 
+/*
+ * A spawn that failed for corrald's want of descriptors or processes is
+ * retried on this, not the agent's backoff (which may be 1 ms): the
+ * shortage is the host's, and a fleet retrying at once would keep it.
+ */
+static const struct corral_backoff spawn_retry = { 1000, 60000, 2.0, 0.25 };
+
 extern char **environ;
 
 static void worker_spawn(struct worker *);
@@ -395,6 +402,10 @@ worker_enqueue(struct worker *w)
 
 	if (w->queued || f->shutting_down)
 		return;
+	if (w->limited) {
+		limits_hold(w);
+		return;
+	}
 	w->queued = true;
 	TAILQ_INSERT_TAIL(&f->startq, w, startq);
 	spawn_soon(f);
@@ -474,6 +485,10 @@ start_first(struct worker *w)
 	uint64_t d;
 	char why[96];
 
+	if (w->limited) {
+		limits_hold(w);
+		return;
+	}
 	if (!w->remembered_backoff) {
 		breakers_start(w);
 		return;
@@ -509,6 +524,8 @@ fleet_start(struct fleet *f)
 		statedb_keep_held(f->db, hold_known, f);
 	breakers_restore(f);
 	cluster_regroup_restore(f);
+	/* Which workers the descriptor limit lets start, before any does. */
+	limits_plan(f);
 	f->starting = true;
 	/* Workers are laid out by priority, then file order: start order. */
 	for (i = 0; i < f->nworkers; i++) {
@@ -647,11 +664,16 @@ worker_spawn(struct worker *w)
 	struct db_event e;
 	char *dir = NULL, *join;
 	const char *why;
+	uint64_t failed;
 	size_t i;
 	int j, rc, saved;
 
 	if (w->pid != 0 || f->shutting_down)
 		return;
+	if (w->limited) {
+		limits_hold(w);
+		return;
+	}
 	/* An earlier run of it may still live: it spawns once that is gone. */
 	if (!runs_clear(w))
 		return;
@@ -690,16 +712,35 @@ worker_spawn(struct worker *w)
 	free(dir);
 	free(join);
 	if (rc == -1) {
-		/* corrald's trouble, not the worker's: retry, count nothing. */
-		uint64_t d = corral_backoff_delay(&a->backoff, w->failures,
-		    corral_rng_uniform(&f->rng));
-		errno = saved;
-		log_warn("agent %s: cannot fork or make its pipes; retrying in "
-		    "%llu ms", w->name, (unsigned long long)d);
-		worker_set_state(w, W_BACKOFF, "fork failed");
+		/*
+		 * corrald's trouble, not the worker's (no descriptor, no
+		 * process left): count nothing, retry on a backoff of its
+		 * own, and say it once for the fleet, not once per attempt.
+		 */
+		uint64_t d = corral_backoff_delay(&spawn_retry,
+		    w->spawn_errors++, corral_rng_uniform(&f->rng));
+		char reason[160], limit[48] = "";
+		if (saved == EMFILE)
+			snprintf(limit, sizeof(limit), " (open file limit "
+			    "%llu)", (unsigned long long)limits_current_soft());
+		if (fd_short(FD_SPAWN))
+			log_error("agent %s: cannot fork or make its pipes: "
+			    "%s%s; workers that cannot start wait in BACKOFF "
+			    "and retry, backing off to %llu s (said once, "
+			    "until a spawn works)", w->name, strerror(saved),
+			    limit,
+			    (unsigned long long)spawn_retry.max_ms / 1000);
+		snprintf(reason, sizeof(reason), "cannot fork or make its "
+		    "pipes: %s; retry in %.3fs", strerror(saved),
+		    (double)d / 1000.0);
+		worker_set_state(w, W_BACKOFF, reason);
 		worker_timer_arm(w, d);
 		return;
 	}
+	w->spawn_errors = 0;
+	if ((failed = fd_ok(FD_SPAWN)) > 0)
+		log_info("agent %s: spawned; workers start again after %llu "
+		    "failed attempts", w->name, (unsigned long long)failed);
 
 	w->pid = res.pid;
 	w->in_cgroup = join != NULL;
@@ -965,6 +1006,9 @@ worker_retire_done(struct worker *w)
 		for (i = 0; i < f->nold; i++)
 			config_free(f->old[i]);
 		f->nold = 0;
+		/* Their descriptors are free: LIMITED workers may fit now. */
+		if (f->fds.fit < f->fds.workers && !f->shutting_down)
+			limits_plan(f);
 	}
 }
 
@@ -1198,6 +1242,7 @@ worker_halt(struct worker *w)
 		case W_BACKOFF:
 		case W_HELD:
 		case W_DEGRADED:
+		case W_LIMITED:
 			evtimer_del(w->timer);
 			worker_set_state(w, W_STOPPED, NULL);
 			/* FALLTHROUGH */
@@ -1244,13 +1289,21 @@ worker_go(struct worker *w)
 		statedb_set_held(w->fleet->db, w->agent->name, w->instance,
 		    false);
 	}
+	/* Over the descriptor limit, an operator's start cannot help. */
+	if (w->limited && w->pid == 0) {
+		evtimer_del(w->timer);
+		limits_hold(w);
+		return;
+	}
 	switch (w->state) {
 	case W_STOPPED:
 	case W_EXITED:
 	case W_FATAL:
+	case W_LIMITED:
 		/* A fresh start: no history of failure. */
 		w->failures = 0;
 		w->chain = 0;
+		w->spawn_errors = 0;
 		/* A fallback's instance is corrald's: its breakers decide. */
 		if (w->for_fallback) {
 			breakers_start(w);
@@ -1564,6 +1617,11 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 	f->workers = nws;
 	f->nworkers = nn;
 	reload_breakers(f, conf);
+	/*
+	 * The fleet may have grown (or the hard limit been raised): plan its
+	 * descriptors again; LIMITED workers that fit now start.
+	 */
+	limits_plan(f);
 	/* New instances start, unless their agent's breaker holds them. */
 	for (i = 0; i < nn; i++) {
 		struct worker *w = nws[i];

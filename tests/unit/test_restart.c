@@ -373,6 +373,9 @@ test_state_names(void **state)
 	assert_string_equal(wstate_name(W_STOPPING), "STOPPING");
 	assert_string_equal(wstate_name(W_EXITED), "EXITED");
 	assert_string_equal(wstate_name(W_FATAL), "FATAL");
+	assert_string_equal(wstate_name(W_HELD), "HELD");
+	assert_string_equal(wstate_name(W_DEGRADED), "DEGRADED");
+	assert_string_equal(wstate_name(W_LIMITED), "LIMITED");
 	assert_string_equal(wstate_name((enum wstate)99), "?");
 }
 

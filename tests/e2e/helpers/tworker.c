@@ -24,6 +24,7 @@
  *   hang             send READY=1 and one WATCHDOG=1, then go silent
  *   report JSON CODE send CORRAL_ERROR=JSON, exit CODE after DELAY_MS
  *   say MSG...       send each MSG as one datagram, then run until killed
+ *   repeat N MSG     send MSG N times, then run until killed
  *   send MSG         send MSG as one datagram and exit 0 (not a worker)
  *   forge PID        send READY=1 claiming to be PID (SCM_CREDENTIALS);
  *                    prints "sent" or "refused: REASON", exit 0
@@ -222,6 +223,15 @@ main(int argc, char **argv)
 		signal(SIGTERM, on_term);
 		for (k = 2; k < argc; k++)
 			notify(unescape(argv[k]));
+		for (;;)
+			pause();
+	}
+	if (strcmp(mode, "repeat") == 0 && argc == 4) {
+		long k, n = strtol(argv[2], NULL, 10);
+		const char *m = unescape(argv[3]);
+		signal(SIGTERM, on_term);
+		for (k = 0; k < n; k++)
+			notify(m);
 		for (;;)
 			pause();
 	}
