@@ -39,17 +39,53 @@ static char chunk[CHUNK]; /* the loop is single-threaded */
 
 static void read_cb(evutil_socket_t, short, void *);
 
+/*
+ * corrald may be root and the worker not: whoever can write in log_dir
+ * must not have corrald append a worker's output to a file of their
+ * choosing (a symbolic link, a hard link to another file) or block its
+ * loop (a FIFO).  Only a regular file with one link is written.
+ */
 static int
 log_open(struct worker *w, int i)
 {
+	struct stat st;
 	off_t end;
+	int fd;
 
-	w->logfd[i] = open(w->logpath[i], O_WRONLY | O_CREAT | O_APPEND |
-	    O_CLOEXEC, 0640);
-	if (w->logfd[i] == -1) {
+	fd = open(w->logpath[i], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
+	    O_NOFOLLOW | O_NONBLOCK, 0640);
+	if (fd == -1 && errno == ELOOP) {
+		log_warnx("agent %s: cannot open log %s: it is a symbolic "
+		    "link, which corrald does not follow", w->name,
+		    w->logpath[i]);
+		return -1;
+	}
+	if (fd == -1 && errno == ENXIO) {
+		log_warnx("agent %s: cannot open log %s: it is a FIFO, not a "
+		    "regular file", w->name, w->logpath[i]);
+		return -1;
+	}
+	if (fd == -1) {
 		log_warn("agent %s: cannot open log %s", w->name, w->logpath[i]);
 		return -1;
 	}
+	if (fstat(fd, &st) == -1) {
+		log_warn("agent %s: cannot open log %s", w->name, w->logpath[i]);
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_nlink > 1) {
+		if (!S_ISREG(st.st_mode))
+			log_warnx("agent %s: cannot open log %s: not a regular "
+			    "file", w->name, w->logpath[i]);
+		else
+			log_warnx("agent %s: cannot open log %s: it has %ju "
+			    "hard links, so it is another file's too",
+			    w->name, w->logpath[i], (uintmax_t)st.st_nlink);
+		close(fd);
+		return -1;
+	}
+	w->logfd[i] = fd;
 	end = lseek(w->logfd[i], 0, SEEK_END);
 	w->logsize[i] = end > 0 ? (uint64_t)end : 0;
 	return 0;
@@ -63,13 +99,13 @@ log_rotate(struct worker *w, int i)
 	char *from, *to;
 	unsigned k;
 
+	/* Through the descriptor: the path may be something else by now. */
+	if (a->log_backups == 0 && ftruncate(w->logfd[i], 0) == -1)
+		log_warn("agent %s: cannot truncate %s", w->name,
+		    w->logpath[i]);
 	close(w->logfd[i]);
 	w->logfd[i] = -1;
-	if (a->log_backups == 0) {
-		if (truncate(w->logpath[i], 0) == -1)
-			log_warn("agent %s: cannot truncate %s", w->name,
-			    w->logpath[i]);
-	} else {
+	if (a->log_backups > 0) {
 		for (k = a->log_backups; k > 0; k--) {
 			if (k == 1)
 				from = xstrdup(w->logpath[i]);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -365,19 +366,30 @@ statedb_adopt(const char *path, struct event_base *base, int lockfd)
 	struct statedb *s;
 	sqlite3_stmt *st;
 	char *err = NULL;
+	mode_t old;
 	int rc;
 
 	s = xcalloc(1, sizeof(*s));
 	s->path = xstrdup(path);
 	s->lockfd = -1;
+	/*
+	 * What corrald makes here is none of other users' business: the
+	 * lock and a new database get no permission for others, and SQLite
+	 * gives the WAL and shared-memory files the database's own mode.
+	 */
+	old = umask(0);
+	umask(old | S_IRWXO);
 	if (lockfd != -1) {
 		/* Held since before the reexec: same pid, same lock. */
 		fcntl(lockfd, F_SETFD, FD_CLOEXEC);
 		s->lockfd = lockfd;
-	} else if ((s->lockfd = take_lock(path)) == -1)
+	} else if ((s->lockfd = take_lock(path)) == -1) {
+		umask(old);
 		goto fail;
+	}
 	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	umask(old);
 	if (rc != SQLITE_OK) {
 		log_error("cannot open state database %s: %s", path,
 		    s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
