@@ -5,7 +5,9 @@
 # corrald's NOTIFY_SOCKET, not the service manager's, and the
 # CORRAL_RESUME_ID corrald chose, never one from corrald's environment.  A
 # worker started after a reexec still has only stdin, stdout and stderr
-# open (the reexec un-hides descriptors across its exec).  The HTTP
+# open (the reexec un-hides descriptors across its exec).  Descriptors a
+# stranger passes in a datagram are closed.  A watcher killed is replaced
+# by one that knows every run, and ends them when corrald dies.  The HTTP
 # listener changes nothing: every method but GET is refused (405; with a
 # body, 413, as the body limit is 0), and a control verb as a path is
 # unknown (404); the workers keep their pids.
@@ -26,14 +28,22 @@ on_state_change = $T/hook.sh
 command = $TW -d 20 exit 1
 cluster = c
 backoff_initial = 50ms
+stop_timeout = 1s
 
 [agent:steady]
 command = $TW sleep
 healthy_after = 100ms
+stop_timeout = 1s
 
 [agent:fds]
 command = $TW fds
 restart = never
+autostart = false
+
+[agent:deaf]
+command = $TW ignore-term
+healthy_after = 100ms
+stop_timeout = 1s
 autostart = false
 EOF2
 sed -i 's/^\[corrald\]$/[corrald]\nhttp_listen = 127.0.0.1:0/' "$T/corral.ini"
@@ -78,12 +88,47 @@ PY
 assert_eq "$codes" "POST /status 405, PUT /status 405, DELETE /metrics 405, POST /stop 405, GET /stop 404, GET /shutdown 404, GET /reload 404, GET /restart/steady 404, GET /status 200, POST+body 413" "HTTP answers"
 assert_eq "$(ctl status --json steady | json_get 'j["workers"][0]["pid"]')" "$steady" "steady.0's pid after the HTTP requests"
 
+# Descriptors passed along with a datagram (SCM_RIGHTS) are closed, not
+# kept: a stranger cannot fill corrald's descriptor table.
+: >"$T/passed"
+"$PY" - "$T/notify.sock" "$T/passed" <<'PY' || fail "cannot pass descriptors"
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.connect(sys.argv[1])
+fd = os.open(sys.argv[2], os.O_RDONLY)
+for _ in range(20):
+    socket.send_fds(s, [b"READY=1"], [fd])
+PY
+wait_log 'dropped a datagram \(unknown_sender\)' 1 5
+ctl status >/dev/null || fail "status"
+kept=$(for f in /proc/$CPID/fd/*; do readlink "$f"; done | grep -c "^$T/passed\$")
+assert_eq "$kept" 0 "descriptors of $T/passed that corrald kept"
+
 # A reexec, then a new worker: nothing of corrald's leaks into it.
 out=$(ctl reexec) || fail "reexec: $out"
 wait_log 're-executed: [0-9]* workers kept running' 1 10
 ctl start fds >/dev/null 2>&1
 wait_log 'agent fds.0: STARTING -> EXITED' 1 10
-stop_corrald
-assert_eq "$CRC" 0 "corrald exit status"
+"$WAITLOG" "$T/log/fds.0.stdout.log" '^fd 2 ' 1 5000 || fail "no output from fds.0"
 assert_eq "$(cut -d' ' -f2 "$T/log/fds.0.stdout.log" | sort | tr '\n' ' ')" "0 1 2 " "descriptors of a worker started after a reexec: $(cat "$T/log/fds.0.stdout.log")"
+
+# A watcher killed (by a worker of corrald's user, say) is replaced, and
+# the new one knows every run: when corrald then dies, it still ends a
+# worker deaf to its stop signal after its stop_timeout.
+ctl start deaf >/dev/null || fail "cannot start deaf"
+deaf=$(ctl status --json deaf | json_get 'j["workers"][0]["pid"]')
+watcher=$(sed -n 's/.*watcher started (pid \([0-9]*\)).*/\1/p' "$LOG" | tail -n 1)
+[ -n "$watcher" ] || fail "no watcher"
+STRAYS="$deaf $watcher"
+kill -KILL "$watcher"
+wait_log "watcher \\(pid $watcher\\) ended \\(status 9\\); starting another" 1 5
+wait_log 'watcher started \(pid [0-9]+\)' 2 5
+watcher=$(sed -n 's/.*watcher started (pid \([0-9]*\)).*/\1/p' "$LOG" | tail -n 1)
+STRAYS="$deaf $watcher"
+kill -KILL "$CPID"
+wait "$CPID" 2>/dev/null
+CPID=
+wait_log 'corrald-watch: corrald \(pid [0-9]+\) died; stopping the [0-9]+ runs it had' 1 5
+pids_exited 10 "$deaf" || fail "the worker deaf to its stop signal outlived corrald and the new watcher"
+pids_exited 10 "$watcher" || fail "the watcher did not exit"
 exit 0

@@ -26,7 +26,7 @@ cat >"$T/probe.sh" <<EOF2
 i=0
 while [ ! -s "$T/pids" ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done
 read root peer <"$T/pids"
-try() { if "\$@" 2>/dev/null; then echo yes; else echo no; fi; }
+try() { if "\$@" >/dev/null 2>&1; then echo yes; else echo no; fi; }
 echo "groups \$(id -G)"
 echo "caps \$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status)"
 echo "signal corrald: \$(try kill -0 \$PPID)"
