@@ -10,7 +10,8 @@
 # by one that knows every run, and ends them when corrald dies.  The HTTP
 # listener changes nothing: every method but GET is refused (405; with a
 # body, 413, as the body limit is 0), and a control verb as a path is
-# unknown (404); the workers keep their pids.
+# unknown (404); the workers keep their pids.  Its token is in no log
+# line, no file corrald writes and no worker's environment.
 . "$(dirname "$0")/lib.sh"
 
 cat >"$T/hook.sh" <<'EOF2'
@@ -60,7 +61,8 @@ stop_timeout = 1s
 command = $TW say 'READY=1\nSTATUS=she said "hi" \\ then left'
 stop_timeout = 1s
 EOF2
-sed -i 's/^\[corrald\]$/[corrald]\nhttp_listen = 127.0.0.1:0/' "$T/corral.ini"
+TOKEN=tok-3f9a1c-secret-7d2e
+sed -i "s/^\\[corrald\\]\$/[corrald]\\nhttp_listen = 127.0.0.1:0\\nhttp_token = $TOKEN/" "$T/corral.ini"
 : >"$LOG"
 CORRAL_RESUME_ID=forged CORRAL_FROM_OUTSIDE=1 NOTIFY_SOCKET="$T/no-manager.sock" \
     "$CORRALD" -c "$T/corral.ini" >>"$LOG" 2>&1 &
@@ -98,20 +100,22 @@ wait_log 'dropped a datagram \(unknown_sender\)' 1 5
 # HTTP: read-only.
 wait_log 'http: serving /metrics and /status on 127.0.0.1:[0-9]+'
 port=$(sed -n 's/.*serving \/metrics and \/status on 127.0.0.1:\([0-9]*\).*/\1/p' "$LOG")
-codes=$("$PY" - "$port" <<'PY'
-import sys, urllib.request, urllib.error
+codes=$(TOKEN="$TOKEN" "$PY" - "$port" <<'PY'
+import os, sys, urllib.request, urllib.error
 port = sys.argv[1]
 out = []
 for method, path in [("POST", "/status"), ("PUT", "/status"), ("DELETE", "/metrics"),
         ("POST", "/stop"), ("GET", "/stop"), ("GET", "/shutdown"), ("GET", "/reload"),
         ("GET", "/restart/steady"), ("GET", "/status")]:
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
+        headers={"Authorization": "Bearer " + os.environ["TOKEN"]})
     try:
         out.append(f"{method} {path} {urllib.request.urlopen(req, timeout=10).status}")
     except urllib.error.HTTPError as e:
         out.append(f"{method} {path} {e.code}")
 # A request with a body is refused before its method is looked at.
-req = urllib.request.Request(f"http://127.0.0.1:{port}/status", method="POST", data=b"stop all")
+req = urllib.request.Request(f"http://127.0.0.1:{port}/status", method="POST", data=b"stop all",
+    headers={"Authorization": "Bearer " + os.environ["TOKEN"]})
 try:
     out.append(f"POST+body {urllib.request.urlopen(req, timeout=10).status}")
 except urllib.error.HTTPError as e:
@@ -121,9 +125,10 @@ PY
 )
 assert_eq "$codes" "POST /status 405, PUT /status 405, DELETE /metrics 405, POST /stop 405, GET /stop 404, GET /shutdown 404, GET /reload 404, GET /restart/steady 404, GET /status 200, POST+body 413" "HTTP answers"
 assert_eq "$(ctl status --json steady | json_get 'j["workers"][0]["pid"]')" "$steady" "steady.0's pid after the HTTP requests"
-"$PY" - "$port" <<'PY' || fail "/status does not carry talker.0's status text intact"
-import json, sys, urllib.request
-j = json.load(urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/status", timeout=10))
+TOKEN="$TOKEN" "$PY" - "$port" <<'PY' || fail "/status does not carry talker.0's status text intact"
+import json, os, sys, urllib.request
+j = json.load(urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{sys.argv[1]}/status",
+    headers={"Authorization": "Bearer " + os.environ["TOKEN"]}), timeout=10))
 t = [w["status_text"] for w in j["workers"] if w["name"] == "talker.0"][0]
 sys.exit(0 if t == 'she said "hi" \\ then left' else print(repr(t)) or 1)
 PY
@@ -132,9 +137,10 @@ PY
 # kept: a stranger cannot fill corrald's descriptor table.  Its 20
 # datagrams are counted read (/metrics) before the table is looked at.
 unknown() {
-	"$PY" - "$port" <<'PY'
-import sys, urllib.request
-m = urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/metrics", timeout=10).read().decode()
+	TOKEN="$TOKEN" "$PY" - "$port" <<'PY'
+import os, sys, urllib.request
+m = urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{sys.argv[1]}/metrics",
+    headers={"Authorization": "Bearer " + os.environ["TOKEN"]}), timeout=10).read().decode()
 print([l.split()[1] for l in m.splitlines() if l.startswith('corral_notify_datagrams_total{outcome="unknown_sender"}')][0])
 PY
 }
@@ -184,4 +190,11 @@ CPID=
 wait_log 'corrald-watch: corrald \(pid [0-9]+\) died; stopping the [0-9]+ runs it had' 1 5
 pids_exited 10 "$deaf" || fail "the worker deaf to its stop signal outlived corrald and the new watcher"
 pids_exited 10 "$watcher" || fail "the watcher did not exit"
+
+# The token is in no log line, no file corrald writes, no worker's
+# environment.
+for f in "$LOG" "$DB" "$DB-wal" "$T"/log/*; do
+	[ -e "$f" ] && grep -q -a -F "$TOKEN" "$f" && fail "$f holds the HTTP token"
+done
+printf '%s\n' "$env" | grep -q -F "$TOKEN" && fail "a worker's environment holds the HTTP token"
 exit 0
