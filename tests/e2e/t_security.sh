@@ -57,6 +57,11 @@ command = sh -c 'setsid -w $TW send READY=1; exec $TW sleep'
 healthy_after = 30s
 stop_timeout = 1s
 
+[agent:big]
+command = sh -c 'exec $TW say "\$(printf %%05000d 0)"'
+healthy_after = 100ms
+stop_timeout = 1s
+
 [agent:talker]
 command = $TW say 'READY=1\nSTATUS=she said "hi" \\ then left'
 stop_timeout = 1s
@@ -96,6 +101,15 @@ done
 assert_eq "$(ctl status --json escaped | json_get '(j["workers"][0]["state"], j["workers"][0]["ready"])')" \
     "('STARTING', False)" "escaped.0, whose READY=1 came from outside its group"
 wait_log 'dropped a datagram \(unknown_sender\)' 1 5
+# Root may claim any pid (the kernel's rule, and systemd's trust): a
+# worker running as root can speak for any other.
+out=$(NOTIFY_SOCKET="$T/notify.sock" "$TW" forge "$esc")
+if [ "$(id -u)" -eq 0 ]; then
+	assert_eq "$out" sent "root forging escaped.0's pid"
+	wait_log 'agent escaped.0: STARTING -> RUNNING: READY=1' 1 5
+fi
+# A worker's datagram over 4096 bytes is dropped, whole.
+wait_log 'dropped a datagram \(oversized\): 5000 bytes from agent big.0' 1 5
 
 # HTTP: read-only.
 wait_log 'http: serving /metrics and /status on 127.0.0.1:[0-9]+'
