@@ -6,7 +6,8 @@
 # capabilities; it cannot reach the control socket, signal corrald or a
 # worker of another user, leave its run's cgroup, or read the state
 # database or another worker's log; it can signal a worker of its own
-# user (one user, one trust domain).  A fork bomb in it (held to 200
+# user (one user, one trust domain).  Its log files and corrald's watcher
+# stay root's.  A fork bomb in it (held to 200
 # processes by RLIMIT_NPROC, the operator's limit) neither stalls corrald
 # nor survives a stop: every process of the run is gone.
 . "$(dirname "$0")/lib.sh"
@@ -87,6 +88,10 @@ case $(probe 'leave cgroup') in
 no | "no cgroup") ;;
 *) fail "the worker left its cgroup: $(probe 'leave cgroup')" ;;
 esac
+# What stays corrald's: its log files, its watcher.
+assert_eq "$(stat -c %U:%a "$T/log/unpriv.0.stdout.log")" "root:640" "owner and mode of the worker's log"
+watcher=$(sed -n 's/.*watcher started (pid \([0-9]*\)).*/\1/p' "$LOG" | tail -n 1)
+assert_eq "$(sed -n 's/^Uid:\s*\([0-9]*\).*/\1/p' "/proc/$watcher/status")" 0 "the watcher's uid"
 STRAYS=$pid
 stop_corrald
 assert_eq "$CRC" 0 "corrald exit status"
