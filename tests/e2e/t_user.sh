@@ -9,7 +9,9 @@
 # user (one user, one trust domain).  Its log files and corrald's watcher
 # stay root's.  A fork bomb in it (held to 200
 # processes by RLIMIT_NPROC, the operator's limit) neither stalls corrald
-# nor survives a stop: every process of the run is gone.
+# nor survives a stop: every process of the run is gone.  A checkpoint
+# database the operator prepared for the user's group (0660) takes its
+# checkpoints.
 . "$(dirname "$0")/lib.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -96,6 +98,27 @@ STRAYS=$pid
 stop_corrald
 assert_eq "$CRC" 0 "corrald exit status"
 pids_gone 5 "$pid" || fail "worker left"
+
+# Checkpoints as another user: the checkpoint database is one file for
+# the fleet, which corrald (root) makes readable by no one else; an
+# operator who prepares it for the agent's group (0660) lets the agent
+# checkpoint, WAL and shared memory taking the file's owner and mode.
+ck="$T/ck.db"
+install -m 0660 -o root -g "$gid" /dev/null "$ck"
+conf <<EOF2
+[agent:cnt]
+command = $BUILD/examples/counter --to 5 --step-ms 20
+user = nobody
+restart = never
+healthy_after = 100ms
+EOF2
+sed -i "s|^\\[corrald\\]\$|[corrald]\\ncheckpoint_db = $ck|" "$T/corral.ini"
+start_corrald
+wait_log 'agent cnt.0: [A-Z]+ -> EXITED: exited cleanly' 1 10
+assert_eq "$(stat -c %G:%a "$ck-wal")" "$(id -gn nobody):660" "group and mode of the checkpoint WAL"
+stop_corrald
+assert_eq "$CRC" 0 "corrald exit status"
+assert_eq "$("$SQLQ" "$ck" "SELECT count(*) FROM checkpoints WHERE thread_id = 'cnt/0'")" 5 "checkpoints written by cnt.0 as nobody"
 
 # A fork bomb, held by the operator's RLIMIT_NPROC (root, corrald, is
 # exempt; the worker's user is not).  corrald answers throughout, and a
