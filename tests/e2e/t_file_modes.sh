@@ -42,6 +42,7 @@ for f in "$DB" "$DB-wal" "$DB-shm" "$DB.lock" "$T/corral-checkpoints.db" \
 	[ -e "$f" ] || fail "no $f"
 	assert_eq "$(others "$f")" 0 "permissions of others on $(basename "$f") ($(stat -c %a "$f"))"
 done
+assert_eq "$(stat -c %a "$T/log")" 755 "mode of log_dir, made by corrald"
 for f in "$T"/log/*.log; do
 	assert_eq "$(stat -c %a "$f")" 640 "mode of $(basename "$f")"
 done

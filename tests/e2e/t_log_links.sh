@@ -4,7 +4,8 @@
 # file of their choosing.  A symbolic link or a hard link planted at a
 # log's path is refused and named in the log, never followed; a FIFO there
 # is refused without blocking corrald's loop.  The worker runs on, its
-# output lost; other workers' logs are written.  With log_backups = 0 a
+# output lost; other workers' logs are written; once the link is gone, the
+# worker's next run writes its log.  With log_backups = 0 a
 # full log is emptied through corrald's own descriptor.
 . "$(dirname "$0")/lib.sh"
 
@@ -41,12 +42,17 @@ done
 # The loop goes on: status answers, the plain worker's log fills.
 ctl status >/dev/null || fail "corrald does not answer"
 "$WAITLOG" "$T/log/plain.0.stdout.log" '^100$' 1 5000 || fail "plain.0's log is not written"
+# The link gone, the worker's next run writes its log.
+mv "$T/log/sym.0.stdout.log" "$T/sym.link"
+ctl restart sym:0 >/dev/null || fail "cannot restart sym:0"
+"$WAITLOG" "$T/log/sym.0.stdout.log" '^100$' 1 5000 || fail "sym.0's next run writes no log"
+[ -L "$T/log/sym.0.stdout.log" ] && fail "sym.0's log is a link"
 stop_corrald
 assert_eq "$CRC" 0 "corrald exit status"
 
 assert_eq "$(cat "$T/target")" "not yours" "the symbolic link's target"
 assert_eq "$(cat "$T/target2")" "not yours either" "the hard link's other name"
-[ -L "$T/log/sym.0.stdout.log" ] || fail "the symbolic link was replaced"
+[ -L "$T/sym.link" ] || fail "the symbolic link was replaced"
 [ -p "$T/log/fifo.0.stdout.log" ] || fail "the FIFO was replaced"
 size=$(stat -c %s "$T/log/trunc.0.stdout.log")
 [ "$size" -gt 0 ] && [ "$size" -le 16384 ] || fail "trunc.0's log is $size bytes (limit 16K)"

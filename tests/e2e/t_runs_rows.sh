@@ -80,6 +80,7 @@ else
 fi
 
 start_corrald
+wait_log "agent reused.0: its run \\(pid $reused\\) ended while corrald was down"
 wait_log "agent reused.0: STARTING -> RUNNING"
 wait_log "agent foreign.0: the state database's runs table names pid 4194303 in group $foreign, which is no run corrald records; ignored"
 if [ -n "$incg" ]; then

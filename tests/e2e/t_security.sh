@@ -1,22 +1,26 @@
 # The rest of the threat model (docs/SECURITY.md) that no other scenario
-# checks.  on_state_change runs as corrald's user with corrald's
-# environment less every CORRAL_* variable and less the service manager's
-# NOTIFY_SOCKET, plus CORRAL_CLUSTER and CORRAL_CHANGE.  A worker gets
+# checks.  on_state_change runs as corrald's user, in a session of its
+# own, stdin on /dev/null, with corrald's environment less every CORRAL_*
+# variable and less the service manager's NOTIFY_SOCKET, plus
+# CORRAL_CLUSTER and CORRAL_CHANGE.  A worker gets
 # corrald's NOTIFY_SOCKET, not the service manager's, and the
 # CORRAL_RESUME_ID corrald chose, never one from corrald's environment.  A
 # worker started after a reexec still has only stdin, stdout and stderr
 # open (the reexec un-hides descriptors across its exec).  Descriptors a
-# stranger passes in a datagram are closed.  A watcher killed is replaced
+# stranger passes in a datagram are closed, and their drops logged at
+# most every 10 s.  A watcher killed is replaced
 # by one that knows every run, and ends them when corrald dies.  The HTTP
 # listener changes nothing: every method but GET is refused (405; with a
 # body, 413, as the body limit is 0), and a control verb as a path is
 # unknown (404); the workers keep their pids.  Its token is in no log
-# line, no file corrald writes and no worker's environment.
+# line, no file corrald writes and no worker's environment, and
+# corrald's environment is not in the state database.
 . "$(dirname "$0")/lib.sh"
 
 cat >"$T/hook.sh" <<'EOF2'
 #!/bin/sh
-echo "hook uid $(id -u) env $(env | grep -E '^(CORRAL_|NOTIFY_SOCKET)' | sort | tr '\n' ' ')"
+sid=$(sed 's/.*) //' /proc/$$/stat | cut -d' ' -f4)
+echo "hook uid $(id -u) stdin $(readlink /proc/$$/fd/0) session $([ "$sid" = $$ ] && echo own || echo "$sid") env $(env | grep -E '^(CORRAL_|NOTIFY_SOCKET)' | sort | tr '\n' ' ')"
 EOF2
 chmod +x "$T/hook.sh"
 conf <<EOF2
@@ -70,11 +74,12 @@ TOKEN=tok-3f9a1c-secret-7d2e
 sed -i "s/^\\[corrald\\]\$/[corrald]\\nhttp_listen = 127.0.0.1:0\\nhttp_token = $TOKEN/" "$T/corral.ini"
 : >"$LOG"
 CORRAL_RESUME_ID=forged CORRAL_FROM_OUTSIDE=1 NOTIFY_SOCKET="$T/no-manager.sock" \
+    MARKER=env-marker-5b1f0c \
     "$CORRALD" -c "$T/corral.ini" >>"$LOG" 2>&1 &
 CPID=$!
 wait_log 'cluster c: on_state_change: hook uid' 1 10
 line=$(grep -m 1 'cluster c: on_state_change: hook uid' "$LOG" | sed 's/.*on_state_change: //')
-assert_eq "$line" "hook uid $(id -u) env CORRAL_CHANGE=breaker CORRAL_CLUSTER=c " "the hook's user and environment"
+assert_eq "$line" "hook uid $(id -u) stdin /dev/null session own env CORRAL_CHANGE=breaker CORRAL_CLUSTER=c " "the hook's user, stdin, session and environment"
 
 wait_log 'agent steady.0: STARTING -> RUNNING'
 steady=$(ctl status --json steady | json_get 'j["workers"][0]["pid"]')
@@ -175,6 +180,9 @@ while [ "$(unknown)" -lt $((before + 20)) ]; do
 	sleep 0.1
 done
 kept=$(for f in /proc/$CPID/fd/*; do readlink "$f"; done | grep -c "^$T/passed\$")
+# 21 strangers' datagrams within seconds: logged at most every 10 s.
+n=$(grep -c 'dropped a datagram (unknown_sender)' "$LOG")
+[ "$n" -le 2 ] || fail "$n log lines for 21 datagrams of strangers"
 assert_eq "$kept" 0 "descriptors of $T/passed that corrald kept"
 
 # A reexec, then a new worker: nothing of corrald's leaks into it.
@@ -206,9 +214,12 @@ pids_exited 10 "$deaf" || fail "the worker deaf to its stop signal outlived corr
 pids_exited 10 "$watcher" || fail "the watcher did not exit"
 
 # The token is in no log line, no file corrald writes, no worker's
-# environment.
+# environment; corrald's environment is in no file it writes either.
 for f in "$LOG" "$DB" "$DB-wal" "$T"/log/*; do
 	[ -e "$f" ] && grep -q -a -F "$TOKEN" "$f" && fail "$f holds the HTTP token"
+done
+for f in "$DB" "$DB-wal"; do
+	[ -e "$f" ] && grep -q -a -F env-marker-5b1f0c "$f" && fail "$f holds corrald's environment"
 done
 printf '%s\n' "$env" | grep -q -F "$TOKEN" && fail "a worker's environment holds the HTTP token"
 exit 0

@@ -3,8 +3,8 @@
 #
 # What such a worker can and cannot do (docs/SECURITY.md): its groups are
 # exactly the user's (root's supplementary groups dropped), it has no
-# capabilities; it cannot reach the control socket, signal corrald or a
-# worker of another user, leave its run's cgroup, or read the state
+# capabilities; it cannot reach the control socket, signal corrald, its
+# watcher or a worker of another user, leave its run's cgroup, or read the state
 # database or another worker's log; it can signal a worker of its own
 # user (one user, one trust domain).  Its log files and corrald's watcher
 # stay root's.  A fork bomb in it (held to 200
@@ -28,11 +28,12 @@ cat >"$T/probe.sh" <<EOF2
 # Wait (at most 10 s) for the pids the test hands over.
 i=0
 while [ ! -s "$T/pids" ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done
-read root peer <"$T/pids"
+read root peer watcher <"$T/pids"
 try() { if "\$@" >/dev/null 2>&1; then echo yes; else echo no; fi; }
 echo "groups \$(id -G)"
 echo "caps \$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status)"
 echo "signal corrald: \$(try kill -0 \$PPID)"
+echo "signal the watcher: \$(try kill -0 \$watcher)"
 echo "signal root's worker: \$(try kill -0 \$root)"
 echo "signal nobody's worker: \$(try kill -0 \$peer)"
 echo "control: \$("$BUILD/corralctl" -s "$SOCK" status 2>&1 >/dev/null)"
@@ -70,7 +71,8 @@ wait_log 'agent peer.0: STARTING -> RUNNING'
 wait_log 'agent mine.0: STARTING -> RUNNING'
 pidof() { ctl status --json "$1" | json_get 'j["workers"][0]["pid"]'; }
 pid=$(pidof unpriv)
-echo "$(pidof mine) $(pidof peer)" >"$T/pids.tmp"
+watcher=$(sed -n 's/.*watcher started (pid \([0-9]*\)).*/\1/p' "$LOG" | tail -n 1)
+echo "$(pidof mine) $(pidof peer) $watcher" >"$T/pids.tmp"
 chmod 0644 "$T/pids.tmp"
 mv "$T/pids.tmp" "$T/pids"
 assert_eq "$(sed -n 's/^Uid:\s*\([0-9]*\).*/\1/p' /proc/$pid/status)" "$uid" "worker uid"
@@ -81,6 +83,7 @@ probe() { sed -n "s/^$1: //p" "$T/log/unpriv.0.stdout.log"; }
 assert_eq "$(sed -n 's/^groups //p' "$T/log/unpriv.0.stdout.log")" "$(id -G nobody)" "groups as the worker sees them"
 assert_eq "$(sed -n 's/^caps //p' "$T/log/unpriv.0.stdout.log")" 0000000000000000 "effective capabilities"
 assert_eq "$(probe 'signal corrald')" no "the worker signals corrald"
+assert_eq "$(probe 'signal the watcher')" no "the worker signals corrald's watcher"
 assert_eq "$(probe "signal root's worker")" no "the worker signals a worker of another user"
 assert_eq "$(probe "signal nobody's worker")" yes "the worker signals a worker of its own user"
 assert_eq "$(probe control)" "corralctl: cannot reach corrald at $SOCK: Permission denied" "the worker uses the control socket"
@@ -92,7 +95,6 @@ no | "no cgroup") ;;
 esac
 # What stays corrald's: its log files, its watcher.
 assert_eq "$(stat -c %U:%a "$T/log/unpriv.0.stdout.log")" "root:640" "owner and mode of the worker's log"
-watcher=$(sed -n 's/.*watcher started (pid \([0-9]*\)).*/\1/p' "$LOG" | tail -n 1)
 assert_eq "$(sed -n 's/^Uid:\s*\([0-9]*\).*/\1/p' "/proc/$watcher/status")" 0 "the watcher's uid"
 STRAYS=$pid
 stop_corrald
@@ -115,6 +117,7 @@ EOF2
 sed -i "s|^\\[corrald\\]\$|[corrald]\\ncheckpoint_db = $ck|" "$T/corral.ini"
 start_corrald
 wait_log 'agent cnt.0: [A-Z]+ -> EXITED: exited cleanly' 1 10
+assert_eq "$(stat -c %G:%a "$ck")" "$(id -gn nobody):660" "group and mode of the prepared checkpoint database"
 assert_eq "$(stat -c %G:%a "$ck-wal")" "$(id -gn nobody):660" "group and mode of the checkpoint WAL"
 stop_corrald
 assert_eq "$CRC" 0 "corrald exit status"
