@@ -105,6 +105,32 @@ cgroup_fleet_dir(const char *state_db, const char **why)
 	return dir;
 }
 
+/*
+ * A fleet's directory as a state database names it (meta, runs) is
+ * checked before corrald reads pids from it or kills what is in it: the
+ * file may be damaged, or written by someone else.  It must be under the
+ * cgroup v2 mount, by no "." or ".." step, and be named corral-HASH.
+ */
+bool
+cgroup_fleet_dir_valid(const char *dir)
+{
+	const char *base = strrchr(dir, '/');
+	char *mnt;
+	size_t n;
+	bool ok;
+
+	if (base == NULL || (mnt = cgroup2_mount()) == NULL)
+		return false;
+	base++;
+	n = strlen(mnt);
+	ok = strncmp(dir, mnt, n) == 0 && dir[n] == '/' &&
+	    strstr(dir, "/./") == NULL && strstr(dir, "/../") == NULL &&
+	    strncmp(base, "corral-", 7) == 0 && strlen(base) == 7 + 16 &&
+	    strspn(base + 7, "0123456789abcdef") == 16;
+	free(mnt);
+	return ok;
+}
+
 int
 cgroup_make(const char *dir)
 {

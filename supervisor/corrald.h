@@ -812,6 +812,8 @@ void resume_close(struct fleet *);
  * named after its state database.  Caller frees; NULL with *why (static).
  */
 char *cgroup_fleet_dir(const char *state_db, const char **why);
+/* Whether dir can be a fleet's directory (as read from the state database). */
+bool cgroup_fleet_dir_valid(const char *dir);
 int cgroup_make(const char *dir);          /* 0, or -1 with errno */
 /* The processes in dir (up to max; the count is capped too). */
 size_t cgroup_members(const char *dir, pid_t *out, size_t max);

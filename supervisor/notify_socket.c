@@ -24,7 +24,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/xattr.h>
 
+#include <linux/posix_acl.h>
+#include <linux/posix_acl_xattr.h>
+
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -411,18 +416,71 @@ nsock_drain(struct nsock *ns)
 		read_cb(ns->fd, EV_READ, ns);
 }
 
-/* Workers running as another user must be able to send. */
+static int
+uid_cmp(const void *a, const void *b)
+{
+	uid_t x = *(const uid_t *)a, y = *(const uid_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static struct posix_acl_xattr_entry *
+acl_put(struct posix_acl_xattr_entry *e, int tag, int perm, uint32_t id)
+{
+	e->e_tag = htole16((uint16_t)tag);
+	e->e_perm = htole16((uint16_t)perm);
+	e->e_id = htole32(id);
+	return e + 1;
+}
+
+/*
+ * Workers running as another user must be able to send, and nobody else
+ * needs to: the socket gets a POSIX access ACL that lets those users write
+ * (mode 0620: the group bits show the ACL's mask) and others nothing.
+ * Where the file system takes no ACL, it is open to everyone (0622); a
+ * stranger's datagram is then read, counted and dropped.
+ */
 void
 nsock_fit_mode(struct nsock *ns, const struct config *c)
 {
-	mode_t mode = 0600;
-	size_t i;
+	struct posix_acl_xattr_header *h;
+	struct posix_acl_xattr_entry *e;
+	uid_t *uids = xcalloc(c->nagents + 1, sizeof(*uids));
+	size_t i, n = 0, k, len;
 
 	for (i = 0; i < c->nagents; i++)
 		if (c->agents[i].user != NULL && c->agents[i].uid != geteuid())
-			mode = 0622;
-	if (chmod(ns->path, mode) == -1)
-		log_warn("notify socket %s: chmod", ns->path);
+			uids[n++] = c->agents[i].uid;
+	if (n == 0) {
+		(void)removexattr(ns->path, "system.posix_acl_access");
+		if (chmod(ns->path, 0600) == -1)
+			log_warn("notify socket %s: chmod", ns->path);
+		free(uids);
+		return;
+	}
+	qsort(uids, n, sizeof(*uids), uid_cmp);
+	for (i = 1, k = 1; i < n; i++)
+		if (uids[i] != uids[k - 1])
+			uids[k++] = uids[i];
+	len = sizeof(*h) + (k + 4) * sizeof(*e);
+	h = xcalloc(1, len);
+	h->a_version = htole32(POSIX_ACL_XATTR_VERSION);
+	e = acl_put((struct posix_acl_xattr_entry *)(h + 1), ACL_USER_OBJ,
+	    ACL_READ | ACL_WRITE, (uint32_t)ACL_UNDEFINED_ID);
+	for (i = 0; i < k; i++)
+		e = acl_put(e, ACL_USER, ACL_WRITE, (uint32_t)uids[i]);
+	e = acl_put(e, ACL_GROUP_OBJ, 0, (uint32_t)ACL_UNDEFINED_ID);
+	e = acl_put(e, ACL_MASK, ACL_WRITE, (uint32_t)ACL_UNDEFINED_ID);
+	(void)acl_put(e, ACL_OTHER, 0, (uint32_t)ACL_UNDEFINED_ID);
+	if (setxattr(ns->path, "system.posix_acl_access", h, len, 0) == -1) {
+		log_warn("notify socket %s: cannot let only the agents' users "
+		    "send (a POSIX ACL); anyone may send to it, and a "
+		    "stranger's datagrams are dropped", ns->path);
+		if (chmod(ns->path, 0622) == -1)
+			log_warn("notify socket %s: chmod", ns->path);
+	}
+	free(h);
+	free(uids);
 }
 
 struct nsock *

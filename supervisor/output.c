@@ -40,23 +40,26 @@ static char chunk[CHUNK]; /* the loop is single-threaded */
 static void read_cb(evutil_socket_t, short, void *);
 
 /*
+ * corrald may be root and the worker not: whoever can write in log_dir
+ * must not have corrald append a worker's output to a file of their
+ * choosing (a symbolic link, a hard link to another file) or block its
+ * loop (a FIFO).  Only a regular file with one link is written.
  * Out of descriptors (EMFILE, ENFILE), every worker's log fails alike: it
  * is said once, until a log file opens again, not once per run.
  */
 static int
 log_open(struct worker *w, int i)
 {
+	struct stat st;
 	uint64_t failed;
 	off_t end;
+	int fd, err;
 
-	w->logfd[i] = open(w->logpath[i], O_WRONLY | O_CREAT | O_APPEND |
-	    O_CLOEXEC, 0640);
-	if (w->logfd[i] == -1) {
-		int err = errno;
-		if (err != EMFILE && err != ENFILE)
-			log_warn("agent %s: cannot open log %s", w->name,
-			    w->logpath[i]);
-		else if (fd_short(FD_LOGFILE))
+	fd = open(w->logpath[i], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
+	    O_NOFOLLOW | O_NONBLOCK, 0640);
+	if (fd == -1 && (errno == EMFILE || errno == ENFILE)) {
+		err = errno;
+		if (fd_short(FD_LOGFILE))
 			log_warnx("agent %s: cannot open log %s: %s (open file "
 			    "limit %llu); output of runs whose log cannot be "
 			    "opened is lost (said once, until one opens)",
@@ -64,6 +67,38 @@ log_open(struct worker *w, int i)
 			    (unsigned long long)limits_current_soft());
 		return -1;
 	}
+	if (fd == -1 && errno == ELOOP) {
+		log_warnx("agent %s: cannot open log %s: it is a symbolic "
+		    "link, which corrald does not follow", w->name,
+		    w->logpath[i]);
+		return -1;
+	}
+	if (fd == -1 && errno == ENXIO) {
+		log_warnx("agent %s: cannot open log %s: it is a FIFO, not a "
+		    "regular file", w->name, w->logpath[i]);
+		return -1;
+	}
+	if (fd == -1) {
+		log_warn("agent %s: cannot open log %s", w->name, w->logpath[i]);
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		log_warn("agent %s: cannot open log %s", w->name, w->logpath[i]);
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_nlink > 1) {
+		if (!S_ISREG(st.st_mode))
+			log_warnx("agent %s: cannot open log %s: not a regular "
+			    "file", w->name, w->logpath[i]);
+		else
+			log_warnx("agent %s: cannot open log %s: it has %ju "
+			    "hard links, so it is another file's too",
+			    w->name, w->logpath[i], (uintmax_t)st.st_nlink);
+		close(fd);
+		return -1;
+	}
+	w->logfd[i] = fd;
 	if ((failed = fd_ok(FD_LOGFILE)) > 0)
 		log_info("agent %s: log files open again (%llu could not be "
 		    "opened)", w->name, (unsigned long long)failed);
@@ -80,13 +115,13 @@ log_rotate(struct worker *w, int i)
 	char *from, *to;
 	unsigned k;
 
+	/* Through the descriptor: the path may be something else by now. */
+	if (a->log_backups == 0 && ftruncate(w->logfd[i], 0) == -1)
+		log_warn("agent %s: cannot truncate %s", w->name,
+		    w->logpath[i]);
 	close(w->logfd[i]);
 	w->logfd[i] = -1;
-	if (a->log_backups == 0) {
-		if (truncate(w->logpath[i], 0) == -1)
-			log_warn("agent %s: cannot truncate %s", w->name,
-			    w->logpath[i]);
-	} else {
+	if (a->log_backups > 0) {
 		for (k = a->log_backups; k > 0; k--) {
 			if (k == 1)
 				from = xstrdup(w->logpath[i]);

@@ -8,6 +8,8 @@
  * "Checkpoints and the worker SDK").  The decision itself is
  * rollback_decide(), pure; the rest is the store's reads.
  */
+#include <sys/stat.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,6 +66,7 @@ resume_store(struct fleet *f)
 {
 	const char *why;
 	uint64_t now;
+	mode_t old;
 	int rc;
 
 	if (f->ckpt != NULL)
@@ -72,8 +75,12 @@ resume_store(struct fleet *f)
 	if (f->ckpt_failed_mono_ms != 0 &&
 	    now - f->ckpt_failed_mono_ms < CKPT_RETRY_MS)
 		return NULL;
+	/* The agents' work: a new database gets no permission for others. */
+	old = umask(0);
+	umask(old | S_IRWXO);
 	rc = corral_store_open_sqlite(f->conf->checkpoint_db,
 	    CORRAL_DURABILITY_NORMAL, &f->ckpt, &why);
+	umask(old);
 	if (rc != 0) {
 		f->ckpt = NULL;
 		f->ckpt_failed_mono_ms = now;

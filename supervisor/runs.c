@@ -145,6 +145,26 @@ add_pid(pid_t *out, size_t n, size_t max, pid_t pid)
 	return n;
 }
 
+/*
+ * Whether sv's process group can still be its run's.  A run leads its
+ * group, so the group's id is the run's pid; while the group has a member
+ * the kernel gives that number to no new process.  A live process of that
+ * pid with another start time means the group emptied and the number was
+ * reused: what is in "the group" now is someone else's.
+ */
+static bool
+group_ours(const struct survivor *sv)
+{
+	uint64_t st;
+	pid_t pg;
+	char s;
+
+	if (sv->pgid <= 1)
+		return false;
+	return proc_stat(sv->pgid, &s, &pg, &st) == -1 ||
+	    (sv->pgid == sv->pid && st == sv->start_ticks);
+}
+
 static size_t
 members(const struct survivor *sv, pid_t *out, size_t max)
 {
@@ -156,7 +176,7 @@ members(const struct survivor *sv, pid_t *out, size_t max)
 	if (main_alive(sv))
 		n = add_pid(out, n, max, sv->pid);
 	/* A run that could not join its cgroup still has its group. */
-	if (sv->pgid > 0) {
+	if (group_ours(sv)) {
 		g = proc_group(sv->pgid, sv->start_ticks, grp, SURV_MAX_PIDS);
 		for (i = 0; i < g; i++)
 			n = add_pid(out, n, max, grp[i]);
@@ -171,7 +191,7 @@ signal_all(struct survivor *sv, const pid_t *pids, size_t n, int sig)
 
 	if (sv->cgroup != NULL)
 		cgroup_signal(sv->cgroup, sig);
-	if (sv->pgid > 0 && (sv->cgroup == NULL || sig != SIGKILL))
+	if (group_ours(sv) && (sv->cgroup == NULL || sig != SIGKILL))
 		kill(-sv->pgid, sig);
 	for (i = 0; i < n; i++)
 		kill(pids[i], sig);
@@ -399,6 +419,25 @@ struct recover {
 	size_t rows, alive, ended, other_boot;
 };
 
+/* A row's cgroup is its instance's, in a fleet's directory. */
+static bool
+row_cgroup_ok(const struct run_row *r)
+{
+	const char *slash = strrchr(r->cgroup, '/');
+	char leaf[NAME_MAX_LEN + 16], *dir;
+	bool ok;
+
+	if (slash == NULL)
+		return false;
+	snprintf(leaf, sizeof(leaf), "%s.%u", r->agent, r->instance);
+	if (strcmp(slash + 1, leaf) != 0)
+		return false;
+	dir = xstrndup(r->cgroup, (size_t)(slash - r->cgroup));
+	ok = cgroup_fleet_dir_valid(dir);
+	free(dir);
+	return ok;
+}
+
 static void
 recover_row(void *arg, const struct run_row *r)
 {
@@ -415,13 +454,32 @@ recover_row(void *arg, const struct run_row *r)
 		statedb_run_del(f->db, r->agent, r->instance);
 		return;
 	}
+	/*
+	 * What is signalled on the strength of a row is checked first: the
+	 * file may be damaged, or not what corrald wrote.  corrald records
+	 * only runs that lead their own group, and their instance's cgroup.
+	 */
+	if (r->pid <= 1 || r->pgid != r->pid) {
+		log_warnx("agent %s.%u: the state database's runs table names "
+		    "pid %ld in group %ld, which is no run corrald records; "
+		    "ignored", r->agent, r->instance, (long)r->pid,
+		    (long)r->pgid);
+		statedb_run_del(f->db, r->agent, r->instance);
+		return;
+	}
 	if ((sv = survivor_new(f, r->agent, r->instance)) == NULL)
 		return;
 	sv->pid = r->pid;
 	sv->pgid = r->pgid;
 	sv->start_ticks = r->start_ticks;
 	sv->start_ms = r->start_ms;
-	sv->cgroup = r->cgroup != NULL ? xstrdup(r->cgroup) : NULL;
+	if (r->cgroup != NULL && *r->cgroup != '\0' && !row_cgroup_ok(r))
+		log_warnx("agent %s: the state database's runs table names "
+		    "cgroup %s, which is not its instance's in a fleet's "
+		    "cgroup directory; only its process is searched for",
+		    sv->name, r->cgroup);
+	else if (r->cgroup != NULL && *r->cgroup != '\0')
+		sv->cgroup = xstrdup(r->cgroup);
 	sv->sig = r->stop_signal;
 	sv->timeout_ms = r->stop_timeout_ms;
 	sv->recorded = true;
@@ -499,6 +557,11 @@ runs_recover(struct fleet *f)
 		    "none is searched for");
 	/* The fleet's cgroup moves with corrald's own: look where it was. */
 	was = statedb_get_meta(f->db, "cgroup");
+	if (was != NULL && *was != '\0' && !cgroup_fleet_dir_valid(was)) {
+		log_warnx("the state database names %s as the fleet's cgroup, "
+		    "which is no fleet's cgroup directory; not searched", was);
+		*was = '\0';
+	}
 	if (was != NULL && *was != '\0' &&
 	    (f->cgroot == NULL || strcmp(was, f->cgroot) != 0)) {
 		rc.root = was;

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -458,10 +459,19 @@ db_disconnect(struct statedb *s)
 static int
 db_setup(struct statedb *s, bool check)
 {
+	mode_t old;
 	int rc;
 
+	/*
+	 * What corrald makes here is none of other users' business: a new
+	 * database gets no permission for others, and SQLite gives the WAL
+	 * and shared-memory files the database's own mode.
+	 */
+	old = umask(0);
+	umask(old | S_IRWXO);
 	rc = sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	umask(old);
 	if (rc != SQLITE_OK) {
 		why(s, rc, "opening it");
 		db_disconnect(s);
@@ -801,20 +811,26 @@ struct statedb *
 statedb_adopt(const char *path, struct event_base *base, int lockfd)
 {
 	struct statedb *s;
+	mode_t old;
 	int rc;
 
 	s = xcalloc(1, sizeof(*s));
 	s->path = xstrdup(path);
 	s->lockfd = -1;
 	s->next_id = s->next_chain = 1;
+	/* None of other users' business: see db_setup(). */
+	old = umask(0);
+	umask(old | S_IRWXO);
 	if (lockfd != -1) {
 		/* Held since before the reexec: same pid, same lock. */
 		fcntl(lockfd, F_SETFD, FD_CLOEXEC);
 		s->lockfd = lockfd;
 	} else if ((s->lockfd = take_lock(path)) == -1) {
+		umask(old);
 		statedb_close(s);
 		return NULL;
 	}
+	umask(old);
 	/* A reexec's file was fine a moment ago: no check to wait for. */
 	rc = db_setup(s, lockfd == -1);
 	if (db_cond_of(rc) == DBC_CORRUPT && db_move_aside(s) == 0 &&

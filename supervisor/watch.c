@@ -10,8 +10,9 @@
  * The watcher leaves cgroups alone: a corrald started meanwhile may
  * already run new workers in them (it stops what is left of old runs
  * itself, runs.c).  It kills a group only while the group is still the
- * run's: its leader alive with the start time corrald saw, or members that
- * started no earlier.
+ * run's: its leader alive with the start time corrald saw, or, the leader
+ * gone and its pid not taken by another process, members that started no
+ * earlier.
  */
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -59,10 +60,13 @@ hit(const struct watch_rec *r, int sig)
 	pid_t pg;
 	char s;
 
-	if (proc_stat(r->pgid, &s, &pg, &st) == 0 && st == r->start_ticks &&
-	    s != 'Z') {
-		kill(-r->pgid, sig);
-		return 1;
+	if (proc_stat(r->pgid, &s, &pg, &st) == 0) {
+		if (st != r->start_ticks)
+			return 0; /* the number was free: the group is gone */
+		if (s != 'Z') {
+			kill(-r->pgid, sig);
+			return 1;
+		}
 	}
 	n = proc_group(r->pgid, r->start_ticks, pids, 1024);
 	for (i = 0; i < n; i++)
