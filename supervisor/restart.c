@@ -69,6 +69,24 @@ restart_decide(const struct restart_in *in, struct restart_plan *out)
 		return;
 	}
 
+	if (in->cls == CORRAL_EXIT_STORAGE) {
+		/*
+		 * The disk's failure, not the worker's: it is in the chain
+		 * and the failure counts, but it neither grows the backoff
+		 * nor spends max_retries.  When it runs again is
+		 * storage_decide's (resume.c): after storage_retry, or once
+		 * a human says so.
+		 */
+		if (in->mode == RESTART_NEVER) {
+			out->next = W_EXITED;
+			out->why = "checkpoint storage error, restart = never";
+			return;
+		}
+		out->next = W_BACKOFF;
+		out->why = "checkpoint storage error";
+		return;
+	}
+
 	/* A healthy run reset the count when it became healthy. */
 	out->failures = in->failures + 1;
 	if (in->cls == CORRAL_EXIT_FATAL) {
