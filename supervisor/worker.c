@@ -1231,13 +1231,19 @@ fleet_reap(struct fleet *f)
 	pid_t pid;
 	int status;
 
-	nsock_drain(f->nsock);
 	for (;;) {
 		pid = waitpid(-1, &status, WNOHANG);
 		if (pid == -1 && errno == EINTR)
 			continue;
 		if (pid <= 0)
 			break;
+		/*
+		 * A datagram is queued when sendto returns, so whatever the
+		 * run said before it died is there now: read it while its pid
+		 * is still the worker's (a storage error, READY=1, a report
+		 * decide its exit's class).
+		 */
+		nsock_drain(f->nsock);
 		if ((w = fleet_find_pid(f, pid)) == NULL) {
 			char how[96];
 			if (hook_reaped(f, pid, status) ||
