@@ -646,6 +646,13 @@ enum resume_verdict resume_choose(struct worker *, char *why, size_t len);
 /* Arm w's retry of a spawn resume_choose put off (RESUME_LATER). */
 void resume_later(struct worker *);
 /*
+ * w's run is alive and w shows a storage error (not lost checkpoints):
+ * if its thread has a checkpoint newer than the run started from, writes
+ * go through again and the error is cleared.  One read, at most once a
+ * second per worker.
+ */
+void resume_probe(struct worker *);
+/*
  * The run ended with class cls: record in e (not yet queued) what it
  * resumed from and wrote, count toward rollback.  True when it rolls back:
  * then rb is the rollback's event, to queue after e.  *found (with why)
@@ -802,6 +809,7 @@ struct worker {
 	char *storage_why;
 	enum storage_kind storage_kind; /* of storage_why */
 	bool storage_ack;
+	uint64_t storage_probe_ms; /* resume_probe's last read (monotonic) */
 	struct event *resume_ev;
 	unsigned resume_tries;
 	char *cgdir;            /* owned: its cgroup's directory, or NULL */

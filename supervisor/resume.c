@@ -478,6 +478,39 @@ resume_choose(struct worker *w, char *why, size_t len)
 	return RESUME_GO;
 }
 
+/* The storage error is over: say so, show it no more. */
+static void
+storage_cleared(struct worker *w, const char *how)
+{
+	log_info("agent %s: checkpoint storage works again (%s); it had: %s",
+	    w->name, how, w->storage_why);
+	free(w->storage_why);
+	w->storage_why = NULL;
+	w->storage_kind = SK_NONE;
+}
+
+void
+resume_probe(struct worker *w)
+{
+	struct corral_store *st;
+	char latest[CKPT_ID_MAX], *thread;
+	uint64_t now;
+
+	if (w->storage_why == NULL || w->rs.lost[0] != '\0' || !w->rs.known)
+		return;
+	now = now_mono_ms();
+	if (w->storage_probe_ms != 0 && now - w->storage_probe_ms < 1000)
+		return;
+	w->storage_probe_ms = now;
+	if ((st = resume_store(w->fleet)) == NULL)
+		return;
+	thread = worker_thread(w);
+	if (walk_latest(st, thread, latest) == 0 &&
+	    strcmp(latest, w->rs.latest) > 0)
+		storage_cleared(w, "a new checkpoint was written");
+	free(thread);
+}
+
 static void
 resume_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -576,6 +609,8 @@ resume_exited(struct worker *w, enum corral_exit_class cls,
 	wrote = p.any && strcmp(p.latest, rs->latest) > 0;
 	if (wrote)
 		e->last_checkpoint = xstrdup(p.latest);
+	if (wrote && w->storage_why != NULL && rs->lost[0] == '\0')
+		storage_cleared(w, "the run wrote a checkpoint");
 	/*
 	 * Transient and storage exits say nothing of the checkpoint: an
 	 * outage, a full disk or damaged pages would otherwise roll back

@@ -845,14 +845,6 @@ worker_became_healthy(struct worker *w)
 		    w->failures, w->failures == 1 ? "" : "s");
 	w->failures = 0;
 	w->chain = 0;
-	/* Its storage works again (lost checkpoints stay a human's call). */
-	if (w->storage_why != NULL && w->rs.lost[0] == '\0') {
-		log_info("agent %s: healthy again after a checkpoint storage "
-		    "error (%s)", w->name, storage_kind_name(w->storage_kind));
-		free(w->storage_why);
-		w->storage_why = NULL;
-		w->storage_kind = SK_NONE;
-	}
 	breakers_healthy(w);
 }
 
@@ -907,6 +899,9 @@ worker_notified(struct worker *w, pid_t sender, struct notify_msg *m)
 	if (m->stopping)
 		log_info("agent %s (pid %ld): says it is stopping", w->name,
 		    (long)sender);
+	/* Alive, after a storage error: has a checkpoint gone through? */
+	if ((m->ready || m->watchdog) && live)
+		resume_probe(w);
 	if (m->ready || m->watchdog) {
 		w->heartbeat_mono_ms = now_mono_ms();
 		log_debug("agent %s (pid %ld): %s", w->name, (long)sender,
@@ -1206,8 +1201,14 @@ worker_exited(struct worker *w, int status)
 			worker_set_state(w, W_BACKOFF, why);
 			goto out;
 		}
-		snprintf(why, sizeof(why), "%s; restart in %.3fs (failure %u)",
-		    pwhy, (double)delay / 1000.0, plan.failures);
+		if (sa == SA_RETRY)
+			snprintf(why, sizeof(why), "%s; retry in %.3fs "
+			    "(storage_retry; failure %u)", pwhy,
+			    (double)delay / 1000.0, plan.failures);
+		else
+			snprintf(why, sizeof(why), "%s; restart in %.3fs "
+			    "(failure %u)", pwhy, (double)delay / 1000.0,
+			    plan.failures);
 		worker_set_state(w, W_BACKOFF, why);
 		worker_timer_arm(w, delay);
 	} else

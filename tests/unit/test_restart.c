@@ -377,8 +377,8 @@ test_state_names(void **state)
 }
 
 /*
- * A storage exit: restarted (when is storage_decide's), in the chain, but
- * it neither grows the backoff nor spends max_retries.
+ * A storage exit: restarted (when is storage_decide's), in the chain and
+ * counted, but it spends no max_retries.
  */
 static void
 test_storage(void **state)
@@ -394,7 +394,7 @@ test_storage(void **state)
 		out = decide(&in);
 		assert_true(out.failure);
 		assert_false(out.chain_closed);
-		assert_int_equal(out.failures, 4);
+		assert_int_equal(out.failures, 5);
 		assert_int_equal(out.next, modes[m] == RESTART_NEVER ?
 		    W_EXITED : W_BACKOFF);
 		assert_non_null(strstr(out.why, "storage"));
@@ -404,7 +404,7 @@ test_storage(void **state)
 	in.was_healthy = false;
 	out = decide(&in);
 	assert_true(out.start_failure);
-	assert_int_equal(out.failures, 0);
+	assert_int_equal(out.failures, 1);
 }
 
 int
