@@ -853,6 +853,12 @@ struct fleet {
 	struct corral_store *ckpt; /* owned; NULL: not open (yet) */
 	uint64_t ckpt_failed_mono_ms; /* last failure to open it; 0: none */
 	int ckpt_err;           /* why it is not open: a CORRAL_E*, or 0 */
+	/*
+	 * Owned: the handle on a checkpoint database deleted or replaced
+	 * while workers' checkpoints were only in it, kept open (so its data
+	 * can still be copied from /proc) until no worker is held for them.
+	 */
+	struct corral_store *ckpt_old;
 	char *cgroot;           /* owned: the fleet's cgroup dir; NULL: none */
 	LIST_HEAD(, survivor) survivors; /* owned: earlier runs stopping */
 	size_t nsurv;

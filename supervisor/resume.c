@@ -15,6 +15,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -203,8 +204,38 @@ ckpt_moved(struct fleet *f)
 	log_error("%s; corrald reads the file there now: %zu worker%s lost "
 	    "%s checkpoints with the old file", msg, nlost, nlost == 1 ?
 	    "" : "s", nlost == 1 ? "its" : "their");
-	corral_store_close(old);
+	/*
+	 * Lose nothing that can be kept: the old file (and its -wal) stay
+	 * open in corrald, readable in /proc, while someone may want them.
+	 */
+	corral_store_close(f->ckpt_old);
+	f->ckpt_old = NULL;
+	if (nlost > 0) {
+		f->ckpt_old = old;
+		log_warnx("corrald keeps the old checkpoint database open until "
+		    "those workers are started again: its data can be copied "
+		    "from /proc/%ld/fd (the descriptors of the deleted file and "
+		    "its -wal)", (long)getpid());
+	} else
+		corral_store_close(old);
 	free(latest);
+}
+
+/* No worker is held for checkpoints of the old file any more: let it go. */
+static void
+ckpt_old_release(struct fleet *f)
+{
+	size_t i;
+
+	if (f->ckpt_old == NULL)
+		return;
+	for (i = 0; i < f->nworkers; i++)
+		if (f->workers[i]->rs.lost[0] != '\0')
+			return;
+	corral_store_close(f->ckpt_old);
+	f->ckpt_old = NULL;
+	log_info("closed the old checkpoint database: no worker is held for "
+	    "its checkpoints any more");
 }
 
 struct corral_store *
@@ -256,6 +287,8 @@ resume_close(struct fleet *f)
 {
 	corral_store_close(f->ckpt);
 	f->ckpt = NULL;
+	corral_store_close(f->ckpt_old);
+	f->ckpt_old = NULL;
 }
 
 /* What a walk down a thread finds, newest first. */
@@ -461,6 +494,7 @@ resume_choose(struct worker *w, char *why, size_t len)
 			memset(rs, 0, sizeof(*rs));
 			if (st != NULL)
 				rc = choose(w, st, thread);
+			ckpt_old_release(f);
 		}
 		free(w->storage_why);
 		w->storage_why = NULL;

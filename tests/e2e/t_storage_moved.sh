@@ -5,9 +5,10 @@
 # worker's word once per worker, logs the deletion naming the file, and
 # holds every worker whose checkpoints were in it (FATAL, the reason in
 # status, in /status's storage_error and in the log), including one killed
-# (SIGKILL, not a storage exit) before it could notice; none is spawned
-# again until an operator starts it, and then it starts from what the file
-# there now has, said in the log.
+# (SIGKILL, not a storage exit) before it could notice; corrald keeps the
+# deleted file open meanwhile (its data can be copied from /proc); none is
+# spawned again until an operator starts it, and then it starts from what
+# the file there now has, said in the log.
 . "$(dirname "$0")/lib.sh"
 
 CK="$T/corral-checkpoints.db"
@@ -50,6 +51,10 @@ for w in fast.0 fast.1 fast.2 slow.0; do
 done
 wait_log "checkpoint database $CK was deleted since it was opened; writes to it would be lost; corrald reads the file there now: 4 workers lost their checkpoints"
 wait_log "agent slow\\.0 \\(pid $slow\\): killed by signal 9 .*: killed"
+# The deleted file stays open in corrald, its data still there to copy.
+wait_log "corrald keeps the old checkpoint database open until those workers are started again: its data can be copied from /proc/$CPID/fd"
+ls -l "/proc/$CPID/fd" | grep -q "$CK (deleted)" ||
+    fail "corrald does not hold the deleted file: $(ls -l "/proc/$CPID/fd")"
 for i in 0 1 2; do
 	wait_log "agent fast\\.$i \\(pid [0-9]+\\): exited with code 74 .*: storage"
 	# The worker's word, once per worker: the SDK says it once, and the

@@ -999,6 +999,18 @@ t_moved(void **state)
 	assert_int_equal(corral_store_open_sqlite(f->path,
 	    CORRAL_DURABILITY_NORMAL, &s2, &why), 0);
 	assert_int_equal(corral_put(s2, &r, &cp, NULL, 0), 0);
+	/*
+	 * Closing the old handle leaves the new file's -wal and -shm alone
+	 * (SQLite checks the file is unmoved before it checkpoints and
+	 * deletes them by name at close): the new file's writers go on.
+	 */
+	corral_store_close(f->s);
+	f->s = NULL;
+	snprintf(other, sizeof(other), "%s-wal", f->path);
+	assert_int_equal(access(other, F_OK), 0);
+	snprintf(other, sizeof(other), "%s-shm", f->path);
+	assert_int_equal(access(other, F_OK), 0);
+	assert_int_equal(corral_put(s2, &r, &cp, NULL, 0), 0);
 	corral_store_close(s2);
 }
 
