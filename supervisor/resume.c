@@ -458,6 +458,10 @@ resume_choose(struct worker *w, char *why, size_t len)
 	/* A lock passes: try again soon, a few times, never wait here. */
 	if (rc == CORRAL_EBUSY) {
 		if (++w->resume_tries < RESUME_TRIES) {
+			log_debug("agent %s: the checkpoint database %s is "
+			    "locked; spawn put off %d ms (try %u of %d)",
+			    w->name, f->conf->checkpoint_db, RESUME_RETRY_MS,
+			    w->resume_tries, RESUME_TRIES);
 			free(thread);
 			return RESUME_LATER;
 		}
