@@ -97,6 +97,15 @@ worker_set_state(struct worker *w, enum wstate s, const char *why)
 
 	if (w->state == s)
 		return;
+	/*
+	 * A spawn put off while the checkpoint database was locked was
+	 * decided in the state it leaves (a breaker that opened, a stop):
+	 * whoever moves it decides again.
+	 */
+	if (w->resume_ev != NULL && evtimer_pending(w->resume_ev, NULL)) {
+		evtimer_del(w->resume_ev);
+		w->resume_tries = 0;
+	}
 	log_info("agent %s: %s -> %s%s%s", w->name, wstate_name(w->state),
 	    wstate_name(s), why ? ": " : "", why ? why : "");
 	ev_fill(&e, w, EV_STATE);
