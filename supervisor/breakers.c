@@ -449,6 +449,8 @@ release_one(struct worker *w)
 	if (w->state == W_FATAL) {
 		w->failures = 0;
 		w->chain = 0;
+		/* A reset: the operator says go on past a storage hold. */
+		w->storage_ack = true;
 	}
 	worker_enqueue(w);
 }
@@ -675,9 +677,14 @@ breakers_exited(struct worker *w, enum corral_exit_class cls,
 		return false;
 	}
 	c = rt->cluster;
-	/* A transient exit is expected: backoff, but no count. */
+	/*
+	 * A transient exit is expected: backoff, but no count.  A storage
+	 * exit is the disk's failure, not the agent's: a full disk must not
+	 * open every breaker of the fleet.
+	 */
 	counted = cls == CORRAL_EXIT_FATAL ||
-	    (plan->failure && cls != CORRAL_EXIT_TRANSIENT);
+	    (plan->failure && cls != CORRAL_EXIT_TRANSIENT &&
+	    cls != CORRAL_EXIT_STORAGE);
 	if (counted) {
 		/* A fatal exit needs a human for its agent, not its cluster. */
 		guard_fail(&rt->g, cls == CORRAL_EXIT_FATAL, &w->trial);

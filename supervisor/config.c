@@ -521,7 +521,7 @@ enum akey {
 	K_FAILURE_THRESHOLD, K_RECOVERY_TIMEOUT, K_RECOVERY_TIMEOUT_MAX,
 	K_HALF_OPEN_MAX_CALLS, K_FALLBACK, K_WATCHDOG, K_THREAD_ID,
 	K_CHECKPOINT_INTERVAL, K_POISON_THRESHOLD, K_MAX_ROLLBACK,
-	K_NAGENT
+	K_STORAGE_RETRY, K_NAGENT
 };
 
 static const char *agent_keys[K_NAGENT] = {
@@ -533,7 +533,7 @@ static const char *agent_keys[K_NAGENT] = {
 	"priority", "autostart", "user", "failure_threshold",
 	"recovery_timeout", "recovery_timeout_max", "half_open_max_calls",
 	"fallback", "watchdog", "thread_id", "checkpoint_interval",
-	"poison_threshold", "max_rollback",
+	"poison_threshold", "max_rollback", "storage_retry",
 };
 
 enum ckey {
@@ -757,6 +757,7 @@ agent_init(struct agent_conf *a)
 	a->checkpoint_interval_ms = 300000;
 	a->poison_threshold = 3;
 	a->max_rollback = 3;
+	a->storage_retry_ms = 30000;
 }
 
 static void
@@ -1051,6 +1052,15 @@ agent_set(struct agent_conf *a, enum akey k, const char *value,
 		if (parse_uint(value, 1000000, &u, why) == -1)
 			return -1;
 		a->max_rollback = (unsigned)u;
+		return 0;
+	case K_STORAGE_RETRY:
+		if (parse_duration(value, &a->storage_retry_ms, why) == -1)
+			return -1;
+		/* 0 would restart into a full disk in a tight loop. */
+		if (a->storage_retry_ms == 0) {
+			*why = "must be above 0";
+			return -1;
+		}
 		return 0;
 	case K_NAGENT:
 		break;
@@ -2863,6 +2873,8 @@ config_print(const struct config *c, FILE *f)
 		fprintf(f, "checkpoint_interval = %s\n", b1);
 		fprintf(f, "poison_threshold = %u\nmax_rollback = %u\n",
 		    a->poison_threshold, a->max_rollback);
+		format_duration(a->storage_retry_ms, b1, sizeof(b1));
+		fprintf(f, "storage_retry = %s\n", b1);
 		print_breaker(f, &a->breaker, false);
 		if (a->fallback != NULL)
 			fprintf(f, "fallback = %s\n", a->fallback);

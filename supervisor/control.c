@@ -440,6 +440,15 @@ control_status_json(struct evbuffer *out, struct fleet *f,
 			evbuffer_add_str(out, "}");
 		} else
 			evbuffer_add_str(out, "null");
+		/* A checkpoint storage error that holds or slows it. */
+		evbuffer_add_str(out, ",\"storage_error\":");
+		if (w->storage_why != NULL) {
+			evbuffer_add_printf(out, "{\"kind\":\"%s\",\"reason\":",
+			    storage_kind_name(w->storage_kind));
+			json_str(out, w->storage_why);
+			evbuffer_add_str(out, "}");
+		} else
+			evbuffer_add_str(out, "null");
 		evbuffer_add_str(out, "}");
 	}
 	evbuffer_add_str(out, "],\"clusters\":[");
@@ -567,7 +576,8 @@ limit_rows(struct ctl_client *c)
 
 /*
  * An aligned table; STATE has a '*' when the operator stopped the worker,
- * FAILURES is start/runtime failures since corrald started.
+ * FAILURES is start/runtime failures since corrald started.  A worker
+ * with a checkpoint storage error has it on an indented line below.
  */
 static void
 status_table(struct ctl_client *c, struct worker **ws, size_t n)
@@ -592,6 +602,9 @@ status_table(struct ctl_client *c, struct worker **ws, size_t n)
 	for (i = 0; i < n; i++) {
 		row_cells(ws[i], now, cell);
 		emit_row(c, width, cell);
+		/* Why it is held or waits: on a line of its own, in full. */
+		if (ws[i]->storage_why != NULL)
+			reply(c, '=', "  %s", ws[i]->storage_why);
 	}
 	cluster_rows(c, ws, n);
 	state_db_rows(c);

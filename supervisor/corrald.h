@@ -216,6 +216,12 @@ struct agent_conf {
 	 */
 	unsigned poison_threshold;
 	unsigned max_rollback;
+	/*
+	 * After an exit classed storage that holds no human's attention (a
+	 * full disk, an I/O error), the next run waits this long, with the
+	 * backoff's jitter (resume.c, storage_decide).
+	 */
+	uint64_t storage_retry_ms;
 };
 
 /* OTP's restart strategies, for the workers of one cluster. */
@@ -771,7 +777,48 @@ struct worker_resume {
 	unsigned steps;             /* rollbacks since a newer one was written */
 	bool rolled;                /* resume from back (not the latest) */
 	char back[CKPT_ID_MAX];     /* ...this one ("": afresh) */
+	/*
+	 * The thread's newest checkpoint in a database file that was deleted
+	 * or replaced, when the file at the path now has no such row: the
+	 * checkpoints were lost with the old file ("": none lost).  Holds
+	 * the worker at its next exit or spawn until an operator starts it.
+	 */
+	char lost[CKPT_ID_MAX];
 };
+
+/*
+ * Checkpoint storage errors: what a run said (CORRAL_STORAGE=KIND) or
+ * what corrald's own reads found.  LOST is corrald's word only: the file
+ * was deleted or replaced, and the thread's checkpoints are not in the
+ * new one.
+ */
+enum storage_kind { SK_NONE, SK_IO, SK_FULL, SK_DAMAGED, SK_MOVED,
+	SK_LOST };
+/* "io", "full", "damaged", "moved", "lost"; "none". */
+const char *storage_kind_name(enum storage_kind);
+/* A kind a worker may say (io, full, damaged, moved).  0 or -1. */
+int storage_kind_parse(const char *, size_t len, enum storage_kind *);
+
+/*
+ * The storage decision, pure.  After an exit (at_spawn false): cls its
+ * class, restarts that the restart plan would run it again (BACKOFF),
+ * said what the run said, found what corrald's read found.  Before a
+ * spawn (at_spawn): found, and ack that an operator started it since it
+ * was held.  HOLD: not again until an operator starts or resets it (the
+ * data needs a human: damaged pages, a database deleted or replaced);
+ * RETRY: again after storage_retry (a full disk frees itself); NONE: as
+ * the restart policy says.  A storage exit is never counted toward
+ * rollback or breakers either way (rollback_decide: neutral).
+ */
+enum storage_action { SA_NONE, SA_RETRY, SA_HOLD };
+struct storage_in {
+	bool at_spawn;
+	enum corral_exit_class cls;
+	bool restarts;
+	enum storage_kind said, found;
+	bool ack;
+};
+enum storage_action storage_decide(const struct storage_in *);
 
 /*
  * The rollback decision, pure.  A run ended: failed says its exit counts
@@ -792,16 +839,38 @@ char *worker_thread(const struct worker *);
 /*
  * Choose the checkpoint w's next run resumes from (w->rs.known false when
  * the checkpoint database cannot be read: the worker looks for itself).
+ * RESUME_GO: spawn now.  RESUME_LATER: the database is locked; the spawn
+ * is tried again by a timer (resume_later), a few times, before the run
+ * goes without corrald's choice.  RESUME_HOLD: the database is damaged or
+ * the thread's checkpoints were lost with a deleted or replaced file, and
+ * no operator said to go on: hold w, why says so (storage_decide).
  */
-void resume_choose(struct worker *);
+enum resume_verdict { RESUME_GO, RESUME_LATER, RESUME_HOLD };
+enum resume_verdict resume_choose(struct worker *, char *why, size_t len);
+/* Arm w's retry of a spawn resume_choose put off (RESUME_LATER). */
+void resume_later(struct worker *);
+/*
+ * w's run is alive and w shows a storage error (not lost checkpoints):
+ * if its thread has a checkpoint newer than the run started from, writes
+ * go through again and the error is cleared.  One read, at most once a
+ * second per worker.
+ */
+void resume_probe(struct worker *);
 /*
  * The run ended with class cls: record in e (not yet queued) what it
  * resumed from and wrote, count toward rollback.  True when it rolls back:
- * then rb is the rollback's event, to queue after e.
+ * then rb is the rollback's event, to queue after e.  *found (with why)
+ * is what the read found of the storage itself: SK_DAMAGED, SK_LOST, or
+ * SK_NONE.
  */
 bool resume_exited(struct worker *, enum corral_exit_class,
-    struct db_event *e, struct db_event *rb);
-/* The checkpoint store, opened at first use; NULL when it cannot be. */
+    struct db_event *e, struct db_event *rb, enum storage_kind *found,
+    char *why, size_t len);
+/*
+ * The checkpoint store, opened at first use, with a busy wait of a few
+ * milliseconds; NULL when it cannot be (f->ckpt_err says why).  A file
+ * deleted or replaced under it is logged once and opened again.
+ */
 struct corral_store *resume_store(struct fleet *);
 void resume_close(struct fleet *);
 
@@ -873,7 +942,7 @@ struct worker_row {
 	unsigned failures, runs, start_failures, runtime_failures;
 	int64_t chain;
 	int last_class, last_code, last_signal;
-	unsigned exits[CORRAL_EXIT_STOPPED + 1];
+	unsigned exits[CORRAL_EXIT_LAST + 1];
 	struct worker_resume rs; /* poison, its count, steps, rolled, back */
 };
 
@@ -909,7 +978,7 @@ struct worker {
 	unsigned start_failures, runtime_failures;
 	int64_t chain;          /* current error chain, 0 if none */
 	enum corral_exit_class last_class;
-	unsigned exits[CORRAL_EXIT_STOPPED + 1]; /* by class, since start */
+	unsigned exits[CORRAL_EXIT_LAST + 1]; /* by class, since start */
 	int last_code, last_signal; /* of the last exit; -1 / 0 if none */
 
 	struct event *timer;    /* healthy_after, backoff or stop timeout */
@@ -936,6 +1005,21 @@ struct worker {
 	LIST_ENTRY(worker) retire_entry;
 	bool restart_pending;   /* an operator restart: start once stopped */
 	struct worker_resume rs; /* which checkpoint it resumes from */
+	/*
+	 * Checkpoint storage (resume.c, storage_decide): what this run said
+	 * (CORRAL_STORAGE=, its message owned), the condition shown in status
+	 * while it lasts (owned; NULL: none), whether an operator started it
+	 * since it was held, and a spawn put off while the database is
+	 * locked.
+	 */
+	enum storage_kind run_storage;
+	char *run_storage_msg;
+	char *storage_why;
+	enum storage_kind storage_kind; /* of storage_why */
+	bool storage_ack;
+	uint64_t storage_probe_ms; /* resume_probe's last read (monotonic) */
+	struct event *resume_ev;
+	unsigned resume_tries;
 	char *cgdir;            /* owned: its cgroup's directory, or NULL */
 	bool in_cgroup;         /* this run was put in cgdir */
 	struct survivor *surv;  /* borrowed: an earlier run still stopping */
@@ -978,6 +1062,13 @@ struct fleet {
 	void (*on_started)(struct fleet *);
 	struct corral_store *ckpt; /* owned; NULL: not open (yet) */
 	uint64_t ckpt_failed_mono_ms; /* last failure to open it; 0: none */
+	int ckpt_err;           /* why it is not open: a CORRAL_E*, or 0 */
+	/*
+	 * Owned: the handle on a checkpoint database deleted or replaced
+	 * while workers' checkpoints were only in it, kept open (so its data
+	 * can still be copied from /proc) until no worker is held for them.
+	 */
+	struct corral_store *ckpt_old;
 	char *cgroot;           /* owned: the fleet's cgroup dir; NULL: none */
 	LIST_HEAD(, survivor) survivors; /* owned: earlier runs stopping */
 	size_t nsurv;
@@ -1222,6 +1313,8 @@ struct notify_msg {
 	bool ready, watchdog, stopping;
 	const char *status;            /* NULL: none */
 	struct worker_report *report;  /* owned; NULL: none */
+	enum storage_kind storage;     /* CORRAL_STORAGE=; SK_NONE: none */
+	const char *storage_msg;       /* its message ("" if none) */
 };
 
 enum nsock_outcome { NS_ACCEPTED, NS_UNKNOWN_SENDER, NS_NO_CREDENTIALS,
@@ -1271,7 +1364,7 @@ struct worker_snap {
 	int queued, trial, ctrial, regroup, for_fallback;
 	unsigned failures, runs, start_failures, runtime_failures;
 	int last_class, last_code, last_signal;
-	unsigned exits[CORRAL_EXIT_STOPPED + 1];
+	unsigned exits[CORRAL_EXIT_LAST + 1];
 	int outfd[2], execfd; /* -1: none */
 	/* The worker protocol; from an older image: all 0, none. */
 	int ready, hang;
@@ -1288,6 +1381,16 @@ struct worker_snap {
 	int stop_signal;
 	unsigned long long stop_timeout_ms;
 	int out[2];
+	/*
+	 * Checkpoint storage (from an older image: none): exits classed
+	 * storage (exits[] of the older classes is written apart, so that an
+	 * older image's line still reads), what the run said, the condition
+	 * shown in status, the operator's go-ahead.  Strings owned by the
+	 * snap once read.
+	 */
+	unsigned storage_exits;
+	int run_storage, storage_kind, storage_ack;
+	char *run_storage_msg, *storage_why;
 };
 
 /* Fill s from w, and keep w's descriptors open across exec. */

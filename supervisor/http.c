@@ -143,12 +143,22 @@ metrics(struct http *h, struct evbuffer *out, uint64_t lag_us)
 	    "Ended runs, by exit class, since corrald started.");
 	for (i = 0; i < f->nworkers; i++) {
 		struct worker *w = f->workers[i];
-		for (c = CORRAL_EXIT_SUCCESS; c <= CORRAL_EXIT_STOPPED; c++) {
+		for (c = CORRAL_EXIT_SUCCESS; c <= CORRAL_EXIT_LAST; c++) {
 			worker_labels(out, "corral_worker_exits_total", w);
 			evbuffer_add_printf(out, ",class=\"%s\"} %u\n",
 			    corral_exit_class_name((enum corral_exit_class)c),
 			    w->exits[c]);
 		}
+	}
+	head(out, "corral_worker_storage_error", "gauge",
+	    "1 while a worker is held or waits for its checkpoint storage.");
+	for (i = 0; i < f->nworkers; i++) {
+		struct worker *w = f->workers[i];
+		if (w->storage_why == NULL)
+			continue;
+		worker_labels(out, "corral_worker_storage_error", w);
+		evbuffer_add_printf(out, ",kind=\"%s\"} 1\n",
+		    storage_kind_name(w->storage_kind));
 	}
 	head(out, "corral_worker_failures_total", "counter",
 	    "Failed runs, by kind: before RUNNING (start) or after (runtime).");

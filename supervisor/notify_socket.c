@@ -1,9 +1,10 @@
 /*
  * notify_socket.c: the NOTIFY_SOCKET corrald serves its workers.  One
  * AF_UNIX datagram socket in run_dir speaks the sd_notify protocol
- * (READY=1, WATCHDOG=1, STATUS=, STOPPING=1, and CORRAL_ERROR= for a
- * structured error report); notify.c is the other direction, corrald
- * telling its own service manager.
+ * (READY=1, WATCHDOG=1, STATUS=, STOPPING=1, CORRAL_ERROR= for a
+ * structured error report and CORRAL_STORAGE= for a failure of the
+ * checkpoint storage); notify.c is the other direction, corrald telling
+ * its own service manager.
  *
  * Who sent a datagram is what the kernel says (SCM_CREDENTIALS, with
  * SO_PASSCRED on), never what the datagram says.  A non-root sender can
@@ -258,7 +259,24 @@ notify_parse(char *buf, size_t len, struct notify_msg *m, const char **why)
 			m->stopping = true;
 		else if (strncmp(line, "STATUS=", 7) == 0)
 			m->status = line + 7;
-		else if (strncmp(line, "CORRAL_ERROR=", 13) == 0) {
+		else if (strncmp(line, "CORRAL_STORAGE=", 15) == 0) {
+			/* KIND, or KIND: MESSAGE */
+			const char *v = line + 15;
+			size_t k = strcspn(v, ":");
+			if (storage_kind_parse(v, k, &m->storage) == -1) {
+				*why = "CORRAL_STORAGE: not io, full, damaged "
+				    "or moved";
+				report_free(m->report);
+				m->report = NULL;
+				return -1;
+			}
+			v += k;
+			if (*v == ':')
+				v++;
+			while (*v == ' ')
+				v++;
+			m->storage_msg = v;
+		} else if (strncmp(line, "CORRAL_ERROR=", 13) == 0) {
 			report_free(m->report);
 			m->report = NULL;
 			if (report_parse(line + 13, strlen(line + 13),

@@ -144,6 +144,12 @@ write_snap(FILE *f, const struct worker_snap *s)
 	/* How to stop it, should the new image not know its agent. */
 	fprintf(f, " s %d %llu %d %d", s->stop_signal, s->stop_timeout_ms,
 	    s->out[0], s->out[1]);
+	/* Its checkpoint storage: a class added later, and its condition. */
+	fprintf(f, " k %u %d %d %d", s->storage_exits, s->run_storage,
+	    s->storage_kind, s->storage_ack);
+	write_tok(f, s->run_storage_msg);
+	write_tok(f, s->storage_why);
+	write_tok(f, s->rs.lost);
 	fputc('\n', f);
 }
 
@@ -163,7 +169,39 @@ read_id(const char **p, char *out)
 }
 
 /*
+ * The "k" tag at p: absent (an older image), no storage condition.  A
+ * malformed one is dropped whole.
+ */
+static void
+read_storage(const char *p, struct worker_snap *s)
+{
+	int run, kind, ack, used = 0;
+	unsigned n;
+	char *msg = NULL, *why = NULL;
+
+	if (sscanf(p, " k %u %d %d %d%n", &n, &run, &kind, &ack, &used) !=
+	    4 || used == 0 || run < SK_NONE || run > SK_LOST ||
+	    kind < SK_NONE || kind > SK_LOST)
+		return;
+	p += used;
+	if (read_tok(&p, &msg) == -1 || read_tok(&p, &why) == -1 ||
+	    read_id(&p, s->rs.lost) == -1) {
+		free(msg);
+		free(why);
+		s->rs.lost[0] = '\0';
+		return;
+	}
+	s->storage_exits = n;
+	s->run_storage = run;
+	s->storage_kind = kind;
+	s->storage_ack = ack;
+	s->run_storage_msg = msg;
+	s->storage_why = why;
+}
+
+/*
  * The "s" tag at p: absent (an older image), s->stop_known stays false.
+ * Then what follows it.
  */
 static void
 read_stop(const char *p, struct worker_snap *s)
@@ -180,6 +218,7 @@ read_stop(const char *p, struct worker_snap *s)
 	s->stop_timeout_ms = ms;
 	s->out[0] = o0;
 	s->out[1] = o1;
+	read_storage(p + used, s);
 }
 
 /*
@@ -262,9 +301,11 @@ read_snap(const char *line, struct worker_snap *s)
 	}
 	if (s->state < W_STOPPED || s->state > W_LAST ||
 	    s->last_class < CORRAL_EXIT_NONE ||
-	    s->last_class > CORRAL_EXIT_STOPPED) {
+	    s->last_class > CORRAL_EXIT_LAST) {
 		free(s->status_text);
 		report_free(s->report);
+		free(s->run_storage_msg);
+		free(s->storage_why);
 		return -1;
 	}
 	return 0;
@@ -709,6 +750,8 @@ disown(struct fleet *f, struct worker_snap *s)
 		close(s->execfd);
 	free(s->status_text);
 	report_free(s->report);
+	free(s->run_storage_msg);
+	free(s->storage_why);
 }
 
 int

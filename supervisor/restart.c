@@ -71,6 +71,25 @@ restart_decide(const struct restart_in *in, struct restart_plan *out)
 		return;
 	}
 
+	if (in->cls == CORRAL_EXIT_STORAGE) {
+		/*
+		 * The disk's failure, not the worker's: it is in the chain
+		 * and counted, but it spends no max_retries (a full disk all
+		 * night must not make the fleet FATAL).  When it runs again
+		 * is storage_decide's (resume.c): after storage_retry, not a
+		 * backoff step, or once a human says so.
+		 */
+		out->failures = in->failures + 1;
+		if (in->mode == RESTART_NEVER) {
+			out->next = W_EXITED;
+			out->why = "checkpoint storage error, restart = never";
+			return;
+		}
+		out->next = W_BACKOFF;
+		out->why = "checkpoint storage error";
+		return;
+	}
+
 	/* A healthy run reset the count when it became healthy. */
 	out->failures = in->failures + 1;
 	if (in->cls == CORRAL_EXIT_FATAL) {

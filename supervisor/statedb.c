@@ -1023,11 +1023,11 @@ insert_one(struct statedb *s, const struct db_event *e)
 static void
 bind_worker(sqlite3_stmt *st, const struct worker_row *w)
 {
-	char exits[16 * (CORRAL_EXIT_STOPPED + 1)];
+	char exits[16 * (CORRAL_EXIT_LAST + 1)];
 	size_t at = 0;
 	int c;
 
-	for (c = 0; c <= CORRAL_EXIT_STOPPED; c++)
+	for (c = 0; c <= CORRAL_EXIT_LAST; c++)
 		at += (size_t)snprintf(exits + at, sizeof(exits) - at, "%s%u",
 		    c ? " " : "", w->exits[c]);
 	sqlite3_bind_text(st, 3, wstate_name((enum wstate)w->state), -1,
@@ -1509,7 +1509,8 @@ statedb_load_workers(struct statedb *s, void (*fn)(void *,
 		w.last_class = sqlite3_column_int(st, 8);
 		w.last_code = sqlite3_column_int(st, 9);
 		w.last_signal = sqlite3_column_int(st, 10);
-		for (c = 0; ex != NULL && c <= CORRAL_EXIT_STOPPED; c++) {
+		/* An older corrald's row has fewer classes: the rest are 0. */
+		for (c = 0; ex != NULL && c <= CORRAL_EXIT_LAST; c++) {
 			if (sscanf(ex, " %u%n", &w.exits[c], &used) != 1)
 				break;
 			ex += used;
@@ -1521,7 +1522,7 @@ statedb_load_workers(struct statedb *s, void (*fn)(void *,
 		col_id(st, 16, w.rs.back);
 		/* What cannot be read is not remembered: a fresh start. */
 		if (w.state < 0 || w.last_class < CORRAL_EXIT_NONE ||
-		    w.last_class > CORRAL_EXIT_STOPPED) {
+		    w.last_class > CORRAL_EXIT_LAST) {
 			log_warnx("state database %s: the row of worker %s.%u "
 			    "is not readable; it starts afresh", s->path,
 			    w.agent, w.instance);

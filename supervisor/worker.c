@@ -131,6 +131,15 @@ worker_set_state(struct worker *w, enum wstate s, const char *why)
 
 	if (w->state == s)
 		return;
+	/*
+	 * A spawn put off while the checkpoint database was locked was
+	 * decided in the state it leaves (a breaker that opened, a stop):
+	 * whoever moves it decides again.
+	 */
+	if (w->resume_ev != NULL && evtimer_pending(w->resume_ev, NULL)) {
+		evtimer_del(w->resume_ev);
+		w->resume_tries = 0;
+	}
 	log_info("agent %s: %s -> %s%s%s", w->name, wstate_name(w->state),
 	    wstate_name(s), why ? ": " : "", why ? why : "");
 	ev_fill(&e, w, EV_STATE);
@@ -243,8 +252,12 @@ worker_free(struct worker *w)
 		close(w->execfd);
 	event_free(w->timer);
 	event_free(w->wdog);
+	if (w->resume_ev != NULL)
+		event_free(w->resume_ev);
 	free(w->status_text);
 	report_free(w->report);
+	free(w->run_storage_msg);
+	free(w->storage_why);
 	free(w);
 }
 
@@ -651,6 +664,26 @@ exec_cb(evutil_socket_t fd, short what, void *arg)
 		worker_became_healthy(w);
 }
 
+/*
+ * Hold w for its checkpoint storage (storage_decide said SA_HOLD): FATAL,
+ * the reason in status and the log, until an operator starts or resets
+ * it.  A breaker trial it held ends without a verdict.
+ */
+static void
+storage_hold(struct worker *w, enum storage_kind kind, const char *why)
+{
+	char *detail;
+
+	free(w->storage_why);
+	w->storage_why = xstrdup(why);
+	w->storage_kind = kind;
+	w->resume_tries = 0;
+	xasprintf(&detail, "%s; held until corralctl start or reset", why);
+	worker_set_state(w, W_FATAL, detail);
+	free(detail);
+	breakers_trial_void(w);
+}
+
 static void
 worker_spawn(struct worker *w)
 {
@@ -662,7 +695,7 @@ worker_spawn(struct worker *w)
 	struct spawn_req rq;
 	struct spawn_res res;
 	struct db_event e;
-	char *dir = NULL, *join;
+	char *dir = NULL, *join, hold[768];
 	const char *why;
 	uint64_t failed;
 	size_t i;
@@ -677,6 +710,17 @@ worker_spawn(struct worker *w)
 	/* An earlier run of it may still live: it spawns once that is gone. */
 	if (!runs_clear(w))
 		return;
+	switch (resume_choose(w, hold, sizeof(hold))) {
+	case RESUME_LATER:
+		resume_later(w);
+		return;
+	case RESUME_HOLD:
+		storage_hold(w, w->rs.lost[0] != '\0' ? SK_LOST : SK_DAMAGED,
+		    hold);
+		return;
+	case RESUME_GO:
+		break;
+	}
 	snprintf(inst, sizeof(inst), "%u", w->instance);
 	strv_init(&argv);
 	strv_init(&env);
@@ -684,7 +728,6 @@ worker_spawn(struct worker *w)
 		char *x = expand_vars(a->argv.v[i], &vars, &why);
 		strv_push_own(&argv, x != NULL ? x : xstrdup(a->argv.v[i]));
 	}
-	resume_choose(w);
 	build_env(w, &vars, &env);
 	if (a->directory != NULL)
 		dir = expand_vars(a->directory, &vars, &why);
@@ -759,6 +802,9 @@ worker_spawn(struct worker *w)
 	w->status_text = NULL;
 	report_free(w->report);
 	w->report = NULL;
+	w->run_storage = SK_NONE;
+	free(w->run_storage_msg);
+	w->run_storage_msg = NULL;
 	w->stop_requested = false;
 	w->exec_failed = false;
 	w->exec_errno = 0;
@@ -919,9 +965,21 @@ worker_notified(struct worker *w, pid_t sender, struct notify_msg *m)
 		worker_report(w, m->report);
 		m->report = NULL;
 	}
+	/* Once per kind per run: the SDK sends one per kind, others may not. */
+	if (m->storage != SK_NONE && m->storage != w->run_storage) {
+		log_warnx("agent %s (pid %ld): checkpoint storage error (%s): %s",
+		    w->name, (long)sender, storage_kind_name(m->storage),
+		    m->storage_msg);
+		w->run_storage = m->storage;
+		free(w->run_storage_msg);
+		w->run_storage_msg = xstrndup(m->storage_msg, 512);
+	}
 	if (m->stopping)
 		log_info("agent %s (pid %ld): says it is stopping", w->name,
 		    (long)sender);
+	/* Alive, after a storage error: has a checkpoint gone through? */
+	if ((m->ready || m->watchdog) && live)
+		resume_probe(w);
 	if (m->ready || m->watchdog) {
 		w->heartbeat_mono_ms = now_mono_ms();
 		log_debug("agent %s (pid %ld): %s", w->name, (long)sender,
@@ -1021,9 +1079,12 @@ worker_exited(struct worker *w, int status)
 	struct restart_in in;
 	struct restart_plan plan;
 	struct db_event e, rb;
+	struct storage_in sin;
+	enum storage_action sa;
+	enum storage_kind found;
 	enum corral_exit_class cls;
 	bool rolled;
-	char how[96], *detail = NULL;
+	char how[96], *detail = NULL, fwhy[768], why[1024];
 	uint64_t run_ms, delay = 0;
 	int j;
 
@@ -1054,6 +1115,7 @@ worker_exited(struct worker *w, int status)
 	facts.hang = w->hang;
 	facts.reported_fatal = w->report != NULL &&
 	    w->report->severity == REP_CRITICAL && !w->report->recoverable;
+	facts.storage_error = w->run_storage != SK_NONE;
 	cls = corral_classify(&a->codes, &facts);
 	run_ms = now_mono_ms() - w->start_mono_ms;
 
@@ -1091,6 +1153,15 @@ worker_exited(struct worker *w, int status)
 		format_duration(w->wd_ms, d, sizeof(d));
 		xasprintf(&detail, "watchdog: no heartbeat for %s", d);
 	}
+	/* What it said of its storage, too. */
+	if (w->run_storage != SK_NONE) {
+		char *both;
+		xasprintf(&both, "%s%scheckpoint storage error (%s): %s",
+		    detail ? detail : "", detail ? "; " : "",
+		    storage_kind_name(w->run_storage), w->run_storage_msg);
+		free(detail);
+		detail = both;
+	}
 	/* The run's last report goes with its exit, whatever the class. */
 	if (w->report != NULL) {
 		char *both;
@@ -1115,7 +1186,7 @@ worker_exited(struct worker *w, int status)
 	e.run_ms = (int64_t)run_ms;
 	e.start_failure = plan.failure ? plan.start_failure : -1;
 	e.detail = detail;
-	rolled = resume_exited(w, cls, &e, &rb);
+	rolled = resume_exited(w, cls, &e, &rb, &found, fwhy, sizeof(fwhy));
 	statedb_add(f->db, &e);
 	if (rolled)
 		statedb_add(f->db, &rb);
@@ -1149,6 +1220,37 @@ worker_exited(struct worker *w, int status)
 	if (plan.chain_closed)
 		w->chain = 0;
 
+	memset(&sin, 0, sizeof(sin));
+	sin.cls = cls;
+	sin.restarts = plan.next == W_BACKOFF && !f->shutting_down;
+	sin.said = w->run_storage;
+	sin.found = found;
+	sa = storage_decide(&sin);
+	if (sa == SA_HOLD) {
+		if (found != SK_NONE)
+			storage_hold(w, found, fwhy);
+		else {
+			snprintf(fwhy, sizeof(fwhy), "checkpoint storage error "
+			    "(%s): %s", storage_kind_name(w->run_storage),
+			    w->run_storage_msg);
+			storage_hold(w, w->run_storage, fwhy);
+		}
+		goto out;
+	}
+	if (sa == SA_RETRY) {
+		free(w->storage_why);
+		if (w->run_storage != SK_NONE)
+			xasprintf(&w->storage_why, "checkpoint storage error "
+			    "(%s): %s", storage_kind_name(w->run_storage),
+			    w->run_storage_msg);
+		else
+			xasprintf(&w->storage_why, "checkpoint storage error: "
+			    "exited %d (EX_IOERR) without saying more",
+			    w->last_code);
+		w->storage_kind = w->run_storage != SK_NONE ? w->run_storage :
+		    SK_IO;
+	}
+
 	if (breakers_exited(w, cls, &plan))
 		goto out;
 	/* Stopped by its cluster's strategy: it restarts with the group. */
@@ -1161,20 +1263,33 @@ worker_exited(struct worker *w, int status)
 		w->regroup = false;
 	}
 	if (plan.next == W_BACKOFF) {
-		if (plan.failure || plan.throttle)
+		const char *pwhy = plan.why;
+		if (sa == SA_RETRY) {
+			/* storage_retry, spread as the backoff is. */
+			struct corral_backoff sb = a->backoff;
+			sb.initial_ms = sb.max_ms = a->storage_retry_ms;
+			delay = corral_backoff_delay(&sb, 0,
+			    corral_rng_uniform(&f->rng));
+			pwhy = w->storage_why;
+		} else if (plan.failure || plan.throttle)
 			delay = corral_backoff_delay(&a->backoff,
 			    plan.backoff_k, corral_rng_uniform(&f->rng));
-		char why[96 + NAME_MAX_LEN];
 		if (cluster_regroup(w, delay)) {
 			snprintf(why, sizeof(why), "%s; restart in %.3fs with "
-			    "cluster %s (failure %u)", plan.why,
+			    "cluster %s (failure %u)", pwhy,
 			    (double)delay / 1000.0, w->rt->cluster->g.name,
 			    plan.failures);
 			worker_set_state(w, W_BACKOFF, why);
 			goto out;
 		}
-		snprintf(why, sizeof(why), "%s; restart in %.3fs (failure %u)",
-		    plan.why, (double)delay / 1000.0, plan.failures);
+		if (sa == SA_RETRY)
+			snprintf(why, sizeof(why), "%s; retry in %.3fs "
+			    "(storage_retry; failure %u)", pwhy,
+			    (double)delay / 1000.0, plan.failures);
+		else
+			snprintf(why, sizeof(why), "%s; restart in %.3fs "
+			    "(failure %u)", pwhy, (double)delay / 1000.0,
+			    plan.failures);
 		worker_set_state(w, W_BACKOFF, why);
 		worker_timer_arm(w, delay);
 	} else
@@ -1198,13 +1313,19 @@ fleet_reap(struct fleet *f)
 	pid_t pid;
 	int status;
 
-	nsock_drain(f->nsock);
 	for (;;) {
 		pid = waitpid(-1, &status, WNOHANG);
 		if (pid == -1 && errno == EINTR)
 			continue;
 		if (pid <= 0)
 			break;
+		/*
+		 * A datagram is queued when sendto returns, so whatever the
+		 * run said before it died is there now: read it while its pid
+		 * is still the worker's (a storage error, READY=1, a report
+		 * decide its exit's class).
+		 */
+		nsock_drain(f->nsock);
 		if ((w = fleet_find_pid(f, pid)) == NULL) {
 			char how[96];
 			if (hook_reaped(f, pid, status) ||
@@ -1230,6 +1351,10 @@ worker_halt(struct worker *w)
 		TAILQ_REMOVE(&f->startq, w, startq);
 		w->queued = false;
 	}
+	/* A spawn put off while the checkpoint database was locked. */
+	if (w->resume_ev != NULL)
+		evtimer_del(w->resume_ev);
+	w->resume_tries = 0;
 	runs_halt(w);
 	w->regroup = false;
 	/*
@@ -1284,6 +1409,8 @@ worker_go(struct worker *w)
 {
 	if (w->fleet->shutting_down)
 		return;
+	/* The operator says go on past a storage hold (resume_choose). */
+	w->storage_ack = true;
 	if (w->held) {
 		w->held = false;
 		statedb_set_held(w->fleet->db, w->agent->name, w->instance,
@@ -1361,6 +1488,7 @@ bool
 worker_settled(const struct worker *w)
 {
 	return !w->queued && !w->restart_pending &&
+	    (w->resume_ev == NULL || !evtimer_pending(w->resume_ev, NULL)) &&
 	    w->state != W_STARTING && w->state != W_STOPPING;
 }
 
@@ -1729,7 +1857,9 @@ worker_snapshot(struct worker *w, struct worker_snap *s)
 	s->stop_requested = w->stop_requested;
 	s->held = w->held;
 	s->restart_pending = w->restart_pending;
-	s->queued = w->queued;
+	/* A spawn put off by a locked database: the new image queues it. */
+	s->queued = w->queued || (w->resume_ev != NULL &&
+	    evtimer_pending(w->resume_ev, NULL));
 	s->failures = w->failures;
 	s->runs = w->runs;
 	s->start_failures = w->start_failures;
@@ -1754,6 +1884,12 @@ worker_snapshot(struct worker *w, struct worker_snap *s)
 	/* Borrowed while the snap is written. */
 	s->status_text = w->status_text;
 	s->report = w->report;
+	s->storage_exits = w->exits[CORRAL_EXIT_STORAGE];
+	s->run_storage = (int)w->run_storage;
+	s->storage_kind = (int)w->storage_kind;
+	s->storage_ack = w->storage_ack;
+	s->run_storage_msg = w->run_storage_msg; /* borrowed, as above */
+	s->storage_why = w->storage_why;
 	s->stop_known = true;
 	s->stop_signal = w->agent->stop_signal;
 	s->stop_timeout_ms = w->agent->stop_timeout_ms;
@@ -1829,6 +1965,14 @@ worker_adopt(struct worker *w, const struct worker_snap *s)
 	report_free(w->report);
 	w->report = s->report;
 	w->rs = s->rs;
+	w->exits[CORRAL_EXIT_STORAGE] = s->storage_exits;
+	w->run_storage = (enum storage_kind)s->run_storage;
+	w->storage_kind = (enum storage_kind)s->storage_kind;
+	w->storage_ack = s->storage_ack != 0;
+	free(w->run_storage_msg);
+	w->run_storage_msg = s->run_storage_msg;
+	free(w->storage_why);
+	w->storage_why = s->storage_why;
 	w->adopted = true;
 }
 

@@ -47,7 +47,11 @@ corral_exit_policy_default(struct corral_exit_policy *p)
 /*
  * The order of the tests is the order of precedence: what the supervisor
  * knows for certain (exec failed, it asked for the stop, it killed a hung
- * worker) outranks what the exit status suggests.
+ * worker) outranks what the exit status suggests.  A storage error the
+ * worker reported outranks what its exit code would say, except an
+ * explicit success or fatal code; 74 (EX_IOERR) means storage unless the
+ * agent listed it itself.  A signal is no storage error: what killed the
+ * worker was something else.
  */
 enum corral_exit_class
 corral_classify(const struct corral_exit_policy *p,
@@ -73,8 +77,12 @@ corral_classify(const struct corral_exit_policy *p,
 		return CORRAL_EXIT_FATAL;
 	if (corral_codeset_has(&p->success, (unsigned)code))
 		return CORRAL_EXIT_SUCCESS;
+	if (f->storage_error)
+		return CORRAL_EXIT_STORAGE;
 	if (corral_codeset_has(&p->transient, (unsigned)code))
 		return CORRAL_EXIT_TRANSIENT;
+	if (code == CORRAL_EX_IOERR)
+		return CORRAL_EXIT_STORAGE;
 	return CORRAL_EXIT_ERROR;
 }
 
@@ -100,6 +108,8 @@ corral_exit_class_name(enum corral_exit_class c)
 		return "fatal";
 	case CORRAL_EXIT_STOPPED:
 		return "stopped";
+	case CORRAL_EXIT_STORAGE:
+		return "storage";
 	}
 	return "unknown";
 }
@@ -114,6 +124,7 @@ corral_exit_is_failure(enum corral_exit_class c)
 	case CORRAL_EXIT_KILLED:
 	case CORRAL_EXIT_HANG:
 	case CORRAL_EXIT_FATAL:
+	case CORRAL_EXIT_STORAGE:
 		return true;
 	default:
 		return false;

@@ -76,7 +76,23 @@ enum corral_exit_class {
 	CORRAL_EXIT_HANG,
 	CORRAL_EXIT_FATAL,
 	CORRAL_EXIT_STOPPED,
+	/*
+	 * The checkpoint storage failed under the worker (disk full, I/O
+	 * error, damaged pages, the database deleted or replaced): the
+	 * worker said so (CORRAL_STORAGE= before its exit) or exited
+	 * CORRAL_EX_IOERR.  Last, so that the numbers of the others, kept in
+	 * state databases, stay what they were.
+	 */
+	CORRAL_EXIT_STORAGE,
 };
+#define CORRAL_EXIT_LAST CORRAL_EXIT_STORAGE
+
+/*
+ * The exit status of a worker whose checkpoint storage failed: EX_IOERR
+ * of sysexits.h.  corrald classes it `storage` unless the agent lists 74
+ * in one of its exit code lists (docs/CONFIG.md).
+ */
+#define CORRAL_EX_IOERR 74
 
 /* Sets of exit codes 0..255, one bit each. */
 struct corral_codeset {
@@ -103,6 +119,7 @@ struct corral_exit_facts {
 	bool stop_requested; /* the supervisor asked it to stop */
 	bool hang;           /* the supervisor killed it for a missed heartbeat */
 	bool reported_fatal; /* the worker said its error is unrecoverable */
+	bool storage_error;  /* the worker said its checkpoint storage failed */
 };
 
 enum corral_exit_class corral_classify(const struct corral_exit_policy *,
@@ -111,7 +128,11 @@ enum corral_exit_class corral_classify(const struct corral_exit_policy *,
 /* "success", "transient", ... ; never NULL. */
 const char *corral_exit_class_name(enum corral_exit_class);
 
-/* Does this class count as a failure of the worker? */
+/*
+ * Did the run fail?  Every class but none, success and stopped.  How much
+ * a failure weighs differs: transient and storage exits are not the
+ * worker's fault, and neither breakers nor rollback count them.
+ */
 bool corral_exit_is_failure(enum corral_exit_class);
 
 /* breaker.c */
@@ -295,10 +316,34 @@ enum {
 	CORRAL_ECORRUPT = -3, /* a stored row failed its checksum */
 	CORRAL_ENOMEM = -4,
 	CORRAL_EBUSY = -5,    /* locked by another writer past the timeout */
+	CORRAL_EMOVED = -6,   /* the database file was deleted or replaced
+				 since it was opened: what is written goes
+				 to a file nobody will read again */
+	CORRAL_EFULL = -7,    /* the disk (or quota) is full */
+	CORRAL_EDAMAGED = -8, /* the database file itself is damaged (a
+				 malformed page, not a database) */
 };
 
 /* "checkpoint not found", "corrupt row", ...; never NULL. */
 const char *corral_strerror(int);
+/*
+ * Is err a failure of the checkpoint storage itself (CORRAL_EIO,
+ * CORRAL_EFULL, CORRAL_EDAMAGED, CORRAL_EMOVED), as opposed to a bad
+ * argument, a lock or memory?  A worker that cannot go on after one
+ * should exit CORRAL_EX_IOERR (see corral_exit_status).
+ */
+bool corral_is_storage_error(int err);
+/*
+ * The exit status for a worker that gives up after the store's error err:
+ * CORRAL_EX_IOERR (74) for a storage error, 75 (EX_TEMPFAIL) for
+ * CORRAL_EBUSY and CORRAL_ENOMEM, 70 (EX_SOFTWARE) for the rest, 0 for 0.
+ */
+int corral_exit_status(int err);
+/*
+ * The word corrald's CORRAL_STORAGE= message uses for a storage error:
+ * "full", "damaged", "moved" or "io"; NULL when err is no storage error.
+ */
+const char *corral_storage_kind(int err);
 
 /* Longest thread id, namespace, checkpoint id or task id, in bytes. */
 #define CORRAL_KEY_MAX 255
@@ -317,10 +362,38 @@ struct corral_store;
  * Open (creating it if needed) a SQLite checkpoint database: WAL, a busy
  * timeout (10 s), prepared statements cached in the handle.  Many
  * processes may write one database at once.  0, or an error (CORRAL_EIO,
- * CORRAL_EBUSY, CORRAL_ENOMEM, CORRAL_EINVAL) with *why (static) set.
+ * CORRAL_EFULL, CORRAL_EDAMAGED, CORRAL_EBUSY, CORRAL_ENOMEM,
+ * CORRAL_EINVAL) with *why (static) set.
+ *
+ * Every call that writes first checks that the file at path is still the
+ * one the handle has open (SQLite's SQLITE_FCNTL_HAS_MOVED: one stat(2)
+ * of the path, its inode against the open file's): when it was deleted
+ * or replaced (renamed over), the call fails with CORRAL_EMOVED and
+ * writes nothing, rather than succeed into a file nobody will read.
  */
 int corral_store_open_sqlite(const char *path, enum corral_durability,
     struct corral_store **, const char **why);
+
+/* The same with more to say; a zero field is its default. */
+struct corral_sqlite_opts {
+	enum corral_durability durability;
+	/*
+	 * How long a call waits for other writers (and the open for the
+	 * setup) before CORRAL_EBUSY; 0: 10 s.  corrald, which reads inside
+	 * its event loop, waits a few milliseconds and retries later.
+	 */
+	unsigned busy_timeout_ms;
+};
+int corral_store_open_sqlite_opts(const char *path,
+    const struct corral_sqlite_opts *, struct corral_store **,
+    const char **why);
+/*
+ * Is the file at the store's path still the one it has open?  0, or
+ * CORRAL_EMOVED with the handle's message naming the path and saying
+ * whether it was deleted or replaced.  A store in memory: always 0.  The
+ * writes check this themselves; a reader that wants to know calls it.
+ */
+int corral_store_check(struct corral_store *);
 /* A store in this process's memory: for tests and workers run alone. */
 int corral_store_open_memory(struct corral_store **);
 /* NULL is a no-op. */
@@ -503,9 +576,24 @@ int corral_worker_resume(struct corral_worker *,
  * this worker stored or resumed from.  metadata: a JSON object, or NULL
  * for {"source":"loop","step":N} (N counts this thread's checkpoints from
  * the one resumed).  The new id goes to id_out if not NULL.
+ *
+ * A storage error of this call or of resume (corral_is_storage_error) is
+ * told to corrald as well, by corral_worker_storage_error; the worker
+ * then decides: go on, or exit corral_exit_status(err).
  */
 int corral_worker_checkpoint(struct corral_worker *, const void *data,
     size_t len, const char *metadata, char *id_out, size_t idlen);
+/*
+ * Tell corrald that the checkpoint storage failed with err (a storage
+ * error; anything else is ignored: 0): CORRAL_STORAGE=KIND: MESSAGE, the
+ * message being the store's (it names the database).  Sent once per kind
+ * per worker, so a worker that keeps trying does not flood.  corrald logs
+ * it, and classes the run's exit `storage` (docs/SDK.md).  For workers
+ * that call the store directly (corral_worker_store); the worker's own
+ * calls do it themselves.  0, or CORRAL_EIO when the message could not
+ * be sent.
+ */
+int corral_worker_storage_error(struct corral_worker *, int err);
 /* sd_notify messages to corrald: READY=1, WATCHDOG=1, STATUS=text. */
 int corral_worker_ready(struct corral_worker *);
 int corral_worker_heartbeat(struct corral_worker *);

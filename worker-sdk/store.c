@@ -298,8 +298,58 @@ corral_strerror(int code)
 		return "out of memory";
 	case CORRAL_EBUSY:
 		return "store locked by another writer";
+	case CORRAL_EMOVED:
+		return "checkpoint database deleted or replaced while open";
+	case CORRAL_EFULL:
+		return "disk full";
+	case CORRAL_EDAMAGED:
+		return "checkpoint database damaged";
 	}
 	return "unknown error";
+}
+
+bool
+corral_is_storage_error(int err)
+{
+	return err == CORRAL_EIO || err == CORRAL_EFULL ||
+	    err == CORRAL_EDAMAGED || err == CORRAL_EMOVED;
+}
+
+int
+corral_exit_status(int err)
+{
+	if (err == CORRAL_OK)
+		return 0;
+	/* A row that fails its checksum is the disk's doing too. */
+	if (corral_is_storage_error(err) || err == CORRAL_ECORRUPT)
+		return CORRAL_EX_IOERR;
+	if (err == CORRAL_EBUSY || err == CORRAL_ENOMEM)
+		return 75; /* EX_TEMPFAIL */
+	return 70; /* EX_SOFTWARE */
+}
+
+const char *
+corral_storage_kind(int err)
+{
+	switch (err) {
+	case CORRAL_EFULL:
+		return "full";
+	case CORRAL_EDAMAGED:
+		return "damaged";
+	case CORRAL_EMOVED:
+		return "moved";
+	case CORRAL_EIO:
+		return "io";
+	}
+	return NULL;
+}
+
+int
+corral_store_check(struct corral_store *s)
+{
+	if (s == NULL || s->ops->check == NULL)
+		return CORRAL_OK;
+	return s->ops->check(s);
 }
 
 const char *

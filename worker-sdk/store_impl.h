@@ -47,6 +47,8 @@ struct store_ops {
 	    const struct corral_write *, size_t n);
 	int (*delete_thread)(struct corral_store *, const char *thread);
 	void (*close)(struct corral_store *);
+	/* Is the file still the one open?  NULL: nothing to check. */
+	int (*check)(struct corral_store *);
 };
 
 struct corral_store {

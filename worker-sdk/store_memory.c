@@ -616,7 +616,7 @@ store_memory_poke(struct corral_store *base, const char *thread,
 
 static const struct store_ops memory_ops = {
 	mem_put, mem_get, mem_list, mem_put_writes, mem_delete_thread,
-	mem_close,
+	mem_close, NULL,
 };
 
 int

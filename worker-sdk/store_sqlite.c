@@ -2,8 +2,12 @@
  * store_sqlite.c: the checkpoint store in a SQLite database, in WAL mode,
  * shared by many processes: the tables of LangGraph's SqliteSaver plus a
  * creation time and a checksum per row, statements prepared once per
- * handle, and a busy handler that waits for other writers.
+ * handle, a busy handler that waits for other writers, and a check before
+ * every write that the file is still the one open.
  */
+#include <sys/stat.h>
+
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +15,7 @@
 
 #include "store_impl.h"
 
-/* How long a writer waits for the others before CORRAL_EBUSY. */
+/* How long a writer waits for the others before CORRAL_EBUSY, by default. */
 #define BUSY_TIMEOUT_MS 10000
 
 static const char schema[] =
@@ -89,6 +93,8 @@ struct sq_store {
 	sqlite3_stmt *filter_check;
 	struct tbuf tb;
 	uint64_t busy_since_us;
+	unsigned busy_ms;        /* the busy handler gives up after this */
+	char *path;              /* owned: as opened, for messages */
 };
 
 static uint64_t
@@ -104,8 +110,8 @@ mono_us(void)
  * Waits for another writer.  SQLite's own busy_timeout sleeps 1 ms, then
  * longer, while a commit of ours takes tens of microseconds: with many
  * writers most of the time would go to sleeping.  Short random sleeps,
- * growing to 1 ms, keep writers apart without idling; after
- * BUSY_TIMEOUT_MS the call fails with SQLITE_BUSY.
+ * growing to 1 ms, keep writers apart without idling; after busy_ms
+ * (BUSY_TIMEOUT_MS by default) the call fails with SQLITE_BUSY.
  */
 static int
 busy_cb(void *arg, int count)
@@ -116,7 +122,7 @@ busy_cb(void *arg, int count)
 
 	if (count == 0)
 		s->busy_since_us = now;
-	else if (now - s->busy_since_us >= BUSY_TIMEOUT_MS * 1000ULL)
+	else if (now - s->busy_since_us >= s->busy_ms * 1000ULL)
 		return 0;
 	cap = count < 20 ? 50 + (uint64_t)count * 50 : 1000;
 	d.tv_sec = 0;
@@ -139,11 +145,45 @@ sq_fail(struct sq_store *s, int rc, const char *what)
 	case SQLITE_NOMEM:
 		code = CORRAL_ENOMEM;
 		break;
-	default: /* FULL, IOERR, CORRUPT, READONLY, ... */
+	case SQLITE_FULL:
+		code = CORRAL_EFULL;
+		break;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		code = CORRAL_EDAMAGED;
+		break;
+	default: /* IOERR, READONLY, CANTOPEN, ... */
 		code = CORRAL_EIO;
 		break;
 	}
 	return store_fail(&s->base, code, "%s: %s", what, sqlite3_errmsg(s->db));
+}
+
+/*
+ * Is the file at the path still the one open?  SQLite's own test: a stat
+ * of the path, its inode against the open file's (so also a deletion).  A
+ * WAL database keeps taking writes into a file that was deleted or renamed
+ * over, and they are lost with its last descriptor: such a write must
+ * fail.  When SQLite cannot say, nothing is claimed.
+ */
+static int
+sq_check(struct corral_store *base)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	struct stat sb;
+	int moved = 0;
+
+	if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_HAS_MOVED,
+	    &moved) != SQLITE_OK || !moved)
+		return CORRAL_OK;
+	if (stat(s->path, &sb) == -1 && (errno == ENOENT || errno == ENOTDIR))
+		return store_fail(base, CORRAL_EMOVED, "checkpoint database %s "
+		    "was deleted since it was opened; writes to it would be "
+		    "lost", s->path);
+	return store_fail(base, CORRAL_EMOVED, "checkpoint database %s was "
+	    "replaced by another file (renamed over, or deleted and made "
+	    "again) since it was opened; writes to it would be lost",
+	    s->path);
 }
 
 /* Runs a statement without rows (BEGIN, COMMIT, ...) and resets it. */
@@ -180,6 +220,8 @@ sq_put(struct corral_store *base, const struct store_put *p)
 	const char *id = p->id;
 	int rc;
 
+	if ((rc = sq_check(base)) != CORRAL_OK)
+		return rc;
 	if (id == NULL) {
 		/*
 		 * The id must follow the thread's latest, which another
@@ -462,6 +504,8 @@ sq_put_writes(struct corral_store *base, const char *thread, const char *ns,
 	size_t i, tlen, clen;
 	int rc, idx;
 
+	if ((rc = sq_check(base)) != CORRAL_OK)
+		return rc;
 	if ((rc = run(s->st[ST_BEGIN])) != SQLITE_OK)
 		return sq_fail(s, rc, "put_writes: begin");
 	for (i = 0; i < n; i++) {
@@ -502,6 +546,8 @@ sq_delete_thread(struct corral_store *base, const char *thread)
 	struct sq_store *s = (struct sq_store *)base;
 	int rc;
 
+	if ((rc = sq_check(base)) != CORRAL_OK)
+		return rc;
 	if ((rc = run(s->st[ST_BEGIN])) != SQLITE_OK)
 		return sq_fail(s, rc, "delete_thread: begin");
 	bind_str(s->st[ST_DEL_CP], 1, thread);
@@ -531,17 +577,32 @@ sq_close(struct corral_store *base)
 	sqlite3_finalize(s->filter_check);
 	sqlite3_close(s->db);
 	tb_free(&s->tb);
+	free(s->path);
 	free(s);
 }
 
 static const struct store_ops sqlite_ops = {
 	sq_put, sq_get, sq_list, sq_put_writes, sq_delete_thread, sq_close,
+	sq_check,
 };
 
 int
 corral_store_open_sqlite(const char *path, enum corral_durability dur,
     struct corral_store **out, const char **why)
 {
+	struct corral_sqlite_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.durability = dur;
+	return corral_store_open_sqlite_opts(path, &o, out, why);
+}
+
+int
+corral_store_open_sqlite_opts(const char *path,
+    const struct corral_sqlite_opts *o, struct corral_store **out,
+    const char **why)
+{
+	enum corral_durability dur = o->durability;
 	struct sq_store *s;
 	char *err = NULL;
 	int rc, i;
@@ -552,10 +613,14 @@ corral_store_open_sqlite(const char *path, enum corral_durability dur,
 		*why = "no database path";
 		return CORRAL_EINVAL;
 	}
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->path = strdup(path)) == NULL) {
+		free(s);
 		*why = "out of memory";
 		return CORRAL_ENOMEM;
 	}
+	s->busy_ms = o->busy_timeout_ms != 0 ? o->busy_timeout_ms :
+	    BUSY_TIMEOUT_MS;
 	store_init(&s->base, &sqlite_ops);
 	tb_reset(&s->tb);
 	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
@@ -579,7 +644,21 @@ corral_store_open_sqlite(const char *path, enum corral_durability dur,
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(s->db, schema, NULL, NULL, &err);
 	if (rc != SQLITE_OK) {
-		*why = "cannot set up the database (WAL mode, tables)";
+		switch (rc & 0xff) {
+		case SQLITE_CORRUPT:
+		case SQLITE_NOTADB:
+			*why = "the file is damaged or is not a database";
+			break;
+		case SQLITE_FULL:
+			*why = "disk full setting up the database";
+			break;
+		case SQLITE_BUSY:
+			*why = "locked by another process setting it up";
+			break;
+		default:
+			*why = "cannot set up the database (WAL mode, tables)";
+			break;
+		}
 		goto fail;
 	}
 	for (i = 0; i < ST_N; i++) {
@@ -597,6 +676,16 @@ fail:
 	sqlite3_free(err);
 	rc &= 0xff;
 	sq_close(&s->base);
-	return rc == SQLITE_NOMEM ? CORRAL_ENOMEM : rc == SQLITE_BUSY ?
-	    CORRAL_EBUSY : CORRAL_EIO;
+	switch (rc) {
+	case SQLITE_NOMEM:
+		return CORRAL_ENOMEM;
+	case SQLITE_BUSY:
+		return CORRAL_EBUSY;
+	case SQLITE_FULL:
+		return CORRAL_EFULL;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return CORRAL_EDAMAGED;
+	}
+	return CORRAL_EIO;
 }

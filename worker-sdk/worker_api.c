@@ -36,7 +36,12 @@ struct corral_worker {
 	bool notify_broken;     /* NOTIFY_SOCKET given, socket(2) failed */
 	struct sockaddr_un addr;
 	socklen_t addrlen;
+	char *db;               /* the database's path; NULL: memory */
+	unsigned storage_told;  /* kinds of storage error told, a bit each */
 };
+
+static int notify_send(struct corral_worker *, const char *);
+static int storage_tell(struct corral_worker *, int err, const char *msg);
 
 /* One worker per process: the handler has nowhere else to write. */
 static volatile sig_atomic_t stop_seen;
@@ -128,12 +133,21 @@ corral_worker_init(const struct corral_worker_opts *opts,
 		corral_worker_free(w);
 		return CORRAL_ENOMEM;
 	}
+	/* First: a database that cannot be opened is told to corrald. */
+	notify_setup(w);
 	db = o->checkpoint_db != NULL ? o->checkpoint_db :
 	    getenv("CORRAL_CHECKPOINT_DB");
-	if (db != NULL && *db != '\0')
+	if (db != NULL && *db != '\0') {
+		if ((w->db = strdup(db)) == NULL) {
+			*why = "out of memory";
+			corral_worker_free(w);
+			return CORRAL_ENOMEM;
+		}
 		rc = corral_store_open_sqlite(db, o->durability, &w->store,
 		    why);
-	else {
+		if (rc != 0)
+			storage_tell(w, rc, *why);
+	} else {
 		rc = corral_store_open_memory(&w->store);
 		if (rc != 0)
 			*why = "cannot make a store in memory";
@@ -146,7 +160,6 @@ corral_worker_init(const struct corral_worker_opts *opts,
 	    o->checkpoint_interval_ms :
 	    env_u64("CORRAL_CHECKPOINT_INTERVAL_MS", DEFAULT_INTERVAL_MS);
 	w->last_ckpt_ms = now_ms(w);
-	notify_setup(w);
 	if (!o->no_signals) {
 		sig = (int)env_u64("CORRAL_STOP_SIGNAL", SIGTERM);
 		if (sig <= 0 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP)
@@ -184,6 +197,7 @@ corral_worker_free(struct corral_worker *w)
 		close(w->notify_fd);
 	free(w->thread_id);
 	free(w->resume_id);
+	free(w->db);
 	free(w);
 }
 
@@ -213,8 +227,19 @@ step_of(const char *metadata)
 	return p != NULL ? strtoull(p + 7, NULL, 10) : 0;
 }
 
+static int resume(struct corral_worker *, const struct corral_tuple **);
+
 int
 corral_worker_resume(struct corral_worker *w, const struct corral_tuple **out)
+{
+	int rc = resume(w, out);
+
+	corral_worker_storage_error(w, rc);
+	return rc;
+}
+
+static int
+resume(struct corral_worker *w, const struct corral_tuple **out)
 {
 	struct corral_ref ref = { w->thread_id, "", NULL };
 	struct corral_list_opts lo;
@@ -282,8 +307,10 @@ corral_worker_checkpoint(struct corral_worker *w, const void *data,
 	cp.data = data;
 	cp.len = len;
 	cp.metadata = metadata;
-	if ((rc = corral_put(w->store, &ref, &cp, id, sizeof(id))) != 0)
+	if ((rc = corral_put(w->store, &ref, &cp, id, sizeof(id))) != 0) {
+		corral_worker_storage_error(w, rc);
 		return rc;
+	}
 	memcpy(w->last_id, id, sizeof(id));
 	w->step++;
 	w->last_ckpt_ms = now_ms(w);
@@ -306,6 +333,40 @@ notify_send(struct corral_worker *w, const char *msg)
 		    (const struct sockaddr *)&w->addr, w->addrlen);
 	while (n == -1 && errno == EINTR);
 	return n == -1 ? CORRAL_EIO : 0;
+}
+
+/*
+ * CORRAL_STORAGE=KIND: checkpoint database PATH: MESSAGE, once per kind.
+ * One line, cut to fit a datagram.
+ */
+static int
+storage_tell(struct corral_worker *w, int err, const char *msg)
+{
+	const char *kind = corral_storage_kind(err);
+	char buf[NOTIFY_MAX];
+	unsigned bit = 1U << (unsigned)(-err & 15);
+
+	if (kind == NULL || (w->storage_told & bit))
+		return 0;
+	w->storage_told |= bit;
+	/* The moved message names the path itself. */
+	if (err == CORRAL_EMOVED || w->db == NULL)
+		snprintf(buf, sizeof(buf), "CORRAL_STORAGE=%s: %s", kind,
+		    msg != NULL ? msg : corral_strerror(err));
+	else
+		snprintf(buf, sizeof(buf), "CORRAL_STORAGE=%s: checkpoint "
+		    "database %s: %s", kind, w->db,
+		    msg != NULL ? msg : corral_strerror(err));
+	buf[strcspn(buf, "\n")] = '\0';
+	return notify_send(w, buf);
+}
+
+int
+corral_worker_storage_error(struct corral_worker *w, int err)
+{
+	if (!corral_is_storage_error(err))
+		return 0;
+	return storage_tell(w, err, corral_store_errmsg(w->store));
 }
 
 int

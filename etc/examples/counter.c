@@ -10,6 +10,10 @@
  * "poison" checkpoint crashes at once, until corrald rolls it back to the
  * checkpoint before (poison_threshold); from there it counts on.
  *
+ * A failure of the checkpoint storage (disk full, a damaged or deleted
+ * database) ends it with exit status 74 (EX_IOERR), which corrald classes
+ * "storage": never counted toward rollback.
+ *
  * --final-ms MS shows a clean stop: told to stop, it says so, takes MS to
  * wind down, then writes a last checkpoint ("N final") and exits 0.  When
  * the stop signal came from corrald's death, nobody reads its output any
@@ -25,6 +29,20 @@
 #include <time.h>
 
 #include "corral.h"
+
+/*
+ * The store failed: say so with its message (which names the database)
+ * and exit as the SDK says, 74 (EX_IOERR) for the storage's own failures:
+ * corrald then holds or retries slowly, and never rolls back for it.
+ */
+static int
+give_up(struct corral_worker *w, const char *what, int rc)
+{
+	fprintf(stderr, "counter: %s: %s: %s\n", what, corral_strerror(rc),
+	    corral_store_errmsg(corral_worker_store(w)));
+	corral_worker_free(w);
+	return corral_exit_status(rc);
+}
 
 static void
 usage(void)
@@ -78,15 +96,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "counter: checkpoint database %s: %s\n",
 		    getenv("CORRAL_CHECKPOINT_DB") ? getenv("CORRAL_CHECKPOINT_DB") :
 		    "(memory)", why);
-		return 78;
+		/* The disk's trouble (74) is not a wrong configuration (78). */
+		return corral_is_storage_error(rc) ? CORRAL_EX_IOERR : 78;
 	}
 	rc = corral_worker_resume(w, &cp);
-	if (rc != 0 && rc != CORRAL_NOTFOUND) {
-		fprintf(stderr, "counter: cannot resume: %s\n",
-		    corral_strerror(rc));
-		corral_worker_free(w);
-		return 75;
-	}
+	if (rc != 0 && rc != CORRAL_NOTFOUND)
+		return give_up(w, "cannot resume", rc);
 	afresh = rc == CORRAL_NOTFOUND;
 	if (!afresh && strcmp(cp->data, "poison") == 0) {
 		printf("resumed at poison: crashing\n");
@@ -114,12 +129,8 @@ main(int argc, char **argv)
 		else
 			len = snprintf(state, sizeof(state), "%ld", n);
 		if ((rc = corral_worker_checkpoint(w, state, (size_t)len, NULL,
-		    NULL, 0)) != 0) {
-			fprintf(stderr, "counter: cannot checkpoint step %ld: "
-			    "%s\n", n, corral_strerror(rc));
-			corral_worker_free(w);
-			return 75;
-		}
+		    NULL, 0)) != 0)
+			return give_up(w, "cannot checkpoint", rc);
 		printf("step %ld\n", n);
 		fflush(stdout);
 		if (strcmp(state, "poison") == 0) {
@@ -141,12 +152,9 @@ main(int argc, char **argv)
 			;
 		len = snprintf(state, sizeof(state), "%ld final", n);
 		if ((rc = corral_worker_checkpoint(w, state, (size_t)len, NULL,
-		    NULL, 0)) != 0) {
-			fprintf(stderr, "counter: cannot write the final "
-			    "checkpoint at %ld: %s\n", n, corral_strerror(rc));
-			corral_worker_free(w);
-			return 75;
-		}
+		    NULL, 0)) != 0)
+			return give_up(w, "cannot write the final checkpoint",
+			    rc);
 		printf("final checkpoint at %ld\n", n);
 		fflush(stdout);
 		corral_worker_free(w);

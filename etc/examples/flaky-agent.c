@@ -33,7 +33,7 @@ main(int argc, char **argv)
 	char buf[32];
 	int len;
 	double p = 0.05;
-	int ch;
+	int ch, rc;
 
 	while ((ch = getopt(argc, argv, "s:p:n:")) != -1) {
 		switch (ch) {
@@ -53,11 +53,11 @@ main(int argc, char **argv)
 		}
 	}
 	/* The stop signal (corrald's stop_signal) makes stopping() true. */
-	if (corral_worker_init(NULL, &w, &why) != 0) {
+	if ((rc = corral_worker_init(NULL, &w, &why)) != 0) {
 		fprintf(stderr, "flaky-agent: checkpoint database %s: %s\n",
 		    getenv("CORRAL_CHECKPOINT_DB") ? getenv("CORRAL_CHECKPOINT_DB") :
 		    "(memory)", why);
-		return 78;
+		return corral_is_storage_error(rc) ? CORRAL_EX_IOERR : 78;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	corral_rng_seed(&rng, (uint64_t)ts.tv_nsec ^ (uint64_t)getpid() << 20);
@@ -86,10 +86,14 @@ main(int argc, char **argv)
 		}
 		/* The step's result is kept before it is announced. */
 		len = snprintf(buf, sizeof(buf), "%ld", i);
-		if (corral_worker_checkpoint(w, buf, (size_t)len, NULL, NULL,
-		    0) != 0) {
-			fprintf(stderr, "step %ld: cannot checkpoint\n", i);
-			return 75;
+		if ((rc = corral_worker_checkpoint(w, buf, (size_t)len, NULL,
+		    NULL, 0)) != 0) {
+			/* 74 (EX_IOERR) when the storage failed: not poison. */
+			fprintf(stderr, "step %ld: cannot checkpoint: %s: %s\n", i,
+			    corral_strerror(rc),
+			    corral_store_errmsg(corral_worker_store(w)));
+			corral_worker_free(w);
+			return corral_exit_status(rc);
 		}
 		corral_worker_heartbeat(w);
 		printf("step %ld done\n", i);

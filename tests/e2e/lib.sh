@@ -67,17 +67,17 @@ start_corrald() {
 	CPID=$!
 }
 
-# start_faulty [ARGS]: start corrald with the LD_PRELOAD shim libfault on
-# the state database: while the file $FAULT_SW holds a fault's name
-# (enospc, erofs, eio), that file's I/O fails with it (helpers/libfault.c).
+# start_faulty ERRNO OPS: start corrald with the LD_PRELOAD shim libfault
+# on the state database: while the file $FAULT_SW exists, the calls OPS
+# (write,sync,truncate,open) on it fail with ERRNO (helpers/libfault.c).
 # The shim comes before a sanitized corrald's runtime in the library list.
 FAULT_SW="$T/fault"
 start_faulty() {
 	: >"$LOG"
 	ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" \
 	LD_PRELOAD="$BUILD/helpers/libfault.so" FAULT_PATH="$DB" \
-	FAULT_SWITCH="$FAULT_SW" "$CORRALD" -c "$T/corral.ini" "$@" \
-	    >>"$LOG" 2>&1 &
+	FAULT_ERRNO="$1" FAULT_OPS="$2" FAULT_SWITCH="$FAULT_SW" \
+	    "$CORRALD" -c "$T/corral.ini" >>"$LOG" 2>&1 &
 	CPID=$!
 }
 

@@ -18,7 +18,7 @@ command = $TW sleep
 healthy_after = 100ms
 EOF2
 sed -i 's/^\[corrald\]$/[corrald]\nhttp_listen = 127.0.0.1:0/' "$T/corral.ini"
-start_faulty
+start_faulty ENOSPC write,sync,truncate
 wait_log 'agent a\.[0-9]: STARTING -> RUNNING' 3
 wait_log 'agent b\.0: STARTING -> RUNNING'
 port=$(sed -n 's/.*serving \/metrics and \/status on 127.0.0.1:\([0-9]*\).*/\1/p' "$LOG")
@@ -27,7 +27,7 @@ metric() {
 	    sed -n "s/^$1 //p"
 }
 
-echo enospc >"$FAULT_SW"
+touch "$FAULT_SW"
 ctl restart a >/dev/null || fail "restart a while the disk is full"
 # status shows it (within 10 s: the write fails at the end of a turn).
 i=0

@@ -17,8 +17,8 @@ wait_log 'agent a\.1: STARTING -> RUNNING'
 ctl stop a:1 >/dev/null || fail "stop a:1"
 stop_corrald
 
-echo erofs >"$FAULT_SW"
-start_faulty
+touch "$FAULT_SW"
+start_faulty EROFS open,write,sync,truncate
 wait_log 'state database .* is read-only \(.*\): supervision goes on'
 wait_log 'starting after corrald pid [0-9]+ stopped'
 wait_log 'agent a\.0: STARTING -> RUNNING'

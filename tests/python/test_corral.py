@@ -155,6 +155,35 @@ os._exit(0)
         with corral.Worker(checkpoint_db=self.db) as w:
             self.assertEqual(w.resume().data, b"final")
 
+    def test_storage_error_exits_74(self):
+        # The database deleted under a worker: its checkpoint raises
+        # StorageError (kind "moved", the path named), and left uncaught
+        # it ends the process with 74 (EX_IOERR), not Python's 1.
+        child = r"""
+import os, sys
+sys.path.insert(0, sys.argv[1])
+import corral
+w = corral.Worker(checkpoint_db=sys.argv[2])
+w.checkpoint(b"1")
+os.unlink(sys.argv[2])
+try:
+    w.checkpoint(b"2")
+except corral.StorageError as e:
+    assert e.kind == "moved", e.kind
+    assert sys.argv[2] in str(e), str(e)
+    print("caught", e.kind)
+w.checkpoint(b"3")
+"""
+        pkg = os.path.join(os.path.dirname(__file__), "..", "..",
+                           "worker-sdk", "python")
+        p = subprocess.run([sys.executable, "-c", child, pkg, self.db],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=30)
+        self.assertEqual(p.returncode, corral.EX_IOERR, p.stderr.decode())
+        self.assertEqual(p.stdout, b"caught moved\n")
+        self.assertIn(b"StorageError", p.stderr)
+        self.assertIn(b"deleted", p.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()

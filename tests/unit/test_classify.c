@@ -95,8 +95,9 @@ test_exit_codes_default(void **state)
 	    CORRAL_EXIT_ERROR);
 	assert_int_equal(classify_status(&p, status_exit(65)),
 	    CORRAL_EXIT_ERROR);
+	/* EX_IOERR: the checkpoint storage failed. */
 	assert_int_equal(classify_status(&p, status_exit(74)),
-	    CORRAL_EXIT_ERROR);
+	    CORRAL_EXIT_STORAGE);
 	assert_int_equal(classify_status(&p, status_exit(76)),
 	    CORRAL_EXIT_ERROR);
 	assert_int_equal(classify_status(&p, status_exit(127)),
@@ -204,6 +205,78 @@ test_precedence(void **state)
 		    st_exit1 : c->status == 9 ? st_kill : st_term;
 		assert_int_equal(corral_classify(&p, &f), c->want);
 	}
+}
+
+/*
+ * Storage: the worker's word (CORRAL_STORAGE=) or exit 74.  The word
+ * outranks transient, error and 74's own meaning, but not an explicit
+ * success or fatal code, nor a signal, nor what corrald knows itself.
+ */
+static void
+test_storage(void **state)
+{
+	struct corral_exit_policy p;
+	struct corral_exit_facts f;
+
+	(void)state;
+	corral_exit_policy_default(&p);
+	memset(&f, 0, sizeof(f));
+	f.storage_error = true;
+	f.status = status_exit(1);
+	assert_int_equal(corral_classify(&p, &f), CORRAL_EXIT_STORAGE);
+	f.status = status_exit(75);
+	assert_int_equal(corral_classify(&p, &f), CORRAL_EXIT_STORAGE);
+	f.status = status_exit(74);
+	assert_int_equal(corral_classify(&p, &f), CORRAL_EXIT_STORAGE);
+	f.status = status_exit(0);
+	assert_int_equal(corral_classify(&p, &f), CORRAL_EXIT_SUCCESS);
+	f.status = status_exit(78);
+	assert_int_equal(corral_classify(&p, &f), CORRAL_EXIT_FATAL);
+	f.status = status_signal(SIGSEGV);
+	assert_int_equal(corral_classify(&p, &f), CORRAL_EXIT_CRASH);
+	f.status = status_signal(SIGKILL);
+	assert_int_equal(corral_classify(&p, &f), CORRAL_EXIT_KILLED);
+	f.status = status_exit(1);
+	f.stop_requested = true;
+	assert_int_equal(corral_classify(&p, &f), CORRAL_EXIT_STOPPED);
+	f.stop_requested = false;
+	f.reported_fatal = true;
+	assert_int_equal(corral_classify(&p, &f), CORRAL_EXIT_FATAL);
+
+	/* 74 listed by the agent: its list decides, unless the word came. */
+	memset(&f, 0, sizeof(f));
+	corral_codeset_add(&p.transient, 74);
+	f.status = status_exit(74);
+	assert_int_equal(corral_classify(&p, &f), CORRAL_EXIT_TRANSIENT);
+	f.storage_error = true;
+	assert_int_equal(corral_classify(&p, &f), CORRAL_EXIT_STORAGE);
+	corral_codeset_add(&p.success, 74);
+	assert_int_equal(corral_classify(&p, &f), CORRAL_EXIT_SUCCESS);
+}
+
+/* What a worker exits with after a store error. */
+static void
+test_exit_status(void **state)
+{
+	(void)state;
+	assert_int_equal(corral_exit_status(CORRAL_OK), 0);
+	assert_int_equal(corral_exit_status(CORRAL_EIO), 74);
+	assert_int_equal(corral_exit_status(CORRAL_EFULL), 74);
+	assert_int_equal(corral_exit_status(CORRAL_EDAMAGED), 74);
+	assert_int_equal(corral_exit_status(CORRAL_EMOVED), 74);
+	assert_int_equal(corral_exit_status(CORRAL_ECORRUPT), 74);
+	assert_int_equal(corral_exit_status(CORRAL_EBUSY), 75);
+	assert_int_equal(corral_exit_status(CORRAL_ENOMEM), 75);
+	assert_int_equal(corral_exit_status(CORRAL_EINVAL), 70);
+	assert_true(corral_is_storage_error(CORRAL_EMOVED));
+	assert_false(corral_is_storage_error(CORRAL_ECORRUPT));
+	assert_false(corral_is_storage_error(CORRAL_EBUSY));
+	assert_string_equal(corral_storage_kind(CORRAL_EFULL), "full");
+	assert_string_equal(corral_storage_kind(CORRAL_EDAMAGED), "damaged");
+	assert_string_equal(corral_storage_kind(CORRAL_EMOVED), "moved");
+	assert_string_equal(corral_storage_kind(CORRAL_EIO), "io");
+	assert_null(corral_storage_kind(CORRAL_EBUSY));
+	assert_null(corral_storage_kind(CORRAL_ECORRUPT));
 }
 
 static void
@@ -360,6 +433,8 @@ test_class_names(void **state)
 	    "fatal");
 	assert_string_equal(corral_exit_class_name(CORRAL_EXIT_STOPPED),
 	    "stopped");
+	assert_string_equal(corral_exit_class_name(CORRAL_EXIT_STORAGE),
+	    "storage");
 	assert_string_equal(corral_exit_class_name((enum corral_exit_class)99),
 	    "unknown");
 }
@@ -376,6 +451,7 @@ test_is_failure(void **state)
 	assert_true(corral_exit_is_failure(CORRAL_EXIT_KILLED));
 	assert_true(corral_exit_is_failure(CORRAL_EXIT_HANG));
 	assert_true(corral_exit_is_failure(CORRAL_EXIT_FATAL));
+	assert_true(corral_exit_is_failure(CORRAL_EXIT_STORAGE));
 	/* What an operator does is never a failure. */
 	assert_false(corral_exit_is_failure(CORRAL_EXIT_STOPPED));
 	assert_false(corral_exit_is_failure((enum corral_exit_class)99));
@@ -392,6 +468,8 @@ main(void)
 #endif
 		cmocka_unit_test(test_precedence),
 		cmocka_unit_test(test_custom_codes),
+		cmocka_unit_test(test_storage),
+		cmocka_unit_test(test_exit_status),
 		cmocka_unit_test(test_codeset),
 		cmocka_unit_test(test_policy_default),
 		cmocka_unit_test(test_class_names),

@@ -43,6 +43,7 @@
 	X(bad_output, "bad-output")					\
 	X(bad_protocol, "bad-protocol")					\
 	X(bad_rollback, "bad-rollback")					\
+	X(bad_storage_retry, "bad-storage-retry")			\
 	X(bad_restart, "bad-restart")					\
 	X(bad_signal, "bad-signal")					\
 	X(bad_size, "bad-size")						\
@@ -618,6 +619,7 @@ test_minimal(void **state)
 	/* Rollback: the spec's defaults. */
 	assert_int_equal(a->poison_threshold, 3);
 	assert_int_equal(a->max_rollback, 3);
+	assert_int_equal(a->storage_retry_ms, 30000);
 	path_is(c->checkpoint_db, "corral-checkpoints.db");
 	assert_null(a->user);
 	assert_true(a->uid == (uid_t)-1);
@@ -680,6 +682,7 @@ test_all_keys(void **state)
 	assert_int_equal(a->checkpoint_interval_ms, 45000);
 	assert_int_equal(a->poison_threshold, 5);
 	assert_int_equal(a->max_rollback, 0);
+	assert_int_equal(a->storage_retry_ms, 120000);
 	config_free(c);
 }
 
@@ -1590,6 +1593,7 @@ test_print(void **state)
 	    "checkpoint_interval = 45s\n"
 	    "poison_threshold = 5\n"
 	    "max_rollback = 0\n"
+	    "storage_retry = 2m\n"
 	    "failure_threshold = 7\n"
 	    "recovery_timeout = 30s\n"
 	    "recovery_timeout_max = 5m\n"

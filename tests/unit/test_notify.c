@@ -1,7 +1,7 @@
 /*
  * test_notify.c: the worker protocol's parser (notify_socket.c): sd_notify
- * lines, unknown keys ignored, malformed datagrams refused, and the strict
- * reading of a CORRAL_ERROR report.
+ * lines, unknown keys ignored, malformed datagrams refused, the strict
+ * reading of a CORRAL_ERROR report, and CORRAL_STORAGE.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -64,6 +64,48 @@ test_malformed(void **state)
 	    "\"recoverable\":true,\"code\":1,\"message\":\"m\"}\nbad", &m,
 	    &buf, &why), -1);
 	free(buf);
+}
+
+/* CORRAL_STORAGE=KIND[: MESSAGE]: one of four kinds, or malformed. */
+static void
+test_storage(void **state)
+{
+	struct notify_msg m;
+	const char *why;
+	char *buf;
+
+	(void)state;
+	assert_int_equal(parse("READY=1", &m, &buf, &why), 0);
+	assert_int_equal(m.storage, SK_NONE);
+	free(buf);
+	assert_int_equal(parse("CORRAL_STORAGE=moved: checkpoint database "
+	    "/x/ck.db was deleted", &m, &buf, &why), 0);
+	assert_int_equal(m.storage, SK_MOVED);
+	assert_string_equal(m.storage_msg,
+	    "checkpoint database /x/ck.db was deleted");
+	free(buf);
+	assert_int_equal(parse("CORRAL_STORAGE=full", &m, &buf, &why), 0);
+	assert_int_equal(m.storage, SK_FULL);
+	assert_string_equal(m.storage_msg, "");
+	free(buf);
+	assert_int_equal(parse("CORRAL_STORAGE=damaged:x", &m, &buf, &why), 0);
+	assert_int_equal(m.storage, SK_DAMAGED);
+	assert_string_equal(m.storage_msg, "x");
+	free(buf);
+	assert_int_equal(parse("CORRAL_STORAGE=io: e", &m, &buf, &why), 0);
+	assert_int_equal(m.storage, SK_IO);
+	free(buf);
+	/* corrald's own word, and anything else, is not the worker's. */
+	assert_int_equal(parse("CORRAL_STORAGE=lost: x", &m, &buf, &why), -1);
+	assert_string_equal(why, "CORRAL_STORAGE: not io, full, damaged or "
+	    "moved");
+	free(buf);
+	assert_int_equal(parse("CORRAL_STORAGE=", &m, &buf, &why), -1);
+	free(buf);
+	assert_int_equal(parse("CORRAL_STORAGE=fullish", &m, &buf, &why), -1);
+	free(buf);
+	assert_string_equal(storage_kind_name(SK_LOST), "lost");
+	assert_string_equal(storage_kind_name(SK_NONE), "none");
 }
 
 static void
@@ -141,6 +183,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lines),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_storage),
 		cmocka_unit_test(test_report),
 		cmocka_unit_test(test_report_bad),
 	};

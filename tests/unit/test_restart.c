@@ -379,6 +379,37 @@ test_state_names(void **state)
 	assert_string_equal(wstate_name((enum wstate)99), "?");
 }
 
+/*
+ * A storage exit: restarted (when is storage_decide's), in the chain and
+ * counted, but it spends no max_retries.
+ */
+static void
+test_storage(void **state)
+{
+	struct restart_in in;
+	struct restart_plan out;
+	size_t m;
+
+	(void)state;
+	for (m = 0; m < NELEM(modes); m++) {
+		in = input(modes[m], CORRAL_EXIT_STORAGE, 4);
+		in.max_retries = 2;
+		out = decide(&in);
+		assert_true(out.failure);
+		assert_false(out.chain_closed);
+		assert_int_equal(out.failures, 5);
+		assert_int_equal(out.next, modes[m] == RESTART_NEVER ?
+		    W_EXITED : W_BACKOFF);
+		assert_non_null(strstr(out.why, "storage"));
+	}
+	/* Before RUNNING: a start failure, as any other. */
+	in = input(RESTART_ALWAYS, CORRAL_EXIT_STORAGE, 0);
+	in.was_healthy = false;
+	out = decide(&in);
+	assert_true(out.start_failure);
+	assert_int_equal(out.failures, 1);
+}
+
 int
 main(void)
 {
@@ -393,6 +424,7 @@ main(void)
 		cmocka_unit_test(test_throttle),
 		cmocka_unit_test(test_backoff_k),
 		cmocka_unit_test(test_state_names),
+		cmocka_unit_test(test_storage),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

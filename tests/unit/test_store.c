@@ -953,6 +953,164 @@ t_sqlite_reopen(void **state)
 	assert_non_null(why);
 }
 
+/*
+ * The file deleted or replaced under an open handle: every write fails
+ * with CORRAL_EMOVED, naming the path, and writes nothing; reads still
+ * read the file the handle has.
+ */
+static void
+t_moved(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_ref r = { "A", "", NULL };
+	struct corral_checkpoint cp = { NULL, NULL, "x", 1, NULL };
+	struct corral_write w = { NULL, "ch", 0, NULL, "v", 1 };
+	struct corral_tuple *t = NULL;
+	struct corral_store *s2;
+	char other[128], id[CORRAL_ID_LEN];
+	const char *why;
+
+	assert_int_equal(corral_store_check(f->s), CORRAL_OK);
+	if (!f->sqlite)
+		return; /* nothing to move */
+	assert_int_equal(corral_put(f->s, &r, &cp, id, sizeof(id)), 0);
+	assert_int_equal(unlink(f->path), 0);
+	assert_int_equal(corral_store_check(f->s), CORRAL_EMOVED);
+	assert_int_equal(corral_put(f->s, &r, &cp, NULL, 0), CORRAL_EMOVED);
+	assert_non_null(strstr(corral_store_errmsg(f->s), f->path));
+	assert_non_null(strstr(corral_store_errmsg(f->s), "deleted"));
+	r.checkpoint_id = id;
+	assert_int_equal(corral_put_writes(f->s, &r, "t", &w, 1),
+	    CORRAL_EMOVED);
+	assert_int_equal(corral_delete_thread(f->s, "A"), CORRAL_EMOVED);
+	assert_int_equal(corral_get_tuple(f->s, &r, &t), 0);
+	corral_tuple_free(t);
+
+	/* Made again at the path, or another renamed over it: replaced. */
+	snprintf(other, sizeof(other), "%s/other.db", f->dir);
+	assert_int_equal(corral_store_open_sqlite(other,
+	    CORRAL_DURABILITY_NORMAL, &s2, &why), 0);
+	corral_store_close(s2);
+	assert_int_equal(rename(other, f->path), 0);
+	assert_int_equal(corral_put(f->s, &r, &cp, NULL, 0), CORRAL_EMOVED);
+	assert_non_null(strstr(corral_store_errmsg(f->s), "replaced"));
+	assert_int_equal(corral_strerror(CORRAL_EMOVED)[0] != '\0', 1);
+	/* A handle opened on the new file is fine. */
+	assert_int_equal(corral_store_open_sqlite(f->path,
+	    CORRAL_DURABILITY_NORMAL, &s2, &why), 0);
+	assert_int_equal(corral_put(s2, &r, &cp, NULL, 0), 0);
+	/*
+	 * Closing the old handle leaves the new file's -wal and -shm alone
+	 * (SQLite checks the file is unmoved before it checkpoints and
+	 * deletes them by name at close): the new file's writers go on.
+	 */
+	corral_store_close(f->s);
+	f->s = NULL;
+	snprintf(other, sizeof(other), "%s-wal", f->path);
+	assert_int_equal(access(other, F_OK), 0);
+	snprintf(other, sizeof(other), "%s-shm", f->path);
+	assert_int_equal(access(other, F_OK), 0);
+	assert_int_equal(corral_put(s2, &r, &cp, NULL, 0), 0);
+	corral_store_close(s2);
+}
+
+/*
+ * A damaged page (the checkpoints table's root, in the middle of the
+ * file, not its header): reads and writes fail with CORRAL_EDAMAGED.
+ */
+static void
+t_damaged(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_ref r = { "A", "", NULL };
+	struct corral_checkpoint cp = { NULL, NULL, NULL, 0, NULL };
+	struct corral_list_opts lo = { "A", "", NULL, NULL, 0 };
+	struct corral_tuple *t = NULL;
+	static char data[512];
+	size_t n = 0;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	const char *why;
+	char junk[4096];
+	int i, root, psize, npages;
+	FILE *fp;
+
+	memset(data, 'd', sizeof(data));
+	cp.data = data;
+	cp.len = sizeof(data);
+	for (i = 0; i < 200; i++)
+		assert_int_equal(corral_put(f->s, &r, &cp, NULL, 0), 0);
+	corral_store_close(f->s);
+	f->s = NULL;
+	/* The last connection closed: the WAL is in the file. */
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT rootpage, "
+	    "(SELECT page_size FROM pragma_page_size), (SELECT page_count "
+	    "FROM pragma_page_count) FROM sqlite_master WHERE name = "
+	    "'checkpoints'", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	root = sqlite3_column_int(st, 0);
+	psize = sqlite3_column_int(st, 1);
+	npages = sqlite3_column_int(st, 2);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	assert_true(root > 1 && root < npages && psize <= (int)sizeof(junk));
+	memset(junk, 0x5a, sizeof(junk));
+	assert_non_null(fp = fopen(f->path, "r+"));
+	assert_int_equal(fseek(fp, (long)(root - 1) * psize, SEEK_SET), 0);
+	assert_int_equal(fwrite(junk, 1, (size_t)psize, fp), (size_t)psize);
+	fclose(fp);
+
+	assert_int_equal(corral_store_open_sqlite(f->path,
+	    CORRAL_DURABILITY_NORMAL, &f->s, &why), 0);
+	assert_int_equal(corral_get_tuple(f->s, &r, &t), CORRAL_EDAMAGED);
+	corral_tuple_free(t);
+	assert_int_equal(corral_list(f->s, &lo, count_cb, &n),
+	    CORRAL_EDAMAGED);
+	assert_int_equal(corral_put(f->s, &r, &cp, NULL, 0), CORRAL_EDAMAGED);
+	assert_true(corral_is_storage_error(CORRAL_EDAMAGED));
+
+	/* Not a database at all: the open says so. */
+	corral_store_close(f->s);
+	f->s = NULL;
+	assert_non_null(fp = fopen(f->path, "r+"));
+	assert_int_equal(fwrite(junk, 1, 100, fp), 100);
+	fclose(fp);
+	assert_int_equal(corral_store_open_sqlite(f->path,
+	    CORRAL_DURABILITY_NORMAL, &f->s, &why), CORRAL_EDAMAGED);
+	assert_non_null(strstr(why, "damaged"));
+}
+
+/* A short busy timeout: a held write lock fails a put at once. */
+static void
+t_busy_short(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_sqlite_opts o = { CORRAL_DURABILITY_NORMAL, 5 };
+	struct corral_ref r = { "A", "", NULL };
+	struct corral_checkpoint cp = { NULL, NULL, "x", 1, NULL };
+	struct corral_store *s2;
+	struct timespec a, b;
+	sqlite3 *db;
+	const char *why;
+
+	assert_int_equal(corral_store_open_sqlite_opts(f->path, &o, &s2,
+	    &why), 0);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL,
+	    NULL), SQLITE_OK);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	assert_int_equal(corral_put(s2, &r, &cp, NULL, 0), CORRAL_EBUSY);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	/* 5 ms asked; well under the default 10 s whatever the load. */
+	assert_true((b.tv_sec - a.tv_sec) * 1000 +
+	    (b.tv_nsec - a.tv_nsec) / 1000000 < 2000);
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(db);
+	assert_int_equal(corral_put(s2, &r, &cp, NULL, 0), 0);
+	corral_store_close(s2);
+}
+
 /* Many processes write one database: no write fails, none is lost. */
 
 #define NPROC 8
@@ -1081,6 +1239,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(t_sqlite_reopen,
 		    setup_sqlite, teardown),
 		cmocka_unit_test_setup_teardown(t_concurrent,
+		    setup_sqlite, teardown),
+		BOTH(t_moved),
+		cmocka_unit_test_setup_teardown(t_damaged,
+		    setup_sqlite, teardown),
+		cmocka_unit_test_setup_teardown(t_busy_short,
 		    setup_sqlite, teardown),
 	};
 

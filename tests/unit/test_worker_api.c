@@ -265,6 +265,74 @@ test_notify_messages(void **state)
 	close(fd);
 }
 
+/* Nothing waits on the socket. */
+static void
+expect_none(int fd)
+{
+	char buf[64];
+
+	assert_int_equal(recv(fd, buf, sizeof(buf), MSG_DONTWAIT), -1);
+}
+
+/*
+ * The database deleted under the worker: its checkpoint fails with
+ * CORRAL_EMOVED, and corrald is told once (CORRAL_STORAGE=moved: ...
+ * naming the path), not at every call.  Then a database that is no
+ * database: the open fails, told as damaged.
+ */
+static void
+test_storage_told(void **state)
+{
+	char path[100], db[128], want[512];
+	struct corral_worker_opts o;
+	struct corral_worker *w;
+	const char *why;
+	FILE *fp;
+	int fd;
+
+	(void)state;
+	fd = bind_notify(path, sizeof(path));
+	setenv("NOTIFY_SOCKET", path, 1);
+	setenv("CORRAL_AGENT", "a", 1);
+	snprintf(db, sizeof(db), "%s/ck.db", dir);
+	w = worker(db);
+	assert_int_equal(corral_worker_checkpoint(w, "1", 1, NULL, NULL, 0), 0);
+	expect_none(fd);
+	assert_int_equal(unlink(db), 0);
+	assert_int_equal(corral_worker_checkpoint(w, "2", 1, NULL, NULL, 0),
+	    CORRAL_EMOVED);
+	snprintf(want, sizeof(want), "CORRAL_STORAGE=moved: checkpoint "
+	    "database %s was deleted since it was opened; writes to it would "
+	    "be lost", db);
+	expect_msg(fd, want);
+	assert_int_equal(corral_worker_checkpoint(w, "3", 1, NULL, NULL, 0),
+	    CORRAL_EMOVED);
+	expect_none(fd);
+	assert_int_equal(corral_exit_status(CORRAL_EMOVED), CORRAL_EX_IOERR);
+	/* Not a storage error: not told. */
+	assert_int_equal(corral_worker_storage_error(w, CORRAL_EBUSY), 0);
+	expect_none(fd);
+	corral_worker_free(w);
+
+	/* The WAL of the deleted file is still there: its pages would do. */
+	snprintf(want, sizeof(want), "%s-wal", db);
+	unlink(want);
+	snprintf(want, sizeof(want), "%s-shm", db);
+	unlink(want);
+	assert_non_null(fp = fopen(db, "w"));
+	fputs("this is not a database, not at all; long enough to be read "
+	    "as a header by SQLite, which wants one hundred bytes of it", fp);
+	fclose(fp);
+	memset(&o, 0, sizeof(o));
+	o.checkpoint_db = db;
+	o.no_signals = true;
+	assert_int_equal(corral_worker_init(&o, &w, &why), CORRAL_EDAMAGED);
+	snprintf(want, sizeof(want), "CORRAL_STORAGE=damaged: checkpoint "
+	    "database %s: %s", db, why);
+	expect_msg(fd, want);
+	close(fd);
+}
+
 static void
 test_checkpoint_due(void **state)
 {
@@ -328,6 +396,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_resume_id_from_corrald,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_messages, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_storage_told, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_due, setup,
 		    teardown),

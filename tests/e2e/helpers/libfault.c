@@ -1,30 +1,43 @@
 /*
- * libfault: an LD_PRELOAD shim that makes file I/O fail on demand, in the
- * processes it is loaded into and only for the files a test names, so that
- * the end-to-end tests can fill a disk, make it read-only or fail it
- * without touching the machine's.
+ * libfault: an LD_PRELOAD shim that makes file operations on the files
+ * under one path prefix fail with a chosen errno, while a switch file
+ * exists, in the processes it is loaded into and no other.  It lets the
+ * end-to-end tests give a database a full disk (ENOSPC), an I/O error
+ * (EIO) or a read-only file system (EROFS) without touching the machine's
+ * disks.
  *
- * FAULT_PATH   a database file: it and its -wal, -shm and -journal
- *              files are watched (not, say, its .lock).
- * FAULT_SWITCH a file read at every call: while it exists, its first word
- *              is the fault, from that call on:
- *                enospc  writes, truncations and allocations of watched
- *                        files fail with ENOSPC (a full disk);
- *                erofs   opens of watched files for writing fail with
- *                        EROFS, and so do writes to those already open
- *                        (a read-only remount);
- *                eio     reads, writes and syncs of watched files fail
- *                        with EIO (a failing disk).
- *              No file (or another word): no fault.
+ * Environment:
+ *   FAULT_PATH    a database file: it and its -wal, -shm and -journal
+ *                 files are hit, not its .lock (DIR/ck.db hits ck.db,
+ *                 ck.db-wal and ck.db-shm); ending in '/', a directory:
+ *                 every file under it is hit.  Unset: the shim does
+ *                 nothing.
+ *   FAULT_ERRNO   the error: a name (ENOSPC, EIO, EROFS, EDQUOT, EACCES,
+ *                 EPERM, EFBIG, ENOMEM, EAGAIN) or a number.  Unset:
+ *                 ENOSPC.  Anything else: the shim does nothing and says
+ *                 so once on stderr.
+ *   FAULT_SWITCH  a file: the fault is on while it exists (checked at
+ *                 every call).  Unset: always on.
+ *   FAULT_OPS     which calls fail, a comma-separated list of
+ *                   write     write, pwrite, pwrite64, writev, pwritev,
+ *                             fallocate, posix_fallocate (and their 64s)
+ *                   sync      fsync, fdatasync
+ *                   truncate  ftruncate, ftruncate64
+ *                   open      open, open64, openat, openat64 for writing
+ *                             or creating (a read-only open goes through)
+ *                 Unset: write.
  *
- * usage: LD_PRELOAD=.../libfault.so FAULT_PATH=/tmp/x/state.db \
- *            FAULT_SWITCH=/tmp/x/fault program ...
- *        echo enospc >/tmp/x/fault    # the disk is full from now on
- *        rm /tmp/x/fault              # and has room again
+ * usage: LD_PRELOAD=.../libfault.so FAULT_PATH=/x/ck.db FAULT_ERRNO=ENOSPC \
+ *            FAULT_SWITCH=/x/disk-full program ...
+ *        touch /x/disk-full    # from the next call on, writes fail
+ *        rm /x/disk-full       # and go through again
  *
- * Like libwallshift, it calls the kernel directly (syscall(2)), never the
- * functions it replaces: no dlsym, and it works under a sanitizer's
- * runtime.  A file is watched by descriptor, from its open to its close.
+ * A descriptor's path is what /proc/self/fd says of it, read only while
+ * the fault is on.  It calls the kernel directly (syscall(2)), never the
+ * functions it replaces, so it needs no dlsym and works before a
+ * sanitizer's runtime is set up; errno is left as it was when the call
+ * goes through.  Calls libc makes internally (stdio's own writes) are
+ * not seen: what a program or a library calls by name is.
  */
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -33,210 +46,288 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define NWATCH 65536
+enum { OP_WRITE = 1, OP_SYNC = 2, OP_TRUNCATE = 4, OP_OPEN = 8 };
 
-static unsigned char watched[NWATCH];
+/* The settings, read once; -1: not yet, 0: off, 1: on. */
+static int ready = -1;
+static const char *prefix;
+static size_t prefix_len;
+static const char *switch_file;
+static int fault_errno;
+static unsigned ops;
 
-enum fault { F_NONE, F_ENOSPC, F_EROFS, F_EIO };
-
-static enum fault
-fault_now(void)
+static void
+say(const char *msg)
 {
-	const char *sw = getenv("FAULT_SWITCH");
-	char buf[16];
-	long fd, n;
+	syscall(SYS_write, 2, msg, strlen(msg));
+}
+
+static int
+errno_of(const char *s)
+{
+	static const struct {
+		const char *name;
+		int value;
+	} names[] = {
+		{ "ENOSPC", ENOSPC }, { "EIO", EIO }, { "EROFS", EROFS },
+		{ "EDQUOT", EDQUOT }, { "EACCES", EACCES }, { "EPERM", EPERM },
+		{ "EFBIG", EFBIG }, { "ENOMEM", ENOMEM }, { "EAGAIN", EAGAIN },
+	};
+	char *end;
+	long v;
+	size_t i;
+
+	if (s == NULL || *s == '\0')
+		return ENOSPC;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(s, names[i].name) == 0)
+			return names[i].value;
+	v = strtol(s, &end, 10);
+	return *end == '\0' && v > 0 && v < 4096 ? (int)v : -1;
+}
+
+static unsigned
+ops_of(const char *s)
+{
+	unsigned o = 0;
+	size_t n;
+
+	if (s == NULL || *s == '\0')
+		return OP_WRITE;
+	for (; *s != '\0'; s += n + (s[n] == ',')) {
+		n = strcspn(s, ",");
+		if (n == 5 && strncmp(s, "write", n) == 0)
+			o |= OP_WRITE;
+		else if (n == 4 && strncmp(s, "sync", n) == 0)
+			o |= OP_SYNC;
+		else if (n == 8 && strncmp(s, "truncate", n) == 0)
+			o |= OP_TRUNCATE;
+		else if (n == 4 && strncmp(s, "open", n) == 0)
+			o |= OP_OPEN;
+		else
+			return 0;
+	}
+	return o;
+}
+
+static void
+setup(void)
+{
+	prefix = getenv("FAULT_PATH");
+	switch_file = getenv("FAULT_SWITCH");
+	fault_errno = errno_of(getenv("FAULT_ERRNO"));
+	ops = ops_of(getenv("FAULT_OPS"));
+	ready = 0;
+	if (prefix == NULL || *prefix == '\0')
+		return;
+	if (fault_errno == -1) {
+		say("libfault: FAULT_ERRNO is no errno name or number; "
+		    "doing nothing\n");
+		return;
+	}
+	if (ops == 0) {
+		say("libfault: FAULT_OPS is not a list of write, sync, "
+		    "truncate, open; doing nothing\n");
+		return;
+	}
+	prefix_len = strlen(prefix);
+	ready = 1;
+}
+
+/* Is the fault on for op now? */
+static bool
+on(unsigned op)
+{
+	int saved = errno;
+	bool r;
+
+	if (ready == -1)
+		setup();
+	if (ready != 1 || !(ops & op))
+		return false;
+	r = switch_file == NULL ||
+	    syscall(SYS_faccessat, AT_FDCWD, switch_file, F_OK, 0) == 0;
+	errno = saved;
+	return r;
+}
+
+static bool
+path_hit(const char *path)
+{
+	const char *rest;
+
+	if (path == NULL || strncmp(path, prefix, prefix_len) != 0)
+		return false;
+	rest = path + prefix_len;
+	return prefix[prefix_len - 1] == '/' || *rest == '\0' ||
+	    strcmp(rest, "-wal") == 0 || strcmp(rest, "-shm") == 0 ||
+	    strcmp(rest, "-journal") == 0 ||
+	    strcmp(rest, " (deleted)") == 0;
+}
+
+/* "/proc/self/fd/N" into buf (64 bytes), without stdio. */
+static void
+fd_link(int fd, char *buf)
+{
+	char digits[16];
+	unsigned v = (unsigned)fd;
+	int i = 0, k = 14;
+
+	memcpy(buf, "/proc/self/fd/", 14);
+	do
+		digits[i++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	while (i > 0)
+		buf[k++] = digits[--i];
+	buf[k] = '\0';
+}
+
+/* The path fd names into path (4096 bytes).  false: none. */
+static bool
+fd_path(int fd, char *path)
+{
+	char link[64];
+	long n;
 	int saved = errno;
 
-	if (sw == NULL)
-		return F_NONE;
-	fd = syscall(SYS_openat, AT_FDCWD, sw, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		errno = saved;
-		return F_NONE;
-	}
-	n = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
-	syscall(SYS_close, fd);
+	if (fd < 0)
+		return false;
+	fd_link(fd, link);
+	n = syscall(SYS_readlinkat, AT_FDCWD, link, path, 4095);
 	errno = saved;
-	buf[n > 0 ? n : 0] = '\0';
-	if (strncmp(buf, "enospc", 6) == 0)
-		return F_ENOSPC;
-	if (strncmp(buf, "erofs", 5) == 0)
-		return F_EROFS;
-	if (strncmp(buf, "eio", 3) == 0)
-		return F_EIO;
-	return F_NONE;
+	if (n <= 0)
+		return false;
+	path[n] = '\0';
+	return true;
 }
 
-static int
-path_watched(const char *path)
+/* Does fd name a file under the prefix? */
+static bool
+fd_hit(int fd)
 {
-	const char *p = getenv("FAULT_PATH"), *rest;
+	char path[4096];
 
-	if (p == NULL || *p == '\0' || path == NULL ||
-	    strncmp(path, p, strlen(p)) != 0)
-		return 0;
-	rest = path + strlen(p);
-	return *rest == '\0' || strcmp(rest, "-wal") == 0 ||
-	    strcmp(rest, "-shm") == 0 || strcmp(rest, "-journal") == 0;
+	return fd_path(fd, path) && path_hit(path);
 }
 
-static int
-fd_watched(long fd)
+static bool
+fail_fd(unsigned op, int fd)
 {
-	return fd >= 0 && fd < NWATCH && watched[fd];
-}
-
-static long
-fail(int e)
-{
-	errno = e;
-	return -1;
-}
-
-static int
-do_openat(int dirfd, const char *path, int flags, mode_t mode)
-{
-	long fd;
-
-	if (path_watched(path) && (flags & O_ACCMODE) != O_RDONLY &&
-	    fault_now() == F_EROFS)
-		return (int)fail(EROFS);
-	fd = syscall(SYS_openat, dirfd, path, flags, mode);
-	if (fd >= 0 && fd < NWATCH)
-		watched[fd] = (unsigned char)path_watched(path);
-	return (int)fd;
-}
-
-#define MODE_ARG(flags, mode) do {                                        \
-	va_list ap;                                                       \
-	mode = 0;                                                         \
-	if ((flags) & (O_CREAT | __O_TMPFILE)) {                          \
-		va_start(ap, flags);                                      \
-		mode = va_arg(ap, mode_t);                                \
-		va_end(ap);                                               \
-	}                                                                 \
-} while (0)
-
-int open(const char *, int, ...);
-int open64(const char *, int, ...);
-int openat(int, const char *, int, ...);
-int openat64(int, const char *, int, ...);
-
-int
-open(const char *path, int flags, ...)
-{
-	mode_t mode;
-
-	MODE_ARG(flags, mode);
-	return do_openat(AT_FDCWD, path, flags, mode);
-}
-
-int
-open64(const char *path, int flags, ...)
-{
-	mode_t mode;
-
-	MODE_ARG(flags, mode);
-	return do_openat(AT_FDCWD, path, flags, mode);
-}
-
-int
-openat(int dirfd, const char *path, int flags, ...)
-{
-	mode_t mode;
-
-	MODE_ARG(flags, mode);
-	return do_openat(dirfd, path, flags, mode);
-}
-
-int
-openat64(int dirfd, const char *path, int flags, ...)
-{
-	mode_t mode;
-
-	MODE_ARG(flags, mode);
-	return do_openat(dirfd, path, flags, mode);
-}
-
-int
-close(int fd)
-{
-	if (fd >= 0 && fd < NWATCH)
-		watched[fd] = 0;
-	return (int)syscall(SYS_close, fd);
-}
-
-/* The errno a write to fd fails with now, or 0. */
-static int
-write_fault(int fd)
-{
-	if (!fd_watched(fd))
-		return 0;
-	switch (fault_now()) {
-	case F_ENOSPC:
-		return ENOSPC;
-	case F_EROFS:
-		return EROFS;
-	case F_EIO:
-		return EIO;
-	default:
-		return 0;
-	}
-}
-
-static int
-read_fault(int fd)
-{
-	return fd_watched(fd) && fault_now() == F_EIO ? EIO : 0;
+	if (!on(op) || !fd_hit(fd))
+		return false;
+	errno = fault_errno;
+	return true;
 }
 
 ssize_t
-write(int fd, const void *buf, size_t n)
+write(int fd, const void *buf, size_t len)
 {
-	int e = write_fault(fd);
-
-	return e ? fail(e) : syscall(SYS_write, fd, buf, n);
+	if (fail_fd(OP_WRITE, fd))
+		return -1;
+	return syscall(SYS_write, fd, buf, len);
 }
 
 ssize_t
-pwrite(int fd, const void *buf, size_t n, off_t off)
+pwrite(int fd, const void *buf, size_t len, off_t off)
 {
-	int e = write_fault(fd);
-
-	return e ? fail(e) : syscall(SYS_pwrite64, fd, buf, n, off);
+	if (fail_fd(OP_WRITE, fd))
+		return -1;
+	return syscall(SYS_pwrite64, fd, buf, len, off);
 }
 
-ssize_t pwrite64(int, const void *, size_t, off_t);
-
 ssize_t
-pwrite64(int fd, const void *buf, size_t n, off_t off)
+pwrite64(int fd, const void *buf, size_t len, off_t off)
 {
-	int e = write_fault(fd);
-
-	return e ? fail(e) : syscall(SYS_pwrite64, fd, buf, n, off);
+	return pwrite(fd, buf, len, off);
 }
 
 ssize_t
 writev(int fd, const struct iovec *iov, int n)
 {
-	int e = write_fault(fd);
+	if (fail_fd(OP_WRITE, fd))
+		return -1;
+	return syscall(SYS_writev, fd, iov, n);
+}
 
-	return e ? fail(e) : syscall(SYS_writev, fd, iov, n);
+ssize_t
+pwritev(int fd, const struct iovec *iov, int n, off_t off)
+{
+	if (fail_fd(OP_WRITE, fd))
+		return -1;
+	/* The kernel takes the offset in two halves. */
+	return syscall(SYS_pwritev, fd, iov, n, (unsigned long)off,
+	    (unsigned long)((unsigned long long)off >> 32));
+}
+
+ssize_t
+pwritev64(int fd, const struct iovec *iov, int n, off_t off)
+{
+	return pwritev(fd, iov, n, off);
+}
+
+int
+fallocate(int fd, int mode, off_t off, off_t len)
+{
+	if (fail_fd(OP_WRITE, fd))
+		return -1;
+	return (int)syscall(SYS_fallocate, fd, mode, off, len);
+}
+
+int
+fallocate64(int fd, int mode, off_t off, off_t len)
+{
+	return fallocate(fd, mode, off, len);
+}
+
+/* posix_fallocate returns the error instead of setting errno. */
+int
+posix_fallocate(int fd, off_t off, off_t len)
+{
+	int saved = errno, rc;
+
+	if (fail_fd(OP_WRITE, fd)) {
+		errno = saved;
+		return fault_errno;
+	}
+	rc = syscall(SYS_fallocate, fd, 0, off, len) == 0 ? 0 : errno;
+	errno = saved;
+	return rc;
+}
+
+int
+posix_fallocate64(int fd, off_t off, off_t len)
+{
+	return posix_fallocate(fd, off, len);
+}
+
+int
+fsync(int fd)
+{
+	if (fail_fd(OP_SYNC, fd))
+		return -1;
+	return (int)syscall(SYS_fsync, fd);
+}
+
+int
+fdatasync(int fd)
+{
+	if (fail_fd(OP_SYNC, fd))
+		return -1;
+	return (int)syscall(SYS_fdatasync, fd);
 }
 
 int
 ftruncate(int fd, off_t len)
 {
-	int e = write_fault(fd);
-
-	return e ? (int)fail(e) : (int)syscall(SYS_ftruncate, fd, len);
+	if (fail_fd(OP_TRUNCATE, fd))
+		return -1;
+	return (int)syscall(SYS_ftruncate, fd, len);
 }
-
-int ftruncate64(int, off_t);
 
 int
 ftruncate64(int fd, off_t len)
@@ -244,56 +335,101 @@ ftruncate64(int fd, off_t len)
 	return ftruncate(fd, len);
 }
 
-int
-fallocate(int fd, int mode, off_t off, off_t len)
+/*
+ * Only an open that would write or create is refused.  A relative path
+ * is made absolute against its directory (the working one, or dirfd's).
+ */
+static bool
+fail_open(int dirfd, const char *path, int flags)
 {
-	int e = write_fault(fd);
+	char full[4096 + 256];
+	const char *p = path;
+	size_t l;
+	long n;
+	int saved = errno;
 
-	return e ? (int)fail(e) : (int)syscall(SYS_fallocate, fd, mode, off,
-	    len);
+	if (path == NULL || (flags & (O_WRONLY | O_RDWR | O_CREAT |
+	    O_TRUNC)) == 0 || !on(OP_OPEN))
+		return false;
+	if (path[0] != '/') {
+		if (dirfd == AT_FDCWD) {
+			n = syscall(SYS_getcwd, full, 4096);
+			if (n <= 0)
+				full[0] = '\0';
+		} else if (!fd_path(dirfd, full))
+			full[0] = '\0';
+		l = strlen(full);
+		if (l > 0 && l + strlen(path) + 2 < sizeof(full)) {
+			full[l] = '/';
+			memcpy(full + l + 1, path, strlen(path) + 1);
+			p = full;
+		}
+	}
+	errno = saved;
+	if (!path_hit(p))
+		return false;
+	errno = fault_errno;
+	return true;
+}
+
+static mode_t
+mode_arg(int flags, va_list ap)
+{
+	return (flags & (O_CREAT | O_TMPFILE)) ? (mode_t)va_arg(ap, int) : 0;
 }
 
 int
-posix_fallocate(int fd, off_t off, off_t len)
+openat(int dirfd, const char *path, int flags, ...)
 {
-	int e = write_fault(fd);
+	va_list ap;
+	mode_t mode;
 
-	/* posix_fallocate returns the error, it does not set errno. */
-	if (e)
-		return e;
-	return syscall(SYS_fallocate, fd, 0, off, len) == -1 ? errno : 0;
+	va_start(ap, flags);
+	mode = mode_arg(flags, ap);
+	va_end(ap);
+	if (fail_open(dirfd, path, flags))
+		return -1;
+	return (int)syscall(SYS_openat, dirfd, path, flags, mode);
 }
 
 int
-fsync(int fd)
+openat64(int dirfd, const char *path, int flags, ...)
 {
-	return read_fault(fd) ? (int)fail(EIO) : (int)syscall(SYS_fsync, fd);
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = mode_arg(flags, ap);
+	va_end(ap);
+	if (fail_open(dirfd, path, flags))
+		return -1;
+	return (int)syscall(SYS_openat, dirfd, path, flags, mode);
 }
 
 int
-fdatasync(int fd)
+open(const char *path, int flags, ...)
 {
-	return read_fault(fd) ? (int)fail(EIO) :
-	    (int)syscall(SYS_fdatasync, fd);
+	va_list ap;
+	mode_t mode;
+
+	va_start(ap, flags);
+	mode = mode_arg(flags, ap);
+	va_end(ap);
+	if (fail_open(AT_FDCWD, path, flags))
+		return -1;
+	return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
 }
 
-ssize_t
-read(int fd, void *buf, size_t n)
+int
+open64(const char *path, int flags, ...)
 {
-	return read_fault(fd) ? fail(EIO) : syscall(SYS_read, fd, buf, n);
-}
+	va_list ap;
+	mode_t mode;
 
-ssize_t
-pread(int fd, void *buf, size_t n, off_t off)
-{
-	return read_fault(fd) ? fail(EIO) : syscall(SYS_pread64, fd, buf, n,
-	    off);
-}
-
-ssize_t pread64(int, void *, size_t, off_t);
-
-ssize_t
-pread64(int fd, void *buf, size_t n, off_t off)
-{
-	return pread(fd, buf, n, off);
+	va_start(ap, flags);
+	mode = mode_arg(flags, ap);
+	va_end(ap);
+	if (fail_open(AT_FDCWD, path, flags))
+		return -1;
+	return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
 }

@@ -29,7 +29,11 @@ import os
 import sys
 
 __all__ = ["Worker", "Saver", "Checkpoint", "CheckpointTuple", "CorralError",
-           "NotFound", "Corrupt"]
+           "NotFound", "Corrupt", "StorageError", "EX_IOERR"]
+
+# The exit status of a worker whose checkpoint storage failed (sysexits'
+# EX_IOERR): corrald classes it "storage", never counts it toward rollback.
+EX_IOERR = 74
 
 
 class CorralError(Exception):
@@ -46,6 +50,18 @@ class NotFound(CorralError):
 
 class Corrupt(CorralError):
     """A stored checkpoint failed its checksum: never returned as data."""
+
+
+class StorageError(CorralError):
+    """The checkpoint storage itself failed: disk full, I/O error, a
+    damaged database file, or the file deleted or replaced while open.
+    .kind is "full", "io", "damaged" or "moved".  In a process that made a
+    Worker, one left uncaught ends it with exit status 74 (EX_IOERR), after
+    the usual traceback, so that corrald classes the exit "storage"."""
+
+    def __init__(self, code, what):
+        super().__init__(code, what)
+        self.kind = _STORAGE_KINDS.get(code, "io")
 
 
 def _load():
@@ -164,6 +180,8 @@ for _name, (_res, _args) in _sig.items():
 
 _NOTFOUND = 1
 _ECORRUPT = -3
+# CORRAL_EIO, CORRAL_EMOVED, CORRAL_EFULL, CORRAL_EDAMAGED
+_STORAGE_KINDS = {-2: "io", -6: "moved", -7: "full", -8: "damaged"}
 _SEVERITY = {"info": 0, "warning": 1, "error": 2, "critical": 3}
 
 
@@ -187,6 +205,8 @@ def _check(rc, what, store=None):
         raise NotFound(rc, msg)
     if rc == _ECORRUPT:
         raise Corrupt(rc, msg)
+    if rc in _STORAGE_KINDS:
+        raise StorageError(rc, msg)
     raise CorralError(rc, msg)
 
 
@@ -271,8 +291,9 @@ class Saver:
                 path.encode(), 1 if durability == "full" else 0,
                 ctypes.byref(self._s), ctypes.byref(why))
             if rc != 0:
-                raise CorralError(rc, "%s: %s" % (path, _s(why.value) or
-                                  _lib.corral_strerror(rc).decode()))
+                cls = StorageError if rc in _STORAGE_KINDS else CorralError
+                raise cls(rc, "%s: %s" % (path, _s(why.value) or
+                          _lib.corral_strerror(rc).decode()))
 
     def close(self):
         if self._s:
@@ -401,12 +422,38 @@ def _tolerate_broken_pipes():
             setattr(sys, name, _PipeTolerant(stream))
 
 
+def _exit_on_storage_error():
+    """Make an uncaught StorageError end the process with EX_IOERR instead
+    of Python's 1 (which corrald would class an error, and count toward
+    rolling back a good checkpoint).  The traceback is printed first, as
+    for any uncaught exception; then the standard streams are flushed and
+    the process exits at once (os._exit: SQLite's files are safe without
+    a close)."""
+    prev = sys.excepthook
+    if getattr(prev, "_corral_storage", False):
+        return
+
+    def hook(tp, value, tb):
+        prev(tp, value, tb)
+        if isinstance(value, StorageError):
+            for stream in (sys.stdout, sys.stderr):
+                try:
+                    stream.flush()
+                except Exception:
+                    pass
+            os._exit(EX_IOERR)
+    hook._corral_storage = True
+    sys.excepthook = hook
+
+
 class Worker:
     """A worker's bond with corrald (or alone: thread "local", a store in
-    memory or checkpoint_db, notify calls do nothing)."""
+    memory or checkpoint_db, notify calls do nothing).  An uncaught
+    StorageError ends the process with exit status 74 (EX_IOERR)."""
 
     def __init__(self, thread_id=None, checkpoint_db=None, durability="normal",
                  checkpoint_interval_ms=0):
+        _exit_on_storage_error()
         opts = _WorkerOpts(_b(thread_id), _b(checkpoint_db),
                            1 if durability == "full" else 0,
                            checkpoint_interval_ms, None, False)
@@ -416,7 +463,8 @@ class Worker:
                                      ctypes.byref(why))
         if rc != 0:
             db = checkpoint_db or os.environ.get("CORRAL_CHECKPOINT_DB") or "(memory)"
-            raise CorralError(rc, "corral worker: checkpoint database %s: %s" % (
+            cls = StorageError if rc in _STORAGE_KINDS else CorralError
+            raise cls(rc, "corral worker: checkpoint database %s: %s" % (
                 db, _s(why.value) or _lib.corral_strerror(rc).decode()))
 
     def close(self):
@@ -460,7 +508,7 @@ class Worker:
         rc = _lib.corral_worker_resume(self._w, ctypes.byref(t))
         if rc == _NOTFOUND:
             return None
-        _check(rc, "resume")
+        _check(rc, "resume", _lib.corral_worker_store(self._w))
         c = t.contents  # owned by the worker
         return Checkpoint(_s(c.checkpoint_id), _s(c.parent_id),
                           ctypes.string_at(c.data, c.len) if c.len else b"",
@@ -474,7 +522,8 @@ class Worker:
         _check(_lib.corral_worker_checkpoint(
             self._w, ctypes.cast(buf, ctypes.c_void_p) if buf else None,
             len(data), json.dumps(metadata).encode() if metadata is not None
-            else None, out, _KEY), "checkpoint")
+            else None, out, _KEY), "checkpoint",
+            _lib.corral_worker_store(self._w))
         return out.value.decode()
 
     def ready(self):
