@@ -142,7 +142,7 @@ except urllib.error.HTTPError as e:
 print(", ".join(out))
 PY
 )
-assert_eq "$codes" "POST /status 405, PUT /status 405, DELETE /metrics 405, POST /stop 405, GET /stop 404, GET /shutdown 404, GET /reload 404, GET /restart/steady 404, GET /status 200, POST+body 413" "HTTP answers"
+assert_eq "$codes" "POST /status 405, PUT /status 405, DELETE /metrics 405, POST /stop 404, GET /stop 404, GET /shutdown 404, GET /reload 404, GET /restart/steady 404, GET /status 200, POST+body 413" "HTTP answers"
 assert_eq "$(ctl status --json steady | json_get 'j["workers"][0]["pid"]')" "$steady" "steady.0's pid after the HTTP requests"
 TOKEN="$TOKEN" "$PY" - "$port" <<'PY' || fail "/status does not carry talker.0's status text intact"
 import json, os, sys, urllib.request
