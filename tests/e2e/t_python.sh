@@ -17,7 +17,7 @@ tail -n 3 unit.out
 
 conf <<EOF2
 [agent:counter]
-command = $PY $TOP/etc/examples/counter.py --to 40 --step-ms 20
+command = $PY $TOP/etc/examples/counter.py --to 40 --step-ms 60
 restart = on-failure
 healthy_after = 100ms
 backoff_initial = 50ms
@@ -27,8 +27,10 @@ start_corrald
 out="$T/log/counter.0.stdout.log"
 for k in 5 15 25; do
 	"$WAITLOG" "$out" "^step $k\$" 1 20000 || fail "the counter never reached $k"
+	# 15 steps (0.9 s) before the count ends: room for a loaded machine
+	# between the line and the kill, which must find the run alive.
 	pid=$(ctl status --json counter | json_get 'j["workers"][0]["pid"]')
-	kill -KILL "$pid"
+	kill -KILL "$pid" || fail "run $pid ended before its kill at step $k"
 	wait_log "agent counter.0 \\(pid $pid\\): killed by signal 9"
 done
 "$WAITLOG" "$out" '^done at 40$' 1 30000 || fail "the counter did not finish: $(tail -n 5 "$out")"

@@ -146,7 +146,7 @@ while [ "$(ps -o pid= -g "$bomb" | wc -l)" -lt 150 ]; do
 done
 ctl status >/dev/null || fail "corrald does not answer during the bomb"
 ctl stop bomb >/dev/null || fail "cannot stop the bomb"
-wait_log 'agent bomb.0: STOPPING -> STOPPED' 1 10
+wait_log 'agent bomb.0: [A-Z]+ -> STOPPED' 1 10
 i=0
 while [ -n "$(ps -o pid= -g "$bomb")" ]; do
 	i=$((i + 1))
