@@ -1,13 +1,14 @@
 /*
  * test_config_scale.c: loading a fleet file takes time linear in its
- * sections (config.c).  A file of 8 times the agents must load in less
- * than 30 times the processor time: linear work gives 8 (caches, missed
- * more often in the tables of a big file, make it up to 15 here), n log n
- * 10, quadratic work 64.  Processor time of this process, not wall time, and the best of
- * a few runs (the first pays for fresh memory), so that a busy machine
- * does not decide.  A good file (clusters, fallbacks, [defaults]), one with
- * errors in every agent (each message said once, in line order, with its
- * did-you-mean), and an env of 8 times the variables (each checked for a
+ * sections (config.c).  A file of 16 times the agents must load in less
+ * than 60 times the processor time: linear work gives 16 (caches, missed
+ * more often in the tables of a big file, make it up to about 32 here),
+ * quadratic work 256 (a quadratic load took over 100 times as long).
+ * Processor time of this process, not wall time, and the best of a few
+ * runs (the first pays for fresh memory), so that a busy machine does not
+ * decide.  A good file (clusters, fallbacks, [defaults]), one with errors
+ * in every agent (each message said once, in line order, with its
+ * did-you-mean), and an env of 16 times the variables (each checked for a
  * duplicate, merged with [defaults]' by name).
  */
 #include <setjmp.h>
@@ -25,9 +26,9 @@
 
 #include "corrald.h"
 
-#define SMALL 5000
-#define TIMES 8
-#define RATIO_MAX 30.0
+#define SMALL 2500
+#define TIMES 16
+#define RATIO_MAX 60.0
 enum { GOOD, ERRORS, ENV };
 /* Each load is bounded: a quadratic one fails here instead of hanging. */
 #define DEADLINE_S 300
