@@ -144,7 +144,7 @@ nametab_put(struct nametab *t, const char *key, size_t val)
 	size_t *ovals = t->vals;
 
 	if (t->mask == 0 || (t->n + 1) * 2 > t->mask + 1) {
-		t->mask = t->mask == 0 ? 63 : t->mask * 2 + 1;
+		t->mask = t->mask == 0 ? 7 : t->mask * 2 + 1;
 		t->keys = xcalloc(t->mask + 1, sizeof(*t->keys));
 		t->vals = xcalloc(t->mask + 1, sizeof(*t->vals));
 		for (j = 0; okeys != NULL && j < oldsize; j++) {
@@ -815,12 +815,59 @@ breaker_set(struct corral_breaker_policy *bp, enum bkey k, const char *value,
 	return -1;
 }
 
+/*
+ * The variables of an env list by name (the KEY of KEY=VALUE), hashed: an
+ * env of many variables, on continuation lines, must not make loading
+ * quadratic.  Holds copies of the keys.
+ */
+struct envkeys {
+	struct nametab t;
+	struct strv keys;
+};
+
+static void
+envkeys_init(struct envkeys *ek)
+{
+	memset(&ek->t, 0, sizeof(ek->t));
+	strv_init(&ek->keys);
+}
+
+static void
+envkeys_free(struct envkeys *ek)
+{
+	nametab_free(&ek->t);
+	strv_free(&ek->keys);
+}
+
+/*
+ * Note word's KEY with index idx.  Returns -1, or the index of the word
+ * with that KEY noted before (idx is then not noted).
+ */
+static ssize_t
+envkeys_add(struct envkeys *ek, const char *word, size_t idx)
+{
+	const char *eq = strchr(word, '=');
+	char *key = xstrndup(word, eq != NULL ? (size_t)(eq - word) :
+	    strlen(word));
+	ssize_t at = nametab_get(&ek->t, key);
+
+	if (at != -1) {
+		free(key);
+		return at;
+	}
+	/* The table borrows the key; the list frees it. */
+	strv_push_own(&ek->keys, key);
+	nametab_put(&ek->t, key, idx);
+	return -1;
+}
+
 /* Set a's key k from value.  0, or -1 with the reason in *why. */
 static int
 agent_set(struct agent_conf *a, enum akey k, const char *value,
     const char **why)
 {
 	static char whybuf[128];
+	struct envkeys seen, have;
 	struct strv words;
 	uint64_t u;
 	int64_t i;
@@ -871,6 +918,7 @@ agent_set(struct agent_conf *a, enum akey k, const char *value,
 		strv_init(&words);
 		if (argv_split(value, ",", &words, why) == -1)
 			return -1;
+		envkeys_init(&seen);
 		for (w = 0; w < words.n && rc == 0; w++) {
 			const char *eq = strchr(words.v[w], '=');
 			size_t klen = eq ? (size_t)(eq - words.v[w]) : 0;
@@ -893,33 +941,30 @@ agent_set(struct agent_conf *a, enum akey k, const char *value,
 				rc = -1;
 				break;
 			}
-			for (j = 0; j < w; j++) {
-				if (strncmp(words.v[j], words.v[w], klen + 1) ==
-				    0) {
-					snprintf(whybuf, sizeof(whybuf),
-					    "variable '%.*s' set twice",
-					    (int)klen, words.v[w]);
-					*why = whybuf;
-					rc = -1;
-				}
+			if (envkeys_add(&seen, words.v[w], w) != -1) {
+				snprintf(whybuf, sizeof(whybuf),
+				    "variable '%.*s' set twice", (int)klen,
+				    words.v[w]);
+				*why = whybuf;
+				rc = -1;
 			}
 		}
+		envkeys_free(&seen);
 		if (rc == 0) {
 			/* A later section's value overrides [defaults]'. */
+			envkeys_init(&have);
+			for (j = 0; j < a->env.n; j++)
+				envkeys_add(&have, a->env.v[j], j);
 			for (w = 0; w < words.n; w++) {
-				size_t klen = (size_t)(strchr(words.v[w], '=') -
-				    words.v[w]);
-				for (j = 0; j < a->env.n; j++) {
-					if (strncmp(a->env.v[j], words.v[w],
-					    klen + 1) == 0)
-						break;
-				}
-				if (j < a->env.n) {
-					free(a->env.v[j]);
-					a->env.v[j] = xstrdup(words.v[w]);
+				ssize_t at = envkeys_add(&have, words.v[w],
+				    a->env.n);
+				if (at != -1) {
+					free(a->env.v[at]);
+					a->env.v[at] = xstrdup(words.v[w]);
 				} else
 					strv_push(&a->env, words.v[w]);
 			}
+			envkeys_free(&have);
 		}
 		strv_free(&words);
 		return rc;
