@@ -479,7 +479,7 @@ http_close(struct http *h)
 		event_free(s->ev);
 		free(s);
 	}
-	evhttp_free(h->http);
 	accept_guard_free(h->guard);
+	evhttp_free(h->http);
 	free(h);
 }
