@@ -9,8 +9,8 @@
 
 CK="$T/corral-checkpoints.db"
 # Enough steps that 20 runs, each killed moments after its READY on a
-# loaded machine,
-# do not finish the count before the last kill (1,500 once did).
+# loaded machine, do not finish the count before the last kill (1,500
+# once did).
 N=3000
 conf <<EOT
 circuit_breaker_enabled = false
