@@ -1077,9 +1077,11 @@ uint64_t nsock_count(const struct nsock *, enum nsock_outcome);
 const char *nsock_outcome_name(enum nsock_outcome);
 /* Stop reading, close and remove the socket.  NULL is a no-op. */
 void nsock_close(struct nsock *);
+#define NOTIFY_MAX 4096 /* systemd's limit for one message (PIPE_BUF) */
 /*
- * Parse a datagram of len bytes in buf (changed: lines are cut).  0 with m
- * filled (m->report owned by the caller), or -1 with a static reason.
+ * Parse a datagram of len bytes in buf (changed: lines are cut, and
+ * buf[len] is written: buf has len + 1 bytes).  0 with m filled
+ * (m->report owned by the caller), or -1 with a static reason.
  */
 int notify_parse(char *buf, size_t len, struct notify_msg *,
     const char **why);
