@@ -1,14 +1,15 @@
 #!/bin/sh
 # Runs libFuzzer harnesses one after the other, on one core, each for a
-# set time from its corpus; merges the inputs that found new coverage into
-# tests/fuzz/corpus/NAME; prints each run's figures and, at the end, the
-# path of every crash, leak or timeout found, and then exits 1.
+# set time from its corpus; then minimizes the committed corpus
+# (tests/fuzz/corpus/NAME: the fewest inputs that reach every edge reached,
+# and every regress-* input, always kept); prints each run's figures and,
+# at the end, the path of every crash, leak or timeout found, and exits 1.
 #
 # usage: run.sh FUZZ_BUILD SECONDS NAME...
 # (make fuzz calls it, after building FUZZ_BUILD/fuzzers/fuzz_NAME.)
-# In FUZZ_BUILD: new/NAME (this run's new inputs), artifacts/NAME (what
-# failed), logs/NAME.log (the last run's output), and totals (one line per
-# run: NAME SECONDS EXECS RESULT), which make fuzz never clears.
+# In FUZZ_BUILD: corpus/NAME (every input found so far, kept from run to
+# run), artifacts/NAME (what failed), logs/NAME.log (the last run's
+# output), and totals (one line per run: NAME SECONDS EXECS RESULT).
 set -u
 B=${1:?usage: run.sh FUZZ_BUILD SECONDS NAME...}
 SECONDS_EACH=${2:?usage: run.sh FUZZ_BUILD SECONDS NAME...}
@@ -30,15 +31,16 @@ failed=0
 for name in "$@"; do
 	bin="$B/fuzzers/fuzz_$name"
 	corpus="$top/tests/fuzz/corpus/$name"
-	new="$B/new/$name"
+	work="$B/corpus/$name"
+	fresh="$B/minimized/$name"
 	art="$B/artifacts/$name"
 	log="$B/logs/$name.log"
 	[ -x "$bin" ] || { echo "run.sh: no harness $bin" >&2; exit 2; }
-	mkdir -p "$corpus" "$new" "$art" "$B/logs"
+	mkdir -p "$corpus" "$work" "$art" "$B/logs"
 	# Room for inputs past each parser's own limit.
 	case $name in
 	config) maxlen=16384 ;;
-	control) maxlen=5000 ;;
+	control) maxlen=8192 ;;
 	notify) maxlen=4200 ;;
 	units) maxlen=256 ;;
 	*) maxlen=4096 ;;
@@ -51,7 +53,7 @@ for name in "$@"; do
 	t0=$(date +%s)
 	"$bin" -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 \
 	    -max_len="$maxlen" -print_final_stats=1 -artifact_prefix="$art/" \
-	    $dict "$new" "$corpus" >"$log" 2>&1
+	    $dict "$work" "$corpus" >"$log" 2>&1
 	rc=$?
 	secs=$(( $(date +%s) - t0 ))
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
@@ -68,12 +70,25 @@ for name in "$@"; do
 			found="$found $f"
 		done
 	fi
-	# Keep what found new coverage (crashing inputs are not among them).
-	if [ -n "$(ls "$new")" ]; then
-		"$bin" -merge=1 -timeout=10 -rss_limit_mb=2048 \
-		    -max_len="$maxlen" -artifact_prefix="$art/" "$corpus" \
-		    "$new" >>"$log" 2>&1 ||
-		    echo "    merge into $corpus failed: see $log"
+	# The committed corpus: a set cover of every edge (hit counts
+	# aside), so that it stays small; regress-* inputs stay as they are.
+	rm -rf "$fresh"
+	mkdir -p "$fresh"
+	if "$bin" -set_cover_merge=1 -use_counters=0 -timeout=10 \
+	    -rss_limit_mb=2048 -max_len="$maxlen" -artifact_prefix="$art/" \
+	    "$fresh" "$corpus" "$work" >>"$log" 2>&1; then
+		find "$corpus" -type f ! -name 'regress-*' -exec rm -f {} +
+		for f in "$fresh"/*; do
+			[ -e "$f" ] || continue
+			# Already there as a regression input: once is enough.
+			dup=""
+			for r in "$corpus"/regress-*; do
+				[ -e "$r" ] && cmp -s "$f" "$r" && dup=1 && break
+			done
+			[ -n "$dup" ] || cp "$f" "$corpus/"
+		done
+	else
+		echo "    minimizing $corpus failed, left as it was: see $log"
 	fi
 	after=$(ls "$corpus" | wc -l)
 	echo "fuzz_$name: $result, ${secs}s, ${execs:-?} execs, ${cov:-cov ?}, corpus $before -> $after"
