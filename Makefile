@@ -1,5 +1,6 @@
 # corral: the one entry point.  make | make run | make test | make bench |
-# make chaos (SEED, CHAOS_ARGS) | make install (PREFIX, DESTDIR) | make clean
+# make chaos (SEED, CHAOS_ARGS) | make fuzz (FUZZ_SECONDS, FUZZ_TARGETS) |
+# make install (PREFIX, DESTDIR) | make clean
 #
 # BUILD is the output directory; SAN=1 builds with AddressSanitizer and
 # UndefinedBehaviorSanitizer (make test does both builds).
@@ -35,7 +36,7 @@ D_SRC := supervisor/argv.c supervisor/breakers.c supervisor/cgroup.c \
 	supervisor/clock.c supervisor/cluster.c supervisor/config.c \
 	supervisor/control.c supervisor/hook.c supervisor/http.c \
 	supervisor/limits.c \
-	supervisor/notify.c supervisor/notify_socket.c \
+	supervisor/notify.c supervisor/notify_socket.c supervisor/request.c \
 	supervisor/log.c supervisor/output.c supervisor/reexec.c \
 	supervisor/restart.c supervisor/resume.c supervisor/runs.c \
 	supervisor/spawn.c supervisor/statedb.c supervisor/units.c \
@@ -61,8 +62,14 @@ HELPER_BIN := $(HELPER_SRC:tests/e2e/helpers/%.c=$(BUILD)/helpers/%)
 HELPER_SO := $(HELPER_SO_SRC:tests/e2e/helpers/%.c=$(BUILD)/helpers/%.so)
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+# The fuzzing harnesses (tests/fuzz/README.md): make check builds each with
+# replay.c's main to replay its corpus; make fuzz builds each with libFuzzer.
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
+REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
-.PHONY: all binaries deps run test check bench chaos install clean
+.PHONY: all binaries deps run test check bench chaos fuzz fuzzers install \
+	clean
 .DEFAULT_GOAL := all
 
 all: deps
@@ -72,10 +79,12 @@ binaries: $(CORRALD) $(CORRALCTL) $(LIBCORRAL_A) $(LIBCORRAL_SO) $(EXAMPLE_BIN)
 
 # Installs what pkg-config cannot find, with apt-get (sudo when not root);
 # the end-to-end tests also read JSON with Debian's python3 and check the
-# manual pages with mandoc.
+# manual pages with mandoc; make fuzz needs clang (its libFuzzer).
 deps:
 	@missing=""; \
 	command -v pkg-config >/dev/null 2>&1 || missing="pkg-config"; \
+	$(if $(filter fuzz,$(MAKECMDGOALS)),command -v $(FUZZ_CC) >/dev/null \
+	    2>&1 || missing="$$missing clang";) \
 	[ -x /usr/bin/python3 ] || missing="$$missing python3"; \
 	command -v mandoc >/dev/null 2>&1 || missing="$$missing mandoc"; \
 	for p in libevent:libevent-dev sqlite3:libsqlite3-dev \
@@ -157,6 +166,43 @@ chaos: all
 	@/usr/bin/python3 tests/chaos/chaos.py --build $(BUILD) \
 	    $(if $(SEED),--seed $(SEED)) $(CHAOS_ARGS)
 
+# A harness with replay.c's main, built as everything else is (make check).
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h \
+    $(LIBCORRALD_A) $(LIBCORRAL_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/fuzz $(ALL_LDFLAGS) -o $@ \
+	    tests/fuzz/fuzz_$*.c tests/fuzz/replay.c $(LIBCORRALD_A) \
+	    $(LIBCORRAL_A) $(PKG_LIBS) -lm
+
+# The fuzzers (tests/fuzz/README.md): every object built again by clang with
+# coverage and both sanitizers in FUZZ_BUILD, then each harness run for
+# FUZZ_SECONDS (one core), new inputs merged into tests/fuzz/corpus/NAME.
+# FUZZ_TARGETS=NAME... runs some of them.  Fails on any crash, leak or
+# timeout, and names the input it left in FUZZ_BUILD/artifacts.
+FUZZ_CC ?= clang
+FUZZ_BUILD ?= build/libfuzzer
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+fuzz: deps
+	@printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n)\n{ return d == 0 && n; }\n' | \
+	    $(FUZZ_CC) -x c -fsanitize=fuzzer - -o /dev/null 2>/dev/null || \
+	    { echo "fuzz: $(FUZZ_CC) cannot link -fsanitize=fuzzer (libFuzzer:" \
+	    "Debian's libclang-rt-dev, libclang-common-N-dev before clang 15)" >&2; \
+	    exit 1; }
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) SAN=1 \
+	    CFLAGS="-O1 -g -fsanitize=fuzzer-no-link" fuzzers
+	@sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Internal to make fuzz: the harnesses linked with libFuzzer's main.
+fuzzers: $(FUZZ_NAMES:%=$(BUILD)/fuzzers/fuzz_%)
+
+$(BUILD)/fuzzers/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h \
+    $(LIBCORRALD_A) $(LIBCORRAL_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/fuzz -fsanitize=fuzzer $(ALL_LDFLAGS) \
+	    -o $@ tests/fuzz/fuzz_$*.c $(LIBCORRALD_A) $(LIBCORRAL_A) \
+	    $(PKG_LIBS) -lm
+
 # The example fleet, in the foreground; Ctrl-C stops it.
 run: all
 	@mkdir -p $(BUILD)/run
@@ -164,7 +210,8 @@ run: all
 	    exec $(CURDIR)/$(CORRALD) -c $(CURDIR)/etc/fleet.ini
 
 # Builds one variant and runs every test against it.
-check: binaries $(UNIT_BIN) $(HELPER_BIN) $(HELPER_SO) $(BUILD)/chaos/agent
+check: binaries $(UNIT_BIN) $(HELPER_BIN) $(HELPER_SO) $(BUILD)/chaos/agent \
+    $(REPLAY_BIN)
 	@SAN=$(SAN) sh tests/run.sh $(BUILD)
 
 test: deps

@@ -23,8 +23,6 @@
 
 #include "corrald.h"
 
-#define CTL_PROTO "corral/1"
-#define CTL_LINE_MAX 4096
 #define CTL_REQUEST_TIMEOUT 10 /* seconds to send a whole request */
 #define CTL_WRITE_TIMEOUT 30   /* seconds for a reader to take a reply */
 
@@ -149,10 +147,13 @@ json_str(struct evbuffer *out, const char *s)
 	evbuffer_add(out, "\"", 1);
 }
 
-/* Targets: all, AGENT, AGENT:N, CLUSTER.  Marks w->... via the array. */
+/*
+ * The workers the targets name (none: every worker), in the fleet's order.
+ * 0 with *out (caller frees), or -1 answered.
+ */
 static int
-resolve(struct ctl_client *c, char **names, size_t n, struct worker ***out,
-    size_t *nout)
+resolve(struct ctl_client *c, const struct ctl_target *ts, size_t n,
+    struct worker ***out, size_t *nout)
 {
 	struct fleet *f = c->ctl->fleet;
 	struct config *conf = f->conf;
@@ -161,33 +162,26 @@ resolve(struct ctl_client *c, char **names, size_t n, struct worker ***out,
 	size_t i, j, k;
 
 	pick = xcalloc(f->nworkers, sizeof(*pick));
+	if (n == 0)
+		for (j = 0; j < f->nworkers; j++)
+			pick[j] = true;
 	for (i = 0; i < n; i++) {
-		const char *name = names[i], *colon = strchr(name, ':');
-		size_t len = colon ? (size_t)(colon - name) : strlen(name);
-		bool found = false;
-		long inst = -1;
+		const char *name = ts[i].word;
+		size_t len = ts[i].namelen;
+		long inst = ts[i].instance;
+		bool colon = name[len] == ':', found = false;
 
 		if (strcmp(name, "all") == 0) {
 			for (j = 0; j < f->nworkers; j++)
 				pick[j] = true;
 			continue;
 		}
-		if (colon != NULL) {
-			char *end;
-			inst = strtol(colon + 1, &end, 10);
-			if (colon[1] == '\0' || *end != '\0' || inst < 0) {
-				fail(c, "bad target '%s': use AGENT:INSTANCE "
-				    "with a number", name);
-				free(pick);
-				return -1;
-			}
-		}
 		for (j = 0; j < f->nworkers; j++) {
 			struct worker *w = f->workers[j];
 			const char *an = w->agent->name, *cl = w->agent->cluster;
 			bool agent = strlen(an) == len &&
 			    strncmp(an, name, len) == 0;
-			bool cluster = colon == NULL && cl != NULL &&
+			bool cluster = !colon && cl != NULL &&
 			    strcmp(cl, name) == 0;
 			if ((agent && (inst < 0 || (long)w->instance == inst)) ||
 			    cluster) {
@@ -195,7 +189,7 @@ resolve(struct ctl_client *c, char **names, size_t n, struct worker ***out,
 				found = true;
 			}
 		}
-		if (!found && colon != NULL) {
+		if (!found && colon) {
 			for (k = 0; k < conf->nagents; k++) {
 				if (strlen(conf->agents[k].name) == len &&
 				    strncmp(conf->agents[k].name, name, len) == 0)
@@ -701,33 +695,21 @@ control_worker_gone(struct control *ctl, struct worker *w)
 }
 
 static void
-do_reset(struct ctl_client *c, char **a, size_t n)
+do_reset(struct ctl_client *c, const struct ctl_request *rq)
 {
+	const char *name = rq->targets[0].word;
 	char who[64], was[64];
-	const char *why = "no reason given";
-	size_t i;
 
-	if (n == 0 || a[0][0] == '-') {
-		fail(c, "usage: reset AGENT|CLUSTER [--reason TEXT]");
-		return;
-	}
-	for (i = 1; i < n; i++) {
-		if (strcmp(a[i], "--reason") == 0 && i + 1 < n)
-			why = a[++i];
-		else {
-			fail(c, "usage: reset AGENT|CLUSTER [--reason TEXT]");
-			return;
-		}
-	}
 	snprintf(who, sizeof(who), "uid %ld (pid %ld)", (long)c->uid,
 	    (long)c->pid);
-	if (fleet_reset_breaker(c->ctl->fleet, a[0], who, why, was,
+	if (fleet_reset_breaker(c->ctl->fleet, name, who, rq->reason, was,
 	    sizeof(was)) == -1) {
-		fail(c, "no agent or cluster '%s'", a[0]);
+		fail(c, "no agent or cluster '%s'", name);
 		return;
 	}
-	log_info("control: breaker of %s reset by %s: %s", a[0], who, why);
-	reply(c, '+', "breaker of %s closed (was %s)", a[0], was);
+	log_info("control: breaker of %s reset by %s: %s", name, who,
+	    rq->reason);
+	reply(c, '+', "breaker of %s closed (was %s)", name, was);
 	finish(c);
 }
 
@@ -751,29 +733,19 @@ do_reload(struct ctl_client *c)
 }
 
 static void
-do_change(struct ctl_client *c, enum ctl_verb verb, char **args, size_t n)
+do_change(struct ctl_client *c, const struct ctl_request *rq)
 {
+	enum ctl_verb verb = rq->cmd == CMD_START ? V_START :
+	    rq->cmd == CMD_STOP ? V_STOP : V_RESTART;
 	struct worker **ws;
-	bool wait = true;
 	struct statedb_health h;
 	size_t nws, i;
 
-	if (n > 0 && strcmp(args[0], "--no-wait") == 0) {
-		wait = false;
-		args++;
-		n--;
-	}
-	if (n == 0) {
-		fail(c, "usage: %s [--no-wait] all|AGENT|AGENT:N|CLUSTER...",
-		    verb == V_START ? "start" : verb == V_STOP ? "stop" :
-		    "restart");
-		return;
-	}
 	if (c->ctl->fleet->shutting_down) {
 		fail(c, "corrald is shutting down");
 		return;
 	}
-	if (resolve(c, args, n, &ws, &nws) == -1)
+	if (resolve(c, rq->targets, rq->ntargets, &ws, &nws) == -1)
 		return;
 	for (i = 0; i < nws; i++) {
 		if (verb == V_START)
@@ -792,7 +764,7 @@ do_change(struct ctl_client *c, enum ctl_verb verb, char **args, size_t n)
 	log_info("control: %s of %zu worker%s asked", verb == V_START ?
 	    "start" : verb == V_STOP ? "stop" : "restart", nws,
 	    nws == 1 ? "" : "s");
-	if (!wait) {
+	if (rq->nowait) {
 		reply(c, '+', "%zu %s", nws, verb == V_STOP ? "stopping" :
 		    "starting");
 		free(ws);
@@ -808,24 +780,14 @@ do_change(struct ctl_client *c, enum ctl_verb verb, char **args, size_t n)
 }
 
 static void
-do_status(struct ctl_client *c, char **args, size_t n)
+do_status(struct ctl_client *c, const struct ctl_request *rq)
 {
 	struct worker **ws;
-	bool json = false;
 	size_t nws;
 
-	if (n > 0 && strcmp(args[0], "--json") == 0) {
-		json = true;
-		args++;
-		n--;
-	}
-	if (n == 0) {
-		char *all = (char *)"all";
-		if (resolve(c, &all, 1, &ws, &nws) == -1)
-			return;
-	} else if (resolve(c, args, n, &ws, &nws) == -1)
+	if (resolve(c, rq->targets, rq->ntargets, &ws, &nws) == -1)
 		return;
-	if (json)
+	if (rq->json)
 		status_json(c, ws, nws);
 	else
 		status_table(c, ws, nws);
@@ -878,73 +840,25 @@ on_event(void *arg, const struct db_event *e)
 	free(json);
 }
 
-/* Options common to events, history and tail. */
-struct view_opts {
-	bool follow;
-	bool err;       /* tail: stderr */
-	unsigned limit;
-	char *target;   /* borrowed */
-};
-
+/*
+ * The agent a view's target names, copied into agent, and its instance
+ * (-1: every one).  0; 1 when no agent has that name (history may name
+ * an agent a reload removed: only some views refuse it); -1, answered,
+ * when the agent has no such instance.
+ */
 static int
-view_opts(struct ctl_client *c, char **a, size_t n, struct view_opts *o,
-    const char *usage)
-{
-	size_t i;
-	char *end;
-	unsigned long v;
-
-	for (i = 0; i < n; i++) {
-		if (strcmp(a[i], "-f") == 0 || strcmp(a[i], "--follow") == 0)
-			o->follow = true;
-		else if (strcmp(a[i], "--stderr") == 0)
-			o->err = true;
-		else if (strcmp(a[i], "-n") == 0 && i + 1 < n) {
-			v = strtoul(a[++i], &end, 10);
-			if (*a[i] == '\0' || *end != '\0' || v > 100000) {
-				fail(c, "-n takes a number from 0 to 100000");
-				return -1;
-			}
-			o->limit = (unsigned)v;
-		} else if (a[i][0] != '-' && o->target == NULL)
-			o->target = a[i];
-		else {
-			fail(c, "usage: %s", usage);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* AGENT or AGENT:N, exactly: the views read one agent's records. */
-static int
-one_agent(struct ctl_client *c, const char *target, char *agent, int *inst)
+one_agent(struct ctl_client *c, const struct ctl_target *t, char *agent,
+    int *inst)
 {
 	struct config *conf = c->ctl->fleet->conf;
-	const char *colon = strchr(target, ':');
-	size_t len = colon ? (size_t)(colon - target) : strlen(target), i;
-	char *end;
+	size_t i;
 
-	*inst = -1;
-	if (colon != NULL) {
-		long v = strtol(colon + 1, &end, 10);
-		if (colon[1] == '\0' || *end != '\0' || v < 0 || v > 100000) {
-			fail(c, "bad target '%s': use AGENT or AGENT:INSTANCE",
-			    target);
-			return -1;
-		}
-		*inst = (int)v;
-	}
-	if (len == 0 || len > NAME_MAX_LEN) {
-		fail(c, "bad agent name '%s'", target);
-		return -1;
-	}
-	memcpy(agent, target, len);
-	agent[len] = '\0';
+	memcpy(agent, t->word, t->namelen);
+	agent[t->namelen] = '\0';
+	*inst = (int)t->instance;
 	for (i = 0; i < conf->nagents; i++)
 		if (strcmp(conf->agents[i].name, agent) == 0)
 			break;
-	/* History may name an agent a reload removed: only warn for tail. */
 	if (i == conf->nagents)
 		return 1;
 	if (*inst >= 0 && (unsigned)*inst >= conf->agents[i].numprocs) {
@@ -955,22 +869,20 @@ one_agent(struct ctl_client *c, const char *target, char *agent, int *inst)
 }
 
 static void
-do_events(struct ctl_client *c, char **a, size_t n)
+do_events(struct ctl_client *c, const struct ctl_request *rq)
 {
-	struct view_opts o = { false, false, 20, NULL };
 	char agent[NAME_MAX_LEN + 1] = "";
 	int inst = -1;
 
-	if (view_opts(c, a, n, &o, "events [-f] [-n N] [AGENT[:N]]") == -1)
+	if (rq->ntargets > 0 && one_agent(c, &rq->targets[0], agent,
+	    &inst) == -1)
 		return;
-	if (o.target != NULL && one_agent(c, o.target, agent, &inst) == -1)
-		return;
-	if (statedb_recent(c->ctl->fleet->db, o.target ? agent : NULL, inst,
-	    o.limit, event_line, c) == -1) {
+	if (statedb_recent(c->ctl->fleet->db, rq->ntargets > 0 ? agent : NULL,
+	    inst, rq->limit, event_line, c) == -1) {
 		fail(c, "cannot read the state database");
 		return;
 	}
-	if (!o.follow) {
+	if (!rq->follow) {
 		reply(c, '+', "end of events");
 		finish(c);
 		return;
@@ -1026,30 +938,23 @@ breaker_row(void *arg, int64_t time_ms, const char *kind, const char *from,
 }
 
 static void
-do_history(struct ctl_client *c, char **a, size_t n)
+do_history(struct ctl_client *c, const struct ctl_request *rq)
 {
-	struct view_opts o = { false, false, 20, NULL };
 	int inst;
 
-	if (view_opts(c, a, n, &o, "history [-n N] AGENT[:N]") == -1)
-		return;
-	if (o.target == NULL || o.follow) {
-		fail(c, "usage: history [-n N] AGENT[:N]");
-		return;
-	}
-	if (one_agent(c, o.target, c->follow_agent, &inst) == -1)
+	if (one_agent(c, &rq->targets[0], c->follow_agent, &inst) == -1)
 		return;
 	reply(c, '=', "%-23s  %-*s  %7s  %8s  %-9s  %7s  %5s  %-7s  %s",
 	    "ENDED", (int)strlen(c->follow_agent) + 2, "WORKER", "PID", "RAN",
 	    "CLASS", "EXIT", "CHAIN", "FAILURE", "DETAIL");
-	if (statedb_history(c->ctl->fleet->db, c->follow_agent, inst, o.limit,
+	if (statedb_history(c->ctl->fleet->db, c->follow_agent, inst, rq->limit,
 	    history_row, c) == -1) {
 		fail(c, "cannot read the state database");
 		return;
 	}
 	/* The breaker (and a cluster's health), if it ever moved. */
 	if (statedb_breaker_history(c->ctl->fleet->db, c->follow_agent,
-	    o.limit, breaker_row, c) == -1) {
+	    rq->limit, breaker_row, c) == -1) {
 		fail(c, "cannot read the state database");
 		return;
 	}
@@ -1084,9 +989,8 @@ checkpoint_row(void *arg, const struct corral_tuple *t)
  * or of every instance (a thread that instances share, once).
  */
 static void
-do_checkpoints(struct ctl_client *c, char **a, size_t n)
+do_checkpoints(struct ctl_client *c, const struct ctl_request *rq)
 {
-	struct view_opts o = { false, false, 20, NULL };
 	struct fleet *f = c->ctl->fleet;
 	struct corral_list_opts lo;
 	struct corral_store *st;
@@ -1094,13 +998,7 @@ do_checkpoints(struct ctl_client *c, char **a, size_t n)
 	size_t i, k;
 	int inst, rc;
 
-	if (view_opts(c, a, n, &o, "checkpoints [-n N] AGENT[:N]") == -1)
-		return;
-	if (o.target == NULL || o.follow || o.err) {
-		fail(c, "usage: checkpoints [-n N] AGENT[:N]");
-		return;
-	}
-	switch (one_agent(c, o.target, c->follow_agent, &inst)) {
+	switch (one_agent(c, &rq->targets[0], c->follow_agent, &inst)) {
 	case -1:
 		return;
 	case 1:
@@ -1134,9 +1032,9 @@ do_checkpoints(struct ctl_client *c, char **a, size_t n)
 		memset(&lo, 0, sizeof(lo));
 		lo.thread_id = thread;
 		lo.checkpoint_ns = "";
-		lo.limit = o.limit;
+		lo.limit = rq->limit;
 		/* -n 0 is no row, not every row. */
-		if (o.limit == 0)
+		if (rq->limit == 0)
 			continue;
 		if ((rc = corral_list(st, &lo, checkpoint_row, c)) != 0) {
 			fail(c, "cannot read the checkpoint database %s: %s",
@@ -1188,23 +1086,15 @@ tail_file(struct ctl_client *c, const char *path, unsigned n)
 }
 
 static void
-do_tail(struct ctl_client *c, char **a, size_t n)
+do_tail(struct ctl_client *c, const struct ctl_request *rq)
 {
-	struct view_opts o = { false, false, 20, NULL };
 	char agent[NAME_MAX_LEN + 1];
 	struct fleet *f = c->ctl->fleet;
 	struct worker *w = NULL;
 	int inst, which;
 	size_t i;
 
-	if (view_opts(c, a, n, &o, "tail [-f] [-n N] [--stderr] "
-	    "AGENT[:N]") == -1)
-		return;
-	if (o.target == NULL) {
-		fail(c, "usage: tail [-f] [-n N] [--stderr] AGENT[:N]");
-		return;
-	}
-	switch (one_agent(c, o.target, agent, &inst)) {
+	switch (one_agent(c, &rq->targets[0], agent, &inst)) {
 	case -1:
 		return;
 	case 1:
@@ -1225,30 +1115,30 @@ do_tail(struct ctl_client *c, char **a, size_t n)
 		}
 	}
 	if (w == NULL) {
-		fail(c, "no worker %s", o.target);
+		fail(c, "no worker %s", rq->targets[0].word);
 		return;
 	}
-	which = o.err ? 1 : 0;
+	which = rq->err ? 1 : 0;
 	switch (w->agent->out[which]) {
 	case OUT_NULL:
 		fail(c, "the %s of %s goes to /dev/null (%s = null)",
-		    o.err ? "stderr" : "stdout", w->name,
-		    o.err ? "stderr" : "stdout");
+		    rq->err ? "stderr" : "stdout", w->name,
+		    rq->err ? "stderr" : "stdout");
 		return;
 	case OUT_INHERIT:
-		if (!o.follow) {
+		if (!rq->follow) {
 			fail(c, "the %s of %s goes to corrald's own (%s = "
-			    "inherit): only -f can follow it", o.err ?
-			    "stderr" : "stdout", w->name, o.err ? "stderr" :
+			    "inherit): only -f can follow it", rq->err ?
+			    "stderr" : "stdout", w->name, rq->err ? "stderr" :
 			    "stdout");
 			return;
 		}
 		break;
 	case OUT_FILE:
-		tail_file(c, w->logpath[which], o.limit);
+		tail_file(c, w->logpath[which], rq->limit);
 		break;
 	}
-	if (!o.follow) {
+	if (!rq->follow) {
 		reply(c, '+', "end of output");
 		finish(c);
 		return;
@@ -1294,71 +1184,62 @@ control_output(struct control *ctl, struct worker *w, int which,
 	}
 }
 
+/* A whole line arrived (len bytes, no newline): answer it. */
 static void
-handle(struct ctl_client *c, const char *line)
+handle(struct ctl_client *c, const char *line, size_t len)
 {
-	struct strv words;
-	const char *why;
-	char **a;
-	size_t n;
+	struct ctl_request rq;
+	char why[CTL_LINE_MAX + 256];
 
-	strv_init(&words);
-	if (argv_split(line, NULL, &words, &why) == -1) {
-		fail(c, "bad request: %s", why);
+	if (ctl_parse(line, len, &rq, why, sizeof(why)) == -1) {
+		fail(c, "%s", why);
 		return;
 	}
-	a = words.v;
-	n = words.n;
-	if (n == 0) {
-		fail(c, "empty request");
-	} else if (strcmp(a[0], CTL_PROTO) != 0) {
-		fail(c, "unsupported protocol '%.40s' (this corrald speaks %s)",
-		    a[0], CTL_PROTO);
-	} else if (n == 1) {
-		fail(c, "no command");
-	} else if (strcmp(a[1], "status") == 0) {
-		do_status(c, a + 2, n - 2);
-	} else if (strcmp(a[1], "start") == 0) {
-		do_change(c, V_START, a + 2, n - 2);
-	} else if (strcmp(a[1], "stop") == 0) {
-		do_change(c, V_STOP, a + 2, n - 2);
-	} else if (strcmp(a[1], "restart") == 0) {
-		do_change(c, V_RESTART, a + 2, n - 2);
-	} else if (strcmp(a[1], "events") == 0) {
-		do_events(c, a + 2, n - 2);
-	} else if (strcmp(a[1], "history") == 0) {
-		do_history(c, a + 2, n - 2);
-	} else if (strcmp(a[1], "tail") == 0) {
-		do_tail(c, a + 2, n - 2);
-	} else if (strcmp(a[1], "checkpoints") == 0) {
-		do_checkpoints(c, a + 2, n - 2);
-	} else if (strcmp(a[1], "reload") == 0) {
-		if (n == 2)
-			do_reload(c);
-		else
-			fail(c, "usage: reload (it takes no arguments: it reads "
-			    "the file corrald started with)");
-	} else if (strcmp(a[1], "reset") == 0) {
-		do_reset(c, a + 2, n - 2);
-	} else if (strcmp(a[1], "reexec") == 0 && n == 2) {
+	switch (rq.cmd) {
+	case CMD_STATUS:
+		do_status(c, &rq);
+		break;
+	case CMD_START:
+	case CMD_STOP:
+	case CMD_RESTART:
+		do_change(c, &rq);
+		break;
+	case CMD_EVENTS:
+		do_events(c, &rq);
+		break;
+	case CMD_HISTORY:
+		do_history(c, &rq);
+		break;
+	case CMD_TAIL:
+		do_tail(c, &rq);
+		break;
+	case CMD_CHECKPOINTS:
+		do_checkpoints(c, &rq);
+		break;
+	case CMD_RELOAD:
+		do_reload(c);
+		break;
+	case CMD_RESET:
+		do_reset(c, &rq);
+		break;
+	case CMD_REEXEC:
 		do_reexec(c);
-	} else if (strcmp(a[1], "version") == 0) {
+		break;
+	case CMD_VERSION:
 		reply(c, '+', "corrald %s %s pid %ld", CORRAL_VERSION,
 		    CTL_PROTO, (long)getpid());
 		finish(c);
-	} else if (strcmp(a[1], "shutdown") == 0) {
+		break;
+	case CMD_SHUTDOWN:
 		/* Answered when corrald is done: see control_close(). */
 		log_info("control: shutdown asked");
 		notify_send("STOPPING=1");
 		c->verb = V_SHUTDOWN;
 		bufferevent_disable(c->bev, EV_READ);
 		fleet_shutdown(c->ctl->fleet);
-	} else {
-		fail(c, "unknown command '%.40s' (status, start, stop, restart, "
-		    "reset, history, checkpoints, events, tail, reload, reexec, "
-		    "shutdown, version)", a[1]);
+		break;
 	}
-	strv_free(&words);
+	ctl_request_free(&rq);
 }
 
 static void
@@ -1380,16 +1261,10 @@ read_cb(struct bufferevent *bev, void *arg)
 			fail(c, "request longer than %d bytes", CTL_LINE_MAX);
 		return;
 	}
-	if (len > CTL_LINE_MAX)
-		fail(c, "request longer than %d bytes", CTL_LINE_MAX);
-	else if (memchr(line, '\0', len) != NULL)
-		fail(c, "request contains a NUL byte");
-	else {
-		/* One request per connection: no timeout while it is served. */
-		bufferevent_set_timeouts(bev, NULL, &(struct timeval){
-		    CTL_WRITE_TIMEOUT, 0 });
-		handle(c, line);
-	}
+	/* One request per connection: no timeout while it is served. */
+	bufferevent_set_timeouts(bev, NULL, &(struct timeval){
+	    CTL_WRITE_TIMEOUT, 0 });
+	handle(c, line, len);
 	free(line);
 }
 

@@ -1254,6 +1254,50 @@ bool hook_reaped(struct fleet *, pid_t, int status);
 void hook_forget(struct fleet *, struct cluster_rt *);
 void hooks_free(struct fleet *);
 
+/* request.c: a control request, parsed and checked.  Pure. */
+
+#define CTL_PROTO "corral/1"
+#define CTL_LINE_MAX 4096 /* bytes of a request line, without its '\n' */
+
+enum ctl_cmd { CMD_STATUS, CMD_START, CMD_STOP, CMD_RESTART, CMD_RESET,
+	CMD_HISTORY, CMD_CHECKPOINTS, CMD_EVENTS, CMD_TAIL, CMD_RELOAD,
+	CMD_REEXEC, CMD_SHUTDOWN, CMD_VERSION };
+
+/* A target as written: all, AGENT, AGENT:N or CLUSTER. */
+struct ctl_target {
+	const char *word; /* borrowed from the request's words */
+	size_t namelen;   /* of the name: the word before any ':' */
+	long instance;    /* -1: none given */
+};
+
+struct ctl_request {
+	enum ctl_cmd cmd;
+	struct strv words;  /* owned: the line split as a shell would */
+	bool json;          /* status --json */
+	bool nowait;        /* start, stop, restart --no-wait */
+	bool follow, err;   /* views: -f, --stderr */
+	unsigned limit;     /* views: -n, 20 when not given */
+	const char *reason; /* reset --reason; borrowed from words */
+	/*
+	 * Owned.  status: none is all; start, stop, restart: one or more;
+	 * reset: one (a name); events: none or one, history, checkpoints,
+	 * tail: one, and a view's is AGENT or AGENT:N of at most
+	 * NAME_MAX_LEN and 100000.
+	 */
+	struct ctl_target *targets;
+	size_t ntargets;
+};
+
+/*
+ * Parse one request line of len bytes (no newline, any bytes).  0 with r
+ * filled (free it with ctl_request_free), or -1 with the answer's reason
+ * in why (whylen bytes) and nothing to free.
+ */
+int ctl_parse(const char *line, size_t len, struct ctl_request *r,
+    char *why, size_t whylen);
+/* NULL fields are fine: a request parse failed on is already freed. */
+void ctl_request_free(struct ctl_request *);
+
 /* control.c: the control socket. */
 
 struct control;
@@ -1338,9 +1382,11 @@ uint64_t nsock_count(const struct nsock *, enum nsock_outcome);
 const char *nsock_outcome_name(enum nsock_outcome);
 /* Stop reading, close and remove the socket.  NULL is a no-op. */
 void nsock_close(struct nsock *);
+#define NOTIFY_MAX 4096 /* systemd's limit for one message (PIPE_BUF) */
 /*
- * Parse a datagram of len bytes in buf (changed: lines are cut).  0 with m
- * filled (m->report owned by the caller), or -1 with a static reason.
+ * Parse a datagram of len bytes in buf (changed: lines are cut, and
+ * buf[len] is written: buf has len + 1 bytes).  0 with m filled
+ * (m->report owned by the caller), or -1 with a static reason.
  */
 int notify_parse(char *buf, size_t len, struct notify_msg *,
     const char **why);

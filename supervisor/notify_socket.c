@@ -42,7 +42,6 @@
 
 #include "corrald.h"
 
-#define NOTIFY_MAX 4096     /* systemd's limit for one message (PIPE_BUF) */
 #define DRAIN_MAX 64        /* datagrams per wakeup */
 #define LOG_EVERY_MS 10000  /* one log line per reason this often at most */
 #define REPORT_MSG_MAX 1024 /* a report's message, as kept */

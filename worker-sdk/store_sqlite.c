@@ -281,6 +281,22 @@ col_str(struct tbuf *tb, sqlite3_stmt *st, int i)
 }
 
 /*
+ * A key column, which a tuple never has NULL.  Our tables say NOT NULL,
+ * but a foreign or damaged one may hold NULL: then the row is corrupt and
+ * the key reads as "".
+ */
+static size_t
+col_key(struct tbuf *tb, sqlite3_stmt *st, int i)
+{
+	size_t off = col_str(tb, st, i);
+
+	if (off != TB_NULL)
+		return off;
+	tb->corrupt = true;
+	return tb_add(tb, "", 0);
+}
+
+/*
  * Copies the checkpoint row under st into the tuple buffer, then its
  * writes, checking every checksum.  st stays on its row meanwhile: the
  * writes are read in the same read transaction.
@@ -296,9 +312,9 @@ read_row(struct sq_store *s, sqlite3_stmt *st)
 	int rc;
 
 	tb_reset(tb);
-	tb->thread = col_str(tb, st, C_THREAD);
-	tb->ns = col_str(tb, st, C_NS);
-	tb->id = col_str(tb, st, C_ID);
+	tb->thread = col_key(tb, st, C_THREAD);
+	tb->ns = col_key(tb, st, C_NS);
+	tb->id = col_key(tb, st, C_ID);
 	tb->parent = col_str(tb, st, C_PARENT);
 	tb->created_ms = sqlite3_column_int64(st, C_CREATED);
 	type = (const char *)sqlite3_column_text(st, C_TYPE);
@@ -308,7 +324,7 @@ read_row(struct sq_store *s, sqlite3_stmt *st)
 	meta = (const char *)sqlite3_column_text(st, C_META);
 	mlen = (size_t)sqlite3_column_bytes(st, C_META);
 	/* A row without a checksum cannot be trusted either. */
-	if (sqlite3_column_type(st, C_CRC) != SQLITE_INTEGER ||
+	if (tb->corrupt || sqlite3_column_type(st, C_CRC) != SQLITE_INTEGER ||
 	    (uint32_t)sqlite3_column_int64(st, C_CRC) !=
 	    store_crc_checkpoint(type, tlen, data, len, meta, mlen) ||
 	    meta == NULL) {
@@ -330,7 +346,9 @@ read_row(struct sq_store *s, sqlite3_stmt *st)
 		clen = (size_t)sqlite3_column_bytes(w, 2);
 		val = sqlite3_column_blob(w, 4);
 		vlen = (size_t)sqlite3_column_bytes(w, 4);
-		if (ch == NULL || sqlite3_column_type(w, 5) != SQLITE_INTEGER ||
+		/* The checksum leaves the task out: it must be there too. */
+		if (ch == NULL || sqlite3_column_type(w, 0) == SQLITE_NULL ||
+		    sqlite3_column_type(w, 5) != SQLITE_INTEGER ||
 		    (uint32_t)sqlite3_column_int64(w, 5) !=
 		    store_crc_write(wtype, wtlen, ch, clen, val, vlen)) {
 			tb->corrupt = true;

@@ -1,0 +1,209 @@
+/*
+ * test_request.c: the control request grammar (request.c), field for
+ * field and refusal for refusal, as docs/CONTROL.md states it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "corrald.h"
+
+static void
+parse_ok(const char *line, struct ctl_request *r)
+{
+	char why[CTL_LINE_MAX + 256];
+
+	if (ctl_parse(line, strlen(line), r, why, sizeof(why)) != 0)
+		fail_msg("ctl_parse(\"%s\") refused: %s", line, why);
+}
+
+static void
+parse_bad_n(const char *line, size_t len, const char *want)
+{
+	char why[CTL_LINE_MAX + 256];
+	struct ctl_request r;
+
+	if (ctl_parse(line, len, &r, why, sizeof(why)) != -1)
+		fail_msg("ctl_parse(\"%s\") accepted", line);
+	if (strcmp(why, want) != 0)
+		fail_msg("ctl_parse(\"%s\"): \"%s\", want \"%s\"", line, why,
+		    want);
+	/* Nothing is left to free. */
+	assert_null(r.targets);
+	assert_null(r.words.v);
+}
+
+static void
+parse_bad(const char *line, const char *want)
+{
+	parse_bad_n(line, strlen(line), want);
+}
+
+static void
+test_framing(void **state)
+{
+	char big[CTL_LINE_MAX + 2];
+
+	(void)state;
+	parse_bad("", "empty request");
+	parse_bad("  \t ", "empty request");
+	parse_bad_n("corral/1 st\0atus", 16, "request contains a NUL byte");
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	parse_bad(big, "request longer than 4096 bytes");
+	parse_bad("hello there", "unsupported protocol 'hello' (this corrald "
+	    "speaks corral/1)");
+	parse_bad("corral/1", "no command");
+	parse_bad("corral/1 status \"open", "bad request: unterminated double "
+	    "quote (a ';' after a blank starts a comment in this file)");
+	parse_bad("corral/1 frobnicate", "unknown command 'frobnicate' "
+	    "(status, start, stop, restart, reset, history, checkpoints, "
+	    "events, tail, reload, reexec, shutdown, version)");
+	/* reexec takes no argument: with one it is no command. */
+	parse_bad("corral/1 reexec now", "unknown command 'reexec' (status, "
+	    "start, stop, restart, reset, history, checkpoints, events, tail, "
+	    "reload, reexec, shutdown, version)");
+}
+
+static void
+test_status_and_changes(void **state)
+{
+	struct ctl_request r;
+
+	(void)state;
+	parse_ok("corral/1 'status'", &r);
+	assert_int_equal(r.cmd, CMD_STATUS);
+	assert_false(r.json);
+	assert_int_equal(r.ntargets, 0);
+	ctl_request_free(&r);
+
+	parse_ok("corral/1 status --json w:3 research", &r);
+	assert_true(r.json);
+	assert_int_equal(r.ntargets, 2);
+	assert_string_equal(r.targets[0].word, "w:3");
+	assert_int_equal(r.targets[0].namelen, 1);
+	assert_int_equal(r.targets[0].instance, 3);
+	assert_string_equal(r.targets[1].word, "research");
+	assert_int_equal(r.targets[1].instance, -1);
+	ctl_request_free(&r);
+
+	parse_ok("corral/1 stop --no-wait all", &r);
+	assert_int_equal(r.cmd, CMD_STOP);
+	assert_true(r.nowait);
+	assert_int_equal(r.ntargets, 1);
+	ctl_request_free(&r);
+
+	parse_bad("corral/1 restart", "usage: restart [--no-wait] "
+	    "all|AGENT|AGENT:N|CLUSTER...");
+	parse_bad("corral/1 start --no-wait", "usage: start [--no-wait] "
+	    "all|AGENT|AGENT:N|CLUSTER...");
+	parse_bad("corral/1 stop w:", "bad target 'w:': use AGENT:INSTANCE "
+	    "with a number");
+	parse_bad("corral/1 stop w:-1", "bad target 'w:-1': use "
+	    "AGENT:INSTANCE with a number");
+	parse_bad("corral/1 status w:2x", "bad target 'w:2x': use "
+	    "AGENT:INSTANCE with a number");
+}
+
+static void
+test_views(void **state)
+{
+	struct ctl_request r;
+
+	(void)state;
+	parse_ok("corral/1 events", &r);
+	assert_int_equal(r.cmd, CMD_EVENTS);
+	assert_int_equal(r.limit, 20);
+	assert_int_equal(r.ntargets, 0);
+	ctl_request_free(&r);
+
+	parse_ok("corral/1 tail --stderr w:2 -n 0 -f", &r);
+	assert_int_equal(r.cmd, CMD_TAIL);
+	assert_true(r.err);
+	assert_true(r.follow);
+	assert_int_equal(r.limit, 0);
+	assert_int_equal(r.ntargets, 1);
+	assert_int_equal(r.targets[0].namelen, 1);
+	assert_int_equal(r.targets[0].instance, 2);
+	ctl_request_free(&r);
+
+	parse_bad("corral/1 events -n", "usage: events [-f] [-n N] "
+	    "[AGENT[:N]]");
+	parse_bad("corral/1 events -n 100001", "-n takes a number from 0 to "
+	    "100000");
+	parse_bad("corral/1 events -n ''", "-n takes a number from 0 to "
+	    "100000");
+	parse_bad("corral/1 events a b", "usage: events [-f] [-n N] "
+	    "[AGENT[:N]]");
+	parse_bad("corral/1 history", "usage: history [-n N] AGENT[:N]");
+	parse_bad("corral/1 history -f w", "usage: history [-n N] AGENT[:N]");
+	parse_bad("corral/1 checkpoints --stderr w", "usage: checkpoints "
+	    "[-n N] AGENT[:N]");
+	parse_bad("corral/1 tail -n 3", "usage: tail [-f] [-n N] [--stderr] "
+	    "AGENT[:N]");
+	/* The usage first, then the target. */
+	parse_bad("corral/1 checkpoints -f w:", "usage: checkpoints [-n N] "
+	    "AGENT[:N]");
+	parse_bad("corral/1 history w:100001", "bad target 'w:100001': use "
+	    "AGENT or AGENT:INSTANCE");
+	parse_bad("corral/1 events :1", "bad agent name ':1'");
+	parse_bad("corral/1 tail "
+	    "a2345678901234567890123456789012345678901234567890123456789012345",
+	    "bad agent name "
+	    "'a2345678901234567890123456789012345678901234567890123456789012345'");
+}
+
+static void
+test_others(void **state)
+{
+	struct ctl_request r;
+
+	(void)state;
+	parse_ok("corral/1 reset research --reason 'a fix is out'", &r);
+	assert_int_equal(r.cmd, CMD_RESET);
+	assert_string_equal(r.targets[0].word, "research");
+	assert_string_equal(r.reason, "a fix is out");
+	ctl_request_free(&r);
+	parse_ok("corral/1 reset w", &r);
+	assert_string_equal(r.reason, "no reason given");
+	ctl_request_free(&r);
+	parse_bad("corral/1 reset", "usage: reset AGENT|CLUSTER "
+	    "[--reason TEXT]");
+	parse_bad("corral/1 reset --reason x", "usage: reset AGENT|CLUSTER "
+	    "[--reason TEXT]");
+	parse_bad("corral/1 reset w --reason", "usage: reset AGENT|CLUSTER "
+	    "[--reason TEXT]");
+
+	parse_ok("corral/1 reload", &r);
+	assert_int_equal(r.cmd, CMD_RELOAD);
+	ctl_request_free(&r);
+	parse_bad("corral/1 reload now", "usage: reload (it takes no "
+	    "arguments: it reads the file corrald started with)");
+	parse_ok("corral/1 reexec", &r);
+	assert_int_equal(r.cmd, CMD_REEXEC);
+	ctl_request_free(&r);
+	parse_ok("corral/1 version x", &r);
+	assert_int_equal(r.cmd, CMD_VERSION);
+	ctl_request_free(&r);
+	parse_ok("corral/1 shutdown", &r);
+	assert_int_equal(r.cmd, CMD_SHUTDOWN);
+	ctl_request_free(&r);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_framing),
+		cmocka_unit_test(test_status_and_changes),
+		cmocka_unit_test(test_views),
+		cmocka_unit_test(test_others),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
