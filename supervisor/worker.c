@@ -982,11 +982,16 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 			worker_became_healthy(w);
 		break;
 	case W_BACKOFF: {
+		/*
+		 * Through the start queue, as a first start: a thousand
+		 * restarts due at once are spawned SPAWN_BATCH a loop turn,
+		 * with reaps, control and output served between the bursts.
+		 */
 		int r = breakers_admit(w);
 		if (r != 0)
 			breakers_hold(w, r);
 		else
-			worker_spawn(w);
+			worker_enqueue(w);
 		break;
 	}
 	case W_STOPPING:
