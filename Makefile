@@ -62,6 +62,8 @@ HELPER_BIN := $(HELPER_SRC:tests/e2e/helpers/%.c=$(BUILD)/helpers/%)
 HELPER_SO := $(HELPER_SO_SRC:tests/e2e/helpers/%.c=$(BUILD)/helpers/%.so)
 BENCH_SRC := $(wildcard tests/bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+# What bench_clone spawns: static, so that no loader blurs the spawn.
+BENCH_STATIC := $(BUILD)/bench/exit_now $(BUILD)/bench/exec_helper
 # The fuzzing harnesses (tests/fuzz/README.md): make check builds each with
 # replay.c's main to replay its corpus; make fuzz builds each with libFuzzer.
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
@@ -139,6 +141,11 @@ $(BUILD)/examples/%: etc/examples/%.c $(LIBCORRAL_A)
 $(BUILD)/bench/%: tests/bench/%.c $(LIBCORRAL_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(SDK_LIBS)
+
+$(BUILD)/bench/exit_now $(BUILD)/bench/exec_helper: $(BUILD)/bench/%: \
+    tests/bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -static -o $@ $<
 
 # Test helpers are instruments, not subjects: never sanitized, so that a
 # worker's SIGSEGV stays a SIGSEGV and their own exit is not judged.
@@ -245,7 +252,8 @@ install: all
 # Figures, not verdicts: each benchmark prints its measurements and a
 # baseline taken in the same run.
 bench: all
-	@$(MAKE) --no-print-directory BUILD=build $(HELPER_BIN) $(HELPER_SO) $(BENCH_BIN)
+	@$(MAKE) --no-print-directory BUILD=build $(HELPER_BIN) $(HELPER_SO) \
+	    $(BENCH_BIN) $(BENCH_STATIC)
 	@mkdir -p build/bench/scratch
 	@for b in $(BENCH_BIN); do $$b build/bench/scratch || exit 1; done
 	@for b in tests/bench/bench_*.sh; do BUILD=$(CURDIR)/build sh $$b || exit 1; done

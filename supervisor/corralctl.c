@@ -152,6 +152,8 @@ main(int argc, char **argv)
 		free(path);
 		return EXIT_UNREACHABLE;
 	}
+	/* A status of 10,000 workers is megabytes: read it in large gulps. */
+	setvbuf(f, NULL, _IOFBF, 1 << 16);
 	fputs("corral/1", f);
 	for (i = optind; i < argc; i++)
 		put_word(f, argv[i]);

@@ -660,18 +660,26 @@ struct spawn_req {
 
 struct spawn_res {
 	pid_t pid;
-	int outfd[2]; /* read ends, or -1 for inherit/null */
-	int execfd;   /* read end of the exec-status pipe */
+	int outfd[2];      /* read ends, or -1 for inherit/null */
+	/*
+	 * 0: the child runs the program.  Else the errno of the step that
+	 * failed, named by stage: the child has exited 127, still to reap.
+	 */
+	int err;
+	const char *stage; /* static */
 };
 
-/* 0, or -1 with errno set when fork itself (or a pipe) fails. */
+/*
+ * 0, or -1 with errno set when no child could be made (no process, no
+ * pipe, no memory).  Returns once the child has exec'd or failed.
+ */
 int spawn_run(const struct spawn_req *, struct spawn_res *);
 /*
- * Read the exec-status pipe (non-blocking).  Returns 1 and fills *err and
- * *stage when the exec failed, 0 when it succeeded (EOF), -1 when nothing is
- * known yet (EAGAIN).
+ * The exec-status pipe of a run that an image from before clone spawning
+ * handed over: waits up to a second for its verdict.  1 and *err, *stage
+ * when the exec failed, else 0.
  */
-int spawn_exec_status(int fd, int *err, const char **stage);
+int spawn_exec_pipe(int fd, int *err, const char **stage);
 /* Restore in workers what corrald changed for itself (RLIMIT_NOFILE). */
 void spawn_set_nofile(uint64_t soft);
 
@@ -967,7 +975,6 @@ struct worker {
 	struct event *wdog;     /* the watchdog */
 	char *status_text;      /* owned: the run's last STATUS=, or NULL */
 	struct worker_report *report; /* owned: its last CORRAL_ERROR, or NULL */
-	bool healthy_due;       /* healthy_after passed; waiting for exec */
 	bool stop_requested;    /* we sent stop_signal */
 	bool exec_failed;
 	int exec_errno;
@@ -983,8 +990,6 @@ struct worker {
 
 	struct event *timer;    /* healthy_after, backoff or stop timeout */
 	uint64_t deadline_mono_ms; /* when timer fires; 0 when not armed */
-	int execfd;
-	struct event *exec_ev;
 	struct outstream *out[2];
 	int logfd[2];           /* OUT_FILE: the open log files, else -1 */
 	uint64_t logsize[2];
@@ -1406,12 +1411,18 @@ struct worker_snap {
 	int state;
 	long pid;
 	long long start_wall_ms, start_mono_ms, deadline_mono_ms, chain;
-	int healthy, healthy_due, stop_requested, held, restart_pending;
+	int healthy, stop_requested, held, restart_pending;
 	int queued, trial, ctrial, regroup, for_fallback;
 	unsigned failures, runs, start_failures, runtime_failures;
 	int last_class, last_code, last_signal;
 	unsigned exits[CORRAL_EXIT_LAST + 1];
-	int outfd[2], execfd; /* -1: none */
+	int outfd[2];         /* -1: none */
+	/*
+	 * Written -1 and 0: an image from before clone spawning may hand over
+	 * a run between fork and exec, its exec-status pipe and whether its
+	 * healthy_after passed meanwhile.
+	 */
+	int execfd, healthy_due;
 	/* The worker protocol; from an older image: all 0, none. */
 	int ready, hang;
 	unsigned long long wd_ms, wd_deadline_mono_ms, heartbeat_mono_ms;

@@ -44,8 +44,9 @@ struct hook {
 	int fd[2];               /* stdout, stderr; -1 once closed */
 	struct event *ev[2];
 	struct evbuffer *buf[2];
-	int execfd;
 	struct event *timeout;
+	int exec_err;            /* 0, or why its exec failed (at stage) */
+	const char *exec_stage;
 };
 
 static void hook_next(struct hookq *, struct cluster_rt *);
@@ -132,8 +133,6 @@ hook_free(struct hook *h)
 		close_stream(h, j);
 		evbuffer_free(h->buf[j]);
 	}
-	if (h->execfd != -1)
-		close(h->execfd);
 	if (h->timeout != NULL)
 		event_free(h->timeout);
 	free(h->what);
@@ -240,7 +239,8 @@ hook_spawn(struct cluster_rt *c, struct hook_item *it)
 	xasprintf(&h->what, "%s %s %s", it->name, it->old_state,
 	    it->new_state);
 	h->pid = res.pid;
-	h->execfd = res.execfd;
+	h->exec_err = res.err;
+	h->exec_stage = res.stage;
 	for (j = 0; j < 2; j++) {
 		h->fd[j] = res.outfd[j];
 		if ((h->buf[j] = evbuffer_new()) == NULL ||
@@ -312,8 +312,7 @@ bool
 hook_reaped(struct fleet *f, pid_t pid, int status)
 {
 	struct hook *h;
-	const char *stage = NULL;
-	int err = 0, j;
+	int j;
 
 	LIST_FOREACH(h, &f->hooks, entry)
 		if (h->pid == pid)
@@ -324,9 +323,9 @@ hook_reaped(struct fleet *f, pid_t pid, int status)
 	evtimer_del(h->timeout);
 	/* What its own children hold open must not keep it running. */
 	kill(-pid, SIGKILL);
-	if (h->execfd != -1 && spawn_exec_status(h->execfd, &err, &stage) == 1)
+	if (h->exec_err != 0)
 		log_error("cluster %s: cannot run on_state_change: %s: %s",
-		    h->cluster, stage, strerror(err));
+		    h->cluster, h->exec_stage, strerror(h->exec_err));
 	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
 		log_warnx("cluster %s: on_state_change (%s) exited with code "
 		    "%d", h->cluster, h->what, WEXITSTATUS(status));

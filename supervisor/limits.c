@@ -24,7 +24,7 @@
 unsigned
 fd_per_worker(const struct agent_conf *a)
 {
-	unsigned n = 1; /* the exec-status pipe, until exec is done */
+	unsigned n = 0;
 	int j;
 
 	for (j = 0; j < 2; j++)
@@ -170,7 +170,7 @@ count_open(uint64_t limit)
 static unsigned
 held(const struct worker *w)
 {
-	unsigned n = w->execfd != -1;
+	unsigned n = 0;
 	int j;
 
 	for (j = 0; j < 2; j++)

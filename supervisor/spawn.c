@@ -1,24 +1,44 @@
 /*
- * spawn.c: fork and exec one run of a worker.  The child gets a clean
- * process: its cgroup when it has one, its own session and process group,
- * default signal handlers and an empty mask, only stdin, stdout and stderr
- * open, PDEATHSIG set.  If the
- * exec fails, the child writes the errno and the failing step to a
- * close-on-exec pipe, so the parent can tell a missing binary from a crash.
+ * spawn.c: start one run of a worker.  The child gets a clean process:
+ * its cgroup when it has one, its own session and process group, default
+ * signal handlers and an empty mask, only stdin, stdout and stderr open,
+ * PDEATHSIG set.
+ *
+ * The child is made with clone(CLONE_VM | CLONE_VFORK), as glibc's
+ * posix_spawn makes its own: it runs in corrald's memory, on a stack of
+ * its own, while corrald waits until it has exec'd or died.  fork() would
+ * copy corrald's page tables for each spawn, a cost that grows with the
+ * fleet (docs/PERFORMANCE.md); posix_spawn itself cannot set PDEATHSIG,
+ * rlimits, a cgroup or the supplementary groups.  Because the memory is
+ * shared, the child touches nothing of corrald's but what is written for
+ * it: no malloc, no stdio, no glibc wrapper that keeps state (raw
+ * syscalls for the credentials, kill(getpid()) rather than raise()).  A
+ * failed step is written to a report in corrald's memory before _exit, so
+ * when clone returns corrald knows whether the exec happened.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/close_range.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "corrald.h"
 
 extern char **environ;
+
+/* The sanitizers' runtime knows nothing of a child on another stack. */
+#define CHILD_CODE __attribute__((no_sanitize("address", "undefined")))
+
+#define CHILD_STACK (256 * 1024)
 
 static uint64_t child_nofile; /* 0: leave RLIMIT_NOFILE alone */
 
@@ -28,28 +48,37 @@ spawn_set_nofile(uint64_t soft)
 	child_nofile = soft;
 }
 
-struct exec_report {
-	int err;
-	int stage; /* index into stages[] */
-};
-
-static const char *stages[] = { "exec", "chdir", "setgid", "initgroups",
+static const char *stages[] = { "exec", "chdir", "setgid", "setgroups",
 	"setuid", "dup2", "open /dev/null", "setsid" };
 
-/* Only async-signal-safe calls from here on: we are a forked child. */
-static void __attribute__((noreturn))
-child_fail(int fd, int stage)
-{
-	struct exec_report r = { errno, stage };
-	ssize_t n __attribute__((unused));
+enum stage { ST_EXEC, ST_CHDIR, ST_SETGID, ST_GROUPS, ST_SETUID, ST_DUP2,
+	ST_NULL, ST_SETSID };
 
-	n = write(fd, &r, sizeof(r));
+/* What the child needs, made by the parent; the child only reads it. */
+struct child_args {
+	const struct spawn_req *rq;
+	int out[2][2];
+	pid_t parent;
+	const gid_t *groups; /* the user's, when rq->user is set */
+	int ngroups;
+	/* Written by the child when a step fails, read once it is gone. */
+	int err;
+	int stage;
+};
+
+static void __attribute__((noreturn)) CHILD_CODE
+child_fail(struct child_args *ca, int stage)
+{
+	ca->err = errno;
+	ca->stage = stage;
 	_exit(127);
 }
 
-static void __attribute__((noreturn))
-child(const struct spawn_req *rq, int out[2][2], int statusfd, pid_t parent)
+static int CHILD_CODE
+child(void *arg)
 {
+	struct child_args *ca = arg;
+	const struct spawn_req *rq = ca->rq;
 	struct sigaction sa;
 	sigset_t none;
 	struct rlimit rl;
@@ -65,22 +94,23 @@ child(const struct spawn_req *rq, int out[2][2], int statusfd, pid_t parent)
 		ssize_t n __attribute__((unused)) = write(nullfd, "0", 1);
 		close(nullfd);
 	}
+	/* The table of handlers is the child's own copy (no CLONE_SIGHAND). */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	/* An ignored SIGPIPE would survive exec: reset every disposition. */
 	for (sig = 1; sig < NSIG; sig++)
 		sigaction(sig, &sa, NULL);
 	if (setsid() == -1)
-		child_fail(statusfd, 7);
+		child_fail(ca, ST_SETSID);
 
 	if ((nullfd = open("/dev/null", O_RDWR)) == -1)
-		child_fail(statusfd, 6);
+		child_fail(ca, ST_NULL);
 	if (dup2(nullfd, 0) == -1)
-		child_fail(statusfd, 5);
+		child_fail(ca, ST_DUP2);
 	for (i = 0; i < 2; i++) {
-		int fd = rq->out[i] == OUT_NULL ? nullfd : out[i][1];
+		int fd = rq->out[i] == OUT_NULL ? nullfd : ca->out[i][1];
 		if (dup2(fd, i + 1) == -1)
-			child_fail(statusfd, 5);
+			child_fail(ca, ST_DUP2);
 	}
 	/*
 	 * corrald's own descriptors are close-on-exec; this also covers what
@@ -89,8 +119,7 @@ child(const struct spawn_req *rq, int out[2][2], int statusfd, pid_t parent)
 	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == -1) {
 		int fd, max = (int)sysconf(_SC_OPEN_MAX);
 		for (fd = 3; fd < max && fd < 65536; fd++)
-			if (fd != statusfd)
-				close(fd);
+			close(fd);
 	}
 
 	if (child_nofile != 0 && getrlimit(RLIMIT_NOFILE, &rl) == 0) {
@@ -98,19 +127,23 @@ child(const struct spawn_req *rq, int out[2][2], int statusfd, pid_t parent)
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	if (rq->directory != NULL && chdir(rq->directory) == -1)
-		child_fail(statusfd, 1);
+		child_fail(ca, ST_CHDIR);
+	/*
+	 * glibc's setgid and setuid would signal corrald's other threads, if
+	 * it had any, to change theirs too: the raw calls change the child's.
+	 */
 	if (rq->user != NULL) {
-		if (setgid(rq->gid) == -1)
-			child_fail(statusfd, 2);
-		if (initgroups(rq->user, rq->gid) == -1)
-			child_fail(statusfd, 3);
-		if (setuid(rq->uid) == -1)
-			child_fail(statusfd, 4);
+		if (syscall(SYS_setgid, rq->gid) == -1)
+			child_fail(ca, ST_SETGID);
+		if (syscall(SYS_setgroups, ca->ngroups, ca->groups) == -1)
+			child_fail(ca, ST_GROUPS);
+		if (syscall(SYS_setuid, rq->uid) == -1)
+			child_fail(ca, ST_SETUID);
 	}
 	/* After any change of credentials, which clears it. */
 	prctl(PR_SET_PDEATHSIG, rq->pdeath_signal);
-	if (getppid() != parent) /* corrald died before prctl */
-		raise(rq->pdeath_signal);
+	if (getppid() != ca->parent) /* corrald died before prctl */
+		kill(getpid(), rq->pdeath_signal);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (rq->pid_slot != NULL) {
@@ -125,90 +158,135 @@ child(const struct spawn_req *rq, int out[2][2], int statusfd, pid_t parent)
 			*at++ = d[--n];
 		*at = '\0';
 	}
+	/*
+	 * execvp searches the PATH of the environment it finds in environ:
+	 * the worker's.  corrald's own is put back when clone returns, before
+	 * anything else of corrald runs.
+	 */
 	environ = (char **)rq->envp;
 	execvp(rq->argv[0], rq->argv);
-	child_fail(statusfd, 0);
+	child_fail(ca, ST_EXEC);
+}
+
+/*
+ * The child's stack: made once, kept for the life of the process (the
+ * child is gone before the next spawn can use it).  Its lowest page is a
+ * guard.
+ */
+static char *
+child_stack(void)
+{
+	static char *stack;
+	long page = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	if (stack != NULL)
+		return stack;
+	p = mmap(NULL, CHILD_STACK, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	if (page > 0 && mprotect(p, (size_t)page, PROT_NONE) == -1) {
+		munmap(p, CHILD_STACK);
+		return NULL;
+	}
+	stack = p;
+	return stack;
 }
 
 int
 spawn_run(const struct spawn_req *rq, struct spawn_res *res)
 {
-	int out[2][2] = { { -1, -1 }, { -1, -1 } }, st[2] = { -1, -1 };
+	struct child_args ca;
+	gid_t some[64], *many = NULL;
 	sigset_t all, old;
-	pid_t pid, parent = getpid();
-	int i, saved;
+	char **env = environ, *stack;
+	pid_t pid;
+	int i, n, saved;
 
+	memset(&ca, 0, sizeof(ca));
+	ca.rq = rq;
+	ca.parent = getpid();
+	ca.stage = -1;
+	for (i = 0; i < 2; i++)
+		ca.out[i][0] = ca.out[i][1] = -1;
+	/* NSS may read files and allocate: here, not in the child. */
+	if (rq->user != NULL) {
+		ca.groups = some;
+		ca.ngroups = n = (int)(sizeof(some) / sizeof(some[0]));
+		if (getgrouplist(rq->user, rq->gid, some, &ca.ngroups) == -1) {
+			/* More than that: *ngroups says how many. */
+			ca.groups = many = xcalloc((size_t)ca.ngroups,
+			    sizeof(*many));
+			n = ca.ngroups;
+			if (getgrouplist(rq->user, rq->gid, many,
+			    &ca.ngroups) == -1)
+				ca.ngroups = n;
+		}
+	}
+	if ((stack = child_stack()) == NULL)
+		goto fail;
 	for (i = 0; i < 2; i++) {
 		if (rq->out[i] == OUT_NULL)
 			continue;
-		if (pipe2(out[i], O_CLOEXEC) == -1)
+		if (pipe2(ca.out[i], O_CLOEXEC) == -1)
 			goto fail;
 	}
-	if (pipe2(st, O_CLOEXEC) == -1)
-		goto fail;
 
 	/* No handler may run in the child before it resets them. */
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
-	pid = fork();
-	if (pid == 0) {
-		close(st[0]);
-		for (i = 0; i < 2; i++)
-			if (out[i][0] != -1)
-				close(out[i][0]);
-		child(rq, out, st[1], parent);
-	}
+	pid = clone(child, stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD,
+	    &ca);
 	saved = errno;
+	environ = env;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	errno = saved;
 	if (pid == -1)
 		goto fail;
+	free(many);
 
-	close(st[1]);
 	res->pid = pid;
-	res->execfd = st[0];
-	fcntl(st[0], F_SETFL, O_NONBLOCK);
+	res->err = ca.stage >= 0 ? ca.err : 0;
+	res->stage = ca.stage >= 0 ? stages[ca.stage] : NULL;
 	for (i = 0; i < 2; i++) {
-		res->outfd[i] = out[i][0];
-		if (out[i][1] != -1)
-			close(out[i][1]);
-		if (out[i][0] != -1)
-			fcntl(out[i][0], F_SETFL, O_NONBLOCK);
+		res->outfd[i] = ca.out[i][0];
+		if (ca.out[i][1] != -1)
+			close(ca.out[i][1]);
+		if (ca.out[i][0] != -1)
+			fcntl(ca.out[i][0], F_SETFL, O_NONBLOCK);
 	}
 	return 0;
 fail:
 	saved = errno;
 	for (i = 0; i < 2; i++) {
-		if (out[i][0] != -1)
-			close(out[i][0]);
-		if (out[i][1] != -1)
-			close(out[i][1]);
+		if (ca.out[i][0] != -1)
+			close(ca.out[i][0]);
+		if (ca.out[i][1] != -1)
+			close(ca.out[i][1]);
 	}
-	if (st[0] != -1)
-		close(st[0]);
-	if (st[1] != -1)
-		close(st[1]);
+	free(many);
 	errno = saved;
 	return -1;
 }
 
 int
-spawn_exec_status(int fd, int *err, const char **stage)
+spawn_exec_pipe(int fd, int *err, const char **stage)
 {
-	struct exec_report r;
+	struct { int err, stage; } r; /* what those images wrote */
+	struct pollfd p = { fd, POLLIN, 0 };
 	ssize_t n;
 
+	/* Between fork and exec there is little to wait for. */
+	if (poll(&p, 1, 1000) != 1)
+		return 0;
 	do
 		n = read(fd, &r, sizeof(r));
 	while (n == -1 && errno == EINTR);
-	if (n == -1 && errno == EAGAIN)
-		return -1;
-	if (n == (ssize_t)sizeof(r)) {
-		*err = r.err;
-		*stage = r.stage >= 0 &&
-		    r.stage < (int)(sizeof(stages) / sizeof(stages[0])) ?
-		    stages[r.stage] : "exec";
-		return 1;
-	}
-	return 0; /* EOF: exec succeeded */
+	if (n != (ssize_t)sizeof(r))
+		return 0; /* EOF: it exec'd */
+	*err = r.err;
+	*stage = r.stage >= 0 && r.stage < (int)(sizeof(stages) /
+	    sizeof(stages[0])) ? stages[r.stage] : "exec";
+	return 1;
 }

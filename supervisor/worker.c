@@ -220,7 +220,6 @@ worker_new(struct fleet *f, struct agent_conf *a, unsigned k)
 	w->instance = k;
 	snprintf(w->name, sizeof(w->name), "%s.%u", a->name, k);
 	w->state = W_STOPPED;
-	w->execfd = -1;
 	w->logfd[0] = w->logfd[1] = -1;
 	xasprintf(&w->logpath[0], "%s/%s.stdout.log", f->conf->log_dir,
 	    w->name);
@@ -246,10 +245,6 @@ worker_free(struct worker *w)
 			close(w->logfd[j]);
 		free(w->logpath[j]);
 	}
-	if (w->exec_ev != NULL)
-		event_free(w->exec_ev);
-	if (w->execfd != -1)
-		close(w->execfd);
 	event_free(w->timer);
 	event_free(w->wdog);
 	if (w->resume_ev != NULL)
@@ -642,28 +637,6 @@ build_env(struct worker *w, const struct expand_vars *vars, struct strv *env)
 	strv_free(&own);
 }
 
-static void
-exec_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct worker *w = arg;
-	int r;
-
-	(void)fd;
-	(void)what;
-	r = spawn_exec_status(w->execfd, &w->exec_errno, &w->exec_stage);
-	if (r == -1)
-		return; /* spurious wakeup; the event is still armed */
-	if (r == 1)
-		w->exec_failed = true;
-	event_free(w->exec_ev);
-	w->exec_ev = NULL;
-	close(w->execfd);
-	w->execfd = -1;
-	if (r == 0 && w->healthy_due && (w->state == W_STARTING ||
-	    w->state == W_RUNNING))
-		worker_became_healthy(w);
-}
-
 /*
  * Hold w for its checkpoint storage (storage_decide said SA_HOLD): FATAL,
  * the reason in status and the log, until an operator starts or resets
@@ -792,7 +765,6 @@ worker_spawn(struct worker *w)
 	w->start_mono_ms = now_mono_ms();
 	runs_started(w);
 	w->healthy = false;
-	w->healthy_due = false;
 	w->ready = false;
 	w->hang = false;
 	/* What the run was told in WATCHDOG_USEC, whatever a reload says. */
@@ -806,15 +778,11 @@ worker_spawn(struct worker *w)
 	free(w->run_storage_msg);
 	w->run_storage_msg = NULL;
 	w->stop_requested = false;
-	w->exec_failed = false;
-	w->exec_errno = 0;
-	w->exec_stage = NULL;
+	/* Known already: spawn_run returns once the child exec'd or failed. */
+	w->exec_failed = res.err != 0;
+	w->exec_errno = res.err;
+	w->exec_stage = res.stage;
 	pid_insert(w);
-	w->execfd = res.execfd;
-	w->exec_ev = event_new(f->base, w->execfd, EV_READ | EV_PERSIST,
-	    exec_cb, w);
-	if (w->exec_ev == NULL || event_add(w->exec_ev, NULL) == -1)
-		fatal("cannot watch the exec status of %s", w->name);
 	for (j = 0; j < 2; j++)
 		if (res.outfd[j] != -1)
 			w->out[j] = output_open(w, j + 1, res.outfd[j]);
@@ -1004,10 +972,8 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	switch (w->state) {
 	case W_STARTING:
-		/* Healthy means it runs its own program: exec must be done. */
-		if (w->execfd != -1)
-			w->healthy_due = true;
-		else
+		/* Healthy means it runs its own program. */
+		if (!w->exec_failed)
 			worker_became_healthy(w);
 		break;
 	case W_RUNNING:
@@ -1016,11 +982,16 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 			worker_became_healthy(w);
 		break;
 	case W_BACKOFF: {
+		/*
+		 * Through the start queue, as a first start: a thousand
+		 * restarts due at once are spawned SPAWN_BATCH a loop turn,
+		 * with reaps, control and output served between the bursts.
+		 */
 		int r = breakers_admit(w);
 		if (r != 0)
 			breakers_hold(w, r);
 		else
-			worker_spawn(w);
+			worker_enqueue(w);
 		break;
 	}
 	case W_STOPPING:
@@ -1091,16 +1062,6 @@ worker_exited(struct worker *w, int status)
 	pid_remove(w);
 	evtimer_del(w->timer);
 	watchdog_disarm(w);
-	if (w->execfd != -1) {
-		/* Dead, so whatever it wrote is there: no wait. */
-		if (spawn_exec_status(w->execfd, &w->exec_errno,
-		    &w->exec_stage) == 1)
-			w->exec_failed = true;
-		event_free(w->exec_ev);
-		w->exec_ev = NULL;
-		close(w->execfd);
-		w->execfd = -1;
-	}
 	/* Whatever it left behind in its group goes with it. */
 	runs_ended(w);
 	for (j = 0; j < 2; j++) {
@@ -1853,7 +1814,7 @@ worker_snapshot(struct worker *w, struct worker_snap *s)
 	s->for_fallback = w->for_fallback;
 	s->chain = w->chain;
 	s->healthy = w->healthy;
-	s->healthy_due = w->healthy_due;
+	s->healthy_due = 0;
 	s->stop_requested = w->stop_requested;
 	s->held = w->held;
 	s->restart_pending = w->restart_pending;
@@ -1872,8 +1833,7 @@ worker_snapshot(struct worker *w, struct worker_snap *s)
 		s->outfd[j] = output_fd(w->out[j]);
 		keep_open(s->outfd[j]);
 	}
-	s->execfd = w->execfd;
-	keep_open(s->execfd);
+	s->execfd = -1;
 	s->ready = w->ready;
 	s->hang = w->hang;
 	s->wd_ms = w->wd_ms;
@@ -1909,7 +1869,6 @@ worker_adopt(struct worker *w, const struct worker_snap *s)
 	w->start_mono_ms = (uint64_t)s->start_mono_ms;
 	w->chain = s->chain;
 	w->healthy = s->healthy;
-	w->healthy_due = s->healthy_due;
 	w->stop_requested = s->stop_requested;
 	w->held = s->held;
 	w->restart_pending = s->restart_pending;
@@ -1936,12 +1895,9 @@ worker_adopt(struct worker *w, const struct worker_snap *s)
 		w->out[j] = output_open(w, j + 1, s->outfd[j]);
 	}
 	if (s->execfd != -1) {
-		fcntl(s->execfd, F_SETFD, FD_CLOEXEC);
-		w->execfd = s->execfd;
-		w->exec_ev = event_new(w->fleet->base, w->execfd,
-		    EV_READ | EV_PERSIST, exec_cb, w);
-		if (w->exec_ev == NULL || event_add(w->exec_ev, NULL) == -1)
-			fatal("agent %s: cannot watch its exec status", w->name);
+		w->exec_failed = spawn_exec_pipe(s->execfd, &w->exec_errno,
+		    &w->exec_stage) == 1;
+		close(s->execfd);
 	}
 	/* The same monotonic clock: what was due still is, at its time. */
 	if (s->regroup && w->state == W_BACKOFF && w->pid == 0)
@@ -1949,6 +1905,9 @@ worker_adopt(struct worker *w, const struct worker_snap *s)
 	else if (s->deadline_mono_ms != 0)
 		worker_timer_arm(w, (uint64_t)s->deadline_mono_ms > now ?
 		    (uint64_t)s->deadline_mono_ms - now : 0);
+	/* Its healthy_after passed while it was exec'ing: now it counts. */
+	if (s->healthy_due && !w->exec_failed && w->state == W_STARTING)
+		worker_timer_arm(w, 0);
 	if (s->queued)
 		worker_enqueue(w);
 	w->ready = s->ready;

@@ -13,6 +13,8 @@ numprocs = 5
 
 [agent:crasher]
 command = $TW -d 50 exit 1
+# Its death is a start failure however slow a loaded machine makes it.
+healthy_after = 10s
 backoff_initial = 30s
 backoff_max = 30s
 

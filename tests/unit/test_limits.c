@@ -32,12 +32,12 @@ static void
 test_per_worker(void **state)
 {
 	(void)state;
-	/* Each pipe's read end, each log file, and the exec-status pipe. */
-	assert_int_equal(per_worker(OUT_FILE, OUT_FILE), 5);
-	assert_int_equal(per_worker(OUT_INHERIT, OUT_INHERIT), 3);
-	assert_int_equal(per_worker(OUT_NULL, OUT_NULL), 1);
-	assert_int_equal(per_worker(OUT_FILE, OUT_NULL), 3);
-	assert_int_equal(per_worker(OUT_NULL, OUT_INHERIT), 2);
+	/* Each pipe's read end and each log file; the exec leaves none. */
+	assert_int_equal(per_worker(OUT_FILE, OUT_FILE), 4);
+	assert_int_equal(per_worker(OUT_INHERIT, OUT_INHERIT), 2);
+	assert_int_equal(per_worker(OUT_NULL, OUT_NULL), 0);
+	assert_int_equal(per_worker(OUT_FILE, OUT_NULL), 2);
+	assert_int_equal(per_worker(OUT_NULL, OUT_INHERIT), 1);
 }
 
 /* n workers of per descriptors each, none running. */
