@@ -12,6 +12,7 @@
  * worker may be a trial of either or both (w->trial, w->ctrial), and gives
  * its slots back when its run ends without a verdict.
  */
+#include <assert.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,7 @@ agent_rt_free(struct agent_rt *rt)
 	if (rt == NULL)
 		return;
 	guard_fini(&rt->g);
+	free(rt->workers);
 	free(rt);
 }
 
@@ -139,45 +141,79 @@ cluster_rt_free(struct cluster_rt *c)
 	hook_forget(c->g.fleet, c);
 	hookq_free(c->hooks);
 	guard_fini(&c->g);
+	free(c->members);
 	free(c);
 }
 
 struct agent_rt *
 fleet_find_rt(struct fleet *f, const char *agent)
 {
-	size_t i;
+	ssize_t i = nametab_get(&f->rtnames, agent);
 
-	for (i = 0; i < f->nrts; i++)
-		if (f->rts[i] != NULL && strcmp(f->rts[i]->g.name, agent) == 0)
-			return f->rts[i];
-	return NULL;
+	return i >= 0 && (size_t)i < f->nrts ? f->rts[i] : NULL;
 }
 
 struct cluster_rt *
 fleet_find_crt(struct fleet *f, const char *cluster)
 {
-	size_t i;
+	ssize_t i = nametab_get(&f->crtnames, cluster);
 
-	for (i = 0; i < f->ncrts; i++)
-		if (f->crts[i] != NULL &&
-		    strcmp(f->crts[i]->g.name, cluster) == 0)
-			return f->crts[i];
-	return NULL;
+	return i >= 0 && (size_t)i < f->ncrts ? f->crts[i] : NULL;
 }
 
+/*
+ * Every event of a breaker, a strategy or a fallback concerns the workers
+ * of one agent or one cluster: they are listed here once per change of the
+ * fleet's list, so that no event looks through the whole fleet.  The
+ * fleet's list is laid out agent by agent (priority, then file order),
+ * instances in order: read in that order, each cluster's members come out
+ * in start order, which rest_for_one and the releases keep to.
+ */
 void
 breakers_link(struct fleet *f)
 {
+	struct agent_rt *rt;
+	struct cluster_rt *c;
 	size_t i;
 
+	nametab_free(&f->rtnames);
+	nametab_free(&f->crtnames);
+	for (i = 0; i < f->nrts; i++)
+		nametab_put(&f->rtnames, f->rts[i]->g.name, i);
+	for (i = 0; i < f->ncrts; i++) {
+		nametab_put(&f->crtnames, f->crts[i]->g.name, i);
+		f->crts[i]->nmembers = 0;
+	}
 	for (i = 0; i < f->nrts; i++) {
-		struct agent_rt *rt = f->rts[i];
 		const struct agent_conf *a = &f->conf->agents[i];
 
+		rt = f->rts[i];
 		rt->cluster = a->cluster != NULL ?
 		    fleet_find_crt(f, a->cluster) : NULL;
 		rt->fallback = a->fallback != NULL ?
 		    fleet_find_rt(f, a->fallback) : NULL;
+		rt->nworkers = a->numprocs;
+		rt->workers = xreallocarray(rt->workers, rt->nworkers,
+		    sizeof(*rt->workers));
+		memset(rt->workers, 0, rt->nworkers * sizeof(*rt->workers));
+		if (rt->cluster != NULL)
+			rt->cluster->nmembers += a->numprocs;
+	}
+	for (i = 0; i < f->ncrts; i++) {
+		c = f->crts[i];
+		c->members = xreallocarray(c->members, c->nmembers,
+		    sizeof(*c->members));
+		c->nmembers = 0;
+	}
+	for (i = 0; i < f->nworkers; i++) {
+		struct worker *w = f->workers[i];
+
+		rt = w->rt;
+		assert(rt != NULL && w->instance < rt->nworkers &&
+		    rt->workers[w->instance] == NULL);
+		rt->workers[w->instance] = w;
+		if ((c = rt->cluster) != NULL)
+			c->members[c->nmembers++] = w;
 	}
 }
 
@@ -209,22 +245,30 @@ guard_arm(struct guard *g)
 	timer_add_ms(g->timer, left);
 }
 
-static bool guards(const struct guard *, const struct worker *);
+/* The workers that wait on g: its agent's or its cluster's. */
+static struct worker **
+guarded(struct guard *g, size_t *n)
+{
+	if (g->is_cluster) {
+		*n = crt_of(g)->nmembers;
+		return crt_of(g)->members;
+	}
+	*n = rt_of(g)->nworkers;
+	return rt_of(g)->workers;
+}
 
 static void
 forget_trials(struct guard *g)
 {
-	struct fleet *f = g->fleet;
-	size_t i;
+	struct worker **ws;
+	size_t i, n;
 
-	for (i = 0; i < f->nworkers; i++) {
-		struct worker *w = f->workers[i];
-		if (!guards(g, w))
-			continue;
+	ws = guarded(g, &n);
+	for (i = 0; i < n; i++) {
 		if (g->is_cluster)
-			w->ctrial = false;
+			ws[i]->ctrial = false;
 		else
-			w->trial = false;
+			ws[i]->trial = false;
 	}
 }
 
@@ -402,28 +446,18 @@ breakers_start(struct worker *w)
 		breakers_hold(w, r);
 }
 
-/* Does w wait on g (its agent's or its cluster's breaker)? */
-static bool
-guards(const struct guard *g, const struct worker *w)
-{
-	if (w->rt == NULL)
-		return false;
-	if (g->is_cluster)
-		return w->rt->cluster != NULL && &w->rt->cluster->g == g;
-	return &w->rt->g == g;
-}
-
 /* g opened: what waits for a restart waits for the breaker. */
 static void
 guard_hold_backoffs(struct guard *g)
 {
 	struct fleet *f = g->fleet;
-	size_t i;
+	struct worker **ws;
+	size_t i, n;
 
-	for (i = 0; i < f->nworkers; i++) {
-		struct worker *w = f->workers[i];
-		if (!guards(g, w) || w->pid != 0 ||
-		    (w->state != W_BACKOFF && !w->queued))
+	ws = guarded(g, &n);
+	for (i = 0; i < n; i++) {
+		struct worker *w = ws[i];
+		if (w->pid != 0 || (w->state != W_BACKOFF && !w->queued))
 			continue;
 		evtimer_del(w->timer);
 		if (w->queued) {
@@ -459,13 +493,12 @@ release_one(struct worker *w)
 static void
 rt_release(struct agent_rt *rt, bool fatal_too)
 {
-	struct fleet *f = rt->g.fleet;
 	size_t i;
 	int r;
 
-	for (i = 0; i < f->nworkers; i++) {
-		struct worker *w = f->workers[i];
-		if (w->rt != rt || !releasable(w, fatal_too))
+	for (i = 0; i < rt->nworkers; i++) {
+		struct worker *w = rt->workers[i];
+		if (!releasable(w, fatal_too))
 			continue;
 		/* All of them ask the same two breakers: one no is enough. */
 		if ((r = breakers_admit(w)) != ADMIT) {
@@ -479,14 +512,12 @@ rt_release(struct agent_rt *rt, bool fatal_too)
 static void
 cluster_release(struct cluster_rt *c)
 {
-	struct fleet *f = c->g.fleet;
 	size_t i;
 	int r;
 
-	for (i = 0; i < f->nworkers; i++) {
-		struct worker *w = f->workers[i];
-		if (w->rt == NULL || w->rt->cluster != c ||
-		    !releasable(w, false))
+	for (i = 0; i < c->nmembers; i++) {
+		struct worker *w = c->members[i];
+		if (!releasable(w, false))
 			continue;
 		if ((r = breakers_admit(w)) == BY_CLUSTER) {
 			breakers_hold(w, r);
@@ -736,9 +767,9 @@ wants_fallback(const struct agent_rt *rt)
 	if (rt->fallback == NULL || !f->conf->breakers ||
 	    rt->g.br.state == CORRAL_BREAKER_CLOSED || f->shutting_down)
 		return false;
-	for (i = 0; i < f->nworkers; i++) {
-		const struct worker *w = f->workers[i];
-		if (w->rt != rt || w->held)
+	for (i = 0; i < rt->nworkers; i++) {
+		const struct worker *w = rt->workers[i];
+		if (w->held)
 			continue;
 		if (rt->demand > 0 || (w->state != W_STOPPED &&
 		    w->state != W_EXITED))
@@ -750,13 +781,12 @@ wants_fallback(const struct agent_rt *rt)
 static void
 fallback_start(struct agent_rt *fb, const char *primary)
 {
-	struct fleet *f = fb->g.fleet;
 	size_t i, n = 0;
 
-	for (i = 0; i < f->nworkers; i++) {
-		struct worker *w = f->workers[i];
+	for (i = 0; i < fb->nworkers; i++) {
+		struct worker *w = fb->workers[i];
 		/* What runs on its own, or was stopped by a human, is left. */
-		if (w->rt != fb || w->held || w->queued)
+		if (w->held || w->queued)
 			continue;
 		if (w->state == W_STOPPING) {
 			/* On its way out: it comes back once stopped. */
@@ -781,12 +811,11 @@ fallback_start(struct agent_rt *fb, const char *primary)
 static void
 fallback_stop(struct agent_rt *fb)
 {
-	struct fleet *f = fb->g.fleet;
 	size_t i, n = 0;
 
-	for (i = 0; i < f->nworkers; i++) {
-		struct worker *w = f->workers[i];
-		if (w->rt != fb || !w->for_fallback)
+	for (i = 0; i < fb->nworkers; i++) {
+		struct worker *w = fb->workers[i];
+		if (!w->for_fallback)
 			continue;
 		w->for_fallback = false;
 		w->restart_pending = false;
@@ -838,9 +867,8 @@ fallback_recount(struct fleet *f)
 
 	for (i = 0; i < f->nrts; i++) {
 		struct agent_rt *rt = f->rts[i];
-		for (j = 0; j < f->nworkers; j++)
-			if (f->workers[j]->rt == rt &&
-			    f->workers[j]->for_fallback)
+		for (j = 0; j < rt->nworkers; j++)
+			if (rt->workers[j]->for_fallback)
 				was[i] = true;
 		rt->demand = 0;
 		rt->demanding = false;
@@ -876,9 +904,10 @@ static void
 guard_restore(struct guard *g)
 {
 	struct fleet *f = g->fleet;
+	struct worker **ws;
 	struct clocks now;
 	char left[48] = "";
-	size_t j;
+	size_t j, n;
 
 	clocks_now(&now);
 	if (statedb_load_breaker(f->db, g->name, &g->br, &now) != 1)
@@ -903,10 +932,10 @@ guard_restore(struct guard *g)
 	 * crash none is left, and new ones are let through.
 	 */
 	g->br.trials = 0;
-	for (j = 0; j < f->nworkers; j++) {
-		struct worker *w = f->workers[j];
-		if (!guards(g, w) || !w->adopted ||
-		    g->br.state != CORRAL_BREAKER_HALF_OPEN)
+	ws = guarded(g, &n);
+	for (j = 0; j < n; j++) {
+		struct worker *w = ws[j];
+		if (!w->adopted || g->br.state != CORRAL_BREAKER_HALF_OPEN)
 			continue;
 		/* Running, queued, or waiting after a failed fork. */
 		if (g->is_cluster ? w->ctrial : w->trial)

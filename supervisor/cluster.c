@@ -55,15 +55,13 @@ static void
 group_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct cluster_rt *c = arg;
-	struct fleet *f = c->g.fleet;
 	size_t i;
 
 	(void)fd;
 	(void)what;
-	for (i = 0; i < f->nworkers; i++) {
-		struct worker *w = f->workers[i];
-		if (cluster_of(w) != c || !w->regroup || w->pid != 0 ||
-		    w->state != W_BACKOFF)
+	for (i = 0; i < c->nmembers; i++) {
+		struct worker *w = c->members[i];
+		if (!w->regroup || w->pid != 0 || w->state != W_BACKOFF)
 			continue;
 		w->regroup = false;
 		breakers_start(w);
@@ -98,13 +96,14 @@ cluster_regroup(struct worker *w, uint64_t delay_ms)
 	st = c->conf->strategy;
 	if (st == STRAT_ONE_FOR_ONE)
 		return false;
-	for (i = 0; i < f->nworkers; i++) {
-		struct worker *s = f->workers[i];
+	/* The members are in start order: rest_for_one's "after". */
+	for (i = 0; i < c->nmembers; i++) {
+		struct worker *s = c->members[i];
 		if (s == w) {
 			after = true;
 			continue;
 		}
-		if (cluster_of(s) != c || (st == STRAT_REST_FOR_ONE && !after))
+		if (st == STRAT_REST_FOR_ONE && !after)
 			continue;
 		/* Only what runs: the others restart on their own already. */
 		if ((s->state != W_STARTING && s->state != W_RUNNING) ||
@@ -125,10 +124,9 @@ cluster_regroup(struct worker *w, uint64_t delay_ms)
 	if (!group_pending(c) || now_mono_ms() + delay_ms > c->group_due_ms) {
 		group_arm(c, now_mono_ms() + delay_ms);
 		/* Those waiting already (a stopping one's is its stop's). */
-		for (i = 0; i < f->nworkers; i++) {
-			struct worker *s = f->workers[i];
-			if (cluster_of(s) == c && s->regroup && s->pid == 0 &&
-			    s->state == W_BACKOFF)
+		for (i = 0; i < c->nmembers; i++) {
+			struct worker *s = c->members[i];
+			if (s->regroup && s->pid == 0 && s->state == W_BACKOFF)
 				s->deadline_mono_ms = c->group_due_ms;
 		}
 	}
@@ -147,10 +145,9 @@ cluster_regroup_restore(struct fleet *f)
 		bool any = false;
 
 		due = 0;
-		for (i = 0; i < f->nworkers; i++) {
-			struct worker *w = f->workers[i];
-			if (cluster_of(w) != c || !w->regroup || w->pid != 0 ||
-			    w->state != W_BACKOFF)
+		for (i = 0; i < c->nmembers; i++) {
+			struct worker *w = c->members[i];
+			if (!w->regroup || w->pid != 0 || w->state != W_BACKOFF)
 				continue;
 			any = true;
 			if (w->deadline_mono_ms > due)
@@ -246,10 +243,8 @@ health_cb(evutil_socket_t fd, short what, void *arg)
 	/* Before the first start and during shutdown nothing is news. */
 	if (!f->started || f->shutting_down)
 		return;
-	for (i = 0; i < f->nworkers; i++) {
-		if (cluster_of(f->workers[i]) != c)
-			continue;
-		k = worker_health(f->workers[i]);
+	for (i = 0; i < c->nmembers; i++) {
+		k = worker_health(c->members[i]);
 		up += k > 0;
 		down += k < 0;
 	}

@@ -1004,6 +1004,7 @@ do_checkpoints(struct ctl_client *c, const struct ctl_request *rq)
 	struct fleet *f = c->ctl->fleet;
 	struct corral_list_opts lo;
 	struct corral_store *st;
+	struct agent_rt *rt;
 	struct strv seen;
 	size_t i, k;
 	int inst, rc;
@@ -1021,11 +1022,11 @@ do_checkpoints(struct ctl_client *c, const struct ctl_request *rq)
 		return;
 	}
 	strv_init(&seen);
-	for (i = 0; i < f->nworkers; i++) {
-		struct worker *w = f->workers[i];
+	rt = fleet_find_rt(f, c->follow_agent);
+	for (i = 0; rt != NULL && i < rt->nworkers; i++) {
+		struct worker *w = rt->workers[i];
 		char *thread;
-		if (strcmp(w->agent->name, c->follow_agent) != 0 ||
-		    (inst >= 0 && w->instance != (unsigned)inst))
+		if (inst >= 0 && w->instance != (unsigned)inst)
 			continue;
 		thread = worker_thread(w);
 		for (k = 0; k < seen.n; k++)
@@ -1101,8 +1102,8 @@ do_tail(struct ctl_client *c, const struct ctl_request *rq)
 	char agent[NAME_MAX_LEN + 1];
 	struct fleet *f = c->ctl->fleet;
 	struct worker *w = NULL;
+	struct agent_rt *rt;
 	int inst, which;
-	size_t i;
 
 	switch (one_agent(c, &rq->targets[0], agent, &inst)) {
 	case -1:
@@ -1111,18 +1112,16 @@ do_tail(struct ctl_client *c, const struct ctl_request *rq)
 		fail(c, "no agent '%s'", agent);
 		return;
 	}
-	for (i = 0; i < f->nworkers; i++) {
-		if (strcmp(f->workers[i]->agent->name, agent) != 0)
-			continue;
-		if (inst < 0 && f->workers[i]->agent->numprocs > 1) {
-			fail(c, "agent '%s' has %u instances: name one, as "
-			    "%s:0", agent, f->workers[i]->agent->numprocs, agent);
+	if ((rt = fleet_find_rt(f, agent)) != NULL) {
+		if (inst < 0 && rt->nworkers > 1) {
+			fail(c, "agent '%s' has %zu instances: name one, as "
+			    "%s:0", agent, rt->nworkers, agent);
 			return;
 		}
-		if (inst < 0 || f->workers[i]->instance == (unsigned)inst) {
-			w = f->workers[i];
-			break;
-		}
+		if (inst < 0 && rt->nworkers > 0)
+			w = rt->workers[0];
+		else if (inst >= 0 && (size_t)inst < rt->nworkers)
+			w = rt->workers[inst];
 	}
 	if (w == NULL) {
 		fail(c, "no worker %s", rq->targets[0].word);

@@ -166,6 +166,28 @@ struct expand_vars {
 char *expand_vars(const char *s, const struct expand_vars *,
     const char **why);
 
+/* nametab.c: names with an index each, hashed. */
+
+/*
+ * A set of strings with an index each.  The strings are borrowed: each
+ * must outlive the table.  All zeroes is an empty table.
+ */
+struct nametab {
+	const char **keys;
+	size_t *vals;
+	size_t mask; /* size - 1, a power of two; 0: nothing allocated */
+	size_t n;
+};
+/* key's value, or -1 when key is not in t. */
+ssize_t nametab_get(const struct nametab *, const char *key);
+/*
+ * Add key with value val.  Returns false, leaving t as it was, when key is
+ * there already.
+ */
+bool nametab_put(struct nametab *, const char *key, size_t val);
+/* Empty again (and all zeroes). */
+void nametab_free(struct nametab *);
+
 /* config.c: the fleet file, parsed, checked and resolved. */
 
 enum restart_mode { RESTART_ALWAYS, RESTART_ON_FAILURE, RESTART_NEVER };
@@ -1045,6 +1067,8 @@ struct fleet {
 	size_t nrts;
 	struct cluster_rt **crts; /* owned, one per cluster of conf */
 	size_t ncrts;
+	/* Index into rts and crts by name (the guards' names, borrowed). */
+	struct nametab rtnames, crtnames;
 	LIST_HEAD(, hook) hooks; /* owned: on_state_change commands running */
 	struct config **old;    /* owned: configs retiring workers point into */
 	size_t nold;
@@ -1153,6 +1177,14 @@ struct agent_rt {
 	struct agent_rt *fallback;  /* borrowed; NULL: none */
 	unsigned demand;  /* agents now falling back to this one */
 	bool demanding;   /* this one counts in fallback->demand */
+	/*
+	 * Its workers, by instance: workers[k] is instance k.  The array is
+	 * owned, the workers borrowed from the fleet; made again by
+	 * breakers_link() whenever the fleet's list changes (load, reload).
+	 * A retiring worker is in none.
+	 */
+	struct worker **workers;
+	size_t nworkers;
 };
 
 enum health { H_HEALTHY, H_DEGRADED, H_CRITICAL };
@@ -1168,13 +1200,25 @@ struct cluster_rt {
 	struct event *group_timer;  /* a strategy's restart of the stopped */
 	uint64_t group_due_ms;      /* when it fires (monotonic) */
 	struct hookq *hooks;        /* owned: on_state_change waiting to run */
+	/*
+	 * Its member workers, in the fleet's (start) order: what its
+	 * strategy, breaker and health look at.  Owned array of borrowed
+	 * workers, made again with the agents' (breakers_link).
+	 */
+	struct worker **members;
+	size_t nmembers;
 };
 
 struct agent_rt *agent_rt_new(struct fleet *, const struct agent_conf *);
 void agent_rt_free(struct agent_rt *);
 struct cluster_rt *cluster_rt_new(struct fleet *, struct cluster_conf *);
 void cluster_rt_free(struct cluster_rt *);
-/* Give every agent_rt its cluster and fallback (after a load or reload). */
+/*
+ * After a load or reload (rts parallel to conf->agents, crts to
+ * conf->clusters, every worker of the fleet's list with its rt): index
+ * them by name, give every agent_rt its cluster, fallback and workers,
+ * and every cluster_rt its members.
+ */
 void breakers_link(struct fleet *);
 /* New policies after a reload; a window that changed forgets its times. */
 void guard_set_policy(struct guard *, const struct corral_breaker_policy *);
@@ -1217,6 +1261,7 @@ void fallback_recount(struct fleet *);
  */
 int fleet_reset_breaker(struct fleet *, const char *name, const char *who,
     const char *why, char *was, size_t len);
+/* By name, hashed; NULL when there is none. */
 struct agent_rt *fleet_find_rt(struct fleet *, const char *agent);
 struct cluster_rt *fleet_find_crt(struct fleet *, const char *cluster);
 
@@ -1454,6 +1499,8 @@ struct worker_snap {
 void worker_snapshot(struct worker *, struct worker_snap *);
 /* Make w what s describes: its process, pipes and timer (new image). */
 void worker_adopt(struct worker *, const struct worker_snap *);
+/* A worker of the fleet's list (not a retiring one), by its agent's name
+ * (hashed) and instance; NULL when there is none. */
 struct worker *fleet_find_worker(struct fleet *, const char *agent,
     unsigned instance);
 /*

@@ -350,6 +350,8 @@ fleet_free(struct fleet *f)
 	for (i = 0; i < f->ncrts; i++)
 		cluster_rt_free(f->crts[i]);
 	free(f->crts);
+	nametab_free(&f->rtnames);
+	nametab_free(&f->crtnames);
 	hooks_free(f);
 	free(f->workers);
 	free(f->pidtab);
@@ -1534,43 +1536,18 @@ fleet_reap_orphans(struct fleet *f)
 		log_info("killed %zu stray processes left by workers", total);
 }
 
-/* The old workers of agent a, by instance: they are laid out together. */
-static struct worker *
-old_worker(struct worker **ws, size_t n, const char *agent, unsigned k,
-    size_t *at)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (ws[i]->instance == k && strcmp(ws[i]->agent->name, agent) ==
-		    0) {
-			*at = i;
-			return ws[i];
-		}
-	}
-	return NULL;
-}
-
-static const struct agent_conf *
-old_agent(const struct config *c, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < c->nagents; i++)
-		if (strcmp(c->agents[i].name, name) == 0)
-			return &c->agents[i];
-	return NULL;
-}
-
 /*
  * Agents and clusters keep their breakers across a reload, by name, with
- * the new policy; fallback demands are counted again from scratch.
+ * the new policy; fallback demands are counted again from scratch.  The
+ * fleet's list is the new one already; rts, crts and their names are
+ * still the old configuration's.
  */
 static void
 reload_breakers(struct fleet *f, struct config *conf)
 {
 	struct agent_rt **rts = xcalloc(conf->nagents, sizeof(*rts));
 	struct cluster_rt **crts = xcalloc(conf->nclusters, sizeof(*crts));
+	ssize_t at;
 	size_t i, j;
 
 	/* A trial of a cluster its agent leaves gives its slot back. */
@@ -1584,35 +1561,29 @@ reload_breakers(struct fleet *f, struct config *conf)
 		}
 	}
 
+	/* Names are unique in a file: each old one is taken at most once. */
 	for (i = 0; i < conf->nagents; i++) {
 		struct agent_conf *a = &conf->agents[i];
-		for (j = 0; j < f->nrts; j++) {
-			if (f->rts[j] != NULL &&
-			    strcmp(f->rts[j]->g.name, a->name) == 0) {
-				rts[i] = f->rts[j];
-				f->rts[j] = NULL;
-				guard_set_policy(&rts[i]->g, &a->breaker);
-				break;
-			}
-		}
-		if (rts[i] == NULL)
+		if ((at = nametab_get(&f->rtnames, a->name)) >= 0) {
+			rts[i] = f->rts[at];
+			f->rts[at] = NULL;
+			guard_set_policy(&rts[i]->g, &a->breaker);
+		} else
 			rts[i] = agent_rt_new(f, a);
 	}
 	for (i = 0; i < conf->nclusters; i++) {
 		struct cluster_conf *cc = &conf->clusters[i];
-		for (j = 0; j < f->ncrts; j++) {
-			if (f->crts[j] != NULL &&
-			    strcmp(f->crts[j]->g.name, cc->name) == 0) {
-				crts[i] = f->crts[j];
-				f->crts[j] = NULL;
-				crts[i]->conf = cc;
-				guard_set_policy(&crts[i]->g, &cc->breaker);
-				break;
-			}
-		}
-		if (crts[i] == NULL)
+		if ((at = nametab_get(&f->crtnames, cc->name)) >= 0) {
+			crts[i] = f->crts[at];
+			f->crts[at] = NULL;
+			crts[i]->conf = cc;
+			guard_set_policy(&crts[i]->g, &cc->breaker);
+		} else
 			crts[i] = cluster_rt_new(f, cc);
 	}
+	/* Their names are the keys: the tables go before what is left. */
+	nametab_free(&f->rtnames);
+	nametab_free(&f->crtnames);
 	for (j = 0; j < f->nrts; j++)
 		agent_rt_free(f->rts[j]);
 	free(f->rts);
@@ -1623,9 +1594,9 @@ reload_breakers(struct fleet *f, struct config *conf)
 	free(f->crts);
 	f->crts = crts;
 	f->ncrts = conf->nclusters;
+	/* rts is parallel to conf->agents, which w->agent points into. */
 	for (i = 0; i < f->nworkers; i++)
-		f->workers[i]->rt = fleet_find_rt(f,
-		    f->workers[i]->agent->name);
+		f->workers[i]->rt = rts[f->workers[i]->agent - conf->agents];
 	breakers_link(f);
 	breakers_prune(f);
 }
@@ -1636,8 +1607,9 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 {
 	struct config *old = f->conf;
 	struct worker **ows = f->workers, **nws;
-	size_t on = f->nworkers, nn = 0, total = 0, i, at;
-	bool *keep;
+	size_t on = f->nworkers, nn = 0, total = 0, i;
+	struct nametab names;
+	ssize_t at;
 	unsigned k;
 
 	*added = *removed = *changed = *kept = 0;
@@ -1648,23 +1620,27 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 	for (i = 0; i < conf->nagents; i++)
 		total += conf->agents[i].numprocs;
 	nws = xcalloc(total, sizeof(*nws));
-	keep = xcalloc(on, sizeof(*keep));
 	f->conf = conf;
 
+	/*
+	 * The old workers, found through their agents (the fleet's rts are
+	 * still the old configuration's, parallel to its agents).
+	 */
 	for (i = 0; i < conf->nagents; i++) {
 		struct agent_conf *a = &conf->agents[i];
-		const struct agent_conf *oa = old_agent(old, a->name);
+		ssize_t oi = nametab_get(&f->rtnames, a->name);
+		struct agent_rt *ort = oi >= 0 ? f->rts[oi] : NULL;
+		const struct agent_conf *oa = oi >= 0 ? &old->agents[oi] : NULL;
 		bool same = oa != NULL && agent_conf_same_process(oa, a);
 
 		for (k = 0; k < a->numprocs; k++) {
-			struct worker *w = oa != NULL ?
-			    old_worker(ows, on, a->name, k, &at) : NULL;
+			struct worker *w = ort != NULL && k < ort->nworkers ?
+			    ort->workers[k] : NULL;
 			if (w == NULL) {
 				w = worker_new(f, a, k);
 				(*added)++;
 				w->fresh = a->autostart;
 			} else {
-				keep[at] = true;
 				w->agent = a; /* the new policy, from now on */
 				if (same)
 					(*kept)++;
@@ -1679,9 +1655,14 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 			nws[nn++] = w;
 		}
 	}
+	/* Kept: its agent is still there, with as many instances. */
+	memset(&names, 0, sizeof(names));
+	for (i = 0; i < conf->nagents; i++)
+		nametab_put(&names, conf->agents[i].name, i);
 	for (i = 0; i < on; i++) {
 		struct worker *w = ows[i];
-		if (keep[i])
+		if ((at = nametab_get(&names, w->agent->name)) >= 0 &&
+		    w->instance < conf->agents[at].numprocs)
 			continue;
 		(*removed)++;
 		breakers_forget(w);
@@ -1701,7 +1682,7 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 			worker_free(w);
 		}
 	}
-	free(keep);
+	nametab_free(&names);
 	free(ows);
 	f->workers = nws;
 	f->nworkers = nn;
@@ -1775,13 +1756,10 @@ fleet_reload_file(struct fleet *f, struct config_errors *errs, char *summary,
 struct worker *
 fleet_find_worker(struct fleet *f, const char *agent, unsigned instance)
 {
-	size_t i;
+	struct agent_rt *rt = fleet_find_rt(f, agent);
 
-	for (i = 0; i < f->nworkers; i++)
-		if (f->workers[i]->instance == instance &&
-		    strcmp(f->workers[i]->agent->name, agent) == 0)
-			return f->workers[i];
-	return NULL;
+	return rt != NULL && instance < rt->nworkers ?
+	    rt->workers[instance] : NULL;
 }
 
 static void
