@@ -68,7 +68,7 @@ static int sock = -1;
 static int64_t deadline_all;
 
 /* What cleanup() kills: all recorded, none guessed. */
-static volatile pid_t corrald_pid, perf_pid;
+static volatile pid_t corrald_pid, perf_pid, ctl_pid;
 static pid_t *bare_pid;   /* the bare loop's unreaped children */
 static size_t bare_n, bare_cap;
 
@@ -98,6 +98,8 @@ kill_recorded(void)
 
 	if (perf_pid > 0)
 		kill(perf_pid, SIGINT);
+	if (ctl_pid > 0)
+		kill(ctl_pid, SIGKILL);
 	if (corrald_pid > 0)
 		kill(corrald_pid, SIGKILL); /* its workers get SIGTERM */
 	for (i = 0; i < bare_n; i++)
@@ -498,8 +500,6 @@ wait_child(pid_t pid, double seconds, const char *what)
 	return status;
 }
 
-static volatile pid_t ctl_pid;
-
 /* corralctl -s SOCKET ARGS... with its output to OUT; returns its wall
  * time in ns.  A failure or a call over 60 s ends the bench. */
 static int64_t
@@ -704,15 +704,17 @@ bare_record(pid_t pid)
 	if (bare_n == bare_cap) {
 		size_t cap = bare_cap ? bare_cap * 2 : 1024;
 		pid_t *v = malloc(cap * sizeof(*v));
+		pid_t *old = bare_pid;
 
 		if (v == NULL)
 			die("out of memory");
-		/* Never realloc under the signal handler's feet. */
+		/* Never realloc under the signal handler's feet: the old
+		 * array stays whole until the new one is in place. */
 		if (bare_n > 0)
-			memcpy(v, bare_pid, bare_n * sizeof(*v));
-		free(bare_pid);
+			memcpy(v, old, bare_n * sizeof(*v));
 		bare_pid = v;
 		bare_cap = cap;
+		free(old);
 	}
 	bare_pid[bare_n++] = pid;
 }
