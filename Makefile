@@ -148,6 +148,18 @@ $(BUILD)/bench/exit_now $(BUILD)/bench/exec_helper: $(BUILD)/bench/%: \
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -static -o $@ $<
 
+# bench_spawn's worker: no libcorral, static when the C library allows it
+# (no dynamic loader in what is measured, for corrald and the bare loop
+# alike).  bench_spawn itself needs nothing either.
+$(BUILD)/bench/bench_worker: tests/bench/bench_worker.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -D_GNU_SOURCE $(CFLAGS) -static -o $@ $< 2>/dev/null || \
+	    $(CC) $(WARN) -D_GNU_SOURCE $(CFLAGS) -o $@ $<
+
+$(BUILD)/bench/bench_spawn: tests/bench/bench_spawn.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -D_GNU_SOURCE $(CFLAGS) -o $@ $<
+
 # Test helpers are instruments, not subjects: never sanitized, so that a
 # worker's SIGSEGV stays a SIGSEGV and their own exit is not judged.
 $(BUILD)/helpers/%: tests/e2e/helpers/%.c
@@ -251,13 +263,21 @@ install: all
 	install -m 644 docs/man/corrald.8 $(DESTDIR)$(PREFIX)/share/man/man8/corrald.8
 
 # Figures, not verdicts: each benchmark prints its measurements and a
-# baseline taken in the same run.
+# baseline taken in the same run.  bench_spawn comes last: it merges
+# bench_store's figures into tests/bench/results.json (docs/PERFORMANCE.md).
+BENCH_MAIN := build/bench/bench_worker build/bench/bench_spawn
 bench: all
+	@echo $$(date +%s) >build/bench-started
 	@$(MAKE) --no-print-directory BUILD=build $(HELPER_BIN) $(HELPER_SO) \
-	    $(BENCH_BIN) $(BENCH_STATIC)
+	    $(BENCH_BIN:$(BUILD)/%=build/%) $(BENCH_STATIC:$(BUILD)/%=build/%)
 	@mkdir -p build/bench/scratch
-	@for b in $(BENCH_BIN); do $$b build/bench/scratch || exit 1; done
+	@for b in $(filter-out $(BENCH_MAIN),$(BENCH_BIN:$(BUILD)/%=build/%)); do \
+	    BENCH_FIGURES=build/bench/store.figures $$b build/bench/scratch || \
+	    exit 1; done
 	@for b in tests/bench/bench_*.sh; do BUILD=$(CURDIR)/build sh $$b || exit 1; done
+	@build/bench/bench_spawn build build/bench/scratch/spawn \
+	    tests/bench/results.json build/bench/store.figures
+	@echo "make bench: $$(( $$(date +%s) - $$(cat build/bench-started) )) s"
 
 clean:
 	rm -rf build

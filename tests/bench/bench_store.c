@@ -6,6 +6,9 @@
  * printed, not asserted: this machine is shared and noisy.
  *
  * usage: bench_store [DIR]  (a scratch directory; default /tmp)
+ *
+ * With $BENCH_FIGURES set, the figures of results.json are also written
+ * there, one "KEY VALUE" a line, for bench_spawn to merge.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +27,7 @@
 static char data[KIB];
 static const char *meta = "{\"source\":\"loop\",\"step\":1,\"parents\":{}}";
 static char dir[256];
+static FILE *figures;
 
 static double
 now_s(void)
@@ -72,6 +76,16 @@ report(const char *what, double ops, double base)
 {
 	printf("%-34s %10.0f/s   raw SQLite %10.0f/s   ratio %.2f\n", what,
 	    ops, base, base > 0 ? ops / base : 0);
+}
+
+static void
+figure(const char *key, double v)
+{
+	if (figures == NULL)
+		return;
+	/* Flushed at once: the forked writers must not inherit a buffer. */
+	fprintf(figures, "%s %.0f\n", key, v);
+	fflush(figures);
 }
 
 static struct corral_store *
@@ -258,6 +272,10 @@ bench_reads(void)
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	report("get_tuple (latest of 200)", get, rget);
+	figure("checkpoint_get_per_s", get);
+	figure("checkpoint_get_raw_per_s", rget);
+	figure("checkpoint_list100_per_s", list);
+	figure("checkpoint_list100_raw_per_s", rlist);
 	report("list of 100", list, rlist);
 }
 
@@ -351,6 +369,9 @@ main(int argc, char **argv)
 
 	snprintf(dir, sizeof(dir), "%s", argc > 1 ? argv[1] : "/tmp");
 	memset(data, 'x', sizeof(data));
+	if (getenv("BENCH_FIGURES") != NULL &&
+	    (figures = fopen(getenv("BENCH_FIGURES"), "w")) == NULL)
+		die(getenv("BENCH_FIGURES"), "cannot write");
 	printf("checkpoint store, 1 KiB checkpoints, SQLite %s, in %s:\n",
 	    sqlite3_libversion(), dir);
 
@@ -362,6 +383,8 @@ main(int argc, char **argv)
 	b = raw_puts(db, "t", n);
 	sqlite3_close(db);
 	report("put, durability normal", a, b);
+	figure("checkpoint_put_per_s", a);
+	figure("checkpoint_put_raw_per_s", b);
 
 	n = 300;
 	s = open_store("put-full.db", CORRAL_DURABILITY_FULL);
@@ -380,5 +403,7 @@ main(int argc, char **argv)
 
 	bench_memory();
 	cleanup();
+	if (figures != NULL && fclose(figures) != 0)
+		die(getenv("BENCH_FIGURES"), "cannot write");
 	return 0;
 }
