@@ -55,7 +55,7 @@ extern char **environ;
 #define NS 1000000000LL
 #define MS 1000000LL
 #define NOFILE 65536     /* what the bench asks for corrald */
-#define FD_PER_WORKER 5  /* stdout, stderr: a pipe and a file; the exec */
+#define FD_PER_WORKER 4  /* stdout, stderr: a pipe and a file each */
 #define FD_RESERVE 256   /* corrald's own, with room */
 #define DEADLINE_S 900 /* the whole run, whatever happens */
 
@@ -732,9 +732,11 @@ bare_forget(pid_t pid)
 }
 
 /* What a supervisor must do at least: the worker in a session of its own,
- * stdin on /dev/null, stdout and stderr to its log (fd), an empty mask. */
+ * stdin on /dev/null, stdout and stderr each to its log file (fd[0],
+ * fd[1]: the two files corrald's stdout = stderr = file make), an empty
+ * mask. */
 static pid_t
-bare_spawn(const char *mode, int fd)
+bare_spawn(const char *mode, const int fd[2])
 {
 	char *argv[] = { "bench_worker", (char *)mode, "line", NULL };
 	posix_spawn_file_actions_t fa;
@@ -750,8 +752,8 @@ bare_spawn(const char *mode, int fd)
 	posix_spawnattr_setsigmask(&at, &none);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, fd, 1);
-	posix_spawn_file_actions_adddup2(&fa, fd, 2);
+	posix_spawn_file_actions_adddup2(&fa, fd[0], 1);
+	posix_spawn_file_actions_adddup2(&fa, fd[1], 2);
 	rc = posix_spawn(&pid, worker, &fa, &at, argv, bare_env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
@@ -761,17 +763,29 @@ bare_spawn(const char *mode, int fd)
 	return pid;
 }
 
-static int
-bare_log(size_t i)
+/* Worker i's two log files, as corrald names its own. */
+static void
+bare_log(size_t i, int fd[2])
 {
+	static const char *which[2] = { "stdout", "stderr" };
 	char p[PATH_MAX];
-	int fd;
+	int j;
 
-	xsnprintf(p, sizeof(p), "%s/bare/w.%zu.log", scratch, i);
-	fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-	if (fd == -1)
-		die("%s: %s", p, strerror(errno));
-	return fd;
+	for (j = 0; j < 2; j++) {
+		xsnprintf(p, sizeof(p), "%s/bare/w.%zu.%s.log", scratch, i,
+		    which[j]);
+		fd[j] = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+		    0640);
+		if (fd[j] == -1)
+			die("%s: %s", p, strerror(errno));
+	}
+}
+
+static void
+bare_log_close(const int fd[2])
+{
+	close(fd[0]);
+	close(fd[1]);
 }
 
 /* Kills and reaps every child of the bare loop. */
@@ -888,7 +902,7 @@ fig_respawn(size_t r)
 	int64_t *gap = calloc(r + warm + 8, sizeof(*gap));
 	size_t n, i;
 	pid_t pid;
-	int fd;
+	int fd[2];
 
 	if (gap == NULL)
 		die("out of memory");
@@ -901,7 +915,7 @@ fig_respawn(size_t r)
 	result("respawn_p99_us", pct_us(gap, n, 0.99));
 	stamps_free(&st);
 
-	fd = bare_log(0);
+	bare_log(0, fd);
 	pid = bare_spawn("respawn", fd);
 	for (i = 0; i < r + warm; i++) {
 		pid_t next;
@@ -914,7 +928,7 @@ fig_respawn(size_t r)
 	}
 	waitpid(pid, NULL, 0);
 	bare_forget(pid);
-	close(fd);
+	bare_log_close(fd);
 	await_stamps(&st, r + warm + 1, r + warm + 1, 30, "bare respawns");
 	n = respawn_gaps(&st, warm, gap);
 	result("respawn_baseline_us", pct_us(gap, n, 0.5));
@@ -973,10 +987,11 @@ bare_start(const char *name, size_t n, struct stamps *st)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		int fd = bare_log(i);
+		int fd[2];
 
+		bare_log(i, fd);
 		bare_spawn("wait", fd);
-		close(fd);
+		bare_log_close(fd);
 		if (i % 32 == 31)
 			sock_drain(st);
 	}
@@ -1024,15 +1039,15 @@ mass_crash(const struct stamps *old, size_t n, const char *what,
 	if (bare)
 		for (i = 0; i < n; i++) {
 			pid_t pid = waitpid(-1, NULL, 0);
-			int fd;
+			int fd[2];
 
 			if (pid == -1)
 				die("bare mass crash: waitpid: %s",
 				    strerror(errno));
 			bare_forget(pid);
-			fd = bare_log(i);
+			bare_log(i, fd);
 			bare_spawn("wait", fd);
-			close(fd);
+			bare_log_close(fd);
 			if (i % 32 == 31)
 				sock_drain(&st);
 		}
