@@ -108,6 +108,27 @@ char *xstrndup(const char *, size_t);
 int xasprintf(char **, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 
+/*
+ * nametab.c: a set of strings with an index each, for lookups by name that
+ * must not make a loop quadratic.  The strings are borrowed: each must stay
+ * where it is while in the table.  A zeroed struct is an empty table.
+ */
+struct nametab {
+	const char **keys;
+	size_t *vals;
+	size_t mask; /* size - 1, a power of two; 0: nothing allocated */
+	size_t n;
+};
+/* Frees what t holds and leaves it empty (and usable). */
+void nametab_free(struct nametab *);
+/* key's value, or -1 when key is not in t. */
+ssize_t nametab_get(const struct nametab *, const char *key);
+/*
+ * Add key (borrowed) with value val.  Returns false, leaving t as it
+ * was, when key is there already.
+ */
+bool nametab_put(struct nametab *, const char *key, size_t val);
+
 /* units.c: parsing of the value types of the fleet file.  Pure. */
 
 /* Each returns 0, or -1 with a message (static, or in buf) in *why. */

@@ -85,11 +85,14 @@ struct statedb {
 	 * Rows to write or forget with the next batch: at most one op per
 	 * table and key, the newest, so that the queue stays bounded however
 	 * long the disk fails.  The key is r.agent (a breaker's name, a meta
-	 * key) and r.instance.
+	 * key) and r.instance.  Written in the order first queued; rqtab
+	 * finds an op by its hkey (a mass restart queues tens of thousands
+	 * in one turn: no search of the queue per row).
 	 */
 	struct row_op {
 		enum db_table table;
 		bool del;
+		char hkey[NAME_MAX_LEN + 32]; /* "table instance key" */
 		struct run_row r;    /* the key, always; runs: the row */
 		struct worker_row w;
 		struct corral_breaker b;
@@ -97,6 +100,7 @@ struct statedb {
 		char *value;         /* meta: owned */
 	} *rq;
 	size_t nrq, caprq;
+	struct nametab rqtab; /* hkey -> index in rq; borrows rq's hkeys */
 	void (*listener)(void *, const struct db_event *);
 	void *listener_arg;
 	void (*resync)(void *);  /* writes again all the state it knows */
@@ -903,6 +907,7 @@ statedb_close(struct statedb *s)
 		free(s->rq[i].value);
 	}
 	free(s->rq);
+	nametab_free(&s->rqtab);
 	if (s->flush_ev != NULL)
 		event_free(s->flush_ev);
 	if (s->retry_ev != NULL)
@@ -1195,6 +1200,7 @@ flush_some(struct statedb *s, size_t max)
 		free(s->rq[i].value);
 	}
 	s->nrq = 0;
+	nametab_free(&s->rqtab);
 	for (i = 0; i < n; i++)
 		event_clear(&s->q[i]);
 	if (n > 0) /* only rows, maybe: no queue of events yet */
@@ -1256,34 +1262,40 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 
 /*
  * The op of a row to write or forget with the next batch, replacing any
- * op still queued for the same table and key: the newest says all.  The
- * caller fills in the row.
+ * op still queued for the same table and key (in its place in the queue):
+ * the newest says all.  The caller fills in the row.
  */
 static struct row_op *
 row_queue(struct statedb *s, enum db_table t, bool del, const char *key,
     unsigned instance)
 {
-	struct row_op *op = NULL;
+	struct row_op *op;
+	char hkey[sizeof(op->hkey)];
+	ssize_t at;
 	size_t i;
 
-	for (i = 0; i < s->nrq; i++) {
-		struct row_op *o = &s->rq[i];
-		if (o->table == t && o->r.instance == instance &&
-		    strcmp(o->r.agent, key) == 0) {
-			op = o;
-			free(op->r.cgroup);
-			free(op->value);
-			break;
-		}
-	}
-	if (op == NULL) {
+	/* As the op keeps it: a key too long is cut, and matches cut. */
+	snprintf(hkey, sizeof(hkey), "%d %u %.*s", (int)t, instance,
+	    (int)sizeof(op->r.agent) - 1, key);
+	if ((at = nametab_get(&s->rqtab, hkey)) != -1) {
+		op = &s->rq[at];
+		free(op->r.cgroup);
+		free(op->value);
+	} else {
 		if (s->nrq == s->caprq) {
 			s->caprq = s->caprq ? s->caprq * 2 : 64;
 			s->rq = xreallocarray(s->rq, s->caprq, sizeof(*s->rq));
+			/* The table borrowed the hkeys where they were. */
+			nametab_free(&s->rqtab);
+			for (i = 0; i < s->nrq; i++)
+				nametab_put(&s->rqtab, s->rq[i].hkey, i);
 		}
 		op = &s->rq[s->nrq++];
 	}
 	memset(op, 0, sizeof(*op));
+	memcpy(op->hkey, hkey, sizeof(hkey));
+	if (at == -1)
+		nametab_put(&s->rqtab, op->hkey, s->nrq - 1);
 	op->table = t;
 	op->del = del;
 	snprintf(op->r.agent, sizeof(op->r.agent), "%s", key);

@@ -884,6 +884,91 @@ test_queue_bounded(void **state)
 	assert_int_equal(count_rows(f->path, "kind='exit'"), STATEDB_QUEUE_MAX);
 }
 
+/*
+ * A mass restart while another writer holds the database: over 200,000
+ * row ops of 10,000 workers (a run added, the worker's row, held or not,
+ * the run forgotten or not, five times over) in one turn leave one op per
+ * (table, agent, instance), the newest, written in the order each key was
+ * first queued once the lock goes.
+ */
+#define MASS_KEYS 10000
+#define MASS_ROUNDS 6
+static void
+test_rows_queued_by_key(void **state)
+{
+	struct fixture *f = *state;
+	struct statedb *db = statedb_open(f->path, f->base);
+	struct statedb_health h;
+	struct worker_row w;
+	struct run_row r;
+	sqlite3 *other;
+	long ops = 0, runs = 0, held = 0;
+	size_t before;
+	int k, round;
+
+	assert_non_null(db);
+	statedb_health(db, &h);
+	before = h.rows_queued; /* what the open queued (meta) */
+	assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL,
+	    NULL), SQLITE_OK);
+	for (round = 0; round < MASS_ROUNDS; round++)
+		for (k = 0; k < MASS_KEYS; k++) {
+			memset(&r, 0, sizeof(r));
+			snprintf(r.agent, sizeof(r.agent), "a%d", k / 100);
+			r.instance = (unsigned)(k % 100);
+			r.pid = r.pgid = round * 100000 + k;
+			statedb_run_add(db, &r);
+			memset(&w, 0, sizeof(w));
+			snprintf(w.agent, sizeof(w.agent), "a%d", k / 100);
+			w.instance = (unsigned)(k % 100);
+			w.state = W_RUNNING;
+			w.runs = (unsigned)round;
+			statedb_worker_put(db, &w);
+			statedb_set_held(db, r.agent, r.instance,
+			    (round + k) % 3 != 0);
+			ops += 3;
+			if ((round + k) % 2 == 1) {
+				statedb_run_del(db, r.agent, r.instance);
+				ops++;
+			}
+		}
+	for (k = 0; k < MASS_KEYS; k++) {
+		runs += (MASS_ROUNDS - 1 + k) % 2 == 0;
+		held += (MASS_ROUNDS - 1 + k) % 3 != 0;
+	}
+	assert_true(ops > 200000);
+	/* The flush waits its busy timeout, fails and arms its retry. */
+	event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	statedb_health(db, &h);
+	assert_int_equal(h.cond, DBC_LOCKED);
+	assert_int_equal(h.rows_queued, before + 3 * MASS_KEYS);
+	assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(other);
+	assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE), 0);
+	statedb_health(db, &h);
+	assert_int_equal(h.cond, DBC_OK);
+	assert_int_equal(h.rows_queued, 0);
+	statedb_close(db);
+	/* The newest op of each key, and only it. */
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM workers"),
+	    MASS_KEYS);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM workers "
+	    "WHERE runs = 5"), MASS_KEYS);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM runs"),
+	    runs);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM runs WHERE "
+	    "pid = 500000 + CAST(substr(agent, 2) AS INTEGER) * 100 + "
+	    "instance AND (5 + pid) % 2 = 0"), runs);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM held"),
+	    held);
+	/* In the order first queued: a replaced op kept its place. */
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM workers "
+	    "WHERE rowid = CAST(substr(agent, 2) AS INTEGER) * 100 + "
+	    "instance + 1"), MASS_KEYS);
+}
+
 int
 main(void)
 {
@@ -921,6 +1006,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unreadable_then_writable,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_bounded, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_rows_queued_by_key, setup,
 		    teardown),
 	};
 
