@@ -621,10 +621,14 @@ void statedb_health(const struct statedb *, struct statedb_health *);
 void statedb_set_resync(struct statedb *, void (*fn)(void *), void *arg);
 /*
  * Prune events older than age_ms, and all but about the newest count
- * (0: no limit of that kind), in small steps in the background.
+ * (0: no limit of that kind), in small steps in the background: a step
+ * soon after this call and after events are written, and at the time the
+ * oldest event kept passes age_ms; no timer while nothing is to be done.
  */
 void statedb_set_retention(struct statedb *, uint64_t age_ms,
     uint64_t count);
+/* When the next step of pruning is due (monotonic ms); 0: none armed. */
+uint64_t statedb_prune_due(const struct statedb *);
 /*
  * Pure: given the n oldest events (ids ascending, their wall times), the id
  * up to which they may be pruned (0: none), keeping about keep events
@@ -633,6 +637,17 @@ void statedb_set_retention(struct statedb *, uint64_t age_ms,
  */
 int64_t prune_cut(const int64_t *id, const int64_t *time_ms, size_t n,
     int64_t max_id, uint64_t keep, int64_t before_ms, int64_t spare);
+/*
+ * Pure: after a step of step events at most that fetched the n oldest and
+ * cut up to cut (0: none), when the next step is due, in ms from now_ms
+ * (wall clock): next_ms when the step was a whole one (a backlog); else
+ * when the oldest event kept (the spare aside) passes age_ms (0: no age
+ * limit), next_ms at the soonest; else -1, none: what a count limit lets
+ * go changes only when events are written, and a commit arms a step.
+ */
+int64_t prune_next(const int64_t *id, const int64_t *time_ms, size_t n,
+    size_t step, int64_t cut, int64_t spare, uint64_t age_ms, int64_t now_ms,
+    int64_t next_ms);
 
 /* output.c: a worker's stdout and stderr. */
 

@@ -759,6 +759,70 @@ test_prune_cut(void **state)
 	assert_int_equal(prune_cut(id, t, 0, 0, 3, 100, 0), 0);
 }
 
+/* Pure, with a fake clock: when the next step of pruning is due. */
+static void
+test_prune_next(void **state)
+{
+	int64_t id[4] = { 1, 2, 3, 4 };
+	int64_t t[4] = { 1000, 2000, 3000, 4000 };
+
+	(void)state;
+	/* A whole step went: the next soon, whatever the ages. */
+	assert_int_equal(prune_next(id, t, 4, 4, 4, 0, 0, 9000, 20), 20);
+	assert_int_equal(prune_next(id, t, 4, 4, 3, 4, 500, 9000, 20), 20);
+	/* No age limit: nothing until events are written. */
+	assert_int_equal(prune_next(id, t, 4, 5, 2, 0, 0, 9000, 20), -1);
+	/* Id 3 kept: due once 3000 + 5000 is past, at 8001. */
+	assert_int_equal(prune_next(id, t, 4, 5, 2, 0, 5000, 6000, 20), 2001);
+	/* Nothing cut: the oldest; the spare is not waited for. */
+	assert_int_equal(prune_next(id, t, 4, 5, 0, 0, 5000, 5000, 20), 1001);
+	assert_int_equal(prune_next(id, t, 4, 5, 0, 1, 5000, 5000, 20), 2001);
+	/* Past due already (the wall clock moved): soon, not at once. */
+	assert_int_equal(prune_next(id, t, 4, 5, 0, 0, 100, 9000, 20), 20);
+	/* All gone but the spare, or none at all: nothing to wait for. */
+	assert_int_equal(prune_next(id, t, 4, 5, 3, 4, 5000, 6000, 20), -1);
+	assert_int_equal(prune_next(id, t, 0, 5, 0, 0, 5000, 6000, 20), -1);
+}
+
+/*
+ * An idle corrald has no prune timer: after the step that follows the
+ * start, with nothing to cut and no age limit, none is armed; events
+ * written arm one again, within a minute.
+ */
+static void
+test_prune_idle(void **state)
+{
+	struct fixture *f = *state;
+	struct statedb *db = statedb_open(f->path, f->base);
+	uint64_t due;
+	int i;
+
+	assert_non_null(db);
+	assert_int_equal(statedb_prune_due(db), 0); /* no retention */
+	statedb_set_retention(db, 0, 100);
+	due = statedb_prune_due(db);
+	assert_true(due > 0 && due <= now_mono_ms() + 5000);
+	for (i = 0; i < 50; i++)
+		add_exit(db, i);
+	/* The commit does not put off the step that is due sooner. */
+	assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE |
+	    EVLOOP_NONBLOCK), 0);
+	assert_int_equal(count_rows(f->path, "1"), 50);
+	assert_int_equal(statedb_prune_due(db), due);
+	/* The step: nothing to cut, nothing to wait for. */
+	assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE), 0);
+	assert_int_equal(statedb_prune_due(db), 0);
+	assert_int_equal(count_rows(f->path, "1"), 50);
+	add_exit(db, 50);
+	assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE |
+	    EVLOOP_NONBLOCK), 0);
+	due = statedb_prune_due(db);
+	assert_true(due > 0 && due <= now_mono_ms() + 60000);
+	statedb_set_retention(db, 0, 0);
+	assert_int_equal(statedb_prune_due(db), 0);
+	statedb_close(db);
+}
+
 static void
 collect_json(void *arg, const char *json)
 {
@@ -1001,6 +1065,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test(test_db_cond_of),
 		cmocka_unit_test(test_prune_cut),
+		cmocka_unit_test(test_prune_next),
+		cmocka_unit_test_setup_teardown(test_prune_idle, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_locked_at_start, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable_then_writable,
