@@ -548,9 +548,12 @@ int statedb_history(struct statedb *, const char *agent, int instance,
 int statedb_breaker_history(struct statedb *, const char *name,
     unsigned limit, void (*fn)(void *, int64_t time_ms, const char *kind,
     const char *from, const char *to, const char *why), void *arg);
-/* Transactions committed, events written, events waiting. */
+/*
+ * Transactions committed and events written since the start (what waits
+ * is in statedb_health).
+ */
 void statedb_stats(const struct statedb *, uint64_t *commits,
-    uint64_t *written, size_t *queued);
+    uint64_t *written);
 
 /* A run with a process, as the state database records it (table runs). */
 struct run_row {

@@ -1671,12 +1671,10 @@ statedb_next_chain(struct statedb *s)
 }
 
 void
-statedb_stats(const struct statedb *s, uint64_t *commits, uint64_t *written,
-    size_t *queued)
+statedb_stats(const struct statedb *s, uint64_t *commits, uint64_t *written)
 {
 	*commits = s->commits;
 	*written = s->written;
-	*queued = s->nq;
 }
 
 

@@ -108,21 +108,23 @@ test_one_transaction_per_turn(void **state)
 	struct fixture *f = *state;
 	struct statedb *db = statedb_open(f->path, f->base);
 	uint64_t commits, written;
-	size_t queued;
+	struct statedb_health h;
 	int i;
 
 	assert_non_null(db);
 	for (i = 0; i < 1000; i++)
 		add_exit(db, i);
-	statedb_stats(db, &commits, &written, &queued);
+	statedb_stats(db, &commits, &written);
+	statedb_health(db, &h);
 	assert_int_equal(commits, 0);
-	assert_int_equal(queued, 1000);
+	assert_int_equal(h.queued, 1000);
 	assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK),
 	    0);
-	statedb_stats(db, &commits, &written, &queued);
+	statedb_stats(db, &commits, &written);
+	statedb_health(db, &h);
 	assert_int_equal(commits, 1);
 	assert_int_equal(written, 1000);
-	assert_int_equal(queued, 0);
+	assert_int_equal(h.queued, 0);
 	assert_int_equal(count_rows(f->path, "kind='exit' AND class='crash' "
 	    "AND signal=11 AND errno IS NULL AND code IS NULL"), 1000);
 	assert_int_equal(count_rows(f->path, "detail = 'exit 999' AND "
@@ -137,7 +139,7 @@ test_nothing_lost_while_locked(void **state)
 	struct fixture *f = *state;
 	struct statedb *db = statedb_open(f->path, f->base);
 	uint64_t commits, written;
-	size_t queued;
+	struct statedb_health h;
 	sqlite3 *other;
 	int i;
 
@@ -149,9 +151,10 @@ test_nothing_lost_while_locked(void **state)
 		add_exit(db, i);
 	/* The flush waits its busy timeout, fails and arms its retry. */
 	event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-	statedb_stats(db, &commits, &written, &queued);
+	statedb_stats(db, &commits, &written);
+	statedb_health(db, &h);
 	assert_int_equal(commits, 0);
-	assert_int_equal(queued, 50);
+	assert_int_equal(h.queued, 50);
 	for (i = 50; i < 80; i++)
 		add_exit(db, i);
 	assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL),
@@ -159,7 +162,8 @@ test_nothing_lost_while_locked(void **state)
 	sqlite3_close(other);
 	/* The retry timer fires and writes all of them at once. */
 	assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE), 0);
-	statedb_stats(db, &commits, &written, &queued);
+	statedb_stats(db, &commits, &written);
+	statedb_health(db, &h);
 	assert_int_equal(commits, 1);
 	assert_int_equal(written, 80);
 	assert_int_equal(count_rows(f->path, "kind='exit'"), 80);
