@@ -108,6 +108,27 @@ char *xstrndup(const char *, size_t);
 int xasprintf(char **, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 
+/*
+ * nametab.c: a set of strings with an index each, for lookups by name that
+ * must not make a loop quadratic.  The strings are borrowed: each must stay
+ * where it is while in the table.  A zeroed struct is an empty table.
+ */
+struct nametab {
+	const char **keys;
+	size_t *vals;
+	size_t mask; /* size - 1, a power of two; 0: nothing allocated */
+	size_t n;
+};
+/* Frees what t holds and leaves it empty (and usable). */
+void nametab_free(struct nametab *);
+/* key's value, or -1 when key is not in t. */
+ssize_t nametab_get(const struct nametab *, const char *key);
+/*
+ * Add key (borrowed) with value val.  Returns false, leaving t as it
+ * was, when key is there already.
+ */
+bool nametab_put(struct nametab *, const char *key, size_t val);
+
 /* units.c: parsing of the value types of the fleet file.  Pure. */
 
 /* Each returns 0, or -1 with a message (static, or in buf) in *why. */
@@ -165,28 +186,6 @@ struct expand_vars {
  */
 char *expand_vars(const char *s, const struct expand_vars *,
     const char **why);
-
-/* nametab.c: names with an index each, hashed. */
-
-/*
- * A set of strings with an index each.  The strings are borrowed: each
- * must outlive the table.  All zeroes is an empty table.
- */
-struct nametab {
-	const char **keys;
-	size_t *vals;
-	size_t mask; /* size - 1, a power of two; 0: nothing allocated */
-	size_t n;
-};
-/* key's value, or -1 when key is not in t. */
-ssize_t nametab_get(const struct nametab *, const char *key);
-/*
- * Add key with value val.  Returns false, leaving t as it was, when key is
- * there already.
- */
-bool nametab_put(struct nametab *, const char *key, size_t val);
-/* Empty again (and all zeroes). */
-void nametab_free(struct nametab *);
 
 /* config.c: the fleet file, parsed, checked and resolved. */
 
@@ -549,9 +548,12 @@ int statedb_history(struct statedb *, const char *agent, int instance,
 int statedb_breaker_history(struct statedb *, const char *name,
     unsigned limit, void (*fn)(void *, int64_t time_ms, const char *kind,
     const char *from, const char *to, const char *why), void *arg);
-/* Transactions committed, events written, events waiting. */
+/*
+ * Transactions committed and events written since the start (what waits
+ * is in statedb_health).
+ */
 void statedb_stats(const struct statedb *, uint64_t *commits,
-    uint64_t *written, size_t *queued);
+    uint64_t *written);
 
 /* A run with a process, as the state database records it (table runs). */
 struct run_row {
@@ -622,10 +624,14 @@ void statedb_health(const struct statedb *, struct statedb_health *);
 void statedb_set_resync(struct statedb *, void (*fn)(void *), void *arg);
 /*
  * Prune events older than age_ms, and all but about the newest count
- * (0: no limit of that kind), in small steps in the background.
+ * (0: no limit of that kind), in small steps in the background: a step
+ * soon after this call and after events are written, and at the time the
+ * oldest event kept passes age_ms; no timer while nothing is to be done.
  */
 void statedb_set_retention(struct statedb *, uint64_t age_ms,
     uint64_t count);
+/* When the next step of pruning is due (monotonic ms); 0: none armed. */
+uint64_t statedb_prune_due(const struct statedb *);
 /*
  * Pure: given the n oldest events (ids ascending, their wall times), the id
  * up to which they may be pruned (0: none), keeping about keep events
@@ -634,6 +640,17 @@ void statedb_set_retention(struct statedb *, uint64_t age_ms,
  */
 int64_t prune_cut(const int64_t *id, const int64_t *time_ms, size_t n,
     int64_t max_id, uint64_t keep, int64_t before_ms, int64_t spare);
+/*
+ * Pure: after a step of step events at most that fetched the n oldest and
+ * cut up to cut (0: none), when the next step is due, in ms from now_ms
+ * (wall clock): next_ms when the step was a whole one (a backlog); else
+ * when the oldest event kept (the spare aside) passes age_ms (0: no age
+ * limit), next_ms at the soonest; else -1, none: what a count limit lets
+ * go changes only when events are written, and a commit arms a step.
+ */
+int64_t prune_next(const int64_t *id, const int64_t *time_ms, size_t n,
+    size_t step, int64_t cut, int64_t spare, uint64_t age_ms, int64_t now_ms,
+    int64_t next_ms);
 
 /* output.c: a worker's stdout and stderr. */
 

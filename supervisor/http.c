@@ -114,7 +114,7 @@ metrics(struct http *h, struct evbuffer *out, uint64_t lag_us)
 	struct fleet *f = h->fleet;
 	uint64_t now = now_mono_ms(), commits, written;
 	struct statedb_health dbh;
-	size_t by_state[W_LAST + 1] = { 0 }, queued, i;
+	size_t by_state[W_LAST + 1] = { 0 }, i;
 	int c, st;
 
 	head(out, "corral_up", "gauge", "1 while corrald runs.");
@@ -217,15 +217,15 @@ metrics(struct http *h, struct evbuffer *out, uint64_t lag_us)
 	for (st = W_STOPPED; st <= W_LAST; st++)
 		evbuffer_add_printf(out, "corral_workers{state=\"%s\"} %zu\n",
 		    wstate_name((enum wstate)st), by_state[st]);
-	statedb_stats(h->db, &commits, &written, &queued);
+	statedb_stats(h->db, &commits, &written);
+	statedb_health(h->db, &dbh);
 	head(out, "corral_events_total", "counter",
 	    "Events written to the state database.");
 	evbuffer_add_printf(out, "corral_events_total %llu\n",
 	    (unsigned long long)written);
 	head(out, "corral_events_queued", "gauge",
 	    "Events waiting to be written (grows while the disk fails).");
-	evbuffer_add_printf(out, "corral_events_queued %zu\n", queued);
-	statedb_health(h->db, &dbh);
+	evbuffer_add_printf(out, "corral_events_queued %zu\n", dbh.queued);
 	head(out, "corral_state_db_ok", "gauge",
 	    "1 when the state database is written, 0 while it cannot be.");
 	evbuffer_add_printf(out, "corral_state_db_ok %d\n", dbh.cond == DBC_OK);

@@ -2,8 +2,9 @@
  * nametab.c: a set of names with an index each, hashed: the lookups by
  * name that would otherwise make loading a fleet file, starting a fleet or
  * reloading it quadratic (config.c's sections, clusters and agents; the
- * fleet's agents and clusters by name, fleet_find_rt).  Open addressing,
- * linear probing, at most half full.
+ * fleet's agents and clusters by name, fleet_find_rt; the state database's
+ * queued rows).  Open addressing, linear probing, at most half full; no
+ * removal (a user that forgets starts a table afresh).
  */
 #include <stdlib.h>
 #include <string.h>

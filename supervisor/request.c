@@ -75,6 +75,21 @@ targets_alloc(struct ctl_request *r, size_t n)
 	r->ntargets = 0;
 }
 
+/* The n words of a as targets (all, AGENT, AGENT:N, CLUSTER).  0 or -1. */
+static int
+targets_parse(struct ctl_request *r, char **a, size_t n, char *why,
+    size_t len)
+{
+	size_t i;
+
+	targets_alloc(r, n);
+	for (i = 0; i < n; i++)
+		if (target_parse(a[i], &r->targets[r->ntargets++], why,
+		    len) == -1)
+			return -1;
+	return 0;
+}
+
 /* start, stop, restart: [--no-wait] TARGET... */
 static int
 parse_change(struct ctl_request *r, char **a, size_t n, char *why,
@@ -82,7 +97,6 @@ parse_change(struct ctl_request *r, char **a, size_t n, char *why,
 {
 	static const char *const name[] = { [CMD_START] = "start",
 		[CMD_STOP] = "stop", [CMD_RESTART] = "restart" };
-	size_t i;
 
 	if (n > 0 && strcmp(a[0], "--no-wait") == 0) {
 		r->nowait = true;
@@ -92,12 +106,7 @@ parse_change(struct ctl_request *r, char **a, size_t n, char *why,
 	if (n == 0)
 		return refuse(why, len, "usage: %s [--no-wait] "
 		    "all|AGENT|AGENT:N|CLUSTER...", name[r->cmd]);
-	targets_alloc(r, n);
-	for (i = 0; i < n; i++)
-		if (target_parse(a[i], &r->targets[r->ntargets++], why,
-		    len) == -1)
-			return -1;
-	return 0;
+	return targets_parse(r, a, n, why, len);
 }
 
 /* status [--json] [TARGET...]: no target is all of them. */
@@ -105,19 +114,12 @@ static int
 parse_status(struct ctl_request *r, char **a, size_t n, char *why,
     size_t len)
 {
-	size_t i;
-
 	if (n > 0 && strcmp(a[0], "--json") == 0) {
 		r->json = true;
 		a++;
 		n--;
 	}
-	targets_alloc(r, n);
-	for (i = 0; i < n; i++)
-		if (target_parse(a[i], &r->targets[r->ntargets++], why,
-		    len) == -1)
-			return -1;
-	return 0;
+	return targets_parse(r, a, n, why, len);
 }
 
 /*

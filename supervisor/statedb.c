@@ -43,8 +43,8 @@
 #define DB_BUSY_MS 5
 #define DB_CLOSE_WAIT_MS 2000 /* at exit, the last tries to write */
 #define PRUNE_STEP 500        /* events deleted per step */
-#define PRUNE_FIRST_MS 5000   /* after the start */
-#define PRUNE_EVERY_MS 60000
+#define PRUNE_FIRST_MS 5000   /* after the start, or a change of retention */
+#define PRUNE_EVERY_MS 60000  /* after a commit of events, at the latest */
 #define PRUNE_NEXT_MS 20      /* between steps of a backlog */
 
 static const struct timeval zero_tv = { 0, 0 };
@@ -80,16 +80,20 @@ struct statedb {
 	int64_t next_id;
 	uint64_t commits, written;
 	uint64_t retention_ms, retention_count, pruned;
+	uint64_t prune_due_ms; /* monotonic: when prune_ev fires, if pending */
 	sqlite3_stmt *json;
 	/*
 	 * Rows to write or forget with the next batch: at most one op per
 	 * table and key, the newest, so that the queue stays bounded however
 	 * long the disk fails.  The key is r.agent (a breaker's name, a meta
-	 * key) and r.instance.
+	 * key) and r.instance.  Written in the order first queued; rqtab
+	 * finds an op by its hkey (a mass restart queues tens of thousands
+	 * in one turn: no search of the queue per row).
 	 */
 	struct row_op {
 		enum db_table table;
 		bool del;
+		char hkey[NAME_MAX_LEN + 32]; /* "table instance key" */
 		struct run_row r;    /* the key, always; runs: the row */
 		struct worker_row w;
 		struct corral_breaker b;
@@ -97,6 +101,7 @@ struct statedb {
 		char *value;         /* meta: owned */
 	} *rq;
 	size_t nrq, caprq;
+	struct nametab rqtab; /* hkey -> index in rq; borrows rq's hkeys */
 	void (*listener)(void *, const struct db_event *);
 	void *listener_arg;
 	void (*resync)(void *);  /* writes again all the state it knows */
@@ -209,6 +214,7 @@ static const char *kind_names[] = { "daemon", "spawn", "exit", "state",
 
 static void flush_cb(evutil_socket_t, short, void *);
 static void prune_cb(evutil_socket_t, short, void *);
+static void prune_arm(struct statedb *, uint64_t ms);
 static struct row_op *row_queue(struct statedb *, enum db_table, bool del,
     const char *key, unsigned instance);
 
@@ -903,6 +909,7 @@ statedb_close(struct statedb *s)
 		free(s->rq[i].value);
 	}
 	free(s->rq);
+	nametab_free(&s->rqtab);
 	if (s->flush_ev != NULL)
 		event_free(s->flush_ev);
 	if (s->retry_ev != NULL)
@@ -1195,6 +1202,7 @@ flush_some(struct statedb *s, size_t max)
 		free(s->rq[i].value);
 	}
 	s->nrq = 0;
+	nametab_free(&s->rqtab);
 	for (i = 0; i < n; i++)
 		event_clear(&s->q[i]);
 	if (n > 0) /* only rows, maybe: no queue of events yet */
@@ -1202,6 +1210,13 @@ flush_some(struct statedb *s, size_t max)
 	s->nq -= n;
 	s->commits++;
 	s->written += n;
+	/*
+	 * Events written are what may take the table past a retention
+	 * limit: the one thing that brings a step sooner than the age of
+	 * the oldest event does.  A busy fleet's steps stay a minute apart.
+	 */
+	if (n > 0)
+		prune_arm(s, PRUNE_EVERY_MS);
 	s->failing = false;
 	s->retry_ms = 0;
 	cond_set(s, DBC_OK);
@@ -1256,34 +1271,40 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 
 /*
  * The op of a row to write or forget with the next batch, replacing any
- * op still queued for the same table and key: the newest says all.  The
- * caller fills in the row.
+ * op still queued for the same table and key (in its place in the queue):
+ * the newest says all.  The caller fills in the row.
  */
 static struct row_op *
 row_queue(struct statedb *s, enum db_table t, bool del, const char *key,
     unsigned instance)
 {
-	struct row_op *op = NULL;
+	struct row_op *op;
+	char hkey[sizeof(op->hkey)];
+	ssize_t at;
 	size_t i;
 
-	for (i = 0; i < s->nrq; i++) {
-		struct row_op *o = &s->rq[i];
-		if (o->table == t && o->r.instance == instance &&
-		    strcmp(o->r.agent, key) == 0) {
-			op = o;
-			free(op->r.cgroup);
-			free(op->value);
-			break;
-		}
-	}
-	if (op == NULL) {
+	/* As the op keeps it: a key too long is cut, and matches cut. */
+	snprintf(hkey, sizeof(hkey), "%d %u %.*s", (int)t, instance,
+	    (int)sizeof(op->r.agent) - 1, key);
+	if ((at = nametab_get(&s->rqtab, hkey)) != -1) {
+		op = &s->rq[at];
+		free(op->r.cgroup);
+		free(op->value);
+	} else {
 		if (s->nrq == s->caprq) {
 			s->caprq = s->caprq ? s->caprq * 2 : 64;
 			s->rq = xreallocarray(s->rq, s->caprq, sizeof(*s->rq));
+			/* The table borrowed the hkeys where they were. */
+			nametab_free(&s->rqtab);
+			for (i = 0; i < s->nrq; i++)
+				nametab_put(&s->rqtab, s->rq[i].hkey, i);
 		}
 		op = &s->rq[s->nrq++];
 	}
 	memset(op, 0, sizeof(*op));
+	memcpy(op->hkey, hkey, sizeof(hkey));
+	if (at == -1)
+		nametab_put(&s->rqtab, op->hkey, s->nrq - 1);
 	op->table = t;
 	op->del = del;
 	snprintf(op->r.agent, sizeof(op->r.agent), "%s", key);
@@ -1391,28 +1412,79 @@ prune_cut(const int64_t *id, const int64_t *time_ms, size_t n,
 	return cut;
 }
 
+int64_t
+prune_next(const int64_t *id, const int64_t *time_ms, size_t n, size_t step,
+    int64_t cut, int64_t spare, uint64_t age_ms, int64_t now_ms,
+    int64_t next_ms)
+{
+	int64_t due;
+	size_t i;
+
+	/* A whole step went (the spare may close it): there is more. */
+	if (n > 0 && n == step && cut >= id[n - 1] - 1)
+		return next_ms;
+	if (age_ms == 0 || age_ms > (uint64_t)INT64_MAX / 4)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (id[i] > cut && id[i] != spare)
+			break;
+	if (i == n) /* none kept among them, and there are no more */
+		return -1;
+	/* It goes once before_ms (now less age_ms) is past its time. */
+	due = time_ms[i] + (int64_t)age_ms + 1 - now_ms;
+	return due > next_ms ? due : next_ms;
+}
+
+/*
+ * Arm the next step in ms, unless one is due sooner.  Never with no
+ * retention: then nothing is pruned.
+ */
+static void
+prune_arm(struct statedb *s, uint64_t ms)
+{
+	uint64_t due = now_mono_ms() + ms;
+
+	if (s->retention_ms == 0 && s->retention_count == 0)
+		return;
+	if (evtimer_pending(s->prune_ev, NULL) && s->prune_due_ms <= due)
+		return;
+	timer_add_ms(s->prune_ev, ms);
+	s->prune_due_ms = due;
+}
+
 void
 statedb_set_retention(struct statedb *s, uint64_t age_ms, uint64_t count)
 {
 	s->retention_ms = age_ms;
 	s->retention_count = count;
-	if ((age_ms > 0 || count > 0) && !evtimer_pending(s->prune_ev, NULL))
-		timer_add_ms(s->prune_ev, PRUNE_FIRST_MS);
+	if (age_ms == 0 && count == 0)
+		evtimer_del(s->prune_ev);
+	else
+		prune_arm(s, PRUNE_FIRST_MS);
+}
+
+uint64_t
+statedb_prune_due(const struct statedb *s)
+{
+	return evtimer_pending(s->prune_ev, NULL) ? s->prune_due_ms : 0;
 }
 
 /*
  * One step of pruning: at most PRUNE_STEP of the oldest events, in a
- * transaction of its own, then the next step soon if there is a backlog.
- * Never while writes fail: then the queue has the disk's attention.
+ * transaction of its own, then the next step (prune_next): soon if there
+ * is a backlog, else when the oldest event kept comes of age, else none
+ * until events are written (an idle corrald has no prune timer, or one
+ * far off).  While writes fail, a step a minute: the retries run anyway,
+ * and the commit that ends the failure arms a step too.
  */
 static void
 prune_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct statedb *s = arg;
 	int64_t id[PRUNE_STEP], t[PRUNE_STEP], max_id = 0, spare = 0, cut;
+	int64_t now = now_wall_ms(), next;
 	sqlite3_stmt *st;
 	size_t n = 0;
-	uint64_t next = PRUNE_EVERY_MS;
 
 	(void)fd;
 	(void)what;
@@ -1439,25 +1511,30 @@ prune_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	sqlite3_finalize(st);
 	cut = prune_cut(id, t, n, max_id, s->retention_count,
-	    s->retention_ms > 0 ? now_wall_ms() - (int64_t)s->retention_ms : 0,
-	    spare);
-	if (cut == 0 || sqlite3_prepare_v2(s->db, "DELETE FROM events WHERE "
-	    "id <= ?1 AND id != ?2", -1, &st, NULL) != SQLITE_OK)
-		goto again;
-	sqlite3_bind_int64(st, 1, cut);
-	sqlite3_bind_int64(st, 2, spare);
-	if (sqlite3_step(st) == SQLITE_DONE) {
+	    s->retention_ms > 0 ? now - (int64_t)s->retention_ms : 0, spare);
+	if (cut > 0) {
+		if (sqlite3_prepare_v2(s->db, "DELETE FROM events WHERE "
+		    "id <= ?1 AND id != ?2", -1, &st, NULL) != SQLITE_OK)
+			goto again;
+		sqlite3_bind_int64(st, 1, cut);
+		sqlite3_bind_int64(st, 2, spare);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			sqlite3_finalize(st);
+			goto again;
+		}
 		s->pruned += (uint64_t)sqlite3_changes(s->db);
 		log_debug("state database %s: pruned %d events up to id %lld "
 		    "(event_retention)", s->path, sqlite3_changes(s->db),
 		    (long long)cut);
-		/* A whole step went: there is more. */
-		if (n == PRUNE_STEP && cut >= id[n - 1] - 1)
-			next = PRUNE_NEXT_MS;
+		sqlite3_finalize(st);
 	}
-	sqlite3_finalize(st);
+	next = prune_next(id, t, n, PRUNE_STEP, cut, spare, s->retention_ms,
+	    now, PRUNE_NEXT_MS);
+	if (next >= 0)
+		prune_arm(s, (uint64_t)next);
+	return;
 again:
-	timer_add_ms(s->prune_ev, next);
+	prune_arm(s, PRUNE_EVERY_MS);
 }
 
 /* A checkpoint id column into a fixed buffer; "" for NULL or too long. */
@@ -1594,12 +1671,10 @@ statedb_next_chain(struct statedb *s)
 }
 
 void
-statedb_stats(const struct statedb *s, uint64_t *commits, uint64_t *written,
-    size_t *queued)
+statedb_stats(const struct statedb *s, uint64_t *commits, uint64_t *written)
 {
 	*commits = s->commits;
 	*written = s->written;
-	*queued = s->nq;
 }
 
 

@@ -49,8 +49,8 @@ enum { C_THREAD, C_NS, C_ID, C_PARENT, C_TYPE, C_DATA, C_META, C_CREATED,
 
 enum {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_LATEST, ST_PUT, ST_GET,
-	ST_GET_LATEST, ST_WRITES, ST_W_IGNORE, ST_W_REPLACE, ST_DEL_CP,
-	ST_DEL_W, ST_N
+	ST_GET_LATEST, ST_WRITES, ST_W_RANGE, ST_W_IGNORE, ST_W_REPLACE,
+	ST_DEL_CP, ST_DEL_W, ST_N
 };
 
 static const char *const sql[ST_N] = {
@@ -71,6 +71,16 @@ static const char *const sql[ST_N] = {
 	[ST_WRITES] = "SELECT task_id, idx, channel, type, value, checksum"
 	    " FROM writes WHERE thread_id = ?1 AND checkpoint_ns = ?2"
 	    " AND checkpoint_id = ?3 ORDER BY task_id, idx",
+	/*
+	 * The writes of a thread's namespace from a checkpoint down, in the
+	 * primary key's order backwards (no sort): a list of the thread
+	 * reads them beside its checkpoints (ST_WRITES's columns, then the
+	 * checkpoint's id).
+	 */
+	[ST_W_RANGE] = "SELECT task_id, idx, channel, type, value, checksum,"
+	    " checkpoint_id FROM writes WHERE thread_id = ?1"
+	    " AND checkpoint_ns = ?2 AND checkpoint_id <= ?3"
+	    " ORDER BY checkpoint_id DESC, task_id DESC, idx DESC",
 	[ST_W_IGNORE] = "INSERT OR IGNORE INTO writes (thread_id,"
 	    " checkpoint_ns, checkpoint_id, task_id, idx, channel, type, value,"
 	    " checksum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -297,19 +307,16 @@ col_key(struct tbuf *tb, sqlite3_stmt *st, int i)
 }
 
 /*
- * Copies the checkpoint row under st into the tuple buffer, then its
- * writes, checking every checksum.  st stays on its row meanwhile: the
- * writes are read in the same read transaction.
+ * Copies the checkpoint row under st (its columns CP_COLUMNS first) into
+ * the tuple buffer, checking its checksum.  Returns false when it does
+ * not hold (the tuple is then corrupt, and its writes are not read).
  */
-static int
-read_row(struct sq_store *s, sqlite3_stmt *st)
+static bool
+read_checkpoint(struct tbuf *tb, sqlite3_stmt *st)
 {
-	struct tbuf *tb = &s->tb;
-	sqlite3_stmt *w = s->st[ST_WRITES];
-	const char *type, *meta, *ch, *wtype;
-	const void *data, *val;
-	size_t tlen, len, mlen, clen, wtlen, vlen;
-	int rc;
+	const char *type, *meta;
+	const void *data;
+	size_t tlen, len, mlen;
 
 	tb_reset(tb);
 	tb->thread = col_key(tb, st, C_THREAD);
@@ -329,35 +336,65 @@ read_row(struct sq_store *s, sqlite3_stmt *st)
 	    store_crc_checkpoint(type, tlen, data, len, meta, mlen) ||
 	    meta == NULL) {
 		tb->corrupt = true;
-		return CORRAL_OK;
+		return false;
 	}
 	tb->type = type != NULL ? tb_add(tb, type, tlen) : TB_NULL;
 	tb->data = tb_add(tb, data != NULL ? data : "", len);
 	tb->dlen = len;
 	tb->meta = tb_add(tb, meta, mlen);
+	return true;
+}
 
+/*
+ * Adds the pending write under st, its columns from off on in the order
+ * of ST_WRITES's, to the tuple buffer, checking its checksum (a write
+ * that fails it makes the tuple corrupt and is left out).
+ */
+static void
+read_write(struct tbuf *tb, sqlite3_stmt *w, int off)
+{
+	const char *ch, *wtype;
+	const void *val;
+	size_t clen, wtlen, vlen;
+
+	wtype = (const char *)sqlite3_column_text(w, off + 3);
+	wtlen = (size_t)sqlite3_column_bytes(w, off + 3);
+	ch = (const char *)sqlite3_column_text(w, off + 2);
+	clen = (size_t)sqlite3_column_bytes(w, off + 2);
+	val = sqlite3_column_blob(w, off + 4);
+	vlen = (size_t)sqlite3_column_bytes(w, off + 4);
+	/* The checksum leaves the task out: it must be there too. */
+	if (ch == NULL || sqlite3_column_type(w, off) == SQLITE_NULL ||
+	    sqlite3_column_type(w, off + 5) != SQLITE_INTEGER ||
+	    (uint32_t)sqlite3_column_int64(w, off + 5) !=
+	    store_crc_write(wtype, wtlen, ch, clen, val, vlen)) {
+		tb->corrupt = true;
+		return;
+	}
+	tb_add_write(tb, (const char *)sqlite3_column_text(w, off),
+	    (size_t)sqlite3_column_bytes(w, off), sqlite3_column_int(w, off + 1),
+	    ch, clen, wtype, wtlen, val, vlen);
+}
+
+/*
+ * Copies the checkpoint row under st into the tuple buffer, then its
+ * writes, checking every checksum.  st stays on its row meanwhile: the
+ * writes are read in the same read transaction.
+ */
+static int
+read_row(struct sq_store *s, sqlite3_stmt *st)
+{
+	struct tbuf *tb = &s->tb;
+	sqlite3_stmt *w = s->st[ST_WRITES];
+	int rc;
+
+	if (!read_checkpoint(tb, st))
+		return CORRAL_OK;
 	sqlite3_bind_value(w, 1, sqlite3_column_value(st, C_THREAD));
 	sqlite3_bind_value(w, 2, sqlite3_column_value(st, C_NS));
 	sqlite3_bind_value(w, 3, sqlite3_column_value(st, C_ID));
-	while ((rc = sqlite3_step(w)) == SQLITE_ROW) {
-		wtype = (const char *)sqlite3_column_text(w, 3);
-		wtlen = (size_t)sqlite3_column_bytes(w, 3);
-		ch = (const char *)sqlite3_column_text(w, 2);
-		clen = (size_t)sqlite3_column_bytes(w, 2);
-		val = sqlite3_column_blob(w, 4);
-		vlen = (size_t)sqlite3_column_bytes(w, 4);
-		/* The checksum leaves the task out: it must be there too. */
-		if (ch == NULL || sqlite3_column_type(w, 0) == SQLITE_NULL ||
-		    sqlite3_column_type(w, 5) != SQLITE_INTEGER ||
-		    (uint32_t)sqlite3_column_int64(w, 5) !=
-		    store_crc_write(wtype, wtlen, ch, clen, val, vlen)) {
-			tb->corrupt = true;
-			continue;
-		}
-		tb_add_write(tb, (const char *)sqlite3_column_text(w, 0),
-		    (size_t)sqlite3_column_bytes(w, 0), sqlite3_column_int(w, 1),
-		    ch, clen, wtype, wtlen, val, vlen);
-	}
+	while ((rc = sqlite3_step(w)) == SQLITE_ROW)
+		read_write(tb, w, 0);
 	sqlite3_reset(w);
 	if (rc != SQLITE_DONE)
 		return sq_fail(s, rc, "read writes");
@@ -427,30 +464,64 @@ store_filter_check(struct corral_store *s, sqlite3 *db, sqlite3_stmt **st,
 	return code;
 }
 
-/* The statement of one shape of list, prepared on first use. */
+/*
+ * The statement of one shape of list, prepared on first use.
+ *
+ * A list of one thread and namespace (a saver's list of a config) is of
+ * the checkpoints alone, in the order of the primary key backwards:
+ * sq_list reads their writes beside them from one more query
+ * (ST_W_RANGE), also without a sort.  Any other list takes its page of
+ * checkpoints (with the limit, the sort keeps only the newest), then
+ * joins that page with the writes and sorts the rows so that each
+ * checkpoint's writes follow it: one row per write (the columns of
+ * ST_WRITES's from L_WRITE on; L_MATCH NULL: it has none), L_RID telling
+ * where a checkpoint's rows end.  Either way one query, not one per
+ * checkpoint, reads the writes.
+ */
+#define KEYED(shape) (((shape) & (L_THREAD | L_NS)) == (L_THREAD | L_NS))
+#define L_RID 9
+#define L_WRITE 10
+#define L_MATCH 16
+#define L_COLUMNS "c.thread_id, c.checkpoint_ns, c.checkpoint_id," \
+	" c.parent_checkpoint_id, c.type, c.checkpoint, c.metadata," \
+	" c.created_ms, c.checksum, c.rid, w.task_id, w.idx, w.channel," \
+	" w.type, w.value, w.checksum, w.thread_id"
 static int
 list_stmt(struct sq_store *s, unsigned shape, sqlite3_stmt **out)
 {
-	char q[1024];
+	char q[2048], where[1024];
 	int n, rc;
 
 	if (s->list[shape] != NULL) {
 		*out = s->list[shape];
 		return CORRAL_OK;
 	}
-	/*
-	 * Ties of ids across threads and namespaces are ordered too, so
-	 * that both backends give the same answer.
-	 */
-	n = snprintf(q, sizeof(q), "SELECT " CP_COLUMNS " FROM checkpoints"
-	    " WHERE 1%s%s%s%s ORDER BY checkpoint_id DESC, thread_id DESC,"
-	    " checkpoint_ns DESC%s",
+	n = snprintf(where, sizeof(where), "1%s%s%s%s",
 	    shape & L_THREAD ? " AND thread_id = ?1" : "",
 	    shape & L_NS ? " AND checkpoint_ns = ?2" : "",
 	    shape & L_BEFORE ? " AND checkpoint_id < ?3" : "",
 	    shape & L_FILTER ? " AND " STORE_FILTER_SQL(
-	    "CAST(metadata AS TEXT)", "?4") : "",
-	    shape & L_LIMIT ? " LIMIT ?5" : "");
+	    "CAST(metadata AS TEXT)", "?4") : "");
+	if (n < 0 || (size_t)n >= sizeof(where))
+		return store_fail(&s->base, CORRAL_EIO, "list: query too long");
+	/*
+	 * Ties of ids across threads and namespaces are ordered too, so
+	 * that both backends give the same answer.
+	 */
+	if (KEYED(shape))
+		n = snprintf(q, sizeof(q), "SELECT " CP_COLUMNS
+		    " FROM checkpoints WHERE %s ORDER BY checkpoint_id DESC%s",
+		    where, shape & L_LIMIT ? " LIMIT ?5" : "");
+	else
+		n = snprintf(q, sizeof(q), "SELECT " L_COLUMNS " FROM (SELECT"
+		    " rowid AS rid, * FROM checkpoints WHERE %s ORDER BY"
+		    " checkpoint_id DESC, thread_id DESC, checkpoint_ns DESC%s)"
+		    " AS c LEFT JOIN writes AS w ON w.thread_id = c.thread_id"
+		    " AND w.checkpoint_ns = c.checkpoint_ns"
+		    " AND w.checkpoint_id = c.checkpoint_id"
+		    " ORDER BY c.checkpoint_id DESC, c.thread_id DESC,"
+		    " c.checkpoint_ns DESC, c.rid, w.task_id, w.idx", where,
+		    shape & L_LIMIT ? " LIMIT ?5" : "");
 	if (n < 0 || (size_t)n >= sizeof(q))
 		return store_fail(&s->base, CORRAL_EIO, "list: query too long");
 	rc = sqlite3_prepare_v3(s->db, q, -1, SQLITE_PREPARE_PERSISTENT,
@@ -461,16 +532,82 @@ list_stmt(struct sq_store *s, unsigned shape, sqlite3_stmt **out)
 	return CORRAL_OK;
 }
 
+/*
+ * Hands the tuple in the buffer to fn.  1 when fn says stop, else
+ * CORRAL_OK, or CORRAL_ENOMEM.
+ */
+static int
+list_emit(struct sq_store *s, store_list_fn fn, void *arg)
+{
+	struct corral_tuple t;
+
+	if (s->tb.nomem || tb_view(&s->tb, &t) != CORRAL_OK)
+		return store_fail(&s->base, CORRAL_ENOMEM,
+		    "out of memory listing checkpoints");
+	return fn(arg, &t) != 0 ? 1 : CORRAL_OK;
+}
+
+/* SQLite's BINARY collation: bytes, then the shorter first. */
+static int
+col_cmp(sqlite3_stmt *a, int i, sqlite3_stmt *b, int j)
+{
+	const void *x = sqlite3_column_blob(a, i), *y = sqlite3_column_blob(b, j);
+	size_t m = (size_t)sqlite3_column_bytes(a, i);
+	size_t n = (size_t)sqlite3_column_bytes(b, j);
+	int c = m == 0 || n == 0 ? 0 : memcmp(x, y, m < n ? m : n);
+
+	return c != 0 ? c : (m > n) - (m < n);
+}
+
+/*
+ * The writes of the checkpoint under st, from w (ST_W_RANGE, *wrc its
+ * last step's result, SQLITE_OK before the first): writes of newer ids
+ * than the checkpoint's are of checkpoints the list left out, and pass.
+ * They come backwards: the tuple's are turned round.  0, or an error.
+ */
+static int
+list_writes(struct sq_store *s, sqlite3_stmt *st, sqlite3_stmt *w, int *wrc,
+    bool sound)
+{
+	struct tbuf *tb = &s->tb;
+	struct tb_write t;
+	size_t i;
+	int c;
+
+	if (sqlite3_column_type(st, C_ID) == SQLITE_NULL)
+		return CORRAL_OK;
+	if (*wrc == SQLITE_OK) {
+		sqlite3_bind_value(w, 1, sqlite3_column_value(st, C_THREAD));
+		sqlite3_bind_value(w, 2, sqlite3_column_value(st, C_NS));
+		sqlite3_bind_value(w, 3, sqlite3_column_value(st, C_ID));
+		*wrc = sqlite3_step(w);
+	}
+	for (; *wrc == SQLITE_ROW; *wrc = sqlite3_step(w)) {
+		if ((c = col_cmp(w, 6, st, C_ID)) < 0)
+			break;
+		if (c == 0 && sound)
+			read_write(tb, w, 0);
+	}
+	if (*wrc != SQLITE_ROW && *wrc != SQLITE_DONE)
+		return sq_fail(s, *wrc, "list: read writes");
+	for (i = 0; i < tb->nw / 2; i++) {
+		t = tb->w[i];
+		tb->w[i] = tb->w[tb->nw - 1 - i];
+		tb->w[tb->nw - 1 - i] = t;
+	}
+	return CORRAL_OK;
+}
+
 static int
 sq_list(struct corral_store *base, const struct corral_list_opts *o,
     store_list_fn fn, void *arg)
 {
 	struct sq_store *s = (struct sq_store *)base;
-	struct corral_tuple t;
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st = NULL, *w = s->st[ST_W_RANGE];
+	sqlite3_int64 rid = 0;
 	unsigned shape = 0;
-	bool keys = false;
-	int rc;
+	bool keys = false, have = false, sound = false;
+	int rc, wrc = SQLITE_OK, code = CORRAL_OK;
 
 	if (o->filter != NULL && (rc = store_filter_check(base, s->db,
 	    &s->filter_check, o->filter, &keys)) != CORRAL_OK)
@@ -493,23 +630,32 @@ sq_list(struct corral_store *base, const struct corral_list_opts *o,
 	if (shape & L_LIMIT)
 		sqlite3_bind_int64(st, 5, o->limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((rc = read_row(s, st)) != CORRAL_OK ||
-		    (rc = tb_view(&s->tb, &t)) != CORRAL_OK) {
-			sqlite3_reset(st);
-			return rc == CORRAL_ENOMEM ? store_fail(base, rc,
-			    "out of memory listing checkpoints") : rc;
+		if (KEYED(shape)) {
+			sound = read_checkpoint(&s->tb, st);
+			if ((code = list_writes(s, st, w, &wrc, sound)) !=
+			    CORRAL_OK || (code = list_emit(s, fn, arg)) !=
+			    CORRAL_OK)
+				break;
+			continue;
 		}
-		if (fn(arg, &t) != 0) {
-			sqlite3_reset(st);
-			return CORRAL_OK;
+		/* A checkpoint's first row: the one before it is whole. */
+		if (!have || sqlite3_column_int64(st, L_RID) != rid) {
+			if (have && (code = list_emit(s, fn, arg)) != CORRAL_OK)
+				break;
+			have = true;
+			rid = sqlite3_column_int64(st, L_RID);
+			sound = read_checkpoint(&s->tb, st);
 		}
+		if (sound && sqlite3_column_type(st, L_MATCH) != SQLITE_NULL)
+			read_write(&s->tb, st, L_WRITE);
 	}
-	if (rc != SQLITE_DONE)
-		rc = sq_fail(s, rc, "list");
-	else
-		rc = CORRAL_OK;
+	if (code == CORRAL_OK && rc == SQLITE_DONE && have)
+		code = list_emit(s, fn, arg);
+	else if (code == CORRAL_OK && rc != SQLITE_DONE)
+		code = sq_fail(s, rc, "list");
+	sqlite3_reset(w);
 	sqlite3_reset(st);
-	return rc;
+	return code == 1 ? CORRAL_OK : code;
 }
 
 static int

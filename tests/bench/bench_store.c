@@ -208,6 +208,14 @@ raw_rows(sqlite3_stmt *st)
 	return n;
 }
 
+#define LIST_TURNS 5
+
+static double
+best(double a, double b)
+{
+	return a > b ? a : b;
+}
+
 static void
 bench_reads(void)
 {
@@ -217,9 +225,9 @@ bench_reads(void)
 	struct corral_list_opts o = { "t-50", "", NULL, NULL, 100 };
 	struct corral_tuple *t;
 	sqlite3 *db;
-	sqlite3_stmt *st;
+	sqlite3_stmt *st, *wst;
 	char thread[32], p[512];
-	double t0, get, list, rget, rlist;
+	double t0, get, list, rget, rlist, rlistw;
 	size_t n;
 	int i, k, rounds;
 
@@ -237,16 +245,6 @@ bench_reads(void)
 		corral_tuple_free(t);
 	}
 	get = rounds / (now_s() - t0);
-	rounds = 3000;
-	t0 = now_s();
-	for (i = 0; i < rounds; i++) {
-		n = 0;
-		if (corral_list(s, &o, count_cb, &n) != CORRAL_OK || n != 100)
-			die("list", corral_store_errmsg(s));
-	}
-	list = rounds / (now_s() - t0);
-	corral_store_close(s);
-
 	snprintf(p, sizeof(p), "%s/read.db", dir);
 	if (sqlite3_open(p, &db) != SQLITE_OK)
 		die(p, sqlite3_errmsg(db));
@@ -254,7 +252,19 @@ bench_reads(void)
 	    " WHERE thread_id = ?1 AND checkpoint_ns = ''"
 	    " ORDER BY checkpoint_id DESC LIMIT ?2", -1, &st, NULL) != SQLITE_OK)
 		die("raw select", sqlite3_errmsg(db));
+	/*
+	 * The same page with its pending writes, in as few rows as raw
+	 * SQLite can read them: the checkpoints, then the writes from the
+	 * newest down in one query.  What the store adds beyond reading the
+	 * rows is the gap between list and this.
+	 */
+	if (sqlite3_prepare_v2(db, "SELECT * FROM writes"
+	    " WHERE thread_id = ?1 AND checkpoint_ns = ''"
+	    " ORDER BY checkpoint_id DESC, task_id DESC, idx DESC LIMIT 200",
+	    -1, &wst, NULL) != SQLITE_OK)
+		die("raw select", sqlite3_errmsg(db));
 	sqlite3_bind_text(st, 1, "t-50", -1, SQLITE_STATIC);
+	sqlite3_bind_text(wst, 1, "t-50", -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, 1);
 	rounds = 100000;
 	t0 = now_s();
@@ -262,13 +272,35 @@ bench_reads(void)
 		if (raw_rows(st) != 1)
 			die("raw select", "no row");
 	rget = rounds / (now_s() - t0);
+	/*
+	 * Lists are short: the three are taken in turns, the best round of
+	 * each kept, so that a neighbour's burst does not land on one only.
+	 */
 	sqlite3_bind_int(st, 2, 100);
-	rounds = 3000;
-	t0 = now_s();
-	for (i = 0; i < rounds; i++)
-		if (raw_rows(st) != 100)
-			die("raw select", "not 100 rows");
-	rlist = rounds / (now_s() - t0);
+	list = rlist = rlistw = 0;
+	for (k = 0; k < LIST_TURNS; k++) {
+		rounds = 3000 / LIST_TURNS;
+		t0 = now_s();
+		for (i = 0; i < rounds; i++) {
+			n = 0;
+			if (corral_list(s, &o, count_cb, &n) != CORRAL_OK ||
+			    n != 100)
+				die("list", corral_store_errmsg(s));
+		}
+		list = best(list, rounds / (now_s() - t0));
+		t0 = now_s();
+		for (i = 0; i < rounds; i++)
+			if (raw_rows(st) != 100)
+				die("raw select", "not 100 rows");
+		rlist = best(rlist, rounds / (now_s() - t0));
+		t0 = now_s();
+		for (i = 0; i < rounds; i++)
+			if (raw_rows(st) != 100 || raw_rows(wst) != 200)
+				die("raw select", "not 100 rows and 200 writes");
+		rlistw = best(rlistw, rounds / (now_s() - t0));
+	}
+	corral_store_close(s);
+	sqlite3_finalize(wst);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	report("get_tuple (latest of 200)", get, rget);
@@ -277,6 +309,7 @@ bench_reads(void)
 	figure("checkpoint_list100_per_s", list);
 	figure("checkpoint_list100_raw_per_s", rlist);
 	report("list of 100", list, rlist);
+	report("list of 100, vs rows + writes", list, rlistw);
 }
 
 /* NPROC processes putting at once; ops/s over the wall time of all. */

@@ -108,21 +108,23 @@ test_one_transaction_per_turn(void **state)
 	struct fixture *f = *state;
 	struct statedb *db = statedb_open(f->path, f->base);
 	uint64_t commits, written;
-	size_t queued;
+	struct statedb_health h;
 	int i;
 
 	assert_non_null(db);
 	for (i = 0; i < 1000; i++)
 		add_exit(db, i);
-	statedb_stats(db, &commits, &written, &queued);
+	statedb_stats(db, &commits, &written);
+	statedb_health(db, &h);
 	assert_int_equal(commits, 0);
-	assert_int_equal(queued, 1000);
+	assert_int_equal(h.queued, 1000);
 	assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK),
 	    0);
-	statedb_stats(db, &commits, &written, &queued);
+	statedb_stats(db, &commits, &written);
+	statedb_health(db, &h);
 	assert_int_equal(commits, 1);
 	assert_int_equal(written, 1000);
-	assert_int_equal(queued, 0);
+	assert_int_equal(h.queued, 0);
 	assert_int_equal(count_rows(f->path, "kind='exit' AND class='crash' "
 	    "AND signal=11 AND errno IS NULL AND code IS NULL"), 1000);
 	assert_int_equal(count_rows(f->path, "detail = 'exit 999' AND "
@@ -137,7 +139,7 @@ test_nothing_lost_while_locked(void **state)
 	struct fixture *f = *state;
 	struct statedb *db = statedb_open(f->path, f->base);
 	uint64_t commits, written;
-	size_t queued;
+	struct statedb_health h;
 	sqlite3 *other;
 	int i;
 
@@ -149,9 +151,10 @@ test_nothing_lost_while_locked(void **state)
 		add_exit(db, i);
 	/* The flush waits its busy timeout, fails and arms its retry. */
 	event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-	statedb_stats(db, &commits, &written, &queued);
+	statedb_stats(db, &commits, &written);
+	statedb_health(db, &h);
 	assert_int_equal(commits, 0);
-	assert_int_equal(queued, 50);
+	assert_int_equal(h.queued, 50);
 	for (i = 50; i < 80; i++)
 		add_exit(db, i);
 	assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL),
@@ -159,7 +162,8 @@ test_nothing_lost_while_locked(void **state)
 	sqlite3_close(other);
 	/* The retry timer fires and writes all of them at once. */
 	assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE), 0);
-	statedb_stats(db, &commits, &written, &queued);
+	statedb_stats(db, &commits, &written);
+	statedb_health(db, &h);
 	assert_int_equal(commits, 1);
 	assert_int_equal(written, 80);
 	assert_int_equal(count_rows(f->path, "kind='exit'"), 80);
@@ -759,6 +763,70 @@ test_prune_cut(void **state)
 	assert_int_equal(prune_cut(id, t, 0, 0, 3, 100, 0), 0);
 }
 
+/* Pure, with a fake clock: when the next step of pruning is due. */
+static void
+test_prune_next(void **state)
+{
+	int64_t id[4] = { 1, 2, 3, 4 };
+	int64_t t[4] = { 1000, 2000, 3000, 4000 };
+
+	(void)state;
+	/* A whole step went: the next soon, whatever the ages. */
+	assert_int_equal(prune_next(id, t, 4, 4, 4, 0, 0, 9000, 20), 20);
+	assert_int_equal(prune_next(id, t, 4, 4, 3, 4, 500, 9000, 20), 20);
+	/* No age limit: nothing until events are written. */
+	assert_int_equal(prune_next(id, t, 4, 5, 2, 0, 0, 9000, 20), -1);
+	/* Id 3 kept: due once 3000 + 5000 is past, at 8001. */
+	assert_int_equal(prune_next(id, t, 4, 5, 2, 0, 5000, 6000, 20), 2001);
+	/* Nothing cut: the oldest; the spare is not waited for. */
+	assert_int_equal(prune_next(id, t, 4, 5, 0, 0, 5000, 5000, 20), 1001);
+	assert_int_equal(prune_next(id, t, 4, 5, 0, 1, 5000, 5000, 20), 2001);
+	/* Past due already (the wall clock moved): soon, not at once. */
+	assert_int_equal(prune_next(id, t, 4, 5, 0, 0, 100, 9000, 20), 20);
+	/* All gone but the spare, or none at all: nothing to wait for. */
+	assert_int_equal(prune_next(id, t, 4, 5, 3, 4, 5000, 6000, 20), -1);
+	assert_int_equal(prune_next(id, t, 0, 5, 0, 0, 5000, 6000, 20), -1);
+}
+
+/*
+ * An idle corrald has no prune timer: after the step that follows the
+ * start, with nothing to cut and no age limit, none is armed; events
+ * written arm one again, within a minute.
+ */
+static void
+test_prune_idle(void **state)
+{
+	struct fixture *f = *state;
+	struct statedb *db = statedb_open(f->path, f->base);
+	uint64_t due;
+	int i;
+
+	assert_non_null(db);
+	assert_int_equal(statedb_prune_due(db), 0); /* no retention */
+	statedb_set_retention(db, 0, 100);
+	due = statedb_prune_due(db);
+	assert_true(due > 0 && due <= now_mono_ms() + 5000);
+	for (i = 0; i < 50; i++)
+		add_exit(db, i);
+	/* The commit does not put off the step that is due sooner. */
+	assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE |
+	    EVLOOP_NONBLOCK), 0);
+	assert_int_equal(count_rows(f->path, "1"), 50);
+	assert_int_equal(statedb_prune_due(db), due);
+	/* The step: nothing to cut, nothing to wait for. */
+	assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE), 0);
+	assert_int_equal(statedb_prune_due(db), 0);
+	assert_int_equal(count_rows(f->path, "1"), 50);
+	add_exit(db, 50);
+	assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE |
+	    EVLOOP_NONBLOCK), 0);
+	due = statedb_prune_due(db);
+	assert_true(due > 0 && due <= now_mono_ms() + 60000);
+	statedb_set_retention(db, 0, 0);
+	assert_int_equal(statedb_prune_due(db), 0);
+	statedb_close(db);
+}
+
 static void
 collect_json(void *arg, const char *json)
 {
@@ -884,6 +952,91 @@ test_queue_bounded(void **state)
 	assert_int_equal(count_rows(f->path, "kind='exit'"), STATEDB_QUEUE_MAX);
 }
 
+/*
+ * A mass restart while another writer holds the database: over 200,000
+ * row ops of 10,000 workers (a run added, the worker's row, held or not,
+ * the run forgotten or not, five times over) in one turn leave one op per
+ * (table, agent, instance), the newest, written in the order each key was
+ * first queued once the lock goes.
+ */
+#define MASS_KEYS 10000
+#define MASS_ROUNDS 6
+static void
+test_rows_queued_by_key(void **state)
+{
+	struct fixture *f = *state;
+	struct statedb *db = statedb_open(f->path, f->base);
+	struct statedb_health h;
+	struct worker_row w;
+	struct run_row r;
+	sqlite3 *other;
+	long ops = 0, runs = 0, held = 0;
+	size_t before;
+	int k, round;
+
+	assert_non_null(db);
+	statedb_health(db, &h);
+	before = h.rows_queued; /* what the open queued (meta) */
+	assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL,
+	    NULL), SQLITE_OK);
+	for (round = 0; round < MASS_ROUNDS; round++)
+		for (k = 0; k < MASS_KEYS; k++) {
+			memset(&r, 0, sizeof(r));
+			snprintf(r.agent, sizeof(r.agent), "a%d", k / 100);
+			r.instance = (unsigned)(k % 100);
+			r.pid = r.pgid = round * 100000 + k;
+			statedb_run_add(db, &r);
+			memset(&w, 0, sizeof(w));
+			snprintf(w.agent, sizeof(w.agent), "a%d", k / 100);
+			w.instance = (unsigned)(k % 100);
+			w.state = W_RUNNING;
+			w.runs = (unsigned)round;
+			statedb_worker_put(db, &w);
+			statedb_set_held(db, r.agent, r.instance,
+			    (round + k) % 3 != 0);
+			ops += 3;
+			if ((round + k) % 2 == 1) {
+				statedb_run_del(db, r.agent, r.instance);
+				ops++;
+			}
+		}
+	for (k = 0; k < MASS_KEYS; k++) {
+		runs += (MASS_ROUNDS - 1 + k) % 2 == 0;
+		held += (MASS_ROUNDS - 1 + k) % 3 != 0;
+	}
+	assert_true(ops > 200000);
+	/* The flush waits its busy timeout, fails and arms its retry. */
+	event_base_loop(f->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	statedb_health(db, &h);
+	assert_int_equal(h.cond, DBC_LOCKED);
+	assert_int_equal(h.rows_queued, before + 3 * MASS_KEYS);
+	assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(other);
+	assert_int_equal(event_base_loop(f->base, EVLOOP_ONCE), 0);
+	statedb_health(db, &h);
+	assert_int_equal(h.cond, DBC_OK);
+	assert_int_equal(h.rows_queued, 0);
+	statedb_close(db);
+	/* The newest op of each key, and only it. */
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM workers"),
+	    MASS_KEYS);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM workers "
+	    "WHERE runs = 5"), MASS_KEYS);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM runs"),
+	    runs);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM runs WHERE "
+	    "pid = 500000 + CAST(substr(agent, 2) AS INTEGER) * 100 + "
+	    "instance AND (5 + pid) % 2 = 0"), runs);
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM held"),
+	    held);
+	/* In the order first queued: a replaced op kept its place. */
+	assert_int_equal(query_int(f->path, "SELECT count(*) FROM workers "
+	    "WHERE rowid = CAST(substr(agent, 2) AS INTEGER) * 100 + "
+	    "instance + 1"), MASS_KEYS);
+}
+
 int
 main(void)
 {
@@ -916,11 +1069,16 @@ main(void)
 		    teardown),
 		cmocka_unit_test(test_db_cond_of),
 		cmocka_unit_test(test_prune_cut),
+		cmocka_unit_test(test_prune_next),
+		cmocka_unit_test_setup_teardown(test_prune_idle, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_locked_at_start, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable_then_writable,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_bounded, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_rows_queued_by_key, setup,
 		    teardown),
 	};
 

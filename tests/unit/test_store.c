@@ -656,6 +656,123 @@ t_list_writes(void **state)
 	corral_tuple_free(g);
 }
 
+/* A tuple's writes as text: "task.idx.channel=value ..." */
+static void
+writes_text(const struct corral_tuple *t, char *buf, size_t len)
+{
+	size_t i, l;
+
+	buf[0] = '\0';
+	for (i = 0; i < t->nwrites; i++) {
+		l = strlen(buf);
+		snprintf(buf + l, len - l, "%s.%d.%s=%.*s ",
+		    t->writes[i].task_id, t->writes[i].idx,
+		    t->writes[i].channel, (int)t->writes[i].len,
+		    (const char *)t->writes[i].value);
+	}
+}
+
+/* What list yielded: each tuple's key and writes, to check against get. */
+struct like {
+	size_t n, writes;
+	struct {
+		char thread[8], ns[8], id[8], writes[256];
+	} t[16];
+};
+
+static int
+like_cb(void *arg, const struct corral_tuple *t)
+{
+	struct like *k = arg;
+
+	assert_true(k->n < 16);
+	snprintf(k->t[k->n].thread, 8, "%s", t->thread_id);
+	snprintf(k->t[k->n].ns, 8, "%s", t->checkpoint_ns);
+	snprintf(k->t[k->n].id, 8, "%s", t->checkpoint_id);
+	writes_text(t, k->t[k->n].writes, sizeof(k->t[k->n].writes));
+	k->writes += t->nwrites;
+	k->n++;
+	return 0;
+}
+
+/*
+ * Every shape of list reads each checkpoint's pending writes (in one
+ * query, not one per checkpoint): ids shared by threads and namespaces,
+ * checkpoints left out by before, filter and limit, and writes of no
+ * checkpoint lend none of theirs to a neighbour.
+ */
+static void
+t_list_writes_shapes(void **state)
+{
+	static const struct {
+		const char *thread, *ns, *before, *filter;
+		unsigned limit;
+		size_t n, writes;
+	} c[] = {
+		{ NULL, NULL, NULL, NULL, 0, 8, 19 },
+		{ "A", NULL, NULL, NULL, 0, 4, 9 },
+		{ "A", "", NULL, NULL, 0, 2, 5 },
+		{ "B", "child", NULL, NULL, 0, 2, 5 },
+		{ NULL, "", NULL, NULL, 0, 4, 10 },
+		{ "A", "", "3", NULL, 0, 1, 0 },
+		{ "B", "", "5", NULL, 0, 1, 5 },
+		{ NULL, NULL, "4", NULL, 0, 4, 8 },
+		{ NULL, NULL, NULL, NULL, 3, 3, 6 },
+		{ "B", "", NULL, NULL, 1, 1, 0 },
+		{ "A", "child", NULL, NULL, 1, 1, 4 },
+		{ "B", "", NULL, "{\"source\":\"input\"}", 0, 1, 5 },
+		{ NULL, NULL, NULL, "{\"source\":\"loop\"}", 0, 3, 9 },
+	};
+	struct fixture *f = *state;
+	struct corral_write w[] = {
+		{ NULL, "x", 0, "json", "1", 1 },
+		{ NULL, "y", 0, "json", "22", 2 },
+		{ NULL, "__error__", 0, "json", "e", 1 },
+	};
+	struct corral_ref r = { NULL, NULL, NULL };
+	struct corral_tuple *t;
+	struct like k;
+	char text[256];
+	size_t i, j;
+
+	fill(f->s);
+	/* Tasks put in no order; one id ("3") in two threads. */
+	r.thread_id = "A", r.checkpoint_ns = "", r.checkpoint_id = "3";
+	assert_int_equal(corral_put_writes(f->s, &r, "t2", w, 2), CORRAL_OK);
+	assert_int_equal(corral_put_writes(f->s, &r, "t1", w, 3), CORRAL_OK);
+	r.thread_id = "B", r.checkpoint_ns = "child";
+	assert_int_equal(corral_put_writes(f->s, &r, "t9", w, 3), CORRAL_OK);
+	r.checkpoint_id = "7";
+	assert_int_equal(corral_put_writes(f->s, &r, "t0", w, 2), CORRAL_OK);
+	r.thread_id = "B", r.checkpoint_ns = "", r.checkpoint_id = "4";
+	assert_int_equal(corral_put_writes(f->s, &r, "t5", w, 3), CORRAL_OK);
+	assert_int_equal(corral_put_writes(f->s, &r, "t4", w, 2), CORRAL_OK);
+	r.thread_id = "A", r.checkpoint_ns = "child", r.checkpoint_id = "6";
+	assert_int_equal(corral_put_writes(f->s, &r, "t3", w, 2), CORRAL_OK);
+	assert_int_equal(corral_put_writes(f->s, &r, "t1", w, 2), CORRAL_OK);
+	/* Writes of no checkpoint, between and beside listed ones. */
+	write1(f->s, "A", "", "2", "t", "ch", "none");
+	write1(f->s, "A", "", "4", "t", "ch", "none");
+	write1(f->s, "B", "", "45", "t", "ch", "none");
+	write1(f->s, "A", "x", "3", "t", "ch", "none");
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct corral_list_opts o = { c[i].thread, c[i].ns,
+			c[i].before, c[i].filter, c[i].limit };
+
+		memset(&k, 0, sizeof(k));
+		assert_int_equal(corral_list(f->s, &o, like_cb, &k),
+		    CORRAL_OK);
+		assert_int_equal(k.n, c[i].n);
+		assert_int_equal(k.writes, c[i].writes);
+		for (j = 0; j < k.n; j++) {
+			t = get(f->s, k.t[j].thread, k.t[j].ns, k.t[j].id);
+			writes_text(t, text, sizeof(text));
+			assert_string_equal(k.t[j].writes, text);
+			corral_tuple_free(t);
+		}
+	}
+}
+
 static void
 t_delete_thread(void **state)
 {
@@ -1227,6 +1344,7 @@ main(void)
 		BOTH(t_list_stop),
 		BOTH(t_list_reenter),
 		BOTH(t_list_writes),
+		BOTH(t_list_writes_shapes),
 		BOTH(t_delete_thread),
 		BOTH(t_made_ids_order),
 		BOTH(t_corrupt_data),

@@ -372,64 +372,65 @@ fail_open(int dirfd, const char *path, int flags)
 	return true;
 }
 
-static mode_t
-mode_arg(int flags, va_list ap)
+/*
+ * The four opens, once: the mode is read from ap only when flags say
+ * there is one.
+ */
+static int
+do_open(int dirfd, const char *path, int flags, va_list ap)
 {
-	return (flags & (O_CREAT | O_TMPFILE)) ? (mode_t)va_arg(ap, int) : 0;
+	mode_t mode = (flags & (O_CREAT | O_TMPFILE)) ?
+	    (mode_t)va_arg(ap, int) : 0;
+
+	if (fail_open(dirfd, path, flags))
+		return -1;
+	return (int)syscall(SYS_openat, dirfd, path, flags, mode);
 }
 
 int
 openat(int dirfd, const char *path, int flags, ...)
 {
 	va_list ap;
-	mode_t mode;
+	int fd;
 
 	va_start(ap, flags);
-	mode = mode_arg(flags, ap);
+	fd = do_open(dirfd, path, flags, ap);
 	va_end(ap);
-	if (fail_open(dirfd, path, flags))
-		return -1;
-	return (int)syscall(SYS_openat, dirfd, path, flags, mode);
+	return fd;
 }
 
 int
 openat64(int dirfd, const char *path, int flags, ...)
 {
 	va_list ap;
-	mode_t mode;
+	int fd;
 
 	va_start(ap, flags);
-	mode = mode_arg(flags, ap);
+	fd = do_open(dirfd, path, flags, ap);
 	va_end(ap);
-	if (fail_open(dirfd, path, flags))
-		return -1;
-	return (int)syscall(SYS_openat, dirfd, path, flags, mode);
+	return fd;
 }
 
 int
 open(const char *path, int flags, ...)
 {
 	va_list ap;
-	mode_t mode;
+	int fd;
 
 	va_start(ap, flags);
-	mode = mode_arg(flags, ap);
+	fd = do_open(AT_FDCWD, path, flags, ap);
 	va_end(ap);
-	if (fail_open(AT_FDCWD, path, flags))
-		return -1;
-	return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+	return fd;
 }
 
 int
 open64(const char *path, int flags, ...)
 {
 	va_list ap;
-	mode_t mode;
+	int fd;
 
 	va_start(ap, flags);
-	mode = mode_arg(flags, ap);
+	fd = do_open(AT_FDCWD, path, flags, ap);
 	va_end(ap);
-	if (fail_open(AT_FDCWD, path, flags))
-		return -1;
-	return (int)syscall(SYS_openat, AT_FDCWD, path, flags, mode);
+	return fd;
 }
