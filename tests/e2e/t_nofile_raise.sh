@@ -37,7 +37,7 @@ ctl status --json >js || fail "status --json"
 assert_eq "$(json_get 'j["limits"]["fd_limit"], j["limits"]["workers_fit"], j["limits"]["workers_limited"], j["limits"]["message"]' <js)" \
     "4096 100 0 None" "limits in status --json"
 need=$(json_get 'j["limits"]["fds_needed"]' <js)
-[ "$need" -gt 500 ] && [ "$need" -lt 4096 ] || fail "the fleet needs $need"
+[ "$need" -gt 400 ] && [ "$need" -lt 4096 ] || fail "the fleet needs $need"
 
 stop_corrald
 assert_eq "$CRC" 0 "corrald exit status"
