@@ -137,7 +137,13 @@ EOF2
 prlimit --nproc=200 -- "$CORRALD" -c "$T/corral.ini" >>"$LOG" 2>&1 &
 CPID=$!
 wait_log 'agent bomb.0: STARTING -> RUNNING'
-bomb=$(pidof bomb)
+# Its pid as status says it; a loaded machine may answer late.
+i=0
+until bomb=$(pidof bomb) && [ "$bomb" -gt 0 ] 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -lt 50 ] || fail "status never gave the bomb's pid: '$bomb'"
+	sleep 0.1
+done
 i=0
 while [ "$(ps -o pid= -g "$bomb" | wc -l)" -lt 150 ]; do
 	i=$((i + 1))
