@@ -237,6 +237,8 @@ run(struct config *conf, int resume_fd, uint64_t worker_nofile)
 
 	memset(&d, 0, sizeof(d));
 	signal(SIGPIPE, SIG_IGN);
+	/* A failure is the first spawn's to report. */
+	(void)spawn_init();
 	limits_init(worker_nofile);
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		log_warn("cannot become a child subreaper; workers' orphans "

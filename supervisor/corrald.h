@@ -719,6 +719,13 @@ int spawn_run(const struct spawn_req *, struct spawn_res *);
  * when the exec failed, else 0.
  */
 int spawn_exec_pipe(int fd, int *err, const char **stage);
+/*
+ * Open the slots each child finds its stdin, stdout and stderr in: early,
+ * so that they are among the lowest descriptors (a spawn copies the
+ * descriptor table up to them only).  0, or -1 with errno; spawn_run
+ * tries again.
+ */
+int spawn_init(void);
 /* Restore in workers what corrald changed for itself (RLIMIT_NOFILE). */
 void spawn_set_nofile(uint64_t soft);
 

@@ -15,6 +15,15 @@
  * syscalls for the credentials, kill(getpid()) rather than raise()).  A
  * failed step is written to a report in corrald's memory before _exit, so
  * when clone returns corrald knows whether the exec happened.
+ *
+ * The child shares corrald's descriptor table too (CLONE_FILES) and makes
+ * its own by copying only the first few entries (close_range with
+ * CLOSE_RANGE_UNSHARE): a clone without CLONE_FILES, like fork, would copy
+ * the whole table, some 40,000 entries at 10,000 workers, and the cost of
+ * a spawn would grow with the fleet.  What the child needs is put in
+ * those first entries beforehand: three slots, opened on /dev/null when
+ * corrald starts, that hold the run's stdout and stderr pipes while it is
+ * made.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,22 +51,44 @@ extern char **environ;
 
 static uint64_t child_nofile; /* 0: leave RLIMIT_NOFILE alone */
 
+/*
+ * The child's stdin, stdout and stderr, at the lowest numbers free when
+ * corrald started (close-on-exec, so a reexec'd image opens its own).
+ * slot[0] is /dev/null for good; slot[1] and slot[2] are /dev/null
+ * between spawns and a run's pipes while it is made.  -1: not open yet.
+ */
+static int slot[3] = { -1, -1, -1 };
+
+int
+spawn_init(void)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (slot[i] == -1 &&
+		    (slot[i] = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
+			return -1;
+	return 0;
+}
+
 void
 spawn_set_nofile(uint64_t soft)
 {
 	child_nofile = soft;
 }
 
+/* Append only: an image from before names its stages by these indexes. */
 static const char *stages[] = { "exec", "chdir", "setgid", "setgroups",
-	"setuid", "dup2", "open /dev/null", "setsid" };
+	"setuid", "dup2", "open /dev/null", "setsid", "unshare descriptors" };
 
 enum stage { ST_EXEC, ST_CHDIR, ST_SETGID, ST_GROUPS, ST_SETUID, ST_DUP2,
-	ST_NULL, ST_SETSID };
+	ST_NULL, ST_SETSID, ST_FILES };
 
 /* What the child needs, made by the parent; the child only reads it. */
 struct child_args {
 	const struct spawn_req *rq;
 	int out[2][2];
+	int last;            /* the highest of the slots */
 	pid_t parent;
 	const gid_t *groups; /* the user's, when rq->user is set */
 	int ngroups;
@@ -82,17 +113,25 @@ child(void *arg)
 	struct sigaction sa;
 	sigset_t none;
 	struct rlimit rl;
-	int sig, nullfd, i;
+	int sig, fd, i;
 
 	/*
 	 * Into the run's cgroup first, so that nothing it forks is outside.
 	 * A failure leaves the run in corrald's cgroup, contained by its
 	 * process group, which is also what a later corrald searches.
 	 */
+	/*
+	 * A table of our own before anything is opened or moved: the entries
+	 * up to the slots are copied, nothing above is.  Without
+	 * CLOSE_RANGE_UNSHARE (Linux before 5.9), a copy of the whole table.
+	 */
+	if (close_range((unsigned)ca->last + 1, ~0U, CLOSE_RANGE_UNSHARE) ==
+	    -1 && unshare(CLONE_FILES) == -1)
+		child_fail(ca, ST_FILES);
 	if (rq->cgroup_procs != NULL &&
-	    (nullfd = open(rq->cgroup_procs, O_WRONLY | O_CLOEXEC)) != -1) {
-		ssize_t n __attribute__((unused)) = write(nullfd, "0", 1);
-		close(nullfd);
+	    (fd = open(rq->cgroup_procs, O_WRONLY | O_CLOEXEC)) != -1) {
+		ssize_t n __attribute__((unused)) = write(fd, "0", 1);
+		close(fd);
 	}
 	/* The table of handlers is the child's own copy (no CLONE_SIGHAND). */
 	memset(&sa, 0, sizeof(sa));
@@ -103,21 +142,16 @@ child(void *arg)
 	if (setsid() == -1)
 		child_fail(ca, ST_SETSID);
 
-	if ((nullfd = open("/dev/null", O_RDWR)) == -1)
-		child_fail(ca, ST_NULL);
-	if (dup2(nullfd, 0) == -1)
-		child_fail(ca, ST_DUP2);
-	for (i = 0; i < 2; i++) {
-		int fd = rq->out[i] == OUT_NULL ? nullfd : ca->out[i][1];
-		if (dup2(fd, i + 1) == -1)
+	/* dup2 clears close-on-exec on the copy. */
+	for (i = 0; i < 3; i++)
+		if (dup2(slot[i], i) == -1)
 			child_fail(ca, ST_DUP2);
-	}
 	/*
 	 * corrald's own descriptors are close-on-exec; this also covers what
 	 * corrald inherited from whoever started it.
 	 */
 	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == -1) {
-		int fd, max = (int)sysconf(_SC_OPEN_MAX);
+		int max = (int)sysconf(_SC_OPEN_MAX);
 		for (fd = 3; fd < max && fd < 65536; fd++)
 			close(fd);
 	}
@@ -194,6 +228,19 @@ child_stack(void)
 	return stack;
 }
 
+/* The run's pipes leave the slots: /dev/null there again. */
+static void
+slots_reset(void)
+{
+	int i;
+
+	if (slot[0] == -1)
+		return;
+	for (i = 1; i < 3; i++)
+		if (slot[i] != -1)
+			(void)dup3(slot[0], slot[i], O_CLOEXEC);
+}
+
 int
 spawn_run(const struct spawn_req *rq, struct spawn_res *res)
 {
@@ -224,23 +271,29 @@ spawn_run(const struct spawn_req *rq, struct spawn_res *res)
 				ca.ngroups = n;
 		}
 	}
-	if ((stack = child_stack()) == NULL)
+	if ((stack = child_stack()) == NULL || spawn_init() == -1)
 		goto fail;
+	ca.last = slot[0] > slot[1] ? slot[0] : slot[1];
+	ca.last = ca.last > slot[2] ? ca.last : slot[2];
 	for (i = 0; i < 2; i++) {
 		if (rq->out[i] == OUT_NULL)
 			continue;
 		if (pipe2(ca.out[i], O_CLOEXEC) == -1)
+			goto fail;
+		/* Where the child finds it; the slot's /dev/null goes. */
+		if (dup3(ca.out[i][1], slot[i + 1], O_CLOEXEC) == -1)
 			goto fail;
 	}
 
 	/* No handler may run in the child before it resets them. */
 	sigfillset(&all);
 	sigprocmask(SIG_SETMASK, &all, &old);
-	pid = clone(child, stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD,
-	    &ca);
+	pid = clone(child, stack + CHILD_STACK,
+	    CLONE_VM | CLONE_VFORK | CLONE_FILES | SIGCHLD, &ca);
 	saved = errno;
 	environ = env;
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	slots_reset();
 	errno = saved;
 	if (pid == -1)
 		goto fail;
@@ -259,6 +312,7 @@ spawn_run(const struct spawn_req *rq, struct spawn_res *res)
 	return 0;
 fail:
 	saved = errno;
+	slots_reset();
 	for (i = 0; i < 2; i++) {
 		if (ca.out[i][0] != -1)
 			close(ca.out[i][0]);
