@@ -466,6 +466,12 @@ enum start_kind start_kind_of(bool reexec, const char *last_state,
 const char *start_kind_name(enum start_kind);
 /* Flushes what is queued, then closes.  NULL is a no-op. */
 void statedb_close(struct statedb *);
+/*
+ * waiting(arg) says whether spawns wait in this loop turn: a flush due
+ * then is put off to the next turn (once), so that a restart does not
+ * wait for a commit.
+ */
+void statedb_defer_to(struct statedb *, bool (*waiting)(void *), void *);
 /* Queue an event; it is written with the rest of this loop turn's. */
 void statedb_add(struct statedb *, struct db_event *);
 /* Write everything queued now, in one transaction.  0 or -1. */

@@ -57,6 +57,10 @@ struct statedb {
 	sqlite3_stmt *insert;
 	int lockfd;
 	struct event *flush_ev;
+	/* Spawns waiting in the same loop turn go first (statedb_defer_to). */
+	bool (*defer)(void *);
+	void *defer_arg;
+	bool deferred;   /* the last flush was put off a turn */
 	struct event *retry_ev;
 	struct event *prune_ev;
 	struct db_event *q;
@@ -924,6 +928,13 @@ statedb_close(struct statedb *s)
 	free(s);
 }
 
+void
+statedb_defer_to(struct statedb *s, bool (*waiting)(void *), void *arg)
+{
+	s->defer = waiting;
+	s->defer_arg = arg;
+}
+
 /* The next write: now, unless a retry is what waits. */
 static void
 flush_soon(struct statedb *s)
@@ -1258,6 +1269,17 @@ flush_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	/*
+	 * A restart due in this turn is spawned before the commit, not after
+	 * it: put off one turn, never two, so writes are never starved.
+	 */
+	if (!s->deferred && s->defer != NULL &&
+	    s->defer(s->defer_arg)) {
+		s->deferred = true;
+		evtimer_add(s->flush_ev, &zero_tv);
+		return;
+	}
+	s->deferred = false;
 	/* A backlog goes in slices, so that the loop is never held long. */
 	if (flush_some(s, DB_FLUSH_MAX) == -1) {
 		s->retry_ms = s->retry_ms == 0 ? DB_RETRY_MIN_MS :

@@ -32,6 +32,7 @@ extern char **environ;
 
 static void worker_spawn(struct worker *);
 static void spawn_soon(struct fleet *);
+static bool spawns_waiting(void *);
 static void worker_became_healthy(struct worker *);
 static void worker_go(struct worker *);
 static void spawn_cb(evutil_socket_t, short, void *);
@@ -295,6 +296,7 @@ fleet_new(struct event_base *base, struct config *conf, struct statedb *db)
 	statedb_set_resync(db, fleet_resync, f);
 	/* Before anything can queue a start: a reexec's adoption does. */
 	f->spawn_ev = evtimer_new(f->base, spawn_cb, f);
+	statedb_defer_to(db, spawns_waiting, f);
 	if (f->spawn_ev == NULL)
 		fatal("cannot create the spawn timer");
 	TAILQ_INIT(&f->startq);
@@ -389,6 +391,14 @@ spawn_cb(evutil_socket_t fd, short what, void *arg)
 		if (f->on_started != NULL)
 			f->on_started(f);
 	}
+}
+
+static bool
+spawns_waiting(void *arg)
+{
+	struct fleet *f = arg;
+
+	return !TAILQ_EMPTY(&f->startq);
 }
 
 /*
@@ -964,6 +974,22 @@ worker_notified(struct worker *w, pid_t sender, struct notify_msg *m)
 	}
 }
 
+/*
+ * A restart is due: through the start queue, as a first start, so that a
+ * thousand due at once are spawned SPAWN_BATCH a loop turn, with reaps,
+ * control and output served between the bursts.
+ */
+static void
+backoff_over(struct worker *w)
+{
+	int r = breakers_admit(w);
+
+	if (r != 0)
+		breakers_hold(w, r);
+	else
+		worker_enqueue(w);
+}
+
 static void
 timer_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -983,19 +1009,9 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		if (!w->healthy)
 			worker_became_healthy(w);
 		break;
-	case W_BACKOFF: {
-		/*
-		 * Through the start queue, as a first start: a thousand
-		 * restarts due at once are spawned SPAWN_BATCH a loop turn,
-		 * with reaps, control and output served between the bursts.
-		 */
-		int r = breakers_admit(w);
-		if (r != 0)
-			breakers_hold(w, r);
-		else
-			worker_enqueue(w);
+	case W_BACKOFF:
+		backoff_over(w);
 		break;
-	}
 	case W_STOPPING:
 		format_duration(w->agent->stop_timeout_ms, d, sizeof(d));
 		log_warnx("agent %s (pid %ld): still running %s after %s; "
@@ -1254,7 +1270,11 @@ worker_exited(struct worker *w, int status)
 			    "(failure %u)", pwhy, (double)delay / 1000.0,
 			    plan.failures);
 		worker_set_state(w, W_BACKOFF, why);
-		worker_timer_arm(w, delay);
+		/* Due now (a clean exit restarted at once): no timer's turn. */
+		if (delay == 0)
+			backoff_over(w);
+		else
+			worker_timer_arm(w, delay);
 	} else
 		worker_set_state(w, plan.next, plan.why);
 out:
