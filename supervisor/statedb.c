@@ -37,6 +37,16 @@
 #define DB_RETRY_MAX_MS 2000
 #define DB_FLUSH_MAX 5000 /* events per transaction from the loop */
 /*
+ * The WAL is checkpointed by corrald, not inside a commit as SQLite would
+ * do every 1000 pages: a checkpoint syncs the database file, and in the
+ * loop that is a restart waiting on the disk.  It runs once the WAL holds
+ * CKPT_PAGES and no commit came for CKPT_QUIET_MS; a WAL that reaches
+ * CKPT_NOW_PAGES (a storm with no pause) is checkpointed at once.
+ */
+#define CKPT_PAGES 1000
+#define CKPT_NOW_PAGES 16000 /* 64 MB of 4 KiB pages */
+#define CKPT_QUIET_MS 200
+/*
  * What a write may wait for a lock another process holds.  The loop must
  * not stall on it: a longer hold is a condition, retried on a timer.
  */
@@ -57,6 +67,8 @@ struct statedb {
 	sqlite3_stmt *insert;
 	int lockfd;
 	struct event *flush_ev;
+	struct event *ckpt_ev;   /* the WAL's checkpoint, when quiet */
+	int wal_pages;           /* in the WAL after the last commit */
 	/* Spawns waiting in the same loop turn go first (statedb_defer_to). */
 	bool (*defer)(void *);
 	void *defer_arg;
@@ -446,6 +458,57 @@ quick_check(struct statedb *s)
 }
 
 /* Close the connection and what was prepared on it. */
+/* After each commit: how large the WAL is now. */
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct statedb *s = arg;
+
+	(void)db;
+	(void)name;
+	s->wal_pages = pages;
+	return SQLITE_OK;
+}
+
+/* PASSIVE: never waits for readers, never blocks a writer of its own. */
+static void
+ckpt_now(struct statedb *s)
+{
+	int rc;
+
+	if (s->db == NULL || s->memory)
+		return;
+	rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+	    NULL, NULL);
+	/* A failure leaves the WAL as it was: the next commit arms another. */
+	if (rc != SQLITE_OK)
+		log_debug("state database: checkpoint of its WAL: %s",
+		    sqlite3_errstr(rc));
+	else
+		s->wal_pages = 0;
+}
+
+static void
+ckpt_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	ckpt_now(arg);
+}
+
+/* After a commit: checkpoint once quiet, or now if the WAL is too big. */
+static void
+ckpt_arm(struct statedb *s)
+{
+	if (s->wal_pages >= CKPT_NOW_PAGES || (s->ckpt_ev == NULL &&
+	    s->wal_pages >= CKPT_PAGES)) {
+		if (s->ckpt_ev != NULL)
+			evtimer_del(s->ckpt_ev);
+		ckpt_now(s);
+	} else if (s->wal_pages >= CKPT_PAGES)
+		timer_add_ms(s->ckpt_ev, CKPT_QUIET_MS);
+}
+
 static void
 db_disconnect(struct statedb *s)
 {
@@ -489,6 +552,8 @@ db_setup(struct statedb *s, bool check)
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, DB_BUSY_MS);
+	/* Replaces SQLite's own checkpoint at commit (see CKPT_PAGES). */
+	sqlite3_wal_hook(s->db, wal_hook, s);
 	if (sqlite3_db_readonly(s->db, "main") == 1) {
 		snprintf(s->cond_msg, sizeof(s->cond_msg), "opening it: it "
 		    "opens read-only");
@@ -861,7 +926,9 @@ statedb_adopt(const char *path, struct event_base *base, int lockfd)
 	s->flush_ev = evtimer_new(base, flush_cb, s);
 	s->retry_ev = evtimer_new(base, flush_cb, s);
 	s->prune_ev = evtimer_new(base, prune_cb, s);
-	if (s->flush_ev == NULL || s->retry_ev == NULL || s->prune_ev == NULL)
+	s->ckpt_ev = evtimer_new(base, ckpt_cb, s);
+	if (s->flush_ev == NULL || s->retry_ev == NULL || s->prune_ev == NULL ||
+	    s->ckpt_ev == NULL)
 		fatal("state database %s: cannot create its timers", path);
 	start_classify(s, lockfd != -1);
 	prepare_reads(s);
@@ -920,6 +987,8 @@ statedb_close(struct statedb *s)
 		event_free(s->retry_ev);
 	if (s->prune_ev != NULL)
 		event_free(s->prune_ev);
+	if (s->ckpt_ev != NULL)
+		event_free(s->ckpt_ev);
 	db_disconnect(s);
 	if (s->lockfd != -1)
 		close(s->lockfd);
@@ -1228,6 +1297,7 @@ flush_some(struct statedb *s, size_t max)
 	 */
 	if (n > 0)
 		prune_arm(s, PRUNE_EVERY_MS);
+	ckpt_arm(s);
 	s->failing = false;
 	s->retry_ms = 0;
 	cond_set(s, DBC_OK);
