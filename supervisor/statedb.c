@@ -482,8 +482,8 @@ ckpt_now(struct statedb *s)
 	    NULL, NULL);
 	/* A failure leaves the WAL as it was: the next commit arms another. */
 	if (rc != SQLITE_OK)
-		log_debug("state database: checkpoint of its WAL: %s",
-		    sqlite3_errstr(rc));
+		log_debug("state database %s: checkpoint of its WAL: %s",
+		    s->path, sqlite3_errstr(rc));
 	else
 		s->wal_pages = 0;
 }
