@@ -866,10 +866,18 @@ t_crc32c(void **state)
 		for (len = 0; len < 300; len += 1 + len / 16)
 			assert_int_equal(corral_crc32c(i, buf + i, len),
 			    store_crc32c_table(i, buf + i, len));
-	assert_int_not_equal(store_crc_checkpoint(NULL, 0, "", 0, "{}", 2),
-	    store_crc_checkpoint("", 0, "", 0, "{}", 2));
-	assert_int_not_equal(store_crc_write("ab", 2, "c", 1, "", 0),
-	    store_crc_write("a", 1, "bc", 2, "", 0));
+	assert_int_not_equal(store_crc_checkpoint(NULL, 0, "", 0, "{}", 2,
+	    NULL, 0, NULL, 0), store_crc_checkpoint("", 0, "", 0, "{}", 2,
+	    NULL, 0, NULL, 0));
+	assert_int_not_equal(store_crc_write("ab", 2, "c", 1, "", 0, "", 0),
+	    store_crc_write("a", 1, "bc", 2, "", 0, "", 0));
+	/* The fields of schema 2 count only when present: no metadata
+	 * type and no versions give version 1's sum; "" differs from none. */
+	assert_int_not_equal(store_crc_checkpoint(NULL, 0, "", 0, "{}", 2,
+	    "", 0, NULL, 0), store_crc_checkpoint(NULL, 0, "", 0, "{}", 2,
+	    NULL, 0, NULL, 0));
+	assert_int_not_equal(store_crc_write("a", 1, "c", 1, "", 0, "p", 1),
+	    store_crc_write("a", 1, "c", 1, "", 0, "", 0));
 }
 
 static uint64_t
