@@ -1368,8 +1368,8 @@ channels_text(const struct corral_tuple *t)
 	for (i = 0; i < t->nchannels; i++) {
 		l = strlen(buf);
 		assert_non_null(t->channels[i].type);
-		snprintf(buf + l, sizeof(buf) - l, "%s%s@%s=%.*s", i ? " " : "",
-		    t->channels[i].channel, t->channels[i].version,
+		snprintf(buf + l, sizeof(buf) - l, "%s%s@%s=%.*s",
+		    i ? " " : "", t->channels[i].channel, t->channels[i].version,
 		    (int)t->channels[i].len,
 		    (const char *)t->channels[i].value);
 	}
@@ -1466,9 +1466,11 @@ t_channels_empty_first(void **state)
 	struct corral_tuple *t;
 
 	put_ch(f->s, "t", NULL, "1", vers, 4, first, 3);
-	assert_string_equal(get_channels(f->s, "t", "1"), "z@1=\"z1\" m@1=\"m1\"");
+	assert_string_equal(get_channels(f->s, "t", "1"),
+	    "z@1=\"z1\" m@1=\"m1\"");
 	put_ch(f->s, "t", "1", "2", vers, 4, again, 3);
-	assert_string_equal(get_channels(f->s, "t", "2"), "z@1=\"z1\" m@1=\"m1\"");
+	assert_string_equal(get_channels(f->s, "t", "2"),
+	    "z@1=\"z1\" m@1=\"m1\"");
 	/* Values stored whether or not versions names them. */
 	put_ch(f->s, "t", NULL, "3", NULL, 0, &bin, 1);
 	assert_string_equal(get_channels(f->s, "t", "3"), "");
@@ -1598,10 +1600,12 @@ t_get_writes(void **state)
 {
 	struct fixture *f = *state;
 	struct corral_ref ref = { "thread-1", "", NULL };
-	struct corral_write t1[] = { WR("__pregel_tasks", "json", "\"send-1\"", 8),
+	struct corral_write t1[] = {
+		WR("__pregel_tasks", "json", "\"send-1\"", 8),
 		WR("__pregel_tasks", "json", "\"send-2\"", 8),
 		WR("other", "json", "1", 1) };
-	struct corral_write t2[] = { WR("__pregel_tasks", "json", "\"send-3\"", 8) };
+	struct corral_write t2[] = {
+		WR("__pregel_tasks", "json", "\"send-3\"", 8) };
 	struct corral_write *w = (void *)1;
 	char parent[CORRAL_KEY_MAX + 1];
 	size_t n = 9;
@@ -2044,7 +2048,8 @@ t_migrate(void **state)
 	assert_string_equal(channels_text(t), "c@1=3");
 	assert_string_equal(t->writes[0].task_path, "~1");
 	corral_tuple_free(t);
-	assert_string_equal(list(s, "t", "", NULL, NULL, 0), "t/-/3 t/-/2 t/-/1");
+	assert_string_equal(list(s, "t", "", NULL, NULL, 0),
+	    "t/-/3 t/-/2 t/-/1");
 	corral_store_close(s);
 	/* A version this code does not know: refused, naming both. */
 	sql_exec(path, "UPDATE corral_schema SET version = 3");
