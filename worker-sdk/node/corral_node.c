@@ -58,6 +58,7 @@ struct handle {
 struct cursor {
 	struct corral_cursor *cur;  /* NULL once closed */
 	struct handle *h;
+	bool combine;               /* tuples as one JSON text each */
 	struct cursor *next, **prevp;
 };
 
@@ -224,6 +225,16 @@ get_bytes(napi_env env, napi_value v, const void **data, size_t *len)
 		return -1;
 	}
 	*data = *len > 0 ? p : "";
+	return 0;
+}
+
+static int
+get_bool(napi_env env, napi_value v, bool *out)
+{
+	if (napi_get_value_bool(env, v, out) != napi_ok) {
+		throw_arg(env, "a boolean was expected");
+		return -1;
+	}
 	return 0;
 }
 
@@ -637,13 +648,172 @@ make_writes(napi_env env, const struct corral_write *w, size_t n,
 	return napi_ok;
 }
 
+static bool
+is_json(const char *type)
+{
+	return type == NULL || strcmp(type, "json") == 0;
+}
+
+/* Where a JSON object's text closes: its last '}', or NULL. */
+static const char *
+object_end(const char *p, size_t len)
+{
+	const char *q = p + len;
+
+	while (p < q && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	while (q > p && (q[-1] == ' ' || q[-1] == '\t' || q[-1] == '\n' ||
+	    q[-1] == '\r'))
+		q--;
+	if (q - p < 2 || *p != '{' || q[-1] != '}')
+		return NULL;
+	return q - 1;
+}
+
+/*
+ * Can the tuple go to JavaScript as one JSON text?  Every part must be
+ * JSON, the checkpoint an object, and no channel may be named "lc": an
+ * object with that key could read as one of the serializer's records,
+ * which the values alone never would.
+ */
+static bool
+json_combinable(const struct corral_tuple *t)
+{
+	if (!is_json(t->type) || !is_json(t->metadata_type) ||
+	    t->data == NULL || t->metadata == NULL ||
+	    object_end(t->data, t->len) == NULL)
+		return false;
+	for (size_t i = 0; i < t->nchannels; i++)
+		if (!is_json(t->channels[i].type) ||
+		    strcmp(t->channels[i].channel, "lc") == 0)
+			return false;
+	for (size_t i = 0; i < t->nwrites; i++)
+		if (!is_json(t->writes[i].type))
+			return false;
+	return true;
+}
+
+/* A JSON string's text for s, at p (room for 6 bytes per byte + 2). */
+static char *
+put_json_str(char *p, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	*p++ = '"';
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			*p++ = '\\';
+			*p++ = (char)c;
+		} else if (c < 0x20) {
+			memcpy(p, "\\u00", 4);
+			p[4] = hex[c >> 4];
+			p[5] = hex[c & 15];
+			p += 6;
+		} else {
+			*p++ = (char)c;
+		}
+	}
+	*p++ = '"';
+	return p;
+}
+
+/*
+ * The tuple as [thread, ns, id, parent | undefined, json, writes] where
+ * json is one JSON text, [checkpoint, metadata, [write values]], the
+ * checkpoint with "channel_values" put back in, and writes is [task_id,
+ * channel, ...].  LangGraph's serializer revives the elements of an array
+ * each as it would alone, so one parse gives what one per value would,
+ * for a fraction of the calls.
+ */
+static napi_status
+make_tuple_json(napi_env env, struct arena *a, const struct corral_tuple *t,
+    napi_value *out)
+{
+	const char *end = object_end(t->data, t->len), *q;
+	size_t mlen = strlen(t->metadata), room, k = 0;
+	napi_value v[6], w, e;
+	napi_status st;
+	bool empty;
+	char *buf, *p;
+
+	room = t->len + mlen + 64;
+	for (size_t i = 0; i < t->nchannels; i++)
+		room += 6 * strlen(t->channels[i].channel) + 4 +
+		    t->channels[i].len;
+	for (size_t i = 0; i < t->nwrites; i++)
+		room += t->writes[i].len + 1;
+	if ((buf = arena_alloc(a, room)) == NULL)
+		return napi_generic_failure;
+	p = buf;
+	*p++ = '[';
+	/* The checkpoint up to its closing brace; a comma if it has keys. */
+	memcpy(p, t->data, (size_t)(end - (const char *)t->data));
+	p += end - (const char *)t->data;
+	for (q = end - 1; *q == ' ' || *q == '\t' || *q == '\n' || *q == '\r';
+	    q--)
+		;
+	empty = *q == '{';
+	if (!empty)
+		*p++ = ',';
+	memcpy(p, "\"channel_values\":{", 18);
+	p += 18;
+	for (size_t i = 0; i < t->nchannels; i++) {
+		if (i > 0)
+			*p++ = ',';
+		p = put_json_str(p, t->channels[i].channel);
+		*p++ = ':';
+		memcpy(p, t->channels[i].value, t->channels[i].len);
+		p += t->channels[i].len;
+	}
+	memcpy(p, "}},", 3);
+	p += 3;
+	memcpy(p, t->metadata, mlen);
+	p += mlen;
+	*p++ = ',';
+	*p++ = '[';
+	for (size_t i = 0; i < t->nwrites; i++) {
+		if (i > 0)
+			*p++ = ',';
+		memcpy(p, t->writes[i].value, t->writes[i].len);
+		p += t->writes[i].len;
+	}
+	*p++ = ']';
+	*p++ = ']';
+	if ((st = make_str(env, t->thread_id, &v[0])) != napi_ok ||
+	    (st = make_str(env, t->checkpoint_ns, &v[1])) != napi_ok ||
+	    (st = make_str(env, t->checkpoint_id, &v[2])) != napi_ok ||
+	    (st = make_str(env, t->parent_id, &v[3])) != napi_ok ||
+	    (st = napi_create_string_utf8(env, buf, (size_t)(p - buf),
+	    &v[4])) != napi_ok ||
+	    (st = napi_create_array_with_length(env, t->nwrites * 2, &w)) !=
+	    napi_ok)
+		return st;
+	for (size_t i = 0; i < t->nwrites; i++) {
+		if ((st = make_str(env, t->writes[i].task_id, &e)) != napi_ok ||
+		    (st = napi_set_element(env, w, (uint32_t)k++, e)) !=
+		    napi_ok ||
+		    (st = make_str(env, t->writes[i].channel, &e)) != napi_ok ||
+		    (st = napi_set_element(env, w, (uint32_t)k++, e)) != napi_ok)
+			return st;
+	}
+	v[5] = w;
+	if ((st = napi_create_array_with_length(env, 6, out)) != napi_ok)
+		return st;
+	for (uint32_t i = 0; i < 6; i++)
+		if ((st = napi_set_element(env, *out, i, v[i])) != napi_ok)
+			return st;
+	return napi_ok;
+}
+
 /*
  * A tuple as [thread, ns, id, parent | undefined, type, data, mdtype,
  * metadata, writes, channels]: writes as make_writes, channels as
  * [channel, type, value, ...].
  */
 static napi_status
-make_tuple(napi_env env, const struct corral_tuple *t, napi_value *out)
+make_tuple_parts(napi_env env, const struct corral_tuple *t, napi_value *out)
 {
 	const char *type = t->type != NULL ? t->type : "json";
 	const char *mdtype = t->metadata_type != NULL ? t->metadata_type :
@@ -688,13 +858,28 @@ make_tuple(napi_env env, const struct corral_tuple *t, napi_value *out)
 	return napi_ok;
 }
 
+/* A tuple for saver.cjs: as one JSON text when combine allows, else parts. */
+static napi_status
+make_tuple(napi_env env, struct handle *h, const struct corral_tuple *t,
+    bool combine, napi_value *out)
+{
+	napi_status st;
+
+	if (!combine || !json_combinable(t))
+		return make_tuple_parts(env, t, out);
+	st = make_tuple_json(env, &h->arena, t, out);
+	arena_reset(&h->arena);
+	return st;
+}
+
 /*
  * The thread's latest checkpoint in ns that reads back intact, when the
  * latest does not: walked back with a cursor, as corral_worker_resume
  * does, so that a LangGraph run resumes where corrald would.
  */
 static napi_value
-latest_intact(napi_env env, struct handle *h, const struct corral_ref *ref)
+latest_intact(napi_env env, struct handle *h, const struct corral_ref *ref,
+    bool combine)
 {
 	const struct corral_tuple *t;
 	struct corral_list_opts lo;
@@ -710,7 +895,7 @@ latest_intact(napi_env env, struct handle *h, const struct corral_ref *ref)
 	while ((rc = corral_list_next(cur, &t)) == CORRAL_ECORRUPT)
 		;
 	if (rc == 0) {
-		if (make_tuple(env, t, &out) != napi_ok)
+		if (make_tuple(env, h, t, combine, &out) != napi_ok)
 			out = throw_napi(env);
 	} else if (rc == CORRAL_NOTFOUND) {
 		napi_get_undefined(env, &out);
@@ -721,7 +906,10 @@ latest_intact(napi_env env, struct handle *h, const struct corral_ref *ref)
 	return out;
 }
 
-/* getTuple(h, thread, ns, id | undefined) -> tuple | undefined */
+/*
+ * getTuple(h, thread, ns, id | undefined, combine) -> tuple | undefined;
+ * combine: the serializer is LangGraph's JSON one (make_tuple_json).
+ */
 static napi_value
 js_get_tuple(napi_env env, napi_callback_info info)
 {
@@ -729,24 +917,26 @@ js_get_tuple(napi_env env, napi_callback_info info)
 	struct corral_ref ref;
 	napi_value out = NULL;
 	struct call c;
+	bool combine;
 	int rc;
 
-	if (call_begin(env, info, 4, &c) != 0)
+	if (call_begin(env, info, 5, &c) != 0)
 		return NULL;
 	if (get_str(env, c.a, c.argv[1], &ref.thread_id) != 0 ||
 	    get_str(env, c.a, c.argv[2], &ref.checkpoint_ns) != 0 ||
-	    get_opt_str(env, c.a, c.argv[3], &ref.checkpoint_id) != 0)
+	    get_opt_str(env, c.a, c.argv[3], &ref.checkpoint_id) != 0 ||
+	    get_bool(env, c.argv[4], &combine) != 0)
 		goto out;
 	if (ref.checkpoint_id != NULL && *ref.checkpoint_id == '\0')
 		ref.checkpoint_id = NULL;
 	rc = corral_get_tuple(c.h->store, &ref, &t);
 	if (rc == 0) {
-		if (make_tuple(env, t, &out) != napi_ok)
+		if (make_tuple(env, c.h, t, combine, &out) != napi_ok)
 			out = throw_napi(env);
 	} else if (rc == CORRAL_NOTFOUND) {
 		napi_get_undefined(env, &out);
 	} else if (rc == CORRAL_ECORRUPT && ref.checkpoint_id == NULL) {
-		out = latest_intact(env, c.h, &ref);
+		out = latest_intact(env, c.h, &ref, combine);
 	} else {
 		out = throw_store(env, c.h, rc);
 	}
@@ -790,7 +980,7 @@ out:
 
 /*
  * listOpen(h, thread | undefined, ns | undefined, before | undefined,
- *     filter JSON | undefined, limit) -> cursor
+ *     filter JSON | undefined, limit, combine) -> cursor
  */
 static napi_value
 js_list_open(napi_env env, napi_callback_info info)
@@ -799,17 +989,19 @@ js_list_open(napi_env env, napi_callback_info info)
 	struct cursor *cu = NULL;
 	napi_value out = NULL;
 	struct call c;
+	bool combine;
 	uint32_t limit;
 	int rc;
 
-	if (call_begin(env, info, 6, &c) != 0)
+	if (call_begin(env, info, 7, &c) != 0)
 		return NULL;
 	memset(&lo, 0, sizeof(lo));
 	if (get_opt_str(env, c.a, c.argv[1], &lo.thread_id) != 0 ||
 	    get_opt_str(env, c.a, c.argv[2], &lo.checkpoint_ns) != 0 ||
 	    get_opt_str(env, c.a, c.argv[3], &lo.before) != 0 ||
 	    get_opt_str(env, c.a, c.argv[4], &lo.filter) != 0 ||
-	    get_u32(env, c.argv[5], &limit) != 0)
+	    get_u32(env, c.argv[5], &limit) != 0 ||
+	    get_bool(env, c.argv[6], &combine) != 0)
 		goto out;
 	lo.limit = limit;
 	if ((cu = calloc(1, sizeof(*cu))) == NULL) {
@@ -822,6 +1014,7 @@ js_list_open(napi_env env, napi_callback_info info)
 		goto out;
 	}
 	cu->h = c.h;
+	cu->combine = combine;
 	cu->next = c.h->cursors;
 	if (cu->next != NULL)
 		cu->next->prevp = &cu->next;
@@ -871,7 +1064,7 @@ js_list_next(napi_env env, napi_callback_info info)
 		}
 		if (rc != 0)
 			return throw_store(env, cu->h, rc);
-		if (make_tuple(env, t, &v) != napi_ok ||
+		if (make_tuple(env, cu->h, t, cu->combine, &v) != napi_ok ||
 		    napi_set_element(env, out, n++, v) != napi_ok)
 			return throw_napi(env);
 	}
