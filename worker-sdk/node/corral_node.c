@@ -464,6 +464,7 @@ get_channels(napi_env env, struct arena *a, napi_value arr, bool with_values,
 {
 	size_t stride = with_values ? 4 : 2;
 	struct corral_channel *ch;
+	napi_valuetype t;
 	uint32_t len, i;
 	napi_value v[4];
 
@@ -492,6 +493,11 @@ get_channels(napi_env env, struct arena *a, napi_value arr, bool with_values,
 			return -1;
 		if (strcmp(ch[i].type, "empty") == 0)
 			continue;
+		/* Left NULL: a value of put's joined JSON text. */
+		if (napi_typeof(env, v[3], &t) != napi_ok)
+			return throw_napi(env), -1;
+		if (t == napi_undefined)
+			continue;
 		if (get_bytes(env, v[3], &ch[i].value, &ch[i].len) != 0)
 			return -1;
 	}
@@ -499,9 +505,82 @@ get_channels(napi_env env, struct arena *a, napi_value arr, bool with_values,
 	return 0;
 }
 
+struct span {
+	const char *p;
+	size_t len;
+};
+
+static const char *
+skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/*
+ * The elements of the JSON array text p (as JSON.stringify writes it) into
+ * el[0..max), their number into *n; -1 when the text is not an array of
+ * at most max elements.
+ */
+static int
+split_array(const char *p, size_t len, struct span *el, size_t max,
+    size_t *n)
+{
+	const char *end = p + len, *start, *q;
+	bool in_str = false;
+	unsigned depth;
+
+	*n = 0;
+	p = skip_ws(p, end);
+	if (p == end || *p++ != '[')
+		return -1;
+	if ((p = skip_ws(p, end)) < end && *p == ']')
+		return skip_ws(p + 1, end) == end ? 0 : -1;
+	for (;;) {
+		start = p = skip_ws(p, end);
+		for (depth = 0; p < end; p++) {
+			if (in_str) {
+				if (*p == '\\')
+					p++;
+				else if (*p == '"')
+					in_str = false;
+			} else if (*p == '"') {
+				in_str = true;
+			} else if (*p == '[' || *p == '{') {
+				depth++;
+			} else if (*p == ']' || *p == '}') {
+				if (depth == 0)
+					break;
+				depth--;
+			} else if (*p == ',' && depth == 0) {
+				break;
+			}
+		}
+		if (p >= end || *n == max)
+			return -1;
+		for (q = p; q > start && (q[-1] == ' ' || q[-1] == '\t' ||
+		    q[-1] == '\n' || q[-1] == '\r'); q--)
+			;
+		if (q == start)
+			return -1;
+		el[*n].p = start;
+		el[(*n)++].len = (size_t)(q - start);
+		if (*p++ == ']')
+			return skip_ws(p, end) == end ? 0 : -1;
+	}
+}
+
 /*
  * put(h, thread, ns, parent | undefined, id, type, data, mdtype, md,
  *     versions, values)
+ *
+ * With mdtype undefined, data is one JSON text, [checkpoint, metadata,
+ * values...], whose values go in order to the values given without
+ * bytes: LangGraph's serializer writes the elements of an array each as
+ * it would alone, so one call of it serves them all.  Then put returns
+ * whether that text had the expected elements (false: nothing stored,
+ * the caller serializes them one by one).
  */
 static napi_value
 js_put(napi_env env, napi_callback_info info)
@@ -509,23 +588,30 @@ js_put(napi_env env, napi_callback_info info)
 	struct corral_checkpoint cp;
 	struct corral_channel *chv;
 	struct corral_ref ref;
-	const void *md;
-	size_t mdlen;
+	struct span *el = NULL;
+	napi_value ret = NULL;
+	const void *md = NULL;
+	size_t mdlen = 0, nel, k;
+	napi_valuetype t;
 	struct call c;
+	bool joined;
 	char *mdz;
 	int rc = 0;
 
 	if (call_begin(env, info, 11, &c) != 0)
 		return NULL;
 	memset(&cp, 0, sizeof(cp));
+	if (napi_typeof(env, c.argv[7], &t) != napi_ok)
+		return throw_napi(env);
+	joined = t == napi_undefined;
 	if (get_str(env, c.a, c.argv[1], &ref.thread_id) != 0 ||
 	    get_str(env, c.a, c.argv[2], &ref.checkpoint_ns) != 0 ||
 	    get_opt_str(env, c.a, c.argv[3], &ref.checkpoint_id) != 0 ||
 	    get_str(env, c.a, c.argv[4], &cp.id) != 0 ||
 	    get_str(env, c.a, c.argv[5], &cp.type) != 0 ||
 	    get_bytes(env, c.argv[6], &cp.data, &cp.len) != 0 ||
-	    get_str(env, c.a, c.argv[7], &cp.metadata_type) != 0 ||
-	    get_bytes(env, c.argv[8], &md, &mdlen) != 0 ||
+	    (!joined && (get_str(env, c.a, c.argv[7], &cp.metadata_type) !=
+	    0 || get_bytes(env, c.argv[8], &md, &mdlen) != 0)) ||
 	    get_channels(env, c.a, c.argv[9], false, &chv, &cp.nversions) !=
 	    0)
 		goto out;
@@ -533,6 +619,39 @@ js_put(napi_env env, napi_callback_info info)
 	if (get_channels(env, c.a, c.argv[10], true, &chv, &cp.nvalues) != 0)
 		goto out;
 	cp.values = chv;
+	if (joined) {
+		if ((el = arena_alloc(c.a, (cp.nvalues + 2) * sizeof(*el))) ==
+		    NULL) {
+			napi_throw_error(env, "CORRAL_ENOMEM",
+			    "corral: out of memory");
+			goto out;
+		}
+		if (split_array(cp.data, cp.len, el, cp.nvalues + 2, &nel) !=
+		    0 || nel < 2) {
+			napi_get_boolean(env, false, &ret);
+			goto out;
+		}
+		k = 2;
+		for (size_t i = 0; i < cp.nvalues; i++) {
+			if (chv[i].value != NULL ||
+			    strcmp(chv[i].type, "empty") == 0)
+				continue;
+			if (k == nel)
+				break;
+			chv[i].value = el[k].p;
+			chv[i].len = el[k++].len;
+		}
+		if (k != nel) {
+			napi_get_boolean(env, false, &ret);
+			goto out;
+		}
+		cp.data = el[0].p;
+		cp.len = el[0].len;
+		cp.metadata_type = cp.type;
+		md = el[1].p;
+		mdlen = el[1].len;
+		napi_get_boolean(env, true, &ret);
+	}
 	/* The store takes metadata as text: it needs its NUL. */
 	if ((mdz = arena_alloc(c.a, mdlen + 1)) == NULL) {
 		napi_throw_error(env, "CORRAL_ENOMEM", "corral: out of memory");
@@ -542,10 +661,10 @@ js_put(napi_env env, napi_callback_info info)
 	mdz[mdlen] = '\0';
 	cp.metadata = mdz;
 	if ((rc = corral_put(c.h->store, &ref, &cp, NULL, 0)) != 0)
-		throw_store(env, c.h, rc);
+		ret = throw_store(env, c.h, rc);
 out:
 	arena_reset(c.a);
-	return NULL;
+	return ret;
 }
 
 /*

@@ -178,20 +178,43 @@ function define(lg) {
 				versions_seen: checkpoint.versions_seen ?? {},
 			};
 			const serde = this.serde;
-			const [cpType, cpBytes] = await serde.dumpsTyped(stored);
-			const [mdType, mdBytes] = await serde.dumpsTyped(metadata);
+			const thread = String(c.thread_id), parent = checkpointIdOf(c);
 			const versions = [];
 			for (const ch in versionsIn) versions.push(ch, String(versionsIn[ch]));
-			const out = [];
+			/* [channel, version, type, bytes]; the objects apart, in order. */
+			const out = [], objs = [];
+			let joinable = serde.constructor === JsonPlusSerializer;
 			for (const ch in newVersions) {
 				if (Object.prototype.hasOwnProperty.call(values, ch)) {
-					const [t, b] = await serde.dumpsTyped(values[ch]);
-					out.push(ch, String(newVersions[ch]), t, b);
+					const v = values[ch];
+					if (v instanceof Uint8Array) joinable = false;
+					out.push(ch, String(newVersions[ch]), "json", undefined);
+					objs.push(v);
 				} else {
 					out.push(ch, String(newVersions[ch]), "empty", undefined);
 				}
 			}
-			this._n.put(this._h, String(c.thread_id), checkpoint_ns, checkpointIdOf(c),
+			/*
+			 * One serialization of [checkpoint, metadata, values...]
+			 * that the addon splits (corral_node.c, js_put), when the
+			 * serializer is LangGraph's JSON one and no value is bytes
+			 * (which it would write alone as "bytes", not JSON).
+			 */
+			if (joinable) {
+				const [t, b] = await serde.dumpsTyped([stored, metadata, ...objs]);
+				if (t === "json" && this._n.put(this._h, thread, checkpoint_ns, parent,
+					checkpoint.id, t, b, undefined, undefined, versions, out))
+					return { configurable: { thread_id: c.thread_id, checkpoint_ns, checkpoint_id: checkpoint.id } };
+			}
+			const [cpType, cpBytes] = await serde.dumpsTyped(stored);
+			const [mdType, mdBytes] = await serde.dumpsTyped(metadata);
+			for (let i = 0, k = 0; i < out.length; i += 4) {
+				if (out[i + 2] === "empty") continue;
+				const [t, b] = await serde.dumpsTyped(objs[k++]);
+				out[i + 2] = t;
+				out[i + 3] = b;
+			}
+			this._n.put(this._h, thread, checkpoint_ns, parent,
 				checkpoint.id, cpType, cpBytes, mdType, mdBytes, versions, out);
 			return { configurable: { thread_id: c.thread_id, checkpoint_ns, checkpoint_id: checkpoint.id } };
 		}
