@@ -23,7 +23,7 @@
 
 #include "corral.h"
 
-/* Tell a handle from a cursor, and either from a stranger's external. */
+/* Tell a handle from a cursor, and either from a stranger's object. */
 static const napi_type_tag store_tag = { 0x636f7272616c5354ULL, 1 };
 static const napi_type_tag cursor_tag = { 0x636f7272616c4355ULL, 2 };
 
@@ -262,7 +262,23 @@ get_array(napi_env env, napi_value v, uint32_t *n)
 	return 0;
 }
 
-/* A type-tagged external's pointer, or NULL with an exception pending. */
+/*
+ * An object wrapping p, tagged: a handle or a cursor as JavaScript holds
+ * it (an object, not an external: Node-API 8 tags objects only).
+ */
+static napi_status
+make_tagged(napi_env env, void *p, napi_finalize fin, const napi_type_tag *tag,
+    napi_value *out)
+{
+	napi_status st;
+
+	if ((st = napi_create_object(env, out)) != napi_ok ||
+	    (st = napi_type_tag_object(env, *out, tag)) != napi_ok)
+		return st;
+	return napi_wrap(env, *out, p, fin, NULL, NULL);
+}
+
+/* The pointer make_tagged wrapped, or NULL with an exception pending. */
 static void *
 get_tagged(napi_env env, napi_value v, const napi_type_tag *tag,
     const char *what)
@@ -271,9 +287,9 @@ get_tagged(napi_env env, napi_value v, const napi_type_tag *tag,
 	bool ok = false;
 	void *p;
 
-	if (napi_typeof(env, v, &t) != napi_ok || t != napi_external ||
+	if (napi_typeof(env, v, &t) != napi_ok || t != napi_object ||
 	    napi_check_object_type_tag(env, v, tag, &ok) != napi_ok || !ok ||
-	    napi_get_value_external(env, v, &p) != napi_ok) {
+	    napi_unwrap(env, v, &p) != napi_ok) {
 		throw_arg(env, what);
 		return NULL;
 	}
@@ -400,13 +416,12 @@ js_open(napi_env env, napi_callback_info info)
 		napi_throw_error(env, code_name(rc), msg);
 		return NULL;
 	}
-	if (napi_create_external(env, h, handle_finalize, NULL, &ext) !=
+	if (make_tagged(env, h, handle_finalize, &store_tag, &ext) !=
 	    napi_ok) {
 		corral_store_close(h->store);
 		handle_unref(h);
 		return throw_napi(env);
 	}
-	napi_type_tag_object(env, ext, &store_tag);
 	return ext;
 }
 
@@ -1140,13 +1155,11 @@ js_list_open(napi_env env, napi_callback_info info)
 	cu->prevp = &c.h->cursors;
 	c.h->cursors = cu;
 	c.h->refs++;
-	if (napi_create_external(env, cu, cursor_finalize, NULL, &out) !=
+	if (make_tagged(env, cu, cursor_finalize, &cursor_tag, &out) !=
 	    napi_ok) {
 		cursor_finalize(env, cu, NULL);
 		out = throw_napi(env);
-		goto out;
 	}
-	napi_type_tag_object(env, out, &cursor_tag);
 out:
 	arena_reset(c.a);
 	return out;
