@@ -71,12 +71,12 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 # The Node package @corral/langgraph (worker-sdk/node, docs/SDK.md): its
-# files and its addon corral.node (libcorral linked in) in NODE_PKG.  Not
-# in a sanitized build: an ASan addon needs the runtime preloaded into
-# node itself, so the node tests run in the plain pass only.
+# files and its addon corral.node (libcorral linked in) in NODE_PKG.  A
+# sanitized addon needs the sanitizers' runtime preloaded into node:
+# tests/node/run.sh does it.
 NODE_PKG := $(BUILD)/node/langgraph
 NODE_FILES := package.json index.cjs index.mjs index.d.ts saver.cjs README.md
-NODE_OUT := $(if $(SAN),,$(NODE_FILES:%=$(NODE_PKG)/%) $(NODE_PKG)/corral.node)
+NODE_OUT := $(NODE_FILES:%=$(NODE_PKG)/%) $(NODE_PKG)/corral.node
 # Where node_api.h is: Debian's libnode-dev, /usr/local, or beside the node
 # on PATH (a tarball or nvm install).  Deferred: deps may install it.
 NODE_BIN = $(realpath $(shell command -v node 2>/dev/null))

@@ -8,7 +8,8 @@
 #
 # Every vitest test counts; a skipped one counts as failed, since the suite
 # skips only by saver name (the channel-delta test).  Closing line:
-# "node: N passed, N failed", which tests/run.sh adds to its own.
+# "node: N passed, N failed", which tests/run.sh adds to its own.  In a
+# sanitized build (SAN set) node runs with the sanitizers' runtime preloaded.
 BUILD=${1:-build}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 2
@@ -43,8 +44,19 @@ cp tests/node/vitest.config.mjs tests/node/backend.mjs \
     tests/node/saver.spec.mjs tests/node/delta.spec.mjs "$dir/" ||
     fail "cannot copy the specs to $dir"
 
+# A sanitized addon (SAN set) needs its runtime first in node: preload the
+# sanitizer libraries it was linked with.  node frees not all at exit.
+preload=""
+if [ -n "$SAN" ]; then
+	preload=$(ldd "$dir/langgraph/corral.node" |
+	    awk '/lib(asan|ubsan|clang_rt)/ { printf "%s ", $3 }')
+	[ -n "$preload" ] ||
+	    fail "no sanitizer runtime linked into $dir/langgraph/corral.node"
+fi
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+
 # Both entry points load, and give a BaseCheckpointSaver of their world.
-if (cd "$dir" && timeout 60 node -e '
+if (cd "$dir" && LD_PRELOAD="$preload" timeout 60 node -e '
 const cjs = require("./langgraph");
 const lgc = require("@langchain/langgraph-checkpoint");
 if (!(new cjs.CorralSaver() instanceof lgc.BaseCheckpointSaver)) process.exit(1);
@@ -60,9 +72,11 @@ else
 	sed 's/^/    /' "$out"
 fi
 
+
 for backend in sqlite memory; do
 	echo "== node: LangGraph's validation suite, CorralSaver($backend)"
-	(cd "$dir" && CI=1 NO_COLOR=1 CORRAL_BACKEND=$backend timeout 900 \
+	(cd "$dir" && CI=1 NO_COLOR=1 CORRAL_BACKEND=$backend \
+	    LD_PRELOAD="$preload" timeout 900 \
 	    node node_modules/vitest/vitest.mjs run) >"$out" 2>&1
 	rc=$?
 	cat "$out"
