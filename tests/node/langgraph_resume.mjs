@@ -15,7 +15,8 @@
 // "step K" line is printed once if and only if no run redid a step.
 //
 // Lines on stdout, one per event:
-//   start thread T resume ID    (ID "-": corrald said start afresh)
+//   start thread T resume ID    (ID "-": corrald said start afresh, "?":
+//                               corrald said nothing)
 //   resumed at C numbers L      (the state resumed from: counter, length)
 //   holding at K / step K
 //   done counter N numbers 1,2,...,N
@@ -27,18 +28,19 @@ import { existsSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 
 // The saver.  Until @corral/langgraph exists: the stock SqliteSaver on
-// LG_DB, the thread corrald names, resumed from the thread's latest.
+// LG_DB, standing in for CorralSaver's fromEnv(), runConfig() and close().
 function openSaver(path) {
-	return SqliteSaver.fromConnString(path);
+	const saver = SqliteSaver.fromConnString(path);
+	saver.close = () => saver.db.close();
+	return saver;
 }
 function fromEnv(env) {
 	const saver = openSaver(env.LG_DB);
 	saver.threadId = env.CORRAL_THREAD_ID ?? "local";
-	saver.resumeId = Number(env.CORRAL_RESTARTS) > 0 ? "latest" : undefined;
+	saver.resumeId = Number(env.CORRAL_RESTARTS) > 0 ? "latest" : "";
+	saver.runConfig = () => ({ configurable: { thread_id: saver.threadId,
+	    checkpoint_ns: "" } });
 	return saver;
-}
-function runConfig(saver) {
-	return { configurable: { thread_id: saver.threadId } };
 }
 
 function arg(name, dflt) {
@@ -88,6 +90,7 @@ async function show(db, thread) {
 		step: t.metadata.step,
 		values: t.checkpoint.channel_values,
 	}));
+	saver.close();
 }
 
 async function run() {
@@ -97,17 +100,23 @@ async function run() {
 	const gate = arg("--gate", ".");
 	const saver = fromEnv(process.env);
 	const graph = build(saver, to, holds, gate);
-	const config = { ...runConfig(saver), recursionLimit: to + 10 };
+	// The thread and the checkpoint corrald chose (resumeId: an id, ""
+	// for none, undefined when corrald could not read the database and
+	// LangGraph takes the thread's latest).
+	const config = { ...saver.runConfig(), recursionLimit: to + 10 };
+	const state = await graph.getState(config);
 	let input = { counter: 0 };
 
-	console.log(`start thread ${saver.threadId} resume ${saver.resumeId || "-"}`);
-	if (saver.resumeId) {
-		const { values } = await graph.getState(config);
-		console.log(`resumed at ${values.counter} numbers ${values.numbers.length}`);
+	console.log(`start thread ${saver.threadId} resume ${
+	    saver.resumeId === undefined ? "?" : saver.resumeId || "-"}`);
+	if (state.values.counter !== undefined) {
+		const { counter, numbers } = state.values;
+		console.log(`resumed at ${counter} numbers ${numbers.length}`);
 		input = null;
 	}
 	const out = await graph.invoke(input, config);
 	console.log(`done counter ${out.counter} numbers ${out.numbers.join(",")}`);
+	saver.close();
 }
 
 if (process.argv.includes("--show"))
