@@ -1,0 +1,85 @@
+#!/bin/sh
+# LangGraph JS's validation suite against CorralSaver, natively: vitest in
+# BUILD/node, where make put the package (BUILD/node/langgraph), once per
+# backend (SQLite, memory): the suite's 718 tests (saver.spec.mjs) and its
+# opt-in getDeltaChannelHistory tests (delta.spec.mjs).  The pinned packages
+# of tests/node/package-lock.json are installed there with npm ci when they
+# are missing or the lock changed, not on every run.
+#
+# Every vitest test counts; a skipped one counts as failed, since the suite
+# skips only by saver name (the channel-delta test).  Closing line:
+# "node: N passed, N failed", which tests/run.sh adds to its own.
+BUILD=${1:-build}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top" || exit 2
+dir="$BUILD/node"
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+passed=0
+failed=0
+
+fail() {
+	echo "node: $*"
+	echo "node: $passed passed, $((failed + 1)) failed"
+	exit 1
+}
+
+[ -f "$dir/langgraph/corral.node" ] ||
+    fail "$dir/langgraph/corral.node is missing (make builds it)"
+command -v node >/dev/null 2>&1 || fail "no node (make deps installs it)"
+
+# Installed: node_modules/.corral-lock is the lock it was installed from.
+if ! cmp -s tests/node/package-lock.json "$dir/node_modules/.corral-lock"
+then
+	echo "node: installing tests/node's pinned packages into $dir (npm ci)"
+	cp tests/node/package.json tests/node/package-lock.json "$dir/" ||
+	    fail "cannot copy tests/node's package files to $dir"
+	(cd "$dir" && timeout 900 npm ci --ignore-scripts --no-audit \
+	    --no-fund --loglevel=error) >"$out" 2>&1 ||
+	    { cat "$out"; fail "npm ci failed in $dir"; }
+	cp tests/node/package-lock.json "$dir/node_modules/.corral-lock"
+fi
+cp tests/node/vitest.config.mjs tests/node/backend.mjs \
+    tests/node/saver.spec.mjs tests/node/delta.spec.mjs "$dir/" ||
+    fail "cannot copy the specs to $dir"
+
+# Both entry points load, and give a BaseCheckpointSaver of their world.
+if (cd "$dir" && timeout 60 node -e '
+const cjs = require("./langgraph");
+const lgc = require("@langchain/langgraph-checkpoint");
+if (!(new cjs.CorralSaver() instanceof lgc.BaseCheckpointSaver)) process.exit(1);
+import("./langgraph/index.mjs").then(async (esm) => {
+	const lge = await import("@langchain/langgraph-checkpoint");
+	if (!(new esm.CorralSaver() instanceof lge.BaseCheckpointSaver)) process.exit(1);
+});') >"$out" 2>&1; then
+	passed=$((passed + 1))
+	echo "ok   node: @corral/langgraph loads with require and import"
+else
+	failed=$((failed + 1))
+	echo "FAIL node: @corral/langgraph loads with require and import"
+	sed 's/^/    /' "$out"
+fi
+
+for backend in sqlite memory; do
+	echo "== node: LangGraph's validation suite, CorralSaver($backend)"
+	(cd "$dir" && CI=1 NO_COLOR=1 CORRAL_BACKEND=$backend timeout 900 \
+	    node node_modules/vitest/vitest.mjs run) >"$out" 2>&1
+	rc=$?
+	cat "$out"
+	line=$(sed -n 's/^ *Tests  *//p' "$out" | tail -n 1)
+	p=$(echo "$line" | sed -n 's/.*\([^0-9]\|^\)\([0-9][0-9]*\) passed.*/\2/p')
+	f=$(echo "$line" | sed -n 's/.*\([^0-9]\|^\)\([0-9][0-9]*\) failed.*/\2/p')
+	s=$(echo "$line" | sed -n 's/.*\([^0-9]\|^\)\([0-9][0-9]*\) skipped.*/\2/p')
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-0} + ${s:-0}))
+	if [ "${s:-0}" -gt 0 ]; then
+		echo "node: $s skipped, counted as failed"
+	fi
+	if [ $rc -ne 0 ] && [ "${f:-0}" -eq 0 ]; then
+		echo "node: vitest exited $rc ($backend)"
+		failed=$((failed + 1))
+	fi
+done
+
+echo "node: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
