@@ -22,6 +22,10 @@
 
 #include "store_impl.h"
 
+/* A write of an array of them. */
+#define WR(ch, ty, v, n) \
+	{ .channel = (ch), .type = (ty), .value = (v), .len = (n) }
+
 struct fixture {
 	bool sqlite;
 	char dir[64];
@@ -80,8 +84,8 @@ put(struct corral_store *s, const char *thread, const char *ns,
 	static char ids[8][CORRAL_KEY_MAX + 1];
 	static int k;
 	struct corral_ref ref = { thread, ns, parent };
-	struct corral_checkpoint cp = { id, "json", data,
-		data ? strlen(data) : 0, meta };
+	struct corral_checkpoint cp = { .id = id, .type = "json", .data = data,
+		.len = data ? strlen(data) : 0, .metadata = meta };
 	char *out = ids[k++ % 8];
 
 	assert_int_equal(corral_put(s, &ref, &cp, out, CORRAL_KEY_MAX + 1),
@@ -94,7 +98,8 @@ write1(struct corral_store *s, const char *thread, const char *ns,
     const char *id, const char *task, const char *channel, const char *v)
 {
 	struct corral_ref ref = { thread, ns, id };
-	struct corral_write w = { NULL, channel, 0, "json", v, strlen(v) };
+	struct corral_write w = { .channel = channel, .type = "json",
+		.value = v, .len = strlen(v) };
 
 	assert_int_equal(corral_put_writes(s, &ref, task, &w, 1), CORRAL_OK);
 }
@@ -160,8 +165,9 @@ t_round_trip(void **state)
 	struct fixture *f = *state;
 	static const unsigned char bin[] = { 0, 1, 2, 0, 255, 0, 'x', 0 };
 	struct corral_ref ref = { "t1", NULL, NULL };
-	struct corral_checkpoint cp = { NULL, "bytes", bin, sizeof(bin),
-		"{\"source\":\"input\",\"step\":-1,\"parents\":{}}" };
+	struct corral_checkpoint cp = { .type = "bytes", .data = bin,
+		.len = sizeof(bin),
+		.metadata = "{\"source\":\"input\",\"step\":-1,\"parents\":{}}" };
 	struct corral_tuple *t;
 	char id[CORRAL_ID_LEN];
 	int64_t before = (int64_t)time(NULL) * 1000;
@@ -195,7 +201,7 @@ t_empty(void **state)
 {
 	struct fixture *f = *state;
 	struct corral_ref ref = { "t1", "", NULL };
-	struct corral_checkpoint cp = { "a", NULL, NULL, 0, NULL };
+	struct corral_checkpoint cp = { .id = "a" };
 	struct corral_tuple *t;
 
 	assert_int_equal(corral_put(f->s, &ref, &cp, NULL, 0), CORRAL_OK);
@@ -282,8 +288,8 @@ t_invalid(void **state)
 {
 	struct fixture *f = *state;
 	struct corral_ref r = { NULL, "", "a" };
-	struct corral_checkpoint cp = { NULL, NULL, "x", 1, NULL };
-	struct corral_write w = { NULL, "ch", 0, NULL, "v", 1 };
+	struct corral_checkpoint cp = { .data = "x", .len = 1 };
+	struct corral_write w = { .channel = "ch", .value = "v", .len = 1 };
 	char id[CORRAL_ID_LEN];
 
 	assert_int_equal(corral_put(f->s, &r, &cp, id, sizeof(id)),
@@ -321,9 +327,9 @@ t_key_length(void **state)
 	struct fixture *f = *state;
 	char big[CORRAL_KEY_MAX + 2], max[CORRAL_KEY_MAX + 1];
 	struct corral_ref r = { big, "", NULL };
-	struct corral_checkpoint cp = { "a", NULL, "x", 1, NULL };
+	struct corral_checkpoint cp = { .id = "a", .data = "x", .len = 1 };
 	struct corral_list_opts o = { 0 };
-	struct corral_write w = { NULL, "ch", 0, NULL, "v", 1 };
+	struct corral_write w = { .channel = "ch", .value = "v", .len = 1 };
 	struct corral_tuple *t;
 	struct seen z = { 0 };
 
@@ -388,16 +394,16 @@ t_writes(void **state)
 	struct fixture *f = *state;
 	struct corral_ref r = { "t1", "", "a" };
 	struct corral_write w2[] = {
-		{ NULL, "ch1", 0, "json", "\"x\"", 3 },
-		{ NULL, "ch2", 0, NULL, "\0y", 2 },
+		WR("ch1", "json", "\"x\"", 3),
+		WR("ch2", NULL, "\0y", 2),
 	};
 	struct corral_write w1[] = {
-		{ NULL, "__error__", 0, "json", "e", 1 },
-		{ NULL, "out", 0, "json", "o", 1 },
-		{ NULL, "__interrupt__", 0, "json", "i", 1 },
-		{ NULL, "__scheduled__", 0, "json", "s", 1 },
-		{ NULL, "__resume__", 0, "json", "r", 1 },
-		{ NULL, "empty", 0, "json", NULL, 0 },
+		WR("__error__", "json", "e", 1),
+		WR("out", "json", "o", 1),
+		WR("__interrupt__", "json", "i", 1),
+		WR("__scheduled__", "json", "s", 1),
+		WR("__resume__", "json", "r", 1),
+		WR("empty", "json", NULL, 0),
 	};
 	static const struct { const char *task, *ch; int idx; } want[] = {
 		{ "t1", "__resume__", -4 }, { "t1", "__interrupt__", -3 },
@@ -601,7 +607,7 @@ reenter_cb(void *arg, const struct corral_tuple *t)
 {
 	struct corral_store *s = arg;
 	struct corral_ref r = { "A", "", NULL };
-	struct corral_checkpoint cp = { "x", NULL, "x", 1, NULL };
+	struct corral_checkpoint cp = { .id = "x", .data = "x", .len = 1 };
 	struct corral_tuple *g;
 
 	assert_int_equal(corral_put(s, &r, &cp, NULL, 0), CORRAL_EINVAL);
@@ -725,9 +731,9 @@ t_list_writes_shapes(void **state)
 	};
 	struct fixture *f = *state;
 	struct corral_write w[] = {
-		{ NULL, "x", 0, "json", "1", 1 },
-		{ NULL, "y", 0, "json", "22", 2 },
-		{ NULL, "__error__", 0, "json", "e", 1 },
+		WR("x", "json", "1", 1),
+		WR("y", "json", "22", 2),
+		WR("__error__", "json", "e", 1),
 	};
 	struct corral_ref r = { NULL, NULL, NULL };
 	struct corral_tuple *t;
@@ -816,7 +822,8 @@ t_made_ids_order(void **state)
 	struct corral_list_opts o = { 0 };
 	struct corral_ref r = { "t1", "", NULL };
 	size_t n = 0;
-	struct corral_checkpoint cp = { NULL, "json", "{}", 2, NULL };
+	struct corral_checkpoint cp = { .type = "json", .data = "{}",
+		.len = 2 };
 	int i;
 
 	for (i = 0; i < 10000; i++) {
@@ -859,10 +866,18 @@ t_crc32c(void **state)
 		for (len = 0; len < 300; len += 1 + len / 16)
 			assert_int_equal(corral_crc32c(i, buf + i, len),
 			    store_crc32c_table(i, buf + i, len));
-	assert_int_not_equal(store_crc_checkpoint(NULL, 0, "", 0, "{}", 2),
-	    store_crc_checkpoint("", 0, "", 0, "{}", 2));
-	assert_int_not_equal(store_crc_write("ab", 2, "c", 1, "", 0),
-	    store_crc_write("a", 1, "bc", 2, "", 0));
+	assert_int_not_equal(store_crc_checkpoint(NULL, 0, "", 0, "{}", 2,
+	    NULL, 0, NULL, 0), store_crc_checkpoint("", 0, "", 0, "{}", 2,
+	    NULL, 0, NULL, 0));
+	assert_int_not_equal(store_crc_write("ab", 2, "c", 1, "", 0, "", 0),
+	    store_crc_write("a", 1, "bc", 2, "", 0, "", 0));
+	/* The fields of schema 2 count only when present: no metadata
+	 * type and no versions give version 1's sum; "" differs from none. */
+	assert_int_not_equal(store_crc_checkpoint(NULL, 0, "", 0, "{}", 2,
+	    "", 0, NULL, 0), store_crc_checkpoint(NULL, 0, "", 0, "{}", 2,
+	    NULL, 0, NULL, 0));
+	assert_int_not_equal(store_crc_write("a", 1, "c", 1, "", 0, "p", 1),
+	    store_crc_write("a", 1, "c", 1, "", 0, "", 0));
 }
 
 static uint64_t
@@ -1080,8 +1095,8 @@ t_moved(void **state)
 {
 	struct fixture *f = *state;
 	struct corral_ref r = { "A", "", NULL };
-	struct corral_checkpoint cp = { NULL, NULL, "x", 1, NULL };
-	struct corral_write w = { NULL, "ch", 0, NULL, "v", 1 };
+	struct corral_checkpoint cp = { .data = "x", .len = 1 };
+	struct corral_write w = { .channel = "ch", .value = "v", .len = 1 };
 	struct corral_tuple *t = NULL;
 	struct corral_store *s2;
 	char other[128], id[CORRAL_ID_LEN];
@@ -1140,7 +1155,7 @@ t_damaged(void **state)
 {
 	struct fixture *f = *state;
 	struct corral_ref r = { "A", "", NULL };
-	struct corral_checkpoint cp = { NULL, NULL, NULL, 0, NULL };
+	struct corral_checkpoint cp = { 0 };
 	struct corral_list_opts lo = { "A", "", NULL, NULL, 0 };
 	struct corral_tuple *t = NULL;
 	static char data[512];
@@ -1205,7 +1220,7 @@ t_busy_short(void **state)
 	struct fixture *f = *state;
 	struct corral_sqlite_opts o = { CORRAL_DURABILITY_NORMAL, 5 };
 	struct corral_ref r = { "A", "", NULL };
-	struct corral_checkpoint cp = { NULL, NULL, "x", 1, NULL };
+	struct corral_checkpoint cp = { .data = "x", .len = 1 };
 	struct corral_store *s2;
 	struct timespec a, b;
 	sqlite3 *db;
@@ -1240,8 +1255,8 @@ child(const char *path, int k)
 	char prev_shared[CORRAL_ID_LEN] = "", id[CORRAL_ID_LEN];
 	static char data[1024];
 	struct corral_ref r = { mine, "", NULL };
-	struct corral_checkpoint cp = { NULL, "bytes", data, sizeof(data),
-		NULL };
+	struct corral_checkpoint cp = { .type = "bytes", .data = data,
+		.len = sizeof(data) };
 	struct corral_store *s;
 	const char *why;
 	int i, rc;
