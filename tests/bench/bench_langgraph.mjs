@@ -17,6 +17,7 @@
 // "KEY VALUE" lines appended (merged into results.json by bench_spawn).
 // Knobs: BENCH_LG_ROUNDS (21), BENCH_LG_PUTS (100), BENCH_LG_READS (200),
 // BENCH_LG_LISTS (5).
+import { CorralSaver } from "@corral/langgraph";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
 import { AIMessage, HumanMessage } from "@langchain/core/messages";
@@ -39,9 +40,8 @@ if (!scratch) {
 
 // --- the savers --------------------------------------------------------
 
-async function openCorral(path) {
-	// Until @corral/langgraph lands: a second SqliteSaver stands in.
-	return SqliteSaver.fromConnString(path);
+function openCorral(path) {
+	return new CorralSaver({ path, durability: "normal" });
 }
 
 function openSqlite(path) {
@@ -165,7 +165,7 @@ async function setup(name, open) {
 	const dir = `${scratch}/${name}`;
 	rmSync(dir, { recursive: true, force: true });
 	mkdirSync(dir, { recursive: true });
-	const saver = await open(`${dir}/checkpoints.db`);
+	const saver = open(`${dir}/checkpoints.db`);
 	// The read thread: READ_CHAIN checkpoints, each with one task's writes.
 	const readConfigs = await chain(saver, "read", READ_CHAIN);
 	for (let k = 0; k < readConfigs.length; k++)
@@ -213,7 +213,7 @@ for (const [op, what, key] of figures) {
 }
 if (figuresFile)
 	appendFileSync(figuresFile, lines.join("\n") + "\n");
-await corral.saver.close?.();
+corral.saver.close();
 sqlite.saver.db.close();
 rmSync(`${scratch}/corral`, { recursive: true, force: true });
 rmSync(`${scratch}/sqlitesaver`, { recursive: true, force: true });

@@ -23,25 +23,9 @@
 // --show prints the latest state of THREAD in DB as JSON, read back
 // through a saver of its own.
 import { Annotation, END, START, StateGraph } from "@langchain/langgraph";
-import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
+import { CorralSaver } from "@corral/langgraph";
 import { existsSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-
-// The saver.  Until @corral/langgraph exists: the stock SqliteSaver on
-// LG_DB, standing in for CorralSaver's fromEnv(), runConfig() and close().
-function openSaver(path) {
-	const saver = SqliteSaver.fromConnString(path);
-	saver.close = () => saver.db.close();
-	return saver;
-}
-function fromEnv(env) {
-	const saver = openSaver(env.LG_DB);
-	saver.threadId = env.CORRAL_THREAD_ID ?? "local";
-	saver.resumeId = Number(env.CORRAL_RESTARTS) > 0 ? "latest" : "";
-	saver.runConfig = () => ({ configurable: { thread_id: saver.threadId,
-	    checkpoint_ns: "" } });
-	return saver;
-}
 
 function arg(name, dflt) {
 	const i = process.argv.indexOf(name);
@@ -83,7 +67,7 @@ function build(saver, to, holds, gate) {
 }
 
 async function show(db, thread) {
-	const saver = openSaver(db);
+	const saver = new CorralSaver({ path: db });
 	const t = await saver.getTuple({ configurable: { thread_id: thread } });
 	console.log(JSON.stringify(t === undefined ? null : {
 		checkpoint_id: t.checkpoint.id,
@@ -98,7 +82,7 @@ async function run() {
 	const holds = (arg("--hold", "") || "").split(",").filter(Boolean)
 	    .map(Number);
 	const gate = arg("--gate", ".");
-	const saver = fromEnv(process.env);
+	const saver = CorralSaver.fromEnv(process.env);
 	const graph = build(saver, to, holds, gate);
 	// The thread and the checkpoint corrald chose (resumeId: an id, ""
 	// for none, undefined when corrald could not read the database and

@@ -5,28 +5,34 @@
 # from the checkpoint corrald chose (not from scratch), and the count ends
 # exact: the list 1..N with no gap and no duplicate, the counter N, no
 # step done twice, one linear chain of checkpoints.
-. "$(dirname "$0")/lib.sh"
+# Run by tests/node/run.sh (the plain pass: no sanitized Node addon), which
+# installed the pinned packages into BUILD/node.
+. "$(dirname "$0")/../e2e/lib.sh"
 
 NODE_DIR="$BUILD/node"
 NODE=$(command -v node) || fail "no node (make deps installs it)"
+[ -f "$NODE_DIR/langgraph/corral.node" ] ||
+    fail "no @corral/langgraph in $NODE_DIR/langgraph (make builds it)"
 [ -d "$NODE_DIR/node_modules/@langchain/langgraph" ] ||
-    fail "no LangGraph JS in $NODE_DIR/node_modules (make check installs it)"
-# The script beside a link to the build's packages: ES modules resolve
-# bare names from the importing file's directory, never from NODE_PATH.
+    fail "no LangGraph JS in $NODE_DIR/node_modules (tests/node/run.sh installs it)"
+# The script beside links to the build's packages and to @corral/langgraph
+# (BUILD/node/langgraph): ES modules resolve bare names from the importing
+# file's directory, never from NODE_PATH.
 cp "$TOP/tests/node/langgraph_resume.mjs" "$T/" || fail "copy the script"
-ln -s "$NODE_DIR/node_modules" "$T/node_modules" || fail "link node_modules"
+mkdir -p "$T/node_modules/@corral" &&
+    ln -s "$NODE_DIR/node_modules/"* "$T/node_modules/" &&
+    ln -s "$NODE_DIR/langgraph" "$T/node_modules/@corral/langgraph" ||
+    fail "link the packages"
 
 N=12
 H1=4
 H2=9
 CK="$T/ck.db"
-LG="$T/lg.db"
 conf <<EOF2
 checkpoint_db = $CK
 
 [agent:lg]
 command = $NODE $T/langgraph_resume.mjs --to $N --hold $H1,$H2 --gate $T
-env = LG_DB=$LG
 restart = on-failure
 healthy_after = 100ms
 backoff_initial = 10ms
@@ -42,7 +48,7 @@ out="$T/log/lg.0.stdout.log"
 # rows N: until the thread has at least N checkpoints (LangGraph's default
 # durability writes a step's checkpoint while the next step runs).
 rows() {
-	"$PY" - "$LG" "$1" <<'PYEOF' || fail "the thread never had $1 checkpoints"
+	"$PY" - "$CK" "$1" <<'PYEOF' || fail "the thread never had $1 checkpoints"
 import sqlite3, sys, time
 until = time.monotonic() + 20
 while True:
@@ -107,10 +113,17 @@ assert done == (n, ",".join(str(i) for i in range(1, n + 1))), done
 print("3 runs, resumed at %d and %d, steps 1..%d once each" % (h1 - 1, h2 - 1, n))
 PYEOF
 
+# corrald's side: the second and third spawns were told the checkpoints the
+# runs resumed from.
+q "SELECT coalesce(nullif(resumed_from, ''), '-') FROM events WHERE agent = 'lg'
+    AND kind = 'spawn' ORDER BY id" >spawns
+sed -n 's/^start thread lg\/0 resume //p' "$out" >told
+cmp -s spawns told || fail "spawn events $(cat spawns) against what the runs were told $(cat told)"
+
 # What the database holds, read back by a saver of its own: the final state,
 # and one linear chain of N + 2 checkpoints (the input, step 0, steps 1..N):
 # a run started from scratch would have made a second chain.
-(cd "$T" && "$NODE" langgraph_resume.mjs --show "$LG" lg/0) >show.json ||
+(cd "$T" && "$NODE" langgraph_resume.mjs --show "$CK" lg/0) >show.json ||
     fail "reading the final state back"
 "$PY" - show.json "$N" <<'PYEOF' || fail "the stored state: $(cat show.json)"
 import json, sys
@@ -120,7 +133,7 @@ assert j["values"]["counter"] == n, j
 assert j["values"]["numbers"] == list(range(1, n + 1)), j
 assert j["step"] == n, j
 PYEOF
-"$PY" - "$LG" "$N" <<'PYEOF' || fail "the checkpoint chain"
+"$PY" - "$CK" "$N" <<'PYEOF' || fail "the checkpoint chain"
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 rows = dict(db.execute("SELECT checkpoint_id, parent_checkpoint_id FROM checkpoints"
