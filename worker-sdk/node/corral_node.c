@@ -23,7 +23,7 @@
 
 #include "corral.h"
 
-/* Tell a handle from a cursor, and either from a stranger's external. */
+/* Tell a handle from a cursor, and either from a stranger's object. */
 static const napi_type_tag store_tag = { 0x636f7272616c5354ULL, 1 };
 static const napi_type_tag cursor_tag = { 0x636f7272616c4355ULL, 2 };
 
@@ -58,6 +58,7 @@ struct handle {
 struct cursor {
 	struct corral_cursor *cur;  /* NULL once closed */
 	struct handle *h;
+	bool combine;               /* tuples as one JSON text each */
 	struct cursor *next, **prevp;
 };
 
@@ -228,6 +229,16 @@ get_bytes(napi_env env, napi_value v, const void **data, size_t *len)
 }
 
 static int
+get_bool(napi_env env, napi_value v, bool *out)
+{
+	if (napi_get_value_bool(env, v, out) != napi_ok) {
+		throw_arg(env, "a boolean was expected");
+		return -1;
+	}
+	return 0;
+}
+
+static int
 get_u32(napi_env env, napi_value v, uint32_t *out)
 {
 	if (napi_get_value_uint32(env, v, out) != napi_ok) {
@@ -251,7 +262,23 @@ get_array(napi_env env, napi_value v, uint32_t *n)
 	return 0;
 }
 
-/* A type-tagged external's pointer, or NULL with an exception pending. */
+/*
+ * An object wrapping p, tagged: a handle or a cursor as JavaScript holds
+ * it (an object, not an external: Node-API 8 tags objects only).
+ */
+static napi_status
+make_tagged(napi_env env, void *p, napi_finalize fin, const napi_type_tag *tag,
+    napi_value *out)
+{
+	napi_status st;
+
+	if ((st = napi_create_object(env, out)) != napi_ok ||
+	    (st = napi_type_tag_object(env, *out, tag)) != napi_ok)
+		return st;
+	return napi_wrap(env, *out, p, fin, NULL, NULL);
+}
+
+/* The pointer make_tagged wrapped, or NULL with an exception pending. */
 static void *
 get_tagged(napi_env env, napi_value v, const napi_type_tag *tag,
     const char *what)
@@ -260,9 +287,9 @@ get_tagged(napi_env env, napi_value v, const napi_type_tag *tag,
 	bool ok = false;
 	void *p;
 
-	if (napi_typeof(env, v, &t) != napi_ok || t != napi_external ||
+	if (napi_typeof(env, v, &t) != napi_ok || t != napi_object ||
 	    napi_check_object_type_tag(env, v, tag, &ok) != napi_ok || !ok ||
-	    napi_get_value_external(env, v, &p) != napi_ok) {
+	    napi_unwrap(env, v, &p) != napi_ok) {
 		throw_arg(env, what);
 		return NULL;
 	}
@@ -389,13 +416,12 @@ js_open(napi_env env, napi_callback_info info)
 		napi_throw_error(env, code_name(rc), msg);
 		return NULL;
 	}
-	if (napi_create_external(env, h, handle_finalize, NULL, &ext) !=
+	if (make_tagged(env, h, handle_finalize, &store_tag, &ext) !=
 	    napi_ok) {
 		corral_store_close(h->store);
 		handle_unref(h);
 		return throw_napi(env);
 	}
-	napi_type_tag_object(env, ext, &store_tag);
 	return ext;
 }
 
@@ -453,6 +479,7 @@ get_channels(napi_env env, struct arena *a, napi_value arr, bool with_values,
 {
 	size_t stride = with_values ? 4 : 2;
 	struct corral_channel *ch;
+	napi_valuetype t;
 	uint32_t len, i;
 	napi_value v[4];
 
@@ -481,6 +508,11 @@ get_channels(napi_env env, struct arena *a, napi_value arr, bool with_values,
 			return -1;
 		if (strcmp(ch[i].type, "empty") == 0)
 			continue;
+		/* Left NULL: a value of put's joined JSON text. */
+		if (napi_typeof(env, v[3], &t) != napi_ok)
+			return throw_napi(env), -1;
+		if (t == napi_undefined)
+			continue;
 		if (get_bytes(env, v[3], &ch[i].value, &ch[i].len) != 0)
 			return -1;
 	}
@@ -488,9 +520,82 @@ get_channels(napi_env env, struct arena *a, napi_value arr, bool with_values,
 	return 0;
 }
 
+struct span {
+	const char *p;
+	size_t len;
+};
+
+static const char *
+skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/*
+ * The elements of the JSON array text p (as JSON.stringify writes it) into
+ * el[0..max), their number into *n; -1 when the text is not an array of
+ * at most max elements.
+ */
+static int
+split_array(const char *p, size_t len, struct span *el, size_t max,
+    size_t *n)
+{
+	const char *end = p + len, *start, *q;
+	bool in_str = false;
+	unsigned depth;
+
+	*n = 0;
+	p = skip_ws(p, end);
+	if (p == end || *p++ != '[')
+		return -1;
+	if ((p = skip_ws(p, end)) < end && *p == ']')
+		return skip_ws(p + 1, end) == end ? 0 : -1;
+	for (;;) {
+		start = p = skip_ws(p, end);
+		for (depth = 0; p < end; p++) {
+			if (in_str) {
+				if (*p == '\\')
+					p++;
+				else if (*p == '"')
+					in_str = false;
+			} else if (*p == '"') {
+				in_str = true;
+			} else if (*p == '[' || *p == '{') {
+				depth++;
+			} else if (*p == ']' || *p == '}') {
+				if (depth == 0)
+					break;
+				depth--;
+			} else if (*p == ',' && depth == 0) {
+				break;
+			}
+		}
+		if (p >= end || *n == max)
+			return -1;
+		for (q = p; q > start && (q[-1] == ' ' || q[-1] == '\t' ||
+		    q[-1] == '\n' || q[-1] == '\r'); q--)
+			;
+		if (q == start)
+			return -1;
+		el[*n].p = start;
+		el[(*n)++].len = (size_t)(q - start);
+		if (*p++ == ']')
+			return skip_ws(p, end) == end ? 0 : -1;
+	}
+}
+
 /*
  * put(h, thread, ns, parent | undefined, id, type, data, mdtype, md,
  *     versions, values)
+ *
+ * With mdtype undefined, data is one JSON text, [checkpoint, metadata,
+ * values...], whose values go in order to the values given without
+ * bytes: LangGraph's serializer writes the elements of an array each as
+ * it would alone, so one call of it serves them all.  Then put returns
+ * whether that text had the expected elements (false: nothing stored,
+ * the caller serializes them one by one).
  */
 static napi_value
 js_put(napi_env env, napi_callback_info info)
@@ -498,23 +603,30 @@ js_put(napi_env env, napi_callback_info info)
 	struct corral_checkpoint cp;
 	struct corral_channel *chv;
 	struct corral_ref ref;
-	const void *md;
-	size_t mdlen;
+	struct span *el = NULL;
+	napi_value ret = NULL;
+	const void *md = NULL;
+	size_t mdlen = 0, nel, k;
+	napi_valuetype t;
 	struct call c;
+	bool joined;
 	char *mdz;
 	int rc = 0;
 
 	if (call_begin(env, info, 11, &c) != 0)
 		return NULL;
 	memset(&cp, 0, sizeof(cp));
+	if (napi_typeof(env, c.argv[7], &t) != napi_ok)
+		return throw_napi(env);
+	joined = t == napi_undefined;
 	if (get_str(env, c.a, c.argv[1], &ref.thread_id) != 0 ||
 	    get_str(env, c.a, c.argv[2], &ref.checkpoint_ns) != 0 ||
 	    get_opt_str(env, c.a, c.argv[3], &ref.checkpoint_id) != 0 ||
 	    get_str(env, c.a, c.argv[4], &cp.id) != 0 ||
 	    get_str(env, c.a, c.argv[5], &cp.type) != 0 ||
 	    get_bytes(env, c.argv[6], &cp.data, &cp.len) != 0 ||
-	    get_str(env, c.a, c.argv[7], &cp.metadata_type) != 0 ||
-	    get_bytes(env, c.argv[8], &md, &mdlen) != 0 ||
+	    (!joined && (get_str(env, c.a, c.argv[7], &cp.metadata_type) !=
+	    0 || get_bytes(env, c.argv[8], &md, &mdlen) != 0)) ||
 	    get_channels(env, c.a, c.argv[9], false, &chv, &cp.nversions) !=
 	    0)
 		goto out;
@@ -522,6 +634,39 @@ js_put(napi_env env, napi_callback_info info)
 	if (get_channels(env, c.a, c.argv[10], true, &chv, &cp.nvalues) != 0)
 		goto out;
 	cp.values = chv;
+	if (joined) {
+		if ((el = arena_alloc(c.a, (cp.nvalues + 2) * sizeof(*el))) ==
+		    NULL) {
+			napi_throw_error(env, "CORRAL_ENOMEM",
+			    "corral: out of memory");
+			goto out;
+		}
+		if (split_array(cp.data, cp.len, el, cp.nvalues + 2, &nel) !=
+		    0 || nel < 2) {
+			napi_get_boolean(env, false, &ret);
+			goto out;
+		}
+		k = 2;
+		for (size_t i = 0; i < cp.nvalues; i++) {
+			if (chv[i].value != NULL ||
+			    strcmp(chv[i].type, "empty") == 0)
+				continue;
+			if (k == nel)
+				break;
+			chv[i].value = el[k].p;
+			chv[i].len = el[k++].len;
+		}
+		if (k != nel) {
+			napi_get_boolean(env, false, &ret);
+			goto out;
+		}
+		cp.data = el[0].p;
+		cp.len = el[0].len;
+		cp.metadata_type = cp.type;
+		md = el[1].p;
+		mdlen = el[1].len;
+		napi_get_boolean(env, true, &ret);
+	}
 	/* The store takes metadata as text: it needs its NUL. */
 	if ((mdz = arena_alloc(c.a, mdlen + 1)) == NULL) {
 		napi_throw_error(env, "CORRAL_ENOMEM", "corral: out of memory");
@@ -531,10 +676,10 @@ js_put(napi_env env, napi_callback_info info)
 	mdz[mdlen] = '\0';
 	cp.metadata = mdz;
 	if ((rc = corral_put(c.h->store, &ref, &cp, NULL, 0)) != 0)
-		throw_store(env, c.h, rc);
+		ret = throw_store(env, c.h, rc);
 out:
 	arena_reset(c.a);
-	return NULL;
+	return ret;
 }
 
 /*
@@ -637,13 +782,172 @@ make_writes(napi_env env, const struct corral_write *w, size_t n,
 	return napi_ok;
 }
 
+static bool
+is_json(const char *type)
+{
+	return type == NULL || strcmp(type, "json") == 0;
+}
+
+/* Where a JSON object's text closes: its last '}', or NULL. */
+static const char *
+object_end(const char *p, size_t len)
+{
+	const char *q = p + len;
+
+	while (p < q && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	while (q > p && (q[-1] == ' ' || q[-1] == '\t' || q[-1] == '\n' ||
+	    q[-1] == '\r'))
+		q--;
+	if (q - p < 2 || *p != '{' || q[-1] != '}')
+		return NULL;
+	return q - 1;
+}
+
+/*
+ * Can the tuple go to JavaScript as one JSON text?  Every part must be
+ * JSON, the checkpoint an object, and no channel may be named "lc": an
+ * object with that key could read as one of the serializer's records,
+ * which the values alone never would.
+ */
+static bool
+json_combinable(const struct corral_tuple *t)
+{
+	if (!is_json(t->type) || !is_json(t->metadata_type) ||
+	    t->data == NULL || t->metadata == NULL ||
+	    object_end(t->data, t->len) == NULL)
+		return false;
+	for (size_t i = 0; i < t->nchannels; i++)
+		if (!is_json(t->channels[i].type) ||
+		    strcmp(t->channels[i].channel, "lc") == 0)
+			return false;
+	for (size_t i = 0; i < t->nwrites; i++)
+		if (!is_json(t->writes[i].type))
+			return false;
+	return true;
+}
+
+/* A JSON string's text for s, at p (room for 6 bytes per byte + 2). */
+static char *
+put_json_str(char *p, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	*p++ = '"';
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			*p++ = '\\';
+			*p++ = (char)c;
+		} else if (c < 0x20) {
+			memcpy(p, "\\u00", 4);
+			p[4] = hex[c >> 4];
+			p[5] = hex[c & 15];
+			p += 6;
+		} else {
+			*p++ = (char)c;
+		}
+	}
+	*p++ = '"';
+	return p;
+}
+
+/*
+ * The tuple as [thread, ns, id, parent | undefined, json, writes] where
+ * json is one JSON text, [checkpoint, metadata, [write values]], the
+ * checkpoint with "channel_values" put back in, and writes is [task_id,
+ * channel, ...].  LangGraph's serializer revives the elements of an array
+ * each as it would alone, so one parse gives what one per value would,
+ * for a fraction of the calls.
+ */
+static napi_status
+make_tuple_json(napi_env env, struct arena *a, const struct corral_tuple *t,
+    napi_value *out)
+{
+	const char *end = object_end(t->data, t->len), *q;
+	size_t mlen = strlen(t->metadata), room, k = 0;
+	napi_value v[6], w, e;
+	napi_status st;
+	bool empty;
+	char *buf, *p;
+
+	room = t->len + mlen + 64;
+	for (size_t i = 0; i < t->nchannels; i++)
+		room += 6 * strlen(t->channels[i].channel) + 4 +
+		    t->channels[i].len;
+	for (size_t i = 0; i < t->nwrites; i++)
+		room += t->writes[i].len + 1;
+	if ((buf = arena_alloc(a, room)) == NULL)
+		return napi_generic_failure;
+	p = buf;
+	*p++ = '[';
+	/* The checkpoint up to its closing brace; a comma if it has keys. */
+	memcpy(p, t->data, (size_t)(end - (const char *)t->data));
+	p += end - (const char *)t->data;
+	for (q = end - 1; *q == ' ' || *q == '\t' || *q == '\n' || *q == '\r';
+	    q--)
+		;
+	empty = *q == '{';
+	if (!empty)
+		*p++ = ',';
+	memcpy(p, "\"channel_values\":{", 18);
+	p += 18;
+	for (size_t i = 0; i < t->nchannels; i++) {
+		if (i > 0)
+			*p++ = ',';
+		p = put_json_str(p, t->channels[i].channel);
+		*p++ = ':';
+		memcpy(p, t->channels[i].value, t->channels[i].len);
+		p += t->channels[i].len;
+	}
+	memcpy(p, "}},", 3);
+	p += 3;
+	memcpy(p, t->metadata, mlen);
+	p += mlen;
+	*p++ = ',';
+	*p++ = '[';
+	for (size_t i = 0; i < t->nwrites; i++) {
+		if (i > 0)
+			*p++ = ',';
+		memcpy(p, t->writes[i].value, t->writes[i].len);
+		p += t->writes[i].len;
+	}
+	*p++ = ']';
+	*p++ = ']';
+	if ((st = make_str(env, t->thread_id, &v[0])) != napi_ok ||
+	    (st = make_str(env, t->checkpoint_ns, &v[1])) != napi_ok ||
+	    (st = make_str(env, t->checkpoint_id, &v[2])) != napi_ok ||
+	    (st = make_str(env, t->parent_id, &v[3])) != napi_ok ||
+	    (st = napi_create_string_utf8(env, buf, (size_t)(p - buf),
+	    &v[4])) != napi_ok ||
+	    (st = napi_create_array_with_length(env, t->nwrites * 2, &w)) !=
+	    napi_ok)
+		return st;
+	for (size_t i = 0; i < t->nwrites; i++) {
+		if ((st = make_str(env, t->writes[i].task_id, &e)) != napi_ok ||
+		    (st = napi_set_element(env, w, (uint32_t)k++, e)) !=
+		    napi_ok ||
+		    (st = make_str(env, t->writes[i].channel, &e)) != napi_ok ||
+		    (st = napi_set_element(env, w, (uint32_t)k++, e)) != napi_ok)
+			return st;
+	}
+	v[5] = w;
+	if ((st = napi_create_array_with_length(env, 6, out)) != napi_ok)
+		return st;
+	for (uint32_t i = 0; i < 6; i++)
+		if ((st = napi_set_element(env, *out, i, v[i])) != napi_ok)
+			return st;
+	return napi_ok;
+}
+
 /*
  * A tuple as [thread, ns, id, parent | undefined, type, data, mdtype,
  * metadata, writes, channels]: writes as make_writes, channels as
  * [channel, type, value, ...].
  */
 static napi_status
-make_tuple(napi_env env, const struct corral_tuple *t, napi_value *out)
+make_tuple_parts(napi_env env, const struct corral_tuple *t, napi_value *out)
 {
 	const char *type = t->type != NULL ? t->type : "json";
 	const char *mdtype = t->metadata_type != NULL ? t->metadata_type :
@@ -688,13 +992,28 @@ make_tuple(napi_env env, const struct corral_tuple *t, napi_value *out)
 	return napi_ok;
 }
 
+/* A tuple for saver.cjs: as one JSON text when combine allows, else parts. */
+static napi_status
+make_tuple(napi_env env, struct handle *h, const struct corral_tuple *t,
+    bool combine, napi_value *out)
+{
+	napi_status st;
+
+	if (!combine || !json_combinable(t))
+		return make_tuple_parts(env, t, out);
+	st = make_tuple_json(env, &h->arena, t, out);
+	arena_reset(&h->arena);
+	return st;
+}
+
 /*
  * The thread's latest checkpoint in ns that reads back intact, when the
  * latest does not: walked back with a cursor, as corral_worker_resume
  * does, so that a LangGraph run resumes where corrald would.
  */
 static napi_value
-latest_intact(napi_env env, struct handle *h, const struct corral_ref *ref)
+latest_intact(napi_env env, struct handle *h, const struct corral_ref *ref,
+    bool combine)
 {
 	const struct corral_tuple *t;
 	struct corral_list_opts lo;
@@ -710,7 +1029,7 @@ latest_intact(napi_env env, struct handle *h, const struct corral_ref *ref)
 	while ((rc = corral_list_next(cur, &t)) == CORRAL_ECORRUPT)
 		;
 	if (rc == 0) {
-		if (make_tuple(env, t, &out) != napi_ok)
+		if (make_tuple(env, h, t, combine, &out) != napi_ok)
 			out = throw_napi(env);
 	} else if (rc == CORRAL_NOTFOUND) {
 		napi_get_undefined(env, &out);
@@ -721,7 +1040,10 @@ latest_intact(napi_env env, struct handle *h, const struct corral_ref *ref)
 	return out;
 }
 
-/* getTuple(h, thread, ns, id | undefined) -> tuple | undefined */
+/*
+ * getTuple(h, thread, ns, id | undefined, combine) -> tuple | undefined;
+ * combine: the serializer is LangGraph's JSON one (make_tuple_json).
+ */
 static napi_value
 js_get_tuple(napi_env env, napi_callback_info info)
 {
@@ -729,24 +1051,26 @@ js_get_tuple(napi_env env, napi_callback_info info)
 	struct corral_ref ref;
 	napi_value out = NULL;
 	struct call c;
+	bool combine;
 	int rc;
 
-	if (call_begin(env, info, 4, &c) != 0)
+	if (call_begin(env, info, 5, &c) != 0)
 		return NULL;
 	if (get_str(env, c.a, c.argv[1], &ref.thread_id) != 0 ||
 	    get_str(env, c.a, c.argv[2], &ref.checkpoint_ns) != 0 ||
-	    get_opt_str(env, c.a, c.argv[3], &ref.checkpoint_id) != 0)
+	    get_opt_str(env, c.a, c.argv[3], &ref.checkpoint_id) != 0 ||
+	    get_bool(env, c.argv[4], &combine) != 0)
 		goto out;
 	if (ref.checkpoint_id != NULL && *ref.checkpoint_id == '\0')
 		ref.checkpoint_id = NULL;
 	rc = corral_get_tuple(c.h->store, &ref, &t);
 	if (rc == 0) {
-		if (make_tuple(env, t, &out) != napi_ok)
+		if (make_tuple(env, c.h, t, combine, &out) != napi_ok)
 			out = throw_napi(env);
 	} else if (rc == CORRAL_NOTFOUND) {
 		napi_get_undefined(env, &out);
 	} else if (rc == CORRAL_ECORRUPT && ref.checkpoint_id == NULL) {
-		out = latest_intact(env, c.h, &ref);
+		out = latest_intact(env, c.h, &ref, combine);
 	} else {
 		out = throw_store(env, c.h, rc);
 	}
@@ -790,7 +1114,7 @@ out:
 
 /*
  * listOpen(h, thread | undefined, ns | undefined, before | undefined,
- *     filter JSON | undefined, limit) -> cursor
+ *     filter JSON | undefined, limit, combine) -> cursor
  */
 static napi_value
 js_list_open(napi_env env, napi_callback_info info)
@@ -799,17 +1123,19 @@ js_list_open(napi_env env, napi_callback_info info)
 	struct cursor *cu = NULL;
 	napi_value out = NULL;
 	struct call c;
+	bool combine;
 	uint32_t limit;
 	int rc;
 
-	if (call_begin(env, info, 6, &c) != 0)
+	if (call_begin(env, info, 7, &c) != 0)
 		return NULL;
 	memset(&lo, 0, sizeof(lo));
 	if (get_opt_str(env, c.a, c.argv[1], &lo.thread_id) != 0 ||
 	    get_opt_str(env, c.a, c.argv[2], &lo.checkpoint_ns) != 0 ||
 	    get_opt_str(env, c.a, c.argv[3], &lo.before) != 0 ||
 	    get_opt_str(env, c.a, c.argv[4], &lo.filter) != 0 ||
-	    get_u32(env, c.argv[5], &limit) != 0)
+	    get_u32(env, c.argv[5], &limit) != 0 ||
+	    get_bool(env, c.argv[6], &combine) != 0)
 		goto out;
 	lo.limit = limit;
 	if ((cu = calloc(1, sizeof(*cu))) == NULL) {
@@ -822,19 +1148,18 @@ js_list_open(napi_env env, napi_callback_info info)
 		goto out;
 	}
 	cu->h = c.h;
+	cu->combine = combine;
 	cu->next = c.h->cursors;
 	if (cu->next != NULL)
 		cu->next->prevp = &cu->next;
 	cu->prevp = &c.h->cursors;
 	c.h->cursors = cu;
 	c.h->refs++;
-	if (napi_create_external(env, cu, cursor_finalize, NULL, &out) !=
+	if (make_tagged(env, cu, cursor_finalize, &cursor_tag, &out) !=
 	    napi_ok) {
 		cursor_finalize(env, cu, NULL);
 		out = throw_napi(env);
-		goto out;
 	}
-	napi_type_tag_object(env, out, &cursor_tag);
 out:
 	arena_reset(c.a);
 	return out;
@@ -871,7 +1196,7 @@ js_list_next(napi_env env, napi_callback_info info)
 		}
 		if (rc != 0)
 			return throw_store(env, cu->h, rc);
-		if (make_tuple(env, t, &v) != napi_ok ||
+		if (make_tuple(env, cu->h, t, cu->combine, &v) != napi_ok ||
 		    napi_set_element(env, out, n++, v) != napi_ok)
 			return throw_napi(env);
 	}

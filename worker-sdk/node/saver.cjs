@@ -55,7 +55,7 @@ function checkpointIdOf(configurable) {
 }
 
 function define(lg) {
-	const { BaseCheckpointSaver, TASKS, maxChannelVersion } = lg;
+	const { BaseCheckpointSaver, JsonPlusSerializer, TASKS, maxChannelVersion } = lg;
 
 	class CorralSaver extends BaseCheckpointSaver {
 		/**
@@ -118,7 +118,8 @@ function define(lg) {
 			if (c === undefined || c.thread_id === undefined || c.thread_id === null)
 				return undefined;
 			const id = checkpointIdOf(c);
-			const raw = this._n.getTuple(this._h, String(c.thread_id), c.checkpoint_ns ?? "", id);
+			const raw = this._n.getTuple(this._h, String(c.thread_id), c.checkpoint_ns ?? "", id,
+				this.serde.constructor === JsonPlusSerializer);
 			if (raw === undefined) return undefined;
 			return this._tuple(raw, id !== undefined ? config : undefined);
 		}
@@ -141,7 +142,8 @@ function define(lg) {
 				? undefined : String(c.thread_id);
 			const cursor = this._n.listOpen(this._h, thread, c.checkpoint_ns, before,
 				filter === undefined || filter === null ? undefined : JSON.stringify(filter),
-				limit > 0 ? Math.min(limit, 0xffffffff) : 0);
+				limit > 0 ? Math.min(limit, 0xffffffff) : 0,
+				this.serde.constructor === JsonPlusSerializer);
 			try {
 				/* Few crossings, and few tuples made for a consumer that stops early. */
 				let batch = limit > 0 ? Math.min(limit, 100) : 25;
@@ -176,20 +178,43 @@ function define(lg) {
 				versions_seen: checkpoint.versions_seen ?? {},
 			};
 			const serde = this.serde;
-			const [cpType, cpBytes] = await serde.dumpsTyped(stored);
-			const [mdType, mdBytes] = await serde.dumpsTyped(metadata);
+			const thread = String(c.thread_id), parent = checkpointIdOf(c);
 			const versions = [];
 			for (const ch in versionsIn) versions.push(ch, String(versionsIn[ch]));
-			const out = [];
+			/* [channel, version, type, bytes]; the objects apart, in order. */
+			const out = [], objs = [];
+			let joinable = serde.constructor === JsonPlusSerializer;
 			for (const ch in newVersions) {
 				if (Object.prototype.hasOwnProperty.call(values, ch)) {
-					const [t, b] = await serde.dumpsTyped(values[ch]);
-					out.push(ch, String(newVersions[ch]), t, b);
+					const v = values[ch];
+					if (v instanceof Uint8Array) joinable = false;
+					out.push(ch, String(newVersions[ch]), "json", undefined);
+					objs.push(v);
 				} else {
 					out.push(ch, String(newVersions[ch]), "empty", undefined);
 				}
 			}
-			this._n.put(this._h, String(c.thread_id), checkpoint_ns, checkpointIdOf(c),
+			/*
+			 * One serialization of [checkpoint, metadata, values...]
+			 * that the addon splits (corral_node.c, js_put), when the
+			 * serializer is LangGraph's JSON one and no value is bytes
+			 * (which it would write alone as "bytes", not JSON).
+			 */
+			if (joinable) {
+				const [t, b] = await serde.dumpsTyped([stored, metadata, ...objs]);
+				if (t === "json" && this._n.put(this._h, thread, checkpoint_ns, parent,
+					checkpoint.id, t, b, undefined, undefined, versions, out))
+					return { configurable: { thread_id: c.thread_id, checkpoint_ns, checkpoint_id: checkpoint.id } };
+			}
+			const [cpType, cpBytes] = await serde.dumpsTyped(stored);
+			const [mdType, mdBytes] = await serde.dumpsTyped(metadata);
+			for (let i = 0, k = 0; i < out.length; i += 4) {
+				if (out[i + 2] === "empty") continue;
+				const [t, b] = await serde.dumpsTyped(objs[k++]);
+				out[i + 2] = t;
+				out[i + 3] = b;
+			}
+			this._n.put(this._h, thread, checkpoint_ns, parent,
 				checkpoint.id, cpType, cpBytes, mdType, mdBytes, versions, out);
 			return { configurable: { thread_id: c.thread_id, checkpoint_ns, checkpoint_id: checkpoint.id } };
 		}
@@ -216,23 +241,39 @@ function define(lg) {
 			this._n.deleteThread(this._h, String(threadId));
 		}
 
-		/* A tuple from the addon's array (corral_node.c, make_tuple). */
+		/*
+		 * A tuple from the addon's array (corral_node.c, make_tuple):
+		 * 6 elements, its JSON parts already joined in one text (with
+		 * LangGraph's own serializer, when every part is JSON), or 10,
+		 * each part apart.
+		 */
 		async _tuple(raw, config) {
-			const [thread_id, checkpoint_ns, checkpoint_id, parent, type, data,
-				mdType, md, writes, channels] = raw;
+			const [thread_id, checkpoint_ns, checkpoint_id, parent] = raw;
 			const serde = this.serde;
-			const checkpoint = await serde.loadsTyped(type, data);
-			const channel_values = {};
-			for (let i = 0; i < channels.length; i += 3)
-				channel_values[channels[i]] = await serde.loadsTyped(channels[i + 1], channels[i + 2]);
-			checkpoint.channel_values = channel_values;
-			const pendingWrites = await this._writes(writes);
+			let checkpoint, metadata, pendingWrites;
+			if (raw.length === 6) {
+				const ids = raw[5];
+				let values;
+				[checkpoint, metadata, values] = await serde.loadsTyped("json", raw[4]);
+				pendingWrites = new Array(values.length);
+				for (let k = 0; k < values.length; k++)
+					pendingWrites[k] = [ids[2 * k], ids[2 * k + 1], values[k]];
+			} else {
+				const [, , , , type, data, mdType, md, writes, channels] = raw;
+				checkpoint = await serde.loadsTyped(type, data);
+				const channel_values = {};
+				for (let i = 0; i < channels.length; i += 3)
+					channel_values[channels[i]] = await serde.loadsTyped(channels[i + 1], channels[i + 2]);
+				checkpoint.channel_values = channel_values;
+				pendingWrites = await this._writes(writes);
+				metadata = await serde.loadsTyped(mdType, md);
+			}
 			if (checkpoint.v < 4 && parent !== undefined)
 				await this._migratePendingSends(checkpoint, thread_id, checkpoint_ns, parent);
 			const tuple = {
 				config: config ?? { configurable: { thread_id, checkpoint_ns, checkpoint_id } },
 				checkpoint,
-				metadata: await serde.loadsTyped(mdType, md),
+				metadata,
 				pendingWrites,
 			};
 			if (parent !== undefined)
