@@ -817,7 +817,7 @@ struct result {
 	const char *key;
 	double v;
 };
-static struct result results[64];
+static struct result results[128]; /* bench_store and bench_langgraph.sh add theirs */
 static size_t nresults;
 
 static void
