@@ -296,8 +296,10 @@ install: all
 	install -m 644 docs/man/corrald.8 $(DESTDIR)$(PREFIX)/share/man/man8/corrald.8
 
 # Figures, not verdicts: each benchmark prints its measurements and a
-# baseline taken in the same run.  bench_spawn comes last: it merges
-# bench_store's figures into tests/bench/results.json (docs/PERFORMANCE.md).
+# baseline taken in the same run.  bench_spawn comes last: it merges the
+# figures bench_store and bench_langgraph.sh left in build/bench/store.figures
+# into tests/bench/results.json (docs/PERFORMANCE.md).  bench_langgraph.sh
+# installs tests/node's packages with better-sqlite3's native module.
 BENCH_MAIN := build/bench/bench_worker build/bench/bench_spawn
 bench: all
 	@echo $$(date +%s) >build/bench-started
@@ -307,7 +309,9 @@ bench: all
 	@for b in $(filter-out $(BENCH_MAIN),$(BENCH_BIN:$(BUILD)/%=build/%)); do \
 	    BENCH_FIGURES=build/bench/store.figures $$b build/bench/scratch || \
 	    exit 1; done
-	@for b in tests/bench/bench_*.sh; do BUILD=$(CURDIR)/build sh $$b || exit 1; done
+	@for b in tests/bench/bench_*.sh; do BUILD=$(CURDIR)/build \
+	    BENCH_FIGURES=$(CURDIR)/build/bench/store.figures sh $$b || \
+	    exit 1; done
 	@build/bench/bench_spawn build build/bench/scratch/spawn \
 	    tests/bench/results.json build/bench/store.figures
 	@echo "make bench: $$(( $$(date +%s) - $$(cat build/bench-started) )) s"

@@ -2,9 +2,10 @@
 # LangGraph JS's validation suite against CorralSaver, natively: vitest in
 # BUILD/node, where make put the package (BUILD/node/langgraph), once per
 # backend (SQLite, memory): the suite's 718 tests (saver.spec.mjs) and its
-# opt-in getDeltaChannelHistory tests (delta.spec.mjs).  The pinned packages
-# of tests/node/package-lock.json are installed there with npm ci when they
-# are missing or the lock changed, not on every run.
+# opt-in getDeltaChannelHistory tests (delta.spec.mjs); and before it the
+# end-to-end tests of LangGraph JS graphs under corrald (t_*.sh).  The
+# pinned packages of tests/node/package-lock.json are installed there by
+# install.sh when they are missing or the lock changed, not on every run.
 #
 # Every vitest test counts; a skipped one counts as failed, since the suite
 # skips only by saver name (the channel-delta test).  Closing line:
@@ -29,17 +30,9 @@ fail() {
     fail "$dir/langgraph/corral.node is missing (make builds it)"
 command -v node >/dev/null 2>&1 || fail "no node (make deps installs it)"
 
-# Installed: node_modules/.corral-lock is the lock it was installed from.
-if ! cmp -s tests/node/package-lock.json "$dir/node_modules/.corral-lock"
-then
-	echo "node: installing tests/node's pinned packages into $dir (npm ci)"
-	cp tests/node/package.json tests/node/package-lock.json "$dir/" ||
-	    fail "cannot copy tests/node's package files to $dir"
-	(cd "$dir" && timeout 900 npm ci --ignore-scripts --no-audit \
-	    --no-fund --loglevel=error) >"$out" 2>&1 ||
-	    { cat "$out"; fail "npm ci failed in $dir"; }
-	cp tests/node/package-lock.json "$dir/node_modules/.corral-lock"
-fi
+sh tests/node/install.sh "$BUILD" >"$out" 2>&1 ||
+    { cat "$out"; fail "cannot install tests/node's packages"; }
+cat "$out"
 cp tests/node/vitest.config.mjs tests/node/backend.mjs \
     tests/node/saver.spec.mjs tests/node/delta.spec.mjs "$dir/" ||
     fail "cannot copy the specs to $dir"
@@ -72,6 +65,21 @@ else
 	sed 's/^/    /' "$out"
 fi
 
+# The end-to-end tests of LangGraph JS graphs under corrald (t_*.sh here:
+# the e2e scenarios' lib.sh, run here because they need the packages).
+for t in tests/node/t_*.sh; do
+	[ -f "$t" ] || continue
+	name=$(basename "$t" .sh)
+	start=$(date +%s)
+	if BUILD="$top/$BUILD" sh "$t" >"$out" 2>&1; then
+		passed=$((passed + 1))
+		echo "ok   node: $name ($(( $(date +%s) - start ))s)"
+	else
+		failed=$((failed + 1))
+		echo "FAIL node: $name ($(( $(date +%s) - start ))s)"
+		sed 's/^/    /' "$out"
+	fi
+done
 
 for backend in sqlite memory; do
 	echo "== node: LangGraph's validation suite, CorralSaver($backend)"
