@@ -22,12 +22,31 @@ struct store_put {
 	size_t len;
 	const char *metadata; /* never NULL */
 	size_t mlen;
-	uint32_t crc;         /* store_crc_checkpoint of type, data, metadata */
+	const char *mtype;    /* metadata's serde tag; NULL: none */
+	/*
+	 * The checkpoint's channel versions, encoded (store_versions_next):
+	 * "channel\0version\0" for each; NULL (vlen 0) when it has none.
+	 */
+	const char *vers;
+	size_t vlen;
+	uint32_t crc;         /* store_crc_checkpoint of the above */
+	/* The channel values to store, first put wins; each checked. */
+	const struct corral_channel *values;
+	size_t nvalues;
 	int64_t now_ms;       /* wall clock: created_ms, and made ids */
 	char *id_out;         /* CORRAL_KEY_MAX + 1 bytes: the id stored */
 };
 
 typedef int (*store_list_fn)(void *, const struct corral_tuple *);
+
+/*
+ * Where a cursor resumes: list yields only checkpoints that sort after
+ * this one in its order (newest first; equal ids by thread, then
+ * namespace, greatest first), that is whose (id, thread, ns) is less.
+ */
+struct store_after {
+	const char *id, *thread, *ns;
+};
 
 /*
  * Each returns CORRAL_OK or a CORRAL_* error with the handle's message set
@@ -40,21 +59,37 @@ struct store_ops {
 	/* id NULL: the latest.  CORRAL_NOTFOUND, or *out (caller frees). */
 	int (*get)(struct corral_store *, const char *thread, const char *ns,
 	    const char *id, struct corral_tuple **out);
+	/* after: NULL, or where a cursor resumes. */
 	int (*list)(struct corral_store *, const struct corral_list_opts *,
-	    store_list_fn, void *);
+	    const struct store_after *, store_list_fn, void *);
+	/* path never NULL. */
 	int (*put_writes)(struct corral_store *, const char *thread,
 	    const char *ns, const char *id, const char *task,
-	    const struct corral_write *, size_t n);
+	    const char *path, const struct corral_write *, size_t n);
+	/*
+	 * The writes of a checkpoint (channel NULL: all) into the handle's
+	 * tuple buffer, tb_reset first; corrupt set if a checksum failed.
+	 */
+	int (*get_writes)(struct corral_store *, const char *thread,
+	    const char *ns, const char *id, const char *channel);
 	int (*delete_thread)(struct corral_store *, const char *thread);
 	void (*close)(struct corral_store *);
 	/* Is the file still the one open?  NULL: nothing to check. */
 	int (*check)(struct corral_store *);
 };
 
+struct tbuf;
+
 struct corral_store {
 	const struct store_ops *ops;
+	struct tbuf *tb;         /* the backend's tuple buffer (get_writes) */
 	struct corral_rng rng;   /* the random bits of made ids */
 	bool in_list;            /* list's callback must not call us back */
+	/*
+	 * Counts the calls that may have written: a cursor's page read
+	 * before the last of them is stale (corral_list_next).
+	 */
+	uint64_t gen;
 	char errmsg[256];
 };
 
@@ -69,11 +104,29 @@ int store_fail(struct corral_store *, int code, const char *fmt, ...)
 uint32_t store_crc32c_table(uint32_t crc, const void *, size_t);
 /* The idx of the pos-th write on channel (the special channels' map). */
 int store_write_idx(const char *channel, size_t pos);
-/* The checksums: type (NULL: none) and its length, then the bytes. */
+/*
+ * The checksums: type (NULL: none) and its length, then the bytes.  The
+ * fields added in schema version 2 (metadata type, versions, task path)
+ * are folded in only when present, so that the rows written before keep
+ * their checksums.
+ */
 uint32_t store_crc_checkpoint(const char *type, size_t tlen,
-    const void *data, size_t len, const char *meta, size_t mlen);
+    const void *data, size_t len, const char *meta, size_t mlen,
+    const char *mtype, size_t mtlen, const void *vers, size_t vlen);
 uint32_t store_crc_write(const char *type, size_t tlen, const char *channel,
-    size_t clen, const void *value, size_t len);
+    size_t clen, const void *value, size_t len, const char *path,
+    size_t plen);
+uint32_t store_crc_value(const char *type, size_t tlen, const char *channel,
+    size_t clen, const char *version, size_t vlen, const void *value,
+    size_t len);
+/*
+ * The next (channel, version) of encoded versions at *p, before end: false
+ * at the end, or if what is left is not well formed.
+ */
+bool store_versions_next(const char **p, const char *end, const char **ch,
+    size_t *clen, const char **ver, size_t *vlen);
+/* Is this value the "empty" marker (no value at this version)? */
+bool store_value_empty(const char *type, size_t tlen);
 /* corral_make_id with the handle's generator, after `after` (or NULL). */
 void store_make_id(struct corral_store *, char *buf, int64_t now_ms,
     const char *after);
@@ -89,8 +142,12 @@ void store_make_id(struct corral_store *, char *buf, int64_t now_ms,
 #define TB_NULL ((size_t)-1)
 
 struct tb_write {
-	size_t task, channel, type, value, len;
+	size_t task, channel, type, value, len, path;
 	int idx;
+};
+
+struct tb_chan {
+	size_t channel, version, type, value, len;
 };
 
 struct tbuf {
@@ -99,7 +156,10 @@ struct tbuf {
 	struct tb_write *w;
 	size_t nw, capw;
 	struct corral_write *out; /* list's writes, capw of them */
-	size_t thread, ns, id, parent, type, data, dlen, meta;
+	struct tb_chan *c;
+	size_t nc, capc;
+	struct corral_channel *cout; /* list's channels, capc of them */
+	size_t thread, ns, id, parent, type, data, dlen, meta, mtype;
 	int64_t created_ms;
 	bool corrupt;
 	bool nomem;               /* an append failed: the tuple is lost */
@@ -109,13 +169,22 @@ void tb_reset(struct tbuf *);
 /* Appends p[0..len) and a NUL; returns its offset, TB_NULL for p NULL. */
 size_t tb_add(struct tbuf *, const void *p, size_t len);
 size_t tb_str(struct tbuf *, const char *s);
+/* path NULL: "". */
 void tb_add_write(struct tbuf *, const char *task, size_t tlen, int idx,
     const char *channel, size_t clen, const char *type, size_t tylen,
+    const void *value, size_t len, const char *path, size_t plen);
+void tb_add_channel(struct tbuf *, const char *channel, size_t clen,
+    const char *version, size_t vlen, const char *type, size_t tlen,
     const void *value, size_t len);
-/* The tuple in place (list).  CORRAL_ENOMEM if an append failed. */
+/*
+ * The tuple in place (list).  CORRAL_ENOMEM if an append failed.  Both
+ * this and tb_copy first sort the writes by (task_path, task_id, idx).
+ */
 int tb_view(struct tbuf *, struct corral_tuple *);
 /* The tuple in one allocation (get).  CORRAL_ENOMEM, or 0. */
 int tb_copy(struct tbuf *, struct corral_tuple **);
+/* The writes alone in one allocation (get_writes).  CORRAL_ENOMEM, or 0. */
+int tb_copy_writes(struct tbuf *, struct corral_write **, size_t *n);
 void tb_free(struct tbuf *);
 
 /* store_sqlite.c: also the metadata filter of the memory backend. */
@@ -143,8 +212,13 @@ void tb_free(struct tbuf *);
 int store_filter_check(struct corral_store *, sqlite3 *db,
     sqlite3_stmt **st, const char *filter, bool *has_keys);
 
-/* store_memory.c, for tests: flips a bit of a checkpoint's stored data. */
+/*
+ * store_memory.c, for tests: flips a bit of a checkpoint's stored data,
+ * or (channel not NULL) of the value stored for (channel, version).
+ */
 int store_memory_poke(struct corral_store *, const char *thread,
     const char *ns, const char *id);
+int store_memory_poke_value(struct corral_store *, const char *thread,
+    const char *ns, const char *channel, const char *version);
 
 #endif /* STORE_IMPL_H */

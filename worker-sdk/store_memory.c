@@ -14,9 +14,10 @@
 
 /* A checkpoint and its strings, in one allocation. */
 struct mcp {
-	const char *id, *parent, *type, *meta;
+	const char *id, *parent, *type, *meta, *mtype;
+	const char *vers;    /* encoded versions; NULL: none */
 	const unsigned char *data;
-	size_t len, mlen;
+	size_t len, mlen, vlen;
 	int64_t created_ms;
 	uint32_t crc;
 	char mem[];
@@ -24,7 +25,7 @@ struct mcp {
 
 /* A write and its strings, in one allocation. */
 struct mwr {
-	const char *task, *channel, *type;
+	const char *task, *channel, *type, *path;
 	const unsigned char *value;
 	size_t len;
 	int idx;
@@ -39,8 +40,19 @@ struct mwset {
 	size_t n, cap;
 };
 
+/* A channel's value at one version, and its strings, in one allocation. */
+struct mval {
+	const char *channel, *version, *type;
+	const unsigned char *value;
+	size_t len;
+	uint32_t crc;
+	char mem[];
+};
+
 struct mgroup {
 	char *thread, *ns;
+	struct mval **v;     /* sorted by (channel, version); owned */
+	size_t nv, capv;
 	struct mcp **c;      /* sorted by id; owned */
 	size_t nc, capc;
 	struct mwset **ws;   /* sorted by id; owned */
@@ -141,6 +153,9 @@ group_free(struct mgroup *g)
 
 	for (i = 0; i < g->nc; i++)
 		free(g->c[i]);
+	for (i = 0; i < g->nv; i++)
+		free(g->v[i]);
+	free(g->v);
 	for (i = 0; i < g->nws; i++) {
 		for (j = 0; j < g->ws[i]->n; j++)
 			free(g->ws[i]->w[j]);
@@ -182,6 +197,39 @@ wset_find(const struct mgroup *g, const char *id, bool *found)
 			hi = mid;
 	}
 	*found = lo < g->nws && strcmp(g->ws[lo]->id, id) == 0;
+	return lo;
+}
+
+static int
+val_cmp(const struct mval *v, const char *channel, size_t clen,
+    const char *version, size_t vlen)
+{
+	size_t l = strlen(v->channel);
+	int c = memcmp(v->channel, channel, l < clen ? l : clen);
+
+	if (c != 0 || (c = (l > clen) - (l < clen)) != 0)
+		return c;
+	l = strlen(v->version);
+	c = memcmp(v->version, version, l < vlen ? l : vlen);
+	return c != 0 ? c : (l > vlen) - (l < vlen);
+}
+
+/* The first value of g not before (channel, version). */
+static size_t
+val_find(const struct mgroup *g, const char *channel, size_t clen,
+    const char *version, size_t vlen, bool *found)
+{
+	size_t lo = 0, hi = g->nv, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (val_cmp(g->v[mid], channel, clen, version, vlen) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*found = lo < g->nv &&
+	    val_cmp(g->v[lo], channel, clen, version, vlen) == 0;
 	return lo;
 }
 
@@ -229,18 +277,105 @@ nomem(struct mem_store *s, const char *what)
 	return store_fail(&s->base, CORRAL_ENOMEM, "%s: out of memory", what);
 }
 
+static void
+free_values(struct mval **nv, size_t n)
+{
+	size_t i;
+
+	if (nv == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(nv[i]);
+	free(nv);
+}
+
+/*
+ * The values of a put, made, and room for them in g (NULL when n is 0 or
+ * out of memory).  Those g already has are made too, and dropped by
+ * add_values: simpler than a second pass, and puts are small.
+ */
+static struct mval **
+new_values(struct mgroup *g, const struct corral_channel *v, size_t n)
+{
+	struct mval **nv, *x;
+	size_t i, cl, vl, tl, len;
+	bool empty;
+	void *b;
+	char *m;
+
+	if (n == 0)
+		return NULL;
+	if (g->capv - g->nv < n) {
+		if ((b = reallocarray(g->v, g->nv + n, sizeof(*g->v))) == NULL)
+			return NULL;
+		g->v = b;
+		g->capv = g->nv + n;
+	}
+	if ((nv = calloc(n, sizeof(*nv))) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		cl = strlen(v[i].channel);
+		vl = strlen(v[i].version);
+		tl = v[i].type != NULL ? strlen(v[i].type) : 0;
+		/* "empty" keeps no value, whatever was given. */
+		empty = store_value_empty(v[i].type, tl);
+		len = empty ? 0 : v[i].len;
+		if ((x = nv[i] = malloc(sizeof(*x) + cl + vl + tl + len + 4)) ==
+		    NULL) {
+			free_values(nv, i);
+			return NULL;
+		}
+		m = x->mem;
+		x->channel = put_str(&m, v[i].channel, cl);
+		x->version = put_str(&m, v[i].version, vl);
+		x->type = put_str(&m, v[i].type, tl);
+		x->value = (const unsigned char *)put_str(&m,
+		    !empty && v[i].value != NULL ? v[i].value : "", len);
+		x->len = len;
+		x->crc = store_crc_value(x->type, tl, x->channel, cl,
+		    x->version, vl, x->value, len);
+	}
+	return nv;
+}
+
+/* Puts the values made into g: the first of each (channel, version) wins. */
+static void
+add_values(struct mgroup *g, struct mval **nv, size_t n)
+{
+	size_t i, j;
+	bool found;
+
+	for (i = 0; i < n; i++) {
+		j = val_find(g, nv[i]->channel, strlen(nv[i]->channel),
+		    nv[i]->version, strlen(nv[i]->version), &found);
+		if (found) {
+			free(nv[i]);
+			continue;
+		}
+		memmove(&g->v[j + 1], &g->v[j], (g->nv - j) * sizeof(*g->v));
+		g->v[j] = nv[i];
+		g->nv++;
+	}
+	free(nv);
+}
+
 static int
 mem_put(struct corral_store *base, const struct store_put *p)
 {
 	struct mem_store *s = (struct mem_store *)base;
 	struct mgroup *g;
 	struct mcp *c;
-	size_t i, il, pl, tl;
+	struct mval **nv;
+	size_t i, il, pl, tl, mtl;
 	bool found;
 	char *m;
 
 	if ((g = group_get(s, p->thread, p->ns, true)) == NULL ||
 	    !grow(&g->c, g->nc, &g->capc, sizeof(*g->c)))
+		return nomem(s, "put");
+	/* All or nothing: the values are made before anything changes. */
+	if ((nv = new_values(g, p->values, p->nvalues)) == NULL &&
+	    p->nvalues > 0)
 		return nomem(s, "put");
 	if (p->id == NULL)
 		store_make_id(base, p->id_out, p->now_ms,
@@ -250,9 +385,12 @@ mem_put(struct corral_store *base, const struct store_put *p)
 	il = strlen(p->id_out);
 	pl = p->parent != NULL ? strlen(p->parent) : 0;
 	tl = p->type != NULL ? strlen(p->type) : 0;
-	if ((c = malloc(sizeof(*c) + il + pl + tl + p->len + p->mlen + 5)) ==
-	    NULL)
+	mtl = p->mtype != NULL ? strlen(p->mtype) : 0;
+	if ((c = malloc(sizeof(*c) + il + pl + tl + p->len + p->mlen + mtl +
+	    p->vlen + 7)) == NULL) {
+		free_values(nv, p->nvalues);
 		return nomem(s, "put");
+	}
 	m = c->mem;
 	c->id = put_str(&m, p->id_out, il);
 	c->parent = put_str(&m, p->parent, pl);
@@ -261,8 +399,12 @@ mem_put(struct corral_store *base, const struct store_put *p)
 	c->len = p->len;
 	c->meta = put_str(&m, p->metadata, p->mlen);
 	c->mlen = p->mlen;
+	c->mtype = put_str(&m, p->mtype, mtl);
+	c->vers = put_str(&m, p->vers, p->vlen);
+	c->vlen = p->vlen;
 	c->created_ms = p->now_ms;
 	c->crc = p->crc;
+	add_values(g, nv, p->nvalues);
 	i = cp_find(g, c->id, &found);
 	if (found) {
 		free(g->c[i]);
@@ -275,13 +417,70 @@ mem_put(struct corral_store *base, const struct store_put *p)
 	return CORRAL_OK;
 }
 
+/*
+ * Adds the writes of ws (on channel only, unless NULL) to the tuple
+ * buffer; one that fails its checksum makes it corrupt.
+ */
+static void
+read_writes(struct tbuf *tb, const struct mwset *ws, const char *channel)
+{
+	const struct mwr *w;
+	size_t i, tl, pl;
+
+	for (i = 0; i < ws->n; i++) {
+		w = ws->w[i];
+		if (channel != NULL && strcmp(w->channel, channel) != 0)
+			continue;
+		tl = w->type != NULL ? strlen(w->type) : 0;
+		pl = strlen(w->path);
+		if (w->crc != store_crc_write(w->type, tl, w->channel,
+		    strlen(w->channel), w->value, w->len, w->path, pl)) {
+			tb->corrupt = true;
+			continue;
+		}
+		tb_add_write(tb, w->task, strlen(w->task), w->idx, w->channel,
+		    strlen(w->channel), w->type, tl, w->value, w->len, w->path,
+		    pl);
+	}
+}
+
+/*
+ * Adds the values of c's versions to the tuple buffer, in their order,
+ * leaving out those missing or "empty"; one that fails its checksum
+ * makes it corrupt.
+ */
+static void
+read_channels(struct tbuf *tb, const struct mgroup *g, const struct mcp *c)
+{
+	const char *p = c->vers, *end = c->vers + c->vlen, *ch, *ver;
+	const struct mval *v;
+	size_t cl, vl, i, tl;
+	bool found;
+
+	while (c->vers != NULL && store_versions_next(&p, end, &ch, &cl, &ver,
+	    &vl)) {
+		i = val_find(g, ch, cl, ver, vl, &found);
+		if (!found)
+			continue;
+		v = g->v[i];
+		tl = v->type != NULL ? strlen(v->type) : 0;
+		if (v->crc != store_crc_value(v->type, tl, v->channel, cl,
+		    v->version, vl, v->value, v->len)) {
+			tb->corrupt = true;
+			continue;
+		}
+		if (store_value_empty(v->type, tl))
+			continue;
+		tb_add_channel(tb, ch, cl, ver, vl, v->type, tl, v->value,
+		    v->len);
+	}
+}
+
 /* Copies checkpoint c of g and its writes into the tuple buffer. */
 static void
 read_cp(struct mem_store *s, const struct mgroup *g, const struct mcp *c)
 {
 	struct tbuf *tb = &s->tb;
-	const struct mwset *ws;
-	const struct mwr *w;
 	size_t i, tl;
 	bool found;
 
@@ -293,7 +492,8 @@ read_cp(struct mem_store *s, const struct mgroup *g, const struct mcp *c)
 	tb->created_ms = c->created_ms;
 	tl = c->type != NULL ? strlen(c->type) : 0;
 	if (c->crc != store_crc_checkpoint(c->type, tl, c->data, c->len,
-	    c->meta, c->mlen)) {
+	    c->meta, c->mlen, c->mtype, c->mtype ? strlen(c->mtype) : 0,
+	    c->vers, c->vlen)) {
 		tb->corrupt = true;
 		return;
 	}
@@ -301,21 +501,12 @@ read_cp(struct mem_store *s, const struct mgroup *g, const struct mcp *c)
 	tb->data = tb_add(tb, c->data, c->len);
 	tb->dlen = c->len;
 	tb->meta = tb_add(tb, c->meta, c->mlen);
+	tb->mtype = tb_str(tb, c->mtype);
+	read_channels(tb, g, c);
 	i = wset_find(g, c->id, &found);
 	if (!found)
 		return;
-	ws = g->ws[i];
-	for (i = 0; i < ws->n; i++) {
-		w = ws->w[i];
-		tl = w->type != NULL ? strlen(w->type) : 0;
-		if (w->crc != store_crc_write(w->type, tl, w->channel,
-		    strlen(w->channel), w->value, w->len)) {
-			tb->corrupt = true;
-			continue;
-		}
-		tb_add_write(tb, w->task, strlen(w->task), w->idx, w->channel,
-		    strlen(w->channel), w->type, tl, w->value, w->len);
-	}
+	read_writes(tb, g->ws[i], NULL);
 }
 
 static int
@@ -382,10 +573,26 @@ match(struct mem_store *s, const struct mcp *c, const char *filter)
 	return rc;
 }
 
+/* Does (c's id, g's thread, g's namespace) come after a in list's order? */
+static bool
+after_ok(const struct mgroup *g, const struct mcp *c,
+    const struct store_after *a)
+{
+	int k;
+
+	if (a == NULL)
+		return true;
+	if ((k = strcmp(c->id, a->id)) != 0 ||
+	    (k = strcmp(g->thread, a->thread)) != 0)
+		return k < 0;
+	return strcmp(g->ns, a->ns) < 0;
+}
+
 /* list within one group: newest first is its own order, backwards. */
 static int
 list_group(struct mem_store *s, const struct mgroup *g,
-    const struct corral_list_opts *o, bool keys, store_list_fn fn, void *arg)
+    const struct corral_list_opts *o, const struct store_after *a,
+    bool keys, store_list_fn fn, void *arg)
 {
 	struct corral_tuple t;
 	size_t i, yielded = 0;
@@ -396,6 +603,8 @@ list_group(struct mem_store *s, const struct mgroup *g,
 	while (i-- > 0) {
 		if (o->limit > 0 && yielded == o->limit)
 			break;
+		if (!after_ok(g, g->c[i], a))
+			continue;
 		if (keys && (rc = match(s, g->c[i], o->filter)) <= 0) {
 			if (rc < 0)
 				return rc;
@@ -413,7 +622,7 @@ list_group(struct mem_store *s, const struct mgroup *g,
 
 static int
 mem_list(struct corral_store *base, const struct corral_list_opts *o,
-    store_list_fn fn, void *arg)
+    const struct store_after *a, store_list_fn fn, void *arg)
 {
 	struct mem_store *s = (struct mem_store *)base;
 	const struct mgroup *g;
@@ -440,7 +649,7 @@ mem_list(struct corral_store *base, const struct corral_list_opts *o,
 	 * back from before.  Otherwise gather and sort the candidates.
 	 */
 	if (o->thread_id != NULL && o->checkpoint_ns != NULL)
-		return found ? list_group(s, s->g[gi], o, keys, fn, arg) :
+		return found ? list_group(s, s->g[gi], o, a, keys, fn, arg) :
 		    CORRAL_OK;
 	for (; gi < gend; gi++) {
 		g = s->g[gi];
@@ -449,6 +658,8 @@ mem_list(struct corral_store *base, const struct corral_list_opts *o,
 			continue;
 		i = o->before != NULL ? cp_find(g, o->before, &found) : g->nc;
 		while (i-- > 0) {
+			if (!after_ok(g, g->c[i], a))
+				continue;
 			if (!grow(&s->cand, n, &s->capcand, sizeof(*s->cand)))
 				return nomem(s, "list");
 			s->cand[n].g = g;
@@ -476,31 +687,35 @@ mem_list(struct corral_store *base, const struct corral_list_opts *o,
 }
 
 static struct mwr *
-write_new(const char *task, int idx, const struct corral_write *w)
+write_new(const char *task, const char *path, int idx,
+    const struct corral_write *w)
 {
 	struct mwr *n;
 	size_t kl = strlen(task), cl = strlen(w->channel), tl;
+	size_t pl = strlen(path);
 	char *m;
 
 	tl = w->type != NULL ? strlen(w->type) : 0;
-	if ((n = malloc(sizeof(*n) + kl + cl + tl + w->len + 4)) == NULL)
+	if ((n = malloc(sizeof(*n) + kl + cl + tl + w->len + pl + 5)) == NULL)
 		return NULL;
 	m = n->mem;
 	n->task = put_str(&m, task, kl);
+	n->path = put_str(&m, path, pl);
 	n->channel = put_str(&m, w->channel, cl);
 	n->type = put_str(&m, w->type, tl);
 	n->value = (const unsigned char *)put_str(&m,
 	    w->value != NULL ? w->value : "", w->len);
 	n->len = w->len;
 	n->idx = idx;
-	n->crc = store_crc_write(n->type, tl, n->channel, cl, n->value, n->len);
+	n->crc = store_crc_write(n->type, tl, n->channel, cl, n->value, n->len,
+	    n->path, pl);
 	return n;
 }
 
 static int
 mem_put_writes(struct corral_store *base, const char *thread, const char *ns,
-    const char *id, const char *task, const struct corral_write *w,
-    size_t n)
+    const char *id, const char *task, const char *path,
+    const struct corral_write *w, size_t n)
 {
 	struct mem_store *s = (struct mem_store *)base;
 	struct mgroup *g;
@@ -537,8 +752,8 @@ mem_put_writes(struct corral_store *base, const char *thread, const char *ns,
 	if ((nw = calloc(n, sizeof(*nw))) == NULL)
 		return nomem(s, "put_writes");
 	for (i = 0; i < n; i++)
-		if ((nw[i] = write_new(task, store_write_idx(w[i].channel, i),
-		    &w[i])) == NULL) {
+		if ((nw[i] = write_new(task, path,
+		    store_write_idx(w[i].channel, i), &w[i])) == NULL) {
 			while (i-- > 0)
 				free(nw[i]);
 			free(nw);
@@ -560,6 +775,24 @@ mem_put_writes(struct corral_store *base, const char *thread, const char *ns,
 	}
 	free(nw);
 	return CORRAL_OK;
+}
+
+static int
+mem_get_writes(struct corral_store *base, const char *thread, const char *ns,
+    const char *id, const char *channel)
+{
+	struct mem_store *s = (struct mem_store *)base;
+	struct mgroup *g;
+	size_t i;
+	bool found;
+
+	tb_reset(&s->tb);
+	if ((g = group_get(s, thread, ns, false)) == NULL)
+		return CORRAL_OK;
+	i = wset_find(g, id, &found);
+	if (found)
+		read_writes(&s->tb, g->ws[i], channel);
+	return s->tb.nomem ? nomem(s, "get_writes") : CORRAL_OK;
 }
 
 static int
@@ -614,9 +847,32 @@ store_memory_poke(struct corral_store *base, const char *thread,
 	return CORRAL_OK;
 }
 
+int
+store_memory_poke_value(struct corral_store *base, const char *thread,
+    const char *ns, const char *channel, const char *version)
+{
+	struct mem_store *s = (struct mem_store *)base;
+	struct mgroup *g;
+	size_t i;
+	bool found;
+
+	if (base->ops->close != mem_close ||
+	    (g = group_get(s, thread, ns, false)) == NULL ||
+	    (i = val_find(g, channel, strlen(channel), version,
+	    strlen(version), &found), !found) || g->v[i]->len == 0)
+		return CORRAL_NOTFOUND;
+	((unsigned char *)g->v[i]->value)[0] ^= 0x01;
+	return CORRAL_OK;
+}
+
 static const struct store_ops memory_ops = {
-	mem_put, mem_get, mem_list, mem_put_writes, mem_delete_thread,
-	mem_close, NULL,
+	.put = mem_put,
+	.get = mem_get,
+	.list = mem_list,
+	.put_writes = mem_put_writes,
+	.get_writes = mem_get_writes,
+	.delete_thread = mem_delete_thread,
+	.close = mem_close,
 };
 
 int
@@ -629,6 +885,7 @@ corral_store_open_memory(struct corral_store **out)
 		return CORRAL_ENOMEM;
 	store_init(&s->base, &memory_ops);
 	tb_reset(&s->tb);
+	s->base.tb = &s->tb;
 	if (sqlite3_open_v2(":memory:", &s->json, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		mem_close(&s->base);

@@ -18,6 +18,16 @@
 /* How long a writer waits for the others before CORRAL_EBUSY, by default. */
 #define BUSY_TIMEOUT_MS 10000
 
+/*
+ * The layout of the tables, counted in corral_schema (absent: 1, the
+ * tables of LangGraph's SqliteSaver plus created_ms and checksum).  2
+ * added metadata_type and versions to checkpoints, task_path to writes,
+ * and the table channel_values.  A database of a version newer than this
+ * code knows is refused.
+ */
+#define SCHEMA_VERSION 2
+
+/* The tables of version 2, for a new database. */
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS checkpoints ("
     " thread_id TEXT NOT NULL,"
@@ -29,6 +39,8 @@ static const char schema[] =
     " metadata BLOB,"
     " created_ms INTEGER,"
     " checksum INTEGER,"
+    " metadata_type TEXT,"
+    " versions BLOB,"
     " PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id));"
     "CREATE TABLE IF NOT EXISTS writes ("
     " thread_id TEXT NOT NULL,"
@@ -40,17 +52,47 @@ static const char schema[] =
     " type TEXT,"
     " value BLOB,"
     " checksum INTEGER,"
+    " task_path TEXT NOT NULL DEFAULT '',"
     " PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx));";
 
+/* What version 1 lacks, the same in both: the columns go last. */
+static const char migrate_1_2[] =
+    "ALTER TABLE checkpoints ADD COLUMN metadata_type TEXT;"
+    "ALTER TABLE checkpoints ADD COLUMN versions BLOB;"
+    "ALTER TABLE writes ADD COLUMN task_path TEXT NOT NULL DEFAULT '';";
+
+/*
+ * A channel's value at one version, stored once per thread and namespace
+ * (LangGraph's PostgresSaver's blobs); then the version itself.
+ */
+static const char schema_2[] =
+    "CREATE TABLE IF NOT EXISTS channel_values ("
+    " thread_id TEXT NOT NULL,"
+    " checkpoint_ns TEXT NOT NULL DEFAULT '',"
+    " channel TEXT NOT NULL,"
+    " version TEXT NOT NULL,"
+    " type TEXT,"
+    " value BLOB,"
+    " checksum INTEGER,"
+    " PRIMARY KEY (thread_id, checkpoint_ns, channel, version));"
+    "CREATE TABLE IF NOT EXISTS corral_schema (version INTEGER NOT NULL);"
+    "DELETE FROM corral_schema;"
+    "INSERT INTO corral_schema (version) VALUES (2);";
+
 #define CP_COLUMNS "thread_id, checkpoint_ns, checkpoint_id," \
-	" parent_checkpoint_id, type, checkpoint, metadata, created_ms, checksum"
+	" parent_checkpoint_id, type, checkpoint, metadata, created_ms," \
+	" checksum, metadata_type, versions"
 enum { C_THREAD, C_NS, C_ID, C_PARENT, C_TYPE, C_DATA, C_META, C_CREATED,
-	C_CRC };
+	C_CRC, C_MTYPE, C_VERS };
+
+/* The columns of a write, from read_write's off on. */
+#define W_COLUMNS "task_id, idx, channel, type, value, checksum, task_path"
+enum { W_TASK, W_IDX, W_CHANNEL, W_TYPE, W_VALUE, W_CRC, W_PATH, W_N };
 
 enum {
 	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_LATEST, ST_PUT, ST_GET,
 	ST_GET_LATEST, ST_WRITES, ST_W_RANGE, ST_W_IGNORE, ST_W_REPLACE,
-	ST_DEL_CP, ST_DEL_W, ST_N
+	ST_V_PUT, ST_V_GET, ST_DEL_CP, ST_DEL_W, ST_DEL_V, ST_N
 };
 
 static const char *const sql[ST_N] = {
@@ -61,14 +103,15 @@ static const char *const sql[ST_N] = {
 	    " WHERE thread_id = ?1 AND checkpoint_ns = ?2"
 	    " ORDER BY checkpoint_id DESC LIMIT 1",
 	[ST_PUT] = "INSERT OR REPLACE INTO checkpoints (" CP_COLUMNS ")"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 	[ST_GET] = "SELECT " CP_COLUMNS " FROM checkpoints"
 	    " WHERE thread_id = ?1 AND checkpoint_ns = ?2"
 	    " AND checkpoint_id = ?3",
 	[ST_GET_LATEST] = "SELECT " CP_COLUMNS " FROM checkpoints"
 	    " WHERE thread_id = ?1 AND checkpoint_ns = ?2"
 	    " ORDER BY checkpoint_id DESC LIMIT 1",
-	[ST_WRITES] = "SELECT task_id, idx, channel, type, value, checksum"
+	/* In the primary key's order: tb_view sorts by task_path. */
+	[ST_WRITES] = "SELECT " W_COLUMNS
 	    " FROM writes WHERE thread_id = ?1 AND checkpoint_ns = ?2"
 	    " AND checkpoint_id = ?3 ORDER BY task_id, idx",
 	/*
@@ -77,23 +120,33 @@ static const char *const sql[ST_N] = {
 	 * reads them beside its checkpoints (ST_WRITES's columns, then the
 	 * checkpoint's id).
 	 */
-	[ST_W_RANGE] = "SELECT task_id, idx, channel, type, value, checksum,"
-	    " checkpoint_id FROM writes WHERE thread_id = ?1"
-	    " AND checkpoint_ns = ?2 AND checkpoint_id <= ?3"
+	[ST_W_RANGE] = "SELECT " W_COLUMNS ", checkpoint_id FROM writes"
+	    " WHERE thread_id = ?1 AND checkpoint_ns = ?2"
+	    " AND checkpoint_id <= ?3"
 	    " ORDER BY checkpoint_id DESC, task_id DESC, idx DESC",
 	[ST_W_IGNORE] = "INSERT OR IGNORE INTO writes (thread_id,"
 	    " checkpoint_ns, checkpoint_id, task_id, idx, channel, type, value,"
-	    " checksum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	    " checksum, task_path)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[ST_W_REPLACE] = "INSERT OR REPLACE INTO writes (thread_id,"
 	    " checkpoint_ns, checkpoint_id, task_id, idx, channel, type, value,"
-	    " checksum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	    " checksum, task_path)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	/* The first put of a (channel, version) wins. */
+	[ST_V_PUT] = "INSERT OR IGNORE INTO channel_values (thread_id,"
+	    " checkpoint_ns, channel, version, type, value, checksum)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_V_GET] = "SELECT type, value, checksum FROM channel_values"
+	    " WHERE thread_id = ?1 AND checkpoint_ns = ?2 AND channel = ?3"
+	    " AND version = ?4",
 	[ST_DEL_CP] = "DELETE FROM checkpoints WHERE thread_id = ?1",
 	[ST_DEL_W] = "DELETE FROM writes WHERE thread_id = ?1",
+	[ST_DEL_V] = "DELETE FROM channel_values WHERE thread_id = ?1",
 };
 
-/* list's optional clauses, one bit each: 32 shapes of statement. */
+/* list's optional clauses, one bit each: 64 shapes of statement. */
 enum { L_THREAD = 1, L_NS = 2, L_BEFORE = 4, L_FILTER = 8, L_LIMIT = 16,
-	L_SHAPES = 32 };
+	L_AFTER = 32, L_SHAPES = 64 };
 
 struct sq_store {
 	struct corral_store base;
@@ -222,23 +275,56 @@ bind_blob(sqlite3_stmt *st, int i, const void *v, size_t len)
 	sqlite3_bind_blob64(st, i, v != NULL ? v : "", len, SQLITE_STATIC);
 }
 
+/* Stores the put's channel values, the first of each winning. */
+static int
+put_values(struct sq_store *s, const struct store_put *p)
+{
+	sqlite3_stmt *st = s->st[ST_V_PUT];
+	const struct corral_channel *v;
+	size_t i, tl, cl, vl, len;
+	bool empty;
+	int rc = SQLITE_OK;
+
+	for (i = 0; i < p->nvalues && rc == SQLITE_OK; i++) {
+		v = &p->values[i];
+		tl = v->type != NULL ? strlen(v->type) : 0;
+		cl = strlen(v->channel);
+		vl = strlen(v->version);
+		empty = store_value_empty(v->type, tl);
+		len = empty ? 0 : v->len;
+		bind_str(st, 1, p->thread);
+		bind_str(st, 2, p->ns);
+		bind_str(st, 3, v->channel);
+		bind_str(st, 4, v->version);
+		bind_str(st, 5, v->type);
+		bind_blob(st, 6, empty ? "" : v->value, len);
+		sqlite3_bind_int64(st, 7, store_crc_value(v->type, tl,
+		    v->channel, cl, v->version, vl,
+		    !empty && v->value != NULL ? v->value : "", len));
+		rc = run(st);
+	}
+	return rc;
+}
+
 static int
 sq_put(struct corral_store *base, const struct store_put *p)
 {
 	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st;
 	const char *id = p->id;
+	bool txn = id == NULL || p->nvalues > 0;
 	int rc;
 
 	if ((rc = sq_check(base)) != CORRAL_OK)
 		return rc;
+	/* The checkpoint and its values together, or neither. */
+	if (txn && (rc = run(s->st[ST_BEGIN])) != SQLITE_OK)
+		return sq_fail(s, rc, "put: begin");
 	if (id == NULL) {
 		/*
 		 * The id must follow the thread's latest, which another
 		 * process may be writing now: read it under the write lock.
 		 */
-		if ((rc = run(s->st[ST_BEGIN])) != SQLITE_OK)
-			return sq_fail(s, rc, "put: begin");
 		st = s->st[ST_LATEST];
 		bind_str(st, 1, p->thread);
 		bind_str(st, 2, p->ns);
@@ -267,8 +353,15 @@ sq_put(struct corral_store *base, const struct store_put *p)
 	    SQLITE_UTF8);
 	sqlite3_bind_int64(st, 8, p->now_ms);
 	sqlite3_bind_int64(st, 9, p->crc);
+	bind_str(st, 10, p->mtype);
+	if (p->vers != NULL)
+		bind_blob(st, 11, p->vers, p->vlen);
+	else
+		sqlite3_bind_null(st, 11);
 	rc = run(st);
-	if (rc == SQLITE_OK && p->id == NULL)
+	if (rc == SQLITE_OK)
+		rc = put_values(s, p);
+	if (rc == SQLITE_OK && txn)
 		rc = run(s->st[ST_COMMIT]);
 	if (rc != SQLITE_OK) {
 		rc = sq_fail(s, rc, "put");
@@ -314,9 +407,9 @@ col_key(struct tbuf *tb, sqlite3_stmt *st, int i)
 static bool
 read_checkpoint(struct tbuf *tb, sqlite3_stmt *st)
 {
-	const char *type, *meta;
-	const void *data;
-	size_t tlen, len, mlen;
+	const char *type, *meta, *mtype;
+	const void *data, *vers;
+	size_t tlen, len, mlen, mtlen, vlen;
 
 	tb_reset(tb);
 	tb->thread = col_key(tb, st, C_THREAD);
@@ -330,11 +423,18 @@ read_checkpoint(struct tbuf *tb, sqlite3_stmt *st)
 	len = (size_t)sqlite3_column_bytes(st, C_DATA);
 	meta = (const char *)sqlite3_column_text(st, C_META);
 	mlen = (size_t)sqlite3_column_bytes(st, C_META);
+	mtype = (const char *)sqlite3_column_text(st, C_MTYPE);
+	mtlen = (size_t)sqlite3_column_bytes(st, C_MTYPE);
+	vers = sqlite3_column_blob(st, C_VERS);
+	vlen = (size_t)sqlite3_column_bytes(st, C_VERS);
+	/* An empty blob reads as NULL: a NULL column is none. */
+	if (vers == NULL && sqlite3_column_type(st, C_VERS) != SQLITE_NULL)
+		vers = "";
 	/* A row without a checksum cannot be trusted either. */
 	if (tb->corrupt || sqlite3_column_type(st, C_CRC) != SQLITE_INTEGER ||
 	    (uint32_t)sqlite3_column_int64(st, C_CRC) !=
-	    store_crc_checkpoint(type, tlen, data, len, meta, mlen) ||
-	    meta == NULL) {
+	    store_crc_checkpoint(type, tlen, data, len, meta, mlen, mtype,
+	    mtlen, vers, vlen) || meta == NULL) {
 		tb->corrupt = true;
 		return false;
 	}
@@ -342,7 +442,53 @@ read_checkpoint(struct tbuf *tb, sqlite3_stmt *st)
 	tb->data = tb_add(tb, data != NULL ? data : "", len);
 	tb->dlen = len;
 	tb->meta = tb_add(tb, meta, mlen);
+	tb->mtype = mtype != NULL ? tb_add(tb, mtype, mtlen) : TB_NULL;
 	return true;
+}
+
+/*
+ * Adds the values of the versions of the checkpoint under st to the
+ * tuple buffer, one point lookup each (a prepared statement on the
+ * primary key), leaving out those missing or "empty"; one that fails its
+ * checksum makes the tuple corrupt.
+ */
+static int
+read_channels(struct sq_store *s, sqlite3_stmt *st)
+{
+	struct tbuf *tb = &s->tb;
+	sqlite3_stmt *v = s->st[ST_V_GET];
+	const char *p, *end, *ch, *ver, *type;
+	const void *val;
+	size_t cl, vl, tl, len;
+	int rc;
+
+	if ((p = sqlite3_column_blob(st, C_VERS)) == NULL)
+		return CORRAL_OK;
+	end = p + sqlite3_column_bytes(st, C_VERS);
+	sqlite3_bind_value(v, 1, sqlite3_column_value(st, C_THREAD));
+	sqlite3_bind_value(v, 2, sqlite3_column_value(st, C_NS));
+	while (store_versions_next(&p, end, &ch, &cl, &ver, &vl)) {
+		sqlite3_bind_text64(v, 3, ch, cl, SQLITE_STATIC, SQLITE_UTF8);
+		sqlite3_bind_text64(v, 4, ver, vl, SQLITE_STATIC, SQLITE_UTF8);
+		if ((rc = sqlite3_step(v)) == SQLITE_ROW) {
+			type = (const char *)sqlite3_column_text(v, 0);
+			tl = (size_t)sqlite3_column_bytes(v, 0);
+			val = sqlite3_column_blob(v, 1);
+			len = (size_t)sqlite3_column_bytes(v, 1);
+			if (sqlite3_column_type(v, 2) != SQLITE_INTEGER ||
+			    (uint32_t)sqlite3_column_int64(v, 2) !=
+			    store_crc_value(type, tl, ch, cl, ver, vl,
+			    val != NULL ? val : "", len))
+				tb->corrupt = true;
+			else if (!store_value_empty(type, tl))
+				tb_add_channel(tb, ch, cl, ver, vl, type, tl,
+				    val, len);
+		}
+		sqlite3_reset(v);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return sq_fail(s, rc, "read channel values");
+	}
+	return CORRAL_OK;
 }
 
 /*
@@ -353,27 +499,32 @@ read_checkpoint(struct tbuf *tb, sqlite3_stmt *st)
 static void
 read_write(struct tbuf *tb, sqlite3_stmt *w, int off)
 {
-	const char *ch, *wtype;
+	const char *ch, *wtype, *path;
 	const void *val;
-	size_t clen, wtlen, vlen;
+	size_t clen, wtlen, vlen, plen;
 
-	wtype = (const char *)sqlite3_column_text(w, off + 3);
-	wtlen = (size_t)sqlite3_column_bytes(w, off + 3);
-	ch = (const char *)sqlite3_column_text(w, off + 2);
-	clen = (size_t)sqlite3_column_bytes(w, off + 2);
-	val = sqlite3_column_blob(w, off + 4);
-	vlen = (size_t)sqlite3_column_bytes(w, off + 4);
+	wtype = (const char *)sqlite3_column_text(w, off + W_TYPE);
+	wtlen = (size_t)sqlite3_column_bytes(w, off + W_TYPE);
+	ch = (const char *)sqlite3_column_text(w, off + W_CHANNEL);
+	clen = (size_t)sqlite3_column_bytes(w, off + W_CHANNEL);
+	val = sqlite3_column_blob(w, off + W_VALUE);
+	vlen = (size_t)sqlite3_column_bytes(w, off + W_VALUE);
+	path = (const char *)sqlite3_column_text(w, off + W_PATH);
+	plen = (size_t)sqlite3_column_bytes(w, off + W_PATH);
 	/* The checksum leaves the task out: it must be there too. */
-	if (ch == NULL || sqlite3_column_type(w, off) == SQLITE_NULL ||
-	    sqlite3_column_type(w, off + 5) != SQLITE_INTEGER ||
-	    (uint32_t)sqlite3_column_int64(w, off + 5) !=
-	    store_crc_write(wtype, wtlen, ch, clen, val, vlen)) {
+	if (ch == NULL || path == NULL ||
+	    sqlite3_column_type(w, off + W_TASK) == SQLITE_NULL ||
+	    sqlite3_column_type(w, off + W_CRC) != SQLITE_INTEGER ||
+	    (uint32_t)sqlite3_column_int64(w, off + W_CRC) !=
+	    store_crc_write(wtype, wtlen, ch, clen, val != NULL ? val : "",
+	    vlen, path, plen)) {
 		tb->corrupt = true;
 		return;
 	}
-	tb_add_write(tb, (const char *)sqlite3_column_text(w, off),
-	    (size_t)sqlite3_column_bytes(w, off), sqlite3_column_int(w, off + 1),
-	    ch, clen, wtype, wtlen, val, vlen);
+	tb_add_write(tb, (const char *)sqlite3_column_text(w, off + W_TASK),
+	    (size_t)sqlite3_column_bytes(w, off + W_TASK),
+	    sqlite3_column_int(w, off + W_IDX), ch, clen, wtype, wtlen, val,
+	    vlen, path, plen);
 }
 
 /*
@@ -390,6 +541,8 @@ read_row(struct sq_store *s, sqlite3_stmt *st)
 
 	if (!read_checkpoint(tb, st))
 		return CORRAL_OK;
+	if ((rc = read_channels(s, st)) != CORRAL_OK)
+		return rc;
 	sqlite3_bind_value(w, 1, sqlite3_column_value(st, C_THREAD));
 	sqlite3_bind_value(w, 2, sqlite3_column_value(st, C_NS));
 	sqlite3_bind_value(w, 3, sqlite3_column_value(st, C_ID));
@@ -479,27 +632,36 @@ store_filter_check(struct corral_store *s, sqlite3 *db, sqlite3_stmt **st,
  * checkpoint, reads the writes.
  */
 #define KEYED(shape) (((shape) & (L_THREAD | L_NS)) == (L_THREAD | L_NS))
-#define L_RID 9
-#define L_WRITE 10
-#define L_MATCH 16
+#define L_RID 11
+#define L_WRITE 12
+#define L_MATCH (L_WRITE + W_N)
 #define L_COLUMNS "c.thread_id, c.checkpoint_ns, c.checkpoint_id," \
 	" c.parent_checkpoint_id, c.type, c.checkpoint, c.metadata," \
-	" c.created_ms, c.checksum, c.rid, w.task_id, w.idx, w.channel," \
-	" w.type, w.value, w.checksum, w.thread_id"
+	" c.created_ms, c.checksum, c.metadata_type, c.versions, c.rid," \
+	" w.task_id, w.idx, w.channel, w.type, w.value, w.checksum," \
+	" w.task_path, w.thread_id"
 static int
 list_stmt(struct sq_store *s, unsigned shape, sqlite3_stmt **out)
 {
-	char q[2048], where[1024];
+	char q[2560], where[1280];
 	int n, rc;
 
 	if (s->list[shape] != NULL) {
 		*out = s->list[shape];
 		return CORRAL_OK;
 	}
-	n = snprintf(where, sizeof(where), "1%s%s%s%s",
+	/*
+	 * A cursor's page resumes after the last key it gave: in a list of
+	 * one thread and namespace the id alone says where (and keeps to
+	 * the primary key's index).
+	 */
+	n = snprintf(where, sizeof(where), "1%s%s%s%s%s",
 	    shape & L_THREAD ? " AND thread_id = ?1" : "",
 	    shape & L_NS ? " AND checkpoint_ns = ?2" : "",
 	    shape & L_BEFORE ? " AND checkpoint_id < ?3" : "",
+	    !(shape & L_AFTER) ? "" : KEYED(shape) ?
+	    " AND checkpoint_id < ?6" : " AND (checkpoint_id, thread_id,"
+	    " checkpoint_ns) < (?6, ?7, ?8)",
 	    shape & L_FILTER ? " AND " STORE_FILTER_SQL(
 	    "CAST(metadata AS TEXT)", "?4") : "");
 	if (n < 0 || (size_t)n >= sizeof(where))
@@ -583,7 +745,7 @@ list_writes(struct sq_store *s, sqlite3_stmt *st, sqlite3_stmt *w, int *wrc,
 		*wrc = sqlite3_step(w);
 	}
 	for (; *wrc == SQLITE_ROW; *wrc = sqlite3_step(w)) {
-		if ((c = col_cmp(w, 6, st, C_ID)) < 0)
+		if ((c = col_cmp(w, W_N, st, C_ID)) < 0)
 			break;
 		if (c == 0 && sound)
 			read_write(tb, w, 0);
@@ -600,7 +762,7 @@ list_writes(struct sq_store *s, sqlite3_stmt *st, sqlite3_stmt *w, int *wrc,
 
 static int
 sq_list(struct corral_store *base, const struct corral_list_opts *o,
-    store_list_fn fn, void *arg)
+    const struct store_after *a, store_list_fn fn, void *arg)
 {
 	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st = NULL, *w = s->st[ST_W_RANGE];
@@ -617,6 +779,7 @@ sq_list(struct corral_store *base, const struct corral_list_opts *o,
 	shape |= o->before != NULL ? L_BEFORE : 0;
 	shape |= keys ? L_FILTER : 0;
 	shape |= o->limit > 0 ? L_LIMIT : 0;
+	shape |= a != NULL ? L_AFTER : 0;
 	if ((rc = list_stmt(s, shape, &st)) != CORRAL_OK)
 		return rc;
 	if (shape & L_THREAD)
@@ -629,10 +792,19 @@ sq_list(struct corral_store *base, const struct corral_list_opts *o,
 		bind_str(st, 4, o->filter);
 	if (shape & L_LIMIT)
 		sqlite3_bind_int64(st, 5, o->limit);
+	if (shape & L_AFTER) {
+		bind_str(st, 6, a->id);
+		if (!KEYED(shape)) {
+			bind_str(st, 7, a->thread);
+			bind_str(st, 8, a->ns);
+		}
+	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (KEYED(shape)) {
 			sound = read_checkpoint(&s->tb, st);
-			if ((code = list_writes(s, st, w, &wrc, sound)) !=
+			if ((sound && (code = read_channels(s, st)) !=
+			    CORRAL_OK) ||
+			    (code = list_writes(s, st, w, &wrc, sound)) !=
 			    CORRAL_OK || (code = list_emit(s, fn, arg)) !=
 			    CORRAL_OK)
 				break;
@@ -645,6 +817,9 @@ sq_list(struct corral_store *base, const struct corral_list_opts *o,
 			have = true;
 			rid = sqlite3_column_int64(st, L_RID);
 			sound = read_checkpoint(&s->tb, st);
+			if (sound && (code = read_channels(s, st)) !=
+			    CORRAL_OK)
+				break;
 		}
 		if (sound && sqlite3_column_type(st, L_MATCH) != SQLITE_NULL)
 			read_write(&s->tb, st, L_WRITE);
@@ -660,8 +835,8 @@ sq_list(struct corral_store *base, const struct corral_list_opts *o,
 
 static int
 sq_put_writes(struct corral_store *base, const char *thread, const char *ns,
-    const char *id, const char *task, const struct corral_write *ws,
-    size_t n)
+    const char *id, const char *task, const char *path,
+    const struct corral_write *ws, size_t n)
 {
 	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st;
@@ -689,7 +864,8 @@ sq_put_writes(struct corral_store *base, const char *thread, const char *ns,
 		bind_blob(st, 8, ws[i].value, ws[i].len);
 		sqlite3_bind_int64(st, 9, store_crc_write(ws[i].type, tlen,
 		    ws[i].channel, clen, ws[i].value != NULL ? ws[i].value : "",
-		    ws[i].len));
+		    ws[i].len, path, strlen(path)));
+		bind_str(st, 10, path);
 		if ((rc = run(st)) != SQLITE_OK)
 			break;
 	}
@@ -716,8 +892,10 @@ sq_delete_thread(struct corral_store *base, const char *thread)
 		return sq_fail(s, rc, "delete_thread: begin");
 	bind_str(s->st[ST_DEL_CP], 1, thread);
 	bind_str(s->st[ST_DEL_W], 1, thread);
+	bind_str(s->st[ST_DEL_V], 1, thread);
 	if ((rc = run(s->st[ST_DEL_CP])) == SQLITE_OK &&
-	    (rc = run(s->st[ST_DEL_W])) == SQLITE_OK)
+	    (rc = run(s->st[ST_DEL_W])) == SQLITE_OK &&
+	    (rc = run(s->st[ST_DEL_V])) == SQLITE_OK)
 		rc = run(s->st[ST_COMMIT]);
 	if (rc != SQLITE_OK) {
 		rc = sq_fail(s, rc, "delete_thread");
@@ -726,6 +904,31 @@ sq_delete_thread(struct corral_store *base, const char *thread)
 		return rc;
 	}
 	return CORRAL_OK;
+}
+
+static int
+sq_get_writes(struct corral_store *base, const char *thread, const char *ns,
+    const char *id, const char *channel)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *w = s->st[ST_WRITES];
+	const char *ch;
+	int rc;
+
+	tb_reset(&s->tb);
+	bind_str(w, 1, thread);
+	bind_str(w, 2, ns);
+	bind_str(w, 3, id);
+	while ((rc = sqlite3_step(w)) == SQLITE_ROW) {
+		ch = (const char *)sqlite3_column_text(w, W_CHANNEL);
+		if (channel == NULL || ch == NULL || strcmp(ch, channel) == 0)
+			read_write(&s->tb, w, 0);
+	}
+	sqlite3_reset(w);
+	if (rc != SQLITE_DONE)
+		return sq_fail(s, rc, "get_writes");
+	return s->tb.nomem ? store_fail(base, CORRAL_ENOMEM,
+	    "get_writes: out of memory") : CORRAL_OK;
 }
 
 static void
@@ -745,9 +948,112 @@ sq_close(struct corral_store *base)
 	free(s);
 }
 
+/* The version corral_schema says into *v (0: none).  SQLite's result. */
+static int
+schema_version(sqlite3 *db, int *v)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*v = 0;
+	rc = sqlite3_prepare_v2(db, "SELECT max(version) FROM corral_schema",
+	    -1, &st, NULL);
+	/* No such table: a new database, or one of version 1. */
+	if (rc == SQLITE_ERROR)
+		return SQLITE_OK;
+	if (rc != SQLITE_OK)
+		return rc;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*v = sqlite3_column_int(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* open's messages that name the file: *why is static, but per thread. */
+static _Thread_local char why_buf[512];
+
+/*
+ * Sets up the tables of a new database, or migrates those of an older
+ * version in place, in one transaction.  Several processes may open an
+ * old database at once: the version is read again under the write lock,
+ * and only the first migrates.  SQLite's result; SQLITE_ERROR with *why
+ * set when the database is not one this code can use (a newer version, a
+ * foreign layout), *code then the CORRAL_* to return.
+ */
+static int
+setup_schema(struct sq_store *s, const char **why, int *code)
+{
+	sqlite3_stmt *st;
+	bool old = false;
+	int rc, v;
+
+	*code = CORRAL_OK;
+	if ((rc = schema_version(s->db, &v)) != SQLITE_OK)
+		return rc;
+	if (v == SCHEMA_VERSION)
+		return SQLITE_OK; /* the common case: no lock taken */
+	if (v < SCHEMA_VERSION &&
+	    (rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) !=
+	    SQLITE_OK)
+		return rc;
+	if (v < SCHEMA_VERSION &&
+	    (rc = schema_version(s->db, &v)) != SQLITE_OK)
+		goto out;
+	if (v > SCHEMA_VERSION) {
+		snprintf(why_buf, sizeof(why_buf), "checkpoint database %s has "
+		    "schema version %d, newer than this libcorral knows (%d): "
+		    "it was written by a newer libcorral", s->path, v,
+		    SCHEMA_VERSION);
+		*why = why_buf;
+		*code = CORRAL_EINVAL;
+		rc = SQLITE_ERROR;
+		goto out;
+	}
+	if (v == SCHEMA_VERSION)
+		goto out; /* another process migrated it meanwhile */
+	rc = sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE"
+	    " type = 'table' AND name = 'checkpoints'", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		goto out;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		old = true;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		goto out;
+	/* Version 1's tables are LangGraph's with a checksum per row. */
+	if (old && sqlite3_exec(s->db, "SELECT created_ms, checksum FROM"
+	    " checkpoints LIMIT 0; SELECT checksum FROM writes LIMIT 0", NULL,
+	    NULL, NULL) != SQLITE_OK) {
+		snprintf(why_buf, sizeof(why_buf), "checkpoint database %s has "
+		    "tables checkpoints and writes of another layout (not "
+		    "libcorral's: LangGraph's own saver's?)", s->path);
+		*why = why_buf;
+		*code = CORRAL_EINVAL;
+		rc = SQLITE_ERROR;
+		goto out;
+	}
+	if ((rc = sqlite3_exec(s->db, old ? migrate_1_2 : schema, NULL, NULL,
+	    NULL)) == SQLITE_OK)
+		rc = sqlite3_exec(s->db, schema_2, NULL, NULL, NULL);
+out:
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK && !sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
 static const struct store_ops sqlite_ops = {
-	sq_put, sq_get, sq_list, sq_put_writes, sq_delete_thread, sq_close,
-	sq_check,
+	.put = sq_put,
+	.get = sq_get,
+	.list = sq_list,
+	.put_writes = sq_put_writes,
+	.get_writes = sq_get_writes,
+	.delete_thread = sq_delete_thread,
+	.close = sq_close,
+	.check = sq_check,
 };
 
 int
@@ -769,7 +1075,7 @@ corral_store_open_sqlite_opts(const char *path,
 	enum corral_durability dur = o->durability;
 	struct sq_store *s;
 	char *err = NULL;
-	int rc, i;
+	int rc, i, code = CORRAL_OK;
 
 	*out = NULL;
 	*why = NULL;
@@ -787,6 +1093,7 @@ corral_store_open_sqlite_opts(const char *path,
 	    BUSY_TIMEOUT_MS;
 	store_init(&s->base, &sqlite_ops);
 	tb_reset(&s->tb);
+	s->base.tb = &s->tb;
 	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -806,7 +1113,11 @@ corral_store_open_sqlite_opts(const char *path,
 	    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
 	    NULL, NULL, &err);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(s->db, schema, NULL, NULL, &err);
+		rc = setup_schema(s, why, &code);
+	if (code != CORRAL_OK) {
+		sq_close(&s->base);
+		return code;
+	}
 	if (rc != SQLITE_OK) {
 		switch (rc & 0xff) {
 		case SQLITE_CORRUPT:

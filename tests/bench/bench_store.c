@@ -21,6 +21,10 @@
 
 #include "corral.h"
 
+/* A write of an array of them. */
+#define WR(ch, ty, v, n) \
+	{ .channel = (ch), .type = (ty), .value = (v), .len = (n) }
+
 #define KIB 1024
 #define NPROC 8
 
@@ -105,10 +109,11 @@ static double
 store_puts(struct corral_store *s, const char *thread, int n, bool writes)
 {
 	struct corral_ref r = { thread, "", NULL }, wr = { thread, "", NULL };
-	struct corral_checkpoint cp = { NULL, "bytes", data, KIB, meta };
+	struct corral_checkpoint cp = { .type = "bytes", .data = data,
+		.len = KIB, .metadata = meta };
 	struct corral_write w[2] = {
-		{ NULL, "messages", 0, "json", "[\"hello\"]", 9 },
-		{ NULL, "step", 0, "json", "1", 1 },
+		WR("messages", "json", "[\"hello\"]", 9),
+		WR("step", "json", "1", 1),
 	};
 	char id[CORRAL_ID_LEN];
 	double t0 = now_s();
