@@ -420,7 +420,9 @@ class Saver:
 
     def __init__(self, path=None, durability="normal"):
         self._s = ctypes.c_void_p()
-        self._cursors = set()  # list's open cursors, closed before the store
+        # list's open cursors by id() (ctypes pointers are not hashable),
+        # closed before the store is.
+        self._cursors = {}
         if path is None:
             _check(_lib.corral_store_open_memory(ctypes.byref(self._s)),
                    "open a store in memory")
@@ -437,7 +439,7 @@ class Saver:
     def close(self):
         """Close the store, and with it the cursors of list's generators
         still open (they raise CorralError if iterated further)."""
-        for cur in self._cursors:
+        for cur in self._cursors.values():
             _lib.corral_list_close(cur)
         self._cursors.clear()
         if self._s:
@@ -524,10 +526,10 @@ class Saver:
         cur = ctypes.c_void_p()
         _check(_lib.corral_list_open(self._store(), ctypes.byref(opts),
                                      ctypes.byref(cur)), "list", self._s)
-        self._cursors.add(cur)
+        self._cursors[id(cur)] = cur
         try:
             while True:
-                if cur not in self._cursors:
+                if self._cursors.get(id(cur)) is not cur:
                     raise CorralError(_EINVAL, "list: the saver was closed")
                 tp = ctypes.POINTER(_Tuple)()
                 rc = _lib.corral_list_next(cur, ctypes.byref(tp))
@@ -539,8 +541,8 @@ class Saver:
                 t = _tuple_of(tp.contents)  # copied: tp dies at next()
                 yield t
         finally:
-            if cur in self._cursors:
-                self._cursors.discard(cur)
+            if self._cursors.get(id(cur)) is cur:
+                del self._cursors[id(cur)]
                 _lib.corral_list_close(cur)
 
     def put_writes(self, config, writes, task_id, task_path=""):
