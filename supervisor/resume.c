@@ -330,7 +330,7 @@ struct pick {
 	char good[CKPT_ID_MAX];   /* the newest intact row */
 	bool any, found;
 	bool log;                 /* log the corrupt rows passed over */
-	bool toolong;             /* stopped at an id longer than CKPT_ID_MAX */
+	bool toolong;             /* stopped at an id too long to keep */
 };
 
 static int

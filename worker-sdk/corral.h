@@ -367,7 +367,10 @@ struct corral_store;
  * timeout (10 s), prepared statements cached in the handle.  Many
  * processes may write one database at once.  0, or an error (CORRAL_EIO,
  * CORRAL_EFULL, CORRAL_EDAMAGED, CORRAL_EBUSY, CORRAL_ENOMEM,
- * CORRAL_EINVAL) with *why (static) set.
+ * CORRAL_EINVAL) with *why (static; a message naming the file is kept
+ * per thread until its next failed open) set.  An older layout of the
+ * tables is migrated in place (docs/SDK.md); a database of a newer one,
+ * or tables of another program's layout: CORRAL_EINVAL.
  *
  * Every call that writes first checks that the file at path is still the
  * one the handle has open (SQLite's SQLITE_FCNTL_HAS_MOVED: one stat(2)
@@ -472,11 +475,12 @@ struct corral_tuple {
 	struct corral_channel *channels;
 	size_t nchannels;
 	bool corrupt;           /* a checksum of the checkpoint or of one of
-				   its writes failed: only the ids are valid
-				   (type, data, metadata, writes are NULL) */
+				   its writes or channel values failed: only
+				   the ids are valid (type, data, metadata,
+				   writes, channels are NULL) */
 };
 
-/* Frees a tuple from get_tuple (list's tuples belong to list).  NULL ok. */
+/* Frees a tuple from get_tuple (list's and cursors' are theirs).  NULL ok. */
 void corral_tuple_free(struct corral_tuple *);
 
 /* What put stores. */

@@ -455,8 +455,8 @@ check_name(struct corral_store *s, const char *what, size_t i,
     const char *field, const char *k)
 {
 	if (k == NULL)
-		return store_fail(s, CORRAL_EINVAL, "%s %zu has no %s", what, i,
-		    field);
+		return store_fail(s, CORRAL_EINVAL, "%s %zu has no %s", what,
+		    i, field);
 	if (strnlen(k, CORRAL_KEY_MAX + 1) > CORRAL_KEY_MAX)
 		return store_fail(s, CORRAL_EINVAL, "%s %zu: its %s is longer "
 		    "than %d bytes", what, i, field, CORRAL_KEY_MAX);
@@ -1064,7 +1064,7 @@ tb_add_write(struct tbuf *tb, const char *task, size_t tlen, int idx,
 	w->type = tb_add(tb, type, tylen);
 	w->value = tb_add(tb, value != NULL ? value : "", len);
 	w->len = len;
-	w->path = tb_add(tb, path != NULL ? path : "", path != NULL ? plen : 0);
+	w->path = path != NULL ? tb_add(tb, path, plen) : tb_add(tb, "", 0);
 }
 
 void

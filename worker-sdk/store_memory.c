@@ -320,8 +320,8 @@ new_values(struct mgroup *g, const struct corral_channel *v, size_t n)
 		/* "empty" keeps no value, whatever was given. */
 		empty = store_value_empty(v[i].type, tl);
 		len = empty ? 0 : v[i].len;
-		if ((x = nv[i] = malloc(sizeof(*x) + cl + vl + tl + len + 4)) ==
-		    NULL) {
+		x = nv[i] = malloc(sizeof(*x) + cl + vl + tl + len + 4);
+		if (x == NULL) {
 			free_values(nv, i);
 			return NULL;
 		}

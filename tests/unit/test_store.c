@@ -1368,8 +1368,8 @@ channels_text(const struct corral_tuple *t)
 	for (i = 0; i < t->nchannels; i++) {
 		l = strlen(buf);
 		assert_non_null(t->channels[i].type);
-		snprintf(buf + l, sizeof(buf) - l, "%s%s@%s=%.*s", i ? " " : "",
-		    t->channels[i].channel, t->channels[i].version,
+		snprintf(buf + l, sizeof(buf) - l, "%s%s@%s=%.*s",
+		    i ? " " : "", t->channels[i].channel, t->channels[i].version,
 		    (int)t->channels[i].len,
 		    (const char *)t->channels[i].value);
 	}
@@ -1466,9 +1466,11 @@ t_channels_empty_first(void **state)
 	struct corral_tuple *t;
 
 	put_ch(f->s, "t", NULL, "1", vers, 4, first, 3);
-	assert_string_equal(get_channels(f->s, "t", "1"), "z@1=\"z1\" m@1=\"m1\"");
+	assert_string_equal(get_channels(f->s, "t", "1"),
+	    "z@1=\"z1\" m@1=\"m1\"");
 	put_ch(f->s, "t", "1", "2", vers, 4, again, 3);
-	assert_string_equal(get_channels(f->s, "t", "2"), "z@1=\"z1\" m@1=\"m1\"");
+	assert_string_equal(get_channels(f->s, "t", "2"),
+	    "z@1=\"z1\" m@1=\"m1\"");
 	/* Values stored whether or not versions names them. */
 	put_ch(f->s, "t", NULL, "3", NULL, 0, &bin, 1);
 	assert_string_equal(get_channels(f->s, "t", "3"), "");
@@ -1598,10 +1600,12 @@ t_get_writes(void **state)
 {
 	struct fixture *f = *state;
 	struct corral_ref ref = { "thread-1", "", NULL };
-	struct corral_write t1[] = { WR("__pregel_tasks", "json", "\"send-1\"", 8),
+	struct corral_write t1[] = {
+		WR("__pregel_tasks", "json", "\"send-1\"", 8),
 		WR("__pregel_tasks", "json", "\"send-2\"", 8),
 		WR("other", "json", "1", 1) };
-	struct corral_write t2[] = { WR("__pregel_tasks", "json", "\"send-3\"", 8) };
+	struct corral_write t2[] = {
+		WR("__pregel_tasks", "json", "\"send-3\"", 8) };
 	struct corral_write *w = (void *)1;
 	char parent[CORRAL_KEY_MAX + 1];
 	size_t n = 9;
@@ -1904,6 +1908,170 @@ t_corrupt_value(void **state)
 	corral_list_close(c);
 }
 
+/*
+ * A database of schema version 1 (the tables as libcorral made them
+ * before corral_schema), with rows and checksums that code wrote:
+ * migrated in place at open, by one of several processes opening it at
+ * once; its rows read back intact, new ones written beside them.
+ */
+#define V1_SCHEMA \
+    "CREATE TABLE IF NOT EXISTS checkpoints (" \
+    " thread_id TEXT NOT NULL," \
+    " checkpoint_ns TEXT NOT NULL DEFAULT ''," \
+    " checkpoint_id TEXT NOT NULL," \
+    " parent_checkpoint_id TEXT," \
+    " type TEXT," \
+    " checkpoint BLOB," \
+    " metadata BLOB," \
+    " created_ms INTEGER," \
+    " checksum INTEGER," \
+    " PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id));" \
+    "CREATE TABLE IF NOT EXISTS writes (" \
+    " thread_id TEXT NOT NULL," \
+    " checkpoint_ns TEXT NOT NULL DEFAULT ''," \
+    " checkpoint_id TEXT NOT NULL," \
+    " task_id TEXT NOT NULL," \
+    " idx INTEGER NOT NULL," \
+    " channel TEXT NOT NULL," \
+    " type TEXT," \
+    " value BLOB," \
+    " checksum INTEGER," \
+    " PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx));"
+
+/* The checksums version 1's code gave these rows (not recomputed here). */
+#define V1_ROWS \
+    "INSERT INTO checkpoints VALUES ('t', '', '1', NULL, 'json'," \
+    " CAST('{\"v\":1}' AS BLOB), '{\"step\":1}', 1000, 2556595919);" \
+    "INSERT INTO checkpoints VALUES ('t', '', '2', '1', 'json'," \
+    " CAST('{\"v\":1}' AS BLOB), '{\"step\":1}', 1001, 2556595919);" \
+    "INSERT INTO writes VALUES ('t', '', '1', 'task', 0, 'ch', 'json'," \
+    " CAST('\"w\"' AS BLOB), 2618334936);"
+
+static int
+sql_int(const char *path, const char *q)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int v;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", q, sqlite3_errmsg(db));
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void
+sql_exec(const char *path, const char *q)
+{
+	sqlite3 *db;
+	char *err = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, q, NULL, NULL, &err) != SQLITE_OK)
+		fail_msg("%s: %s", q, err);
+	sqlite3_close(db);
+}
+
+static void
+t_migrate(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_channel v = { .channel = "c", .version = "1",
+		.type = "json", .value = "3", .len = 1 };
+	struct corral_ref r = { "t", "", "2" };
+	struct corral_checkpoint cp = { .id = "3", .data = "x", .len = 1,
+		.metadata_type = "json", .versions = &v, .nversions = 1,
+		.values = &v, .nvalues = 1 };
+	struct corral_write w = WR("ch2", "json", "9", 1);
+	struct corral_store *s;
+	struct corral_tuple *t;
+	char path[128], want[256];
+	const char *why;
+	pid_t pids[4];
+	int k, st;
+
+	if (!f->sqlite)
+		skip();
+	snprintf(path, sizeof(path), "%s/v1.db", f->dir);
+	sql_exec(path, "PRAGMA journal_mode=WAL;" V1_SCHEMA V1_ROWS);
+	/* Four processes open it at once: each finds it migrated or does. */
+	for (k = 0; k < 4; k++) {
+		assert_true((pids[k] = fork()) != -1);
+		if (pids[k] == 0) {
+			if (corral_store_open_sqlite(path,
+			    CORRAL_DURABILITY_NORMAL, &s, &why) != CORRAL_OK) {
+				fprintf(stderr, "child %d: %s\n", k, why);
+				_exit(1);
+			}
+			r.checkpoint_id = "1";
+			if (corral_get_tuple(s, &r, &t) != CORRAL_OK)
+				_exit(2);
+			corral_tuple_free(t);
+			corral_store_close(s);
+			_exit(0);
+		}
+	}
+	for (k = 0; k < 4; k++) {
+		assert_int_equal(waitpid(pids[k], &st, 0), pids[k]);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM corral_schema"),
+	    1);
+	assert_int_equal(sql_int(path, "SELECT version FROM corral_schema"),
+	    2);
+	assert_int_equal(corral_store_open_sqlite(path,
+	    CORRAL_DURABILITY_NORMAL, &s, &why), CORRAL_OK);
+	t = get(s, "t", "", "1");
+	assert_false(t->corrupt);
+	assert_memory_equal(t->data, "{\"v\":1}", 7);
+	assert_string_equal(t->metadata, "{\"step\":1}");
+	assert_null(t->metadata_type);
+	assert_int_equal(t->nchannels, 0);
+	assert_int_equal(t->nwrites, 1);
+	assert_string_equal(t->writes[0].task_path, "");
+	assert_memory_equal(t->writes[0].value, "\"w\"", 3);
+	corral_tuple_free(t);
+	/* New rows beside the old. */
+	r.checkpoint_id = "2";
+	assert_int_equal(corral_put(s, &r, &cp, NULL, 0), CORRAL_OK);
+	r.checkpoint_id = "3";
+	assert_int_equal(corral_put_writes_path(s, &r, "task", "~1", &w, 1),
+	    CORRAL_OK);
+	t = get(s, "t", "", NULL);
+	assert_string_equal(t->checkpoint_id, "3");
+	assert_string_equal(t->parent_id, "2");
+	assert_string_equal(t->metadata_type, "json");
+	assert_string_equal(channels_text(t), "c@1=3");
+	assert_string_equal(t->writes[0].task_path, "~1");
+	corral_tuple_free(t);
+	assert_string_equal(list(s, "t", "", NULL, NULL, 0),
+	    "t/-/3 t/-/2 t/-/1");
+	corral_store_close(s);
+	/* A version this code does not know: refused, naming both. */
+	sql_exec(path, "UPDATE corral_schema SET version = 3");
+	assert_int_equal(corral_store_open_sqlite(path,
+	    CORRAL_DURABILITY_NORMAL, &s, &why), CORRAL_EINVAL);
+	assert_null(s);
+	snprintf(want, sizeof(want), "checkpoint database %s has schema "
+	    "version 3, newer than this libcorral knows (2)", path);
+	assert_non_null(strstr(why, want));
+	/* Tables of another layout (LangGraph's own saver's): refused. */
+	snprintf(path, sizeof(path), "%s/lg.db", f->dir);
+	sql_exec(path, "CREATE TABLE checkpoints (thread_id TEXT NOT NULL,"
+	    " checkpoint_ns TEXT NOT NULL DEFAULT '', checkpoint_id TEXT NOT"
+	    " NULL, parent_checkpoint_id TEXT, type TEXT, checkpoint BLOB,"
+	    " metadata BLOB);");
+	assert_int_equal(corral_store_open_sqlite(path,
+	    CORRAL_DURABILITY_NORMAL, &s, &why), CORRAL_EINVAL);
+	assert_non_null(strstr(why, "another layout"));
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_master"
+	    " WHERE name = 'corral_schema'"), 0);
+}
+
 /* Each case of the table, against each backend. */
 #define BOTH(t) \
 	cmocka_unit_test_setup_teardown(t, setup_memory, teardown), \
@@ -1955,6 +2123,8 @@ main(void)
 		    setup_sqlite, teardown),
 		BOTH(t_moved),
 		cmocka_unit_test_setup_teardown(t_damaged,
+		    setup_sqlite, teardown),
+		cmocka_unit_test_setup_teardown(t_migrate,
 		    setup_sqlite, teardown),
 		cmocka_unit_test_setup_teardown(t_busy_short,
 		    setup_sqlite, teardown),
