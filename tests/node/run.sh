@@ -34,7 +34,8 @@ sh tests/node/install.sh "$BUILD" >"$out" 2>&1 ||
     { cat "$out"; fail "cannot install tests/node's packages"; }
 cat "$out"
 cp tests/node/vitest.config.mjs tests/node/backend.mjs \
-    tests/node/saver.spec.mjs tests/node/delta.spec.mjs "$dir/" ||
+    tests/node/saver.spec.mjs tests/node/delta.spec.mjs \
+    tests/node/corral.spec.mjs "$dir/" ||
     fail "cannot copy the specs to $dir"
 
 # A sanitized addon (SAN set) needs its runtime first in node: preload the

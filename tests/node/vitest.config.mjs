@@ -6,7 +6,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     globals: true,
-    include: ["saver.spec.mjs", "delta.spec.mjs"],
+    include: ["saver.spec.mjs", "delta.spec.mjs", "corral.spec.mjs"],
     testTimeout: 30000,
     hookTimeout: 30000,
   },

@@ -808,14 +808,19 @@ object_end(const char *p, size_t len)
  * Can the tuple go to JavaScript as one JSON text?  Every part must be
  * JSON, the checkpoint an object, and no channel may be named "lc": an
  * object with that key could read as one of the serializer's records,
- * which the values alone never would.
+ * which the values alone never would.  A checkpoint stored with its
+ * channel_values inside (by another writer than CorralSaver) goes part by
+ * part, so that a second key of that name never hides them.
  */
 static bool
 json_combinable(const struct corral_tuple *t)
 {
+	static const char key[] = "\"channel_values\"";
+
 	if (!is_json(t->type) || !is_json(t->metadata_type) ||
 	    t->data == NULL || t->metadata == NULL ||
-	    object_end(t->data, t->len) == NULL)
+	    object_end(t->data, t->len) == NULL ||
+	    memmem(t->data, t->len, key, sizeof(key) - 1) != NULL)
 		return false;
 	for (size_t i = 0; i < t->nchannels; i++)
 		if (!is_json(t->channels[i].type) ||

@@ -261,10 +261,16 @@ function define(lg) {
 			} else {
 				const [, , , , type, data, mdType, md, writes, channels] = raw;
 				checkpoint = await serde.loadsTyped(type, data);
-				const channel_values = {};
-				for (let i = 0; i < channels.length; i += 3)
-					channel_values[channels[i]] = await serde.loadsTyped(channels[i + 1], channels[i + 2]);
-				checkpoint.channel_values = channel_values;
+				/*
+				 * CorralSaver stores checkpoints without channel_values;
+				 * one stored whole by another writer keeps its own.
+				 */
+				if (channels.length > 0 || checkpoint.channel_values === undefined) {
+					const channel_values = {};
+					for (let i = 0; i < channels.length; i += 3)
+						channel_values[channels[i]] = await serde.loadsTyped(channels[i + 1], channels[i + 2]);
+					checkpoint.channel_values = channel_values;
+				}
 				pendingWrites = await this._writes(writes);
 				metadata = await serde.loadsTyped(mdType, md);
 			}
