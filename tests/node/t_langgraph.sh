@@ -5,8 +5,8 @@
 # from the checkpoint corrald chose (not from scratch), and the count ends
 # exact: the list 1..N with no gap and no duplicate, the counter N, no
 # step done twice, one linear chain of checkpoints.
-# Run by tests/node/run.sh (the plain pass: no sanitized Node addon), which
-# installed the pinned packages into BUILD/node.
+# Run by tests/node/run.sh in both passes, after it linked the pinned
+# packages into BUILD/node.
 . "$(dirname "$0")/../e2e/lib.sh"
 
 NODE_DIR="$BUILD/node"
@@ -15,6 +15,16 @@ NODE=$(command -v node) || fail "no node (make deps installs it)"
     fail "no @corral/langgraph in $NODE_DIR/langgraph (make builds it)"
 [ -d "$NODE_DIR/node_modules/@langchain/langgraph" ] ||
     fail "no LangGraph JS in $NODE_DIR/node_modules (tests/node/run.sh installs it)"
+# A sanitized addon needs the sanitizers' runtime first in node, and so in
+# the worker corrald starts (which inherits it: corrald, built the same
+# way, does not mind).  node frees not all at exit.
+if [ -n "${SAN:-}" ]; then
+	LD_PRELOAD=$(ldd "$NODE_DIR/langgraph/corral.node" |
+	    awk '/lib(asan|ubsan|clang_rt)/ { printf "%s ", $3 }')
+	[ -n "$LD_PRELOAD" ] || fail "no sanitizer runtime linked into the addon"
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+	export LD_PRELOAD ASAN_OPTIONS
+fi
 # The script beside links to the build's packages and to @corral/langgraph
 # (BUILD/node/langgraph): ES modules resolve bare names from the importing
 # file's directory, never from NODE_PATH.
