@@ -5,8 +5,9 @@
 # from the checkpoint corrald chose (not from scratch), and the count ends
 # exact: the list 1..N with no gap and no duplicate, the counter N, no
 # step done twice, one linear chain of checkpoints.
-# Run by tests/node/run.sh (the plain pass: no sanitized Node addon), which
-# installed the pinned packages into BUILD/node.
+# Run by tests/node/run.sh, which installed the pinned packages into
+# BUILD/node; in the sanitized pass the addon is sanitized too, and node
+# (spawned by corrald here) gets the sanitizers' runtime preloaded.
 . "$(dirname "$0")/../e2e/lib.sh"
 
 NODE_DIR="$BUILD/node"
@@ -24,6 +25,13 @@ mkdir -p "$T/node_modules/@corral" &&
     ln -s "$NODE_DIR/langgraph" "$T/node_modules/@corral/langgraph" ||
     fail "link the packages"
 
+# A sanitized addon needs its runtime first in node (as in run.sh).
+RUN_NODE=$NODE
+preload=$(ldd "$NODE_DIR/langgraph/corral.node" |
+    awk '/lib(asan|ubsan|clang_rt)/ { printf "%s%s", s, $3; s = ":" }')
+[ -z "$preload" ] ||
+    RUN_NODE="/usr/bin/env LD_PRELOAD=$preload ASAN_OPTIONS=detect_leaks=0 $NODE"
+
 N=12
 H1=4
 H2=9
@@ -32,7 +40,7 @@ conf <<EOF2
 checkpoint_db = $CK
 
 [agent:lg]
-command = $NODE $T/langgraph_resume.mjs --to $N --hold $H1,$H2 --gate $T
+command = $RUN_NODE $T/langgraph_resume.mjs --to $N --hold $H1,$H2 --gate $T
 restart = on-failure
 healthy_after = 100ms
 backoff_initial = 10ms
@@ -123,7 +131,7 @@ cmp -s spawns told || fail "spawn events $(cat spawns) against what the runs wer
 # What the database holds, read back by a saver of its own: the final state,
 # and one linear chain of N + 2 checkpoints (the input, step 0, steps 1..N):
 # a run started from scratch would have made a second chain.
-(cd "$T" && "$NODE" langgraph_resume.mjs --show "$CK" lg/0) >show.json ||
+(cd "$T" && $RUN_NODE langgraph_resume.mjs --show "$CK" lg/0) >show.json ||
     fail "reading the final state back"
 "$PY" - show.json "$N" <<'PYEOF' || fail "the stored state: $(cat show.json)"
 import json, sys
