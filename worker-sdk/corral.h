@@ -435,9 +435,9 @@ struct corral_write {
 /*
  * One channel of a checkpoint at one version (LangGraph's channel_versions
  * and the values of newVersions; versions are text, as LangGraph's
- * PostgresSaver keeps them).  A value is stored once per (thread,
- * namespace, channel, version), so a checkpoint costs only the channels
- * written since its parent.
+ * PostgresSaver keeps them).  A value is stored in the row of the
+ * checkpoint whose put gave it, so a checkpoint costs only the channels
+ * written since its parent, in one row.
  */
 struct corral_channel {
 	const char *channel;
@@ -469,13 +469,15 @@ struct corral_tuple {
 	size_t nwrites;
 	/*
 	 * The values of the checkpoint's channels (its put's versions),
-	 * in that order, each with the version put named; a version whose
-	 * value is missing or "empty" is left out.
+	 * in that order, each with the version put named, read from the
+	 * channel's origin (see corral_checkpoint); a channel of no origin,
+	 * or whose value is "empty", is left out.
 	 */
 	struct corral_channel *channels;
 	size_t nchannels;
-	bool corrupt;           /* a checksum of the checkpoint or of one of
-				   its writes or channel values failed: only
+	bool corrupt;           /* a checksum of the checkpoint, of one of
+				   its writes, or of the values of its row or
+				   of a channel's origin failed: only
 				   the ids are valid (type, data, metadata,
 				   writes, channels are NULL) */
 };
@@ -493,17 +495,22 @@ struct corral_checkpoint {
 	const char *metadata_type; /* serde tag of metadata; NULL: none */
 	/*
 	 * Which version of each channel the checkpoint holds (LangGraph's
-	 * channel_versions; type, value and len are ignored).  A tuple's
-	 * channels are these versions' values.
+	 * channel_versions; type, value and len are ignored).  Each gets an
+	 * origin, the checkpoint whose row holds that version's value: this
+	 * one when values gives it; else the parent's origin for the channel
+	 * when the parent holds the same version; else none, and the channel
+	 * is left out of tuples.  So a checkpoint reads the values of its own
+	 * branch only.  A tuple's channels are these versions' values.
 	 */
 	const struct corral_channel *versions;
 	size_t nversions;
 	/*
-	 * The values to store (LangGraph's newVersions, with the values
-	 * channel_values has for them, type "empty" for those it has not).
-	 * The first put of a (channel, version) of the thread and namespace
-	 * wins: a value stored is never replaced.  Stored whether or not
-	 * versions names them.
+	 * The values to store, in this checkpoint's row (LangGraph's
+	 * newVersions, with the values channel_values has for them, type
+	 * "empty" for those it has not); stored whether or not versions names
+	 * them.  The same key put again keeps the values of the row replaced
+	 * that these do not give (descendants may read them), and replaces
+	 * those they give.
 	 */
 	const struct corral_channel *values;
 	size_t nvalues;

@@ -148,17 +148,19 @@ crc_field(uint32_t crc, const void *p, size_t len, bool present)
 uint32_t
 store_crc_checkpoint(const char *type, size_t tlen, const void *data,
     size_t len, const char *meta, size_t mlen, const char *mtype,
-    size_t mtlen, const void *vers, size_t vlen)
+    size_t mtlen, bool has_vers, bool has_vals)
 {
+	unsigned char has;
 	uint32_t crc;
 
 	crc = crc_field(0, type, tlen, type != NULL);
 	crc = crc_field(crc, data, len, true);
 	crc = crc_field(crc, meta, mlen, true);
 	/* Absent in the rows of schema version 1, whose sums stay valid. */
-	if (mtype != NULL || vers != NULL) {
+	if (mtype != NULL || has_vers || has_vals) {
 		crc = crc_field(crc, mtype, mtlen, mtype != NULL);
-		crc = crc_field(crc, vers, vlen, vers != NULL);
+		has = (unsigned char)(has_vers | has_vals << 1);
+		crc = crc_field(crc, &has, 1, true);
 	}
 	return crc;
 }
@@ -177,37 +179,384 @@ store_crc_write(const char *type, size_t tlen, const char *channel,
 	return plen > 0 ? crc_field(crc, path, plen, true) : crc;
 }
 
-uint32_t
-store_crc_value(const char *type, size_t tlen, const char *channel,
-    size_t clen, const char *version, size_t vlen, const void *value,
-    size_t len)
+static void
+put_le(unsigned char *p, uint64_t v, int n)
 {
-	uint32_t crc;
+	int i;
 
-	crc = crc_field(0, type, tlen, type != NULL);
-	crc = crc_field(crc, channel, clen, true);
-	crc = crc_field(crc, version, vlen, true);
-	return crc_field(crc, value, len, true);
+	for (i = 0; i < n; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t
+get_le(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = n - 1; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
 }
 
 bool
-store_versions_next(const char **p, const char *end, const char **ch,
-    size_t *clen, const char **ver, size_t *vlen)
+store_blob_ok(const unsigned char *blob, size_t len)
 {
-	const char *a = *p, *z;
+	return blob != NULL && len >= 4 &&
+	    corral_crc32c(0, blob, len - 4) == get_le(blob + len - 4, 4);
+}
 
-	if (a == NULL || a >= end ||
-	    (z = memchr(a, '\0', (size_t)(end - a))) == NULL)
+/* Seals len bytes of entries (with room for 4 more): their checksum. */
+static size_t
+seal(unsigned char *b, size_t len)
+{
+	put_le(b + len, corral_crc32c(0, b, len), 4);
+	return len + 4;
+}
+
+/* The string at *p before end, NUL-terminated: false if there is none. */
+static bool
+next_str(const unsigned char **p, const unsigned char *end, const char **s,
+    size_t *len)
+{
+	const unsigned char *z;
+
+	if (*p >= end || (z = memchr(*p, '\0', (size_t)(end - *p))) == NULL)
 		return false;
-	*ch = a;
-	*clen = (size_t)(z - a);
-	a = z + 1;
-	if (a >= end || (z = memchr(a, '\0', (size_t)(end - a))) == NULL)
-		return false;
-	*ver = a;
-	*vlen = (size_t)(z - a);
+	*s = (const char *)*p;
+	*len = (size_t)(z - *p);
 	*p = z + 1;
 	return true;
+}
+
+/* The next of a values blob's entries (end: where its checksum starts). */
+static bool
+values_next(const unsigned char **p, const unsigned char *end,
+    struct store_val *v)
+{
+	const unsigned char *q = *p;
+	uint64_t n;
+
+	if (!next_str(&q, end, &v->channel, &v->clen) ||
+	    !next_str(&q, end, &v->version, &v->vlen) || q >= end)
+		return false;
+	if (*q == 't') {
+		q++;
+		if (!next_str(&q, end, &v->type, &v->tlen))
+			return false;
+	} else if (*q++ == 'n') {
+		v->type = NULL;
+		v->tlen = 0;
+	} else
+		return false;
+	if (end - q < 8 || (n = get_le(q, 8)) > (uint64_t)(end - q - 8))
+		return false;
+	v->value = q + 8;
+	v->len = (size_t)n;
+	*p = q + 8 + n;
+	return true;
+}
+
+static bool
+same(const char *a, size_t al, const char *b, size_t bl)
+{
+	return al == bl && memcmp(a, b, al) == 0;
+}
+
+/*
+ * The value of (channel, version) in the entries [b, end), looked for
+ * from *from on, then from b: puts name channels in the same order as
+ * their parents did, so a walk through a row's channels mostly finds
+ * each where the last one was.  *from moves past it.
+ */
+static bool
+values_find(const unsigned char *b, const unsigned char *end,
+    const unsigned char **from, const char *ch, size_t cl, const char *ver,
+    size_t vl, struct store_val *out)
+{
+	const unsigned char *p = *from, *stop = NULL;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		while (p != stop && values_next(&p, end, out))
+			if (same(out->channel, out->clen, ch, cl) &&
+			    same(out->version, out->vlen, ver, vl)) {
+				*from = p;
+				return true;
+			}
+		stop = *from;
+		p = b;
+	}
+	return false;
+}
+
+int
+store_encode_values(const struct corral_channel *v, size_t n,
+    unsigned char **out, size_t *len)
+{
+	size_t i, total = 4, cl, vl, tl, dl;
+	unsigned char *b, *p;
+	bool empty;
+
+	*out = NULL;
+	*len = 0;
+	if (n == 0)
+		return CORRAL_OK;
+	for (i = 0; i < n; i++) {
+		tl = v[i].type != NULL ? strlen(v[i].type) + 1 : 0;
+		dl = tl > 0 && store_value_empty(v[i].type, tl - 1) ? 0 :
+		    v[i].len;
+		if (dl > SIZE_MAX / 4 || total > SIZE_MAX / 4)
+			return CORRAL_ENOMEM;
+		total += strlen(v[i].channel) + strlen(v[i].version) + 11 +
+		    tl + dl;
+	}
+	if ((b = malloc(total)) == NULL)
+		return CORRAL_ENOMEM;
+	for (p = b, i = 0; i < n; i++) {
+		cl = strlen(v[i].channel) + 1;
+		vl = strlen(v[i].version) + 1;
+		memcpy(p, v[i].channel, cl);
+		memcpy(p + cl, v[i].version, vl);
+		p += cl + vl;
+		empty = false;
+		if (v[i].type != NULL) {
+			tl = strlen(v[i].type) + 1;
+			empty = store_value_empty(v[i].type, tl - 1);
+			*p++ = 't';
+			memcpy(p, v[i].type, tl);
+			p += tl;
+		} else
+			*p++ = 'n';
+		/* "empty" keeps no value, whatever was given. */
+		dl = empty ? 0 : v[i].len;
+		put_le(p, dl, 8);
+		if (dl > 0)
+			memcpy(p + 8, v[i].value, dl);
+		p += 8 + dl;
+	}
+	*len = seal(b, (size_t)(p - b));
+	*out = b;
+	return CORRAL_OK;
+}
+
+int
+store_encode_spec(const struct corral_channel *c, size_t n,
+    const unsigned char *vals, size_t vallen, char **out, size_t *len)
+{
+	const unsigned char *from = vals, *end = NULL;
+	struct store_val v;
+	size_t i, total = 0, cl, vl;
+	char *b, *p;
+
+	*out = NULL;
+	*len = 0;
+	if (n == 0)
+		return CORRAL_OK;
+	if (vals != NULL)
+		end = vals + vallen - 4;
+	for (i = 0; i < n; i++)
+		total += strlen(c[i].channel) + strlen(c[i].version) + 3;
+	if ((b = malloc(total)) == NULL)
+		return CORRAL_ENOMEM;
+	for (p = b, i = 0; i < n; i++) {
+		cl = strlen(c[i].channel);
+		vl = strlen(c[i].version);
+		memcpy(p, c[i].channel, cl + 1);
+		memcpy(p + cl + 1, c[i].version, vl + 1);
+		p += cl + vl + 2;
+		*p++ = vals != NULL && values_find(vals, end, &from,
+		    c[i].channel, cl, c[i].version, vl, &v) ? 's' : 'p';
+	}
+	*out = b;
+	*len = total;
+	return CORRAL_OK;
+}
+
+int
+store_merge_values(const unsigned char *nb, size_t nlen,
+    const unsigned char *ob, size_t olen, unsigned char **out, size_t *len)
+{
+	const unsigned char *p, *q, *from = nb, *nend = NULL, *oend = NULL;
+	struct store_val v, w;
+	unsigned char *b, *d;
+
+	*out = NULL;
+	*len = 0;
+	if (!store_blob_ok(ob, olen))
+		ob = NULL;
+	if (nb == NULL && ob == NULL)
+		return CORRAL_OK;
+	if ((b = malloc((nb ? nlen : 4) + (ob ? olen : 0))) == NULL)
+		return CORRAL_ENOMEM;
+	d = b;
+	if (nb != NULL) {
+		nend = nb + nlen - 4;
+		memcpy(d, nb, nlen - 4);
+		d += nlen - 4;
+	}
+	if (ob != NULL)
+		oend = ob + olen - 4;
+	for (p = ob; ob != NULL; ) {
+		q = p;
+		if (!values_next(&p, oend, &v))
+			break;
+		if (nb != NULL && values_find(nb, nend, &from, v.channel,
+		    v.clen, v.version, v.vlen, &w))
+			continue;
+		memcpy(d, q, (size_t)(p - q));
+		d += p - q;
+	}
+	*len = seal(b, (size_t)(d - b));
+	*out = b;
+	return CORRAL_OK;
+}
+
+/* One stored version: channel, version, origin ("": the row itself). */
+struct sver {
+	const char *ch, *ver, *origin;
+	size_t cl, vl, ol;
+};
+
+static bool
+vers_next(const unsigned char **p, const unsigned char *end, struct sver *e)
+{
+	return next_str(p, end, &e->ch, &e->cl) &&
+	    next_str(p, end, &e->ver, &e->vl) &&
+	    next_str(p, end, &e->origin, &e->ol);
+}
+
+/* The entry of channel ch, looked for as values_find does. */
+static bool
+vers_find(const unsigned char *b, const unsigned char *end,
+    const unsigned char **from, const char *ch, size_t cl, struct sver *out)
+{
+	const unsigned char *p = *from, *stop = NULL;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		while (p != stop && vers_next(&p, end, out))
+			if (same(out->ch, out->cl, ch, cl)) {
+				*from = p;
+				return true;
+			}
+		stop = *from;
+		p = b;
+	}
+	return false;
+}
+
+int
+store_resolve(const char *spec, size_t slen, const char *parent,
+    size_t plen, const unsigned char *pvers, size_t pvlen,
+    unsigned char **out, size_t *len)
+{
+	const unsigned char *p = (const unsigned char *)spec, *end = p + slen;
+	const unsigned char *pend = NULL, *from = pvers;
+	const char *ch, *ver, *origin;
+	size_t cl, vl, ol, cap = slen + 64, n = 0, need;
+	struct sver e;
+	unsigned char *b, *nb;
+
+	*out = NULL;
+	*len = 0;
+	if (pvers != NULL) {
+		if (!store_blob_ok(pvers, pvlen))
+			return CORRAL_ECORRUPT;
+		pend = pvers + pvlen - 4;
+	}
+	if ((b = malloc(cap)) == NULL)
+		return CORRAL_ENOMEM;
+	while (next_str(&p, end, &ch, &cl) && next_str(&p, end, &ver, &vl) &&
+	    p < end) {
+		origin = "";
+		ol = 0;
+		if (*p++ != 's') {
+			if (pvers == NULL || parent == NULL ||
+			    !vers_find(pvers, pend, &from, ch, cl, &e) ||
+			    !same(e.ver, e.vl, ver, vl))
+				continue; /* no origin: left out */
+			origin = e.ol > 0 ? e.origin : parent;
+			ol = e.ol > 0 ? e.ol : plen;
+		}
+		need = cl + vl + ol + 3;
+		if (cap - n < need + 4) {
+			cap = (cap + need + 4) * 2;
+			if ((nb = realloc(b, cap)) == NULL) {
+				free(b);
+				return CORRAL_ENOMEM;
+			}
+			b = nb;
+		}
+		memcpy(b + n, ch, cl);
+		b[n + cl] = '\0';
+		n += cl + 1;
+		memcpy(b + n, ver, vl);
+		b[n + vl] = '\0';
+		n += vl + 1;
+		memcpy(b + n, origin, ol);
+		b[n + ol] = '\0';
+		n += ol + 1;
+	}
+	*len = seal(b, n);
+	*out = b;
+	return CORRAL_OK;
+}
+
+int
+store_read_channels(struct tbuf *tb, const unsigned char *vers,
+    size_t vlen, const unsigned char *vals, size_t vallen,
+    store_origin_fn origin, void *arg)
+{
+	const unsigned char *p, *end, *ob = NULL, *from = NULL;
+	const unsigned char *own_end = NULL, *own_from = vals;
+	const char *cur = NULL;
+	size_t olen = 0, curlen = 0;
+	struct sver e;
+	struct store_val v;
+	int rc;
+
+	if (vers == NULL)
+		return CORRAL_OK;
+	if (!store_blob_ok(vers, vlen) ||
+	    (vals != NULL && !store_blob_ok(vals, vallen))) {
+		tb->corrupt = true;
+		return CORRAL_OK;
+	}
+	if (vals != NULL)
+		own_end = vals + vallen - 4;
+	end = vers + vlen - 4;
+	for (p = vers; vers_next(&p, end, &e); ) {
+		if (e.ol == 0) {
+			if (vals == NULL || !values_find(vals, own_end,
+			    &own_from, e.ch, e.cl, e.ver, e.vl, &v))
+				continue;
+		} else {
+			/* Consecutive channels mostly share an origin. */
+			if (cur == NULL || !same(cur, curlen, e.origin, e.ol)) {
+				cur = e.origin;
+				curlen = e.ol;
+				rc = origin(arg, e.origin, e.ol, &ob, &olen);
+				if (rc == CORRAL_ECORRUPT) {
+					tb->corrupt = true;
+					return CORRAL_OK;
+				}
+				if (rc == CORRAL_NOTFOUND)
+					ob = NULL;
+				else if (rc != CORRAL_OK)
+					return rc;
+				from = ob;
+			}
+			if (ob == NULL || !values_find(ob, ob + olen - 4, &from,
+			    e.ch, e.cl, e.ver, e.vl, &v))
+				continue;
+		}
+		if (store_value_empty(v.type, v.tlen))
+			continue;
+		tb_add_channel(tb, e.ch, e.cl, e.ver, e.vl, v.type, v.tlen,
+		    v.value, v.len);
+	}
+	return CORRAL_OK;
 }
 
 bool
@@ -484,37 +833,6 @@ check_channels(struct corral_store *s, const char *what,
 	return CORRAL_OK;
 }
 
-/*
- * The versions encoded for the row: "channel\0version\0" each, into *out
- * (malloc'd; NULL when there are none).
- */
-static int
-encode_versions(struct corral_store *s, const struct corral_channel *c,
-    size_t n, char **out, size_t *len)
-{
-	size_t i, total = 0, cl, vl;
-	char *b, *p;
-
-	*out = NULL;
-	*len = 0;
-	if (n == 0)
-		return CORRAL_OK;
-	for (i = 0; i < n; i++)
-		total += strlen(c[i].channel) + strlen(c[i].version) + 2;
-	if ((b = malloc(total)) == NULL)
-		return store_fail(s, CORRAL_ENOMEM, "put: out of memory");
-	for (p = b, i = 0; i < n; i++) {
-		cl = strlen(c[i].channel) + 1;
-		vl = strlen(c[i].version) + 1;
-		memcpy(p, c[i].channel, cl);
-		memcpy(p + cl, c[i].version, vl);
-		p += cl + vl;
-	}
-	*out = b;
-	*len = total;
-	return CORRAL_OK;
-}
-
 static int
 check_idle(struct corral_store *s)
 {
@@ -541,7 +859,8 @@ corral_put(struct corral_store *s, const struct corral_ref *ref,
     const struct corral_checkpoint *cp, char *id_out, size_t idlen)
 {
 	struct store_put p;
-	char id[CORRAL_KEY_MAX + 1], *vers;
+	char id[CORRAL_KEY_MAX + 1], *spec = NULL;
+	unsigned char *vals = NULL;
 	int rc;
 
 	if ((rc = check_idle(s)) != CORRAL_OK)
@@ -575,21 +894,26 @@ corral_put(struct corral_store *s, const struct corral_ref *ref,
 	p.metadata = cp->metadata != NULL ? cp->metadata : "{}";
 	p.mlen = strlen(p.metadata);
 	p.mtype = cp->metadata_type;
-	if ((rc = encode_versions(s, cp->versions, cp->nversions, &vers,
-	    &p.vlen)) != CORRAL_OK)
-		return rc;
-	p.vers = vers;
+	p.versions = cp->versions;
+	p.nversions = cp->nversions;
+	if ((rc = store_encode_values(cp->values, cp->nvalues, &vals,
+	    &p.vallen)) != CORRAL_OK || (rc = store_encode_spec(cp->versions,
+	    cp->nversions, vals, p.vallen, &spec, &p.slen)) != CORRAL_OK) {
+		free(vals);
+		return store_fail(s, rc, "put: out of memory");
+	}
+	p.vals = vals;
+	p.spec = spec;
 	p.crc = store_crc_checkpoint(p.type, p.type ? strlen(p.type) : 0,
 	    p.data, p.len, p.metadata, p.mlen, p.mtype,
-	    p.mtype ? strlen(p.mtype) : 0, p.vers, p.vlen);
-	p.values = cp->values;
-	p.nvalues = cp->nvalues;
+	    p.mtype ? strlen(p.mtype) : 0, spec != NULL, vals != NULL);
 	p.now_ms = wall_ms();
 	p.id_out = id;
 	s->gen++;
 	if ((rc = s->ops->put(s, &p)) == CORRAL_OK && id_out != NULL)
 		memcpy(id_out, id, strlen(id) + 1);
-	free(vers);
+	free(vals);
+	free(spec);
 	return rc;
 }
 

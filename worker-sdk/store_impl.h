@@ -24,15 +24,19 @@ struct store_put {
 	size_t mlen;
 	const char *mtype;    /* metadata's serde tag; NULL: none */
 	/*
-	 * The checkpoint's channel versions, encoded (store_versions_next):
-	 * "channel\0version\0" for each; NULL (vlen 0) when it has none.
+	 * The checkpoint's channel versions as the put gave them, encoded
+	 * (store_encode_spec); NULL (slen 0) when it has none.  The backend
+	 * resolves them against the parent's (store_resolve).
 	 */
-	const char *vers;
-	size_t vlen;
+	const char *spec;
+	size_t slen;
+	/* The values the put gave, encoded (store_encode_values); NULL: none. */
+	const unsigned char *vals;
+	size_t vallen;
+	/* As the caller gave them: a replace re-encodes spec (store_merge). */
+	const struct corral_channel *versions;
+	size_t nversions;
 	uint32_t crc;         /* store_crc_checkpoint of the above */
-	/* The channel values to store, first put wins; each checked. */
-	const struct corral_channel *values;
-	size_t nvalues;
 	int64_t now_ms;       /* wall clock: created_ms, and made ids */
 	char *id_out;         /* CORRAL_KEY_MAX + 1 bytes: the id stored */
 };
@@ -106,25 +110,87 @@ uint32_t store_crc32c_table(uint32_t crc, const void *, size_t);
 int store_write_idx(const char *channel, size_t pos);
 /*
  * The checksums: type (NULL: none) and its length, then the bytes.  The
- * fields added in schema version 2 (metadata type, versions, task path)
- * are folded in only when present, so that the rows written before keep
- * their checksums.
+ * fields added in schema version 2 (metadata type, whether the row has
+ * versions and inline values, task path) are folded in only when
+ * present, so that the rows written before keep their checksums.  The
+ * versions and values blobs carry checksums of their own (store_blob_ok):
+ * a value is read from its origin's row without reading that row's data.
  */
 uint32_t store_crc_checkpoint(const char *type, size_t tlen,
     const void *data, size_t len, const char *meta, size_t mlen,
-    const char *mtype, size_t mtlen, const void *vers, size_t vlen);
+    const char *mtype, size_t mtlen, bool has_vers, bool has_vals);
 uint32_t store_crc_write(const char *type, size_t tlen, const char *channel,
     size_t clen, const void *value, size_t len, const char *path,
     size_t plen);
-uint32_t store_crc_value(const char *type, size_t tlen, const char *channel,
-    size_t clen, const char *version, size_t vlen, const void *value,
-    size_t len);
+
 /*
- * The next (channel, version) of encoded versions at *p, before end: false
- * at the end, or if what is left is not well formed.
+ * A checkpoint's channels, in three encodings, each a run of entries
+ * whose strings end in NUL:
+ *
+ *   spec (put to backend):  channel, version, then one byte: 's' when
+ *                           the put gives this version's value, 'p' when
+ *                           it is to come from the parent
+ *   versions (stored):      channel, version, origin: the id of the
+ *                           checkpoint whose row holds the value, "" for
+ *                           the row itself; a channel of no origin is left
+ *                           out; then 4 bytes, the CRC-32C of the entries
+ *                           (little-endian)
+ *   values (stored inline): channel, version, a byte 't' and the type or
+ *                           'n' (none), 8 bytes of length (little-endian),
+ *                           the bytes; then the CRC-32C as above.  "empty"
+ *                           is kept as such, without bytes.
  */
-bool store_versions_next(const char **p, const char *end, const char **ch,
-    size_t *clen, const char **ver, size_t *vlen);
+struct store_val {
+	const char *channel, *version, *type; /* type NULL: none */
+	size_t clen, vlen, tlen;
+	const unsigned char *value;
+	size_t len;
+};
+
+/* Does blob (versions or values) end in the checksum of what precedes? */
+bool store_blob_ok(const unsigned char *blob, size_t len);
+/* The values encoded, into *out (malloc'd; NULL when n is 0). */
+int store_encode_values(const struct corral_channel *v, size_t n,
+    unsigned char **out, size_t *len);
+/* The versions as a spec, 's' where vals (NULL: none) holds the value. */
+int store_encode_spec(const struct corral_channel *versions, size_t n,
+    const unsigned char *vals, size_t vallen, char **out, size_t *len);
+/*
+ * The values of a replace: those of new, then those of old (the row
+ * replaced, NULL: none) that new has not, so that the checkpoints naming
+ * the row as their origin keep their values.  An old blob that fails its
+ * checksum is dropped.  *out malloc'd; NULL when both are empty.
+ */
+int store_merge_values(const unsigned char *new, size_t newlen,
+    const unsigned char *old, size_t oldlen, unsigned char **out,
+    size_t *len);
+/*
+ * The stored versions of spec, their origins resolved: "" for 's'; for
+ * 'p' the parent's origin of the channel when the parent (id parent, its
+ * stored versions pvers; NULL: none) holds the same version, its id when
+ * that is "" there; else none, and the channel is left out.  *out
+ * malloc'd.  CORRAL_ECORRUPT when pvers fails its checksum.
+ */
+int store_resolve(const char *spec, size_t slen, const char *parent,
+    size_t plen, const unsigned char *pvers, size_t pvlen,
+    unsigned char **out, size_t *len);
+/*
+ * Where a backend finds the inline values of the checkpoint id (of the
+ * thread and namespace being read): CORRAL_OK with *vals and *len (the
+ * blob, checksum included, checked), CORRAL_NOTFOUND (no such row, or it
+ * has no values), CORRAL_ECORRUPT, or an error.
+ */
+typedef int (*store_origin_fn)(void *, const char *id, size_t idlen,
+    const unsigned char **vals, size_t *len);
+/*
+ * Adds the channels of a row (its stored versions and values; NULL: none)
+ * to the tuple buffer in the versions' order, each from its origin,
+ * leaving out those whose value is missing or "empty".  A blob that fails
+ * its checksum makes the tuple corrupt.  0 or an error of origin.
+ */
+int store_read_channels(struct tbuf *, const unsigned char *vers,
+    size_t vlen, const unsigned char *vals, size_t vallen,
+    store_origin_fn origin, void *arg);
 /* Is this value the "empty" marker (no value at this version)? */
 bool store_value_empty(const char *type, size_t tlen);
 /* corral_make_id with the handle's generator, after `after` (or NULL). */
@@ -214,11 +280,11 @@ int store_filter_check(struct corral_store *, sqlite3 *db,
 
 /*
  * store_memory.c, for tests: flips a bit of a checkpoint's stored data,
- * or (channel not NULL) of the value stored for (channel, version).
+ * or (poke_value) of its inline values.
  */
 int store_memory_poke(struct corral_store *, const char *thread,
     const char *ns, const char *id);
 int store_memory_poke_value(struct corral_store *, const char *thread,
-    const char *ns, const char *channel, const char *version);
+    const char *ns, const char *id);
 
 #endif /* STORE_IMPL_H */

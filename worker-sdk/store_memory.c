@@ -15,9 +15,10 @@
 /* A checkpoint and its strings, in one allocation. */
 struct mcp {
 	const char *id, *parent, *type, *meta, *mtype;
-	const char *vers;    /* encoded versions; NULL: none */
+	const unsigned char *vers; /* stored versions (store_resolve); NULL */
+	const unsigned char *vals; /* inline values; NULL: none */
 	const unsigned char *data;
-	size_t len, mlen, vlen;
+	size_t len, mlen, vlen, vallen;
 	int64_t created_ms;
 	uint32_t crc;
 	char mem[];
@@ -40,19 +41,8 @@ struct mwset {
 	size_t n, cap;
 };
 
-/* A channel's value at one version, and its strings, in one allocation. */
-struct mval {
-	const char *channel, *version, *type;
-	const unsigned char *value;
-	size_t len;
-	uint32_t crc;
-	char mem[];
-};
-
 struct mgroup {
 	char *thread, *ns;
-	struct mval **v;     /* sorted by (channel, version); owned */
-	size_t nv, capv;
 	struct mcp **c;      /* sorted by id; owned */
 	size_t nc, capc;
 	struct mwset **ws;   /* sorted by id; owned */
@@ -153,9 +143,6 @@ group_free(struct mgroup *g)
 
 	for (i = 0; i < g->nc; i++)
 		free(g->c[i]);
-	for (i = 0; i < g->nv; i++)
-		free(g->v[i]);
-	free(g->v);
 	for (i = 0; i < g->nws; i++) {
 		for (j = 0; j < g->ws[i]->n; j++)
 			free(g->ws[i]->w[j]);
@@ -197,39 +184,6 @@ wset_find(const struct mgroup *g, const char *id, bool *found)
 			hi = mid;
 	}
 	*found = lo < g->nws && strcmp(g->ws[lo]->id, id) == 0;
-	return lo;
-}
-
-static int
-val_cmp(const struct mval *v, const char *channel, size_t clen,
-    const char *version, size_t vlen)
-{
-	size_t l = strlen(v->channel);
-	int c = memcmp(v->channel, channel, l < clen ? l : clen);
-
-	if (c != 0 || (c = (l > clen) - (l < clen)) != 0)
-		return c;
-	l = strlen(v->version);
-	c = memcmp(v->version, version, l < vlen ? l : vlen);
-	return c != 0 ? c : (l > vlen) - (l < vlen);
-}
-
-/* The first value of g not before (channel, version). */
-static size_t
-val_find(const struct mgroup *g, const char *channel, size_t clen,
-    const char *version, size_t vlen, bool *found)
-{
-	size_t lo = 0, hi = g->nv, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (val_cmp(g->v[mid], channel, clen, version, vlen) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found = lo < g->nv &&
-	    val_cmp(g->v[lo], channel, clen, version, vlen) == 0;
 	return lo;
 }
 
@@ -277,119 +231,66 @@ nomem(struct mem_store *s, const char *what)
 	return store_fail(&s->base, CORRAL_ENOMEM, "%s: out of memory", what);
 }
 
-static void
-free_values(struct mval **nv, size_t n)
-{
-	size_t i;
-
-	if (nv == NULL)
-		return;
-	for (i = 0; i < n; i++)
-		free(nv[i]);
-	free(nv);
-}
-
-/*
- * The values of a put, made, and room for them in g (NULL when n is 0 or
- * out of memory).  Those g already has are made too, and dropped by
- * add_values: simpler than a second pass, and puts are small.
- */
-static struct mval **
-new_values(struct mgroup *g, const struct corral_channel *v, size_t n)
-{
-	struct mval **nv, *x;
-	size_t i, cl, vl, tl, len;
-	bool empty;
-	void *b;
-	char *m;
-
-	if (n == 0)
-		return NULL;
-	if (g->capv - g->nv < n) {
-		if ((b = reallocarray(g->v, g->nv + n, sizeof(*g->v))) == NULL)
-			return NULL;
-		g->v = b;
-		g->capv = g->nv + n;
-	}
-	if ((nv = calloc(n, sizeof(*nv))) == NULL)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		cl = strlen(v[i].channel);
-		vl = strlen(v[i].version);
-		tl = v[i].type != NULL ? strlen(v[i].type) : 0;
-		/* "empty" keeps no value, whatever was given. */
-		empty = store_value_empty(v[i].type, tl);
-		len = empty ? 0 : v[i].len;
-		x = nv[i] = malloc(sizeof(*x) + cl + vl + tl + len + 4);
-		if (x == NULL) {
-			free_values(nv, i);
-			return NULL;
-		}
-		m = x->mem;
-		x->channel = put_str(&m, v[i].channel, cl);
-		x->version = put_str(&m, v[i].version, vl);
-		x->type = put_str(&m, v[i].type, tl);
-		x->value = (const unsigned char *)put_str(&m,
-		    !empty && v[i].value != NULL ? v[i].value : "", len);
-		x->len = len;
-		x->crc = store_crc_value(x->type, tl, x->channel, cl,
-		    x->version, vl, x->value, len);
-	}
-	return nv;
-}
-
-/* Puts the values made into g: the first of each (channel, version) wins. */
-static void
-add_values(struct mgroup *g, struct mval **nv, size_t n)
-{
-	size_t i, j;
-	bool found;
-
-	for (i = 0; i < n; i++) {
-		j = val_find(g, nv[i]->channel, strlen(nv[i]->channel),
-		    nv[i]->version, strlen(nv[i]->version), &found);
-		if (found) {
-			free(nv[i]);
-			continue;
-		}
-		memmove(&g->v[j + 1], &g->v[j], (g->nv - j) * sizeof(*g->v));
-		g->v[j] = nv[i];
-		g->nv++;
-	}
-	free(nv);
-}
-
 static int
 mem_put(struct corral_store *base, const struct store_put *p)
 {
 	struct mem_store *s = (struct mem_store *)base;
 	struct mgroup *g;
-	struct mcp *c;
-	struct mval **nv;
-	size_t i, il, pl, tl, mtl;
+	struct mcp *c, *old = NULL;
+	const struct mcp *par;
+	const unsigned char *vals = p->vals;
+	unsigned char *merged = NULL, *vers = NULL;
+	const char *spec = p->spec;
+	char *respec = NULL, *m;
+	size_t i, il, pl, tl, mtl, slen = p->slen, vallen = p->vallen, vlen = 0;
+	uint32_t crc = p->crc;
 	bool found;
-	char *m;
+	int rc;
 
 	if ((g = group_get(s, p->thread, p->ns, true)) == NULL ||
 	    !grow(&g->c, g->nc, &g->capc, sizeof(*g->c)))
-		return nomem(s, "put");
-	/* All or nothing: the values are made before anything changes. */
-	if ((nv = new_values(g, p->values, p->nvalues)) == NULL &&
-	    p->nvalues > 0)
 		return nomem(s, "put");
 	if (p->id == NULL)
 		store_make_id(base, p->id_out, p->now_ms,
 		    g->nc > 0 ? g->c[g->nc - 1]->id : NULL);
 	else
 		memcpy(p->id_out, p->id, strlen(p->id) + 1);
-	il = strlen(p->id_out);
-	pl = p->parent != NULL ? strlen(p->parent) : 0;
+	i = cp_find(g, p->id_out, &found);
 	tl = p->type != NULL ? strlen(p->type) : 0;
 	mtl = p->mtype != NULL ? strlen(p->mtype) : 0;
+	if (found && (old = g->c[i])->vals != NULL) {
+		/* Checkpoints naming the row replaced keep their values. */
+		if ((rc = store_merge_values(p->vals, p->vallen, old->vals,
+		    old->vallen, &merged, &vallen)) != CORRAL_OK ||
+		    (rc = store_encode_spec(p->versions, p->nversions, merged,
+		    vallen, &respec, &slen)) != CORRAL_OK)
+			goto fail;
+		vals = merged;
+		spec = respec;
+		crc = store_crc_checkpoint(p->type, tl, p->data, p->len,
+		    p->metadata, p->mlen, p->mtype, mtl, spec != NULL,
+		    vals != NULL);
+	}
+	par = NULL;
+	if (p->parent != NULL) {
+		size_t j = cp_find(g, p->parent, &found);
+
+		par = found ? g->c[j] : NULL;
+	}
+	if (spec != NULL && (rc = store_resolve(spec, slen, p->parent,
+	    p->parent ? strlen(p->parent) : 0, par ? par->vers : NULL,
+	    par ? par->vlen : 0, &vers, &vlen)) != CORRAL_OK) {
+		if (rc == CORRAL_ECORRUPT)
+			rc = store_fail(base, rc, "put: the versions of parent "
+			    "%s fail their checksum", p->parent);
+		goto fail;
+	}
+	il = strlen(p->id_out);
+	pl = p->parent != NULL ? strlen(p->parent) : 0;
 	if ((c = malloc(sizeof(*c) + il + pl + tl + p->len + p->mlen + mtl +
-	    p->vlen + 7)) == NULL) {
-		free_values(nv, p->nvalues);
-		return nomem(s, "put");
+	    vlen + vallen + 8)) == NULL) {
+		rc = CORRAL_ENOMEM;
+		goto fail;
 	}
 	m = c->mem;
 	c->id = put_str(&m, p->id_out, il);
@@ -400,11 +301,16 @@ mem_put(struct corral_store *base, const struct store_put *p)
 	c->meta = put_str(&m, p->metadata, p->mlen);
 	c->mlen = p->mlen;
 	c->mtype = put_str(&m, p->mtype, mtl);
-	c->vers = put_str(&m, p->vers, p->vlen);
-	c->vlen = p->vlen;
+	c->vers = (const unsigned char *)put_str(&m, (const char *)vers, vlen);
+	c->vlen = vlen;
+	c->vals = (const unsigned char *)put_str(&m, (const char *)vals,
+	    vallen);
+	c->vallen = vallen;
 	c->created_ms = p->now_ms;
-	c->crc = p->crc;
-	add_values(g, nv, p->nvalues);
+	c->crc = crc;
+	free(merged);
+	free(respec);
+	free(vers);
 	i = cp_find(g, c->id, &found);
 	if (found) {
 		free(g->c[i]);
@@ -415,6 +321,12 @@ mem_put(struct corral_store *base, const struct store_put *p)
 	g->c[i] = c;
 	g->nc++;
 	return CORRAL_OK;
+
+fail:
+	free(merged);
+	free(respec);
+	free(vers);
+	return rc == CORRAL_ENOMEM ? nomem(s, "put") : rc;
 }
 
 /*
@@ -444,36 +356,25 @@ read_writes(struct tbuf *tb, const struct mwset *ws, const char *channel)
 	}
 }
 
-/*
- * Adds the values of c's versions to the tuple buffer, in their order,
- * leaving out those missing or "empty"; one that fails its checksum
- * makes it corrupt.
- */
-static void
-read_channels(struct tbuf *tb, const struct mgroup *g, const struct mcp *c)
+/* store_origin_fn: the inline values of checkpoint id of group arg. */
+static int
+origin_vals(void *arg, const char *id, size_t idlen,
+    const unsigned char **vals, size_t *len)
 {
-	const char *p = c->vers, *end = c->vers + c->vlen, *ch, *ver;
-	const struct mval *v;
-	size_t cl, vl, i, tl;
+	const struct mgroup *g = arg;
+	const struct mcp *c;
+	size_t i;
 	bool found;
 
-	while (c->vers != NULL && store_versions_next(&p, end, &ch, &cl, &ver,
-	    &vl)) {
-		i = val_find(g, ch, cl, ver, vl, &found);
-		if (!found)
-			continue;
-		v = g->v[i];
-		tl = v->type != NULL ? strlen(v->type) : 0;
-		if (v->crc != store_crc_value(v->type, tl, v->channel, cl,
-		    v->version, vl, v->value, v->len)) {
-			tb->corrupt = true;
-			continue;
-		}
-		if (store_value_empty(v->type, tl))
-			continue;
-		tb_add_channel(tb, ch, cl, ver, vl, v->type, tl, v->value,
-		    v->len);
-	}
+	(void)idlen; /* NUL-terminated in the stored versions */
+	i = cp_find(g, id, &found);
+	if (!found || (c = g->c[i])->vals == NULL)
+		return CORRAL_NOTFOUND;
+	if (!store_blob_ok(c->vals, c->vallen))
+		return CORRAL_ECORRUPT;
+	*vals = c->vals;
+	*len = c->vallen;
+	return CORRAL_OK;
 }
 
 /* Copies checkpoint c of g and its writes into the tuple buffer. */
@@ -493,7 +394,7 @@ read_cp(struct mem_store *s, const struct mgroup *g, const struct mcp *c)
 	tl = c->type != NULL ? strlen(c->type) : 0;
 	if (c->crc != store_crc_checkpoint(c->type, tl, c->data, c->len,
 	    c->meta, c->mlen, c->mtype, c->mtype ? strlen(c->mtype) : 0,
-	    c->vers, c->vlen)) {
+	    c->vers != NULL, c->vals != NULL)) {
 		tb->corrupt = true;
 		return;
 	}
@@ -502,7 +403,9 @@ read_cp(struct mem_store *s, const struct mgroup *g, const struct mcp *c)
 	tb->dlen = c->len;
 	tb->meta = tb_add(tb, c->meta, c->mlen);
 	tb->mtype = tb_str(tb, c->mtype);
-	read_channels(tb, g, c);
+	/* Memory has no failure of its own: only ECORRUPT, kept in tb. */
+	(void)store_read_channels(tb, c->vers, c->vlen, c->vals, c->vallen,
+	    origin_vals, (void *)g);
 	i = wset_find(g, c->id, &found);
 	if (!found)
 		return;
@@ -849,7 +752,7 @@ store_memory_poke(struct corral_store *base, const char *thread,
 
 int
 store_memory_poke_value(struct corral_store *base, const char *thread,
-    const char *ns, const char *channel, const char *version)
+    const char *ns, const char *id)
 {
 	struct mem_store *s = (struct mem_store *)base;
 	struct mgroup *g;
@@ -858,10 +761,9 @@ store_memory_poke_value(struct corral_store *base, const char *thread,
 
 	if (base->ops->close != mem_close ||
 	    (g = group_get(s, thread, ns, false)) == NULL ||
-	    (i = val_find(g, channel, strlen(channel), version,
-	    strlen(version), &found), !found) || g->v[i]->len == 0)
+	    (i = cp_find(g, id, &found), !found) || g->c[i]->vals == NULL)
 		return CORRAL_NOTFOUND;
-	((unsigned char *)g->v[i]->value)[0] ^= 0x01;
+	((unsigned char *)g->c[i]->vals)[0] ^= 0x01;
 	return CORRAL_OK;
 }
 

@@ -21,13 +21,18 @@
 /*
  * The layout of the tables, counted in corral_schema (absent: 1, the
  * tables of LangGraph's SqliteSaver plus created_ms and checksum).  2
- * added metadata_type and versions to checkpoints, task_path to writes,
- * and the table channel_values.  A database of a version newer than this
- * code knows is refused.
+ * added to checkpoints metadata_type, versions (each channel's version
+ * and the checkpoint whose row holds its value) and channel_values (the
+ * values its put gave, inline), and task_path to writes.  A database of a
+ * version newer than this code knows is refused.
  */
 #define SCHEMA_VERSION 2
 
-/* The tables of version 2, for a new database. */
+/*
+ * The tables of version 2, for a new database.  The small columns come
+ * first: a put reads its parent's versions, a read an origin's values,
+ * without walking the overflow pages of the blobs behind them.
+ */
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS checkpoints ("
     " thread_id TEXT NOT NULL,"
@@ -35,12 +40,13 @@ static const char schema[] =
     " checkpoint_id TEXT NOT NULL,"
     " parent_checkpoint_id TEXT,"
     " type TEXT,"
-    " checkpoint BLOB,"
-    " metadata BLOB,"
     " created_ms INTEGER,"
     " checksum INTEGER,"
     " metadata_type TEXT,"
     " versions BLOB,"
+    " metadata BLOB,"
+    " channel_values BLOB,"
+    " checkpoint BLOB,"
     " PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id));"
     "CREATE TABLE IF NOT EXISTS writes ("
     " thread_id TEXT NOT NULL,"
@@ -55,45 +61,48 @@ static const char schema[] =
     " task_path TEXT NOT NULL DEFAULT '',"
     " PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx));";
 
-/* What version 1 lacks, the same in both: the columns go last. */
+/*
+ * What version 1 lacks.  ALTER TABLE can only append: in a migrated
+ * database the new columns come after the checkpoint's blob, and reading
+ * a parent's versions walks its overflow pages (docs/SDK.md).
+ */
 static const char migrate_1_2[] =
     "ALTER TABLE checkpoints ADD COLUMN metadata_type TEXT;"
     "ALTER TABLE checkpoints ADD COLUMN versions BLOB;"
+    "ALTER TABLE checkpoints ADD COLUMN channel_values BLOB;"
     "ALTER TABLE writes ADD COLUMN task_path TEXT NOT NULL DEFAULT '';";
 
-/*
- * A channel's value at one version, stored once per thread and namespace
- * (LangGraph's PostgresSaver's blobs); then the version itself.
- */
+/* Then the version itself. */
 static const char schema_2[] =
-    "CREATE TABLE IF NOT EXISTS channel_values ("
-    " thread_id TEXT NOT NULL,"
-    " checkpoint_ns TEXT NOT NULL DEFAULT '',"
-    " channel TEXT NOT NULL,"
-    " version TEXT NOT NULL,"
-    " type TEXT,"
-    " value BLOB,"
-    " checksum INTEGER,"
-    " PRIMARY KEY (thread_id, checkpoint_ns, channel, version));"
     "CREATE TABLE IF NOT EXISTS corral_schema (version INTEGER NOT NULL);"
     "DELETE FROM corral_schema;"
     "INSERT INTO corral_schema (version) VALUES (2);";
 
 #define CP_COLUMNS "thread_id, checkpoint_ns, checkpoint_id," \
 	" parent_checkpoint_id, type, checkpoint, metadata, created_ms," \
-	" checksum, metadata_type, versions"
+	" checksum, metadata_type, versions, channel_values"
 enum { C_THREAD, C_NS, C_ID, C_PARENT, C_TYPE, C_DATA, C_META, C_CREATED,
-	C_CRC, C_MTYPE, C_VERS };
+	C_CRC, C_MTYPE, C_VERS, C_VALS };
 
 /* The columns of a write, from read_write's off on. */
 #define W_COLUMNS "task_id, idx, channel, type, value, checksum, task_path"
 enum { W_TASK, W_IDX, W_CHANNEL, W_TYPE, W_VALUE, W_CRC, W_PATH, W_N };
 
 enum {
-	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_LATEST, ST_PUT, ST_GET,
-	ST_GET_LATEST, ST_WRITES, ST_W_RANGE, ST_W_IGNORE, ST_W_REPLACE,
-	ST_V_PUT, ST_V_GET, ST_DEL_CP, ST_DEL_W, ST_DEL_V, ST_N
+	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_LATEST, ST_PUT, ST_PUT_REPLACE,
+	ST_VALS, ST_GET, ST_GET_LATEST, ST_WRITES, ST_W_RANGE, ST_W_IGNORE,
+	ST_W_REPLACE, ST_DEL_CP, ST_DEL_W, ST_N
 };
+
+/*
+ * A put is one statement, in autocommit: its versions' origins are
+ * resolved inside it (corral_origins) against the parent's versions, read
+ * in the same statement, so no other writer comes between.
+ */
+#define PUT_VALUES " (" CP_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7," \
+	" ?8, ?9, ?10, corral_origins(?11, ?4, (SELECT versions FROM" \
+	" checkpoints WHERE thread_id = ?1 AND checkpoint_ns = ?2" \
+	" AND checkpoint_id = ?4)), ?12)"
 
 static const char *const sql[ST_N] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -102,8 +111,11 @@ static const char *const sql[ST_N] = {
 	[ST_LATEST] = "SELECT checkpoint_id FROM checkpoints"
 	    " WHERE thread_id = ?1 AND checkpoint_ns = ?2"
 	    " ORDER BY checkpoint_id DESC LIMIT 1",
-	[ST_PUT] = "INSERT OR REPLACE INTO checkpoints (" CP_COLUMNS ")"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[ST_PUT] = "INSERT INTO checkpoints" PUT_VALUES,
+	[ST_PUT_REPLACE] = "INSERT OR REPLACE INTO checkpoints" PUT_VALUES,
+	[ST_VALS] = "SELECT channel_values FROM checkpoints"
+	    " WHERE thread_id = ?1 AND checkpoint_ns = ?2"
+	    " AND checkpoint_id = ?3",
 	[ST_GET] = "SELECT " CP_COLUMNS " FROM checkpoints"
 	    " WHERE thread_id = ?1 AND checkpoint_ns = ?2"
 	    " AND checkpoint_id = ?3",
@@ -132,21 +144,23 @@ static const char *const sql[ST_N] = {
 	    " checkpoint_ns, checkpoint_id, task_id, idx, channel, type, value,"
 	    " checksum, task_path)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-	/* The first put of a (channel, version) wins. */
-	[ST_V_PUT] = "INSERT OR IGNORE INTO channel_values (thread_id,"
-	    " checkpoint_ns, channel, version, type, value, checksum)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	[ST_V_GET] = "SELECT type, value, checksum FROM channel_values"
-	    " WHERE thread_id = ?1 AND checkpoint_ns = ?2 AND channel = ?3"
-	    " AND version = ?4",
 	[ST_DEL_CP] = "DELETE FROM checkpoints WHERE thread_id = ?1",
 	[ST_DEL_W] = "DELETE FROM writes WHERE thread_id = ?1",
-	[ST_DEL_V] = "DELETE FROM channel_values WHERE thread_id = ?1",
 };
 
 /* list's optional clauses, one bit each: 64 shapes of statement. */
 enum { L_THREAD = 1, L_NS = 2, L_BEFORE = 4, L_FILTER = 8, L_LIMIT = 16,
 	L_AFTER = 32, L_SHAPES = 64 };
+
+/* An origin's inline values, read once per get or list (sq_origin). */
+#define OCACHE_N 16
+struct ocache {
+	char *key;               /* thread, NUL, namespace, NUL, id */
+	size_t klen, kcap;       /* klen 0: unused */
+	unsigned char *b;        /* the values blob, checked */
+	size_t len, cap;
+	int rc;                  /* CORRAL_OK, _NOTFOUND or _ECORRUPT */
+};
 
 struct sq_store {
 	struct corral_store base;
@@ -158,6 +172,9 @@ struct sq_store {
 	uint64_t busy_since_us;
 	unsigned busy_ms;        /* the busy handler gives up after this */
 	char *path;              /* owned: as opened, for messages */
+	bool origins_corrupt;    /* origins_fn met a corrupt parent */
+	struct ocache ocache[OCACHE_N];
+	size_t nocache, onext;
 };
 
 static uint64_t
@@ -275,74 +292,80 @@ bind_blob(sqlite3_stmt *st, int i, const void *v, size_t len)
 	sqlite3_bind_blob64(st, i, v != NULL ? v : "", len, SQLITE_STATIC);
 }
 
-/* Stores the put's channel values, the first of each winning. */
-static int
-put_values(struct sq_store *s, const struct store_put *p)
+/* A blob column: NULL when NULL, never when empty. */
+static const unsigned char *
+col_blob(sqlite3_stmt *st, int i)
 {
-	sqlite3_stmt *st = s->st[ST_V_PUT];
-	const struct corral_channel *v;
-	size_t i, tl, cl, vl, len;
-	bool empty;
-	int rc = SQLITE_OK;
+	const unsigned char *b = sqlite3_column_blob(st, i);
 
-	for (i = 0; i < p->nvalues && rc == SQLITE_OK; i++) {
-		v = &p->values[i];
-		tl = v->type != NULL ? strlen(v->type) : 0;
-		cl = strlen(v->channel);
-		vl = strlen(v->version);
-		empty = store_value_empty(v->type, tl);
-		len = empty ? 0 : v->len;
-		bind_str(st, 1, p->thread);
-		bind_str(st, 2, p->ns);
-		bind_str(st, 3, v->channel);
-		bind_str(st, 4, v->version);
-		bind_str(st, 5, v->type);
-		bind_blob(st, 6, empty ? "" : v->value, len);
-		sqlite3_bind_int64(st, 7, store_crc_value(v->type, tl,
-		    v->channel, cl, v->version, vl,
-		    !empty && v->value != NULL ? v->value : "", len));
-		rc = run(st);
-	}
-	return rc;
+	if (b == NULL && sqlite3_column_type(st, i) != SQLITE_NULL)
+		b = (const unsigned char *)"";
+	return b;
 }
 
-static int
-sq_put(struct corral_store *base, const struct store_put *p)
+/* Room for n bytes in *b (capacity *cap), kept from call to call. */
+static bool
+cache_room(unsigned char **b, size_t *cap, size_t n)
 {
-	struct sq_store *s = (struct sq_store *)base;
-	sqlite3_stmt *st;
-	const char *id = p->id;
-	bool txn = id == NULL || p->nvalues > 0;
+	unsigned char *nb;
+
+	if (n <= *cap)
+		return true;
+	if ((nb = realloc(*b, n)) == NULL)
+		return false;
+	*b = nb;
+	*cap = n;
+	return true;
+}
+
+/*
+ * corral_origins(spec, parent, parent's versions): the versions a put
+ * stores, their origins resolved (store_resolve); NULL for no spec.  A
+ * parent's versions that fail their checksum fail the put.
+ */
+static void
+origins_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct sq_store *s = sqlite3_user_data(ctx);
+	const unsigned char *pvers = NULL;
+	const char *spec, *parent;
+	unsigned char *out;
+	size_t len;
 	int rc;
 
-	if ((rc = sq_check(base)) != CORRAL_OK)
-		return rc;
-	/* The checkpoint and its values together, or neither. */
-	if (txn && (rc = run(s->st[ST_BEGIN])) != SQLITE_OK)
-		return sq_fail(s, rc, "put: begin");
-	if (id == NULL) {
-		/*
-		 * The id must follow the thread's latest, which another
-		 * process may be writing now: read it under the write lock.
-		 */
-		st = s->st[ST_LATEST];
-		bind_str(st, 1, p->thread);
-		bind_str(st, 2, p->ns);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			store_make_id(base, p->id_out, p->now_ms,
-			    (const char *)sqlite3_column_text(st, 0));
-		else if (rc == SQLITE_DONE)
-			store_make_id(base, p->id_out, p->now_ms, NULL);
-		sqlite3_reset(st);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-			rc = sq_fail(s, rc, "put: latest id");
-			run(s->st[ST_ROLLBACK]);
-			return rc;
-		}
-		id = p->id_out;
+	(void)argc;
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+		sqlite3_result_null(ctx);
+		return;
 	}
-	st = s->st[ST_PUT];
+	spec = sqlite3_value_blob(argv[0]);
+	len = (size_t)sqlite3_value_bytes(argv[0]);
+	parent = (const char *)sqlite3_value_text(argv[1]);
+	if (sqlite3_value_type(argv[2]) != SQLITE_NULL &&
+	    (pvers = sqlite3_value_blob(argv[2])) == NULL)
+		pvers = (const unsigned char *)""; /* empty: fails its sum */
+	rc = store_resolve(spec != NULL ? spec : "", len, parent,
+	    (size_t)sqlite3_value_bytes(argv[1]), pvers,
+	    (size_t)sqlite3_value_bytes(argv[2]), &out, &len);
+	if (rc == CORRAL_OK)
+		sqlite3_result_blob64(ctx, out, len, free);
+	else if (rc == CORRAL_ENOMEM)
+		sqlite3_result_error_nomem(ctx);
+	else {
+		s->origins_corrupt = true;
+		sqlite3_result_error(ctx, "the parent's versions fail their "
+		    "checksum", -1);
+	}
+}
+
+/* Binds and runs one of the put statements.  SQLite's result. */
+static int
+put_row(struct sq_store *s, int which, const struct store_put *p,
+    const char *id, const char *spec, size_t slen,
+    const unsigned char *vals, size_t vallen, uint32_t crc)
+{
+	sqlite3_stmt *st = s->st[which];
+
 	bind_str(st, 1, p->thread);
 	bind_str(st, 2, p->ns);
 	bind_str(st, 3, id);
@@ -352,26 +375,116 @@ sq_put(struct corral_store *base, const struct store_put *p)
 	sqlite3_bind_text64(st, 7, p->metadata, p->mlen, SQLITE_STATIC,
 	    SQLITE_UTF8);
 	sqlite3_bind_int64(st, 8, p->now_ms);
-	sqlite3_bind_int64(st, 9, p->crc);
+	sqlite3_bind_int64(st, 9, crc);
 	bind_str(st, 10, p->mtype);
-	if (p->vers != NULL)
-		bind_blob(st, 11, p->vers, p->vlen);
+	if (spec != NULL)
+		bind_blob(st, 11, spec, slen);
 	else
 		sqlite3_bind_null(st, 11);
-	rc = run(st);
-	if (rc == SQLITE_OK)
-		rc = put_values(s, p);
-	if (rc == SQLITE_OK && txn)
-		rc = run(s->st[ST_COMMIT]);
-	if (rc != SQLITE_OK) {
-		rc = sq_fail(s, rc, "put");
-		if (!sqlite3_get_autocommit(s->db))
-			run(s->st[ST_ROLLBACK]);
+	if (vals != NULL)
+		bind_blob(st, 12, vals, vallen);
+	else
+		sqlite3_bind_null(st, 12);
+	return run(st);
+}
+
+/*
+ * The same key again: the row replaced keeps the values the new put does
+ * not give, for the checkpoints that name it as their origin.  Rare, so
+ * a transaction: read the old values, merge, replace.
+ */
+static int
+put_replace(struct sq_store *s, const struct store_put *p)
+{
+	sqlite3_stmt *v = s->st[ST_VALS];
+	unsigned char *vals = NULL;
+	char *spec = NULL;
+	size_t vallen = 0, slen = 0;
+	uint32_t crc;
+	int rc, code;
+
+	if ((rc = run(s->st[ST_BEGIN])) != SQLITE_OK)
 		return rc;
+	bind_str(v, 1, p->thread);
+	bind_str(v, 2, p->ns);
+	bind_str(v, 3, p->id);
+	rc = sqlite3_step(v);
+	code = store_merge_values(p->vals, p->vallen, rc == SQLITE_ROW ?
+	    sqlite3_column_blob(v, 0) : NULL, rc == SQLITE_ROW ?
+	    (size_t)sqlite3_column_bytes(v, 0) : 0, &vals, &vallen);
+	sqlite3_reset(v);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		goto out;
+	rc = SQLITE_NOMEM;
+	if (code != CORRAL_OK || (code = store_encode_spec(p->versions,
+	    p->nversions, vals, vallen, &spec, &slen)) != CORRAL_OK)
+		goto out;
+	crc = store_crc_checkpoint(p->type, p->type ? strlen(p->type) : 0,
+	    p->data, p->len, p->metadata, p->mlen, p->mtype,
+	    p->mtype ? strlen(p->mtype) : 0, spec != NULL, vals != NULL);
+	if ((rc = put_row(s, ST_PUT_REPLACE, p, p->id, spec, slen, vals,
+	    vallen, crc)) == SQLITE_OK)
+		rc = run(s->st[ST_COMMIT]);
+out:
+	free(vals);
+	free(spec);
+	return rc;
+}
+
+static int
+sq_put(struct corral_store *base, const struct store_put *p)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sq_check(base)) != CORRAL_OK)
+		return rc;
+	s->origins_corrupt = false;
+	if (p->id != NULL) {
+		/* The common case: one row, one statement, no transaction. */
+		rc = put_row(s, ST_PUT, p, p->id, p->spec, p->slen, p->vals,
+		    p->vallen, p->crc);
+		if ((rc & 0xff) == SQLITE_CONSTRAINT)
+			rc = put_replace(s, p);
+		if (rc == SQLITE_OK) {
+			memcpy(p->id_out, p->id, strlen(p->id) + 1);
+			return CORRAL_OK;
+		}
+		goto fail;
 	}
-	if (p->id != NULL)
-		memcpy(p->id_out, p->id, strlen(p->id) + 1);
-	return CORRAL_OK;
+	/*
+	 * A made id must follow the thread's latest, which another process
+	 * may be writing now: read it under the write lock.
+	 */
+	if ((rc = run(s->st[ST_BEGIN])) != SQLITE_OK)
+		return sq_fail(s, rc, "put: begin");
+	st = s->st[ST_LATEST];
+	bind_str(st, 1, p->thread);
+	bind_str(st, 2, p->ns);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		store_make_id(base, p->id_out, p->now_ms,
+		    (const char *)sqlite3_column_text(st, 0));
+	else if (rc == SQLITE_DONE)
+		store_make_id(base, p->id_out, p->now_ms, NULL);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		rc = put_row(s, ST_PUT, p, p->id_out, p->spec, p->slen,
+		    p->vals, p->vallen, p->crc);
+	if (rc == SQLITE_OK)
+		rc = run(s->st[ST_COMMIT]);
+	if (rc == SQLITE_OK)
+		return CORRAL_OK;
+fail:
+	if (s->origins_corrupt)
+		rc = store_fail(base, CORRAL_ECORRUPT, "put: the versions of "
+		    "parent %s fail their checksum", p->parent);
+	else
+		rc = sq_fail(s, rc, "put");
+	if (!sqlite3_get_autocommit(s->db))
+		run(s->st[ST_ROLLBACK]);
+	return rc;
 }
 
 static size_t
@@ -408,8 +521,8 @@ static bool
 read_checkpoint(struct tbuf *tb, sqlite3_stmt *st)
 {
 	const char *type, *meta, *mtype;
-	const void *data, *vers;
-	size_t tlen, len, mlen, mtlen, vlen;
+	const void *data;
+	size_t tlen, len, mlen, mtlen;
 
 	tb_reset(tb);
 	tb->thread = col_key(tb, st, C_THREAD);
@@ -425,16 +538,12 @@ read_checkpoint(struct tbuf *tb, sqlite3_stmt *st)
 	mlen = (size_t)sqlite3_column_bytes(st, C_META);
 	mtype = (const char *)sqlite3_column_text(st, C_MTYPE);
 	mtlen = (size_t)sqlite3_column_bytes(st, C_MTYPE);
-	vers = sqlite3_column_blob(st, C_VERS);
-	vlen = (size_t)sqlite3_column_bytes(st, C_VERS);
-	/* An empty blob reads as NULL: a NULL column is none. */
-	if (vers == NULL && sqlite3_column_type(st, C_VERS) != SQLITE_NULL)
-		vers = "";
 	/* A row without a checksum cannot be trusted either. */
 	if (tb->corrupt || sqlite3_column_type(st, C_CRC) != SQLITE_INTEGER ||
 	    (uint32_t)sqlite3_column_int64(st, C_CRC) !=
 	    store_crc_checkpoint(type, tlen, data, len, meta, mlen, mtype,
-	    mtlen, vers, vlen) || meta == NULL) {
+	    mtlen, sqlite3_column_type(st, C_VERS) != SQLITE_NULL,
+	    sqlite3_column_type(st, C_VALS) != SQLITE_NULL) || meta == NULL) {
 		tb->corrupt = true;
 		return false;
 	}
@@ -446,49 +555,106 @@ read_checkpoint(struct tbuf *tb, sqlite3_stmt *st)
 	return true;
 }
 
+/* The thread and namespace of the row whose channels are being read. */
+struct sq_read {
+	struct sq_store *s;
+	const char *thread, *ns;
+	size_t tl, nl;
+};
+
 /*
- * Adds the values of the versions of the checkpoint under st to the
- * tuple buffer, one point lookup each (a prepared statement on the
- * primary key), leaving out those missing or "empty"; one that fails its
- * checksum makes the tuple corrupt.
+ * store_origin_fn: the inline values of a checkpoint of the row's thread
+ * and namespace, by one point query on the primary key, kept in a small
+ * cache for the rest of the call (get or list): the rows of a list mostly
+ * share their origins.  The cache is emptied at each call's start.
+ */
+static int
+sq_origin(void *arg, const char *id, size_t idlen,
+    const unsigned char **vals, size_t *len)
+{
+	struct sq_read *r = arg;
+	struct sq_store *s = r->s;
+	struct ocache *e;
+	sqlite3_stmt *v = s->st[ST_VALS];
+	const void *b;
+	size_t klen = r->tl + r->nl + idlen + 2, n, i;
+	char *k;
+	int rc;
+
+	for (i = 0; i < s->nocache; i++) {
+		e = &s->ocache[i];
+		if (e->klen == klen && memcmp(e->key, r->thread, r->tl) == 0 &&
+		    memcmp(e->key + r->tl + 1, r->ns, r->nl) == 0 &&
+		    memcmp(e->key + r->tl + r->nl + 2, id, idlen) == 0 &&
+		    e->key[r->tl] == '\0' && e->key[r->tl + r->nl + 1] == '\0')
+			goto hit;
+	}
+	sqlite3_bind_text64(v, 1, r->thread, r->tl, SQLITE_STATIC, SQLITE_UTF8);
+	sqlite3_bind_text64(v, 2, r->ns, r->nl, SQLITE_STATIC, SQLITE_UTF8);
+	sqlite3_bind_text64(v, 3, id, idlen, SQLITE_STATIC, SQLITE_UTF8);
+	rc = sqlite3_step(v);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		rc = sq_fail(s, rc, "read an origin's values");
+		sqlite3_reset(v);
+		return rc;
+	}
+	i = s->nocache < OCACHE_N ? s->nocache++ : s->onext++ % OCACHE_N;
+	e = &s->ocache[i];
+	e->rc = CORRAL_NOTFOUND;
+	e->len = 0;
+	b = rc == SQLITE_ROW ? sqlite3_column_blob(v, 0) : NULL;
+	n = rc == SQLITE_ROW ? (size_t)sqlite3_column_bytes(v, 0) : 0;
+	if (rc == SQLITE_ROW && sqlite3_column_type(v, 0) != SQLITE_NULL) {
+		e->rc = CORRAL_ECORRUPT;
+		if (store_blob_ok(b, n)) {
+			if (!cache_room(&e->b, &e->cap, n)) {
+				sqlite3_reset(v);
+				e->klen = 0;
+				return store_fail(&s->base, CORRAL_ENOMEM,
+				    "out of memory reading an origin");
+			}
+			memcpy(e->b, b, n);
+			e->len = n;
+			e->rc = CORRAL_OK;
+		}
+	}
+	sqlite3_reset(v);
+	e->klen = 0;
+	if (!cache_room((unsigned char **)&e->key, &e->kcap, klen))
+		return store_fail(&s->base, CORRAL_ENOMEM,
+		    "out of memory reading an origin");
+	k = e->key;
+	memcpy(k, r->thread, r->tl);
+	k[r->tl] = '\0';
+	memcpy(k + r->tl + 1, r->ns, r->nl);
+	k[r->tl + r->nl + 1] = '\0';
+	memcpy(k + r->tl + r->nl + 2, id, idlen);
+	e->klen = klen;
+hit:
+	*vals = e->b;
+	*len = e->len;
+	return e->rc;
+}
+
+/*
+ * Adds the channels of the checkpoint under st to the tuple buffer, each
+ * from its origin's row (store_read_channels).
  */
 static int
 read_channels(struct sq_store *s, sqlite3_stmt *st)
 {
-	struct tbuf *tb = &s->tb;
-	sqlite3_stmt *v = s->st[ST_V_GET];
-	const char *p, *end, *ch, *ver, *type;
-	const void *val;
-	size_t cl, vl, tl, len;
-	int rc;
+	struct sq_read r;
 
-	if ((p = sqlite3_column_blob(st, C_VERS)) == NULL)
-		return CORRAL_OK;
-	end = p + sqlite3_column_bytes(st, C_VERS);
-	sqlite3_bind_value(v, 1, sqlite3_column_value(st, C_THREAD));
-	sqlite3_bind_value(v, 2, sqlite3_column_value(st, C_NS));
-	while (store_versions_next(&p, end, &ch, &cl, &ver, &vl)) {
-		sqlite3_bind_text64(v, 3, ch, cl, SQLITE_STATIC, SQLITE_UTF8);
-		sqlite3_bind_text64(v, 4, ver, vl, SQLITE_STATIC, SQLITE_UTF8);
-		if ((rc = sqlite3_step(v)) == SQLITE_ROW) {
-			type = (const char *)sqlite3_column_text(v, 0);
-			tl = (size_t)sqlite3_column_bytes(v, 0);
-			val = sqlite3_column_blob(v, 1);
-			len = (size_t)sqlite3_column_bytes(v, 1);
-			if (sqlite3_column_type(v, 2) != SQLITE_INTEGER ||
-			    (uint32_t)sqlite3_column_int64(v, 2) !=
-			    store_crc_value(type, tl, ch, cl, ver, vl,
-			    val != NULL ? val : "", len))
-				tb->corrupt = true;
-			else if (!store_value_empty(type, tl))
-				tb_add_channel(tb, ch, cl, ver, vl, type, tl,
-				    val, len);
-		}
-		sqlite3_reset(v);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			return sq_fail(s, rc, "read channel values");
-	}
-	return CORRAL_OK;
+	r.s = s;
+	r.thread = (const char *)sqlite3_column_text(st, C_THREAD);
+	r.tl = (size_t)sqlite3_column_bytes(st, C_THREAD);
+	r.ns = (const char *)sqlite3_column_text(st, C_NS);
+	r.nl = (size_t)sqlite3_column_bytes(st, C_NS);
+	if (r.thread == NULL || r.ns == NULL)
+		return CORRAL_OK; /* read_checkpoint found it corrupt */
+	return store_read_channels(&s->tb, col_blob(st, C_VERS),
+	    (size_t)sqlite3_column_bytes(st, C_VERS), col_blob(st, C_VALS),
+	    (size_t)sqlite3_column_bytes(st, C_VALS), sq_origin, &r);
 }
 
 /*
@@ -563,6 +729,7 @@ sq_get(struct corral_store *base, const char *thread, const char *ns,
 	sqlite3_stmt *st = s->st[id != NULL ? ST_GET : ST_GET_LATEST];
 	int rc;
 
+	s->nocache = s->onext = 0; /* what was read before may be stale */
 	bind_str(st, 1, thread);
 	bind_str(st, 2, ns);
 	if (id != NULL)
@@ -632,12 +799,13 @@ store_filter_check(struct corral_store *s, sqlite3 *db, sqlite3_stmt **st,
  * checkpoint, reads the writes.
  */
 #define KEYED(shape) (((shape) & (L_THREAD | L_NS)) == (L_THREAD | L_NS))
-#define L_RID 11
-#define L_WRITE 12
+#define L_RID 12
+#define L_WRITE 13
 #define L_MATCH (L_WRITE + W_N)
 #define L_COLUMNS "c.thread_id, c.checkpoint_ns, c.checkpoint_id," \
 	" c.parent_checkpoint_id, c.type, c.checkpoint, c.metadata," \
-	" c.created_ms, c.checksum, c.metadata_type, c.versions, c.rid," \
+	" c.created_ms, c.checksum, c.metadata_type, c.versions," \
+	" c.channel_values, c.rid," \
 	" w.task_id, w.idx, w.channel, w.type, w.value, w.checksum," \
 	" w.task_path, w.thread_id"
 static int
@@ -771,6 +939,7 @@ sq_list(struct corral_store *base, const struct corral_list_opts *o,
 	bool keys = false, have = false, sound = false;
 	int rc, wrc = SQLITE_OK, code = CORRAL_OK;
 
+	s->nocache = s->onext = 0; /* what was read before may be stale */
 	if (o->filter != NULL && (rc = store_filter_check(base, s->db,
 	    &s->filter_check, o->filter, &keys)) != CORRAL_OK)
 		return rc;
@@ -892,10 +1061,8 @@ sq_delete_thread(struct corral_store *base, const char *thread)
 		return sq_fail(s, rc, "delete_thread: begin");
 	bind_str(s->st[ST_DEL_CP], 1, thread);
 	bind_str(s->st[ST_DEL_W], 1, thread);
-	bind_str(s->st[ST_DEL_V], 1, thread);
 	if ((rc = run(s->st[ST_DEL_CP])) == SQLITE_OK &&
-	    (rc = run(s->st[ST_DEL_W])) == SQLITE_OK &&
-	    (rc = run(s->st[ST_DEL_V])) == SQLITE_OK)
+	    (rc = run(s->st[ST_DEL_W])) == SQLITE_OK)
 		rc = run(s->st[ST_COMMIT]);
 	if (rc != SQLITE_OK) {
 		rc = sq_fail(s, rc, "delete_thread");
@@ -941,6 +1108,10 @@ sq_close(struct corral_store *base)
 		sqlite3_finalize(s->st[i]);
 	for (i = 0; i < L_SHAPES; i++)
 		sqlite3_finalize(s->list[i]);
+	for (i = 0; i < OCACHE_N; i++) {
+		free(s->ocache[i].key);
+		free(s->ocache[i].b);
+	}
 	sqlite3_finalize(s->filter_check);
 	sqlite3_close(s->db);
 	tb_free(&s->tb);
@@ -1134,6 +1305,13 @@ corral_store_open_sqlite_opts(const char *path,
 			*why = "cannot set up the database (WAL mode, tables)";
 			break;
 		}
+		goto fail;
+	}
+	/* Before the statements that call it. */
+	if ((rc = sqlite3_create_function_v2(s->db, "corral_origins", 3,
+	    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, s,
+	    origins_fn, NULL, NULL, NULL)) != SQLITE_OK) {
+		*why = "cannot register a function";
 		goto fail;
 	}
 	for (i = 0; i < ST_N; i++) {

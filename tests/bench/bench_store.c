@@ -341,9 +341,10 @@ bench_reads(void)
 }
 
 /*
- * LangGraph's shape: each checkpoint holds 4 channels and writes the
- * value of one (a new version) beside the 1 KiB checkpoint; reads join
- * every channel's value back.  No raw baseline: the figures are for
+ * LangGraph's shape: each checkpoint, the child of the one before, holds
+ * 4 channels and writes the value of one (a new version) beside the 1 KiB
+ * checkpoint; reads gather every channel's value back from the rows that
+ * hold them.  No raw baseline: the figures are for
  * comparing with the plain put, get and list above.
  */
 static void
@@ -359,8 +360,9 @@ bench_channels(void)
 	struct corral_checkpoint cp = { .type = "json", .data = data,
 		.len = KIB, .metadata = meta, .versions = vers, .nversions = 4,
 		.values = &val, .nvalues = 1 };
+	struct corral_ref pr = { "t", "", NULL };
 	struct corral_tuple *t;
-	char v[4][16], id[CORRAL_ID_LEN];
+	char v[4][16], id[CORRAL_ID_LEN], parent[CORRAL_ID_LEN];
 	double t0, put, get, list;
 	size_t n;
 	int i, k, rounds = 20000;
@@ -378,8 +380,11 @@ bench_channels(void)
 		val.type = "json";
 		val.value = data;
 		val.len = 200;
-		if (corral_put(s, &r, &cp, id, sizeof(id)) != CORRAL_OK)
+		/* Each the child of the last: the others' values are its. */
+		if (corral_put(s, &pr, &cp, id, sizeof(id)) != CORRAL_OK)
 			die("put", corral_store_errmsg(s));
+		memcpy(parent, id, sizeof(id));
+		pr.checkpoint_id = parent;
 	}
 	put = rounds / (now_s() - t0);
 	t0 = now_s();

@@ -215,7 +215,7 @@ class SaverCases:
                                {"foo": ("1", "json", b'"bar"'),
                                 "baz": ("1", "json", b'"qux"')}])
 
-    def test_channels_of_ancestors_and_first_wins(self):
+    def test_channels_of_ancestors_and_own_values(self):
         a = self.s.put(cfg("anc"), b"a", {}, versions={"messages": 1},
                        values={"messages": ("json", b"[1]")})
         # The child writes stepCount only; messages is still at version 1.
@@ -224,12 +224,15 @@ class SaverCases:
         self.assertEqual(self.s.get_tuple(b).channels,
                          {"messages": ("1", "json", b"[1]"),
                           "stepCount": ("2", "json", b"2")})
-        # A (channel, version) stored is never replaced; a new version is
-        # a new value; an "empty" one leaves the channel out.
+        # A put's own value is its own, whatever its ancestors have for
+        # that version (its branch's); a new version is a new value; an
+        # "empty" one leaves the channel out.
         c = self.s.put(b, b"c", {}, versions={"messages": 1},
                        values={"messages": ("json", b"[9]")})
         self.assertEqual(self.s.get_tuple(c).channels,
-                         {"messages": ("1", "json", b"[1]")})
+                         {"messages": ("1", "json", b"[9]")})
+        self.assertEqual(self.s.get_tuple(b).channels["messages"],
+                         ("1", "json", b"[1]"))
         d = self.s.put(c, b"d", {}, versions={"messages": 2, "x": 5},
                        values={"messages": ("json", b"[1,2]"), "x": None})
         self.assertEqual(self.s.get_tuple(d).channels,

@@ -110,8 +110,11 @@ get(struct corral_store *s, const char *thread, const char *ns,
 {
 	struct corral_ref ref = { thread, ns, id };
 	struct corral_tuple *t;
+	int rc;
 
-	assert_int_equal(corral_get_tuple(s, &ref, &t), CORRAL_OK);
+	if ((rc = corral_get_tuple(s, &ref, &t)) != CORRAL_OK)
+		fail_msg("get %s/%s: %s", thread, id ? id : "(latest)",
+		    corral_store_errmsg(s));
 	assert_non_null(t);
 	return t;
 }
@@ -867,15 +870,19 @@ t_crc32c(void **state)
 			assert_int_equal(corral_crc32c(i, buf + i, len),
 			    store_crc32c_table(i, buf + i, len));
 	assert_int_not_equal(store_crc_checkpoint(NULL, 0, "", 0, "{}", 2,
-	    NULL, 0, NULL, 0), store_crc_checkpoint("", 0, "", 0, "{}", 2,
-	    NULL, 0, NULL, 0));
+	    NULL, 0, false, false), store_crc_checkpoint("", 0, "", 0, "{}",
+	    2, NULL, 0, false, false));
 	assert_int_not_equal(store_crc_write("ab", 2, "c", 1, "", 0, "", 0),
 	    store_crc_write("a", 1, "bc", 2, "", 0, "", 0));
 	/* The fields of schema 2 count only when present: no metadata
-	 * type and no versions give version 1's sum; "" differs from none. */
+	 * type and no versions give version 1's sum; "" differs from none,
+	 * and a row's versions and values cannot go missing unnoticed. */
 	assert_int_not_equal(store_crc_checkpoint(NULL, 0, "", 0, "{}", 2,
-	    "", 0, NULL, 0), store_crc_checkpoint(NULL, 0, "", 0, "{}", 2,
-	    NULL, 0, NULL, 0));
+	    "", 0, false, false), store_crc_checkpoint(NULL, 0, "", 0, "{}",
+	    2, NULL, 0, false, false));
+	assert_int_not_equal(store_crc_checkpoint(NULL, 0, "", 0, "{}", 2,
+	    NULL, 0, true, false), store_crc_checkpoint(NULL, 0, "", 0, "{}",
+	    2, NULL, 0, false, true));
 	assert_int_not_equal(store_crc_write("a", 1, "c", 1, "", 0, "p", 1),
 	    store_crc_write("a", 1, "c", 1, "", 0, "", 0));
 }
@@ -1407,9 +1414,8 @@ t_channels_changed(void **state)
 	put_ch(f->s, "t", "2", "3", vers, 2, vals, 2);
 	assert_string_equal(get_channels(f->s, "t", "3"),
 	    "foo@1=\"foo\" baz@1=\"baz\"");
-	/* The first checkpoint's versions now have values too. */
-	assert_string_equal(get_channels(f->s, "t", "1"),
-	    "foo@1=\"foo\" baz@1=\"baz\"");
+	/* A value is its checkpoint's and its descendants', not an elder's. */
+	assert_string_equal(get_channels(f->s, "t", "1"), "");
 }
 
 /*
@@ -1446,8 +1452,9 @@ t_channels_ancestor(void **state)
 }
 
 /*
- * "empty" keeps no value and hides none; the first value of a (channel,
- * version) wins; channels come in the order of the put's versions.
+ * "empty" keeps no value and hides none; a put's own value is its own,
+ * whatever another checkpoint has for that version; channels come in the
+ * order of the put's versions.
  */
 static void
 t_channels_empty_first(void **state)
@@ -1470,11 +1477,13 @@ t_channels_empty_first(void **state)
 	    "z@1=\"z1\" m@1=\"m1\"");
 	put_ch(f->s, "t", "1", "2", vers, 4, again, 3);
 	assert_string_equal(get_channels(f->s, "t", "2"),
-	    "z@1=\"z1\" m@1=\"m1\"");
-	/* Values stored whether or not versions names them. */
+	    "z@1=\"other\" a@2=\"a2\"");
+	/* A value its versions do not name is stored, and not read. */
 	put_ch(f->s, "t", NULL, "3", NULL, 0, &bin, 1);
 	assert_string_equal(get_channels(f->s, "t", "3"), "");
-	put_ch(f->s, "t", NULL, "4", &binv, 1, NULL, 0);
+	put_ch(f->s, "t", "3", "4", &binv, 1, NULL, 0);
+	assert_string_equal(get_channels(f->s, "t", "4"), "");
+	put_ch(f->s, "t", "3", "4", &binv, 1, &bin, 1);
 	t = get(f->s, "t", "", "4");
 	assert_int_equal(t->nchannels, 1);
 	assert_string_equal(t->channels[0].type, "bytes");
@@ -1827,7 +1836,7 @@ t_cursor_interleaved(void **state)
 	corral_list_close(c);
 }
 
-/* delete_thread takes the thread's channel values too. */
+/* delete_thread takes the thread's channel values too (inline). */
 static void
 t_delete_values(void **state)
 {
@@ -1850,7 +1859,7 @@ t_delete_values(void **state)
 		return;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM"
-	    " channel_values WHERE thread_id = 't'", -1, &st, NULL),
+	    " checkpoints WHERE thread_id = 't'", -1, &st, NULL),
 	    SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), 1);
@@ -1858,7 +1867,42 @@ t_delete_values(void **state)
 	sqlite3_close(db);
 }
 
-/* A channel value that fails its checksum: the tuple is corrupt. */
+/* Flips a bit of the first byte of a blob column of a row, in SQL. */
+static void
+flip_blob(const char *path, const char *column, const char *id)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	unsigned char b[4096];
+	char q[256];
+	int n;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	snprintf(q, sizeof(q), "SELECT %s FROM checkpoints WHERE"
+	    " checkpoint_id = ?1", column);
+	assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_bytes(st, 0);
+	assert_true(n > 0 && n <= (int)sizeof(b));
+	memcpy(b, sqlite3_column_blob(st, 0), (size_t)n);
+	sqlite3_finalize(st);
+	b[0] ^= 0x01;
+	snprintf(q, sizeof(q), "UPDATE checkpoints SET %s = ?1 WHERE"
+	    " checkpoint_id = ?2", column);
+	assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_blob(st, 1, b, n, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	assert_int_equal(sqlite3_changes(db), 1);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/*
+ * Inline values that fail their checksum: the tuple is corrupt, and so is
+ * every tuple that reads a value from that row (its origin).
+ */
 static void
 t_corrupt_value(void **state)
 {
@@ -1874,18 +1918,13 @@ t_corrupt_value(void **state)
 
 	put_ch(f->s, "t", NULL, "1", v, 1, x, 1);
 	put_ch(f->s, "t", "1", "2", NULL, 0, NULL, 0);
-	if (f->sqlite) {
-		sqlite3 *db;
-
-		assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-		assert_int_equal(sqlite3_exec(db, "UPDATE channel_values SET"
-		    " value = X'2276614C22' WHERE channel = 'c'", NULL, NULL,
-		    NULL), SQLITE_OK);
-		assert_int_equal(sqlite3_changes(db), 1);
-		sqlite3_close(db);
-	} else
-		assert_int_equal(store_memory_poke_value(f->s, "t", "", "c",
-		    "1"), CORRAL_OK);
+	put_ch(f->s, "t", "1", "3", v, 1, NULL, 0);
+	assert_string_equal(get_channels(f->s, "t", "3"), "c@1=\"val\"");
+	if (f->sqlite)
+		flip_blob(f->path, "channel_values", "1");
+	else
+		assert_int_equal(store_memory_poke_value(f->s, "t", "", "1"),
+		    CORRAL_OK);
 	assert_int_equal(corral_get_tuple(f->s, &r, &t), CORRAL_ECORRUPT);
 	assert_non_null(t);
 	assert_true(t->corrupt);
@@ -1894,10 +1933,17 @@ t_corrupt_value(void **state)
 	assert_null(t->data);
 	assert_int_equal(t->nchannels, 0);
 	corral_tuple_free(t);
+	r.checkpoint_id = "3";
+	assert_int_equal(corral_get_tuple(f->s, &r, &t), CORRAL_ECORRUPT);
+	assert_true(t->corrupt);
+	assert_string_equal(t->checkpoint_id, "3");
+	corral_tuple_free(t);
 	assert_int_equal(corral_list(f->s, &o, seen_cb, &z), CORRAL_OK);
-	assert_int_equal(z.n, 2);
-	assert_int_equal(z.corrupt, 1);
+	assert_int_equal(z.n, 3);
+	assert_int_equal(z.corrupt, 2);
 	assert_int_equal(corral_list_open(f->s, &o, &c), CORRAL_OK);
+	assert_int_equal(corral_list_next(c, &ct), CORRAL_ECORRUPT);
+	assert_string_equal(ct->checkpoint_id, "3");
 	assert_int_equal(corral_list_next(c, &ct), CORRAL_OK);
 	assert_string_equal(ct->checkpoint_id, "2");
 	assert_int_equal(corral_list_next(c, &ct), CORRAL_ECORRUPT);
@@ -1906,6 +1952,188 @@ t_corrupt_value(void **state)
 	assert_string_equal(ct->checkpoint_id, "1");
 	assert_int_equal(corral_list_next(c, &ct), CORRAL_NOTFOUND);
 	corral_list_close(c);
+	/* A corrupt parent's versions fail a put that would read them. */
+	if (f->sqlite)
+		flip_blob(f->path, "versions", "3");
+	else
+		return;
+	r.checkpoint_id = "3";
+	{
+		struct corral_checkpoint cp = { .id = "4", .data = "{}",
+			.len = 2, .versions = v, .nversions = 1 };
+
+		assert_int_equal(corral_put(f->s, &r, &cp, NULL, 0),
+		    CORRAL_ECORRUPT);
+		assert_non_null(strstr(corral_store_errmsg(f->s), "parent 3"));
+	}
+}
+
+/*
+ * Where a tuple's value comes from: the put's own value; else the
+ * parent's for the same version (wherever the parent got it); else none,
+ * the channel left out.  No other checkpoint of the thread counts.
+ */
+static void
+t_channels_origin(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_channel v1[] = { VER("c", "1"), VER("d", "1") };
+	struct corral_channel a[] = { CH("c", "1", "\"A\""),
+		CH("d", "1", "\"D\"") };
+	struct corral_channel b[] = { CH("c", "1", "\"B\"") };
+	struct corral_channel v2[] = { VER("c", "2"), VER("d", "1") };
+
+	put_ch(f->s, "t", NULL, "1", v1, 2, a, 2);
+	put_ch(f->s, "t", "1", "2", v1, 2, b, 1);
+	assert_string_equal(get_channels(f->s, "t", "2"),
+	    "c@1=\"B\" d@1=\"D\"");
+	put_ch(f->s, "t", "2", "3", v1, 2, NULL, 0);
+	assert_string_equal(get_channels(f->s, "t", "3"),
+	    "c@1=\"B\" d@1=\"D\"");
+	put_ch(f->s, "t", "1", "4", v1, 2, NULL, 0);
+	assert_string_equal(get_channels(f->s, "t", "4"),
+	    "c@1=\"A\" d@1=\"D\"");
+	/* No parent, or another version than the parent's: none. */
+	put_ch(f->s, "t", NULL, "5", v1, 2, NULL, 0);
+	assert_string_equal(get_channels(f->s, "t", "5"), "");
+	put_ch(f->s, "t", "3", "6", v2, 2, NULL, 0);
+	assert_string_equal(get_channels(f->s, "t", "6"), "d@1=\"D\"");
+	/* A parent that does not exist is no parent. */
+	put_ch(f->s, "t", "9", "7", v1, 2, NULL, 0);
+	assert_string_equal(get_channels(f->s, "t", "7"), "");
+	assert_string_equal(get_channels(f->s, "t", "1"),
+	    "c@1=\"A\" d@1=\"D\"");
+}
+
+/*
+ * Two children of one parent both write version 2 of a channel, with
+ * different values (a replay from the parent): each branch reads its
+ * own, and so do their children.
+ */
+static void
+t_channels_fork(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_channel v1[] = { VER("m", "1"), VER("k", "1") };
+	struct corral_channel x1[] = { CH("m", "1", "[0]"), CH("k", "1", "0") };
+	struct corral_channel v2[] = { VER("m", "2"), VER("k", "1") };
+	struct corral_channel xa[] = { CH("m", "2", "[\"a\"]") };
+	struct corral_channel xb[] = { CH("m", "2", "[\"b\"]") };
+
+	put_ch(f->s, "t", NULL, "1", v1, 2, x1, 2);
+	put_ch(f->s, "t", "1", "2a", v2, 2, xa, 1);
+	put_ch(f->s, "t", "1", "2b", v2, 2, xb, 1);
+	put_ch(f->s, "t", "2a", "3a", v2, 2, NULL, 0);
+	put_ch(f->s, "t", "2b", "3b", v2, 2, NULL, 0);
+	assert_string_equal(get_channels(f->s, "t", "2a"),
+	    "m@2=[\"a\"] k@1=0");
+	assert_string_equal(get_channels(f->s, "t", "2b"),
+	    "m@2=[\"b\"] k@1=0");
+	assert_string_equal(get_channels(f->s, "t", "3a"),
+	    "m@2=[\"a\"] k@1=0");
+	assert_string_equal(get_channels(f->s, "t", "3b"),
+	    "m@2=[\"b\"] k@1=0");
+}
+
+/*
+ * The same key put again keeps the values its descendants read from it;
+ * its own channels are the new put's.
+ */
+static void
+t_channels_replace(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_channel vc[] = { VER("c", "1") };
+	struct corral_channel xc[] = { CH("c", "1", "\"A\"") };
+	struct corral_channel vd[] = { VER("d", "1") };
+	struct corral_channel xd[] = { CH("d", "1", "\"D\"") };
+	struct corral_channel vcd[] = { VER("c", "1"), VER("d", "1") };
+	struct corral_channel xz[] = { CH("c", "1", "\"Z\"") };
+
+	put_ch(f->s, "t", NULL, "1", vc, 1, xc, 1);
+	put_ch(f->s, "t", "1", "2", vc, 1, NULL, 0);
+	put_ch(f->s, "t", NULL, "1", vd, 1, xd, 1);
+	assert_string_equal(get_channels(f->s, "t", "1"), "d@1=\"D\"");
+	assert_string_equal(get_channels(f->s, "t", "2"), "c@1=\"A\"");
+	/* The row still holds c@1: a put naming it without a value has it. */
+	put_ch(f->s, "t", NULL, "1", vcd, 2, NULL, 0);
+	assert_string_equal(get_channels(f->s, "t", "1"),
+	    "c@1=\"A\" d@1=\"D\"");
+	/* A new value of the same version replaces it, for all who read it. */
+	put_ch(f->s, "t", NULL, "1", vc, 1, xz, 1);
+	assert_string_equal(get_channels(f->s, "t", "1"), "c@1=\"Z\"");
+	assert_string_equal(get_channels(f->s, "t", "2"), "c@1=\"Z\"");
+}
+
+/* Lists a thread's channels of a, with a cursor: "id:channels;..." */
+static const char *
+cursor_channels(struct corral_store *s, const char *before, unsigned limit)
+{
+	static char buf[8192];
+	struct corral_list_opts o = { .thread_id = "t", .checkpoint_ns = "",
+		.before = before, .limit = limit };
+	struct corral_cursor *c;
+	const struct corral_tuple *t;
+	size_t l;
+	int rc;
+
+	buf[0] = '\0';
+	assert_int_equal(corral_list_open(s, &o, &c), CORRAL_OK);
+	while ((rc = corral_list_next(c, &t)) == CORRAL_OK) {
+		l = strlen(buf);
+		snprintf(buf + l, sizeof(buf) - l, "%s:%s;", t->checkpoint_id,
+		    channels_text(t));
+	}
+	assert_int_equal(rc, CORRAL_NOTFOUND);
+	corral_list_close(c);
+	return buf;
+}
+
+/*
+ * A chain of 50: "a" written at the first checkpoint only, "n" at each.
+ * The last still reads a's value, by get, list and a cursor whose page
+ * holds none of the origins.
+ */
+static void
+t_channels_chain(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_channel v[2] = { VER("a", "1"), VER("n", NULL) };
+	struct corral_channel x[2] = { CH("a", "1", "\"A\""),
+		{ .channel = "n", .type = "json" } };
+	char ids[51][8], vers[51][8], val[51][8], want[4096];
+	struct corral_tuple *t;
+	int i;
+
+	for (i = 1; i <= 50; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "c%02d", i);
+		snprintf(vers[i], sizeof(vers[i]), "%d", i);
+		snprintf(val[i], sizeof(val[i]), "%d", i);
+		v[1].version = x[1].version = vers[i];
+		x[1].value = val[i];
+		x[1].len = strlen(val[i]);
+		if (i == 1)
+			put_ch(f->s, "t", NULL, ids[i], v, 2, x, 2);
+		else
+			put_ch(f->s, "t", ids[i - 1], ids[i], v, 2, &x[1], 1);
+	}
+	t = get(f->s, "t", "", NULL);
+	assert_string_equal(t->checkpoint_id, "c50");
+	assert_string_equal(channels_text(t), "a@1=\"A\" n@50=50");
+	corral_tuple_free(t);
+	assert_string_equal(get_channels(f->s, "t", "c25"),
+	    "a@1=\"A\" n@25=25");
+	/* A page of five, its origin for a twenty rows further. */
+	assert_string_equal(cursor_channels(f->s, "c25", 3),
+	    "c24:a@1=\"A\" n@24=24;c23:a@1=\"A\" n@23=23;"
+	    "c22:a@1=\"A\" n@22=22;");
+	snprintf(want, sizeof(want), "%s", cursor_channels(f->s, NULL, 0));
+	assert_non_null(strstr(want, "c50:a@1=\"A\" n@50=50;c49:"));
+	assert_non_null(strstr(want, "c02:a@1=\"A\" n@2=2;"
+	    "c01:a@1=\"A\" n@1=1;"));
+	/* Every namespace at once: the other list's shape. */
+	assert_string_equal(list(f->s, "t", NULL, "c03", NULL, 0),
+	    "t/-/c02 t/-/c01");
 }
 
 /*
@@ -2111,6 +2339,10 @@ main(void)
 		BOTH(t_cursor_interleaved),
 		BOTH(t_delete_values),
 		BOTH(t_corrupt_value),
+		BOTH(t_channels_origin),
+		BOTH(t_channels_fork),
+		BOTH(t_channels_replace),
+		BOTH(t_channels_chain),
 		cmocka_unit_test(t_crc32c),
 		cmocka_unit_test(t_make_id),
 		cmocka_unit_test_setup_teardown(t_corrupt_other,

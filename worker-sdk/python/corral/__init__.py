@@ -470,7 +470,9 @@ class Saver:
         (type, bytes) or None}, the values written since the parent
         (LangGraph's newVersions with channel_values' values, None for a
         channel without one), each stored at its channel's version in
-        versions, the first put of a (channel, version) winning.  Versions
+        versions, inline in this checkpoint's row; a channel it does not
+        give reads its parent's value when the parent holds the same
+        version, and is left out otherwise.  Versions
         are text in the store: ints and floats become their str().
         Returns the new checkpoint's config."""
         ref, conf = _ref(config)
