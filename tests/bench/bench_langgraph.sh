@@ -18,5 +18,5 @@ mkdir -p "$T/node_modules/@corral" &&
     ln -s "$NODE_DIR/node_modules/"* "$T/node_modules/" &&
     ln -s "$NODE_DIR/langgraph" "$T/node_modules/@corral/langgraph" ||
     fail "link the packages"
-"$NODE" "$T/bench_langgraph.mjs" "$T/scratch" ${BENCH_FIGURES:+"$BENCH_FIGURES"} ||
+"$NODE" --expose-gc "$T/bench_langgraph.mjs" "$T/scratch" ${BENCH_FIGURES:+"$BENCH_FIGURES"} ||
     fail "bench_langgraph.mjs failed"
