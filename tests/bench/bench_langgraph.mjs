@@ -17,7 +17,7 @@
 // beside it.  FIGURES, when given, gets
 // "KEY VALUE" lines appended (merged into results.json by bench_spawn).
 // Knobs: BENCH_LG_ROUNDS (21), BENCH_LG_PUTS (100), BENCH_LG_READS (200),
-// BENCH_LG_LISTS (5).
+// BENCH_LG_LISTS (5), BENCH_LG_WORKLOADS ("chat plain").
 import { CorralSaver } from "@corral/langgraph";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
@@ -54,14 +54,27 @@ function openSqlite(path) {
 // A chat agent's state after some turns: 20 short messages and a
 // counter, as LangGraph's loop builds a checkpoint after step k: the
 // versions of the channels, those each node has seen, the two channels
-// the step wrote in newVersions.
-const messages = [];
-for (let i = 0; i < 20; i++)
-	messages.push(i % 2 === 0 ?
-	    new HumanMessage({ content: `question ${i}: what is ${i} squared?`,
-		id: `msg-${i}` }) :
-	    new AIMessage({ content: `${i - 1} squared is ${(i - 1) ** 2}.`,
-		id: `msg-${i}` }));
+// the step wrote in newVersions.  Two workloads: "chat", LangChain's
+// message classes (which the serializer revives, object by object, on
+// every read: most of a read's time, the same for both savers), and
+// "plain", the same conversation as plain objects (a graph whose state is
+// JSON data), where the savers' own work weighs more.
+const workloads = {
+	chat: (i, text, id) => i % 2 === 0 ?
+	    new HumanMessage({ content: text, id }) :
+	    new AIMessage({ content: text, id }),
+	plain: (i, text, id) => ({ role: i % 2 === 0 ? "user" : "assistant",
+	    content: text, id }),
+};
+let message = workloads.chat;
+let messages = [];
+function conversation() {
+	messages = [];
+	for (let i = 0; i < 20; i++)
+		messages.push(message(i, i % 2 === 0 ?
+		    `question ${i}: what is ${i} squared?` :
+		    `${i - 1} squared is ${(i - 1) ** 2}.`, `msg-${i}`));
+}
 
 function checkpointAt(k) {
 	const c = emptyCheckpoint();
@@ -80,7 +93,7 @@ const metadataAt = (k) => ({ source: "loop", step: k, parents: {} });
 const newVersionsAt = (k) => ({ messages: k + 1, counter: k + 1 });
 // A task's two writes, as a node that answers sends them.
 const writesAt = (k) => [
-	["messages", [new AIMessage({ content: `answer ${k}`, id: `w-${k}` })]],
+	["messages", [message(1, `answer ${k}`, `w-${k}`)]],
 	["counter", k + 1],
 ];
 
@@ -194,53 +207,65 @@ async function setup(name, open) {
 	return { name, saver, readConfigs, rates: {}, wall: {} };
 }
 
-const corral = await setup("corral", openCorral);
-const sqlite = await setup("sqlitesaver", openSqlite);
-const sq = sqlite.saver.db;
-console.log(`LangGraph JS savers, same operations, same run: ${ROUNDS} ` +
-    `rounds after a warm-up, the order swapped every round`);
-console.log(`  SqliteSaver: journal_mode ${sq.pragma("journal_mode",
-    { simple: true })}, synchronous ${sq.pragma("synchronous",
-    { simple: true })} (1: NORMAL); CorralSaver: durability normal`);
-console.log(`  per round: put ${PUTS}, putWrites ${PUTS}, getTuple ` +
-    `${READS} each, list of 100 x ${LISTS}; 20 messages + a counter per ` +
-    "checkpoint");
+// One workload: both savers on fresh databases, every figure in rounds.
+async function run(workload) {
+	message = workloads[workload];
+	conversation();
+	const corral = await setup("corral", openCorral);
+	const sqlite = await setup("sqlitesaver", openSqlite);
+	const sq = sqlite.saver.db;
+	console.log(`\nLangGraph JS savers, workload "${workload}", same ` +
+	    `operations, same run: ${ROUNDS} rounds after a warm-up, the order ` +
+	    "swapped every round");
+	console.log(`  SqliteSaver: journal_mode ${sq.pragma("journal_mode",
+	    { simple: true })}, synchronous ${sq.pragma("synchronous",
+	    { simple: true })} (1: NORMAL); CorralSaver: durability normal`);
+	console.log(`  per round: put ${PUTS}, putWrites ${PUTS}, getTuple ` +
+	    `${READS} each, list of 100 x ${LISTS}; 20 messages + a counter per ` +
+	    "checkpoint (" + (workload === "chat" ? "LangChain's message classes" :
+	    "plain objects") + ")");
 
-// Op by op, round by round: short batches, so that a round's two halves
-// see the same machine.
-for (const [op] of figures)
-	for (let r = 0; r <= ROUNDS; r++) {
-		const order = r % 2 === 0 ? [corral, sqlite] : [sqlite, corral];
-		for (const s of order) {
-			const [n, t] = await ops[op](s, r);
-			if (r > 0) { // round 0 warms up
-				(s.rates[op] ??= []).push(n / t.cpu);
-				(s.wall[op] ??= []).push(n / t.wall);
+	// Op by op, round by round: short batches, so that a round's two halves
+	// see the same machine.
+	for (const [op] of figures)
+		for (let r = 0; r <= ROUNDS; r++) {
+			const order = r % 2 === 0 ? [corral, sqlite] : [sqlite, corral];
+			for (const s of order) {
+				const [n, t] = await ops[op](s, r);
+				if (r > 0) { // round 0 warms up
+					(s.rates[op] ??= []).push(n / t.cpu);
+					(s.wall[op] ??= []).push(n / t.wall);
+				}
 			}
 		}
-	}
 
-const lines = [];
-const ratios = (a, b) => median(a.map((v, i) => v / b[i]));
-console.log(`\n  ${"figure, ops/s of CPU".padEnd(28)} ${"corral".padStart(11)} ` +
-    `${"SqliteSaver".padStart(11)} ${"ratio".padStart(8)}  ` +
-    `${"target".padEnd(16)} wall-time ratio`);
-for (const [op, what, key] of figures) {
-	const c = median(corral.rates[op]), b = median(sqlite.rates[op]);
-	const ratio = ratios(corral.rates[op], sqlite.rates[op]);
-	const wall = ratios(corral.wall[op], sqlite.wall[op]);
-	console.log(`  ${what.padEnd(28)} ${c.toFixed(0).padStart(11)} ` +
-	    `${b.toFixed(0).padStart(11)} ${ratio.toFixed(2).padStart(7)}x  ` +
-	    `${(">= 1.0x " + (ratio >= 1 ? "met" : "NOT met")).padEnd(16)} ` +
-	    `${wall.toFixed(2)}x`);
-	lines.push(`${key}_per_s ${c.toFixed(1)}`,
-	    `${key}_sqlitesaver_per_s ${b.toFixed(1)}`,
-	    `${key}_ratio ${ratio.toFixed(4)}`,
-	    `${key}_wall_ratio ${wall.toFixed(4)}`);
+	const lines = [];
+	const ratios = (a, b) => median(a.map((v, i) => v / b[i]));
+	console.log(`\n  ${"figure, ops/s of CPU".padEnd(28)} ${"corral".padStart(11)} ` +
+	    `${"SqliteSaver".padStart(11)} ${"ratio".padStart(8)}  ` +
+	    `${"target".padEnd(16)} wall-time ratio`);
+	for (const [op, what, key] of figures) {
+		const c = median(corral.rates[op]), b = median(sqlite.rates[op]);
+		const ratio = ratios(corral.rates[op], sqlite.rates[op]);
+		const wall = ratios(corral.wall[op], sqlite.wall[op]);
+		console.log(`  ${what.padEnd(28)} ${c.toFixed(0).padStart(11)} ` +
+		    `${b.toFixed(0).padStart(11)} ${ratio.toFixed(2).padStart(7)}x  ` +
+		    `${(">= 1.0x " + (ratio >= 1 ? "met" : "NOT met")).padEnd(16)} ` +
+		    `${wall.toFixed(2)}x`);
+		const k = workload === "chat" ? key :
+		    key.replace("langgraph_", `langgraph_${workload}_`);
+		lines.push(`${k}_per_s ${c.toFixed(1)}`,
+		    `${k}_sqlitesaver_per_s ${b.toFixed(1)}`,
+		    `${k}_ratio ${ratio.toFixed(4)}`,
+		    `${k}_wall_ratio ${wall.toFixed(4)}`);
+	}
+	if (figuresFile)
+		appendFileSync(figuresFile, lines.join("\n") + "\n");
+	corral.saver.close();
+	sqlite.saver.db.close();
+	rmSync(`${scratch}/corral`, { recursive: true, force: true });
+	rmSync(`${scratch}/sqlitesaver`, { recursive: true, force: true });
 }
-if (figuresFile)
-	appendFileSync(figuresFile, lines.join("\n") + "\n");
-corral.saver.close();
-sqlite.saver.db.close();
-rmSync(`${scratch}/corral`, { recursive: true, force: true });
-rmSync(`${scratch}/sqlitesaver`, { recursive: true, force: true });
+
+for (const w of (process.env.BENCH_LG_WORKLOADS ?? "chat plain").split(" "))
+	await run(w);
