@@ -70,6 +70,20 @@ BENCH_STATIC := $(BUILD)/bench/exit_now $(BUILD)/bench/exec_helper
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+# The Node package @corral/langgraph (worker-sdk/node, docs/SDK.md): its
+# files and its addon corral.node (libcorral linked in) in NODE_PKG.  A
+# sanitized addon needs the sanitizers' runtime preloaded into node:
+# tests/node/run.sh does it.
+NODE_PKG := $(BUILD)/node/langgraph
+NODE_FILES := package.json index.cjs index.mjs index.d.ts saver.cjs README.md
+NODE_OUT := $(NODE_FILES:%=$(NODE_PKG)/%) $(NODE_PKG)/corral.node
+# Where node_api.h is: Debian's libnode-dev, /usr/local, or beside the node
+# on PATH (a tarball or nvm install).  Deferred: deps may install it.
+NODE_BIN = $(realpath $(shell command -v node 2>/dev/null))
+NODE_INC_DIRS = /usr/include/node /usr/local/include/node \
+	$(if $(NODE_BIN),$(dir $(NODE_BIN))../include/node)
+NODE_INC ?= $(patsubst %/node_api.h,%,$(firstword \
+	$(wildcard $(NODE_INC_DIRS:%=%/node_api.h))))
 
 .PHONY: all binaries deps run test check bench chaos fuzz fuzzers install \
 	clean
@@ -78,14 +92,20 @@ REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 all: deps
 	@$(MAKE) --no-print-directory binaries
 
-binaries: $(CORRALD) $(CORRALCTL) $(LIBCORRAL_A) $(LIBCORRAL_SO) $(EXAMPLE_BIN)
+binaries: $(CORRALD) $(CORRALCTL) $(LIBCORRAL_A) $(LIBCORRAL_SO) $(EXAMPLE_BIN) \
+    $(NODE_OUT)
 
 # Installs what pkg-config cannot find, with apt-get (sudo when not root);
 # the end-to-end tests also read JSON with Debian's python3 and check the
-# manual pages with mandoc; make fuzz needs clang (its libFuzzer).
+# manual pages with mandoc; make fuzz needs clang (its libFuzzer).  The
+# Node package needs node and npm (Debian's nodejs, npm) and the Node-API
+# headers (libnode-dev).
 deps:
 	@missing=""; \
 	command -v pkg-config >/dev/null 2>&1 || missing="pkg-config"; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	[ -n "$(NODE_INC)" ] || missing="$$missing libnode-dev"; \
 	$(if $(filter fuzz,$(MAKECMDGOALS)),command -v $(FUZZ_CC) >/dev/null \
 	    2>&1 || missing="$$missing clang";) \
 	[ -x /usr/bin/python3 ] || missing="$$missing python3"; \
@@ -137,6 +157,19 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBCORRALD_A) $(LIBCORRAL_A)
 $(BUILD)/examples/%: etc/examples/%.c $(LIBCORRAL_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(SDK_LIBS)
+
+$(NODE_PKG)/corral.node: worker-sdk/node/corral_node.c worker-sdk/corral.h \
+    $(LIBCORRAL_A)
+	@mkdir -p $(dir $@)
+	@[ -n "$(NODE_INC)" ] || { echo "node_api.h not found (make deps" \
+	    "installs libnode-dev; or NODE_INC=DIR)" >&2; exit 1; }
+	$(CC) $(ALL_CFLAGS) -DNAPI_VERSION=8 -I$(NODE_INC) -shared \
+	    $(ALL_LDFLAGS) -o $@ $< -Wl,--exclude-libs,ALL $(LIBCORRAL_A) \
+	    $(SDK_LIBS)
+
+$(NODE_PKG)/%: worker-sdk/node/%
+	@mkdir -p $(dir $@)
+	cp $< $@
 
 # Benchmarks: built by make bench only, never sanitized.
 $(BUILD)/bench/%: tests/bench/%.c $(LIBCORRAL_A)
@@ -263,8 +296,10 @@ install: all
 	install -m 644 docs/man/corrald.8 $(DESTDIR)$(PREFIX)/share/man/man8/corrald.8
 
 # Figures, not verdicts: each benchmark prints its measurements and a
-# baseline taken in the same run.  bench_spawn comes last: it merges
-# bench_store's figures into tests/bench/results.json (docs/PERFORMANCE.md).
+# baseline taken in the same run.  bench_spawn comes last: it merges the
+# figures bench_store and bench_langgraph.sh left in build/bench/store.figures
+# into tests/bench/results.json (docs/PERFORMANCE.md).  bench_langgraph.sh
+# installs tests/node's packages with better-sqlite3's native module.
 BENCH_MAIN := build/bench/bench_worker build/bench/bench_spawn
 bench: all
 	@echo $$(date +%s) >build/bench-started
@@ -274,7 +309,9 @@ bench: all
 	@for b in $(filter-out $(BENCH_MAIN),$(BENCH_BIN:$(BUILD)/%=build/%)); do \
 	    BENCH_FIGURES=build/bench/store.figures $$b build/bench/scratch || \
 	    exit 1; done
-	@for b in tests/bench/bench_*.sh; do BUILD=$(CURDIR)/build sh $$b || exit 1; done
+	@for b in tests/bench/bench_*.sh; do BUILD=$(CURDIR)/build \
+	    BENCH_FIGURES=$(CURDIR)/build/bench/store.figures sh $$b || \
+	    exit 1; done
 	@build/bench/bench_spawn build build/bench/scratch/spawn \
 	    tests/bench/results.json build/bench/store.figures
 	@echo "make bench: $$(( $$(date +%s) - $$(cat build/bench-started) )) s"

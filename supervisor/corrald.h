@@ -825,7 +825,16 @@ void accept_guard_free(struct accept_guard *);
 
 /* resume.c: the checkpoint each run resumes from, and rollback. */
 
-#define CKPT_ID_MAX (CORRAL_KEY_MAX + 1)
+/*
+ * Room for a checkpoint id corrald keeps (and a NUL).  Not CORRAL_KEY_MAX:
+ * every worker keeps several in struct worker_resume, and 4 KiB each would
+ * cost megabytes in a large fleet, while the ids of a worker's thread are
+ * 36 bytes (made by libcorral or by LangGraph's uuid6).  A longer id on a
+ * worker's thread is an error corrald logs, naming it, and then makes no
+ * choice of checkpoint for that worker (it resumes from its latest intact
+ * checkpoint by itself): never a truncated id.
+ */
+#define CKPT_ID_MAX 256
 
 /* What a worker keeps about its checkpoints across runs. */
 struct worker_resume {

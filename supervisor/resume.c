@@ -142,6 +142,30 @@ static int walk_latest(struct corral_store *, const char *thread,
     char *latest);
 
 /*
+ * A checkpoint id of the worker's thread too long for corrald's buffers
+ * (CKPT_ID_MAX): the reads below return this (after logging the id) rather
+ * than keep a truncated id.  Not a CORRAL_* code.
+ */
+#define E_ID_LONG (-1000)
+
+/* Does id fit a CKPT_ID_MAX buffer?  If not, says so, naming it. */
+static bool
+id_fits(const char *agent, const char *thread, const char *what,
+    const char *id)
+{
+	size_t len = strlen(id);
+
+	if (len < CKPT_ID_MAX)
+		return true;
+	log_warnx("agent %s: %s %s of thread %s is %zu bytes long; corrald "
+	    "keeps checkpoint ids of at most %d bytes, so it makes no choice "
+	    "of checkpoint for this worker (it resumes from its latest intact "
+	    "checkpoint by itself) and does not roll it back", agent, what, id,
+	    thread, len, CKPT_ID_MAX - 1);
+	return false;
+}
+
+/*
  * The file corrald has open was deleted or replaced.  Everything the
  * workers wrote before is in the open file (a write after the change fails
  * in the SDK): read each worker's newest checkpoint there, open the file
@@ -306,6 +330,7 @@ struct pick {
 	char good[CKPT_ID_MAX];   /* the newest intact row */
 	bool any, found;
 	bool log;                 /* log the corrupt rows passed over */
+	bool toolong;             /* stopped at an id too long to keep */
 };
 
 static int
@@ -313,6 +338,11 @@ pick_cb(void *arg, const struct corral_tuple *t)
 {
 	struct pick *p = arg;
 
+	if (!id_fits(p->w != NULL ? p->w->name : "?", p->thread, "checkpoint",
+	    t->checkpoint_id)) {
+		p->toolong = true;
+		return 1;
+	}
 	if (!p->any) {
 		snprintf(p->latest, sizeof(p->latest), "%s", t->checkpoint_id);
 		p->any = true;
@@ -335,18 +365,22 @@ walk(struct corral_store *st, const char *thread, struct pick *p,
     bool stop_at_good)
 {
 	struct corral_list_opts lo;
+	int rc;
 
 	memset(&lo, 0, sizeof(lo));
 	lo.thread_id = thread;
 	lo.checkpoint_ns = "";
 	lo.limit = stop_at_good ? 0 : 1;
-	return corral_list(st, &lo, pick_cb, p);
+	rc = corral_list(st, &lo, pick_cb, p);
+	return rc == 0 && p->toolong ? E_ID_LONG : rc;
 }
 
 static void
 walk_failed(struct worker *w, struct corral_store *st, const char *thread,
     int rc)
 {
+	if (rc == E_ID_LONG)
+		return; /* said when it was found */
 	log_warnx("agent %s: cannot read thread %s in the checkpoint database "
 	    "%s: %s (%s)", w->name, thread, w->fleet->conf->checkpoint_db,
 	    corral_strerror(rc), corral_store_errmsg(st));
@@ -400,6 +434,11 @@ intact_from(struct worker *w, struct corral_store *st, const char *thread,
 		log_warnx("agent %s: checkpoint %s of thread %s is corrupt "
 		    "(checksum mismatch); trying its parent", w->name, cur,
 		    thread);
+		if (t->parent_id != NULL && !id_fits(w->name, thread,
+		    "parent checkpoint", t->parent_id)) {
+			corral_tuple_free(t);
+			return E_ID_LONG;
+		}
 		snprintf(cur, sizeof(cur), "%s",
 		    t->parent_id != NULL ? t->parent_id : "");
 		corral_tuple_free(t);
@@ -578,18 +617,28 @@ resume_later(struct worker *w)
 	timer_add_ms(w->resume_ev, RESUME_RETRY_MS);
 }
 
-/* The parent of checkpoint id, into out ("": none).  0 or -1. */
+/*
+ * The parent of checkpoint id, into out ("": none).  0, or -1 with
+ * *logged set when the failure was already logged.
+ */
 static int
-parent_of(struct corral_store *st, const char *thread, const char *id,
-    char *out)
+parent_of(const struct worker *w, struct corral_store *st,
+    const char *thread, const char *id, char *out, bool *logged)
 {
 	struct corral_ref ref = { thread, "", id };
 	struct corral_tuple *t = NULL;
 	int rc;
 
 	rc = corral_get_tuple(st, &ref, &t);
+	*logged = false;
 	/* A corrupt row still has its ids. */
 	if ((rc == 0 || rc == CORRAL_ECORRUPT) && t != NULL) {
+		if (t->parent_id != NULL && !id_fits(w->name, thread,
+		    "parent checkpoint", t->parent_id)) {
+			corral_tuple_free(t);
+			*logged = true;
+			return -1;
+		}
 		snprintf(out, CKPT_ID_MAX, "%s",
 		    t->parent_id != NULL ? t->parent_id : "");
 		corral_tuple_free(t);
@@ -609,7 +658,7 @@ resume_exited(struct worker *w, enum corral_exit_class cls,
 	struct pick p;
 	char *thread, parent[CKPT_ID_MAX];
 	enum rollback_action act;
-	bool wrote, failed, neutral, same, known = rs->known;
+	bool wrote, failed, neutral, same, logged, known = rs->known;
 	int rc;
 
 	*found = SK_NONE;
@@ -688,10 +737,12 @@ resume_exited(struct worker *w, enum corral_exit_class cls,
 		    w->agent->poison_threshold, rs->from, w->agent->max_rollback);
 		break;
 	case RB_ROLLBACK:
-		if (parent_of(st, thread, rs->from, parent) == -1) {
-			log_warnx("agent %s: cannot read checkpoint %s to roll "
-			    "back from it: %s", w->name, rs->from,
-			    corral_store_errmsg(st));
+		if (parent_of(w, st, thread, rs->from, parent, &logged) ==
+		    -1) {
+			if (!logged)
+				log_warnx("agent %s: cannot read checkpoint "
+				    "%s to roll back from it: %s", w->name,
+				    rs->from, corral_store_errmsg(st));
 			rs->steps--;
 			break;
 		}

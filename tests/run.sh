@@ -1,7 +1,9 @@
 #!/bin/sh
 # Runs every test against one build (its directory is $1): the cmocka unit
-# tests, then the end-to-end scenarios.  Prints one closing line
-# "N passed, N failed" and exits non-zero on any failure.
+# tests, the end-to-end scenarios, then LangGraph JS's validation suite
+# against @corral/langgraph (tests/node/run.sh: each vitest test counts).
+# Prints one closing line "N passed, N failed" and exits non-zero on any
+# failure.
 BUILD=${1:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
@@ -40,6 +42,20 @@ for t in tests/e2e/t_*.sh; do
 		sed 's/^/    /' "$out"
 	fi
 done
+
+echo "== node tests ($BUILD)"
+sh tests/node/run.sh "$BUILD" >"$out" 2>&1
+rc=$?
+cat "$out"
+line=$(tail -n 1 "$out")
+p=$(echo "$line" | sed -n 's/^node: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
+f=$(echo "$line" | sed -n 's/^node: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
+passed=$((passed + ${p:-0}))
+failed=$((failed + ${f:-0}))
+if [ $rc -ne 0 ] && [ "${f:-0}" -eq 0 ]; then
+	echo "tests/node/run.sh: exited $rc"
+	failed=$((failed + 1))
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

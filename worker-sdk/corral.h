@@ -345,8 +345,12 @@ int corral_exit_status(int err);
  */
 const char *corral_storage_kind(int err);
 
-/* Longest thread id, namespace, checkpoint id or task id, in bytes. */
-#define CORRAL_KEY_MAX 255
+/*
+ * Longest thread id, namespace, checkpoint id, task id, task path, channel
+ * name or channel version, in bytes.  LangGraph's namespaces grow by about
+ * 40 bytes per level of nested subgraph.
+ */
+#define CORRAL_KEY_MAX 4095
 /* Room for a checkpoint id the store makes (and a NUL). */
 #define CORRAL_ID_LEN 37
 
@@ -363,7 +367,10 @@ struct corral_store;
  * timeout (10 s), prepared statements cached in the handle.  Many
  * processes may write one database at once.  0, or an error (CORRAL_EIO,
  * CORRAL_EFULL, CORRAL_EDAMAGED, CORRAL_EBUSY, CORRAL_ENOMEM,
- * CORRAL_EINVAL) with *why (static) set.
+ * CORRAL_EINVAL) with *why (static; a message naming the file is kept
+ * per thread until its next failed open) set.  An older layout of the
+ * tables is migrated in place (docs/SDK.md); a database of a newer one,
+ * or tables of another program's layout: CORRAL_EINVAL.
  *
  * Every call that writes first checks that the file at path is still the
  * one the handle has open (SQLite's SQLITE_FCNTL_HAS_MOVED: one stat(2)
@@ -421,6 +428,25 @@ struct corral_write {
 	const char *type;     /* serde tag ("json", "bytes"); NULL: none */
 	const void *value;
 	size_t len;
+	const char *task_path; /* ignored by put_writes; in tuples "" when
+				  none was given */
+};
+
+/*
+ * One channel of a checkpoint at one version (LangGraph's channel_versions
+ * and the values of newVersions; versions are text, as LangGraph's
+ * PostgresSaver keeps them).  A value is stored in the row of the
+ * checkpoint whose put gave it, so a checkpoint costs only the channels
+ * written since its parent, in one row.
+ */
+struct corral_channel {
+	const char *channel;
+	const char *version;
+	const char *type;     /* serde tag; "empty": the channel has no value
+				 at this version (a value, if given, is not
+				 stored); NULL: none */
+	const void *value;    /* len bytes; NULL only when len is 0 */
+	size_t len;
 };
 
 /*
@@ -437,15 +463,26 @@ struct corral_tuple {
 	void *data;             /* the checkpoint's bytes; NULL if corrupt */
 	size_t len;
 	char *metadata;         /* JSON object text; "{}" when none given */
+	char *metadata_type;    /* its serde tag; NULL: none given */
 	int64_t created_ms;     /* wall clock of the put */
-	struct corral_write *writes; /* ordered by (task_id, idx) */
+	struct corral_write *writes; /* ordered by (task_path, task_id, idx) */
 	size_t nwrites;
-	bool corrupt;           /* a checksum of the checkpoint or of one of
-				   its writes failed: only the ids are valid
-				   (type, data, metadata, writes are NULL) */
+	/*
+	 * The values of the checkpoint's channels (its put's versions),
+	 * in that order, each with the version put named, read from the
+	 * channel's origin (see corral_checkpoint); a channel of no origin,
+	 * or whose value is "empty", is left out.
+	 */
+	struct corral_channel *channels;
+	size_t nchannels;
+	bool corrupt;           /* a checksum of the checkpoint, of one of
+				   its writes, or of the values of its row or
+				   of a channel's origin failed: only
+				   the ids are valid (type, data, metadata,
+				   writes, channels are NULL) */
 };
 
-/* Frees a tuple from get_tuple (list's tuples belong to list).  NULL ok. */
+/* Frees a tuple from get_tuple (list's and cursors' are theirs).  NULL ok. */
 void corral_tuple_free(struct corral_tuple *);
 
 /* What put stores. */
@@ -455,6 +492,28 @@ struct corral_checkpoint {
 	const void *data;
 	size_t len;
 	const char *metadata; /* a JSON object's text; NULL: "{}" */
+	const char *metadata_type; /* serde tag of metadata; NULL: none */
+	/*
+	 * Which version of each channel the checkpoint holds (LangGraph's
+	 * channel_versions; type, value and len are ignored).  Each gets an
+	 * origin, the checkpoint whose row holds that version's value: this
+	 * one when values gives it; else the parent's origin for the channel
+	 * when the parent holds the same version; else none, and the channel
+	 * is left out of tuples.  So a checkpoint reads the values of its own
+	 * branch only.  A tuple's channels are these versions' values.
+	 */
+	const struct corral_channel *versions;
+	size_t nversions;
+	/*
+	 * The values to store, in this checkpoint's row (LangGraph's
+	 * newVersions, with the values channel_values has for them, type
+	 * "empty" for those it has not); stored whether or not versions names
+	 * them.  The same key put again keeps the values of the row replaced
+	 * that these do not give (descendants may read them), and replaces
+	 * those they give.
+	 */
+	const struct corral_channel *values;
+	size_t nvalues;
 };
 
 /*
@@ -499,6 +558,37 @@ int corral_list(struct corral_store *, const struct corral_list_opts *,
     int (*fn)(void *, const struct corral_tuple *), void *arg);
 
 /*
+ * The same as a cursor, for callers that yield one tuple at a time (an
+ * async iterator).  open checks the options (copied: the caller's strings
+ * need not outlive the call); next gives the next tuple in list's order,
+ * valid until the next call of next or close on this cursor, and returns
+ * 0, CORRAL_NOTFOUND past the last one, or an error (a corrupt row:
+ * CORRAL_ECORRUPT with *out set, as get_tuple; the cursor goes on).  The
+ * store may be called between two calls of next, writes included: each
+ * next reads the store as it is then, resuming after the key it gave
+ * last, so a checkpoint put meanwhile is seen if and only if it sorts
+ * after that key, and a deleted one is not seen.  No read transaction is
+ * held between calls.  close frees the cursor (NULL is a no-op); it must
+ * come before the store's close.
+ */
+struct corral_cursor;
+int corral_list_open(struct corral_store *, const struct corral_list_opts *,
+    struct corral_cursor **out);
+int corral_list_next(struct corral_cursor *, const struct corral_tuple **out);
+void corral_list_close(struct corral_cursor *);
+
+/*
+ * The writes stored against the checkpoint ref names (thread_id and
+ * checkpoint_id required) on channel (NULL: every channel), in the order
+ * of a tuple's writes, into *out (caller frees with free(): one
+ * allocation) and *n.  0 with *n 0 when there are none.  For LangGraph's
+ * pending sends of a checkpoint of format < 4: its parent's writes on
+ * "__pregel_tasks".  A write that fails its checksum: CORRAL_ECORRUPT.
+ */
+int corral_get_writes(struct corral_store *, const struct corral_ref *,
+    const char *channel, struct corral_write **out, size_t *n);
+
+/*
  * Store writes[0..n) for task_id against the checkpoint ref names
  * (required, with thread_id).  A write's idx is its position, or for the
  * special channels __error__ -1, __scheduled__ -2, __interrupt__ -3,
@@ -508,6 +598,13 @@ int corral_list(struct corral_store *, const struct corral_list_opts *,
  */
 int corral_put_writes(struct corral_store *, const struct corral_ref *,
     const char *task_id, const struct corral_write *writes, size_t n);
+/*
+ * The same with the task's path (LangGraph's taskPath; NULL: ""), which
+ * orders a step's writes before the task id does.
+ */
+int corral_put_writes_path(struct corral_store *, const struct corral_ref *,
+    const char *task_id, const char *task_path,
+    const struct corral_write *writes, size_t n);
 
 /* Remove every checkpoint and write of the thread, in every namespace. */
 int corral_delete_thread(struct corral_store *, const char *thread_id);

@@ -147,24 +147,422 @@ crc_field(uint32_t crc, const void *p, size_t len, bool present)
 
 uint32_t
 store_crc_checkpoint(const char *type, size_t tlen, const void *data,
-    size_t len, const char *meta, size_t mlen)
+    size_t len, const char *meta, size_t mlen, const char *mtype,
+    size_t mtlen, bool has_vers, bool has_vals)
 {
+	unsigned char has;
 	uint32_t crc;
 
 	crc = crc_field(0, type, tlen, type != NULL);
 	crc = crc_field(crc, data, len, true);
-	return crc_field(crc, meta, mlen, true);
+	crc = crc_field(crc, meta, mlen, true);
+	/* Absent in the rows of schema version 1, whose sums stay valid. */
+	if (mtype != NULL || has_vers || has_vals) {
+		crc = crc_field(crc, mtype, mtlen, mtype != NULL);
+		has = (unsigned char)(has_vers | has_vals << 1);
+		crc = crc_field(crc, &has, 1, true);
+	}
+	return crc;
 }
 
 uint32_t
 store_crc_write(const char *type, size_t tlen, const char *channel,
-    size_t clen, const void *value, size_t len)
+    size_t clen, const void *value, size_t len, const char *path,
+    size_t plen)
 {
 	uint32_t crc;
 
 	crc = crc_field(0, type, tlen, type != NULL);
 	crc = crc_field(crc, channel, clen, true);
-	return crc_field(crc, value, len, true);
+	crc = crc_field(crc, value, len, true);
+	/* "" is the path of every write of schema version 1. */
+	return plen > 0 ? crc_field(crc, path, plen, true) : crc;
+}
+
+static void
+put_le(unsigned char *p, uint64_t v, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t
+get_le(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = n - 1; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+bool
+store_blob_ok(const unsigned char *blob, size_t len)
+{
+	return blob != NULL && len >= 4 &&
+	    corral_crc32c(0, blob, len - 4) == get_le(blob + len - 4, 4);
+}
+
+/* Seals len bytes of entries (with room for 4 more): their checksum. */
+static size_t
+seal(unsigned char *b, size_t len)
+{
+	put_le(b + len, corral_crc32c(0, b, len), 4);
+	return len + 4;
+}
+
+/* The string at *p before end, NUL-terminated: false if there is none. */
+static bool
+next_str(const unsigned char **p, const unsigned char *end, const char **s,
+    size_t *len)
+{
+	const unsigned char *z;
+
+	if (*p >= end || (z = memchr(*p, '\0', (size_t)(end - *p))) == NULL)
+		return false;
+	*s = (const char *)*p;
+	*len = (size_t)(z - *p);
+	*p = z + 1;
+	return true;
+}
+
+/* The next of a values blob's entries (end: where its checksum starts). */
+static bool
+values_next(const unsigned char **p, const unsigned char *end,
+    struct store_val *v)
+{
+	const unsigned char *q = *p;
+	uint64_t n;
+
+	if (!next_str(&q, end, &v->channel, &v->clen) ||
+	    !next_str(&q, end, &v->version, &v->vlen) || q >= end)
+		return false;
+	if (*q == 't') {
+		q++;
+		if (!next_str(&q, end, &v->type, &v->tlen))
+			return false;
+	} else if (*q++ == 'n') {
+		v->type = NULL;
+		v->tlen = 0;
+	} else
+		return false;
+	if (end - q < 8 || (n = get_le(q, 8)) > (uint64_t)(end - q - 8))
+		return false;
+	v->value = q + 8;
+	v->len = (size_t)n;
+	*p = q + 8 + n;
+	return true;
+}
+
+static bool
+same(const char *a, size_t al, const char *b, size_t bl)
+{
+	return al == bl && memcmp(a, b, al) == 0;
+}
+
+/*
+ * The value of (channel, version) in the entries [b, end), looked for
+ * from *from on, then from b: puts name channels in the same order as
+ * their parents did, so a walk through a row's channels mostly finds
+ * each where the last one was.  *from moves past it.
+ */
+static bool
+values_find(const unsigned char *b, const unsigned char *end,
+    const unsigned char **from, const char *ch, size_t cl, const char *ver,
+    size_t vl, struct store_val *out)
+{
+	const unsigned char *p = *from, *stop = NULL;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		while (p != stop && values_next(&p, end, out))
+			if (same(out->channel, out->clen, ch, cl) &&
+			    same(out->version, out->vlen, ver, vl)) {
+				*from = p;
+				return true;
+			}
+		stop = *from;
+		p = b;
+	}
+	return false;
+}
+
+int
+store_encode_values(const struct corral_channel *v, size_t n,
+    unsigned char **out, size_t *len)
+{
+	size_t i, total = 4, cl, vl, tl, dl;
+	unsigned char *b, *p;
+	bool empty;
+
+	*out = NULL;
+	*len = 0;
+	if (n == 0)
+		return CORRAL_OK;
+	for (i = 0; i < n; i++) {
+		tl = v[i].type != NULL ? strlen(v[i].type) + 1 : 0;
+		dl = tl > 0 && store_value_empty(v[i].type, tl - 1) ? 0 :
+		    v[i].len;
+		if (dl > SIZE_MAX / 4 || total > SIZE_MAX / 4)
+			return CORRAL_ENOMEM;
+		total += strlen(v[i].channel) + strlen(v[i].version) + 11 +
+		    tl + dl;
+	}
+	if ((b = malloc(total)) == NULL)
+		return CORRAL_ENOMEM;
+	for (p = b, i = 0; i < n; i++) {
+		cl = strlen(v[i].channel) + 1;
+		vl = strlen(v[i].version) + 1;
+		memcpy(p, v[i].channel, cl);
+		memcpy(p + cl, v[i].version, vl);
+		p += cl + vl;
+		empty = false;
+		if (v[i].type != NULL) {
+			tl = strlen(v[i].type) + 1;
+			empty = store_value_empty(v[i].type, tl - 1);
+			*p++ = 't';
+			memcpy(p, v[i].type, tl);
+			p += tl;
+		} else
+			*p++ = 'n';
+		/* "empty" keeps no value, whatever was given. */
+		dl = empty ? 0 : v[i].len;
+		put_le(p, dl, 8);
+		if (dl > 0)
+			memcpy(p + 8, v[i].value, dl);
+		p += 8 + dl;
+	}
+	*len = seal(b, (size_t)(p - b));
+	*out = b;
+	return CORRAL_OK;
+}
+
+int
+store_encode_spec(const struct corral_channel *c, size_t n,
+    const unsigned char *vals, size_t vallen, char **out, size_t *len)
+{
+	const unsigned char *from = vals, *end = NULL;
+	struct store_val v;
+	size_t i, total = 0, cl, vl;
+	char *b, *p;
+
+	*out = NULL;
+	*len = 0;
+	if (n == 0)
+		return CORRAL_OK;
+	if (vals != NULL)
+		end = vals + vallen - 4;
+	for (i = 0; i < n; i++)
+		total += strlen(c[i].channel) + strlen(c[i].version) + 3;
+	if ((b = malloc(total)) == NULL)
+		return CORRAL_ENOMEM;
+	for (p = b, i = 0; i < n; i++) {
+		cl = strlen(c[i].channel);
+		vl = strlen(c[i].version);
+		memcpy(p, c[i].channel, cl + 1);
+		memcpy(p + cl + 1, c[i].version, vl + 1);
+		p += cl + vl + 2;
+		*p++ = vals != NULL && values_find(vals, end, &from,
+		    c[i].channel, cl, c[i].version, vl, &v) ? 's' : 'p';
+	}
+	*out = b;
+	*len = total;
+	return CORRAL_OK;
+}
+
+int
+store_merge_values(const unsigned char *nb, size_t nlen,
+    const unsigned char *ob, size_t olen, unsigned char **out, size_t *len)
+{
+	const unsigned char *p, *q, *from = nb, *nend = NULL, *oend = NULL;
+	struct store_val v, w;
+	unsigned char *b, *d;
+
+	*out = NULL;
+	*len = 0;
+	if (!store_blob_ok(ob, olen))
+		ob = NULL;
+	if (nb == NULL && ob == NULL)
+		return CORRAL_OK;
+	if ((b = malloc((nb ? nlen : 4) + (ob ? olen : 0))) == NULL)
+		return CORRAL_ENOMEM;
+	d = b;
+	if (nb != NULL) {
+		nend = nb + nlen - 4;
+		memcpy(d, nb, nlen - 4);
+		d += nlen - 4;
+	}
+	if (ob != NULL)
+		oend = ob + olen - 4;
+	for (p = ob; ob != NULL; ) {
+		q = p;
+		if (!values_next(&p, oend, &v))
+			break;
+		if (nb != NULL && values_find(nb, nend, &from, v.channel,
+		    v.clen, v.version, v.vlen, &w))
+			continue;
+		memcpy(d, q, (size_t)(p - q));
+		d += p - q;
+	}
+	*len = seal(b, (size_t)(d - b));
+	*out = b;
+	return CORRAL_OK;
+}
+
+/* One stored version: channel, version, origin ("": the row itself). */
+struct sver {
+	const char *ch, *ver, *origin;
+	size_t cl, vl, ol;
+};
+
+static bool
+vers_next(const unsigned char **p, const unsigned char *end, struct sver *e)
+{
+	return next_str(p, end, &e->ch, &e->cl) &&
+	    next_str(p, end, &e->ver, &e->vl) &&
+	    next_str(p, end, &e->origin, &e->ol);
+}
+
+/* The entry of channel ch, looked for as values_find does. */
+static bool
+vers_find(const unsigned char *b, const unsigned char *end,
+    const unsigned char **from, const char *ch, size_t cl, struct sver *out)
+{
+	const unsigned char *p = *from, *stop = NULL;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		while (p != stop && vers_next(&p, end, out))
+			if (same(out->ch, out->cl, ch, cl)) {
+				*from = p;
+				return true;
+			}
+		stop = *from;
+		p = b;
+	}
+	return false;
+}
+
+int
+store_resolve(const char *spec, size_t slen, const char *parent,
+    size_t plen, const unsigned char *pvers, size_t pvlen,
+    unsigned char **out, size_t *len)
+{
+	const unsigned char *p = (const unsigned char *)spec, *end = p + slen;
+	const unsigned char *pend = NULL, *from = pvers;
+	const char *ch, *ver, *origin;
+	size_t cl, vl, ol, cap = slen + 64, n = 0, need;
+	struct sver e;
+	unsigned char *b, *nb;
+
+	*out = NULL;
+	*len = 0;
+	if (pvers != NULL) {
+		if (!store_blob_ok(pvers, pvlen))
+			return CORRAL_ECORRUPT;
+		pend = pvers + pvlen - 4;
+	}
+	if ((b = malloc(cap)) == NULL)
+		return CORRAL_ENOMEM;
+	while (next_str(&p, end, &ch, &cl) && next_str(&p, end, &ver, &vl) &&
+	    p < end) {
+		origin = "";
+		ol = 0;
+		if (*p++ != 's') {
+			if (pvers == NULL || parent == NULL ||
+			    !vers_find(pvers, pend, &from, ch, cl, &e) ||
+			    !same(e.ver, e.vl, ver, vl))
+				continue; /* no origin: left out */
+			origin = e.ol > 0 ? e.origin : parent;
+			ol = e.ol > 0 ? e.ol : plen;
+		}
+		need = cl + vl + ol + 3;
+		if (cap - n < need + 4) {
+			cap = (cap + need + 4) * 2;
+			if ((nb = realloc(b, cap)) == NULL) {
+				free(b);
+				return CORRAL_ENOMEM;
+			}
+			b = nb;
+		}
+		memcpy(b + n, ch, cl);
+		b[n + cl] = '\0';
+		n += cl + 1;
+		memcpy(b + n, ver, vl);
+		b[n + vl] = '\0';
+		n += vl + 1;
+		memcpy(b + n, origin, ol);
+		b[n + ol] = '\0';
+		n += ol + 1;
+	}
+	*len = seal(b, n);
+	*out = b;
+	return CORRAL_OK;
+}
+
+int
+store_read_channels(struct tbuf *tb, const unsigned char *vers,
+    size_t vlen, const unsigned char *vals, size_t vallen,
+    store_origin_fn origin, void *arg)
+{
+	const unsigned char *p, *end, *ob = NULL, *from = NULL;
+	const unsigned char *own_end = NULL, *own_from = vals;
+	const char *cur = NULL;
+	size_t olen = 0, curlen = 0;
+	struct sver e;
+	struct store_val v;
+	int rc;
+
+	if (vers == NULL)
+		return CORRAL_OK;
+	if (!store_blob_ok(vers, vlen) ||
+	    (vals != NULL && !store_blob_ok(vals, vallen))) {
+		tb->corrupt = true;
+		return CORRAL_OK;
+	}
+	if (vals != NULL)
+		own_end = vals + vallen - 4;
+	end = vers + vlen - 4;
+	for (p = vers; vers_next(&p, end, &e); ) {
+		if (e.ol == 0) {
+			if (vals == NULL || !values_find(vals, own_end,
+			    &own_from, e.ch, e.cl, e.ver, e.vl, &v))
+				continue;
+		} else {
+			/* Consecutive channels mostly share an origin. */
+			if (cur == NULL || !same(cur, curlen, e.origin, e.ol)) {
+				cur = e.origin;
+				curlen = e.ol;
+				rc = origin(arg, e.origin, e.ol, &ob, &olen);
+				if (rc == CORRAL_ECORRUPT) {
+					tb->corrupt = true;
+					return CORRAL_OK;
+				}
+				if (rc == CORRAL_NOTFOUND)
+					ob = NULL;
+				else if (rc != CORRAL_OK)
+					return rc;
+				from = ob;
+			}
+			if (ob == NULL || !values_find(ob, ob + olen - 4, &from,
+			    e.ch, e.cl, e.ver, e.vl, &v))
+				continue;
+		}
+		if (store_value_empty(v.type, v.tlen))
+			continue;
+		tb_add_channel(tb, e.ch, e.cl, e.ver, e.vl, v.type, v.tlen,
+		    v.value, v.len);
+	}
+	return CORRAL_OK;
+}
+
+bool
+store_value_empty(const char *type, size_t tlen)
+{
+	return type != NULL && tlen == 5 && memcmp(type, "empty", 5) == 0;
 }
 
 int
@@ -255,7 +653,9 @@ store_init(struct corral_store *s, const struct store_ops *ops)
 	uint64_t seed;
 
 	s->ops = ops;
+	s->tb = NULL;
 	s->in_list = false;
+	s->gen = 0;
 	snprintf(s->errmsg, sizeof(s->errmsg), "no error");
 	/* Two processes making ids in the same 100 ns must not collide. */
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) !=
@@ -398,6 +798,41 @@ check_key(struct corral_store *s, const char *what, const char *k,
 	return CORRAL_OK;
 }
 
+/* A string that may be empty but not NULL (a channel, a version). */
+static int
+check_name(struct corral_store *s, const char *what, size_t i,
+    const char *field, const char *k)
+{
+	if (k == NULL)
+		return store_fail(s, CORRAL_EINVAL, "%s %zu has no %s", what,
+		    i, field);
+	if (strnlen(k, CORRAL_KEY_MAX + 1) > CORRAL_KEY_MAX)
+		return store_fail(s, CORRAL_EINVAL, "%s %zu: its %s is longer "
+		    "than %d bytes", what, i, field, CORRAL_KEY_MAX);
+	return CORRAL_OK;
+}
+
+/* A list of channels: what (versions, values) names them in messages. */
+static int
+check_channels(struct corral_store *s, const char *what,
+    const struct corral_channel *c, size_t n, bool values)
+{
+	size_t i;
+	int rc;
+
+	if (c == NULL && n > 0)
+		return store_fail(s, CORRAL_EINVAL, "%s is NULL", what);
+	for (i = 0; i < n; i++) {
+		if ((rc = check_name(s, what, i, "channel", c[i].channel)) ||
+		    (rc = check_name(s, what, i, "version", c[i].version)))
+			return rc;
+		if (values && c[i].value == NULL && c[i].len > 0)
+			return store_fail(s, CORRAL_EINVAL,
+			    "%s %zu has a NULL value", what, i);
+	}
+	return CORRAL_OK;
+}
+
 static int
 check_idle(struct corral_store *s)
 {
@@ -424,7 +859,8 @@ corral_put(struct corral_store *s, const struct corral_ref *ref,
     const struct corral_checkpoint *cp, char *id_out, size_t idlen)
 {
 	struct store_put p;
-	char id[CORRAL_KEY_MAX + 1];
+	char id[CORRAL_KEY_MAX + 1], *spec = NULL;
+	unsigned char *vals = NULL;
 	int rc;
 
 	if ((rc = check_idle(s)) != CORRAL_OK)
@@ -441,6 +877,10 @@ corral_put(struct corral_store *s, const struct corral_ref *ref,
 		return rc;
 	if (cp->data == NULL && cp->len > 0)
 		return store_fail(s, CORRAL_EINVAL, "checkpoint data is NULL");
+	if ((rc = check_channels(s, "versions", cp->versions, cp->nversions,
+	    false)) || (rc = check_channels(s, "values", cp->values,
+	    cp->nvalues, true)))
+		return rc;
 	if (id_out != NULL && idlen < (cp->id != NULL ? strlen(cp->id) + 1 :
 	    CORRAL_ID_LEN))
 		return store_fail(s, CORRAL_EINVAL, "no room for the id");
@@ -453,12 +893,27 @@ corral_put(struct corral_store *s, const struct corral_ref *ref,
 	p.len = cp->len;
 	p.metadata = cp->metadata != NULL ? cp->metadata : "{}";
 	p.mlen = strlen(p.metadata);
+	p.mtype = cp->metadata_type;
+	p.versions = cp->versions;
+	p.nversions = cp->nversions;
+	if ((rc = store_encode_values(cp->values, cp->nvalues, &vals,
+	    &p.vallen)) != CORRAL_OK || (rc = store_encode_spec(cp->versions,
+	    cp->nversions, vals, p.vallen, &spec, &p.slen)) != CORRAL_OK) {
+		free(vals);
+		return store_fail(s, rc, "put: out of memory");
+	}
+	p.vals = vals;
+	p.spec = spec;
 	p.crc = store_crc_checkpoint(p.type, p.type ? strlen(p.type) : 0,
-	    p.data, p.len, p.metadata, p.mlen);
+	    p.data, p.len, p.metadata, p.mlen, p.mtype,
+	    p.mtype ? strlen(p.mtype) : 0, spec != NULL, vals != NULL);
 	p.now_ms = wall_ms();
 	p.id_out = id;
+	s->gen++;
 	if ((rc = s->ops->put(s, &p)) == CORRAL_OK && id_out != NULL)
 		memcpy(id_out, id, strlen(id) + 1);
+	free(vals);
+	free(spec);
 	return rc;
 }
 
@@ -503,14 +958,258 @@ corral_list(struct corral_store *s, const struct corral_list_opts *opts,
 	if (o.thread_id != NULL && *o.thread_id == '\0')
 		o.thread_id = NULL;
 	s->in_list = true;
-	rc = s->ops->list(s, &o, fn, arg);
+	rc = s->ops->list(s, &o, NULL, fn, arg);
 	s->in_list = false;
 	return rc;
+}
+
+/*
+ * A cursor reads pages: list with the keyset of the last tuple given, and
+ * a limit of a page, its tuples copied (the backend's buffer is reused by
+ * every call).  A page read before a write through the store (gen moved)
+ * is dropped and read again from the last key: so what next gives is the
+ * store as it is at that call.  Writes by other handles or processes are
+ * seen page by page.
+ */
+#define CURSOR_PAGE 100
+
+struct corral_cursor {
+	struct corral_store *s;
+	struct corral_list_opts o;  /* strings owned */
+	struct corral_tuple **page; /* page[at..n) still to give */
+	size_t n, at, cap;
+	struct corral_tuple *cur;   /* the tuple given last: the next page
+				       resumes after its key */
+	uint64_t gen;               /* the store's gen when page was read */
+	unsigned given;             /* toward o.limit */
+	bool done;                  /* the last page read was short */
+	int err;                    /* an allocation failed in the callback */
+};
+
+static char *
+dup_or_null(const char *v, bool *fail)
+{
+	char *d;
+
+	if (v == NULL)
+		return NULL;
+	if ((d = strdup(v)) == NULL)
+		*fail = true;
+	return d;
+}
+
+/* A tuple, its writes, channels and strings copied into one allocation. */
+static struct corral_tuple *
+tuple_dup(const struct corral_tuple *t)
+{
+	struct tbuf tb;
+	struct corral_tuple *out = NULL;
+	const struct corral_write *w;
+	const struct corral_channel *c;
+	size_t i;
+
+	memset(&tb, 0, sizeof(tb));
+	tb_reset(&tb);
+	tb.thread = tb_str(&tb, t->thread_id);
+	tb.ns = tb_str(&tb, t->checkpoint_ns);
+	tb.id = tb_str(&tb, t->checkpoint_id);
+	tb.parent = tb_str(&tb, t->parent_id);
+	tb.created_ms = t->created_ms;
+	tb.corrupt = t->corrupt;
+	if (!t->corrupt) {
+		tb.type = tb_str(&tb, t->type);
+		tb.data = tb_add(&tb, t->data, t->len);
+		tb.dlen = t->len;
+		tb.meta = tb_str(&tb, t->metadata);
+		tb.mtype = tb_str(&tb, t->metadata_type);
+		for (i = 0; i < t->nwrites; i++) {
+			w = &t->writes[i];
+			tb_add_write(&tb, w->task_id, strlen(w->task_id),
+			    w->idx, w->channel, strlen(w->channel), w->type,
+			    w->type ? strlen(w->type) : 0, w->value, w->len,
+			    w->task_path, strlen(w->task_path));
+		}
+		for (i = 0; i < t->nchannels; i++) {
+			c = &t->channels[i];
+			tb_add_channel(&tb, c->channel, strlen(c->channel),
+			    c->version, strlen(c->version), c->type,
+			    c->type ? strlen(c->type) : 0, c->value, c->len);
+		}
+	}
+	if (tb_copy(&tb, &out) != CORRAL_OK)
+		out = NULL;
+	tb_free(&tb);
+	return out;
+}
+
+static void
+cursor_drop_page(struct corral_cursor *c)
+{
+	while (c->at < c->n)
+		free(c->page[c->at++]);
+	c->n = c->at = 0;
+}
+
+static int
+cursor_page_cb(void *arg, const struct corral_tuple *t)
+{
+	struct corral_cursor *c = arg;
+	struct corral_tuple **p;
+	size_t cap;
+
+	if (c->n == c->cap) {
+		cap = c->cap ? c->cap * 2 : 16;
+		if ((p = reallocarray(c->page, cap, sizeof(*p))) == NULL) {
+			c->err = CORRAL_ENOMEM;
+			return 1;
+		}
+		c->page = p;
+		c->cap = cap;
+	}
+	if ((c->page[c->n] = tuple_dup(t)) == NULL) {
+		c->err = CORRAL_ENOMEM;
+		return 1;
+	}
+	c->n++;
+	return 0;
+}
+
+/* Reads the page after the last tuple given.  0 or an error. */
+static int
+cursor_fill(struct corral_cursor *c)
+{
+	struct corral_store *s = c->s;
+	struct corral_list_opts o = c->o;
+	struct store_after a;
+	unsigned want = CURSOR_PAGE;
+	int rc;
+
+	cursor_drop_page(c);
+	c->gen = s->gen;
+	c->err = CORRAL_OK;
+	if (o.limit > 0) {
+		if (c->given >= o.limit) {
+			c->done = true;
+			return CORRAL_OK;
+		}
+		if (o.limit - c->given < want)
+			want = o.limit - c->given;
+	}
+	o.limit = want;
+	if (c->cur != NULL) {
+		a.id = c->cur->checkpoint_id;
+		a.thread = c->cur->thread_id;
+		a.ns = c->cur->checkpoint_ns;
+	}
+	s->in_list = true;
+	rc = s->ops->list(s, &o, c->cur != NULL ? &a : NULL, cursor_page_cb,
+	    c);
+	s->in_list = false;
+	if (rc == CORRAL_OK && c->err != CORRAL_OK)
+		rc = store_fail(s, c->err, "list: out of memory");
+	if (rc != CORRAL_OK) {
+		cursor_drop_page(c);
+		return rc;
+	}
+	c->done = c->n < want;
+	return CORRAL_OK;
+}
+
+int
+corral_list_next(struct corral_cursor *c, const struct corral_tuple **out)
+{
+	struct corral_store *s = c->s;
+	struct corral_tuple *t;
+	int rc;
+
+	*out = NULL;
+	if ((rc = check_idle(s)) != CORRAL_OK)
+		return rc;
+	/* A write since the page was read: read on from the last key. */
+	if (c->gen != s->gen || (c->at == c->n && !c->done))
+		if ((rc = cursor_fill(c)) != CORRAL_OK)
+			return rc;
+	if (c->at == c->n)
+		return CORRAL_NOTFOUND;
+	t = c->page[c->at++];
+	free(c->cur);
+	c->cur = t;
+	c->given++;
+	*out = t;
+	if (t->corrupt)
+		return store_fail(s, CORRAL_ECORRUPT,
+		    "checkpoint %s of thread %s: checksum mismatch",
+		    t->checkpoint_id, t->thread_id);
+	return CORRAL_OK;
+}
+
+void
+corral_list_close(struct corral_cursor *c)
+{
+	if (c == NULL)
+		return;
+	cursor_drop_page(c);
+	free(c->page);
+	free(c->cur);
+	free((char *)c->o.thread_id);
+	free((char *)c->o.checkpoint_ns);
+	free((char *)c->o.before);
+	free((char *)c->o.filter);
+	free(c);
+}
+
+int
+corral_list_open(struct corral_store *s, const struct corral_list_opts *opts,
+    struct corral_cursor **out)
+{
+	struct corral_list_opts o = { 0 };
+	struct corral_cursor *c;
+	bool fail = false;
+	int rc;
+
+	*out = NULL;
+	if ((rc = check_idle(s)) != CORRAL_OK)
+		return rc;
+	if (opts != NULL)
+		o = *opts;
+	if ((rc = check_key(s, "thread_id", o.thread_id, false)) ||
+	    (rc = check_key(s, "checkpoint_ns", o.checkpoint_ns, false)) ||
+	    (rc = check_key(s, "before", o.before, false)))
+		return rc;
+	if (o.thread_id != NULL && *o.thread_id == '\0')
+		o.thread_id = NULL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return store_fail(s, CORRAL_ENOMEM, "list: out of memory");
+	c->s = s;
+	c->o.thread_id = dup_or_null(o.thread_id, &fail);
+	c->o.checkpoint_ns = dup_or_null(o.checkpoint_ns, &fail);
+	c->o.before = dup_or_null(o.before, &fail);
+	c->o.filter = dup_or_null(o.filter, &fail);
+	c->o.limit = o.limit;
+	if (fail) {
+		corral_list_close(c);
+		return store_fail(s, CORRAL_ENOMEM, "list: out of memory");
+	}
+	/* A filter that is not an object fails here, not at the first next. */
+	if (c->o.filter != NULL && (rc = cursor_fill(c)) != CORRAL_OK) {
+		corral_list_close(c);
+		return rc;
+	}
+	*out = c;
+	return CORRAL_OK;
 }
 
 int
 corral_put_writes(struct corral_store *s, const struct corral_ref *ref,
     const char *task_id, const struct corral_write *writes, size_t n)
+{
+	return corral_put_writes_path(s, ref, task_id, NULL, writes, n);
+}
+
+int
+corral_put_writes_path(struct corral_store *s, const struct corral_ref *ref,
+    const char *task_id, const char *task_path,
+    const struct corral_write *writes, size_t n)
 {
 	size_t i;
 	int rc;
@@ -525,22 +1224,59 @@ corral_put_writes(struct corral_store *s, const struct corral_ref *ref,
 		return rc;
 	if (task_id == NULL)
 		return store_fail(s, CORRAL_EINVAL, "task_id is required");
-	if ((rc = check_key(s, "task_id", task_id, false)) != CORRAL_OK)
+	if ((rc = check_key(s, "task_id", task_id, false)) != CORRAL_OK ||
+	    (rc = check_key(s, "task_path", task_path, false)) != CORRAL_OK)
 		return rc;
 	if (writes == NULL && n > 0)
 		return store_fail(s, CORRAL_EINVAL, "writes is NULL");
 	for (i = 0; i < n; i++) {
-		if (writes[i].channel == NULL)
-			return store_fail(s, CORRAL_EINVAL,
-			    "write %zu has no channel", i);
+		if ((rc = check_name(s, "write", i, "channel",
+		    writes[i].channel)) != CORRAL_OK)
+			return rc;
 		if (writes[i].value == NULL && writes[i].len > 0)
 			return store_fail(s, CORRAL_EINVAL,
 			    "write %zu has a NULL value", i);
 	}
 	if (n == 0)
 		return CORRAL_OK;
+	s->gen++;
 	return s->ops->put_writes(s, ref->thread_id, ns_of(ref->checkpoint_ns),
-	    ref->checkpoint_id, task_id, writes, n);
+	    ref->checkpoint_id, task_id, task_path != NULL ? task_path : "",
+	    writes, n);
+}
+
+int
+corral_get_writes(struct corral_store *s, const struct corral_ref *ref,
+    const char *channel, struct corral_write **out, size_t *n)
+{
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = check_idle(s)) != CORRAL_OK)
+		return rc;
+	if (ref == NULL)
+		return store_fail(s, CORRAL_EINVAL, "no ref");
+	if ((rc = check_key(s, "thread_id", ref->thread_id, true)) ||
+	    (rc = check_key(s, "checkpoint_ns", ref->checkpoint_ns, false)) ||
+	    (rc = check_key(s, "checkpoint_id", ref->checkpoint_id, true)))
+		return rc;
+	if (channel != NULL && strnlen(channel, CORRAL_KEY_MAX + 1) >
+	    CORRAL_KEY_MAX)
+		return store_fail(s, CORRAL_EINVAL,
+		    "channel is longer than %d bytes", CORRAL_KEY_MAX);
+	if ((rc = s->ops->get_writes(s, ref->thread_id,
+	    ns_of(ref->checkpoint_ns), ref->checkpoint_id, channel)) !=
+	    CORRAL_OK)
+		return rc;
+	if (s->tb->corrupt)
+		return store_fail(s, CORRAL_ECORRUPT, "a write of checkpoint "
+		    "%s of thread %s: checksum mismatch", ref->checkpoint_id,
+		    ref->thread_id);
+	if (tb_copy_writes(s->tb, out, n) != CORRAL_OK)
+		return store_fail(s, CORRAL_ENOMEM,
+		    "get_writes: out of memory");
+	return CORRAL_OK;
 }
 
 int
@@ -551,6 +1287,7 @@ corral_delete_thread(struct corral_store *s, const char *thread_id)
 	if ((rc = check_idle(s)) != CORRAL_OK ||
 	    (rc = check_key(s, "thread_id", thread_id, true)) != CORRAL_OK)
 		return rc;
+	s->gen++;
 	return s->ops->delete_thread(s, thread_id);
 }
 
@@ -588,8 +1325,9 @@ tb_reset(struct tbuf *tb)
 {
 	tb->len = 0;
 	tb->nw = 0;
+	tb->nc = 0;
 	tb->thread = tb->ns = tb->id = tb->parent = TB_NULL;
-	tb->type = tb->data = tb->meta = TB_NULL;
+	tb->type = tb->data = tb->meta = tb->mtype = TB_NULL;
 	tb->dlen = 0;
 	tb->created_ms = 0;
 	tb->corrupt = false;
@@ -621,7 +1359,7 @@ tb_str(struct tbuf *tb, const char *s)
 void
 tb_add_write(struct tbuf *tb, const char *task, size_t tlen, int idx,
     const char *channel, size_t clen, const char *type, size_t tylen,
-    const void *value, size_t len)
+    const void *value, size_t len, const char *path, size_t plen)
 {
 	struct tb_write *w;
 	struct corral_write *o;
@@ -650,14 +1388,99 @@ tb_add_write(struct tbuf *tb, const char *task, size_t tlen, int idx,
 	w->type = tb_add(tb, type, tylen);
 	w->value = tb_add(tb, value != NULL ? value : "", len);
 	w->len = len;
+	w->path = path != NULL ? tb_add(tb, path, plen) : tb_add(tb, "", 0);
+}
+
+void
+tb_add_channel(struct tbuf *tb, const char *channel, size_t clen,
+    const char *version, size_t vlen, const char *type, size_t tlen,
+    const void *value, size_t len)
+{
+	struct tb_chan *c;
+	struct corral_channel *o;
+	size_t cap;
+
+	if (tb->nomem)
+		return;
+	if (tb->nc == tb->capc) {
+		cap = tb->capc ? tb->capc * 2 : 16;
+		if ((c = reallocarray(tb->c, cap, sizeof(*c))) == NULL) {
+			tb->nomem = true;
+			return;
+		}
+		tb->c = c;
+		if ((o = reallocarray(tb->cout, cap, sizeof(*o))) == NULL) {
+			tb->nomem = true;
+			return;
+		}
+		tb->cout = o;
+		tb->capc = cap;
+	}
+	c = &tb->c[tb->nc++];
+	c->channel = tb_add(tb, channel, clen);
+	c->version = tb_add(tb, version, vlen);
+	c->type = tb_add(tb, type, tlen);
+	c->value = tb_add(tb, value != NULL ? value : "", len);
+	c->len = len;
+}
+
+/* LangGraph's MemorySaver's order of writes: (task_path, task_id, idx). */
+static int
+tb_write_cmp(const struct tbuf *tb, const struct tb_write *a,
+    const struct tb_write *b)
+{
+	int c;
+
+	if ((c = strcmp(tb->b + a->path, tb->b + b->path)) != 0 ||
+	    (c = strcmp(tb->b + a->task, tb->b + b->task)) != 0)
+		return c;
+	return (a->idx > b->idx) - (a->idx < b->idx);
+}
+
+/*
+ * Insertion sort: the backends read writes in (task_id, idx) order, which
+ * is already the order unless tasks have different paths.
+ */
+static void
+tb_sort_writes(struct tbuf *tb)
+{
+	struct tb_write t;
+	size_t i, j;
+
+	for (i = 1; i < tb->nw; i++) {
+		if (tb_write_cmp(tb, &tb->w[i - 1], &tb->w[i]) <= 0)
+			continue;
+		t = tb->w[i];
+		for (j = i; j > 0 && tb_write_cmp(tb, &tb->w[j - 1], &t) > 0;
+		    j--)
+			tb->w[j] = tb->w[j - 1];
+		tb->w[j] = t;
+	}
+}
+
+#define P(off) ((off) == TB_NULL ? NULL : base + (off))
+
+static void
+tb_point_writes(const struct tbuf *tb, char *base, struct corral_write *ws)
+{
+	size_t i;
+
+	for (i = 0; i < tb->nw; i++) {
+		ws[i].task_id = P(tb->w[i].task);
+		ws[i].channel = P(tb->w[i].channel);
+		ws[i].idx = tb->w[i].idx;
+		ws[i].type = P(tb->w[i].type);
+		ws[i].value = P(tb->w[i].value);
+		ws[i].len = tb->w[i].len;
+		ws[i].task_path = P(tb->w[i].path);
+	}
 }
 
 /* The tuple's pointers into base, which holds a copy of tb->b. */
 static void
 tb_point(const struct tbuf *tb, char *base, struct corral_tuple *t,
-    struct corral_write *ws)
+    struct corral_write *ws, struct corral_channel *cs)
 {
-#define P(off) ((off) == TB_NULL ? NULL : base + (off))
 	size_t i;
 
 	memset(t, 0, sizeof(*t));
@@ -673,25 +1496,29 @@ tb_point(const struct tbuf *tb, char *base, struct corral_tuple *t,
 	t->data = P(tb->data);
 	t->len = tb->dlen;
 	t->metadata = P(tb->meta);
+	t->metadata_type = P(tb->mtype);
 	t->writes = tb->nw > 0 ? ws : NULL;
 	t->nwrites = tb->nw;
-	for (i = 0; i < tb->nw; i++) {
-		ws[i].task_id = P(tb->w[i].task);
-		ws[i].channel = P(tb->w[i].channel);
-		ws[i].idx = tb->w[i].idx;
-		ws[i].type = P(tb->w[i].type);
-		ws[i].value = P(tb->w[i].value);
-		ws[i].len = tb->w[i].len;
+	tb_point_writes(tb, base, ws);
+	t->channels = tb->nc > 0 ? cs : NULL;
+	t->nchannels = tb->nc;
+	for (i = 0; i < tb->nc; i++) {
+		cs[i].channel = P(tb->c[i].channel);
+		cs[i].version = P(tb->c[i].version);
+		cs[i].type = P(tb->c[i].type);
+		cs[i].value = P(tb->c[i].value);
+		cs[i].len = tb->c[i].len;
 	}
-#undef P
 }
+#undef P
 
 int
 tb_view(struct tbuf *tb, struct corral_tuple *t)
 {
 	if (tb->nomem)
 		return CORRAL_ENOMEM;
-	tb_point(tb, tb->b, t, tb->out);
+	tb_sort_writes(tb);
+	tb_point(tb, tb->b, t, tb->out, tb->cout);
 	return CORRAL_OK;
 }
 
@@ -700,19 +1527,46 @@ tb_copy(struct tbuf *tb, struct corral_tuple **out)
 {
 	struct corral_tuple *t;
 	struct corral_write *ws;
-	size_t head, nw;
+	struct corral_channel *cs;
+	size_t head, nw, nc;
 
 	*out = NULL;
 	if (tb->nomem)
 		return CORRAL_ENOMEM;
+	tb_sort_writes(tb);
 	nw = tb->corrupt ? 0 : tb->nw;
-	head = sizeof(*t) + nw * sizeof(*ws);
+	nc = tb->corrupt ? 0 : tb->nc;
+	head = sizeof(*t) + nw * sizeof(*ws) + nc * sizeof(*cs);
 	if ((t = malloc(head + tb->len)) == NULL)
 		return CORRAL_ENOMEM;
 	ws = (struct corral_write *)(t + 1);
+	cs = (struct corral_channel *)(ws + nw);
 	memcpy((char *)t + head, tb->b, tb->len);
-	tb_point(tb, (char *)t + head, t, ws);
+	tb_point(tb, (char *)t + head, t, ws, cs);
 	*out = t;
+	return CORRAL_OK;
+}
+
+int
+tb_copy_writes(struct tbuf *tb, struct corral_write **out, size_t *n)
+{
+	struct corral_write *ws;
+	size_t head;
+
+	*out = NULL;
+	*n = 0;
+	if (tb->nomem)
+		return CORRAL_ENOMEM;
+	if (tb->nw == 0)
+		return CORRAL_OK;
+	tb_sort_writes(tb);
+	head = tb->nw * sizeof(*ws);
+	if ((ws = malloc(head + tb->len)) == NULL)
+		return CORRAL_ENOMEM;
+	memcpy((char *)ws + head, tb->b, tb->len);
+	tb_point_writes(tb, (char *)ws + head, ws);
+	*out = ws;
+	*n = tb->nw;
 	return CORRAL_OK;
 }
 
@@ -722,5 +1576,7 @@ tb_free(struct tbuf *tb)
 	free(tb->b);
 	free(tb->w);
 	free(tb->out);
+	free(tb->c);
+	free(tb->cout);
 	memset(tb, 0, sizeof(*tb));
 }

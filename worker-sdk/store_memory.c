@@ -14,9 +14,11 @@
 
 /* A checkpoint and its strings, in one allocation. */
 struct mcp {
-	const char *id, *parent, *type, *meta;
+	const char *id, *parent, *type, *meta, *mtype;
+	const unsigned char *vers; /* stored versions (store_resolve); NULL */
+	const unsigned char *vals; /* inline values; NULL: none */
 	const unsigned char *data;
-	size_t len, mlen;
+	size_t len, mlen, vlen, vallen;
 	int64_t created_ms;
 	uint32_t crc;
 	char mem[];
@@ -24,7 +26,7 @@ struct mcp {
 
 /* A write and its strings, in one allocation. */
 struct mwr {
-	const char *task, *channel, *type;
+	const char *task, *channel, *type, *path;
 	const unsigned char *value;
 	size_t len;
 	int idx;
@@ -234,10 +236,16 @@ mem_put(struct corral_store *base, const struct store_put *p)
 {
 	struct mem_store *s = (struct mem_store *)base;
 	struct mgroup *g;
-	struct mcp *c;
-	size_t i, il, pl, tl;
+	struct mcp *c, *old = NULL;
+	const struct mcp *par;
+	const unsigned char *vals = p->vals;
+	unsigned char *merged = NULL, *vers = NULL;
+	const char *spec = p->spec;
+	char *respec = NULL, *m;
+	size_t i, il, pl, tl, mtl, slen = p->slen, vallen = p->vallen, vlen = 0;
+	uint32_t crc = p->crc;
 	bool found;
-	char *m;
+	int rc;
 
 	if ((g = group_get(s, p->thread, p->ns, true)) == NULL ||
 	    !grow(&g->c, g->nc, &g->capc, sizeof(*g->c)))
@@ -247,12 +255,43 @@ mem_put(struct corral_store *base, const struct store_put *p)
 		    g->nc > 0 ? g->c[g->nc - 1]->id : NULL);
 	else
 		memcpy(p->id_out, p->id, strlen(p->id) + 1);
+	i = cp_find(g, p->id_out, &found);
+	tl = p->type != NULL ? strlen(p->type) : 0;
+	mtl = p->mtype != NULL ? strlen(p->mtype) : 0;
+	if (found && (old = g->c[i])->vals != NULL) {
+		/* Checkpoints naming the row replaced keep their values. */
+		if ((rc = store_merge_values(p->vals, p->vallen, old->vals,
+		    old->vallen, &merged, &vallen)) != CORRAL_OK ||
+		    (rc = store_encode_spec(p->versions, p->nversions, merged,
+		    vallen, &respec, &slen)) != CORRAL_OK)
+			goto fail;
+		vals = merged;
+		spec = respec;
+		crc = store_crc_checkpoint(p->type, tl, p->data, p->len,
+		    p->metadata, p->mlen, p->mtype, mtl, spec != NULL,
+		    vals != NULL);
+	}
+	par = NULL;
+	if (p->parent != NULL) {
+		size_t j = cp_find(g, p->parent, &found);
+
+		par = found ? g->c[j] : NULL;
+	}
+	if (spec != NULL && (rc = store_resolve(spec, slen, p->parent,
+	    p->parent ? strlen(p->parent) : 0, par ? par->vers : NULL,
+	    par ? par->vlen : 0, &vers, &vlen)) != CORRAL_OK) {
+		if (rc == CORRAL_ECORRUPT)
+			rc = store_fail(base, rc, "put: the versions of parent "
+			    "%s fail their checksum", p->parent);
+		goto fail;
+	}
 	il = strlen(p->id_out);
 	pl = p->parent != NULL ? strlen(p->parent) : 0;
-	tl = p->type != NULL ? strlen(p->type) : 0;
-	if ((c = malloc(sizeof(*c) + il + pl + tl + p->len + p->mlen + 5)) ==
-	    NULL)
-		return nomem(s, "put");
+	if ((c = malloc(sizeof(*c) + il + pl + tl + p->len + p->mlen + mtl +
+	    vlen + vallen + 8)) == NULL) {
+		rc = CORRAL_ENOMEM;
+		goto fail;
+	}
 	m = c->mem;
 	c->id = put_str(&m, p->id_out, il);
 	c->parent = put_str(&m, p->parent, pl);
@@ -261,8 +300,17 @@ mem_put(struct corral_store *base, const struct store_put *p)
 	c->len = p->len;
 	c->meta = put_str(&m, p->metadata, p->mlen);
 	c->mlen = p->mlen;
+	c->mtype = put_str(&m, p->mtype, mtl);
+	c->vers = (const unsigned char *)put_str(&m, (const char *)vers, vlen);
+	c->vlen = vlen;
+	c->vals = (const unsigned char *)put_str(&m, (const char *)vals,
+	    vallen);
+	c->vallen = vallen;
 	c->created_ms = p->now_ms;
-	c->crc = p->crc;
+	c->crc = crc;
+	free(merged);
+	free(respec);
+	free(vers);
 	i = cp_find(g, c->id, &found);
 	if (found) {
 		free(g->c[i]);
@@ -273,6 +321,60 @@ mem_put(struct corral_store *base, const struct store_put *p)
 	g->c[i] = c;
 	g->nc++;
 	return CORRAL_OK;
+
+fail:
+	free(merged);
+	free(respec);
+	free(vers);
+	return rc == CORRAL_ENOMEM ? nomem(s, "put") : rc;
+}
+
+/*
+ * Adds the writes of ws (on channel only, unless NULL) to the tuple
+ * buffer; one that fails its checksum makes it corrupt.
+ */
+static void
+read_writes(struct tbuf *tb, const struct mwset *ws, const char *channel)
+{
+	const struct mwr *w;
+	size_t i, tl, pl;
+
+	for (i = 0; i < ws->n; i++) {
+		w = ws->w[i];
+		if (channel != NULL && strcmp(w->channel, channel) != 0)
+			continue;
+		tl = w->type != NULL ? strlen(w->type) : 0;
+		pl = strlen(w->path);
+		if (w->crc != store_crc_write(w->type, tl, w->channel,
+		    strlen(w->channel), w->value, w->len, w->path, pl)) {
+			tb->corrupt = true;
+			continue;
+		}
+		tb_add_write(tb, w->task, strlen(w->task), w->idx, w->channel,
+		    strlen(w->channel), w->type, tl, w->value, w->len, w->path,
+		    pl);
+	}
+}
+
+/* store_origin_fn: the inline values of checkpoint id of group arg. */
+static int
+origin_vals(void *arg, const char *id, size_t idlen,
+    const unsigned char **vals, size_t *len)
+{
+	const struct mgroup *g = arg;
+	const struct mcp *c;
+	size_t i;
+	bool found;
+
+	(void)idlen; /* NUL-terminated in the stored versions */
+	i = cp_find(g, id, &found);
+	if (!found || (c = g->c[i])->vals == NULL)
+		return CORRAL_NOTFOUND;
+	if (!store_blob_ok(c->vals, c->vallen))
+		return CORRAL_ECORRUPT;
+	*vals = c->vals;
+	*len = c->vallen;
+	return CORRAL_OK;
 }
 
 /* Copies checkpoint c of g and its writes into the tuple buffer. */
@@ -280,8 +382,6 @@ static void
 read_cp(struct mem_store *s, const struct mgroup *g, const struct mcp *c)
 {
 	struct tbuf *tb = &s->tb;
-	const struct mwset *ws;
-	const struct mwr *w;
 	size_t i, tl;
 	bool found;
 
@@ -293,7 +393,8 @@ read_cp(struct mem_store *s, const struct mgroup *g, const struct mcp *c)
 	tb->created_ms = c->created_ms;
 	tl = c->type != NULL ? strlen(c->type) : 0;
 	if (c->crc != store_crc_checkpoint(c->type, tl, c->data, c->len,
-	    c->meta, c->mlen)) {
+	    c->meta, c->mlen, c->mtype, c->mtype ? strlen(c->mtype) : 0,
+	    c->vers != NULL, c->vals != NULL)) {
 		tb->corrupt = true;
 		return;
 	}
@@ -301,21 +402,14 @@ read_cp(struct mem_store *s, const struct mgroup *g, const struct mcp *c)
 	tb->data = tb_add(tb, c->data, c->len);
 	tb->dlen = c->len;
 	tb->meta = tb_add(tb, c->meta, c->mlen);
+	tb->mtype = tb_str(tb, c->mtype);
+	/* Memory has no failure of its own: only ECORRUPT, kept in tb. */
+	(void)store_read_channels(tb, c->vers, c->vlen, c->vals, c->vallen,
+	    origin_vals, (void *)g);
 	i = wset_find(g, c->id, &found);
 	if (!found)
 		return;
-	ws = g->ws[i];
-	for (i = 0; i < ws->n; i++) {
-		w = ws->w[i];
-		tl = w->type != NULL ? strlen(w->type) : 0;
-		if (w->crc != store_crc_write(w->type, tl, w->channel,
-		    strlen(w->channel), w->value, w->len)) {
-			tb->corrupt = true;
-			continue;
-		}
-		tb_add_write(tb, w->task, strlen(w->task), w->idx, w->channel,
-		    strlen(w->channel), w->type, tl, w->value, w->len);
-	}
+	read_writes(tb, g->ws[i], NULL);
 }
 
 static int
@@ -382,10 +476,26 @@ match(struct mem_store *s, const struct mcp *c, const char *filter)
 	return rc;
 }
 
+/* Does (c's id, g's thread, g's namespace) come after a in list's order? */
+static bool
+after_ok(const struct mgroup *g, const struct mcp *c,
+    const struct store_after *a)
+{
+	int k;
+
+	if (a == NULL)
+		return true;
+	if ((k = strcmp(c->id, a->id)) != 0 ||
+	    (k = strcmp(g->thread, a->thread)) != 0)
+		return k < 0;
+	return strcmp(g->ns, a->ns) < 0;
+}
+
 /* list within one group: newest first is its own order, backwards. */
 static int
 list_group(struct mem_store *s, const struct mgroup *g,
-    const struct corral_list_opts *o, bool keys, store_list_fn fn, void *arg)
+    const struct corral_list_opts *o, const struct store_after *a,
+    bool keys, store_list_fn fn, void *arg)
 {
 	struct corral_tuple t;
 	size_t i, yielded = 0;
@@ -396,6 +506,8 @@ list_group(struct mem_store *s, const struct mgroup *g,
 	while (i-- > 0) {
 		if (o->limit > 0 && yielded == o->limit)
 			break;
+		if (!after_ok(g, g->c[i], a))
+			continue;
 		if (keys && (rc = match(s, g->c[i], o->filter)) <= 0) {
 			if (rc < 0)
 				return rc;
@@ -413,7 +525,7 @@ list_group(struct mem_store *s, const struct mgroup *g,
 
 static int
 mem_list(struct corral_store *base, const struct corral_list_opts *o,
-    store_list_fn fn, void *arg)
+    const struct store_after *a, store_list_fn fn, void *arg)
 {
 	struct mem_store *s = (struct mem_store *)base;
 	const struct mgroup *g;
@@ -440,7 +552,7 @@ mem_list(struct corral_store *base, const struct corral_list_opts *o,
 	 * back from before.  Otherwise gather and sort the candidates.
 	 */
 	if (o->thread_id != NULL && o->checkpoint_ns != NULL)
-		return found ? list_group(s, s->g[gi], o, keys, fn, arg) :
+		return found ? list_group(s, s->g[gi], o, a, keys, fn, arg) :
 		    CORRAL_OK;
 	for (; gi < gend; gi++) {
 		g = s->g[gi];
@@ -449,6 +561,8 @@ mem_list(struct corral_store *base, const struct corral_list_opts *o,
 			continue;
 		i = o->before != NULL ? cp_find(g, o->before, &found) : g->nc;
 		while (i-- > 0) {
+			if (!after_ok(g, g->c[i], a))
+				continue;
 			if (!grow(&s->cand, n, &s->capcand, sizeof(*s->cand)))
 				return nomem(s, "list");
 			s->cand[n].g = g;
@@ -476,31 +590,35 @@ mem_list(struct corral_store *base, const struct corral_list_opts *o,
 }
 
 static struct mwr *
-write_new(const char *task, int idx, const struct corral_write *w)
+write_new(const char *task, const char *path, int idx,
+    const struct corral_write *w)
 {
 	struct mwr *n;
 	size_t kl = strlen(task), cl = strlen(w->channel), tl;
+	size_t pl = strlen(path);
 	char *m;
 
 	tl = w->type != NULL ? strlen(w->type) : 0;
-	if ((n = malloc(sizeof(*n) + kl + cl + tl + w->len + 4)) == NULL)
+	if ((n = malloc(sizeof(*n) + kl + cl + tl + w->len + pl + 5)) == NULL)
 		return NULL;
 	m = n->mem;
 	n->task = put_str(&m, task, kl);
+	n->path = put_str(&m, path, pl);
 	n->channel = put_str(&m, w->channel, cl);
 	n->type = put_str(&m, w->type, tl);
 	n->value = (const unsigned char *)put_str(&m,
 	    w->value != NULL ? w->value : "", w->len);
 	n->len = w->len;
 	n->idx = idx;
-	n->crc = store_crc_write(n->type, tl, n->channel, cl, n->value, n->len);
+	n->crc = store_crc_write(n->type, tl, n->channel, cl, n->value, n->len,
+	    n->path, pl);
 	return n;
 }
 
 static int
 mem_put_writes(struct corral_store *base, const char *thread, const char *ns,
-    const char *id, const char *task, const struct corral_write *w,
-    size_t n)
+    const char *id, const char *task, const char *path,
+    const struct corral_write *w, size_t n)
 {
 	struct mem_store *s = (struct mem_store *)base;
 	struct mgroup *g;
@@ -537,8 +655,8 @@ mem_put_writes(struct corral_store *base, const char *thread, const char *ns,
 	if ((nw = calloc(n, sizeof(*nw))) == NULL)
 		return nomem(s, "put_writes");
 	for (i = 0; i < n; i++)
-		if ((nw[i] = write_new(task, store_write_idx(w[i].channel, i),
-		    &w[i])) == NULL) {
+		if ((nw[i] = write_new(task, path,
+		    store_write_idx(w[i].channel, i), &w[i])) == NULL) {
 			while (i-- > 0)
 				free(nw[i]);
 			free(nw);
@@ -560,6 +678,24 @@ mem_put_writes(struct corral_store *base, const char *thread, const char *ns,
 	}
 	free(nw);
 	return CORRAL_OK;
+}
+
+static int
+mem_get_writes(struct corral_store *base, const char *thread, const char *ns,
+    const char *id, const char *channel)
+{
+	struct mem_store *s = (struct mem_store *)base;
+	struct mgroup *g;
+	size_t i;
+	bool found;
+
+	tb_reset(&s->tb);
+	if ((g = group_get(s, thread, ns, false)) == NULL)
+		return CORRAL_OK;
+	i = wset_find(g, id, &found);
+	if (found)
+		read_writes(&s->tb, g->ws[i], channel);
+	return s->tb.nomem ? nomem(s, "get_writes") : CORRAL_OK;
 }
 
 static int
@@ -614,9 +750,31 @@ store_memory_poke(struct corral_store *base, const char *thread,
 	return CORRAL_OK;
 }
 
+int
+store_memory_poke_value(struct corral_store *base, const char *thread,
+    const char *ns, const char *id)
+{
+	struct mem_store *s = (struct mem_store *)base;
+	struct mgroup *g;
+	size_t i;
+	bool found;
+
+	if (base->ops->close != mem_close ||
+	    (g = group_get(s, thread, ns, false)) == NULL ||
+	    (i = cp_find(g, id, &found), !found) || g->c[i]->vals == NULL)
+		return CORRAL_NOTFOUND;
+	((unsigned char *)g->c[i]->vals)[0] ^= 0x01;
+	return CORRAL_OK;
+}
+
 static const struct store_ops memory_ops = {
-	mem_put, mem_get, mem_list, mem_put_writes, mem_delete_thread,
-	mem_close, NULL,
+	.put = mem_put,
+	.get = mem_get,
+	.list = mem_list,
+	.put_writes = mem_put_writes,
+	.get_writes = mem_get_writes,
+	.delete_thread = mem_delete_thread,
+	.close = mem_close,
 };
 
 int
@@ -629,6 +787,7 @@ corral_store_open_memory(struct corral_store **out)
 		return CORRAL_ENOMEM;
 	store_init(&s->base, &memory_ops);
 	tb_reset(&s->tb);
+	s->base.tb = &s->tb;
 	if (sqlite3_open_v2(":memory:", &s->json, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		mem_close(&s->base);

@@ -18,6 +18,21 @@
 /* How long a writer waits for the others before CORRAL_EBUSY, by default. */
 #define BUSY_TIMEOUT_MS 10000
 
+/*
+ * The layout of the tables, counted in corral_schema (absent: 1, the
+ * tables of LangGraph's SqliteSaver plus created_ms and checksum).  2
+ * added to checkpoints metadata_type, versions (each channel's version
+ * and the checkpoint whose row holds its value) and channel_values (the
+ * values its put gave, inline), and task_path to writes.  A database of a
+ * version newer than this code knows is refused.
+ */
+#define SCHEMA_VERSION 2
+
+/*
+ * The tables of version 2, for a new database.  The small columns come
+ * first: a put reads its parent's versions, a read an origin's values,
+ * without walking the overflow pages of the blobs behind them.
+ */
 static const char schema[] =
     "CREATE TABLE IF NOT EXISTS checkpoints ("
     " thread_id TEXT NOT NULL,"
@@ -25,10 +40,13 @@ static const char schema[] =
     " checkpoint_id TEXT NOT NULL,"
     " parent_checkpoint_id TEXT,"
     " type TEXT,"
-    " checkpoint BLOB,"
-    " metadata BLOB,"
     " created_ms INTEGER,"
     " checksum INTEGER,"
+    " metadata_type TEXT,"
+    " versions BLOB,"
+    " metadata BLOB,"
+    " channel_values BLOB,"
+    " checkpoint BLOB,"
     " PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id));"
     "CREATE TABLE IF NOT EXISTS writes ("
     " thread_id TEXT NOT NULL,"
@@ -40,18 +58,51 @@ static const char schema[] =
     " type TEXT,"
     " value BLOB,"
     " checksum INTEGER,"
+    " task_path TEXT NOT NULL DEFAULT '',"
     " PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx));";
 
+/*
+ * What version 1 lacks.  ALTER TABLE can only append: in a migrated
+ * database the new columns come after the checkpoint's blob, and reading
+ * a parent's versions walks its overflow pages (docs/SDK.md).
+ */
+static const char migrate_1_2[] =
+    "ALTER TABLE checkpoints ADD COLUMN metadata_type TEXT;"
+    "ALTER TABLE checkpoints ADD COLUMN versions BLOB;"
+    "ALTER TABLE checkpoints ADD COLUMN channel_values BLOB;"
+    "ALTER TABLE writes ADD COLUMN task_path TEXT NOT NULL DEFAULT '';";
+
+/* Then the version itself. */
+static const char schema_2[] =
+    "CREATE TABLE IF NOT EXISTS corral_schema (version INTEGER NOT NULL);"
+    "DELETE FROM corral_schema;"
+    "INSERT INTO corral_schema (version) VALUES (2);";
+
 #define CP_COLUMNS "thread_id, checkpoint_ns, checkpoint_id," \
-	" parent_checkpoint_id, type, checkpoint, metadata, created_ms, checksum"
+	" parent_checkpoint_id, type, checkpoint, metadata, created_ms," \
+	" checksum, metadata_type, versions, channel_values"
 enum { C_THREAD, C_NS, C_ID, C_PARENT, C_TYPE, C_DATA, C_META, C_CREATED,
-	C_CRC };
+	C_CRC, C_MTYPE, C_VERS, C_VALS };
+
+/* The columns of a write, from read_write's off on. */
+#define W_COLUMNS "task_id, idx, channel, type, value, checksum, task_path"
+enum { W_TASK, W_IDX, W_CHANNEL, W_TYPE, W_VALUE, W_CRC, W_PATH, W_N };
 
 enum {
-	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_LATEST, ST_PUT, ST_GET,
-	ST_GET_LATEST, ST_WRITES, ST_W_RANGE, ST_W_IGNORE, ST_W_REPLACE,
-	ST_DEL_CP, ST_DEL_W, ST_N
+	ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_LATEST, ST_PUT, ST_PUT_REPLACE,
+	ST_VALS, ST_GET, ST_GET_LATEST, ST_WRITES, ST_W_RANGE, ST_W_IGNORE,
+	ST_W_REPLACE, ST_DEL_CP, ST_DEL_W, ST_N
 };
+
+/*
+ * A put is one statement, in autocommit: its versions' origins are
+ * resolved inside it (corral_origins) against the parent's versions, read
+ * in the same statement, so no other writer comes between.
+ */
+#define PUT_VALUES " (" CP_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7," \
+	" ?8, ?9, ?10, corral_origins(?11, ?4, (SELECT versions FROM" \
+	" checkpoints WHERE thread_id = ?1 AND checkpoint_ns = ?2" \
+	" AND checkpoint_id = ?4)), ?12)"
 
 static const char *const sql[ST_N] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -60,15 +111,19 @@ static const char *const sql[ST_N] = {
 	[ST_LATEST] = "SELECT checkpoint_id FROM checkpoints"
 	    " WHERE thread_id = ?1 AND checkpoint_ns = ?2"
 	    " ORDER BY checkpoint_id DESC LIMIT 1",
-	[ST_PUT] = "INSERT OR REPLACE INTO checkpoints (" CP_COLUMNS ")"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_PUT] = "INSERT INTO checkpoints" PUT_VALUES,
+	[ST_PUT_REPLACE] = "INSERT OR REPLACE INTO checkpoints" PUT_VALUES,
+	[ST_VALS] = "SELECT channel_values FROM checkpoints"
+	    " WHERE thread_id = ?1 AND checkpoint_ns = ?2"
+	    " AND checkpoint_id = ?3",
 	[ST_GET] = "SELECT " CP_COLUMNS " FROM checkpoints"
 	    " WHERE thread_id = ?1 AND checkpoint_ns = ?2"
 	    " AND checkpoint_id = ?3",
 	[ST_GET_LATEST] = "SELECT " CP_COLUMNS " FROM checkpoints"
 	    " WHERE thread_id = ?1 AND checkpoint_ns = ?2"
 	    " ORDER BY checkpoint_id DESC LIMIT 1",
-	[ST_WRITES] = "SELECT task_id, idx, channel, type, value, checksum"
+	/* In the primary key's order: tb_view sorts by task_path. */
+	[ST_WRITES] = "SELECT " W_COLUMNS
 	    " FROM writes WHERE thread_id = ?1 AND checkpoint_ns = ?2"
 	    " AND checkpoint_id = ?3 ORDER BY task_id, idx",
 	/*
@@ -77,23 +132,35 @@ static const char *const sql[ST_N] = {
 	 * reads them beside its checkpoints (ST_WRITES's columns, then the
 	 * checkpoint's id).
 	 */
-	[ST_W_RANGE] = "SELECT task_id, idx, channel, type, value, checksum,"
-	    " checkpoint_id FROM writes WHERE thread_id = ?1"
-	    " AND checkpoint_ns = ?2 AND checkpoint_id <= ?3"
+	[ST_W_RANGE] = "SELECT " W_COLUMNS ", checkpoint_id FROM writes"
+	    " WHERE thread_id = ?1 AND checkpoint_ns = ?2"
+	    " AND checkpoint_id <= ?3"
 	    " ORDER BY checkpoint_id DESC, task_id DESC, idx DESC",
 	[ST_W_IGNORE] = "INSERT OR IGNORE INTO writes (thread_id,"
 	    " checkpoint_ns, checkpoint_id, task_id, idx, channel, type, value,"
-	    " checksum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	    " checksum, task_path)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[ST_W_REPLACE] = "INSERT OR REPLACE INTO writes (thread_id,"
 	    " checkpoint_ns, checkpoint_id, task_id, idx, channel, type, value,"
-	    " checksum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	    " checksum, task_path)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[ST_DEL_CP] = "DELETE FROM checkpoints WHERE thread_id = ?1",
 	[ST_DEL_W] = "DELETE FROM writes WHERE thread_id = ?1",
 };
 
-/* list's optional clauses, one bit each: 32 shapes of statement. */
+/* list's optional clauses, one bit each: 64 shapes of statement. */
 enum { L_THREAD = 1, L_NS = 2, L_BEFORE = 4, L_FILTER = 8, L_LIMIT = 16,
-	L_SHAPES = 32 };
+	L_AFTER = 32, L_SHAPES = 64 };
+
+/* An origin's inline values, read once per get or list (sq_origin). */
+#define OCACHE_N 16
+struct ocache {
+	char *key;               /* thread, NUL, namespace, NUL, id */
+	size_t klen, kcap;       /* klen 0: unused */
+	unsigned char *b;        /* the values blob, checked */
+	size_t len, cap;
+	int rc;                  /* CORRAL_OK, _NOTFOUND or _ECORRUPT */
+};
 
 struct sq_store {
 	struct corral_store base;
@@ -105,6 +172,9 @@ struct sq_store {
 	uint64_t busy_since_us;
 	unsigned busy_ms;        /* the busy handler gives up after this */
 	char *path;              /* owned: as opened, for messages */
+	bool origins_corrupt;    /* origins_fn met a corrupt parent */
+	struct ocache ocache[OCACHE_N];
+	size_t nocache, onext;
 };
 
 static uint64_t
@@ -222,41 +292,80 @@ bind_blob(sqlite3_stmt *st, int i, const void *v, size_t len)
 	sqlite3_bind_blob64(st, i, v != NULL ? v : "", len, SQLITE_STATIC);
 }
 
-static int
-sq_put(struct corral_store *base, const struct store_put *p)
+/* A blob column: NULL when NULL, never when empty. */
+static const unsigned char *
+col_blob(sqlite3_stmt *st, int i)
 {
-	struct sq_store *s = (struct sq_store *)base;
-	sqlite3_stmt *st;
-	const char *id = p->id;
+	const unsigned char *b = sqlite3_column_blob(st, i);
+
+	if (b == NULL && sqlite3_column_type(st, i) != SQLITE_NULL)
+		b = (const unsigned char *)"";
+	return b;
+}
+
+/* Room for n bytes in *b (capacity *cap), kept from call to call. */
+static bool
+cache_room(unsigned char **b, size_t *cap, size_t n)
+{
+	unsigned char *nb;
+
+	if (n <= *cap)
+		return true;
+	if ((nb = realloc(*b, n)) == NULL)
+		return false;
+	*b = nb;
+	*cap = n;
+	return true;
+}
+
+/*
+ * corral_origins(spec, parent, parent's versions): the versions a put
+ * stores, their origins resolved (store_resolve); NULL for no spec.  A
+ * parent's versions that fail their checksum fail the put.
+ */
+static void
+origins_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct sq_store *s = sqlite3_user_data(ctx);
+	const unsigned char *pvers = NULL;
+	const char *spec, *parent;
+	unsigned char *out;
+	size_t len;
 	int rc;
 
-	if ((rc = sq_check(base)) != CORRAL_OK)
-		return rc;
-	if (id == NULL) {
-		/*
-		 * The id must follow the thread's latest, which another
-		 * process may be writing now: read it under the write lock.
-		 */
-		if ((rc = run(s->st[ST_BEGIN])) != SQLITE_OK)
-			return sq_fail(s, rc, "put: begin");
-		st = s->st[ST_LATEST];
-		bind_str(st, 1, p->thread);
-		bind_str(st, 2, p->ns);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW)
-			store_make_id(base, p->id_out, p->now_ms,
-			    (const char *)sqlite3_column_text(st, 0));
-		else if (rc == SQLITE_DONE)
-			store_make_id(base, p->id_out, p->now_ms, NULL);
-		sqlite3_reset(st);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-			rc = sq_fail(s, rc, "put: latest id");
-			run(s->st[ST_ROLLBACK]);
-			return rc;
-		}
-		id = p->id_out;
+	(void)argc;
+	if (sqlite3_value_type(argv[0]) == SQLITE_NULL) {
+		sqlite3_result_null(ctx);
+		return;
 	}
-	st = s->st[ST_PUT];
+	spec = sqlite3_value_blob(argv[0]);
+	len = (size_t)sqlite3_value_bytes(argv[0]);
+	parent = (const char *)sqlite3_value_text(argv[1]);
+	if (sqlite3_value_type(argv[2]) != SQLITE_NULL &&
+	    (pvers = sqlite3_value_blob(argv[2])) == NULL)
+		pvers = (const unsigned char *)""; /* empty: fails its sum */
+	rc = store_resolve(spec != NULL ? spec : "", len, parent,
+	    (size_t)sqlite3_value_bytes(argv[1]), pvers,
+	    (size_t)sqlite3_value_bytes(argv[2]), &out, &len);
+	if (rc == CORRAL_OK)
+		sqlite3_result_blob64(ctx, out, len, free);
+	else if (rc == CORRAL_ENOMEM)
+		sqlite3_result_error_nomem(ctx);
+	else {
+		s->origins_corrupt = true;
+		sqlite3_result_error(ctx, "the parent's versions fail their "
+		    "checksum", -1);
+	}
+}
+
+/* Binds and runs one of the put statements.  SQLite's result. */
+static int
+put_row(struct sq_store *s, int which, const struct store_put *p,
+    const char *id, const char *spec, size_t slen,
+    const unsigned char *vals, size_t vallen, uint32_t crc)
+{
+	sqlite3_stmt *st = s->st[which];
+
 	bind_str(st, 1, p->thread);
 	bind_str(st, 2, p->ns);
 	bind_str(st, 3, id);
@@ -266,19 +375,116 @@ sq_put(struct corral_store *base, const struct store_put *p)
 	sqlite3_bind_text64(st, 7, p->metadata, p->mlen, SQLITE_STATIC,
 	    SQLITE_UTF8);
 	sqlite3_bind_int64(st, 8, p->now_ms);
-	sqlite3_bind_int64(st, 9, p->crc);
-	rc = run(st);
-	if (rc == SQLITE_OK && p->id == NULL)
-		rc = run(s->st[ST_COMMIT]);
-	if (rc != SQLITE_OK) {
-		rc = sq_fail(s, rc, "put");
-		if (!sqlite3_get_autocommit(s->db))
-			run(s->st[ST_ROLLBACK]);
+	sqlite3_bind_int64(st, 9, crc);
+	bind_str(st, 10, p->mtype);
+	if (spec != NULL)
+		bind_blob(st, 11, spec, slen);
+	else
+		sqlite3_bind_null(st, 11);
+	if (vals != NULL)
+		bind_blob(st, 12, vals, vallen);
+	else
+		sqlite3_bind_null(st, 12);
+	return run(st);
+}
+
+/*
+ * The same key again: the row replaced keeps the values the new put does
+ * not give, for the checkpoints that name it as their origin.  Rare, so
+ * a transaction: read the old values, merge, replace.
+ */
+static int
+put_replace(struct sq_store *s, const struct store_put *p)
+{
+	sqlite3_stmt *v = s->st[ST_VALS];
+	unsigned char *vals = NULL;
+	char *spec = NULL;
+	size_t vallen = 0, slen = 0;
+	uint32_t crc;
+	int rc, code;
+
+	if ((rc = run(s->st[ST_BEGIN])) != SQLITE_OK)
 		return rc;
+	bind_str(v, 1, p->thread);
+	bind_str(v, 2, p->ns);
+	bind_str(v, 3, p->id);
+	rc = sqlite3_step(v);
+	code = store_merge_values(p->vals, p->vallen, rc == SQLITE_ROW ?
+	    sqlite3_column_blob(v, 0) : NULL, rc == SQLITE_ROW ?
+	    (size_t)sqlite3_column_bytes(v, 0) : 0, &vals, &vallen);
+	sqlite3_reset(v);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		goto out;
+	rc = SQLITE_NOMEM;
+	if (code != CORRAL_OK || (code = store_encode_spec(p->versions,
+	    p->nversions, vals, vallen, &spec, &slen)) != CORRAL_OK)
+		goto out;
+	crc = store_crc_checkpoint(p->type, p->type ? strlen(p->type) : 0,
+	    p->data, p->len, p->metadata, p->mlen, p->mtype,
+	    p->mtype ? strlen(p->mtype) : 0, spec != NULL, vals != NULL);
+	if ((rc = put_row(s, ST_PUT_REPLACE, p, p->id, spec, slen, vals,
+	    vallen, crc)) == SQLITE_OK)
+		rc = run(s->st[ST_COMMIT]);
+out:
+	free(vals);
+	free(spec);
+	return rc;
+}
+
+static int
+sq_put(struct corral_store *base, const struct store_put *p)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = sq_check(base)) != CORRAL_OK)
+		return rc;
+	s->origins_corrupt = false;
+	if (p->id != NULL) {
+		/* The common case: one row, one statement, no transaction. */
+		rc = put_row(s, ST_PUT, p, p->id, p->spec, p->slen, p->vals,
+		    p->vallen, p->crc);
+		if ((rc & 0xff) == SQLITE_CONSTRAINT)
+			rc = put_replace(s, p);
+		if (rc == SQLITE_OK) {
+			memcpy(p->id_out, p->id, strlen(p->id) + 1);
+			return CORRAL_OK;
+		}
+		goto fail;
 	}
-	if (p->id != NULL)
-		memcpy(p->id_out, p->id, strlen(p->id) + 1);
-	return CORRAL_OK;
+	/*
+	 * A made id must follow the thread's latest, which another process
+	 * may be writing now: read it under the write lock.
+	 */
+	if ((rc = run(s->st[ST_BEGIN])) != SQLITE_OK)
+		return sq_fail(s, rc, "put: begin");
+	st = s->st[ST_LATEST];
+	bind_str(st, 1, p->thread);
+	bind_str(st, 2, p->ns);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		store_make_id(base, p->id_out, p->now_ms,
+		    (const char *)sqlite3_column_text(st, 0));
+	else if (rc == SQLITE_DONE)
+		store_make_id(base, p->id_out, p->now_ms, NULL);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		rc = put_row(s, ST_PUT, p, p->id_out, p->spec, p->slen,
+		    p->vals, p->vallen, p->crc);
+	if (rc == SQLITE_OK)
+		rc = run(s->st[ST_COMMIT]);
+	if (rc == SQLITE_OK)
+		return CORRAL_OK;
+fail:
+	if (s->origins_corrupt)
+		rc = store_fail(base, CORRAL_ECORRUPT, "put: the versions of "
+		    "parent %s fail their checksum", p->parent);
+	else
+		rc = sq_fail(s, rc, "put");
+	if (!sqlite3_get_autocommit(s->db))
+		run(s->st[ST_ROLLBACK]);
+	return rc;
 }
 
 static size_t
@@ -314,9 +520,9 @@ col_key(struct tbuf *tb, sqlite3_stmt *st, int i)
 static bool
 read_checkpoint(struct tbuf *tb, sqlite3_stmt *st)
 {
-	const char *type, *meta;
+	const char *type, *meta, *mtype;
 	const void *data;
-	size_t tlen, len, mlen;
+	size_t tlen, len, mlen, mtlen;
 
 	tb_reset(tb);
 	tb->thread = col_key(tb, st, C_THREAD);
@@ -330,11 +536,14 @@ read_checkpoint(struct tbuf *tb, sqlite3_stmt *st)
 	len = (size_t)sqlite3_column_bytes(st, C_DATA);
 	meta = (const char *)sqlite3_column_text(st, C_META);
 	mlen = (size_t)sqlite3_column_bytes(st, C_META);
+	mtype = (const char *)sqlite3_column_text(st, C_MTYPE);
+	mtlen = (size_t)sqlite3_column_bytes(st, C_MTYPE);
 	/* A row without a checksum cannot be trusted either. */
 	if (tb->corrupt || sqlite3_column_type(st, C_CRC) != SQLITE_INTEGER ||
 	    (uint32_t)sqlite3_column_int64(st, C_CRC) !=
-	    store_crc_checkpoint(type, tlen, data, len, meta, mlen) ||
-	    meta == NULL) {
+	    store_crc_checkpoint(type, tlen, data, len, meta, mlen, mtype,
+	    mtlen, sqlite3_column_type(st, C_VERS) != SQLITE_NULL,
+	    sqlite3_column_type(st, C_VALS) != SQLITE_NULL) || meta == NULL) {
 		tb->corrupt = true;
 		return false;
 	}
@@ -342,7 +551,110 @@ read_checkpoint(struct tbuf *tb, sqlite3_stmt *st)
 	tb->data = tb_add(tb, data != NULL ? data : "", len);
 	tb->dlen = len;
 	tb->meta = tb_add(tb, meta, mlen);
+	tb->mtype = mtype != NULL ? tb_add(tb, mtype, mtlen) : TB_NULL;
 	return true;
+}
+
+/* The thread and namespace of the row whose channels are being read. */
+struct sq_read {
+	struct sq_store *s;
+	const char *thread, *ns;
+	size_t tl, nl;
+};
+
+/*
+ * store_origin_fn: the inline values of a checkpoint of the row's thread
+ * and namespace, by one point query on the primary key, kept in a small
+ * cache for the rest of the call (get or list): the rows of a list mostly
+ * share their origins.  The cache is emptied at each call's start.
+ */
+static int
+sq_origin(void *arg, const char *id, size_t idlen,
+    const unsigned char **vals, size_t *len)
+{
+	struct sq_read *r = arg;
+	struct sq_store *s = r->s;
+	struct ocache *e;
+	sqlite3_stmt *v = s->st[ST_VALS];
+	const void *b;
+	size_t klen = r->tl + r->nl + idlen + 2, n, i;
+	char *k;
+	int rc;
+
+	for (i = 0; i < s->nocache; i++) {
+		e = &s->ocache[i];
+		if (e->klen == klen && memcmp(e->key, r->thread, r->tl) == 0 &&
+		    memcmp(e->key + r->tl + 1, r->ns, r->nl) == 0 &&
+		    memcmp(e->key + r->tl + r->nl + 2, id, idlen) == 0 &&
+		    e->key[r->tl] == '\0' && e->key[r->tl + r->nl + 1] == '\0')
+			goto hit;
+	}
+	sqlite3_bind_text64(v, 1, r->thread, r->tl, SQLITE_STATIC, SQLITE_UTF8);
+	sqlite3_bind_text64(v, 2, r->ns, r->nl, SQLITE_STATIC, SQLITE_UTF8);
+	sqlite3_bind_text64(v, 3, id, idlen, SQLITE_STATIC, SQLITE_UTF8);
+	rc = sqlite3_step(v);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		rc = sq_fail(s, rc, "read an origin's values");
+		sqlite3_reset(v);
+		return rc;
+	}
+	i = s->nocache < OCACHE_N ? s->nocache++ : s->onext++ % OCACHE_N;
+	e = &s->ocache[i];
+	e->rc = CORRAL_NOTFOUND;
+	e->len = 0;
+	b = rc == SQLITE_ROW ? sqlite3_column_blob(v, 0) : NULL;
+	n = rc == SQLITE_ROW ? (size_t)sqlite3_column_bytes(v, 0) : 0;
+	if (rc == SQLITE_ROW && sqlite3_column_type(v, 0) != SQLITE_NULL) {
+		e->rc = CORRAL_ECORRUPT;
+		if (store_blob_ok(b, n)) {
+			if (!cache_room(&e->b, &e->cap, n)) {
+				sqlite3_reset(v);
+				e->klen = 0;
+				return store_fail(&s->base, CORRAL_ENOMEM,
+				    "out of memory reading an origin");
+			}
+			memcpy(e->b, b, n);
+			e->len = n;
+			e->rc = CORRAL_OK;
+		}
+	}
+	sqlite3_reset(v);
+	e->klen = 0;
+	if (!cache_room((unsigned char **)&e->key, &e->kcap, klen))
+		return store_fail(&s->base, CORRAL_ENOMEM,
+		    "out of memory reading an origin");
+	k = e->key;
+	memcpy(k, r->thread, r->tl);
+	k[r->tl] = '\0';
+	memcpy(k + r->tl + 1, r->ns, r->nl);
+	k[r->tl + r->nl + 1] = '\0';
+	memcpy(k + r->tl + r->nl + 2, id, idlen);
+	e->klen = klen;
+hit:
+	*vals = e->b;
+	*len = e->len;
+	return e->rc;
+}
+
+/*
+ * Adds the channels of the checkpoint under st to the tuple buffer, each
+ * from its origin's row (store_read_channels).
+ */
+static int
+read_channels(struct sq_store *s, sqlite3_stmt *st)
+{
+	struct sq_read r;
+
+	r.s = s;
+	r.thread = (const char *)sqlite3_column_text(st, C_THREAD);
+	r.tl = (size_t)sqlite3_column_bytes(st, C_THREAD);
+	r.ns = (const char *)sqlite3_column_text(st, C_NS);
+	r.nl = (size_t)sqlite3_column_bytes(st, C_NS);
+	if (r.thread == NULL || r.ns == NULL)
+		return CORRAL_OK; /* read_checkpoint found it corrupt */
+	return store_read_channels(&s->tb, col_blob(st, C_VERS),
+	    (size_t)sqlite3_column_bytes(st, C_VERS), col_blob(st, C_VALS),
+	    (size_t)sqlite3_column_bytes(st, C_VALS), sq_origin, &r);
 }
 
 /*
@@ -353,27 +665,32 @@ read_checkpoint(struct tbuf *tb, sqlite3_stmt *st)
 static void
 read_write(struct tbuf *tb, sqlite3_stmt *w, int off)
 {
-	const char *ch, *wtype;
+	const char *ch, *wtype, *path;
 	const void *val;
-	size_t clen, wtlen, vlen;
+	size_t clen, wtlen, vlen, plen;
 
-	wtype = (const char *)sqlite3_column_text(w, off + 3);
-	wtlen = (size_t)sqlite3_column_bytes(w, off + 3);
-	ch = (const char *)sqlite3_column_text(w, off + 2);
-	clen = (size_t)sqlite3_column_bytes(w, off + 2);
-	val = sqlite3_column_blob(w, off + 4);
-	vlen = (size_t)sqlite3_column_bytes(w, off + 4);
+	wtype = (const char *)sqlite3_column_text(w, off + W_TYPE);
+	wtlen = (size_t)sqlite3_column_bytes(w, off + W_TYPE);
+	ch = (const char *)sqlite3_column_text(w, off + W_CHANNEL);
+	clen = (size_t)sqlite3_column_bytes(w, off + W_CHANNEL);
+	val = sqlite3_column_blob(w, off + W_VALUE);
+	vlen = (size_t)sqlite3_column_bytes(w, off + W_VALUE);
+	path = (const char *)sqlite3_column_text(w, off + W_PATH);
+	plen = (size_t)sqlite3_column_bytes(w, off + W_PATH);
 	/* The checksum leaves the task out: it must be there too. */
-	if (ch == NULL || sqlite3_column_type(w, off) == SQLITE_NULL ||
-	    sqlite3_column_type(w, off + 5) != SQLITE_INTEGER ||
-	    (uint32_t)sqlite3_column_int64(w, off + 5) !=
-	    store_crc_write(wtype, wtlen, ch, clen, val, vlen)) {
+	if (ch == NULL || path == NULL ||
+	    sqlite3_column_type(w, off + W_TASK) == SQLITE_NULL ||
+	    sqlite3_column_type(w, off + W_CRC) != SQLITE_INTEGER ||
+	    (uint32_t)sqlite3_column_int64(w, off + W_CRC) !=
+	    store_crc_write(wtype, wtlen, ch, clen, val != NULL ? val : "",
+	    vlen, path, plen)) {
 		tb->corrupt = true;
 		return;
 	}
-	tb_add_write(tb, (const char *)sqlite3_column_text(w, off),
-	    (size_t)sqlite3_column_bytes(w, off), sqlite3_column_int(w, off + 1),
-	    ch, clen, wtype, wtlen, val, vlen);
+	tb_add_write(tb, (const char *)sqlite3_column_text(w, off + W_TASK),
+	    (size_t)sqlite3_column_bytes(w, off + W_TASK),
+	    sqlite3_column_int(w, off + W_IDX), ch, clen, wtype, wtlen, val,
+	    vlen, path, plen);
 }
 
 /*
@@ -390,6 +707,8 @@ read_row(struct sq_store *s, sqlite3_stmt *st)
 
 	if (!read_checkpoint(tb, st))
 		return CORRAL_OK;
+	if ((rc = read_channels(s, st)) != CORRAL_OK)
+		return rc;
 	sqlite3_bind_value(w, 1, sqlite3_column_value(st, C_THREAD));
 	sqlite3_bind_value(w, 2, sqlite3_column_value(st, C_NS));
 	sqlite3_bind_value(w, 3, sqlite3_column_value(st, C_ID));
@@ -410,6 +729,7 @@ sq_get(struct corral_store *base, const char *thread, const char *ns,
 	sqlite3_stmt *st = s->st[id != NULL ? ST_GET : ST_GET_LATEST];
 	int rc;
 
+	s->nocache = s->onext = 0; /* what was read before may be stale */
 	bind_str(st, 1, thread);
 	bind_str(st, 2, ns);
 	if (id != NULL)
@@ -479,27 +799,37 @@ store_filter_check(struct corral_store *s, sqlite3 *db, sqlite3_stmt **st,
  * checkpoint, reads the writes.
  */
 #define KEYED(shape) (((shape) & (L_THREAD | L_NS)) == (L_THREAD | L_NS))
-#define L_RID 9
-#define L_WRITE 10
-#define L_MATCH 16
+#define L_RID 12
+#define L_WRITE 13
+#define L_MATCH (L_WRITE + W_N)
 #define L_COLUMNS "c.thread_id, c.checkpoint_ns, c.checkpoint_id," \
 	" c.parent_checkpoint_id, c.type, c.checkpoint, c.metadata," \
-	" c.created_ms, c.checksum, c.rid, w.task_id, w.idx, w.channel," \
-	" w.type, w.value, w.checksum, w.thread_id"
+	" c.created_ms, c.checksum, c.metadata_type, c.versions," \
+	" c.channel_values, c.rid," \
+	" w.task_id, w.idx, w.channel, w.type, w.value, w.checksum," \
+	" w.task_path, w.thread_id"
 static int
 list_stmt(struct sq_store *s, unsigned shape, sqlite3_stmt **out)
 {
-	char q[2048], where[1024];
+	char q[2560], where[1280];
 	int n, rc;
 
 	if (s->list[shape] != NULL) {
 		*out = s->list[shape];
 		return CORRAL_OK;
 	}
-	n = snprintf(where, sizeof(where), "1%s%s%s%s",
+	/*
+	 * A cursor's page resumes after the last key it gave: in a list of
+	 * one thread and namespace the id alone says where (and keeps to
+	 * the primary key's index).
+	 */
+	n = snprintf(where, sizeof(where), "1%s%s%s%s%s",
 	    shape & L_THREAD ? " AND thread_id = ?1" : "",
 	    shape & L_NS ? " AND checkpoint_ns = ?2" : "",
 	    shape & L_BEFORE ? " AND checkpoint_id < ?3" : "",
+	    !(shape & L_AFTER) ? "" : KEYED(shape) ?
+	    " AND checkpoint_id < ?6" : " AND (checkpoint_id, thread_id,"
+	    " checkpoint_ns) < (?6, ?7, ?8)",
 	    shape & L_FILTER ? " AND " STORE_FILTER_SQL(
 	    "CAST(metadata AS TEXT)", "?4") : "");
 	if (n < 0 || (size_t)n >= sizeof(where))
@@ -583,7 +913,7 @@ list_writes(struct sq_store *s, sqlite3_stmt *st, sqlite3_stmt *w, int *wrc,
 		*wrc = sqlite3_step(w);
 	}
 	for (; *wrc == SQLITE_ROW; *wrc = sqlite3_step(w)) {
-		if ((c = col_cmp(w, 6, st, C_ID)) < 0)
+		if ((c = col_cmp(w, W_N, st, C_ID)) < 0)
 			break;
 		if (c == 0 && sound)
 			read_write(tb, w, 0);
@@ -600,7 +930,7 @@ list_writes(struct sq_store *s, sqlite3_stmt *st, sqlite3_stmt *w, int *wrc,
 
 static int
 sq_list(struct corral_store *base, const struct corral_list_opts *o,
-    store_list_fn fn, void *arg)
+    const struct store_after *a, store_list_fn fn, void *arg)
 {
 	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st = NULL, *w = s->st[ST_W_RANGE];
@@ -609,6 +939,7 @@ sq_list(struct corral_store *base, const struct corral_list_opts *o,
 	bool keys = false, have = false, sound = false;
 	int rc, wrc = SQLITE_OK, code = CORRAL_OK;
 
+	s->nocache = s->onext = 0; /* what was read before may be stale */
 	if (o->filter != NULL && (rc = store_filter_check(base, s->db,
 	    &s->filter_check, o->filter, &keys)) != CORRAL_OK)
 		return rc;
@@ -617,6 +948,7 @@ sq_list(struct corral_store *base, const struct corral_list_opts *o,
 	shape |= o->before != NULL ? L_BEFORE : 0;
 	shape |= keys ? L_FILTER : 0;
 	shape |= o->limit > 0 ? L_LIMIT : 0;
+	shape |= a != NULL ? L_AFTER : 0;
 	if ((rc = list_stmt(s, shape, &st)) != CORRAL_OK)
 		return rc;
 	if (shape & L_THREAD)
@@ -629,10 +961,19 @@ sq_list(struct corral_store *base, const struct corral_list_opts *o,
 		bind_str(st, 4, o->filter);
 	if (shape & L_LIMIT)
 		sqlite3_bind_int64(st, 5, o->limit);
+	if (shape & L_AFTER) {
+		bind_str(st, 6, a->id);
+		if (!KEYED(shape)) {
+			bind_str(st, 7, a->thread);
+			bind_str(st, 8, a->ns);
+		}
+	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (KEYED(shape)) {
 			sound = read_checkpoint(&s->tb, st);
-			if ((code = list_writes(s, st, w, &wrc, sound)) !=
+			if ((sound && (code = read_channels(s, st)) !=
+			    CORRAL_OK) ||
+			    (code = list_writes(s, st, w, &wrc, sound)) !=
 			    CORRAL_OK || (code = list_emit(s, fn, arg)) !=
 			    CORRAL_OK)
 				break;
@@ -645,6 +986,9 @@ sq_list(struct corral_store *base, const struct corral_list_opts *o,
 			have = true;
 			rid = sqlite3_column_int64(st, L_RID);
 			sound = read_checkpoint(&s->tb, st);
+			if (sound && (code = read_channels(s, st)) !=
+			    CORRAL_OK)
+				break;
 		}
 		if (sound && sqlite3_column_type(st, L_MATCH) != SQLITE_NULL)
 			read_write(&s->tb, st, L_WRITE);
@@ -660,8 +1004,8 @@ sq_list(struct corral_store *base, const struct corral_list_opts *o,
 
 static int
 sq_put_writes(struct corral_store *base, const char *thread, const char *ns,
-    const char *id, const char *task, const struct corral_write *ws,
-    size_t n)
+    const char *id, const char *task, const char *path,
+    const struct corral_write *ws, size_t n)
 {
 	struct sq_store *s = (struct sq_store *)base;
 	sqlite3_stmt *st;
@@ -689,7 +1033,8 @@ sq_put_writes(struct corral_store *base, const char *thread, const char *ns,
 		bind_blob(st, 8, ws[i].value, ws[i].len);
 		sqlite3_bind_int64(st, 9, store_crc_write(ws[i].type, tlen,
 		    ws[i].channel, clen, ws[i].value != NULL ? ws[i].value : "",
-		    ws[i].len));
+		    ws[i].len, path, strlen(path)));
+		bind_str(st, 10, path);
 		if ((rc = run(st)) != SQLITE_OK)
 			break;
 	}
@@ -728,6 +1073,31 @@ sq_delete_thread(struct corral_store *base, const char *thread)
 	return CORRAL_OK;
 }
 
+static int
+sq_get_writes(struct corral_store *base, const char *thread, const char *ns,
+    const char *id, const char *channel)
+{
+	struct sq_store *s = (struct sq_store *)base;
+	sqlite3_stmt *w = s->st[ST_WRITES];
+	const char *ch;
+	int rc;
+
+	tb_reset(&s->tb);
+	bind_str(w, 1, thread);
+	bind_str(w, 2, ns);
+	bind_str(w, 3, id);
+	while ((rc = sqlite3_step(w)) == SQLITE_ROW) {
+		ch = (const char *)sqlite3_column_text(w, W_CHANNEL);
+		if (channel == NULL || ch == NULL || strcmp(ch, channel) == 0)
+			read_write(&s->tb, w, 0);
+	}
+	sqlite3_reset(w);
+	if (rc != SQLITE_DONE)
+		return sq_fail(s, rc, "get_writes");
+	return s->tb.nomem ? store_fail(base, CORRAL_ENOMEM,
+	    "get_writes: out of memory") : CORRAL_OK;
+}
+
 static void
 sq_close(struct corral_store *base)
 {
@@ -738,6 +1108,10 @@ sq_close(struct corral_store *base)
 		sqlite3_finalize(s->st[i]);
 	for (i = 0; i < L_SHAPES; i++)
 		sqlite3_finalize(s->list[i]);
+	for (i = 0; i < OCACHE_N; i++) {
+		free(s->ocache[i].key);
+		free(s->ocache[i].b);
+	}
 	sqlite3_finalize(s->filter_check);
 	sqlite3_close(s->db);
 	tb_free(&s->tb);
@@ -745,9 +1119,112 @@ sq_close(struct corral_store *base)
 	free(s);
 }
 
+/* The version corral_schema says into *v (0: none).  SQLite's result. */
+static int
+schema_version(sqlite3 *db, int *v)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*v = 0;
+	rc = sqlite3_prepare_v2(db, "SELECT max(version) FROM corral_schema",
+	    -1, &st, NULL);
+	/* No such table: a new database, or one of version 1. */
+	if (rc == SQLITE_ERROR)
+		return SQLITE_OK;
+	if (rc != SQLITE_OK)
+		return rc;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*v = sqlite3_column_int(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* open's messages that name the file: *why is static, but per thread. */
+static _Thread_local char why_buf[512];
+
+/*
+ * Sets up the tables of a new database, or migrates those of an older
+ * version in place, in one transaction.  Several processes may open an
+ * old database at once: the version is read again under the write lock,
+ * and only the first migrates.  SQLite's result; SQLITE_ERROR with *why
+ * set when the database is not one this code can use (a newer version, a
+ * foreign layout), *code then the CORRAL_* to return.
+ */
+static int
+setup_schema(struct sq_store *s, const char **why, int *code)
+{
+	sqlite3_stmt *st;
+	bool old = false;
+	int rc, v;
+
+	*code = CORRAL_OK;
+	if ((rc = schema_version(s->db, &v)) != SQLITE_OK)
+		return rc;
+	if (v == SCHEMA_VERSION)
+		return SQLITE_OK; /* the common case: no lock taken */
+	if (v < SCHEMA_VERSION &&
+	    (rc = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL)) !=
+	    SQLITE_OK)
+		return rc;
+	if (v < SCHEMA_VERSION &&
+	    (rc = schema_version(s->db, &v)) != SQLITE_OK)
+		goto out;
+	if (v > SCHEMA_VERSION) {
+		snprintf(why_buf, sizeof(why_buf), "checkpoint database %s has "
+		    "schema version %d, newer than this libcorral knows (%d): "
+		    "it was written by a newer libcorral", s->path, v,
+		    SCHEMA_VERSION);
+		*why = why_buf;
+		*code = CORRAL_EINVAL;
+		rc = SQLITE_ERROR;
+		goto out;
+	}
+	if (v == SCHEMA_VERSION)
+		goto out; /* another process migrated it meanwhile */
+	rc = sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE"
+	    " type = 'table' AND name = 'checkpoints'", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		goto out;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		old = true;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		goto out;
+	/* Version 1's tables are LangGraph's with a checksum per row. */
+	if (old && sqlite3_exec(s->db, "SELECT created_ms, checksum FROM"
+	    " checkpoints LIMIT 0; SELECT checksum FROM writes LIMIT 0", NULL,
+	    NULL, NULL) != SQLITE_OK) {
+		snprintf(why_buf, sizeof(why_buf), "checkpoint database %s has "
+		    "tables checkpoints and writes of another layout (not "
+		    "libcorral's: LangGraph's own saver's?)", s->path);
+		*why = why_buf;
+		*code = CORRAL_EINVAL;
+		rc = SQLITE_ERROR;
+		goto out;
+	}
+	if ((rc = sqlite3_exec(s->db, old ? migrate_1_2 : schema, NULL, NULL,
+	    NULL)) == SQLITE_OK)
+		rc = sqlite3_exec(s->db, schema_2, NULL, NULL, NULL);
+out:
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK && !sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
 static const struct store_ops sqlite_ops = {
-	sq_put, sq_get, sq_list, sq_put_writes, sq_delete_thread, sq_close,
-	sq_check,
+	.put = sq_put,
+	.get = sq_get,
+	.list = sq_list,
+	.put_writes = sq_put_writes,
+	.get_writes = sq_get_writes,
+	.delete_thread = sq_delete_thread,
+	.close = sq_close,
+	.check = sq_check,
 };
 
 int
@@ -769,7 +1246,7 @@ corral_store_open_sqlite_opts(const char *path,
 	enum corral_durability dur = o->durability;
 	struct sq_store *s;
 	char *err = NULL;
-	int rc, i;
+	int rc, i, code = CORRAL_OK;
 
 	*out = NULL;
 	*why = NULL;
@@ -787,6 +1264,7 @@ corral_store_open_sqlite_opts(const char *path,
 	    BUSY_TIMEOUT_MS;
 	store_init(&s->base, &sqlite_ops);
 	tb_reset(&s->tb);
+	s->base.tb = &s->tb;
 	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -806,7 +1284,11 @@ corral_store_open_sqlite_opts(const char *path,
 	    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
 	    NULL, NULL, &err);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(s->db, schema, NULL, NULL, &err);
+		rc = setup_schema(s, why, &code);
+	if (code != CORRAL_OK) {
+		sq_close(&s->base);
+		return code;
+	}
 	if (rc != SQLITE_OK) {
 		switch (rc & 0xff) {
 		case SQLITE_CORRUPT:
@@ -823,6 +1305,13 @@ corral_store_open_sqlite_opts(const char *path,
 			*why = "cannot set up the database (WAL mode, tables)";
 			break;
 		}
+		goto fail;
+	}
+	/* Before the statements that call it. */
+	if ((rc = sqlite3_create_function_v2(s->db, "corral_origins", 3,
+	    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, s,
+	    origins_fn, NULL, NULL, NULL)) != SQLITE_OK) {
+		*why = "cannot register a function";
 		goto fail;
 	}
 	for (i = 0; i < ST_N; i++) {

@@ -21,6 +21,10 @@
 
 #include "corral.h"
 
+/* A write of an array of them. */
+#define WR(ch, ty, v, n) \
+	{ .channel = (ch), .type = (ty), .value = (v), .len = (n) }
+
 #define KIB 1024
 #define NPROC 8
 
@@ -63,7 +67,7 @@ cleanup(void)
 {
 	static const char *const names[] = { "put.db", "put-raw.db",
 		"put-full.db", "put-full-raw.db", "read.db", "conc.db",
-		"conc-raw.db" };
+		"conc-raw.db", "chan.db" };
 	char p[512];
 	size_t i;
 
@@ -105,10 +109,11 @@ static double
 store_puts(struct corral_store *s, const char *thread, int n, bool writes)
 {
 	struct corral_ref r = { thread, "", NULL }, wr = { thread, "", NULL };
-	struct corral_checkpoint cp = { NULL, "bytes", data, KIB, meta };
+	struct corral_checkpoint cp = { .type = "bytes", .data = data,
+		.len = KIB, .metadata = meta };
 	struct corral_write w[2] = {
-		{ NULL, "messages", 0, "json", "[\"hello\"]", 9 },
-		{ NULL, "step", 0, "json", "1", 1 },
+		WR("messages", "json", "[\"hello\"]", 9),
+		WR("step", "json", "1", 1),
 	};
 	char id[CORRAL_ID_LEN];
 	double t0 = now_s();
@@ -216,6 +221,22 @@ best(double a, double b)
 	return a > b ? a : b;
 }
 
+/* What a cursor over o gives, counted. */
+static size_t
+cursor_count(struct corral_store *s, const struct corral_list_opts *o)
+{
+	struct corral_cursor *c;
+	const struct corral_tuple *t;
+	size_t n = 0;
+
+	if (corral_list_open(s, o, &c) != CORRAL_OK)
+		return 0;
+	while (corral_list_next(c, &t) == CORRAL_OK)
+		n++;
+	corral_list_close(c);
+	return n;
+}
+
 static void
 bench_reads(void)
 {
@@ -227,7 +248,7 @@ bench_reads(void)
 	sqlite3 *db;
 	sqlite3_stmt *st, *wst;
 	char thread[32], p[512];
-	double t0, get, list, rget, rlist, rlistw;
+	double t0, get, list, rget, rlist, rlistw, curs;
 	size_t n;
 	int i, k, rounds;
 
@@ -277,7 +298,7 @@ bench_reads(void)
 	 * each kept, so that a neighbour's burst does not land on one only.
 	 */
 	sqlite3_bind_int(st, 2, 100);
-	list = rlist = rlistw = 0;
+	list = rlist = rlistw = curs = 0;
 	for (k = 0; k < LIST_TURNS; k++) {
 		rounds = 3000 / LIST_TURNS;
 		t0 = now_s();
@@ -298,6 +319,11 @@ bench_reads(void)
 			if (raw_rows(st) != 100 || raw_rows(wst) != 200)
 				die("raw select", "not 100 rows and 200 writes");
 		rlistw = best(rlistw, rounds / (now_s() - t0));
+		t0 = now_s();
+		for (i = 0; i < rounds; i++)
+			if (cursor_count(s, &o) != 100)
+				die("cursor", corral_store_errmsg(s));
+		curs = best(curs, rounds / (now_s() - t0));
 	}
 	corral_store_close(s);
 	sqlite3_finalize(wst);
@@ -310,6 +336,82 @@ bench_reads(void)
 	figure("checkpoint_list100_raw_per_s", rlist);
 	report("list of 100", list, rlist);
 	report("list of 100, vs rows + writes", list, rlistw);
+	report("list of 100 by cursor, vs rows + writes", curs, rlistw);
+	figure("checkpoint_list100_cursor_per_s", curs);
+}
+
+/*
+ * LangGraph's shape: each checkpoint, the child of the one before, holds
+ * 4 channels and writes the value of one (a new version) beside the 1 KiB
+ * checkpoint; reads gather every channel's value back from the rows that
+ * hold them.  No raw baseline: the figures are for
+ * comparing with the plain put, get and list above.
+ */
+static void
+bench_channels(void)
+{
+	static const char *const names[] = { "messages", "step", "a", "b" };
+	struct corral_store *s = open_store("chan.db",
+	    CORRAL_DURABILITY_NORMAL);
+	struct corral_ref r = { "t", "", NULL };
+	struct corral_list_opts o = { .thread_id = "t", .checkpoint_ns = "",
+		.limit = 100 };
+	struct corral_channel vers[4], val;
+	struct corral_checkpoint cp = { .type = "json", .data = data,
+		.len = KIB, .metadata = meta, .versions = vers, .nversions = 4,
+		.values = &val, .nvalues = 1 };
+	struct corral_ref pr = { "t", "", NULL };
+	struct corral_tuple *t;
+	char v[4][16], id[CORRAL_ID_LEN], parent[CORRAL_ID_LEN];
+	double t0, put, get, list;
+	size_t n;
+	int i, k, rounds = 20000;
+
+	for (k = 0; k < 4; k++) {
+		snprintf(v[k], sizeof(v[k]), "%d", 0);
+		vers[k].channel = names[k];
+		vers[k].version = v[k];
+	}
+	t0 = now_s();
+	for (i = 0; i < rounds; i++) {
+		k = i % 4;
+		snprintf(v[k], sizeof(v[k]), "%d", i);
+		val = vers[k];
+		val.type = "json";
+		val.value = data;
+		val.len = 200;
+		/* Each the child of the last: the others' values are its. */
+		if (corral_put(s, &pr, &cp, id, sizeof(id)) != CORRAL_OK)
+			die("put", corral_store_errmsg(s));
+		memcpy(parent, id, sizeof(id));
+		pr.checkpoint_id = parent;
+	}
+	put = rounds / (now_s() - t0);
+	t0 = now_s();
+	for (i = 0; i < 100000; i++) {
+		if (corral_get_tuple(s, &r, &t) != CORRAL_OK ||
+		    t->nchannels != 4)
+			die("get_tuple", corral_store_errmsg(s));
+		corral_tuple_free(t);
+	}
+	get = 100000 / (now_s() - t0);
+	list = 0;
+	for (k = 0; k < LIST_TURNS; k++) {
+		t0 = now_s();
+		for (i = 0; i < 3000 / LIST_TURNS; i++) {
+			n = 0;
+			if (corral_list(s, &o, count_cb, &n) != CORRAL_OK ||
+			    n != 100)
+				die("list", corral_store_errmsg(s));
+		}
+		list = best(list, 3000 / LIST_TURNS / (now_s() - t0));
+	}
+	corral_store_close(s);
+	printf("with 4 channels (1 new value a put): put %.0f/s, get_tuple"
+	    " %.0f/s, list of 100 %.0f/s\n", put, get, list);
+	figure("checkpoint_put_channels_per_s", put);
+	figure("checkpoint_get_channels_per_s", get);
+	figure("checkpoint_list100_channels_per_s", list);
 }
 
 /* NPROC processes putting at once; ops/s over the wall time of all. */
@@ -429,6 +531,7 @@ main(int argc, char **argv)
 	report("put, durability full", a, b);
 
 	bench_reads();
+	bench_channels();
 
 	a = concurrent(false, 5000);
 	b = concurrent(true, 5000);

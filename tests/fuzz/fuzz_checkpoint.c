@@ -142,7 +142,7 @@ fix_checksums(sqlite3 *db, const int64_t *cp, size_t ncp, const int64_t *w,
 			    sqlite3_column_text(get, 2);
 			size_t mlen = (size_t)sqlite3_column_bytes(get, 2);
 			sqlite3_bind_int64(set, 1, store_crc_checkpoint(type,
-			    tlen, data, len, meta, mlen));
+			    tlen, data, len, meta, mlen, NULL, 0, false, false));
 			sqlite3_bind_int64(set, 2, cp[i]);
 			sqlite3_step(set);
 			sqlite3_reset(set);
@@ -169,7 +169,7 @@ fix_checksums(sqlite3 *db, const int64_t *cp, size_t ncp, const int64_t *w,
 			const void *val = sqlite3_column_blob(get, 2);
 			size_t vlen = (size_t)sqlite3_column_bytes(get, 2);
 			sqlite3_bind_int64(set, 1, store_crc_write(type, tlen,
-			    ch, clen, val, vlen));
+			    ch, clen, val, vlen, "", 0));
 			sqlite3_bind_int64(set, 2, w[i]);
 			sqlite3_step(set);
 			sqlite3_reset(set);

@@ -22,6 +22,10 @@
 
 #include "store_impl.h"
 
+/* A write of an array of them. */
+#define WR(ch, ty, v, n) \
+	{ .channel = (ch), .type = (ty), .value = (v), .len = (n) }
+
 struct fixture {
 	bool sqlite;
 	char dir[64];
@@ -80,8 +84,8 @@ put(struct corral_store *s, const char *thread, const char *ns,
 	static char ids[8][CORRAL_KEY_MAX + 1];
 	static int k;
 	struct corral_ref ref = { thread, ns, parent };
-	struct corral_checkpoint cp = { id, "json", data,
-		data ? strlen(data) : 0, meta };
+	struct corral_checkpoint cp = { .id = id, .type = "json", .data = data,
+		.len = data ? strlen(data) : 0, .metadata = meta };
 	char *out = ids[k++ % 8];
 
 	assert_int_equal(corral_put(s, &ref, &cp, out, CORRAL_KEY_MAX + 1),
@@ -94,7 +98,8 @@ write1(struct corral_store *s, const char *thread, const char *ns,
     const char *id, const char *task, const char *channel, const char *v)
 {
 	struct corral_ref ref = { thread, ns, id };
-	struct corral_write w = { NULL, channel, 0, "json", v, strlen(v) };
+	struct corral_write w = { .channel = channel, .type = "json",
+		.value = v, .len = strlen(v) };
 
 	assert_int_equal(corral_put_writes(s, &ref, task, &w, 1), CORRAL_OK);
 }
@@ -105,8 +110,11 @@ get(struct corral_store *s, const char *thread, const char *ns,
 {
 	struct corral_ref ref = { thread, ns, id };
 	struct corral_tuple *t;
+	int rc;
 
-	assert_int_equal(corral_get_tuple(s, &ref, &t), CORRAL_OK);
+	if ((rc = corral_get_tuple(s, &ref, &t)) != CORRAL_OK)
+		fail_msg("get %s/%s: %s", thread, id ? id : "(latest)",
+		    corral_store_errmsg(s));
 	assert_non_null(t);
 	return t;
 }
@@ -160,8 +168,9 @@ t_round_trip(void **state)
 	struct fixture *f = *state;
 	static const unsigned char bin[] = { 0, 1, 2, 0, 255, 0, 'x', 0 };
 	struct corral_ref ref = { "t1", NULL, NULL };
-	struct corral_checkpoint cp = { NULL, "bytes", bin, sizeof(bin),
-		"{\"source\":\"input\",\"step\":-1,\"parents\":{}}" };
+	struct corral_checkpoint cp = { .type = "bytes", .data = bin,
+		.len = sizeof(bin),
+		.metadata = "{\"source\":\"input\",\"step\":-1,\"parents\":{}}" };
 	struct corral_tuple *t;
 	char id[CORRAL_ID_LEN];
 	int64_t before = (int64_t)time(NULL) * 1000;
@@ -195,7 +204,7 @@ t_empty(void **state)
 {
 	struct fixture *f = *state;
 	struct corral_ref ref = { "t1", "", NULL };
-	struct corral_checkpoint cp = { "a", NULL, NULL, 0, NULL };
+	struct corral_checkpoint cp = { .id = "a" };
 	struct corral_tuple *t;
 
 	assert_int_equal(corral_put(f->s, &ref, &cp, NULL, 0), CORRAL_OK);
@@ -282,8 +291,8 @@ t_invalid(void **state)
 {
 	struct fixture *f = *state;
 	struct corral_ref r = { NULL, "", "a" };
-	struct corral_checkpoint cp = { NULL, NULL, "x", 1, NULL };
-	struct corral_write w = { NULL, "ch", 0, NULL, "v", 1 };
+	struct corral_checkpoint cp = { .data = "x", .len = 1 };
+	struct corral_write w = { .channel = "ch", .value = "v", .len = 1 };
 	char id[CORRAL_ID_LEN];
 
 	assert_int_equal(corral_put(f->s, &r, &cp, id, sizeof(id)),
@@ -321,9 +330,9 @@ t_key_length(void **state)
 	struct fixture *f = *state;
 	char big[CORRAL_KEY_MAX + 2], max[CORRAL_KEY_MAX + 1];
 	struct corral_ref r = { big, "", NULL };
-	struct corral_checkpoint cp = { "a", NULL, "x", 1, NULL };
+	struct corral_checkpoint cp = { .id = "a", .data = "x", .len = 1 };
 	struct corral_list_opts o = { 0 };
-	struct corral_write w = { NULL, "ch", 0, NULL, "v", 1 };
+	struct corral_write w = { .channel = "ch", .value = "v", .len = 1 };
 	struct corral_tuple *t;
 	struct seen z = { 0 };
 
@@ -388,16 +397,16 @@ t_writes(void **state)
 	struct fixture *f = *state;
 	struct corral_ref r = { "t1", "", "a" };
 	struct corral_write w2[] = {
-		{ NULL, "ch1", 0, "json", "\"x\"", 3 },
-		{ NULL, "ch2", 0, NULL, "\0y", 2 },
+		WR("ch1", "json", "\"x\"", 3),
+		WR("ch2", NULL, "\0y", 2),
 	};
 	struct corral_write w1[] = {
-		{ NULL, "__error__", 0, "json", "e", 1 },
-		{ NULL, "out", 0, "json", "o", 1 },
-		{ NULL, "__interrupt__", 0, "json", "i", 1 },
-		{ NULL, "__scheduled__", 0, "json", "s", 1 },
-		{ NULL, "__resume__", 0, "json", "r", 1 },
-		{ NULL, "empty", 0, "json", NULL, 0 },
+		WR("__error__", "json", "e", 1),
+		WR("out", "json", "o", 1),
+		WR("__interrupt__", "json", "i", 1),
+		WR("__scheduled__", "json", "s", 1),
+		WR("__resume__", "json", "r", 1),
+		WR("empty", "json", NULL, 0),
 	};
 	static const struct { const char *task, *ch; int idx; } want[] = {
 		{ "t1", "__resume__", -4 }, { "t1", "__interrupt__", -3 },
@@ -601,7 +610,7 @@ reenter_cb(void *arg, const struct corral_tuple *t)
 {
 	struct corral_store *s = arg;
 	struct corral_ref r = { "A", "", NULL };
-	struct corral_checkpoint cp = { "x", NULL, "x", 1, NULL };
+	struct corral_checkpoint cp = { .id = "x", .data = "x", .len = 1 };
 	struct corral_tuple *g;
 
 	assert_int_equal(corral_put(s, &r, &cp, NULL, 0), CORRAL_EINVAL);
@@ -725,9 +734,9 @@ t_list_writes_shapes(void **state)
 	};
 	struct fixture *f = *state;
 	struct corral_write w[] = {
-		{ NULL, "x", 0, "json", "1", 1 },
-		{ NULL, "y", 0, "json", "22", 2 },
-		{ NULL, "__error__", 0, "json", "e", 1 },
+		WR("x", "json", "1", 1),
+		WR("y", "json", "22", 2),
+		WR("__error__", "json", "e", 1),
 	};
 	struct corral_ref r = { NULL, NULL, NULL };
 	struct corral_tuple *t;
@@ -816,7 +825,8 @@ t_made_ids_order(void **state)
 	struct corral_list_opts o = { 0 };
 	struct corral_ref r = { "t1", "", NULL };
 	size_t n = 0;
-	struct corral_checkpoint cp = { NULL, "json", "{}", 2, NULL };
+	struct corral_checkpoint cp = { .type = "json", .data = "{}",
+		.len = 2 };
 	int i;
 
 	for (i = 0; i < 10000; i++) {
@@ -859,10 +869,22 @@ t_crc32c(void **state)
 		for (len = 0; len < 300; len += 1 + len / 16)
 			assert_int_equal(corral_crc32c(i, buf + i, len),
 			    store_crc32c_table(i, buf + i, len));
-	assert_int_not_equal(store_crc_checkpoint(NULL, 0, "", 0, "{}", 2),
-	    store_crc_checkpoint("", 0, "", 0, "{}", 2));
-	assert_int_not_equal(store_crc_write("ab", 2, "c", 1, "", 0),
-	    store_crc_write("a", 1, "bc", 2, "", 0));
+	assert_int_not_equal(store_crc_checkpoint(NULL, 0, "", 0, "{}", 2,
+	    NULL, 0, false, false), store_crc_checkpoint("", 0, "", 0, "{}",
+	    2, NULL, 0, false, false));
+	assert_int_not_equal(store_crc_write("ab", 2, "c", 1, "", 0, "", 0),
+	    store_crc_write("a", 1, "bc", 2, "", 0, "", 0));
+	/* The fields of schema 2 count only when present: no metadata
+	 * type and no versions give version 1's sum; "" differs from none,
+	 * and a row's versions and values cannot go missing unnoticed. */
+	assert_int_not_equal(store_crc_checkpoint(NULL, 0, "", 0, "{}", 2,
+	    "", 0, false, false), store_crc_checkpoint(NULL, 0, "", 0, "{}",
+	    2, NULL, 0, false, false));
+	assert_int_not_equal(store_crc_checkpoint(NULL, 0, "", 0, "{}", 2,
+	    NULL, 0, true, false), store_crc_checkpoint(NULL, 0, "", 0, "{}",
+	    2, NULL, 0, false, true));
+	assert_int_not_equal(store_crc_write("a", 1, "c", 1, "", 0, "p", 1),
+	    store_crc_write("a", 1, "c", 1, "", 0, "", 0));
 }
 
 static uint64_t
@@ -1080,8 +1102,8 @@ t_moved(void **state)
 {
 	struct fixture *f = *state;
 	struct corral_ref r = { "A", "", NULL };
-	struct corral_checkpoint cp = { NULL, NULL, "x", 1, NULL };
-	struct corral_write w = { NULL, "ch", 0, NULL, "v", 1 };
+	struct corral_checkpoint cp = { .data = "x", .len = 1 };
+	struct corral_write w = { .channel = "ch", .value = "v", .len = 1 };
 	struct corral_tuple *t = NULL;
 	struct corral_store *s2;
 	char other[128], id[CORRAL_ID_LEN];
@@ -1140,7 +1162,7 @@ t_damaged(void **state)
 {
 	struct fixture *f = *state;
 	struct corral_ref r = { "A", "", NULL };
-	struct corral_checkpoint cp = { NULL, NULL, NULL, 0, NULL };
+	struct corral_checkpoint cp = { 0 };
 	struct corral_list_opts lo = { "A", "", NULL, NULL, 0 };
 	struct corral_tuple *t = NULL;
 	static char data[512];
@@ -1205,7 +1227,7 @@ t_busy_short(void **state)
 	struct fixture *f = *state;
 	struct corral_sqlite_opts o = { CORRAL_DURABILITY_NORMAL, 5 };
 	struct corral_ref r = { "A", "", NULL };
-	struct corral_checkpoint cp = { NULL, NULL, "x", 1, NULL };
+	struct corral_checkpoint cp = { .data = "x", .len = 1 };
 	struct corral_store *s2;
 	struct timespec a, b;
 	sqlite3 *db;
@@ -1240,8 +1262,8 @@ child(const char *path, int k)
 	char prev_shared[CORRAL_ID_LEN] = "", id[CORRAL_ID_LEN];
 	static char data[1024];
 	struct corral_ref r = { mine, "", NULL };
-	struct corral_checkpoint cp = { NULL, "bytes", data, sizeof(data),
-		NULL };
+	struct corral_checkpoint cp = { .type = "bytes", .data = data,
+		.len = sizeof(data) };
 	struct corral_store *s;
 	const char *why;
 	int i, rc;
@@ -1320,6 +1342,964 @@ t_concurrent(void **state)
 	sqlite3_close(db);
 }
 
+/* Cases of the API LangGraph's saver contract added (schema version 2). */
+
+/* A channel of a put: a version, a value (x a literal), "empty". */
+#define VER(c, v) { .channel = (c), .version = (v) }
+#define CH(c, v, x) { .channel = (c), .version = (v), .type = "json", \
+	.value = (x), .len = sizeof(x) - 1 }
+#define EMPTY(c, v) { .channel = (c), .version = (v), .type = "empty" }
+
+/* Puts id with versions and values under thread t. */
+static void
+put_ch(struct corral_store *s, const char *t, const char *parent,
+    const char *id, const struct corral_channel *vers, size_t nv,
+    const struct corral_channel *vals, size_t nval)
+{
+	struct corral_ref ref = { t, "", parent };
+	struct corral_checkpoint cp = { .id = id, .type = "json", .data = "{}",
+		.len = 2, .versions = vers, .nversions = nv, .values = vals,
+		.nvalues = nval };
+
+	assert_int_equal(corral_put(s, &ref, &cp, NULL, 0), CORRAL_OK);
+}
+
+/* A tuple's channels as text: "channel@version=value ...". */
+static const char *
+channels_text(const struct corral_tuple *t)
+{
+	static char buf[1024];
+	size_t i, l;
+
+	buf[0] = '\0';
+	for (i = 0; i < t->nchannels; i++) {
+		l = strlen(buf);
+		assert_non_null(t->channels[i].type);
+		snprintf(buf + l, sizeof(buf) - l, "%s%s@%s=%.*s",
+		    i ? " " : "", t->channels[i].channel, t->channels[i].version,
+		    (int)t->channels[i].len,
+		    (const char *)t->channels[i].value);
+	}
+	return buf;
+}
+
+static const char *
+get_channels(struct corral_store *s, const char *t, const char *id)
+{
+	struct corral_tuple *g = get(s, t, "", id);
+	const char *c = channels_text(g);
+
+	corral_tuple_free(g);
+	return c;
+}
+
+/*
+ * LangGraph's "should only store channel_values that have changed": the
+ * same channel_values and versions put three times, the new versions {},
+ * {foo:1}, then {foo:1, baz:1}.
+ */
+static void
+t_channels_changed(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_channel vers[] = { VER("foo", "1"),
+		VER("baz", "1") };
+	struct corral_channel vals[] = { CH("foo", "1", "\"foo\""),
+		CH("baz", "1", "\"baz\"") };
+
+	put_ch(f->s, "t", NULL, "1", vers, 2, NULL, 0);
+	assert_string_equal(get_channels(f->s, "t", "1"), "");
+	put_ch(f->s, "t", "1", "2", vers, 2, vals, 1);
+	assert_string_equal(get_channels(f->s, "t", "2"), "foo@1=\"foo\"");
+	put_ch(f->s, "t", "2", "3", vers, 2, vals, 2);
+	assert_string_equal(get_channels(f->s, "t", "3"),
+	    "foo@1=\"foo\" baz@1=\"baz\"");
+	/* A value is its checkpoint's and its descendants', not an elder's. */
+	assert_string_equal(get_channels(f->s, "t", "1"), "");
+}
+
+/*
+ * "channels carried over from an ancestor": the child writes only
+ * stepCount, and still has the parent's messages.
+ */
+static void
+t_channels_ancestor(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_channel v1[] = { VER("messages", "1"),
+		VER("stepCount", "1") };
+	struct corral_channel x1[] = { CH("messages", "1", "[\"hi\"]"),
+		CH("stepCount", "1", "1") };
+	struct corral_channel v2[] = { VER("messages", "1"),
+		VER("stepCount", "2") };
+	struct corral_channel x2[] = { CH("stepCount", "2", "2") };
+	struct corral_tuple *t;
+
+	put_ch(f->s, "t", NULL, "1", v1, 2, x1, 2);
+	put_ch(f->s, "t", "1", "2", v2, 2, x2, 1);
+	t = get(f->s, "t", "", NULL);
+	assert_string_equal(t->checkpoint_id, "2");
+	assert_string_equal(channels_text(t),
+	    "messages@1=[\"hi\"] stepCount@2=2");
+	assert_string_equal(t->channels[0].type, "json");
+	corral_tuple_free(t);
+	assert_string_equal(get_channels(f->s, "t", "1"),
+	    "messages@1=[\"hi\"] stepCount@1=1");
+	/* Another namespace or thread has values of its own. */
+	t = NULL;
+	put_ch(f->s, "u", NULL, "1", v1, 2, NULL, 0);
+	assert_string_equal(get_channels(f->s, "u", "1"), "");
+}
+
+/*
+ * "empty" keeps no value and hides none; a put's own value is its own,
+ * whatever another checkpoint has for that version; channels come in the
+ * order of the put's versions.
+ */
+static void
+t_channels_empty_first(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_channel vers[] = { VER("z", "1"), VER("a", "2"),
+		VER("m", "1"), VER("gone", "9") };
+	struct corral_channel first[] = { CH("z", "1", "\"z1\""),
+		EMPTY("a", "2"), CH("m", "1", "\"m1\"") };
+	struct corral_channel again[] = { CH("z", "1", "\"other\""),
+		CH("a", "2", "\"a2\""), EMPTY("m", "1") };
+	struct corral_channel novers[] = { VER("z", "1") };
+	struct corral_channel bin = { .channel = "b", .version = "1",
+		.type = "bytes", .value = "\0\1", .len = 2 };
+	struct corral_channel binv = { .channel = "b", .version = "1" };
+	struct corral_tuple *t;
+
+	put_ch(f->s, "t", NULL, "1", vers, 4, first, 3);
+	assert_string_equal(get_channels(f->s, "t", "1"),
+	    "z@1=\"z1\" m@1=\"m1\"");
+	put_ch(f->s, "t", "1", "2", vers, 4, again, 3);
+	assert_string_equal(get_channels(f->s, "t", "2"),
+	    "z@1=\"other\" a@2=\"a2\"");
+	/* A value its versions do not name is stored, and not read. */
+	put_ch(f->s, "t", NULL, "3", NULL, 0, &bin, 1);
+	assert_string_equal(get_channels(f->s, "t", "3"), "");
+	put_ch(f->s, "t", "3", "4", &binv, 1, NULL, 0);
+	assert_string_equal(get_channels(f->s, "t", "4"), "");
+	put_ch(f->s, "t", "3", "4", &binv, 1, &bin, 1);
+	t = get(f->s, "t", "", "4");
+	assert_int_equal(t->nchannels, 1);
+	assert_string_equal(t->channels[0].type, "bytes");
+	assert_int_equal(t->channels[0].len, 2);
+	assert_memory_equal(t->channels[0].value, "\0\1", 2);
+	corral_tuple_free(t);
+	/* A put without versions has no channels; a replace drops them. */
+	put_ch(f->s, "t", NULL, "1", novers, 0, NULL, 0);
+	t = get(f->s, "t", "", "1");
+	assert_int_equal(t->nchannels, 0);
+	assert_null(t->channels);
+	corral_tuple_free(t);
+}
+
+/* metadata_type is stored and given back; NULL when none was given. */
+static void
+t_metadata_type(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_ref ref = { "t", "", NULL };
+	struct corral_checkpoint cp = { .id = "1", .data = "x", .len = 1,
+		.metadata = "{\"a\":1}", .metadata_type = "json" };
+	struct corral_tuple *t;
+
+	assert_int_equal(corral_put(f->s, &ref, &cp, NULL, 0), CORRAL_OK);
+	cp.id = "2";
+	cp.metadata_type = NULL;
+	assert_int_equal(corral_put(f->s, &ref, &cp, NULL, 0), CORRAL_OK);
+	t = get(f->s, "t", "", "1");
+	assert_string_equal(t->metadata_type, "json");
+	assert_string_equal(t->metadata, "{\"a\":1}");
+	corral_tuple_free(t);
+	t = get(f->s, "t", "", "2");
+	assert_null(t->metadata_type);
+	corral_tuple_free(t);
+	assert_string_equal(list(f->s, NULL, NULL, NULL, "{\"a\":1}", 0),
+	    "t/-/2 t/-/1");
+}
+
+/* A tuple's or get_writes's writes: "path:task.idx.channel=value ...". */
+static const char *
+writes_path_text(const struct corral_write *w, size_t n)
+{
+	static char buf[1024];
+	size_t i, l;
+
+	buf[0] = '\0';
+	for (i = 0; i < n; i++) {
+		l = strlen(buf);
+		assert_non_null(w[i].task_path);
+		snprintf(buf + l, sizeof(buf) - l, "%s%s:%s.%d.%s=%.*s",
+		    i ? " " : "", w[i].task_path, w[i].task_id, w[i].idx,
+		    w[i].channel, (int)w[i].len, (const char *)w[i].value);
+	}
+	return buf;
+}
+
+static void
+write_path(struct corral_store *s, const char *id, const char *task,
+    const char *path, const char *channel, const char *v)
+{
+	struct corral_ref ref = { "t", "", id };
+	struct corral_write w[] = { WR(channel, "json", v, strlen(v)),
+		WR(channel, "json", v, strlen(v)) };
+
+	assert_int_equal(corral_put_writes_path(s, &ref, task, path, w, 2),
+	    CORRAL_OK);
+}
+
+static int
+path_cb(void *arg, const struct corral_tuple *t)
+{
+	snprintf(arg, 1024, "%s", writes_path_text(t->writes, t->nwrites));
+	return 1;
+}
+
+/*
+ * Writes in LangGraph's MemorySaver's order, (task_path, task_id, idx)
+ * by bytes, in get, in both shapes of list and in get_writes.
+ */
+static void
+t_task_path(void **state)
+{
+	struct fixture *f = *state;
+	static const char want[] = ":c.0.x=3 :c.1.x=3 ~0:b.0.x=1 ~0:b.1.x=1"
+	    " ~0:d.0.x=4 ~0:d.1.x=4 ~1:a.0.x=2 ~1:a.1.x=2";
+	struct corral_ref ref = { "t", "", "1" };
+	struct corral_list_opts o = { 0 };
+	struct corral_write *w;
+	struct corral_tuple *t;
+	char text[1024];
+	size_t n;
+
+	put(f->s, "t", "", NULL, "1", "x", NULL);
+	write_path(f->s, "1", "b", "~0", "x", "1");
+	write_path(f->s, "1", "a", "~1", "x", "2");
+	write_path(f->s, "1", "c", NULL, "x", "3");
+	write_path(f->s, "1", "d", "~0", "x", "4");
+	/* A repeated regular write keeps the first, path and all. */
+	write_path(f->s, "1", "d", "~9", "x", "5");
+	t = get(f->s, "t", "", "1");
+	assert_string_equal(writes_path_text(t->writes, t->nwrites), want);
+	corral_tuple_free(t);
+	assert_int_equal(corral_get_writes(f->s, &ref, NULL, &w, &n),
+	    CORRAL_OK);
+	assert_string_equal(writes_path_text(w, n), want);
+	free(w);
+	o.thread_id = "t";
+	o.checkpoint_ns = "";
+	assert_int_equal(corral_list(f->s, &o, path_cb, text), CORRAL_OK);
+	assert_string_equal(text, want);
+	o.checkpoint_ns = NULL;
+	assert_int_equal(corral_list(f->s, &o, path_cb, text), CORRAL_OK);
+	assert_string_equal(text, want);
+}
+
+/*
+ * get_writes: by channel, in a tuple's order; LangGraph's pending sends
+ * of a checkpoint of format < 4 are its parent's __pregel_tasks writes.
+ */
+static void
+t_get_writes(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_ref ref = { "thread-1", "", NULL };
+	struct corral_write t1[] = {
+		WR("__pregel_tasks", "json", "\"send-1\"", 8),
+		WR("__pregel_tasks", "json", "\"send-2\"", 8),
+		WR("other", "json", "1", 1) };
+	struct corral_write t2[] = {
+		WR("__pregel_tasks", "json", "\"send-3\"", 8) };
+	struct corral_write *w = (void *)1;
+	char parent[CORRAL_KEY_MAX + 1];
+	size_t n = 9;
+
+	snprintf(parent, sizeof(parent), "%s",
+	    put(f->s, "thread-1", "", NULL, NULL, "{\"v\":3}", NULL));
+	ref.checkpoint_id = parent;
+	assert_int_equal(corral_get_writes(f->s, &ref, NULL, &w, &n),
+	    CORRAL_OK);
+	assert_null(w);
+	assert_int_equal(n, 0);
+	assert_int_equal(corral_put_writes(f->s, &ref, "task-2", t2, 1),
+	    CORRAL_OK);
+	assert_int_equal(corral_put_writes(f->s, &ref, "task-1", t1, 3),
+	    CORRAL_OK);
+	put(f->s, "thread-1", "", parent, NULL, "{\"v\":3}", NULL);
+	assert_int_equal(corral_get_writes(f->s, &ref, "__pregel_tasks", &w,
+	    &n), CORRAL_OK);
+	assert_string_equal(writes_path_text(w, n),
+	    ":task-1.0.__pregel_tasks=\"send-1\" "
+	    ":task-1.1.__pregel_tasks=\"send-2\" "
+	    ":task-2.0.__pregel_tasks=\"send-3\"");
+	free(w);
+	assert_int_equal(corral_get_writes(f->s, &ref, NULL, &w, &n),
+	    CORRAL_OK);
+	assert_int_equal(n, 4);
+	free(w);
+	assert_int_equal(corral_get_writes(f->s, &ref, "none", &w, &n),
+	    CORRAL_OK);
+	assert_int_equal(n, 0);
+	ref.checkpoint_id = NULL;
+	assert_int_equal(corral_get_writes(f->s, &ref, NULL, &w, &n),
+	    CORRAL_EINVAL);
+	assert_non_null(strstr(corral_store_errmsg(f->s), "checkpoint_id"));
+}
+
+/* Every key, 4095 bytes fine, 4096 refused naming the field. */
+static void
+t_long_keys(void **state)
+{
+	struct fixture *f = *state;
+	static char big[CORRAL_KEY_MAX + 2], max[CORRAL_KEY_MAX + 1];
+	struct corral_ref r = { "t", "", "1" };
+	struct corral_channel c = { .channel = "c", .version = "1",
+		.type = "json", .value = "1", .len = 1 };
+	struct corral_checkpoint cp = { .id = "1", .data = "x", .len = 1,
+		.versions = &c, .nversions = 1, .values = &c, .nvalues = 1 };
+	struct corral_write w = WR("ch", NULL, "v", 1), *ws;
+	struct corral_tuple *t;
+	size_t n;
+
+	memset(big, 'k', sizeof(big) - 1);
+	memcpy(max, big, CORRAL_KEY_MAX);
+	assert_int_equal(corral_put_writes_path(f->s, &r, "task", big, &w, 1),
+	    CORRAL_EINVAL);
+	assert_non_null(strstr(corral_store_errmsg(f->s), "task_path"));
+	w.channel = big;
+	assert_int_equal(corral_put_writes(f->s, &r, "task", &w, 1),
+	    CORRAL_EINVAL);
+	assert_non_null(strstr(corral_store_errmsg(f->s), "channel"));
+	assert_int_equal(corral_get_writes(f->s, &r, big, &ws, &n),
+	    CORRAL_EINVAL);
+	c.channel = big;
+	assert_int_equal(corral_put(f->s, &r, &cp, NULL, 0), CORRAL_EINVAL);
+	assert_non_null(strstr(corral_store_errmsg(f->s), "versions 0"));
+	assert_non_null(strstr(corral_store_errmsg(f->s), "channel"));
+	c.channel = "c";
+	c.version = big;
+	assert_int_equal(corral_put(f->s, &r, &cp, NULL, 0), CORRAL_EINVAL);
+	assert_non_null(strstr(corral_store_errmsg(f->s), "version"));
+	cp.nversions = 0;
+	assert_int_equal(corral_put(f->s, &r, &cp, NULL, 0), CORRAL_EINVAL);
+	assert_non_null(strstr(corral_store_errmsg(f->s), "values 0"));
+	c.version = NULL;
+	assert_int_equal(corral_put(f->s, &r, &cp, NULL, 0), CORRAL_EINVAL);
+	/* CORRAL_KEY_MAX is fine in each. */
+	c.channel = max;
+	c.version = max;
+	cp.nversions = 1;
+	assert_int_equal(corral_put(f->s, &r, &cp, NULL, 0), CORRAL_OK);
+	w.channel = max;
+	assert_int_equal(corral_put_writes_path(f->s, &r, max, max, &w, 1),
+	    CORRAL_OK);
+	t = get(f->s, "t", "", "1");
+	assert_int_equal(t->nchannels, 1);
+	assert_string_equal(t->channels[0].channel, max);
+	assert_string_equal(t->channels[0].version, max);
+	assert_int_equal(t->nwrites, 1);
+	assert_string_equal(t->writes[0].task_path, max);
+	assert_string_equal(t->writes[0].channel, max);
+	corral_tuple_free(t);
+	assert_int_equal(corral_get_writes(f->s, &r, max, &ws, &n), CORRAL_OK);
+	assert_int_equal(n, 1);
+	free(ws);
+}
+
+/* What a cursor gives, as list's seen_cb would have it. */
+static const char *
+cursor_text(struct corral_store *s, const struct corral_list_opts *o)
+{
+	static struct seen z;
+	struct corral_cursor *c;
+	const struct corral_tuple *t;
+	int rc;
+
+	memset(&z, 0, sizeof(z));
+	assert_int_equal(corral_list_open(s, o, &c), CORRAL_OK);
+	while ((rc = corral_list_next(c, &t)) == CORRAL_OK ||
+	    rc == CORRAL_ECORRUPT)
+		seen_cb(&z, t);
+	assert_int_equal(rc, CORRAL_NOTFOUND);
+	/* Past the end it stays there. */
+	assert_int_equal(corral_list_next(c, &t), CORRAL_NOTFOUND);
+	corral_list_close(c);
+	return z.text;
+}
+
+/* A cursor gives what list gives, with every option. */
+static void
+t_cursor_like_list(void **state)
+{
+	struct fixture *f = *state;
+	static const struct corral_list_opts c[] = {
+		{ 0 },
+		{ .thread_id = "A" },
+		{ .thread_id = "A", .checkpoint_ns = "" },
+		{ .thread_id = "", .checkpoint_ns = "child" },
+		{ .checkpoint_ns = "" },
+		{ .before = "5" },
+		{ .thread_id = "B", .before = "5" },
+		{ .thread_id = "B", .checkpoint_ns = "child", .before = "7" },
+		{ .filter = "{\"source\":\"loop\"}" },
+		{ .filter = "{}" },
+		{ .thread_id = "A", .filter = "{\"source\":\"input\"}" },
+		{ .limit = 1 },
+		{ .limit = 3 },
+		{ .thread_id = "A", .checkpoint_ns = "", .limit = 1 },
+		{ .checkpoint_ns = "child", .limit = 2, .before = "7" },
+		{ .thread_id = "missing" },
+	};
+	struct corral_cursor *cur = (void *)1;
+	struct corral_list_opts bad = { .filter = "[1]" };
+	struct seen z;
+	size_t i;
+	char want[8192];
+
+	fill(f->s);
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		memset(&z, 0, sizeof(z));
+		assert_int_equal(corral_list(f->s, &c[i], seen_cb, &z),
+		    CORRAL_OK);
+		snprintf(want, sizeof(want), "%s", z.text);
+		assert_string_equal(cursor_text(f->s, &c[i]), want);
+	}
+	assert_int_equal(corral_list_open(f->s, &bad, &cur), CORRAL_EINVAL);
+	assert_null(cur);
+	corral_list_close(NULL);
+}
+
+/*
+ * The store called between nexts: keyset semantics (a put is seen iff it
+ * sorts after the last key given, a deleted one is not), across pages,
+ * and the tuple next gave survives get_tuple.
+ */
+static void
+t_cursor_interleaved(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_list_opts o = { .thread_id = "t", .checkpoint_ns = "" };
+	struct corral_list_opts all = { 0 };
+	struct corral_cursor *c;
+	const struct corral_tuple *t;
+	struct corral_tuple *g;
+	char id[16];
+	int i, n;
+
+	for (i = 100; i < 400; i += 2) {
+		snprintf(id, sizeof(id), "%d", i);
+		put(f->s, "t", "", NULL, id, id, NULL);
+	}
+	assert_int_equal(corral_list_open(f->s, &o, &c), CORRAL_OK);
+	assert_int_equal(corral_list_next(c, &t), CORRAL_OK);
+	assert_string_equal(t->checkpoint_id, "398");
+	/* Before the cursor: not seen.  After it: seen. */
+	put(f->s, "t", "", NULL, "399", "new", NULL);
+	put(f->s, "t", "", NULL, "397", "new", NULL);
+	g = get(f->s, "t", "", "100");
+	assert_string_equal(t->checkpoint_id, "398");
+	assert_memory_equal(t->data, "398", 3);
+	corral_tuple_free(g);
+	assert_int_equal(corral_list_next(c, &t), CORRAL_OK);
+	assert_string_equal(t->checkpoint_id, "397");
+	assert_memory_equal(t->data, "new", 3);
+	for (n = 0; n < 140; n++)
+		assert_int_equal(corral_list_next(c, &t), CORRAL_OK);
+	assert_string_equal(t->checkpoint_id, "118");
+	/* Gone while iterating: the rest is not seen. */
+	assert_int_equal(corral_delete_thread(f->s, "t"), CORRAL_OK);
+	assert_int_equal(corral_list_next(c, &t), CORRAL_NOTFOUND);
+	corral_list_close(c);
+
+	/* Across threads: another thread's rows deleted midway. */
+	fill(f->s);
+	assert_int_equal(corral_list_open(f->s, &all, &c), CORRAL_OK);
+	assert_int_equal(corral_list_next(c, &t), CORRAL_OK);
+	assert_string_equal(t->checkpoint_id, "7");
+	assert_int_equal(corral_delete_thread(f->s, "B"), CORRAL_OK);
+	put(f->s, "C", "", NULL, "6", "C6", NULL); /* sorts after B/child/7 */
+	put(f->s, "C", "", NULL, "8", "C8", NULL); /* before: not seen */
+	i = 0;
+	while (corral_list_next(c, &t) == CORRAL_OK) {
+		snprintf(id, sizeof(id), "%s/%s", t->thread_id,
+		    t->checkpoint_id);
+		assert_true(strcmp(t->thread_id, "B") != 0);
+		assert_true(strcmp(id, "C/8") != 0);
+		i++;
+	}
+	assert_int_equal(i, 5); /* C/6 A/child/6 A/3 A/child/2 A/1 */
+	corral_list_close(c);
+}
+
+/* delete_thread takes the thread's channel values too (inline). */
+static void
+t_delete_values(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_channel v[] = { VER("c", "1") };
+	struct corral_channel x[] = { CH("c", "1", "\"old\"") };
+	struct corral_channel y[] = { CH("c", "1", "\"new\"") };
+	sqlite3 *db;
+	sqlite3_stmt *st;
+
+	put_ch(f->s, "t", NULL, "1", v, 1, x, 1);
+	put_ch(f->s, "u", NULL, "1", v, 1, x, 1);
+	assert_int_equal(corral_delete_thread(f->s, "t"), CORRAL_OK);
+	put_ch(f->s, "t", NULL, "1", v, 1, NULL, 0);
+	assert_string_equal(get_channels(f->s, "t", "1"), "");
+	put_ch(f->s, "t", NULL, "1", v, 1, y, 1);
+	assert_string_equal(get_channels(f->s, "t", "1"), "c@1=\"new\"");
+	assert_string_equal(get_channels(f->s, "u", "1"), "c@1=\"old\"");
+	if (!f->sqlite)
+		return;
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM"
+	    " checkpoints WHERE thread_id = 't'", -1, &st, NULL),
+	    SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 1);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/* Flips a bit of the first byte of a blob column of a row, in SQL. */
+static void
+flip_blob(const char *path, const char *column, const char *id)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	unsigned char b[4096];
+	char q[256];
+	int n;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	snprintf(q, sizeof(q), "SELECT %s FROM checkpoints WHERE"
+	    " checkpoint_id = ?1", column);
+	assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_bytes(st, 0);
+	assert_true(n > 0 && n <= (int)sizeof(b));
+	memcpy(b, sqlite3_column_blob(st, 0), (size_t)n);
+	sqlite3_finalize(st);
+	b[0] ^= 0x01;
+	snprintf(q, sizeof(q), "UPDATE checkpoints SET %s = ?1 WHERE"
+	    " checkpoint_id = ?2", column);
+	assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_blob(st, 1, b, n, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	assert_int_equal(sqlite3_changes(db), 1);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/*
+ * Inline values that fail their checksum: the tuple is corrupt, and so is
+ * every tuple that reads a value from that row (its origin).
+ */
+static void
+t_corrupt_value(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_channel v[] = { VER("c", "1") };
+	struct corral_channel x[] = { CH("c", "1", "\"val\"") };
+	struct corral_ref r = { "t", "", "1" };
+	struct corral_list_opts o = { .thread_id = "t" };
+	struct corral_cursor *c;
+	const struct corral_tuple *ct;
+	struct corral_tuple *t;
+	struct seen z = { 0 };
+
+	put_ch(f->s, "t", NULL, "1", v, 1, x, 1);
+	put_ch(f->s, "t", "1", "2", NULL, 0, NULL, 0);
+	put_ch(f->s, "t", "1", "3", v, 1, NULL, 0);
+	assert_string_equal(get_channels(f->s, "t", "3"), "c@1=\"val\"");
+	if (f->sqlite)
+		flip_blob(f->path, "channel_values", "1");
+	else
+		assert_int_equal(store_memory_poke_value(f->s, "t", "", "1"),
+		    CORRAL_OK);
+	assert_int_equal(corral_get_tuple(f->s, &r, &t), CORRAL_ECORRUPT);
+	assert_non_null(t);
+	assert_true(t->corrupt);
+	assert_string_equal(t->thread_id, "t");
+	assert_string_equal(t->checkpoint_id, "1");
+	assert_null(t->data);
+	assert_int_equal(t->nchannels, 0);
+	corral_tuple_free(t);
+	r.checkpoint_id = "3";
+	assert_int_equal(corral_get_tuple(f->s, &r, &t), CORRAL_ECORRUPT);
+	assert_true(t->corrupt);
+	assert_string_equal(t->checkpoint_id, "3");
+	corral_tuple_free(t);
+	assert_int_equal(corral_list(f->s, &o, seen_cb, &z), CORRAL_OK);
+	assert_int_equal(z.n, 3);
+	assert_int_equal(z.corrupt, 2);
+	assert_int_equal(corral_list_open(f->s, &o, &c), CORRAL_OK);
+	assert_int_equal(corral_list_next(c, &ct), CORRAL_ECORRUPT);
+	assert_string_equal(ct->checkpoint_id, "3");
+	assert_int_equal(corral_list_next(c, &ct), CORRAL_OK);
+	assert_string_equal(ct->checkpoint_id, "2");
+	assert_int_equal(corral_list_next(c, &ct), CORRAL_ECORRUPT);
+	assert_non_null(ct);
+	assert_true(ct->corrupt);
+	assert_string_equal(ct->checkpoint_id, "1");
+	assert_int_equal(corral_list_next(c, &ct), CORRAL_NOTFOUND);
+	corral_list_close(c);
+	/* A corrupt parent's versions fail a put that would read them. */
+	if (f->sqlite)
+		flip_blob(f->path, "versions", "3");
+	else
+		return;
+	r.checkpoint_id = "3";
+	{
+		struct corral_checkpoint cp = { .id = "4", .data = "{}",
+			.len = 2, .versions = v, .nversions = 1 };
+
+		assert_int_equal(corral_put(f->s, &r, &cp, NULL, 0),
+		    CORRAL_ECORRUPT);
+		assert_non_null(strstr(corral_store_errmsg(f->s), "parent 3"));
+	}
+}
+
+/*
+ * Where a tuple's value comes from: the put's own value; else the
+ * parent's for the same version (wherever the parent got it); else none,
+ * the channel left out.  No other checkpoint of the thread counts.
+ */
+static void
+t_channels_origin(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_channel v1[] = { VER("c", "1"), VER("d", "1") };
+	struct corral_channel a[] = { CH("c", "1", "\"A\""),
+		CH("d", "1", "\"D\"") };
+	struct corral_channel b[] = { CH("c", "1", "\"B\"") };
+	struct corral_channel v2[] = { VER("c", "2"), VER("d", "1") };
+
+	put_ch(f->s, "t", NULL, "1", v1, 2, a, 2);
+	put_ch(f->s, "t", "1", "2", v1, 2, b, 1);
+	assert_string_equal(get_channels(f->s, "t", "2"),
+	    "c@1=\"B\" d@1=\"D\"");
+	put_ch(f->s, "t", "2", "3", v1, 2, NULL, 0);
+	assert_string_equal(get_channels(f->s, "t", "3"),
+	    "c@1=\"B\" d@1=\"D\"");
+	put_ch(f->s, "t", "1", "4", v1, 2, NULL, 0);
+	assert_string_equal(get_channels(f->s, "t", "4"),
+	    "c@1=\"A\" d@1=\"D\"");
+	/* No parent, or another version than the parent's: none. */
+	put_ch(f->s, "t", NULL, "5", v1, 2, NULL, 0);
+	assert_string_equal(get_channels(f->s, "t", "5"), "");
+	put_ch(f->s, "t", "3", "6", v2, 2, NULL, 0);
+	assert_string_equal(get_channels(f->s, "t", "6"), "d@1=\"D\"");
+	/* A parent that does not exist is no parent. */
+	put_ch(f->s, "t", "9", "7", v1, 2, NULL, 0);
+	assert_string_equal(get_channels(f->s, "t", "7"), "");
+	assert_string_equal(get_channels(f->s, "t", "1"),
+	    "c@1=\"A\" d@1=\"D\"");
+}
+
+/*
+ * Two children of one parent both write version 2 of a channel, with
+ * different values (a replay from the parent): each branch reads its
+ * own, and so do their children.
+ */
+static void
+t_channels_fork(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_channel v1[] = { VER("m", "1"), VER("k", "1") };
+	struct corral_channel x1[] = { CH("m", "1", "[0]"), CH("k", "1", "0") };
+	struct corral_channel v2[] = { VER("m", "2"), VER("k", "1") };
+	struct corral_channel xa[] = { CH("m", "2", "[\"a\"]") };
+	struct corral_channel xb[] = { CH("m", "2", "[\"b\"]") };
+
+	put_ch(f->s, "t", NULL, "1", v1, 2, x1, 2);
+	put_ch(f->s, "t", "1", "2a", v2, 2, xa, 1);
+	put_ch(f->s, "t", "1", "2b", v2, 2, xb, 1);
+	put_ch(f->s, "t", "2a", "3a", v2, 2, NULL, 0);
+	put_ch(f->s, "t", "2b", "3b", v2, 2, NULL, 0);
+	assert_string_equal(get_channels(f->s, "t", "2a"),
+	    "m@2=[\"a\"] k@1=0");
+	assert_string_equal(get_channels(f->s, "t", "2b"),
+	    "m@2=[\"b\"] k@1=0");
+	assert_string_equal(get_channels(f->s, "t", "3a"),
+	    "m@2=[\"a\"] k@1=0");
+	assert_string_equal(get_channels(f->s, "t", "3b"),
+	    "m@2=[\"b\"] k@1=0");
+}
+
+/*
+ * The same key put again keeps the values its descendants read from it;
+ * its own channels are the new put's.
+ */
+static void
+t_channels_replace(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_channel vc[] = { VER("c", "1") };
+	struct corral_channel xc[] = { CH("c", "1", "\"A\"") };
+	struct corral_channel vd[] = { VER("d", "1") };
+	struct corral_channel xd[] = { CH("d", "1", "\"D\"") };
+	struct corral_channel vcd[] = { VER("c", "1"), VER("d", "1") };
+	struct corral_channel xz[] = { CH("c", "1", "\"Z\"") };
+
+	put_ch(f->s, "t", NULL, "1", vc, 1, xc, 1);
+	put_ch(f->s, "t", "1", "2", vc, 1, NULL, 0);
+	put_ch(f->s, "t", NULL, "1", vd, 1, xd, 1);
+	assert_string_equal(get_channels(f->s, "t", "1"), "d@1=\"D\"");
+	assert_string_equal(get_channels(f->s, "t", "2"), "c@1=\"A\"");
+	/* The row still holds c@1: a put naming it without a value has it. */
+	put_ch(f->s, "t", NULL, "1", vcd, 2, NULL, 0);
+	assert_string_equal(get_channels(f->s, "t", "1"),
+	    "c@1=\"A\" d@1=\"D\"");
+	/* A new value of the same version replaces it, for all who read it. */
+	put_ch(f->s, "t", NULL, "1", vc, 1, xz, 1);
+	assert_string_equal(get_channels(f->s, "t", "1"), "c@1=\"Z\"");
+	assert_string_equal(get_channels(f->s, "t", "2"), "c@1=\"Z\"");
+}
+
+/* Lists a thread's channels of a, with a cursor: "id:channels;..." */
+static const char *
+cursor_channels(struct corral_store *s, const char *before, unsigned limit)
+{
+	static char buf[8192];
+	struct corral_list_opts o = { .thread_id = "t", .checkpoint_ns = "",
+		.before = before, .limit = limit };
+	struct corral_cursor *c;
+	const struct corral_tuple *t;
+	size_t l;
+	int rc;
+
+	buf[0] = '\0';
+	assert_int_equal(corral_list_open(s, &o, &c), CORRAL_OK);
+	while ((rc = corral_list_next(c, &t)) == CORRAL_OK) {
+		l = strlen(buf);
+		snprintf(buf + l, sizeof(buf) - l, "%s:%s;", t->checkpoint_id,
+		    channels_text(t));
+	}
+	assert_int_equal(rc, CORRAL_NOTFOUND);
+	corral_list_close(c);
+	return buf;
+}
+
+/*
+ * A chain of 50: "a" written at the first checkpoint only, "n" at each.
+ * The last still reads a's value, by get, list and a cursor whose page
+ * holds none of the origins.
+ */
+static void
+t_channels_chain(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_channel v[2] = { VER("a", "1"), VER("n", NULL) };
+	struct corral_channel x[2] = { CH("a", "1", "\"A\""),
+		{ .channel = "n", .type = "json" } };
+	char ids[51][8], vers[51][8], val[51][8], want[4096];
+	struct corral_tuple *t;
+	int i;
+
+	for (i = 1; i <= 50; i++) {
+		snprintf(ids[i], sizeof(ids[i]), "c%02d", i);
+		snprintf(vers[i], sizeof(vers[i]), "%d", i);
+		snprintf(val[i], sizeof(val[i]), "%d", i);
+		v[1].version = x[1].version = vers[i];
+		x[1].value = val[i];
+		x[1].len = strlen(val[i]);
+		if (i == 1)
+			put_ch(f->s, "t", NULL, ids[i], v, 2, x, 2);
+		else
+			put_ch(f->s, "t", ids[i - 1], ids[i], v, 2, &x[1], 1);
+	}
+	t = get(f->s, "t", "", NULL);
+	assert_string_equal(t->checkpoint_id, "c50");
+	assert_string_equal(channels_text(t), "a@1=\"A\" n@50=50");
+	corral_tuple_free(t);
+	assert_string_equal(get_channels(f->s, "t", "c25"),
+	    "a@1=\"A\" n@25=25");
+	/* A page of five, its origin for a twenty rows further. */
+	assert_string_equal(cursor_channels(f->s, "c25", 3),
+	    "c24:a@1=\"A\" n@24=24;c23:a@1=\"A\" n@23=23;"
+	    "c22:a@1=\"A\" n@22=22;");
+	snprintf(want, sizeof(want), "%s", cursor_channels(f->s, NULL, 0));
+	assert_non_null(strstr(want, "c50:a@1=\"A\" n@50=50;c49:"));
+	assert_non_null(strstr(want, "c02:a@1=\"A\" n@2=2;"
+	    "c01:a@1=\"A\" n@1=1;"));
+	/* Every namespace at once: the other list's shape. */
+	assert_string_equal(list(f->s, "t", NULL, "c03", NULL, 0),
+	    "t/-/c02 t/-/c01");
+}
+
+/*
+ * A database of schema version 1 (the tables as libcorral made them
+ * before corral_schema), with rows and checksums that code wrote:
+ * migrated in place at open, by one of several processes opening it at
+ * once; its rows read back intact, new ones written beside them.
+ */
+#define V1_SCHEMA \
+    "CREATE TABLE IF NOT EXISTS checkpoints (" \
+    " thread_id TEXT NOT NULL," \
+    " checkpoint_ns TEXT NOT NULL DEFAULT ''," \
+    " checkpoint_id TEXT NOT NULL," \
+    " parent_checkpoint_id TEXT," \
+    " type TEXT," \
+    " checkpoint BLOB," \
+    " metadata BLOB," \
+    " created_ms INTEGER," \
+    " checksum INTEGER," \
+    " PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id));" \
+    "CREATE TABLE IF NOT EXISTS writes (" \
+    " thread_id TEXT NOT NULL," \
+    " checkpoint_ns TEXT NOT NULL DEFAULT ''," \
+    " checkpoint_id TEXT NOT NULL," \
+    " task_id TEXT NOT NULL," \
+    " idx INTEGER NOT NULL," \
+    " channel TEXT NOT NULL," \
+    " type TEXT," \
+    " value BLOB," \
+    " checksum INTEGER," \
+    " PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx));"
+
+/* The checksums version 1's code gave these rows (not recomputed here). */
+#define V1_ROWS \
+    "INSERT INTO checkpoints VALUES ('t', '', '1', NULL, 'json'," \
+    " CAST('{\"v\":1}' AS BLOB), '{\"step\":1}', 1000, 2556595919);" \
+    "INSERT INTO checkpoints VALUES ('t', '', '2', '1', 'json'," \
+    " CAST('{\"v\":1}' AS BLOB), '{\"step\":1}', 1001, 2556595919);" \
+    "INSERT INTO writes VALUES ('t', '', '1', 'task', 0, 'ch', 'json'," \
+    " CAST('\"w\"' AS BLOB), 2618334936);"
+
+static int
+sql_int(const char *path, const char *q)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int v;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", q, sqlite3_errmsg(db));
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void
+sql_exec(const char *path, const char *q)
+{
+	sqlite3 *db;
+	char *err = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, q, NULL, NULL, &err) != SQLITE_OK)
+		fail_msg("%s: %s", q, err);
+	sqlite3_close(db);
+}
+
+static void
+t_migrate(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_channel v = { .channel = "c", .version = "1",
+		.type = "json", .value = "3", .len = 1 };
+	struct corral_ref r = { "t", "", "2" };
+	struct corral_checkpoint cp = { .id = "3", .data = "x", .len = 1,
+		.metadata_type = "json", .versions = &v, .nversions = 1,
+		.values = &v, .nvalues = 1 };
+	struct corral_write w = WR("ch2", "json", "9", 1);
+	struct corral_store *s;
+	struct corral_tuple *t;
+	char path[128], want[256];
+	const char *why;
+	pid_t pids[4];
+	int k, st;
+
+	if (!f->sqlite)
+		skip();
+	snprintf(path, sizeof(path), "%s/v1.db", f->dir);
+	sql_exec(path, "PRAGMA journal_mode=WAL;" V1_SCHEMA V1_ROWS);
+	/* Four processes open it at once: each finds it migrated or does. */
+	for (k = 0; k < 4; k++) {
+		assert_true((pids[k] = fork()) != -1);
+		if (pids[k] == 0) {
+			if (corral_store_open_sqlite(path,
+			    CORRAL_DURABILITY_NORMAL, &s, &why) != CORRAL_OK) {
+				fprintf(stderr, "child %d: %s\n", k, why);
+				_exit(1);
+			}
+			r.checkpoint_id = "1";
+			if (corral_get_tuple(s, &r, &t) != CORRAL_OK)
+				_exit(2);
+			corral_tuple_free(t);
+			corral_store_close(s);
+			_exit(0);
+		}
+	}
+	for (k = 0; k < 4; k++) {
+		assert_int_equal(waitpid(pids[k], &st, 0), pids[k]);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM corral_schema"),
+	    1);
+	assert_int_equal(sql_int(path, "SELECT version FROM corral_schema"),
+	    2);
+	assert_int_equal(corral_store_open_sqlite(path,
+	    CORRAL_DURABILITY_NORMAL, &s, &why), CORRAL_OK);
+	t = get(s, "t", "", "1");
+	assert_false(t->corrupt);
+	assert_memory_equal(t->data, "{\"v\":1}", 7);
+	assert_string_equal(t->metadata, "{\"step\":1}");
+	assert_null(t->metadata_type);
+	assert_int_equal(t->nchannels, 0);
+	assert_int_equal(t->nwrites, 1);
+	assert_string_equal(t->writes[0].task_path, "");
+	assert_memory_equal(t->writes[0].value, "\"w\"", 3);
+	corral_tuple_free(t);
+	/* New rows beside the old. */
+	r.checkpoint_id = "2";
+	assert_int_equal(corral_put(s, &r, &cp, NULL, 0), CORRAL_OK);
+	r.checkpoint_id = "3";
+	assert_int_equal(corral_put_writes_path(s, &r, "task", "~1", &w, 1),
+	    CORRAL_OK);
+	t = get(s, "t", "", NULL);
+	assert_string_equal(t->checkpoint_id, "3");
+	assert_string_equal(t->parent_id, "2");
+	assert_string_equal(t->metadata_type, "json");
+	assert_string_equal(channels_text(t), "c@1=3");
+	assert_string_equal(t->writes[0].task_path, "~1");
+	corral_tuple_free(t);
+	assert_string_equal(list(s, "t", "", NULL, NULL, 0),
+	    "t/-/3 t/-/2 t/-/1");
+	corral_store_close(s);
+	/* A version this code does not know: refused, naming both. */
+	sql_exec(path, "UPDATE corral_schema SET version = 3");
+	assert_int_equal(corral_store_open_sqlite(path,
+	    CORRAL_DURABILITY_NORMAL, &s, &why), CORRAL_EINVAL);
+	assert_null(s);
+	snprintf(want, sizeof(want), "checkpoint database %s has schema "
+	    "version 3, newer than this libcorral knows (2)", path);
+	assert_non_null(strstr(why, want));
+	/* Tables of another layout (LangGraph's own saver's): refused. */
+	snprintf(path, sizeof(path), "%s/lg.db", f->dir);
+	sql_exec(path, "CREATE TABLE checkpoints (thread_id TEXT NOT NULL,"
+	    " checkpoint_ns TEXT NOT NULL DEFAULT '', checkpoint_id TEXT NOT"
+	    " NULL, parent_checkpoint_id TEXT, type TEXT, checkpoint BLOB,"
+	    " metadata BLOB);");
+	assert_int_equal(corral_store_open_sqlite(path,
+	    CORRAL_DURABILITY_NORMAL, &s, &why), CORRAL_EINVAL);
+	assert_non_null(strstr(why, "another layout"));
+	assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_master"
+	    " WHERE name = 'corral_schema'"), 0);
+}
+
 /* Each case of the table, against each backend. */
 #define BOTH(t) \
 	cmocka_unit_test_setup_teardown(t, setup_memory, teardown), \
@@ -1348,6 +2328,21 @@ main(void)
 		BOTH(t_delete_thread),
 		BOTH(t_made_ids_order),
 		BOTH(t_corrupt_data),
+		BOTH(t_channels_changed),
+		BOTH(t_channels_ancestor),
+		BOTH(t_channels_empty_first),
+		BOTH(t_metadata_type),
+		BOTH(t_task_path),
+		BOTH(t_get_writes),
+		BOTH(t_long_keys),
+		BOTH(t_cursor_like_list),
+		BOTH(t_cursor_interleaved),
+		BOTH(t_delete_values),
+		BOTH(t_corrupt_value),
+		BOTH(t_channels_origin),
+		BOTH(t_channels_fork),
+		BOTH(t_channels_replace),
+		BOTH(t_channels_chain),
 		cmocka_unit_test(t_crc32c),
 		cmocka_unit_test(t_make_id),
 		cmocka_unit_test_setup_teardown(t_corrupt_other,
@@ -1360,6 +2355,8 @@ main(void)
 		    setup_sqlite, teardown),
 		BOTH(t_moved),
 		cmocka_unit_test_setup_teardown(t_damaged,
+		    setup_sqlite, teardown),
+		cmocka_unit_test_setup_teardown(t_migrate,
 		    setup_sqlite, teardown),
 		cmocka_unit_test_setup_teardown(t_busy_short,
 		    setup_sqlite, teardown),

@@ -28,8 +28,8 @@ import json
 import os
 import sys
 
-__all__ = ["Worker", "Saver", "Checkpoint", "CheckpointTuple", "CorralError",
-           "NotFound", "Corrupt", "StorageError", "EX_IOERR"]
+__all__ = ["Worker", "Saver", "Checkpoint", "CheckpointTuple", "Write",
+           "CorralError", "NotFound", "Corrupt", "StorageError", "EX_IOERR"]
 
 # The exit status of a worker whose checkpoint storage failed (sysexits'
 # EX_IOERR): corrald classes it "storage", never counts it toward rollback.
@@ -93,10 +93,22 @@ class _Ref(ctypes.Structure):
                 ("checkpoint_id", _c_char_p)]
 
 
+# The structures below mirror corral.h field for field, in its order: a
+# field missing or misplaced here makes libcorral read or write the wrong
+# memory.  tests/python/test_corral.py checks every offset against the
+# compiler's and round-trips every field.
+
 class _Write(ctypes.Structure):
     _fields_ = [("task_id", _c_char_p), ("channel", _c_char_p),
                 ("idx", ctypes.c_int), ("type", _c_char_p),
-                ("value", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+                ("value", ctypes.c_void_p), ("len", ctypes.c_size_t),
+                ("task_path", _c_char_p)]
+
+
+class _Channel(ctypes.Structure):
+    _fields_ = [("channel", _c_char_p), ("version", _c_char_p),
+                ("type", _c_char_p), ("value", ctypes.c_void_p),
+                ("len", ctypes.c_size_t)]
 
 
 class _Tuple(ctypes.Structure):
@@ -104,15 +116,22 @@ class _Tuple(ctypes.Structure):
                 ("checkpoint_id", _c_char_p), ("parent_id", _c_char_p),
                 ("type", _c_char_p), ("data", ctypes.c_void_p),
                 ("len", ctypes.c_size_t), ("metadata", _c_char_p),
+                ("metadata_type", _c_char_p),
                 ("created_ms", ctypes.c_int64),
                 ("writes", ctypes.POINTER(_Write)),
-                ("nwrites", ctypes.c_size_t), ("corrupt", ctypes.c_bool)]
+                ("nwrites", ctypes.c_size_t),
+                ("channels", ctypes.POINTER(_Channel)),
+                ("nchannels", ctypes.c_size_t), ("corrupt", ctypes.c_bool)]
 
 
 class _Checkpoint(ctypes.Structure):
     _fields_ = [("id", _c_char_p), ("type", _c_char_p),
                 ("data", ctypes.c_void_p), ("len", ctypes.c_size_t),
-                ("metadata", _c_char_p)]
+                ("metadata", _c_char_p), ("metadata_type", _c_char_p),
+                ("versions", ctypes.POINTER(_Channel)),
+                ("nversions", ctypes.c_size_t),
+                ("values", ctypes.POINTER(_Channel)),
+                ("nvalues", ctypes.c_size_t)]
 
 
 class _ListOpts(ctypes.Structure):
@@ -128,9 +147,7 @@ class _WorkerOpts(ctypes.Structure):
                 ("clock", ctypes.c_void_p), ("no_signals", ctypes.c_bool)]
 
 
-_TupleFn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p,
-                            ctypes.POINTER(_Tuple))
-_KEY = 256  # CORRAL_KEY_MAX + 1
+_KEY = 4096  # CORRAL_KEY_MAX + 1: room for any id (and its NUL)
 
 _sig = {
     "corral_strerror": (_c_char_p, [ctypes.c_int]),
@@ -147,10 +164,18 @@ _sig = {
     "corral_get_tuple": (ctypes.c_int, [ctypes.c_void_p, ctypes.POINTER(_Ref),
                          ctypes.POINTER(ctypes.POINTER(_Tuple))]),
     "corral_tuple_free": (None, [ctypes.POINTER(_Tuple)]),
-    "corral_list": (ctypes.c_int, [ctypes.c_void_p, ctypes.POINTER(_ListOpts),
-                    _TupleFn, ctypes.c_void_p]),
-    "corral_put_writes": (ctypes.c_int, [ctypes.c_void_p, ctypes.POINTER(_Ref),
-                          _c_char_p, ctypes.POINTER(_Write), ctypes.c_size_t]),
+    "corral_list_open": (ctypes.c_int, [ctypes.c_void_p,
+                         ctypes.POINTER(_ListOpts),
+                         ctypes.POINTER(ctypes.c_void_p)]),
+    "corral_list_next": (ctypes.c_int, [ctypes.c_void_p,
+                         ctypes.POINTER(ctypes.POINTER(_Tuple))]),
+    "corral_list_close": (None, [ctypes.c_void_p]),
+    "corral_get_writes": (ctypes.c_int, [ctypes.c_void_p, ctypes.POINTER(_Ref),
+                          _c_char_p, ctypes.POINTER(ctypes.POINTER(_Write)),
+                          ctypes.POINTER(ctypes.c_size_t)]),
+    "corral_put_writes_path": (ctypes.c_int, [ctypes.c_void_p,
+                               ctypes.POINTER(_Ref), _c_char_p, _c_char_p,
+                               ctypes.POINTER(_Write), ctypes.c_size_t]),
     "corral_delete_thread": (ctypes.c_int, [ctypes.c_void_p, _c_char_p]),
     "corral_worker_init": (ctypes.c_int, [ctypes.POINTER(_WorkerOpts),
                            ctypes.POINTER(ctypes.c_void_p),
@@ -179,6 +204,7 @@ for _name, (_res, _args) in _sig.items():
     _f.argtypes = _args
 
 _NOTFOUND = 1
+_EINVAL = -1
 _ECORRUPT = -3
 # CORRAL_EIO, CORRAL_EMOVED, CORRAL_EFULL, CORRAL_EDAMAGED
 _STORAGE_KINDS = {-2: "io", -6: "moved", -7: "full", -8: "damaged"}
@@ -224,23 +250,68 @@ class Checkpoint:
             self.id, self.parent_id, len(self.data))
 
 
+class Write(tuple):
+    """A pending write: LangGraph's (task_id, channel, value), a 3-tuple
+    that unpacks and compares as one (value is the stored bytes), with
+    .type (the value's serde tag, None when none was given), .task_path
+    ("" when none was given) and .idx (its position in the put_writes
+    call, or -1..-4 for __error__, __scheduled__, __interrupt__, __resume__)
+    besides; they take no part in ==."""
+
+    def __new__(cls, task_id, channel, value, type=None, task_path="", idx=0):
+        w = tuple.__new__(cls, (task_id, channel, value))
+        w.type, w.task_path, w.idx = type, task_path, idx
+        return w
+
+    def __getnewargs__(self):
+        return (self[0], self[1], self[2], self.type, self.task_path, self.idx)
+
+    task_id = property(lambda self: self[0])
+    channel = property(lambda self: self[1])
+    value = property(lambda self: self[2])
+
+    def __repr__(self):
+        return "Write(task_id=%r, channel=%r, %d bytes, type=%r, " \
+            "task_path=%r, idx=%d)" % (self[0], self[1], len(self[2]),
+                                       self.type, self.task_path, self.idx)
+
+
 class CheckpointTuple:
-    """LangGraph's CheckpointTuple: config, checkpoint (bytes), metadata,
-    parent_config, pending_writes [(task_id, channel, value)]; also type."""
+    """LangGraph's CheckpointTuple: config, checkpoint (bytes), metadata
+    (a dict), parent_config, pending_writes [Write], and besides type (the
+    checkpoint's serde tag), metadata_type (the metadata's) and channels
+    {channel: (version, type, value bytes)}: the stored values of the
+    versions put named, a channel without one left out."""
 
     __slots__ = ("config", "checkpoint", "metadata", "parent_config",
-                 "pending_writes", "type")
+                 "pending_writes", "type", "metadata_type", "channels")
 
     def __init__(self, config, checkpoint, metadata, parent_config,
-                 pending_writes, type):
+                 pending_writes, type, metadata_type=None, channels=None):
         self.config, self.checkpoint, self.metadata = config, checkpoint, metadata
         self.parent_config, self.pending_writes = parent_config, pending_writes
-        self.type = type
+        self.type, self.metadata_type = type, metadata_type
+        self.channels = {} if channels is None else channels
+
+    def __repr__(self):
+        return "CheckpointTuple(config=%r, %d bytes, metadata=%r, " \
+            "channels=%r, %d pending writes)" % (
+                self.config, len(self.checkpoint), self.metadata,
+                list(self.channels), len(self.pending_writes))
 
 
 def _config(thread, ns, cid):
     return {"configurable": {"thread_id": thread, "checkpoint_ns": ns,
                              "checkpoint_id": cid}}
+
+
+def _bytes_at(p, n):
+    return ctypes.string_at(p, n) if n else b""
+
+
+def _write_of(w):
+    return Write(_s(w.task_id), _s(w.channel), _bytes_at(w.value, w.len),
+                 _s(w.type), _s(w.task_path) or "", w.idx)
 
 
 def _tuple_of(t):
@@ -249,18 +320,18 @@ def _tuple_of(t):
         raise Corrupt(_ECORRUPT, "checkpoint %s of thread %s is corrupt" % (
             _s(t.checkpoint_id), _s(t.thread_id)))
     thread, ns, cid = _s(t.thread_id), _s(t.checkpoint_ns), _s(t.checkpoint_id)
-    writes = []
-    for i in range(t.nwrites):
-        w = t.writes[i]
-        writes.append((_s(w.task_id), _s(w.channel),
-                       ctypes.string_at(w.value, w.len) if w.len else b""))
+    writes = [_write_of(t.writes[i]) for i in range(t.nwrites)]
+    channels = {}
+    for i in range(t.nchannels):
+        c = t.channels[i]
+        channels[_s(c.channel)] = (_s(c.version), _s(c.type),
+                                   _bytes_at(c.value, c.len))
     parent = _s(t.parent_id)
     return CheckpointTuple(
-        _config(thread, ns, cid),
-        ctypes.string_at(t.data, t.len) if t.len else b"",
+        _config(thread, ns, cid), _bytes_at(t.data, t.len),
         json.loads(_s(t.metadata) or "{}"),
         _config(thread, ns, parent) if parent else None,
-        writes, _s(t.type))
+        writes, _s(t.type), _s(t.metadata_type), channels)
 
 
 def _ref(config, need_thread=True):
@@ -274,6 +345,73 @@ def _ref(config, need_thread=True):
     return ref, conf
 
 
+def _version(v):
+    """A channel version as the store keeps it: text.  LangGraph's are
+    ints, floats or strings; numbers become their str()."""
+    if isinstance(v, str):
+        return v.encode()
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return str(v).encode()
+    raise TypeError("a channel version is a str, int or float, not %s"
+                    % type(v).__name__)
+
+
+def _buffer(data, keep):
+    """A void pointer to a copy of data (bytes-like) that lives as long as
+    keep does; None for no bytes."""
+    data = bytes(data)
+    if not data:
+        return None, 0
+    buf = ctypes.create_string_buffer(data, len(data))
+    keep.append(buf)
+    return ctypes.cast(buf, ctypes.c_void_p), len(data)
+
+
+def _channels(versions, values, keep):
+    """corral_checkpoint's versions and values arrays from put's dicts."""
+    versions = versions or {}
+    vers = (_Channel * max(len(versions), 1))()
+    for i, (ch, ver) in enumerate(versions.items()):
+        vers[i].channel, vers[i].version = ch.encode(), _version(ver)
+    vals = (_Channel * max(len(values or {}), 1))()
+    for i, (ch, v) in enumerate((values or {}).items()):
+        if ch not in versions:
+            raise ValueError("values: channel %r has no version in versions"
+                             % ch)
+        c = vals[i]
+        c.channel, c.version = ch.encode(), _version(versions[ch])
+        if v is None:
+            c.type = b"empty"
+        else:
+            typ, data = v
+            c.type = _b(typ)
+            c.value, c.len = _buffer(data, keep)
+    keep += [vers, vals]
+    return (vers if versions else None, len(versions),
+            vals if values else None, len(values or {}))
+
+
+def _metadata_text(metadata):
+    if metadata is None:
+        return b"{}"
+    if isinstance(metadata, bytes):
+        return metadata
+    if isinstance(metadata, str):
+        return metadata.encode()
+    return json.dumps(metadata).encode()
+
+
+def _free(p):
+    # corral_get_writes's array is one malloc(3) block: the process's free
+    # (the sanitizer's, when one is preloaded) releases it.
+    _libc_free(ctypes.cast(p, ctypes.c_void_p))
+
+
+_libc_free = ctypes.CDLL(None).free
+_libc_free.restype = None
+_libc_free.argtypes = [ctypes.c_void_p]
+
+
 class Saver:
     """LangGraph's checkpoint saver calls over libcorral's store.
 
@@ -282,6 +420,9 @@ class Saver:
 
     def __init__(self, path=None, durability="normal"):
         self._s = ctypes.c_void_p()
+        # list's open cursors by id() (ctypes pointers are not hashable),
+        # closed before the store is.
+        self._cursors = {}
         if path is None:
             _check(_lib.corral_store_open_memory(ctypes.byref(self._s)),
                    "open a store in memory")
@@ -296,6 +437,11 @@ class Saver:
                           _lib.corral_strerror(rc).decode()))
 
     def close(self):
+        """Close the store, and with it the cursors of list's generators
+        still open (they raise CorralError if iterated further)."""
+        for cur in self._cursors.values():
+            _lib.corral_list_close(cur)
+        self._cursors.clear()
         if self._s:
             _lib.corral_store_close(self._s)
             self._s = ctypes.c_void_p()
@@ -307,20 +453,37 @@ class Saver:
         self.close()
 
     def __del__(self):
-        self.close()
+        if hasattr(self, "_cursors"):
+            self.close()
 
-    def put(self, config, checkpoint, metadata=None, *, id=None, type=None):
-        """Store checkpoint (bytes) with metadata (a dict); the parent is
-        config's checkpoint_id.  Returns the new checkpoint's config."""
+    def _store(self):
+        if not self._s:
+            raise CorralError(_EINVAL, "the saver is closed")
+        return self._s
+
+    def put(self, config, checkpoint, metadata=None, *, id=None, type=None,
+            metadata_type=None, versions=None, values=None):
+        """Store checkpoint (bytes) with metadata (a dict, or a JSON
+        object's text as str or bytes); the parent is config's
+        checkpoint_id.  versions: {channel: version}, the versions the
+        checkpoint holds (LangGraph's channel_versions); values: {channel:
+        (type, bytes) or None}, the values written since the parent
+        (LangGraph's newVersions with channel_values' values, None for a
+        channel without one), each stored at its channel's version in
+        versions, inline in this checkpoint's row; a channel it does not
+        give reads its parent's value when the parent holds the same
+        version, and is left out otherwise.  Versions
+        are text in the store: ints and floats become their str().
+        Returns the new checkpoint's config."""
         ref, conf = _ref(config)
-        data = bytes(checkpoint)
-        buf = ctypes.create_string_buffer(data, len(data)) if data else None
-        cp = _Checkpoint(_b(id), _b(type),
-                         ctypes.cast(buf, ctypes.c_void_p) if buf else None,
-                         len(data), json.dumps(metadata or {}).encode())
+        keep = []
+        data, n = _buffer(checkpoint, keep)
+        vers, nvers, vals, nvals = _channels(versions, values, keep)
+        cp = _Checkpoint(_b(id), _b(type), data, n, _metadata_text(metadata),
+                         _b(metadata_type), vers, nvers, vals, nvals)
         out = ctypes.create_string_buffer(_KEY)
-        _check(_lib.corral_put(self._s, ctypes.byref(ref), ctypes.byref(cp),
-                               out, _KEY), "put", self._s)
+        _check(_lib.corral_put(self._store(), ctypes.byref(ref),
+                               ctypes.byref(cp), out, _KEY), "put", self._s)
         return _config(conf["thread_id"], conf.get("checkpoint_ns", ""),
                        out.value.decode())
 
@@ -332,7 +495,8 @@ class Saver:
             return None
         ref, _ = _ref(config)
         t = ctypes.POINTER(_Tuple)()
-        rc = _lib.corral_get_tuple(self._s, ctypes.byref(ref), ctypes.byref(t))
+        rc = _lib.corral_get_tuple(self._store(), ctypes.byref(ref),
+                                   ctypes.byref(t))
         try:
             if rc == _NOTFOUND:
                 return None
@@ -346,9 +510,14 @@ class Saver:
         return t.checkpoint if t else None
 
     def list(self, config=None, *, before=None, limit=None, filter=None):
-        """Checkpoints newest first (a list), as LangGraph's list: thread
-        and namespace when config gives them, before (a config), limit,
-        filter (top-level metadata keys).  Corrupt rows are skipped."""
+        """A generator of checkpoints newest first, as LangGraph's list:
+        thread and namespace when config gives them, before (a config),
+        limit, filter (top-level metadata keys).  Corrupt rows are
+        skipped.  It reads the store one tuple at a time (a cursor, opened
+        at the first next()): the saver may be called between two, writes
+        included, and a checkpoint put meanwhile is seen if and only if it
+        sorts after the last one yielded.  The cursor is closed when the
+        generator ends, is closed or collected, or the saver is closed."""
         conf = (config or {}).get("configurable") or {}
         bconf = (before or {}).get("configurable") or {}
         opts = _ListOpts(_b(conf.get("thread_id") or None),
@@ -356,37 +525,71 @@ class Saver:
                          _b(bconf.get("checkpoint_id")),
                          json.dumps(filter).encode() if filter else None,
                          limit or 0)
-        out = []
+        cur = ctypes.c_void_p()
+        _check(_lib.corral_list_open(self._store(), ctypes.byref(opts),
+                                     ctypes.byref(cur)), "list", self._s)
+        self._cursors[id(cur)] = cur
+        try:
+            while True:
+                if self._cursors.get(id(cur)) is not cur:
+                    raise CorralError(_EINVAL, "list: the saver was closed")
+                tp = ctypes.POINTER(_Tuple)()
+                rc = _lib.corral_list_next(cur, ctypes.byref(tp))
+                if rc == _NOTFOUND:
+                    return
+                if rc == _ECORRUPT:
+                    continue
+                _check(rc, "list", self._s)
+                t = _tuple_of(tp.contents)  # copied: tp dies at next()
+                yield t
+        finally:
+            if self._cursors.get(id(cur)) is cur:
+                del self._cursors[id(cur)]
+                _lib.corral_list_close(cur)
 
-        def each(arg, tp):
-            if not tp.contents.corrupt:
-                out.append(_tuple_of(tp.contents))
-            return 0
-        _check(_lib.corral_list(self._s, ctypes.byref(opts), _TupleFn(each),
-                                None), "list", self._s)
-        return out
-
-    def put_writes(self, config, writes, task_id):
-        """Store [(channel, value bytes), ...] for task_id against the
-        checkpoint config names."""
+    def put_writes(self, config, writes, task_id, task_path=""):
+        """Store [(channel, value), ...] for task_id (and LangGraph's
+        task_path, which orders a step's writes before the task id does)
+        against the checkpoint config names.  A value is bytes, or (type,
+        bytes) with its serde tag."""
         ref, conf = _ref(config)
         if not conf.get("checkpoint_id"):
             raise ValueError("config.configurable has no checkpoint_id")
         arr = (_Write * max(len(writes), 1))()
         keep = []
         for i, (channel, value) in enumerate(writes):
-            v = bytes(value)
-            buf = ctypes.create_string_buffer(v, len(v)) if v else None
-            keep.append(buf)
-            arr[i] = _Write(None, channel.encode(), 0, None,
-                            ctypes.cast(buf, ctypes.c_void_p) if buf else None,
-                            len(v))
-        _check(_lib.corral_put_writes(self._s, ctypes.byref(ref),
-                                      task_id.encode(), arr, len(writes)),
-               "put_writes", self._s)
+            typ = None
+            if isinstance(value, tuple):
+                typ, value = value
+            w = arr[i]
+            w.channel, w.type = channel.encode(), _b(typ)
+            w.value, w.len = _buffer(value, keep)
+        _check(_lib.corral_put_writes_path(
+            self._store(), ctypes.byref(ref), task_id.encode(),
+            _b(task_path or ""), arr, len(writes)), "put_writes", self._s)
+
+    def get_writes(self, config, channel=None):
+        """The writes stored against the checkpoint config names (on
+        channel only, when given), in a tuple's order: (task_path,
+        task_id, idx).  For LangGraph's pending sends of a checkpoint of
+        format < 4: get_writes(its parent_config, "__pregel_tasks")."""
+        ref, conf = _ref(config)
+        if not conf.get("checkpoint_id"):
+            raise ValueError("config.configurable has no checkpoint_id")
+        out = ctypes.POINTER(_Write)()
+        n = ctypes.c_size_t(0)
+        rc = _lib.corral_get_writes(self._store(), ctypes.byref(ref),
+                                    _b(channel), ctypes.byref(out),
+                                    ctypes.byref(n))
+        try:
+            _check(rc, "get_writes", self._s)
+            return [_write_of(out[i]) for i in range(n.value)]
+        finally:
+            if out:
+                _free(out)
 
     def delete_thread(self, thread_id):
-        _check(_lib.corral_delete_thread(self._s, thread_id.encode()),
+        _check(_lib.corral_delete_thread(self._store(), thread_id.encode()),
                "delete_thread", self._s)
 
 

@@ -1,0 +1,82 @@
+// CorralSaver's own promises, beyond LangGraph's suite: a checkpoint that
+// another writer stored whole keeps its channel_values; a list may be
+// broken out of, and written to while it runs; corrald's environment
+// gives the thread and the checkpoint to resume from; a failed open names
+// the database and carries a code.
+import { CorralSaver } from "./langgraph/index.mjs";
+import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
+import { initializer } from "./backend.mjs";
+
+const enc = new TextEncoder();
+
+function checkpointAt(step, values) {
+  const cp = emptyCheckpoint();
+  cp.id = uuid6(step);
+  cp.channel_values = values;
+  cp.channel_versions = Object.fromEntries(Object.keys(values).map((k) => [k, step + 1]));
+  return cp;
+}
+
+describe("CorralSaver", () => {
+  let saver;
+  beforeEach(() => { saver = initializer.createCheckpointer(); });
+  afterEach(() => initializer.destroyCheckpointer(saver));
+
+  it("keeps the channel_values of a checkpoint stored whole by another writer", async () => {
+    const cp = checkpointAt(1, { foo: "bar", n: 7 });
+    // What a writer of whole checkpoints (the C or Python SDK) stores.
+    saver._n.put(saver._h, "whole", "", undefined, cp.id, "json",
+      enc.encode(JSON.stringify(cp)), "json", enc.encode('{"source":"input","step":0}'), [], []);
+    const t = await saver.getTuple({ configurable: { thread_id: "whole" } });
+    expect(t.checkpoint.channel_values).toEqual({ foo: "bar", n: 7 });
+    const listed = [];
+    for await (const x of saver.list({ configurable: { thread_id: "whole" } })) listed.push(x);
+    expect(listed.map((x) => x.checkpoint.channel_values)).toEqual([{ foo: "bar", n: 7 }]);
+  });
+
+  it("lets a list be broken out of, and written to while it runs", async () => {
+    let config = { configurable: { thread_id: "t", checkpoint_ns: "" } };
+    for (let i = 0; i < 30; i++)
+      config = await saver.put(config, checkpointAt(i, { i }), { source: "loop", step: i }, { i: i + 1 });
+    const seen = [];
+    for await (const t of saver.list({ configurable: { thread_id: "t" } })) {
+      seen.push(t.checkpoint.channel_values.i);
+      // A new id is the newest: it sorts before where the cursor is, so
+      // this list does not see it (the next one does).
+      await saver.put({ configurable: { thread_id: "t", checkpoint_ns: "" } },
+        checkpointAt(100 + seen.length, { i: -1 }), { source: "fork", step: -1 }, { i: 1 });
+      if (seen.length === 10) break;
+    }
+    expect(seen).toEqual([29, 28, 27, 26, 25, 24, 23, 22, 21, 20]);
+    // The cursor was closed by the break: the store still closes cleanly after.
+    const all = [];
+    for await (const t of saver.list({ configurable: { thread_id: "t" } }, { limit: 1000 })) all.push(t);
+    expect(all.length).toBe(30 + 10);
+  });
+
+  it("takes the thread and the checkpoint to resume from corrald's environment", () => {
+    const env = { CORRAL_THREAD_ID: "agent-a/0", CORRAL_RESUME_ID: uuid6(3) };
+    const s = CorralSaver.fromEnv(env);
+    try {
+      expect(s.threadId).toBe("agent-a/0");
+      expect(s.runConfig()).toEqual({ configurable: { thread_id: "agent-a/0", checkpoint_ns: "", checkpoint_id: env.CORRAL_RESUME_ID } });
+      const alone = CorralSaver.fromEnv({});
+      expect(alone.runConfig()).toEqual({ configurable: { thread_id: "local", checkpoint_ns: "" } });
+      alone.close();
+    } finally {
+      s.close();
+    }
+  });
+
+  it("names the database and carries a code when it cannot open it", () => {
+    let err;
+    try {
+      new CorralSaver({ path: "/nonexistent-corral-dir/x.db" });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(Error);
+    expect(err.message).toContain("/nonexistent-corral-dir/x.db");
+    expect(err.code).toMatch(/^CORRAL_E/);
+  });
+});

@@ -1,0 +1,6 @@
+"use strict";
+/* @corral/langgraph for require(): the saver over the CommonJS build of
+ * @langchain/langgraph-checkpoint. */
+const define = require("./saver.cjs");
+
+exports.CorralSaver = define(require("@langchain/langgraph-checkpoint"));
