@@ -5,7 +5,10 @@
 //
 //   node bench_langgraph.mjs SCRATCH [FIGURES]
 //
-// Each saver gets a database file of its own in SCRATCH, WAL with
+// Each saver runs in a process of its own (its own heap, collector, JIT
+// and SQLite: in one process each would pay for the other's garbage and
+// share its compiled code's type feedback), started with --expose-gc, and
+// gets a database file of its own in SCRATCH, WAL with
 // synchronous NORMAL (SqliteSaver's effective settings; CorralSaver's
 // durability "normal").  Every figure is measured in ROUNDS rounds after
 // a warm-up; in each round the two savers run the same short batch one
@@ -16,21 +19,26 @@
 // taken from two batches run moments apart; the wall-time ratio is printed
 // beside it.  FIGURES, when given, gets
 // "KEY VALUE" lines appended (merged into results.json by bench_spawn).
-// Knobs: BENCH_LG_ROUNDS (21), BENCH_LG_PUTS (100), BENCH_LG_READS (200),
-// BENCH_LG_LISTS (5), BENCH_LG_WORKLOADS ("chat plain").
+// Knobs: BENCH_LG_ROUNDS (11), BENCH_LG_PUTS (300), BENCH_LG_READS (600),
+// BENCH_LG_LISTS (15), BENCH_LG_WORKLOADS ("chat plain").
 import { CorralSaver } from "@corral/langgraph";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
 import { AIMessage, HumanMessage } from "@langchain/core/messages";
+import { fork } from "node:child_process";
 import { appendFileSync, mkdirSync, rmSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 
-const scratch = process.argv[2];
-const figuresFile = process.argv[3];
-const ROUNDS = Number(process.env.BENCH_LG_ROUNDS ?? 21);
-const PUTS = Number(process.env.BENCH_LG_PUTS ?? 100);
-const READS = Number(process.env.BENCH_LG_READS ?? 200);
-const LISTS = Number(process.env.BENCH_LG_LISTS ?? 5);
+// node bench_langgraph.mjs --saver NAME SCRATCH WORKLOAD: one saver's
+// process (below), driven by the main one over IPC.
+const child = process.argv[2] === "--saver";
+const scratch = child ? process.argv[4] : process.argv[2];
+const figuresFile = child ? undefined : process.argv[3];
+// Batches long enough (tens of ms) that a round's ratio is not noise.
+const ROUNDS = Number(process.env.BENCH_LG_ROUNDS ?? 11);
+const PUTS = Number(process.env.BENCH_LG_PUTS ?? 300);
+const READS = Number(process.env.BENCH_LG_READS ?? 600);
+const LISTS = Number(process.env.BENCH_LG_LISTS ?? 15);
 // The thread the reads go to: more checkpoints than one list takes.
 const READ_CHAIN = 150;
 
@@ -207,19 +215,70 @@ async function setup(name, open) {
 	return { name, saver, readConfigs, rates: {}, wall: {} };
 }
 
-// One workload: both savers on fresh databases, every figure in rounds.
-async function run(workload) {
+// A saver's process: sets up its database, then runs the batches the main
+// process asks for and answers with their clocks.
+async function serve(name, workload) {
 	message = workloads[workload];
 	conversation();
-	const corral = await setup("corral", openCorral);
-	const sqlite = await setup("sqlitesaver", openSqlite);
-	const sq = sqlite.saver.db;
+	const s = await setup(name, name === "corral" ? openCorral : openSqlite);
+	const info = name === "corral" ? "" :
+	    `journal_mode ${s.saver.db.pragma("journal_mode", { simple: true })}, ` +
+	    `synchronous ${s.saver.db.pragma("synchronous", { simple: true })}`;
+	process.on("message", async (m) => {
+		if (m.op === "close") {
+			if (name === "corral") s.saver.close();
+			else s.saver.db.close();
+			rmSync(`${scratch}/${name}`, { recursive: true, force: true });
+			process.disconnect();
+			return;
+		}
+		const [n, t] = await ops[m.op](s, m.round);
+		process.send({ n, t });
+	});
+	process.send({ ready: true, info });
+}
+
+function spawnSaver(name, workload) {
+	const p = fork(new URL(import.meta.url).pathname,
+	    ["--saver", name, scratch, workload],
+	    { execArgv: ["--expose-gc"], stdio: "inherit" });
+	// Its messages in order: one answer per request, "ready" first.
+	const s = { name, p, rates: {}, wall: {}, inbox: [], waiting: null };
+	p.on("message", (m) => {
+		if (s.waiting === null)
+			s.inbox.push(m);
+		else {
+			const w = s.waiting;
+			s.waiting = null;
+			w(m);
+		}
+	});
+	p.on("exit", (code) => {
+		if (s.waiting !== null || code !== 0) {
+			console.error(`bench_langgraph: the ${name} process ` +
+			    `exited ${code}`);
+			process.exit(1);
+		}
+	});
+	s.ask = (m) => {
+		if (m !== undefined) p.send(m);
+		return s.inbox.length > 0 ? Promise.resolve(s.inbox.shift()) :
+		    new Promise((resolve) => { s.waiting = resolve; });
+	};
+	return s;
+}
+
+// One workload: both savers on fresh databases, every figure in rounds.
+async function run(workload) {
+	const corral = spawnSaver("corral", workload);
+	const sqlite = spawnSaver("sqlitesaver", workload);
+	await corral.ask();
+	const { info } = await sqlite.ask();
 	console.log(`\nLangGraph JS savers, workload "${workload}", same ` +
 	    `operations, same run: ${ROUNDS} rounds after a warm-up, the order ` +
-	    "swapped every round");
-	console.log(`  SqliteSaver: journal_mode ${sq.pragma("journal_mode",
-	    { simple: true })}, synchronous ${sq.pragma("synchronous",
-	    { simple: true })} (1: NORMAL); CorralSaver: durability normal`);
+	    "swapped every round, each saver in a process of its own");
+	console.log(`  SqliteSaver: ${info} (1: NORMAL); CorralSaver: ` +
+	    "durability normal");
 	console.log(`  per round: put ${PUTS}, putWrites ${PUTS}, getTuple ` +
 	    `${READS} each, list of 100 x ${LISTS}; 20 messages + a counter per ` +
 	    "checkpoint (" + (workload === "chat" ? "LangChain's message classes" :
@@ -231,7 +290,7 @@ async function run(workload) {
 		for (let r = 0; r <= ROUNDS; r++) {
 			const order = r % 2 === 0 ? [corral, sqlite] : [sqlite, corral];
 			for (const s of order) {
-				const [n, t] = await ops[op](s, r);
+				const { n, t } = await s.ask({ op, round: r });
 				if (r > 0) { // round 0 warms up
 					(s.rates[op] ??= []).push(n / t.cpu);
 					(s.wall[op] ??= []).push(n / t.wall);
@@ -261,11 +320,15 @@ async function run(workload) {
 	}
 	if (figuresFile)
 		appendFileSync(figuresFile, lines.join("\n") + "\n");
-	corral.saver.close();
-	sqlite.saver.db.close();
-	rmSync(`${scratch}/corral`, { recursive: true, force: true });
-	rmSync(`${scratch}/sqlitesaver`, { recursive: true, force: true });
+	for (const s of [corral, sqlite]) {
+		const gone = new Promise((resolve) => s.p.on("exit", resolve));
+		s.p.send({ op: "close" });
+		await gone;
+	}
 }
 
-for (const w of (process.env.BENCH_LG_WORKLOADS ?? "chat plain").split(" "))
-	await run(w);
+if (child)
+	await serve(process.argv[3], process.argv[5]);
+else
+	for (const w of (process.env.BENCH_LG_WORKLOADS ?? "chat plain").split(" "))
+		await run(w);
