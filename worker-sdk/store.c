@@ -1356,31 +1356,46 @@ tb_str(struct tbuf *tb, const char *s)
 	return s != NULL ? tb_add(tb, s, strlen(s)) : TB_NULL;
 }
 
+/*
+ * Room for one more entry in a pair of arrays that grow together (the
+ * offsets read, and the entries a list hands out): *cap of each, n used.
+ * false (and tb->nomem) when memory ran out; what was there is kept.
+ */
+static bool
+tb_grow2(struct tbuf *tb, void **a, size_t asize, void **b, size_t bsize,
+    size_t n, size_t *cap)
+{
+	size_t want;
+	void *p;
+
+	if (tb->nomem)
+		return false;
+	if (n < *cap)
+		return true;
+	want = *cap ? *cap * 2 : 16;
+	if ((p = reallocarray(*a, want, asize)) == NULL)
+		goto nomem;
+	*a = p;
+	if ((p = reallocarray(*b, want, bsize)) == NULL)
+		goto nomem;
+	*b = p;
+	*cap = want;
+	return true;
+nomem:
+	tb->nomem = true;
+	return false;
+}
+
 void
 tb_add_write(struct tbuf *tb, const char *task, size_t tlen, int idx,
     const char *channel, size_t clen, const char *type, size_t tylen,
     const void *value, size_t len, const char *path, size_t plen)
 {
 	struct tb_write *w;
-	struct corral_write *o;
-	size_t cap;
 
-	if (tb->nomem)
+	if (!tb_grow2(tb, (void **)&tb->w, sizeof(*tb->w), (void **)&tb->out,
+	    sizeof(*tb->out), tb->nw, &tb->capw))
 		return;
-	if (tb->nw == tb->capw) {
-		cap = tb->capw ? tb->capw * 2 : 16;
-		if ((w = reallocarray(tb->w, cap, sizeof(*w))) == NULL) {
-			tb->nomem = true;
-			return;
-		}
-		tb->w = w;
-		if ((o = reallocarray(tb->out, cap, sizeof(*o))) == NULL) {
-			tb->nomem = true;
-			return;
-		}
-		tb->out = o;
-		tb->capw = cap;
-	}
 	w = &tb->w[tb->nw++];
 	w->task = tb_add(tb, task, tlen);
 	w->idx = idx;
@@ -1397,25 +1412,10 @@ tb_add_channel(struct tbuf *tb, const char *channel, size_t clen,
     const void *value, size_t len)
 {
 	struct tb_chan *c;
-	struct corral_channel *o;
-	size_t cap;
 
-	if (tb->nomem)
+	if (!tb_grow2(tb, (void **)&tb->c, sizeof(*tb->c), (void **)&tb->cout,
+	    sizeof(*tb->cout), tb->nc, &tb->capc))
 		return;
-	if (tb->nc == tb->capc) {
-		cap = tb->capc ? tb->capc * 2 : 16;
-		if ((c = reallocarray(tb->c, cap, sizeof(*c))) == NULL) {
-			tb->nomem = true;
-			return;
-		}
-		tb->c = c;
-		if ((o = reallocarray(tb->cout, cap, sizeof(*o))) == NULL) {
-			tb->nomem = true;
-			return;
-		}
-		tb->cout = o;
-		tb->capc = cap;
-	}
 	c = &tb->c[tb->nc++];
 	c->channel = tb_add(tb, channel, clen);
 	c->version = tb_add(tb, version, vlen);

@@ -733,20 +733,31 @@ mem_close(struct corral_store *base)
 	free(s);
 }
 
-int
-store_memory_poke(struct corral_store *base, const char *thread,
-    const char *ns, const char *id)
+/* The stored checkpoint of a memory store, for the pokes; NULL: none. */
+static struct mcp *
+poke_find(struct corral_store *base, const char *thread, const char *ns,
+    const char *id)
 {
-	struct mem_store *s = (struct mem_store *)base;
 	struct mgroup *g;
 	size_t i;
 	bool found;
 
 	if (base->ops->close != mem_close ||
-	    (g = group_get(s, thread, ns, false)) == NULL ||
-	    (i = cp_find(g, id, &found), !found) || g->c[i]->len == 0)
+	    (g = group_get((struct mem_store *)base, thread, ns, false)) ==
+	    NULL || (i = cp_find(g, id, &found), !found))
+		return NULL;
+	return g->c[i];
+}
+
+int
+store_memory_poke(struct corral_store *base, const char *thread,
+    const char *ns, const char *id)
+{
+	struct mcp *c = poke_find(base, thread, ns, id);
+
+	if (c == NULL || c->len == 0)
 		return CORRAL_NOTFOUND;
-	((unsigned char *)g->c[i]->data)[0] ^= 0x01;
+	((unsigned char *)c->data)[0] ^= 0x01;
 	return CORRAL_OK;
 }
 
@@ -754,16 +765,11 @@ int
 store_memory_poke_value(struct corral_store *base, const char *thread,
     const char *ns, const char *id)
 {
-	struct mem_store *s = (struct mem_store *)base;
-	struct mgroup *g;
-	size_t i;
-	bool found;
+	struct mcp *c = poke_find(base, thread, ns, id);
 
-	if (base->ops->close != mem_close ||
-	    (g = group_get(s, thread, ns, false)) == NULL ||
-	    (i = cp_find(g, id, &found), !found) || g->c[i]->vals == NULL)
+	if (c == NULL || c->vals == NULL)
 		return CORRAL_NOTFOUND;
-	((unsigned char *)g->c[i]->vals)[0] ^= 0x01;
+	((unsigned char *)c->vals)[0] ^= 0x01;
 	return CORRAL_OK;
 }
 
