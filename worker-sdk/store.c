@@ -1206,6 +1206,21 @@ corral_put_writes(struct corral_store *s, const struct corral_ref *ref,
 	return corral_put_writes_path(s, ref, task_id, NULL, writes, n);
 }
 
+/* A ref that names one checkpoint: thread and id required. */
+static int
+check_checkpoint_ref(struct corral_store *s, const struct corral_ref *ref)
+{
+	int rc;
+
+	if (ref == NULL)
+		return store_fail(s, CORRAL_EINVAL, "no ref");
+	if ((rc = check_key(s, "thread_id", ref->thread_id, true)) ||
+	    (rc = check_key(s, "checkpoint_ns", ref->checkpoint_ns, false)) ||
+	    (rc = check_key(s, "checkpoint_id", ref->checkpoint_id, true)))
+		return rc;
+	return CORRAL_OK;
+}
+
 int
 corral_put_writes_path(struct corral_store *s, const struct corral_ref *ref,
     const char *task_id, const char *task_path,
@@ -1216,11 +1231,7 @@ corral_put_writes_path(struct corral_store *s, const struct corral_ref *ref,
 
 	if ((rc = check_idle(s)) != CORRAL_OK)
 		return rc;
-	if (ref == NULL)
-		return store_fail(s, CORRAL_EINVAL, "no ref");
-	if ((rc = check_key(s, "thread_id", ref->thread_id, true)) ||
-	    (rc = check_key(s, "checkpoint_ns", ref->checkpoint_ns, false)) ||
-	    (rc = check_key(s, "checkpoint_id", ref->checkpoint_id, true)))
+	if ((rc = check_checkpoint_ref(s, ref)) != CORRAL_OK)
 		return rc;
 	if (task_id == NULL)
 		return store_fail(s, CORRAL_EINVAL, "task_id is required");
@@ -1255,11 +1266,7 @@ corral_get_writes(struct corral_store *s, const struct corral_ref *ref,
 	*n = 0;
 	if ((rc = check_idle(s)) != CORRAL_OK)
 		return rc;
-	if (ref == NULL)
-		return store_fail(s, CORRAL_EINVAL, "no ref");
-	if ((rc = check_key(s, "thread_id", ref->thread_id, true)) ||
-	    (rc = check_key(s, "checkpoint_ns", ref->checkpoint_ns, false)) ||
-	    (rc = check_key(s, "checkpoint_id", ref->checkpoint_id, true)))
+	if ((rc = check_checkpoint_ref(s, ref)) != CORRAL_OK)
 		return rc;
 	if (channel != NULL && strnlen(channel, CORRAL_KEY_MAX + 1) >
 	    CORRAL_KEY_MAX)
