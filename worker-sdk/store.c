@@ -937,6 +937,25 @@ corral_get_tuple(struct corral_store *s, const struct corral_ref *ref,
 	    id_or_null(ref->checkpoint_id), out);
 }
 
+/* A list's options, checked, into *o (NULL: none). */
+static int
+list_opts(struct corral_store *s, const struct corral_list_opts *opts,
+    struct corral_list_opts *o)
+{
+	int rc;
+
+	if (opts != NULL)
+		*o = *opts;
+	if ((rc = check_key(s, "thread_id", o->thread_id, false)) ||
+	    (rc = check_key(s, "checkpoint_ns", o->checkpoint_ns, false)) ||
+	    (rc = check_key(s, "before", o->before, false)))
+		return rc;
+	/* An empty thread means every thread, as in LangGraph. */
+	if (o->thread_id != NULL && *o->thread_id == '\0')
+		o->thread_id = NULL;
+	return CORRAL_OK;
+}
+
 int
 corral_list(struct corral_store *s, const struct corral_list_opts *opts,
     int (*fn)(void *, const struct corral_tuple *), void *arg)
@@ -948,15 +967,8 @@ corral_list(struct corral_store *s, const struct corral_list_opts *opts,
 		return rc;
 	if (fn == NULL)
 		return store_fail(s, CORRAL_EINVAL, "no callback");
-	if (opts != NULL)
-		o = *opts;
-	if ((rc = check_key(s, "thread_id", o.thread_id, false)) ||
-	    (rc = check_key(s, "checkpoint_ns", o.checkpoint_ns, false)) ||
-	    (rc = check_key(s, "before", o.before, false)))
+	if ((rc = list_opts(s, opts, &o)) != CORRAL_OK)
 		return rc;
-	/* An empty thread means every thread, as in LangGraph. */
-	if (o.thread_id != NULL && *o.thread_id == '\0')
-		o.thread_id = NULL;
 	s->in_list = true;
 	rc = s->ops->list(s, &o, NULL, fn, arg);
 	s->in_list = false;
@@ -1170,14 +1182,8 @@ corral_list_open(struct corral_store *s, const struct corral_list_opts *opts,
 	*out = NULL;
 	if ((rc = check_idle(s)) != CORRAL_OK)
 		return rc;
-	if (opts != NULL)
-		o = *opts;
-	if ((rc = check_key(s, "thread_id", o.thread_id, false)) ||
-	    (rc = check_key(s, "checkpoint_ns", o.checkpoint_ns, false)) ||
-	    (rc = check_key(s, "before", o.before, false)))
+	if ((rc = list_opts(s, opts, &o)) != CORRAL_OK)
 		return rc;
-	if (o.thread_id != NULL && *o.thread_id == '\0')
-		o.thread_id = NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return store_fail(s, CORRAL_ENOMEM, "list: out of memory");
 	c->s = s;
