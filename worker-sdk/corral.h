@@ -322,6 +322,10 @@ enum {
 	CORRAL_EFULL = -7,    /* the disk (or quota) is full */
 	CORRAL_EDAMAGED = -8, /* the database file itself is damaged (a
 				 malformed page, not a database) */
+	CORRAL_EFENCED = -9,  /* PostgreSQL: the handle's fencing token for
+				 this thread is no longer the thread's lease
+				 (another node took it over); nothing was
+				 written */
 };
 
 /* "checkpoint not found", "corrupt row", ...; never NULL. */
@@ -401,6 +405,56 @@ int corral_store_open_sqlite_opts(const char *path,
  * writes check this themselves; a reader that wants to know calls it.
  */
 int corral_store_check(struct corral_store *);
+/*
+ * Open the store that `where` names, as checkpoint_db does: a PostgreSQL
+ * connection string (corral_where_is_postgres) or else a SQLite path.
+ * durability applies to SQLite; PostgreSQL commits as the server is set
+ * (synchronous_commit).  Errors as corral_store_open_sqlite's.
+ */
+int corral_store_open(const char *where, enum corral_durability,
+    struct corral_store **, const char **why);
+/*
+ * Does where name a PostgreSQL database: a URI (postgresql:// or
+ * postgres://) or a libpq key=value string whose first keyword libpq
+ * knows (host=, dbname=, service=, ...)?  A SQLite file whose name
+ * starts so is written ./host=... .
+ */
+bool corral_where_is_postgres(const char *where);
+
+/*
+ * Open a PostgreSQL checkpoint store (libpq; docs/SCALING.md).  The
+ * tables (corral_checkpoints, corral_writes, corral_leases) and their
+ * version (corral_schema) are created or migrated on open, in one
+ * transaction under an advisory lock.  Errors: CORRAL_EIO (cannot
+ * connect, or the server failed; *why names the server and says why),
+ * CORRAL_EINVAL (a bad connection string, or a schema newer than this
+ * code), CORRAL_ENOMEM.  corral_store_check is always 0.
+ */
+struct corral_pg_opts {
+	/*
+	 * The longest a connect or a statement may take, in milliseconds,
+	 * before CORRAL_EIO (connect_timeout, statement_timeout and
+	 * tcp_user_timeout); 0: 10 s.  corrald, which calls inside its
+	 * event loop, gives a short one.
+	 */
+	unsigned timeout_ms;
+};
+int corral_store_open_pg(const char *conninfo, const struct corral_pg_opts *,
+    struct corral_store **, const char **why);
+
+/*
+ * Fence the handle's writes (put, put_writes, delete_thread) to thread
+ * with token, a lease's fencing token (corrald passes it to a worker in
+ * CORRAL_LEASE_TOKEN, beside CORRAL_THREAD_ID): each write then commits
+ * only while corral_leases holds that token for the thread, and fails
+ * with CORRAL_EFENCED, writing nothing, once another node took the
+ * thread over.  Writes to other threads are not fenced.  token 0 or
+ * thread NULL: no fence.  On SQLite and in memory, where one node owns
+ * the file, fencing is a no-op.  0 or CORRAL_EINVAL.
+ */
+int corral_store_fence(struct corral_store *, const char *thread,
+    int64_t token);
+
 /* A store in this process's memory: for tests and workers run alone. */
 int corral_store_open_memory(struct corral_store **);
 /* NULL is a no-op. */
