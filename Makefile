@@ -35,7 +35,7 @@ SDK_SRC := worker-sdk/backoff.c worker-sdk/breaker.c worker-sdk/classify.c \
 D_SRC := supervisor/argv.c supervisor/breakers.c supervisor/cgroup.c \
 	supervisor/clock.c supervisor/cluster.c supervisor/config.c \
 	supervisor/control.c supervisor/hook.c supervisor/http.c \
-	supervisor/limits.c \
+	supervisor/lease.c supervisor/lease_pg.c supervisor/limits.c \
 	supervisor/nametab.c \
 	supervisor/notify.c supervisor/notify_socket.c supervisor/request.c \
 	supervisor/log.c supervisor/output.c supervisor/reexec.c \

@@ -453,6 +453,16 @@ control_status_json(struct evbuffer *out, struct fleet *f,
 			evbuffer_add_str(out, "}");
 		} else
 			evbuffer_add_str(out, "null");
+		/* Its thread's lease (PostgreSQL): held here, or why not. */
+		if (w->fleet->conf->leases) {
+			evbuffer_add_printf(out, ",\"lease\":{\"token\":%lld,"
+			    "\"reason\":", (long long)w->lease_token);
+			if (w->lease_why != NULL && w->lease_token == 0)
+				json_str(out, w->lease_why);
+			else
+				evbuffer_add_str(out, "null");
+			evbuffer_add_str(out, "}");
+		}
 		evbuffer_add_str(out, "}");
 	}
 	evbuffer_add_str(out, "],\"clusters\":[");
@@ -609,6 +619,8 @@ status_table(struct ctl_client *c, struct worker **ws, size_t n)
 		/* Why it is held or waits: on a line of its own, in full. */
 		if (ws[i]->storage_why != NULL)
 			reply(c, '=', "  %s", ws[i]->storage_why);
+		if (ws[i]->state == W_ELSEWHERE && ws[i]->lease_why != NULL)
+			reply(c, '=', "  %s", ws[i]->lease_why);
 	}
 	cluster_rows(c, ws, n);
 	state_db_rows(c);
