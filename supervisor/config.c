@@ -2668,12 +2668,16 @@ config_keep_daemon(struct config *running, struct config *next,
 	char *tmp;
 	size_t i;
 
-	if (running->lease_ttl_ms != next->lease_ttl_ms)
-		log_warnx("%s: lease_ttl changed; it takes effect when corrald "
-		    "restarts", who);
-	next->lease_ttl_ms = running->lease_ttl_ms;
-	next->leases = running->leases;
+	/* An image from before leases said none: the new file's, then. */
+	if (running->lease_ttl_ms != 0) {
+		if (running->lease_ttl_ms != next->lease_ttl_ms)
+			log_warnx("%s: lease_ttl changed; it takes effect when "
+			    "corrald restarts", who);
+		next->lease_ttl_ms = running->lease_ttl_ms;
+	}
 	for (i = 0; i < 6; i++) {
+		if (*o[i] == NULL)
+			continue;
 		if (strcmp(*o[i], *n[i]) != 0)
 			log_warnx("%s: %s changed from %s to %s; it takes "
 			    "effect when corrald restarts", who, names[i],
@@ -2682,6 +2686,7 @@ config_keep_daemon(struct config *running, struct config *next,
 		*o[i] = *n[i];
 		*n[i] = tmp;
 	}
+	next->leases = corral_where_is_postgres(next->checkpoint_db);
 	if (!str_same(running->http_host, next->http_host) ||
 	    running->http_port != next->http_port ||
 	    !str_same(running->http_token, next->http_token))

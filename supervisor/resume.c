@@ -27,6 +27,8 @@
 #define CKPT_RETRY_MS 10000
 /* A read waits this long for another process's lock, at most. */
 #define CKPT_BUSY_MS 5
+/* A PostgreSQL checkpoint database: each connect or statement, at most. */
+#define CKPT_PG_TIMEOUT_MS 2000
 /* A spawn put off by a locked database is tried again after this long... */
 #define RESUME_RETRY_MS 100
 /* ...this many times; then the run goes without corrald's choice. */
@@ -282,15 +284,24 @@ resume_store(struct fleet *f)
 	if (f->ckpt_failed_mono_ms != 0 &&
 	    now - f->ckpt_failed_mono_ms < CKPT_RETRY_MS)
 		return NULL;
-	/* The agents' work: a new database gets no permission for others. */
-	memset(&o, 0, sizeof(o));
-	o.durability = CORRAL_DURABILITY_NORMAL;
-	o.busy_timeout_ms = CKPT_BUSY_MS;
-	old = umask(0);
-	umask(old | S_IRWXO);
-	rc = corral_store_open_sqlite_opts(f->conf->checkpoint_db, &o,
-	    &f->ckpt, &why);
-	umask(old);
+	if (f->conf->leases) {
+		/* Shared by nodes: each call bounded, the loop waits on it. */
+		struct corral_pg_opts po;
+		memset(&po, 0, sizeof(po));
+		po.timeout_ms = CKPT_PG_TIMEOUT_MS;
+		rc = corral_store_open_pg(f->conf->checkpoint_db, &po,
+		    &f->ckpt, &why);
+	} else {
+		/* The agents' work: a new file gives others no permission. */
+		memset(&o, 0, sizeof(o));
+		o.durability = CORRAL_DURABILITY_NORMAL;
+		o.busy_timeout_ms = CKPT_BUSY_MS;
+		old = umask(0);
+		umask(old | S_IRWXO);
+		rc = corral_store_open_sqlite_opts(f->conf->checkpoint_db, &o,
+		    &f->ckpt, &why);
+		umask(old);
+	}
 	if (rc != 0) {
 		f->ckpt = NULL;
 		f->ckpt_err = rc;
