@@ -26,11 +26,11 @@ let dir; // sqlite: this file's directory
 let database; // postgres: this file's database
 let n = 0;
 
-// Runs sql on the server's database (or on another, dbname).
-export function psql(sql, dbname) {
-  execFileSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1",
-    "-d", connString(dbname), "-c", sql],
-  { stdio: ["ignore", "ignore", "pipe"], timeout: 60000 });
+// Runs sql where a connection string points (CORRAL_TEST_PG's database
+// unless told).
+export function psql(sql, where = server) {
+  execFileSync("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", where, "-c", sql],
+    { stdio: ["ignore", "ignore", "pipe"], timeout: 60000 });
 }
 
 const isUri = (s) => /^postgres(ql)?:\/\//.test(s);
@@ -75,7 +75,7 @@ export const initializer = {
     if (backend === "memory") return new CorralSaver();
     if (backend === "sqlite") return new CorralSaver({ path: join(dir, `saver-${++n}.db`) });
     const schema = `saver_${++n}`;
-    psql(`CREATE SCHEMA ${schema}`, database);
+    psql(`CREATE SCHEMA ${schema}`, connString(database));
     return new CorralSaver({ path: connString(database, schema) });
   },
   destroyCheckpointer(saver) {

@@ -8,7 +8,7 @@
 // string's password is never shown.
 import { CorralSaver } from "./langgraph/index.mjs";
 import { emptyCheckpoint, uuid6 } from "@langchain/langgraph-checkpoint";
-import { backend, initializer } from "./backend.mjs";
+import { backend, initializer, psql } from "./backend.mjs";
 
 beforeAll(initializer.beforeAll, initializer.beforeAllTimeout);
 afterAll(initializer.afterAll);
@@ -113,8 +113,12 @@ if (backend === "postgres") {
 
     it("refuses a put fenced with a stale lease token (CORRAL_EFENCED), writing nothing", async () => {
       const root = { configurable: { thread_id: "fenced", checkpoint_ns: "" } };
+      // Another node took the thread over: its lease holds token 8 now.
+      psql("INSERT INTO corral_leases (thread_id, holder, token, expires_at) " +
+        "VALUES ('fenced', 'node-b', 8, now() + interval '1 hour')", saver.path);
+      saver.fence("fenced", 8);
       const first = await saver.put(root, checkpointAt(1, { n: 1 }), { source: "input", step: -1 }, { n: 1 });
-      // The thread's lease holds no token 7 (nobody took one here): 7 is stale.
+      // This saver's token is 7, the lease's before: stale.
       saver.fence("fenced", 7);
       const refused = async (p) => {
         let err;

@@ -30,9 +30,9 @@ def cfg(thread, ns="", cid=None):
 PG = os.environ.get("CORRAL_TEST_PG") or None
 
 
-def psql(sql):
-    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", PG,
-                    "-c", sql], check=True, timeout=60,
+def psql(sql, where=None):
+    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
+                    where or PG, "-c", sql], check=True, timeout=60,
                    stdout=subprocess.DEVNULL)
 
 
@@ -416,9 +416,14 @@ class PostgresSaverTest(SaverCases, PgSchema, unittest.TestCase):
         self.pg_tearDown()
 
     def test_fenced_put(self):
-        # The thread's lease is another token's (here nobody's): a write
-        # fenced with 5 is refused, nothing written; another thread's
-        # writes and an unfenced saver are not held back.
+        # Another node took the thread over (its lease holds token 8): a
+        # write fenced with 5, the lease's before, is refused and writes
+        # nothing; another thread's writes and an unfenced saver are not
+        # held back.
+        psql("INSERT INTO corral_leases (thread_id, holder, token, "
+             "expires_at) VALUES ('f', 'node-b', 8, now() + "
+             "interval '1 hour')", self.where)
+        self.s.fence("f", 8)
         c = self.s.put(cfg("f"), b"before", {})
         self.s.fence("f", 5)
         with self.assertRaises(corral.Fenced) as e:
