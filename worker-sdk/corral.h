@@ -689,9 +689,9 @@ uint32_t corral_crc32c(uint32_t crc, const void *, size_t);
  * reads what corrald put in the environment (CORRAL_AGENT, CORRAL_INSTANCE,
  * CORRAL_THREAD_ID, CORRAL_CHECKPOINT_DB, CORRAL_RESUME_ID,
  * CORRAL_LEASE_TOKEN, CORRAL_CHECKPOINT_INTERVAL_MS, CORRAL_STOP_SIGNAL,
- * NOTIFY_SOCKET, WATCHDOG_USEC); run outside corrald, the same program works alone: its
- * thread is opts' or "local", its store opts' database or memory, and the
- * notify calls do nothing.  One worker per process: stopping() rests on a
+ * NOTIFY_SOCKET, WATCHDOG_USEC); run outside corrald, the same program
+ * works alone: its thread is opts' or "local", its store opts' database or
+ * memory, and the notify calls do nothing.  One worker per process: stopping() rests on a
  * signal handler.  Under corrald (and unless opts.no_signals), SIGPIPE is
  * ignored: its output pipes break when corrald dies, just before the stop
  * signal comes, and a write must fail with EPIPE rather than kill a worker

@@ -31,9 +31,13 @@ PG = os.environ.get("CORRAL_TEST_PG") or None
 
 
 def psql(sql, where=None):
+    # Quiet (no NOTICE of a cascade), and without the sanitizer's runtime,
+    # which is for Python.
+    env = dict(os.environ, PGOPTIONS="-c client_min_messages=warning")
+    env.pop("LD_PRELOAD", None)
     subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
                     where or PG, "-c", sql], check=True, timeout=60,
-                   stdout=subprocess.DEVNULL)
+                   stdout=subprocess.DEVNULL, env=env)
 
 
 def pg_in_schema(schema):

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "store_impl.h"
@@ -28,10 +29,115 @@
 
 struct fixture {
 	bool sqlite;
+	bool pg;
 	char dir[64];
 	char path[96];
+	char schema[64];     /* PostgreSQL: this case's own tables */
+	char conninfo[1024]; /* PostgreSQL: to them */
+	void (*fn)(void **); /* PostgreSQL: the case (pg_run) */
 	struct corral_store *s;
 };
+
+/*
+ * PostgreSQL: the server tests/run.sh started (CORRAL_TEST_PG, a
+ * key=value conninfo), and a connection of the test's own to it, to make
+ * a schema per case (its tables fresh: search_path in the conninfo's
+ * options) and to write rows as another program would.
+ */
+static PGconn *pg_admin;
+static unsigned pg_cases;
+
+static PGconn *
+admin(void)
+{
+	const char *base = getenv("CORRAL_TEST_PG");
+
+	if (base == NULL || *base == '\0')
+		return NULL;
+	if (pg_admin == NULL || PQstatus(pg_admin) != CONNECTION_OK) {
+		PQfinish(pg_admin);
+		pg_admin = PQconnectdb(base);
+		if (PQstatus(pg_admin) != CONNECTION_OK)
+			fail_msg("CORRAL_TEST_PG=%s: %s", base,
+			    PQerrorMessage(pg_admin));
+		PQclear(PQexec(pg_admin, "SET client_min_messages = warning"));
+	}
+	return pg_admin;
+}
+
+/* Runs q on the test's own connection; fails the case if it fails. */
+static PGresult *
+pg_sql(const char *q)
+{
+	PGresult *r = PQexec(admin(), q);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK &&
+	    PQresultStatus(r) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", q, PQresultErrorMessage(r));
+	return r;
+}
+
+static void
+pg_exec(const char *q)
+{
+	PQclear(pg_sql(q));
+}
+
+/* The integer that q, one row, one column, gives. */
+static __attribute__((unused)) long long
+pg_int(const char *q)
+{
+	PGresult *r = pg_sql(q);
+	long long v;
+
+	assert_int_equal(PQntuples(r), 1);
+	v = atoll(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return v;
+}
+
+/* A fresh schema and a conninfo whose search_path is it. */
+static void
+pg_schema(struct fixture *f)
+{
+	char q[256];
+
+	snprintf(f->schema, sizeof(f->schema), "corral_t%ld_%u",
+	    (long)getpid(), pg_cases++);
+	snprintf(q, sizeof(q), "DROP SCHEMA IF EXISTS %s CASCADE;"
+	    " CREATE SCHEMA %s; SET search_path = %s", f->schema, f->schema,
+	    f->schema);
+	pg_exec(q);
+	snprintf(f->conninfo, sizeof(f->conninfo), "%s options="
+	    "'-csearch_path=%s'", getenv("CORRAL_TEST_PG"), f->schema);
+}
+
+/*
+ * A PostgreSQL case: its function comes in the initial state (a
+ * struct pg_case), run by pg_run, which skips it when there is no server
+ * (CORRAL_TEST_PG unset): cmocka cannot skip from a setup.
+ */
+struct pg_case {
+	void (*fn)(void **);
+};
+
+static int
+setup_pg(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	const char *why;
+
+	assert_non_null(f);
+	f->pg = true;
+	f->fn = ((const struct pg_case *)*state)->fn;
+	*state = f;
+	if (admin() == NULL)
+		return 0;
+	pg_schema(f);
+	if (corral_store_open_pg(f->conninfo, NULL, &f->s, &why) != CORRAL_OK)
+		fail_msg("open %s: %s", f->conninfo, why);
+	return 0;
+}
 
 static int
 setup_memory(void **state)
@@ -72,9 +178,27 @@ teardown(void **state)
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 		assert_int_equal(system(cmd), 0);
 	}
+	if (f->pg && f->schema[0] != '\0') {
+		snprintf(cmd, sizeof(cmd), "DROP SCHEMA %s CASCADE", f->schema);
+		pg_exec(cmd);
+	}
 	free(f);
 	return 0;
 }
+
+static void
+pg_run(void **state)
+{
+	struct fixture *f = *state;
+
+	if (f->s == NULL)
+		skip();
+	f->fn(state);
+}
+
+/* The entry of a case against PostgreSQL. */
+#define PG(t) { #t " (postgresql)", pg_run, setup_pg, teardown, \
+	(void *)&(const struct pg_case){ t } }
 
 /* Puts a checkpoint; returns its id in a static ring of buffers. */
 static const char *
@@ -946,12 +1070,44 @@ t_make_id(void **state)
 
 /* Corrupt rows: reported as corrupt, never as data. */
 
+/*
+ * The same statement for PostgreSQL: its table names, and a blob literal
+ * X'..' as bytea.  Into out.
+ */
+static void
+pg_dialect(const char *q, char *out, size_t size)
+{
+	size_t n = 0;
+
+	while (*q != '\0' && n + 32 < size) {
+		if (strncmp(q, "UPDATE checkpoints", 18) == 0 ||
+		    strncmp(q, "UPDATE writes", 13) == 0) {
+			n += (size_t)snprintf(out + n, size - n, "UPDATE corral_");
+			q += 7;
+		} else if (strncmp(q, "X'", 2) == 0) {
+			n += (size_t)snprintf(out + n, size - n, "'\\x");
+			q += 2;
+		} else
+			out[n++] = *q++;
+	}
+	assert_true(*q == '\0');
+	out[n] = '\0';
+}
+
 static void
 corrupt(struct fixture *f, const char *what)
 {
 	sqlite3 *db;
-	char *err = NULL;
+	char *err = NULL, q[1024];
+	PGresult *r;
 
+	if (f->pg) {
+		pg_dialect(what, q, sizeof(q));
+		r = pg_sql(q);
+		assert_string_equal(PQcmdTuples(r), "1");
+		PQclear(r);
+		return;
+	}
 	if (!f->sqlite) {
 		assert_int_equal(store_memory_poke(f->s, "A", "", "3"),
 		    CORRAL_OK);
@@ -1922,6 +2078,10 @@ t_corrupt_value(void **state)
 	assert_string_equal(get_channels(f->s, "t", "3"), "c@1=\"val\"");
 	if (f->sqlite)
 		flip_blob(f->path, "channel_values", "1");
+	else if (f->pg)
+		pg_exec("UPDATE corral_checkpoints SET channel_values ="
+		    " set_byte(channel_values, 0, get_byte(channel_values, 0)"
+		    " # 1) WHERE checkpoint_id = '1'");
 	else
 		assert_int_equal(store_memory_poke_value(f->s, "t", "", "1"),
 		    CORRAL_OK);
@@ -1955,6 +2115,10 @@ t_corrupt_value(void **state)
 	/* A corrupt parent's versions fail a put that would read them. */
 	if (f->sqlite)
 		flip_blob(f->path, "versions", "3");
+	else if (f->pg)
+		pg_exec("UPDATE corral_checkpoints SET versions ="
+		    " set_byte(versions, 0, get_byte(versions, 0) # 1)"
+		    " WHERE checkpoint_id = '3'");
 	else
 		return;
 	r.checkpoint_id = "3";
@@ -2303,7 +2467,8 @@ t_migrate(void **state)
 /* Each case of the table, against each backend. */
 #define BOTH(t) \
 	cmocka_unit_test_setup_teardown(t, setup_memory, teardown), \
-	cmocka_unit_test_setup_teardown(t, setup_sqlite, teardown)
+	cmocka_unit_test_setup_teardown(t, setup_sqlite, teardown), \
+	PG(t)
 
 int
 main(void)
