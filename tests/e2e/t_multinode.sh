@@ -6,8 +6,9 @@
 # with SIGKILL; once a's lease expires b takes the thread over, resumes
 # from a's last checkpoint and finishes the count exactly.  A writer
 # holding a's stale fencing token is refused.  a, started again while b
-# runs, does not start the thread.  The events of both nodes show no
-# overlap of their runs.
+# runs, does not start the thread; b's reexec keeps its worker and its
+# lease.  The events of both nodes show no overlap of their runs, and a
+# clean stop leaves no lease behind.
 . "$(dirname "$0")/lib.sh"
 
 [ -n "${CORRAL_TEST_PG:-}" ] ||
@@ -24,11 +25,14 @@ drop_db() {
 APID=
 BPID=
 mn_cleanup() {
+	mrc=$?
 	for p in $APID $BPID; do
 		for c in $(descendants "$p"); do kill -KILL "$c" 2>/dev/null; done
 		kill -KILL "$p" 2>/dev/null
 	done
 	drop_db
+	# cleanup keeps the files of a failed run: it reads the exit status.
+	(exit $mrc)
 	cleanup
 }
 trap mn_cleanup EXIT
@@ -111,7 +115,15 @@ assert_eq "$src" 75 "the stale writer's exit status (stderr: $(cat stale.err))"
 grep -q 'fenced' stale.err || fail "the stale writer was not told it is fenced: $(cat stale.err)"
 grep -q '^step' stale.out && fail "the stale writer wrote a step: $(cat stale.out)"
 
-# 6. a, started again while b runs, leaves the thread to b.
+# 6. b re-executes itself mid-count: its worker runs on, under the same
+# lease and token.
+wpid_b=$(status_of b 'j["workers"][0]["pid"]')
+nctl b reexec >reexec.out 2>&1 || fail "node b: reexec failed: $(cat reexec.out)"
+wait_node b 're-executed: 1 workers kept running'
+assert_eq "$(status_of b 'j["workers"][0]["pid"]')" "$wpid_b" "node b's worker after its reexec"
+assert_eq "$(status_of b 'j["workers"][0]["lease"]["token"]')" "$tok_b" "node b's token after its reexec"
+
+# 7. a, started again while b runs, leaves the thread to b.
 start_node a
 wait_node a 'agent count\.0: [A-Z]* -> ELSEWHERE: thread shared-count runs on node b'
 "$WAITLOG" "$T/b/log/count.0.stdout.log" "^done at $TO\$" 1 30000 ||
@@ -125,6 +137,10 @@ kill -TERM "$BPID"
 wait "$BPID"
 assert_eq "$?" 0 "node b's exit status"
 BPID=
+# A clean stop gives the lease back: other nodes need not wait for it.
+left=$(psql -X -A -t -q "$PGDB" -c "SELECT count(*) FROM corral_leases") ||
+    fail "cannot read corral_leases"
+assert_eq "$left" 0 "leases left after both nodes stopped"
 
 # The count is exact: a counted 1..last_a, b resumed there (or one further,
 # if a died between a checkpoint and its print) and counted on to the end.
