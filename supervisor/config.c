@@ -473,6 +473,18 @@ static const char *daemon_keys[D_NDAEMON] = {
 	"node_name", "lease_ttl",
 };
 
+/* checkpoint_db as the log may show it: a connection string's password
+ * hidden. */
+static void
+config_show_checkpoint(struct config *c)
+{
+	char buf[1024];
+
+	free(c->checkpoint_shown);
+	c->checkpoint_shown = xstrdup(corral_where_shown(c->checkpoint_db, buf,
+	    sizeof(buf)));
+}
+
 /*
  * A node's name, as leases record their holder: a host name's letters.
  * 0, or -1 with why.
@@ -2303,6 +2315,7 @@ resolve(struct parse *p, struct config *c)
 	if (c->control_socket == NULL)
 		xasprintf(&c->control_socket, "%s/corrald.sock", c->run_dir);
 	c->leases = corral_where_is_postgres(c->checkpoint_db);
+	config_show_checkpoint(c);
 	{
 		static const int keys[] = { D_STATE_DB, D_CHECKPOINT_DB,
 			D_RUN_DIR, D_LOG_DIR, D_CONTROL_SOCKET };
@@ -2500,6 +2513,7 @@ config_free(struct config *c)
 	free(c->text);
 	free(c->state_db);
 	free(c->checkpoint_db);
+	free(c->checkpoint_shown);
 	free(c->node_name);
 	free(c->run_dir);
 	free(c->log_dir);
@@ -2687,6 +2701,7 @@ config_keep_daemon(struct config *running, struct config *next,
 		*n[i] = tmp;
 	}
 	next->leases = corral_where_is_postgres(next->checkpoint_db);
+	config_show_checkpoint(next);
 	if (!str_same(running->http_host, next->http_host) ||
 	    running->http_port != next->http_port ||
 	    !str_same(running->http_token, next->http_token))

@@ -1030,7 +1030,7 @@ do_checkpoints(struct ctl_client *c, const struct ctl_request *rq)
 	}
 	if ((st = resume_store(f)) == NULL) {
 		fail(c, "cannot open the checkpoint database %s",
-		    f->conf->checkpoint_db);
+		    f->conf->checkpoint_shown);
 		return;
 	}
 	strv_init(&seen);
@@ -1061,7 +1061,7 @@ do_checkpoints(struct ctl_client *c, const struct ctl_request *rq)
 			continue;
 		if ((rc = corral_list(st, &lo, checkpoint_row, c)) != 0) {
 			fail(c, "cannot read the checkpoint database %s: %s",
-			    f->conf->checkpoint_db, corral_strerror(rc));
+			    f->conf->checkpoint_shown, corral_strerror(rc));
 			strv_free(&seen);
 			return;
 		}

@@ -276,6 +276,7 @@ struct config {
 	char *here;     /* absolute directory of the file */
 	char *state_db; /* resolved path */
 	char *checkpoint_db; /* resolved path; corrald only hands it on */
+	char *checkpoint_shown; /* as messages show it: no password */
 	char *run_dir;
 	char *log_dir;
 	char *control_socket;

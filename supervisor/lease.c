@@ -118,7 +118,7 @@ lease_renew(struct fleet *f)
 	if (rc == 0) {
 		if (f->lease_failing)
 			log_info("leases: renewed again in %s",
-			    f->conf->checkpoint_db);
+			    f->conf->checkpoint_shown);
 		f->lease_failing = false;
 		f->lease_ok_mono_ms = now;
 		for (i = 0; i < r.n; i++)
@@ -131,7 +131,8 @@ lease_renew(struct fleet *f)
 	} else {
 		if (!f->lease_failing)
 			log_error("leases: cannot renew in %s: %s",
-			    f->conf->checkpoint_db, lease_db_error(f->lease));
+			    f->conf->checkpoint_shown,
+			    lease_db_error(f->lease));
 		f->lease_failing = true;
 		if (!lease_vouched(f->lease_ok_mono_ms, f->conf->lease_ttl_ms,
 		    now))
@@ -179,7 +180,7 @@ lease_start(struct fleet *f)
 	lease_renew(f);
 	log_info("leases: node %s, time to live %.1fs, renewed every %.1fs, "
 	    "in %s", f->conf->node_name, (double)f->conf->lease_ttl_ms /
-	    1000.0, (double)period / 1000.0, f->conf->checkpoint_db);
+	    1000.0, (double)period / 1000.0, f->conf->checkpoint_shown);
 }
 
 enum lease_verdict
@@ -199,7 +200,7 @@ lease_take(struct worker *w, uint64_t *retry_ms)
 	if (resume_store(f) == NULL) {
 		snprintf(why, sizeof(why), "lease of thread %s unknown: the "
 		    "checkpoint database %s is not open", thread,
-		    f->conf->checkpoint_db);
+		    f->conf->checkpoint_shown);
 		rc = -2;
 	} else
 		rc = lease_db_take(f->lease, thread, &token, holder,
@@ -244,7 +245,7 @@ release(struct fleet *f, struct worker **ws, size_t n)
 	    tokens, k) == -1)
 		log_warnx("leases: cannot release %zu lease%s in %s: %s; "
 		    "other nodes take %s over once %s", k, k == 1 ? "" : "s",
-		    f->conf->checkpoint_db, lease_db_error(f->lease),
+		    f->conf->checkpoint_shown, lease_db_error(f->lease),
 		    k == 1 ? "it" : "them", k == 1 ? "it expires" :
 		    "they expire");
 	for (i = 0; i < k; i++)

@@ -219,7 +219,7 @@ ckpt_moved(struct fleet *f)
 			    "checkpoints of thread %s (the newest %s) were in "
 			    "checkpoint database %s, which was deleted or "
 			    "replaced, and are not in the file there now",
-			    thread, latest[i], f->conf->checkpoint_db);
+			    thread, latest[i], f->conf->checkpoint_shown);
 			w->storage_kind = SK_LOST;
 			nlost++;
 			log_error("agent %s: %s; %s", w->name, w->storage_why,
@@ -310,7 +310,7 @@ resume_store(struct fleet *f)
 			return NULL;
 		f->ckpt_failed_mono_ms = now;
 		log_error("cannot open the checkpoint database %s: %s (%s); "
-		    "%s", f->conf->checkpoint_db, why, corral_strerror(rc),
+		    "%s", f->conf->checkpoint_shown, why, corral_strerror(rc),
 		    rc == CORRAL_EDAMAGED ? "workers are held before their "
 		    "next start (checkpoint storage error) until corralctl "
 		    "start or reset" : "workers resume from their latest "
@@ -318,7 +318,8 @@ resume_store(struct fleet *f)
 		return NULL;
 	}
 	if (f->ckpt_failed_mono_ms != 0)
-		log_info("checkpoint database %s: open", f->conf->checkpoint_db);
+		log_info("checkpoint database %s: open",
+		    f->conf->checkpoint_shown);
 	f->ckpt_failed_mono_ms = 0;
 	f->ckpt_err = 0;
 	return f->ckpt;
@@ -393,7 +394,7 @@ walk_failed(struct worker *w, struct corral_store *st, const char *thread,
 	if (rc == E_ID_LONG)
 		return; /* said when it was found */
 	log_warnx("agent %s: cannot read thread %s in the checkpoint database "
-	    "%s: %s (%s)", w->name, thread, w->fleet->conf->checkpoint_db,
+	    "%s: %s (%s)", w->name, thread, w->fleet->conf->checkpoint_shown,
 	    corral_strerror(rc), corral_store_errmsg(st));
 }
 
@@ -466,11 +467,11 @@ damaged_why(struct worker *w, const char *thread, struct corral_store *st,
 	if (st == NULL)
 		snprintf(why, len, "checkpoint storage error: checkpoint "
 		    "database %s is damaged or is not a database",
-		    w->fleet->conf->checkpoint_db);
+		    w->fleet->conf->checkpoint_shown);
 	else
 		snprintf(why, len, "checkpoint storage error: checkpoint "
 		    "database %s is damaged (thread %s: %s)",
-		    w->fleet->conf->checkpoint_db, thread,
+		    w->fleet->conf->checkpoint_shown, thread,
 		    corral_store_errmsg(st));
 }
 
@@ -517,7 +518,7 @@ resume_choose(struct worker *w, char *why, size_t len)
 		if (++w->resume_tries < RESUME_TRIES) {
 			log_debug("agent %s: the checkpoint database %s is "
 			    "locked; spawn put off %d ms (try %u of %d)",
-			    w->name, f->conf->checkpoint_db, RESUME_RETRY_MS,
+			    w->name, f->conf->checkpoint_shown, RESUME_RETRY_MS,
 			    w->resume_tries, RESUME_TRIES);
 			free(thread);
 			return RESUME_LATER;
@@ -525,7 +526,7 @@ resume_choose(struct worker *w, char *why, size_t len)
 		log_warnx("agent %s: the checkpoint database %s stayed locked "
 		    "for %d ms; starting without corrald's choice (the worker "
 		    "resumes from its latest intact checkpoint itself)",
-		    w->name, f->conf->checkpoint_db,
+		    w->name, f->conf->checkpoint_shown,
 		    RESUME_TRIES * RESUME_RETRY_MS);
 	}
 	w->resume_tries = 0;
