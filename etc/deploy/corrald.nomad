@@ -69,8 +69,8 @@ job "corrald" {
           [corrald]
           node_name = {{ env "node.unique.name" }}
           lease_ttl = 15s
-          checkpoint_db = host=corral-postgres.service.consul port=5432
-            dbname=corral user=corral sslmode=prefer connect_timeout=5
+          checkpoint_db = host=corral-postgres.service.consul user=corral
+            port=5432 dbname=corral sslmode=prefer connect_timeout=5
           state_db = /var/lib/corral/corral-state.db
           run_dir = /run/corral
           log_dir = /var/lib/corral/log
