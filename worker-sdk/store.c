@@ -656,6 +656,8 @@ store_init(struct corral_store *s, const struct store_ops *ops)
 	s->tb = NULL;
 	s->in_list = false;
 	s->gen = 0;
+	s->fence_thread = NULL;
+	s->fence_token = 0;
 	snprintf(s->errmsg, sizeof(s->errmsg), "no error");
 	/* Two processes making ids in the same 100 ns must not collide. */
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) !=
@@ -704,6 +706,8 @@ corral_strerror(int code)
 		return "disk full";
 	case CORRAL_EDAMAGED:
 		return "checkpoint database damaged";
+	case CORRAL_EFENCED:
+		return "fenced: another node holds the thread's lease";
 	}
 	return "unknown error";
 }
@@ -723,7 +727,9 @@ corral_exit_status(int err)
 	/* A row that fails its checksum is the disk's doing too. */
 	if (corral_is_storage_error(err) || err == CORRAL_ECORRUPT)
 		return CORRAL_EX_IOERR;
-	if (err == CORRAL_EBUSY || err == CORRAL_ENOMEM)
+	/* Fenced: the thread runs elsewhere now; this node may again. */
+	if (err == CORRAL_EBUSY || err == CORRAL_ENOMEM ||
+	    err == CORRAL_EFENCED)
 		return 75; /* EX_TEMPFAIL */
 	return 70; /* EX_SOFTWARE */
 }
@@ -761,8 +767,19 @@ corral_store_errmsg(const struct corral_store *s)
 void
 corral_store_close(struct corral_store *s)
 {
-	if (s != NULL)
+	if (s != NULL) {
+		free(s->fence_thread);
 		s->ops->close(s);
+	}
+}
+
+int
+corral_store_open(const char *where, enum corral_durability dur,
+    struct corral_store **out, const char **why)
+{
+	if (corral_where_is_postgres(where))
+		return corral_store_open_pg(where, NULL, out, why);
+	return corral_store_open_sqlite(where, dur, out, why);
 }
 
 void
@@ -1289,6 +1306,34 @@ corral_get_writes(struct corral_store *s, const struct corral_ref *ref,
 	if (tb_copy_writes(s->tb, out, n) != CORRAL_OK)
 		return store_fail(s, CORRAL_ENOMEM,
 		    "get_writes: out of memory");
+	return CORRAL_OK;
+}
+
+int
+corral_store_fence(struct corral_store *s, const char *thread, int64_t token)
+{
+	char *t;
+	int rc;
+
+	if ((rc = check_idle(s)) != CORRAL_OK)
+		return rc;
+	if (thread == NULL || token == 0) {
+		free(s->fence_thread);
+		s->fence_thread = NULL;
+		s->fence_token = 0;
+		return CORRAL_OK;
+	}
+	if ((rc = check_key(s, "fenced thread_id", thread, true)) !=
+	    CORRAL_OK)
+		return rc;
+	if (token < 0)
+		return store_fail(s, CORRAL_EINVAL, "fence of thread %s: token "
+		    "%lld is negative", thread, (long long)token);
+	if ((t = strdup(thread)) == NULL)
+		return store_fail(s, CORRAL_ENOMEM, "fence: out of memory");
+	free(s->fence_thread);
+	s->fence_thread = t;
+	s->fence_token = token;
 	return CORRAL_OK;
 }
 
