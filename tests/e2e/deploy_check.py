@@ -3,10 +3,9 @@
 
   deploy_check.py dockerfile FILE CONTEXT   syntax and structure; prints the
                                             packages the last stage installs
-  deploy_check.py k8s FILE OUT NODE         structure of the manifest; writes
-                                            its fleet file, @NODE_NAME@ made
-                                            NODE, to OUT; prints the grace
-                                            period in seconds
+  deploy_check.py k8s FILE OUT              structure of the manifest; writes
+                                            its fleet file to OUT; prints
+                                            the grace period in seconds
   deploy_check.py nomad FILE OUT NODE       HCL syntax and the job's shape;
                                             writes its fleet file, rendered
                                             for node NODE, to OUT; prints
@@ -185,7 +184,7 @@ def need(path, obj, keys, what):
     return obj
 
 
-def check_k8s(path, out, node):
+def check_k8s(path, out):
     with open(path) as f:
         try:
             docs = [d for d in yaml.safe_load_all(f) if d is not None]
@@ -240,9 +239,9 @@ def check_k8s(path, out, node):
                     % (cw, e.get("name")))
     main = pod.get("containers", [{}])[0]
     env = {e.get("name"): e for e in main.get("env", [])}
-    if need(path, env, ["NODE_NAME", "valueFrom", "fieldRef", "fieldPath"],
-            "corrald's env") != "spec.nodeName":
-        err(path, 0, "%s: NODE_NAME is not spec.nodeName" % what)
+    if need(path, env, ["CORRAL_NODE_NAME", "valueFrom", "fieldRef",
+                        "fieldPath"], "corrald's env") != "spec.nodeName":
+        err(path, 0, "%s: CORRAL_NODE_NAME is not spec.nodeName" % what)
     if "secretKeyRef" not in env.get("PGPASSWORD", {}).get("valueFrom", {}):
         err(path, 0, "%s: PGPASSWORD does not come from a Secret" % what)
     for probe in ("livenessProbe",):
@@ -262,12 +261,15 @@ def check_k8s(path, out, node):
     if fleet is None:
         err(path, 0, "no ConfigMap with a fleet.ini that the pod mounts")
         finish()
-    if "@NODE_NAME@" not in fleet or "@NODE_NAME@" not in \
-            " ".join(map(str, main.get("command", []) + main.get("args", []))):
-        err(path, 0, "the fleet's @NODE_NAME@ is not filled in by the "
-            "container's command")
+    mounts = {m.get("name"): m.get("mountPath")
+              for m in main.get("volumeMounts", [])}
+    fleet_path = [mounts.get(v["name"], "") + "/fleet.ini"
+                  for v in vols.values() if "configMap" in v]
+    if not fleet_path or fleet_path[0] not in main.get("args", []):
+        err(path, 0, "%s: corrald's args do not name the ConfigMap's "
+            "fleet.ini" % what)
     with open(out, "w") as f:
-        f.write(fleet.replace("@NODE_NAME@", node))
+        f.write(fleet)
     finish_with([grace])
 
 
@@ -575,8 +577,8 @@ def main():
     kind, path = sys.argv[1], sys.argv[2]
     if kind == "dockerfile" and len(sys.argv) == 4:
         check_dockerfile(path, sys.argv[3])
-    elif kind == "k8s" and len(sys.argv) == 5:
-        check_k8s(path, sys.argv[3], sys.argv[4])
+    elif kind == "k8s" and len(sys.argv) == 4:
+        check_k8s(path, sys.argv[3])
     elif kind == "nomad" and len(sys.argv) == 5:
         check_nomad(path, sys.argv[3], sys.argv[4])
     else:
