@@ -1,11 +1,11 @@
 # etc/deploy's files are well formed and agree with corrald: the
 # Kubernetes manifest passes yamllint and deploy_check.py's structure
 # checks (CORRAL_NODE_NAME is spec.nodeName), the Nomad job parses as HCL
-# and is a system job, the Dockerfile's instructions and RUN scripts parse and its runtime stage installs the
-# package of every library corrald, corralctl, libcorral and the examples
-# load; each fleet file in them passes corrald --check, uses only keys
-# docs/CONFIG.md lists, and gets a grace period at least 10 s above its
-# longest stop_timeout.  A broken copy of each file fails the same checks.
+# and is a system job, the Dockerfile's instructions and RUN scripts
+# parse and its runtime stage installs the package of every library
+# corrald, corralctl, libcorral and the examples load; each fleet file in
+# them passes corrald --check, uses only keys docs/CONFIG.md lists, and
+# gets a grace period at least 10 s above its longest stop_timeout.  A broken copy of each file fails the same checks.
 . "$(dirname "$0")/lib.sh"
 
 DEPLOY="$TOP/etc/deploy"
