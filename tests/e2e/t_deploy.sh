@@ -5,7 +5,8 @@
 # parse and its runtime stage installs the package of every library
 # corrald, corralctl, libcorral and the examples load; each fleet file in
 # them passes corrald --check, uses only keys docs/CONFIG.md lists, and
-# gets a grace period at least 10 s above its longest stop_timeout.  A broken copy of each file fails the same checks.
+# gets a grace period at least 10 s above its longest stop_timeout.  A
+# broken copy of each file fails the same checks.
 . "$(dirname "$0")/lib.sh"
 
 DEPLOY="$TOP/etc/deploy"
