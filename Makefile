@@ -98,7 +98,8 @@ binaries: $(CORRALD) $(CORRALCTL) $(LIBCORRAL_A) $(LIBCORRAL_SO) $(EXAMPLE_BIN) 
 
 # Installs what pkg-config cannot find, with apt-get (sudo when not root);
 # the end-to-end tests also read JSON with Debian's python3 and check the
-# manual pages with mandoc; make fuzz needs clang (its libFuzzer).  The
+# manual pages with mandoc, etc/deploy's manifests with yamllint (and its
+# python3-yaml); make fuzz needs clang (its libFuzzer).  The
 # Node package needs node and npm (Debian's nodejs, npm) and the Node-API
 # headers (libnode-dev).  The tests run a PostgreSQL server of their own
 # (Debian's postgresql: initdb and pg_ctl).
@@ -112,6 +113,7 @@ deps:
 	    2>&1 || missing="$$missing clang";) \
 	[ -x /usr/bin/python3 ] || missing="$$missing python3"; \
 	command -v mandoc >/dev/null 2>&1 || missing="$$missing mandoc"; \
+	command -v yamllint >/dev/null 2>&1 || missing="$$missing yamllint"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 	    missing="$$missing postgresql"; \
 	for p in libevent:libevent-dev sqlite3:libsqlite3-dev \
