@@ -1232,6 +1232,8 @@ struct fleet {
 	struct event *lease_ev; /* the renewal */
 	uint64_t lease_ok_mono_ms; /* the last renewal that worked */
 	bool lease_failing;     /* said once per outage */
+	uint64_t lease_down_mono_ms; /* the last statement that failed; 0:
+					none since one worked */
 };
 
 struct fleet *fleet_new(struct event_base *, struct config *,

@@ -113,9 +113,13 @@ lease_renew(struct fleet *f)
 			r.ws[r.n] = f->workers[i];
 			r.threads[r.n++] = worker_thread(f->workers[i]);
 		}
-	rc = r.n == 0 ? 0 : lease_db_renew(f->lease,
-	    (const char *const *)r.threads, r.n, renewed_cb, &r);
+	/* Nothing held: nothing to say about the database either. */
+	if (r.n == 0)
+		goto out;
+	rc = lease_db_renew(f->lease, (const char *const *)r.threads, r.n,
+	    renewed_cb, &r);
 	if (rc == 0) {
+		f->lease_down_mono_ms = 0;
 		if (f->lease_failing)
 			log_info("leases: renewed again in %s",
 			    f->conf->checkpoint_shown);
@@ -134,6 +138,7 @@ lease_renew(struct fleet *f)
 			    f->conf->checkpoint_shown,
 			    lease_db_error(f->lease));
 		f->lease_failing = true;
+		f->lease_down_mono_ms = now;
 		if (!lease_vouched(f->lease_ok_mono_ms, f->conf->lease_ttl_ms,
 		    now))
 			for (i = 0; i < r.n; i++) {
@@ -145,6 +150,7 @@ lease_renew(struct fleet *f)
 				lease_lose(r.ws[i], why);
 			}
 	}
+out:
 	for (i = 0; i < r.n; i++)
 		free(r.threads[i]);
 	free(r.threads);
@@ -196,8 +202,18 @@ lease_take(struct worker *w, uint64_t *retry_ms)
 		return LEASE_HERE;
 	lease_start(f);
 	thread = worker_thread(w);
-	/* The table comes with the store's schema: open it first. */
-	if (resume_store(f) == NULL) {
+	/*
+	 * The database failed a moment ago: each statement could wait its
+	 * whole timeout in the loop, once per waiting worker.  One try per
+	 * period (the renewal's, or the first take after it) is enough.
+	 */
+	if (f->lease_down_mono_ms != 0 && now_mono_ms() -
+	    f->lease_down_mono_ms < lease_period_ms(f->conf->lease_ttl_ms)) {
+		snprintf(why, sizeof(why), "lease of thread %s unknown: %s",
+		    thread, lease_db_error(f->lease));
+		rc = -2;
+	} else if (resume_store(f) == NULL) {
+		/* The table comes with the store's schema: open it first. */
 		snprintf(why, sizeof(why), "lease of thread %s unknown: the "
 		    "checkpoint database %s is not open", thread,
 		    f->conf->checkpoint_shown);
@@ -205,10 +221,13 @@ lease_take(struct worker *w, uint64_t *retry_ms)
 	} else
 		rc = lease_db_take(f->lease, thread, &token, holder,
 		    sizeof(holder), &left);
-	if (rc == -1)
+	if (rc == -1) {
 		snprintf(why, sizeof(why), "lease of thread %s unknown: %s",
 		    thread, lease_db_error(f->lease));
-	else if (rc == 1)
+		f->lease_down_mono_ms = now_mono_ms();
+	} else if (rc >= 0)
+		f->lease_down_mono_ms = 0;
+	if (rc == 1)
 		snprintf(why, sizeof(why), "thread %s runs on node %s (its "
 		    "lease expires in %.1fs)", thread, holder,
 		    (double)left / 1000.0);

@@ -87,16 +87,16 @@ lease_db_error(const struct lease_db *d)
 	return d->err;
 }
 
-/* libpq's messages end in a newline; ours are one line. */
+/*
+ * libpq's messages run over lines (a hint after the first, and a broken
+ * connection's said twice); a log line takes the first, which says it.
+ */
 static void
 set_err(struct lease_db *d, const char *what, const char *msg)
 {
-	size_t n;
+	int n = (int)strcspn(msg, "\n");
 
-	snprintf(d->err, sizeof(d->err), "%s: %s", what, msg);
-	n = strlen(d->err);
-	while (n > 0 && (d->err[n - 1] == '\n' || d->err[n - 1] == ' '))
-		d->err[--n] = '\0';
+	snprintf(d->err, sizeof(d->err), "%s: %.*s", what, n, msg);
 }
 
 static void
@@ -162,8 +162,8 @@ run(struct lease_db *d, const char *what, const char *sql, int n,
 	r = PQexecParams(d->conn, sql, n, NULL, params, NULL, NULL, 0);
 	if (r != NULL && PQresultStatus(r) == want)
 		return r;
-	set_err(d, what, r != NULL ? PQresultErrorMessage(r) :
-	    PQerrorMessage(d->conn));
+	set_err(d, what, r != NULL && PQresultErrorMessage(r)[0] != '\0' ?
+	    PQresultErrorMessage(r) : PQerrorMessage(d->conn));
 	PQclear(r);
 	if (PQstatus(d->conn) != CONNECTION_OK)
 		drop(d);

@@ -3,13 +3,14 @@
 # its data and its unix socket in DIR, no TCP at all (listen_addresses
 # empty), trust authentication, fsync off.  start prints a conninfo on
 # stdout (host=DIR dbname=postgres user=...); stop stops the server
-# (immediate shutdown) and removes DIR.  As root the server runs as user
+# (immediate shutdown) and removes DIR; pause stops it and keeps DIR (an
+# outage), resume starts it again.  As root the server runs as user
 # postgres, which PostgreSQL requires.  Every wait is bounded.
 set -u
 cmd=${1:-}
 dir=${2:-}
 [ -n "$cmd" ] && [ -n "$dir" ] || {
-	echo "usage: pg.sh start|stop DIR" >&2
+	echo "usage: pg.sh start|stop|pause|resume DIR" >&2
 	exit 2
 }
 
@@ -87,8 +88,24 @@ stop)
 	fi
 	rm -rf "$dir"
 	;;
+pause)
+	# An outage: the server goes, its data stays for resume.
+	as_owner "${bindir}pg_ctl" -D "$dir/data" -m immediate -w -t 30 \
+	    stop >/dev/null 2>&1 || {
+		echo "pg.sh: the server in $dir did not stop" >&2
+		exit 1
+	}
+	;;
+resume)
+	as_owner "${bindir}pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
+	    -t 30 start >"$dir/pg_ctl.log" 2>&1 || {
+		echo "pg.sh: the server did not start again within 30 s:" >&2
+		tail -n 20 "$dir/server.log" >&2
+		exit 1
+	}
+	;;
 *)
-	echo "usage: pg.sh start|stop DIR" >&2
+	echo "usage: pg.sh start|stop|pause|resume DIR" >&2
 	exit 2
 	;;
 esac
