@@ -1,10 +1,15 @@
 /*
  * test_store.c: the checkpoint store (worker-sdk/store*.c) against
- * LangGraph's saver contract.  Every case of the shared table runs twice,
- * against a fresh memory store and a fresh SQLite file, with the same
- * expectations: the two backends must give the same answers.  Then the
- * pure parts (CRC-32C, made ids) and, on SQLite only, corrupt rows written
- * by another connection and many processes writing one database at once.
+ * LangGraph's saver contract.  Every case of the shared table runs three
+ * times, against a fresh memory store, a fresh SQLite file and fresh
+ * PostgreSQL tables (a schema of its own, on the server tests/run.sh
+ * started: CORRAL_TEST_PG; without it those cases skip), with the same
+ * expectations: the backends must give the same answers.  Then the pure
+ * parts (CRC-32C, made ids, which strings name PostgreSQL); on SQLite and
+ * PostgreSQL, corrupt rows written by another connection and many
+ * processes writing one database at once; on SQLite, a file moved or
+ * damaged under the handle and migration; on PostgreSQL, fencing by a
+ * lease's token, a newer schema refused, timeouts and reconnecting.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -1417,7 +1422,7 @@ t_busy_short(void **state)
 static int
 child(const char *path, int k, int nput)
 {
-	char mine[16], prev_mine[CORRAL_ID_LEN] = "";
+	char mine[24], prev_mine[CORRAL_ID_LEN] = "";
 	char prev_shared[CORRAL_ID_LEN] = "", id[CORRAL_ID_LEN];
 	static char data[1024];
 	struct corral_ref r = { mine, "", NULL };
@@ -2762,6 +2767,38 @@ t_pg_reconnect(void **state)
 	assert_string_equal(list(f->s, "A", "", NULL, NULL, 0), "A/-/2 A/-/1");
 }
 
+/*
+ * A statement that waits (here for a lock another connection holds)
+ * fails CORRAL_EIO after the handle's timeout, and the handle goes on.
+ */
+static void
+t_pg_timeout(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_pg_opts o = { 300 };
+	struct corral_ref a = { "A", "", NULL };
+	struct corral_checkpoint cp = { .id = "1", .data = "x", .len = 1 };
+	struct corral_store *s;
+	struct timespec t0, t1;
+	const char *why;
+	long ms;
+
+	assert_int_equal(corral_store_open_pg(f->conninfo, &o, &s, &why),
+	    CORRAL_OK);
+	pg_exec("BEGIN");
+	pg_exec("LOCK TABLE corral_checkpoints IN EXCLUSIVE MODE");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(corral_put(s, &a, &cp, NULL, 0), CORRAL_EIO);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pg_exec("ROLLBACK");
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) /
+	    1000000;
+	assert_true(ms >= 250 && ms < 5000);
+	assert_non_null(strstr(corral_store_errmsg(s), "timed out"));
+	assert_int_equal(corral_put(s, &a, &cp, NULL, 0), CORRAL_OK);
+	corral_store_close(s);
+}
+
 /* Which strings name a PostgreSQL database (checkpoint_db). */
 static void
 t_where_is_postgres(void **state)
@@ -2854,6 +2891,7 @@ main(void)
 		PG(t_pg_fence_takeover),
 		PG(t_pg_open),
 		PG(t_pg_reconnect),
+		PG(t_pg_timeout),
 		PG(t_pg_concurrent),
 	};
 
