@@ -885,6 +885,8 @@ struct lease_db *lease_db_new(const char *conninfo, const char *node,
 void lease_db_free(struct lease_db *);
 /* The last failure, naming the statement; never NULL. */
 const char *lease_db_error(const struct lease_db *);
+/* Did the last failure find no table corral_leases? */
+bool lease_db_no_table(const struct lease_db *);
 /*
  * 0: taken, *token the new fencing token; 1: another node holds it
  * (holder, and *left_ms until it would expire); -1: failed.

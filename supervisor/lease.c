@@ -221,7 +221,21 @@ lease_take(struct worker *w, uint64_t *retry_ms)
 	} else
 		rc = lease_db_take(f->lease, thread, &token, holder,
 		    sizeof(holder), &left);
-	if (rc == -1) {
+	if (rc == -1 && lease_db_no_table(f->lease)) {
+		/*
+		 * The tables went (a database restored, or made anew): the
+		 * store makes them again when it opens, and the checkpoints
+		 * of before are not there.  Said loudly, then the next try.
+		 */
+		log_error("leases: the table corral_leases is missing from %s: "
+		    "the database was replaced or restored since corrald "
+		    "opened it; checkpoints written before may be gone; "
+		    "opening it again, which makes the tables",
+		    f->conf->checkpoint_shown);
+		resume_close(f);
+		snprintf(why, sizeof(why), "lease of thread %s unknown: %s",
+		    thread, lease_db_error(f->lease));
+	} else if (rc == -1) {
 		snprintf(why, sizeof(why), "lease of thread %s unknown: %s",
 		    thread, lease_db_error(f->lease));
 		f->lease_down_mono_ms = now_mono_ms();
@@ -233,6 +247,8 @@ lease_take(struct worker *w, uint64_t *retry_ms)
 		    (double)left / 1000.0);
 	free(thread);
 	if (rc == 0) {
+		log_debug("agent %s: took the lease of its thread, token %lld",
+		    w->name, (long long)token);
 		w->lease_token = token;
 		w->lease_lost = false;
 		free(w->lease_why);
@@ -244,6 +260,8 @@ lease_take(struct worker *w, uint64_t *retry_ms)
 	w->lease_why = xstrdup(why);
 	*retry_ms = rc == 1 ? lease_retry_ms(left, f->conf->lease_ttl_ms) :
 	    lease_period_ms(f->conf->lease_ttl_ms);
+	log_debug("agent %s: %s; trying again in %.3fs", w->name, why,
+	    (double)*retry_ms / 1000.0);
 	return LEASE_ELSEWHERE;
 }
 

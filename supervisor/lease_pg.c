@@ -22,6 +22,7 @@ struct lease_db {
 	uint64_t ttl_ms;
 	unsigned timeout_ms;
 	PGconn *conn;     /* NULL until connected, or after a failure */
+	bool no_table;    /* the last failure: corral_leases is missing */
 	char err[512];
 };
 
@@ -85,6 +86,12 @@ const char *
 lease_db_error(const struct lease_db *d)
 {
 	return d->err;
+}
+
+bool
+lease_db_no_table(const struct lease_db *d)
+{
+	return d->no_table;
 }
 
 /*
@@ -157,11 +164,17 @@ run(struct lease_db *d, const char *what, const char *sql, int n,
 {
 	PGresult *r;
 
+	const char *state;
+
+	d->no_table = false;
 	if (connect_db(d) == -1)
 		return NULL;
 	r = PQexecParams(d->conn, sql, n, NULL, params, NULL, NULL, 0);
 	if (r != NULL && PQresultStatus(r) == want)
 		return r;
+	/* undefined_table: a database restored or made anew under us. */
+	state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	d->no_table = state != NULL && strcmp(state, "42P01") == 0;
 	set_err(d, what, r != NULL && PQresultErrorMessage(r)[0] != '\0' ?
 	    PQresultErrorMessage(r) : PQerrorMessage(d->conn));
 	PQclear(r);

@@ -2,6 +2,8 @@
 # keeps supervising (status answers), stops the worker before its lease
 # could expire, shows it ELSEWHERE with the reason, and once the database
 # is back takes the lease again under a new token and restarts the worker.
+# Then the tables are dropped under it: it says so, makes them again and
+# goes on.
 # The test runs a PostgreSQL server of its own, which it stops and starts.
 . "$(dirname "$0")/lib.sh"
 
@@ -68,10 +70,21 @@ wait_log 'agent w\.0: ELSEWHERE -> STARTING' 1 30
 wait_log 'agent w\.0: STARTING -> RUNNING' 2 20
 tok2=$(ctl status --json w | json_get 'j["workers"][0]["lease"]["token"]')
 [ "$tok2" -gt "$tok1" ] || fail "the token after the outage ($tok2) is not past $tok1"
+
+# The database made anew under the node (restored from an old dump, say):
+# corrald says so, opens it again, which makes the tables, and the worker
+# runs on under a lease in the new table.
+psql -X -q -v ON_ERROR_STOP=1 "$PGDB" -c "DROP TABLE corral_leases, \
+    corral_checkpoints, corral_writes, corral_schema" >/dev/null ||
+    fail "cannot drop the tables"
+wait_log 'leases: the table corral_leases is missing from ' 1 20
+wait_log 'agent w\.0: STARTING -> RUNNING' 3 20
+tok3=$(ctl status --json w | json_get 'j["workers"][0]["lease"]["token"]')
+assert_eq "$tok3" 1 "the token in the new table"
 stop_corrald
 assert_eq "$CRC" 0 "corrald exit status"
 # The lease was released at the clean stop.
 left=$(psql -X -A -t -q "$PGDB" -c "SELECT count(*) FROM corral_leases") ||
     fail "cannot read corral_leases"
 assert_eq "$left" 0 "leases left after the stop"
-echo "outage: worker stopped before its lease could expire, restarted under token $tok2 (was $tok1)"
+echo "outage: worker stopped before its lease could expire, restarted under token $tok2 (was $tok1); tables made again"

@@ -89,8 +89,10 @@ stop)
 	rm -rf "$dir"
 	;;
 pause)
-	# An outage: the server goes, its data stays for resume.
-	as_owner "${bindir}pg_ctl" -D "$dir/data" -m immediate -w -t 30 \
+	# An outage: the server goes, ending every connection, and its data
+	# stays for resume.  A fast shutdown writes what was committed
+	# (synchronous_commit is off: an immediate one could lose it).
+	as_owner "${bindir}pg_ctl" -D "$dir/data" -m fast -w -t 30 \
 	    stop >/dev/null 2>&1 || {
 		echo "pg.sh: the server in $dir did not stop" >&2
 		exit 1
