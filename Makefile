@@ -11,13 +11,13 @@ BUILD ?= build
 SAN ?=
 CC ?= cc
 
-PKGS := libevent sqlite3 inih
+PKGS := libevent sqlite3 inih libpq
 # Deferred (=): evaluated when a recipe runs, after 'deps' installed them.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
-# libcorral's own needs: the checkpoint store is SQLite.
-SDK_LIBS = $(shell pkg-config --libs sqlite3) -lm
+# libcorral's own needs: the checkpoint store is SQLite or PostgreSQL.
+SDK_LIBS = $(shell pkg-config --libs sqlite3 libpq) -lm
 
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-unused-parameter
@@ -31,11 +31,12 @@ ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 SDK_SRC := worker-sdk/backoff.c worker-sdk/breaker.c worker-sdk/classify.c \
 	worker-sdk/store.c worker-sdk/store_memory.c worker-sdk/store_sqlite.c \
+	worker-sdk/store_pg.c \
 	worker-sdk/fallback.c worker-sdk/retry.c worker-sdk/worker_api.c
 D_SRC := supervisor/argv.c supervisor/breakers.c supervisor/cgroup.c \
 	supervisor/clock.c supervisor/cluster.c supervisor/config.c \
 	supervisor/control.c supervisor/hook.c supervisor/http.c \
-	supervisor/limits.c \
+	supervisor/lease.c supervisor/lease_pg.c supervisor/limits.c \
 	supervisor/nametab.c \
 	supervisor/notify.c supervisor/notify_socket.c supervisor/request.c \
 	supervisor/log.c supervisor/output.c supervisor/reexec.c \
@@ -97,9 +98,11 @@ binaries: $(CORRALD) $(CORRALCTL) $(LIBCORRAL_A) $(LIBCORRAL_SO) $(EXAMPLE_BIN) 
 
 # Installs what pkg-config cannot find, with apt-get (sudo when not root);
 # the end-to-end tests also read JSON with Debian's python3 and check the
-# manual pages with mandoc; make fuzz needs clang (its libFuzzer).  The
+# manual pages with mandoc, etc/deploy's manifests with yamllint (and its
+# python3-yaml); make fuzz needs clang (its libFuzzer).  The
 # Node package needs node and npm (Debian's nodejs, npm) and the Node-API
-# headers (libnode-dev).
+# headers (libnode-dev).  The tests run a PostgreSQL server of their own
+# (Debian's postgresql: initdb and pg_ctl).
 deps:
 	@missing=""; \
 	command -v pkg-config >/dev/null 2>&1 || missing="pkg-config"; \
@@ -110,8 +113,11 @@ deps:
 	    2>&1 || missing="$$missing clang";) \
 	[ -x /usr/bin/python3 ] || missing="$$missing python3"; \
 	command -v mandoc >/dev/null 2>&1 || missing="$$missing mandoc"; \
+	command -v yamllint >/dev/null 2>&1 || missing="$$missing yamllint"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	    missing="$$missing postgresql"; \
 	for p in libevent:libevent-dev sqlite3:libsqlite3-dev \
-	    inih:libinih-dev cmocka:libcmocka-dev; do \
+	    inih:libinih-dev cmocka:libcmocka-dev libpq:libpq-dev; do \
 		pkg-config --exists $${p%%:*} 2>/dev/null || \
 		    missing="$$missing $${p#*:}"; \
 	done; \

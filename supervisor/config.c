@@ -463,14 +463,48 @@ static const char *cluster_keys[C_NCLUSTER] = {
 enum dkey {
 	D_STATE_DB, D_RUN_DIR, D_LOG_DIR, D_LOG_LEVEL, D_CONTROL_SOCKET,
 	D_HTTP_LISTEN, D_HTTP_TOKEN, D_BREAKERS, D_CHECKPOINT_DB, D_CGROUP,
-	D_RETENTION, D_RETENTION_COUNT, D_NDAEMON
+	D_RETENTION, D_RETENTION_COUNT, D_NODE_NAME, D_LEASE_TTL, D_NDAEMON
 };
 
 static const char *daemon_keys[D_NDAEMON] = {
 	"state_db", "run_dir", "log_dir", "log_level", "control_socket",
 	"http_listen", "http_token", "circuit_breaker_enabled",
 	"checkpoint_db", "cgroup", "event_retention", "event_retention_count",
+	"node_name", "lease_ttl",
 };
+
+/* checkpoint_db as the log may show it: a connection string's password
+ * hidden. */
+static void
+config_show_checkpoint(struct config *c)
+{
+	char buf[1024];
+
+	free(c->checkpoint_shown);
+	c->checkpoint_shown = xstrdup(corral_where_shown(c->checkpoint_db, buf,
+	    sizeof(buf)));
+}
+
+/*
+ * A node's name, as leases record their holder: a host name's letters.
+ * 0, or -1 with why.
+ */
+static int
+check_node_name(const char *s, const char **why)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > NODE_NAME_MAX) {
+		*why = "must be 1 to 253 characters";
+		return -1;
+	}
+	if (strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789.-_:") != n) {
+		*why = "may hold only letters, digits and . - _ :";
+		return -1;
+	}
+	return 0;
+}
 
 static int
 key_index(const char *const *keys, int n, const char *key)
@@ -2230,6 +2264,25 @@ resolve(struct parse *p, struct config *c)
 				    why);
 			continue;
 		}
+		case D_NODE_NAME: {
+			const char *why;
+			if (check_node_name(e->value, &why) == -1)
+				perr(p, e->line, "node_name: %s", why);
+			else
+				c->node_name = xstrdup(e->value);
+			continue;
+		}
+		case D_LEASE_TTL: {
+			const char *why;
+			if (parse_duration(e->value, &c->lease_ttl_ms, &why) ==
+			    -1)
+				perr(p, e->line, "lease_ttl: %s", why);
+			else if (c->lease_ttl_ms < LEASE_TTL_MIN_MS ||
+			    c->lease_ttl_ms > LEASE_TTL_MAX_MS)
+				perr(p, e->line, "lease_ttl: must be from 1s to "
+				    "1h");
+			continue;
+		}
 		case D_HTTP_TOKEN:
 			if (strcmp(e->value, HIDDEN_TOKEN) == 0)
 				perr(p, e->line, "http_token: %s is what "
@@ -2242,8 +2295,13 @@ resolve(struct parse *p, struct config *c)
 				c->http_token = xstrdup(e->value);
 			continue;
 		}
-		*dst = resolve_path(p, e->line, e->key, e->value, c->here,
-		    k == D_STATE_DB || k == D_CHECKPOINT_DB ? dbdir : cwd);
+		/* A PostgreSQL connection string is no path. */
+		if (k == D_CHECKPOINT_DB && corral_where_is_postgres(e->value))
+			*dst = xstrdup(e->value);
+		else
+			*dst = resolve_path(p, e->line, e->key, e->value,
+			    c->here, k == D_STATE_DB || k == D_CHECKPOINT_DB ?
+			    dbdir : cwd);
 	}
 	if (c->state_db == NULL)
 		xasprintf(&c->state_db, "%s/corral-state.db", dbdir);
@@ -2256,6 +2314,8 @@ resolve(struct parse *p, struct config *c)
 		xasprintf(&c->log_dir, "%s/log", cwd);
 	if (c->control_socket == NULL)
 		xasprintf(&c->control_socket, "%s/corrald.sock", c->run_dir);
+	c->leases = corral_where_is_postgres(c->checkpoint_db);
+	config_show_checkpoint(c);
 	{
 		static const int keys[] = { D_STATE_DB, D_CHECKPOINT_DB,
 			D_RUN_DIR, D_LOG_DIR, D_CONTROL_SOCKET };
@@ -2264,10 +2324,39 @@ resolve(struct parse *p, struct config *c)
 		const char *why;
 
 		for (i = 0; i < 5; i++)
-			check_written(p, dseen[keys[i]] ? dseen[keys[i]] : 1,
-			    daemon_keys[keys[i]], paths[i], fmt_literal(paths[i],
-			    NULL, &why), &why);
+			if (keys[i] != D_CHECKPOINT_DB || !c->leases)
+				check_written(p, dseen[keys[i]] ?
+				    dseen[keys[i]] : 1, daemon_keys[keys[i]],
+				    paths[i], fmt_literal(paths[i], NULL, &why),
+				    &why);
 	}
+	/* Environment first (a DaemonSet's node), then the file, then us. */
+	if ((cd = getenv("CORRAL_NODE_NAME")) != NULL && *cd != '\0') {
+		const char *why;
+		if (check_node_name(cd, &why) == -1)
+			perr(p, 1, "environment CORRAL_NODE_NAME='%.40s': %s",
+			    cd, why);
+		else {
+			free(c->node_name);
+			c->node_name = xstrdup(cd);
+		}
+	}
+	if (c->node_name == NULL) {
+		char host[256];
+		const char *why = "cannot read the host name";
+		if (gethostname(host, sizeof(host)) == 0 &&
+		    (host[sizeof(host) - 1] = '\0', check_node_name(host,
+		    &why) == 0))
+			c->node_name = xstrdup(host);
+		else if (c->leases)
+			perr(p, 1, "node_name: not set, and the host name will "
+			    "not do (%s); set node_name or CORRAL_NODE_NAME",
+			    why);
+		else
+			c->node_name = xstrdup("-");
+	}
+	if (c->lease_ttl_ms == 0)
+		c->lease_ttl_ms = LEASE_TTL_MS;
 	/* The environment overrides the file, as the spec has it. */
 	if ((cd = getenv("CIRCUIT_BREAKER_ENABLED")) != NULL) {
 		const char *why;
@@ -2424,6 +2513,8 @@ config_free(struct config *c)
 	free(c->text);
 	free(c->state_db);
 	free(c->checkpoint_db);
+	free(c->checkpoint_shown);
+	free(c->node_name);
 	free(c->run_dir);
 	free(c->log_dir);
 	free(c->control_socket);
@@ -2583,15 +2674,24 @@ config_keep_daemon(struct config *running, struct config *next,
 {
 	char **o[] = { &running->state_db, &running->run_dir,
 		&running->log_dir, &running->control_socket,
-		&running->checkpoint_db };
+		&running->checkpoint_db, &running->node_name };
 	char **n[] = { &next->state_db, &next->run_dir, &next->log_dir,
-		&next->control_socket, &next->checkpoint_db };
+		&next->control_socket, &next->checkpoint_db, &next->node_name };
 	static const char *names[] = { "state_db", "run_dir", "log_dir",
-		"control_socket", "checkpoint_db" };
+		"control_socket", "checkpoint_db", "node_name" };
 	char *tmp;
 	size_t i;
 
-	for (i = 0; i < 5; i++) {
+	/* An image from before leases said none: the new file's, then. */
+	if (running->lease_ttl_ms != 0) {
+		if (running->lease_ttl_ms != next->lease_ttl_ms)
+			log_warnx("%s: lease_ttl changed; it takes effect when "
+			    "corrald restarts", who);
+		next->lease_ttl_ms = running->lease_ttl_ms;
+	}
+	for (i = 0; i < 6; i++) {
+		if (*o[i] == NULL)
+			continue;
 		if (strcmp(*o[i], *n[i]) != 0)
 			log_warnx("%s: %s changed from %s to %s; it takes "
 			    "effect when corrald restarts", who, names[i],
@@ -2600,6 +2700,8 @@ config_keep_daemon(struct config *running, struct config *next,
 		*o[i] = *n[i];
 		*n[i] = tmp;
 	}
+	next->leases = corral_where_is_postgres(next->checkpoint_db);
+	config_show_checkpoint(next);
 	if (!str_same(running->http_host, next->http_host) ||
 	    running->http_port != next->http_port ||
 	    !str_same(running->http_token, next->http_token))
@@ -2766,6 +2868,11 @@ config_print(const struct config *c, FILE *f)
 	fprintf(f, "circuit_breaker_enabled = %s\n", c->breakers ? "true" :
 	    "false");
 	fprintf(f, "cgroup = %s\n", c->cgroup ? "auto" : "off");
+	if (c->leases) {
+		format_duration(c->lease_ttl_ms, b1, sizeof(b1));
+		fprintf(f, "node_name = %s\nlease_ttl = %s\n", c->node_name,
+		    b1);
+	}
 	format_duration(c->event_retention_ms, b1, sizeof(b1));
 	fprintf(f, "event_retention = %s\nevent_retention_count = %llu\n", b1,
 	    (unsigned long long)c->event_retention_count);

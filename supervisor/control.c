@@ -453,6 +453,16 @@ control_status_json(struct evbuffer *out, struct fleet *f,
 			evbuffer_add_str(out, "}");
 		} else
 			evbuffer_add_str(out, "null");
+		/* Its thread's lease (PostgreSQL): held here, or why not. */
+		if (w->fleet->conf->leases) {
+			evbuffer_add_printf(out, ",\"lease\":{\"token\":%lld,"
+			    "\"reason\":", (long long)w->lease_token);
+			if (w->lease_why != NULL && w->lease_token == 0)
+				json_str(out, w->lease_why);
+			else
+				evbuffer_add_str(out, "null");
+			evbuffer_add_str(out, "}");
+		}
 		evbuffer_add_str(out, "}");
 	}
 	evbuffer_add_str(out, "],\"clusters\":[");
@@ -609,6 +619,8 @@ status_table(struct ctl_client *c, struct worker **ws, size_t n)
 		/* Why it is held or waits: on a line of its own, in full. */
 		if (ws[i]->storage_why != NULL)
 			reply(c, '=', "  %s", ws[i]->storage_why);
+		if (ws[i]->state == W_ELSEWHERE && ws[i]->lease_why != NULL)
+			reply(c, '=', "  %s", ws[i]->lease_why);
 	}
 	cluster_rows(c, ws, n);
 	state_db_rows(c);
@@ -1018,7 +1030,7 @@ do_checkpoints(struct ctl_client *c, const struct ctl_request *rq)
 	}
 	if ((st = resume_store(f)) == NULL) {
 		fail(c, "cannot open the checkpoint database %s",
-		    f->conf->checkpoint_db);
+		    f->conf->checkpoint_shown);
 		return;
 	}
 	strv_init(&seen);
@@ -1049,7 +1061,7 @@ do_checkpoints(struct ctl_client *c, const struct ctl_request *rq)
 			continue;
 		if ((rc = corral_list(st, &lo, checkpoint_row, c)) != 0) {
 			fail(c, "cannot read the checkpoint database %s: %s",
-			    f->conf->checkpoint_db, corral_strerror(rc));
+			    f->conf->checkpoint_shown, corral_strerror(rc));
 			strv_free(&seen);
 			return;
 		}

@@ -380,6 +380,8 @@ run(struct config *conf, int resume_fd, uint64_t worker_nofile)
 
 	watch_stop(d.fleet);
 	fleet_reap_orphans(d.fleet);
+	/* Every worker is gone: other nodes may take their threads now. */
+	lease_release_all(d.fleet);
 	record_daemon(d.db, "stop", NULL);
 	statedb_flush(d.db);
 	d.fleet->ctl = NULL;

@@ -265,12 +265,18 @@ struct cluster_conf {
 
 #define EVENT_RETENTION_MS (30ULL * 24 * 3600 * 1000)
 #define EVENT_RETENTION_COUNT 1000000
+/* Leases (lease.c): lease_ttl's default and bounds; a node name's length. */
+#define LEASE_TTL_MS 15000
+#define LEASE_TTL_MIN_MS 1000
+#define LEASE_TTL_MAX_MS 3600000
+#define NODE_NAME_MAX 253
 
 struct config {
 	char *path;     /* as given */
 	char *here;     /* absolute directory of the file */
 	char *state_db; /* resolved path */
 	char *checkpoint_db; /* resolved path; corrald only hands it on */
+	char *checkpoint_shown; /* as messages show it: no password */
 	char *run_dir;
 	char *log_dir;
 	char *control_socket;
@@ -283,6 +289,13 @@ struct config {
 	/* Events older than this go, and all but about the newest count (0:
 	 * no such limit). */
 	uint64_t event_retention_ms, event_retention_count;
+	/*
+	 * Leases (lease.c): on when checkpoint_db is a PostgreSQL database.
+	 * node_name is who holds them (default: the host name).
+	 */
+	bool leases;
+	char *node_name;
+	uint64_t lease_ttl_ms;
 
 	struct agent_conf *agents; /* sorted by priority, then file order */
 	size_t nagents;
@@ -354,8 +367,10 @@ enum wstate {
 	W_DEGRADED, /* held back, and its fallback agent runs instead */
 	W_LIMITED, /* not started: the fleet needs more descriptors than the
 		      hard limit allows (limits.c) */
+	W_ELSEWHERE, /* not started: another node holds its thread's lease,
+			or this node cannot tell (lease.c) */
 };
-#define W_LAST W_LIMITED
+#define W_LAST W_ELSEWHERE
 const char *wstate_name(enum wstate);
 
 struct restart_in {
@@ -823,6 +838,68 @@ struct accept_guard *accept_guard_new(struct event_base *,
 void accept_guard_ok(struct accept_guard *);
 void accept_guard_free(struct accept_guard *);
 
+/*
+ * lease.c: a thread runs on one node at a time.  With a PostgreSQL
+ * checkpoint_db, corrald takes the lease of a worker's thread before each
+ * spawn and hands the run its fencing token (CORRAL_LEASE_TOKEN); it
+ * renews every lease it holds each lease_period_ms, stops a worker whose
+ * lease was lost or can no longer be vouched for, and releases its leases
+ * when it shuts down.  docs/SCALING.md.
+ */
+enum lease_verdict { LEASE_HERE, LEASE_ELSEWHERE };
+
+/* The renewal period: a third of the time to live. */
+uint64_t lease_period_ms(uint64_t ttl_ms);
+/*
+ * May a node whose last renewal worked at ok_ms still vouch for its
+ * leases at now_ms?  Not from one renewal period before they could
+ * expire: its workers stop before another node may take their threads.
+ */
+bool lease_vouched(uint64_t ok_ms, uint64_t ttl_ms, uint64_t now_ms);
+/*
+ * When a worker whose thread another node holds tries again: just after
+ * that lease would expire (left_ms), at least one period from now, at
+ * most one time to live.
+ */
+uint64_t lease_retry_ms(uint64_t left_ms, uint64_t ttl_ms);
+
+/* Connect lazily, renew from now on (leases on only).  */
+void lease_start(struct fleet *);
+/*
+ * Before a spawn: LEASE_HERE (leases off, or w->lease_token taken), or
+ * LEASE_ELSEWHERE with w->lease_why set and *retry_ms when to try again.
+ */
+enum lease_verdict lease_take(struct worker *, uint64_t *retry_ms);
+/* Give up the worker's lease (a reload removed it). */
+void lease_release(struct worker *);
+/* Give up every lease (a clean shutdown, all workers stopped). */
+void lease_release_all(struct fleet *);
+/* Close the connection; leases stay (a reexec, or an exit by error). */
+void lease_stop(struct fleet *);
+
+/* lease_pg.c: the statements, on corrald's own connection. */
+struct lease_db;
+/* Connects at first use.  timeout_ms bounds each connect and statement. */
+struct lease_db *lease_db_new(const char *conninfo, const char *node,
+    uint64_t ttl_ms, unsigned timeout_ms);
+void lease_db_free(struct lease_db *);
+/* The last failure, naming the statement; never NULL. */
+const char *lease_db_error(const struct lease_db *);
+/* Did the last failure find no table corral_leases? */
+bool lease_db_no_table(const struct lease_db *);
+/*
+ * 0: taken, *token the new fencing token; 1: another node holds it
+ * (holder, and *left_ms until it would expire); -1: failed.
+ */
+int lease_db_take(struct lease_db *, const char *thread, int64_t *token,
+    char *holder, size_t hlen, uint64_t *left_ms);
+/* Renews the node's leases among threads; got() for each renewed.  0/-1. */
+int lease_db_renew(struct lease_db *, const char *const *threads, size_t n,
+    void (*got)(void *, const char *thread, int64_t token), void *);
+/* Deletes the node's leases of threads that still have these tokens. */
+int lease_db_release(struct lease_db *, const char *const *threads,
+    const int64_t *tokens, size_t n);
+
 /* resume.c: the checkpoint each run resumes from, and rollback. */
 
 /*
@@ -1093,6 +1170,15 @@ struct worker {
 	bool limited;           /* over the descriptor limit: may not start */
 	unsigned spawn_errors;  /* spawns failed in a row (corrald's trouble) */
 	uint64_t start_ticks;   /* its run's start time in /proc (pid reuse) */
+	/*
+	 * Its thread's lease (lease.c): the fencing token this node holds
+	 * (0: none), and why it is not started here (owned; NULL: none).
+	 * lease_lost: the lease went while it ran; once stopped it waits in
+	 * ELSEWHERE rather than restart.
+	 */
+	int64_t lease_token;
+	char *lease_why;
+	bool lease_lost;
 };
 
 struct fleet {
@@ -1144,6 +1230,12 @@ struct fleet {
 	pid_t watch_pid;        /* the watcher; 0: none */
 	unsigned watch_lost;    /* records the full pipe refused */
 	struct fd_plan fds;     /* the last plan of descriptors (limits.c) */
+	struct lease_db *lease; /* owned; NULL: leases off */
+	struct event *lease_ev; /* the renewal */
+	uint64_t lease_ok_mono_ms; /* the last renewal that worked */
+	bool lease_failing;     /* said once per outage */
+	uint64_t lease_down_mono_ms; /* the last statement that failed; 0:
+					none since one worked */
 };
 
 struct fleet *fleet_new(struct event_base *, struct config *,

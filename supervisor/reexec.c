@@ -436,7 +436,11 @@ reexec(struct fleet *f, const char *exe, const char *conf_path,
 	write_tok(mf, f->conf->http_host);
 	fprintf(mf, " %u", f->conf->http_port);
 	write_tok(mf, f->conf->http_token);
-	fprintf(mf, " cgroup %d\n", f->conf->cgroup);
+	fprintf(mf, " cgroup %d", f->conf->cgroup);
+	/* The node its leases name must not change under them. */
+	fprintf(mf, " lease %llu", (unsigned long long)f->conf->lease_ttl_ms);
+	write_tok(mf, f->conf->node_name);
+	fputc('\n', mf);
 	/* The watcher must not read the exec as corrald's death. */
 	fprintf(mf, "watch %d %ld\n", f->watch_fd, (long)f->watch_pid);
 	snaps = xcalloc(f->nworkers, sizeof(*snaps));
@@ -527,7 +531,8 @@ static struct config *
 read_daemon(const char *p)
 {
 	struct config *d = xcalloc(1, sizeof(*d));
-	int used = 0;
+	unsigned long long ttl;
+	int used = 0, cg;
 
 	if (read_tok(&p, &d->state_db) == -1 ||
 	    read_tok(&p, &d->run_dir) == -1 ||
@@ -544,8 +549,17 @@ read_daemon(const char *p)
 		goto bad;
 	/* Added later: absent, the default (auto). */
 	d->cgroup = true;
-	if (sscanf(p, " cgroup %d", &used) == 1)
-		d->cgroup = used != 0;
+	if (sscanf(p, " cgroup %d%n", &cg, &used) == 1) {
+		d->cgroup = cg != 0;
+		p += used;
+	}
+	/* Absent from an older image: the file's (config_keep_daemon). */
+	if (sscanf(p, " lease %llu%n", &ttl, &used) == 1) {
+		p += used;
+		if (read_tok(&p, &d->node_name) == -1)
+			goto bad;
+		d->lease_ttl_ms = ttl;
+	}
 	return d;
 bad:
 	config_free(d);

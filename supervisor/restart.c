@@ -29,6 +29,8 @@ wstate_name(enum wstate s)
 		return "DEGRADED";
 	case W_LIMITED:
 		return "LIMITED";
+	case W_ELSEWHERE:
+		return "ELSEWHERE";
 	}
 	return "?";
 }

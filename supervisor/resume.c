@@ -27,6 +27,8 @@
 #define CKPT_RETRY_MS 10000
 /* A read waits this long for another process's lock, at most. */
 #define CKPT_BUSY_MS 5
+/* A PostgreSQL checkpoint database: each connect or statement, at most. */
+#define CKPT_PG_TIMEOUT_MS 2000
 /* A spawn put off by a locked database is tried again after this long... */
 #define RESUME_RETRY_MS 100
 /* ...this many times; then the run goes without corrald's choice. */
@@ -217,7 +219,7 @@ ckpt_moved(struct fleet *f)
 			    "checkpoints of thread %s (the newest %s) were in "
 			    "checkpoint database %s, which was deleted or "
 			    "replaced, and are not in the file there now",
-			    thread, latest[i], f->conf->checkpoint_db);
+			    thread, latest[i], f->conf->checkpoint_shown);
 			w->storage_kind = SK_LOST;
 			nlost++;
 			log_error("agent %s: %s; %s", w->name, w->storage_why,
@@ -282,15 +284,24 @@ resume_store(struct fleet *f)
 	if (f->ckpt_failed_mono_ms != 0 &&
 	    now - f->ckpt_failed_mono_ms < CKPT_RETRY_MS)
 		return NULL;
-	/* The agents' work: a new database gets no permission for others. */
-	memset(&o, 0, sizeof(o));
-	o.durability = CORRAL_DURABILITY_NORMAL;
-	o.busy_timeout_ms = CKPT_BUSY_MS;
-	old = umask(0);
-	umask(old | S_IRWXO);
-	rc = corral_store_open_sqlite_opts(f->conf->checkpoint_db, &o,
-	    &f->ckpt, &why);
-	umask(old);
+	if (f->conf->leases) {
+		/* Shared by nodes: each call bounded, the loop waits on it. */
+		struct corral_pg_opts po;
+		memset(&po, 0, sizeof(po));
+		po.timeout_ms = CKPT_PG_TIMEOUT_MS;
+		rc = corral_store_open_pg(f->conf->checkpoint_db, &po,
+		    &f->ckpt, &why);
+	} else {
+		/* The agents' work: a new file gives others no permission. */
+		memset(&o, 0, sizeof(o));
+		o.durability = CORRAL_DURABILITY_NORMAL;
+		o.busy_timeout_ms = CKPT_BUSY_MS;
+		old = umask(0);
+		umask(old | S_IRWXO);
+		rc = corral_store_open_sqlite_opts(f->conf->checkpoint_db, &o,
+		    &f->ckpt, &why);
+		umask(old);
+	}
 	if (rc != 0) {
 		f->ckpt = NULL;
 		f->ckpt_err = rc;
@@ -299,7 +310,7 @@ resume_store(struct fleet *f)
 			return NULL;
 		f->ckpt_failed_mono_ms = now;
 		log_error("cannot open the checkpoint database %s: %s (%s); "
-		    "%s", f->conf->checkpoint_db, why, corral_strerror(rc),
+		    "%s", f->conf->checkpoint_shown, why, corral_strerror(rc),
 		    rc == CORRAL_EDAMAGED ? "workers are held before their "
 		    "next start (checkpoint storage error) until corralctl "
 		    "start or reset" : "workers resume from their latest "
@@ -307,7 +318,8 @@ resume_store(struct fleet *f)
 		return NULL;
 	}
 	if (f->ckpt_failed_mono_ms != 0)
-		log_info("checkpoint database %s: open", f->conf->checkpoint_db);
+		log_info("checkpoint database %s: open",
+		    f->conf->checkpoint_shown);
 	f->ckpt_failed_mono_ms = 0;
 	f->ckpt_err = 0;
 	return f->ckpt;
@@ -382,7 +394,7 @@ walk_failed(struct worker *w, struct corral_store *st, const char *thread,
 	if (rc == E_ID_LONG)
 		return; /* said when it was found */
 	log_warnx("agent %s: cannot read thread %s in the checkpoint database "
-	    "%s: %s (%s)", w->name, thread, w->fleet->conf->checkpoint_db,
+	    "%s: %s (%s)", w->name, thread, w->fleet->conf->checkpoint_shown,
 	    corral_strerror(rc), corral_store_errmsg(st));
 }
 
@@ -455,11 +467,11 @@ damaged_why(struct worker *w, const char *thread, struct corral_store *st,
 	if (st == NULL)
 		snprintf(why, len, "checkpoint storage error: checkpoint "
 		    "database %s is damaged or is not a database",
-		    w->fleet->conf->checkpoint_db);
+		    w->fleet->conf->checkpoint_shown);
 	else
 		snprintf(why, len, "checkpoint storage error: checkpoint "
 		    "database %s is damaged (thread %s: %s)",
-		    w->fleet->conf->checkpoint_db, thread,
+		    w->fleet->conf->checkpoint_shown, thread,
 		    corral_store_errmsg(st));
 }
 
@@ -506,7 +518,7 @@ resume_choose(struct worker *w, char *why, size_t len)
 		if (++w->resume_tries < RESUME_TRIES) {
 			log_debug("agent %s: the checkpoint database %s is "
 			    "locked; spawn put off %d ms (try %u of %d)",
-			    w->name, f->conf->checkpoint_db, RESUME_RETRY_MS,
+			    w->name, f->conf->checkpoint_shown, RESUME_RETRY_MS,
 			    w->resume_tries, RESUME_TRIES);
 			free(thread);
 			return RESUME_LATER;
@@ -514,7 +526,7 @@ resume_choose(struct worker *w, char *why, size_t len)
 		log_warnx("agent %s: the checkpoint database %s stayed locked "
 		    "for %d ms; starting without corrald's choice (the worker "
 		    "resumes from its latest intact checkpoint itself)",
-		    w->name, f->conf->checkpoint_db,
+		    w->name, f->conf->checkpoint_shown,
 		    RESUME_TRIES * RESUME_RETRY_MS);
 	}
 	w->resume_tries = 0;

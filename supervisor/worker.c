@@ -254,6 +254,7 @@ worker_free(struct worker *w)
 	report_free(w->report);
 	free(w->run_storage_msg);
 	free(w->storage_why);
+	free(w->lease_why);
 	free(w);
 }
 
@@ -362,6 +363,7 @@ fleet_free(struct fleet *f)
 	free(f->old);
 	watch_stop(f);
 	runs_free(f);
+	lease_stop(f);
 	resume_close(f);
 	config_free(f->conf);
 	free(f);
@@ -546,6 +548,8 @@ fleet_start(struct fleet *f)
 	cluster_regroup_restore(f);
 	/* Which workers the descriptor limit lets start, before any does. */
 	limits_plan(f);
+	/* Renewal from now: runs kept from before learn their tokens. */
+	lease_start(f);
 	f->starting = true;
 	/* Workers are laid out by priority, then file order: start order. */
 	for (i = 0; i < f->nworkers; i++) {
@@ -616,6 +620,10 @@ build_env(struct worker *w, const struct expand_vars *vars, struct strv *env)
 	 * database could not be read: the SDK then looks for itself. */
 	if (w->rs.known)
 		push_fmt(&own, "CORRAL_RESUME_ID=%s", w->rs.from);
+	/* Its writes to the thread are fenced with it (corral_store_fence). */
+	if (w->lease_token != 0)
+		push_fmt(&own, "CORRAL_LEASE_TOKEN=%lld",
+		    (long long)w->lease_token);
 	if (w->fleet->nsock != NULL) {
 		push_fmt(&own, "NOTIFY_SOCKET=%s", nsock_path(w->fleet->nsock));
 		if (a->watchdog_ms > 0) {
@@ -632,8 +640,9 @@ build_env(struct worker *w, const struct expand_vars *vars, struct strv *env)
 
 	for (e = environ; e != NULL && *e != NULL; e++) {
 		size_t klen = strcspn(*e, "=");
-		/* Only corrald chooses it, never its own environment. */
-		if (strncmp(*e, "CORRAL_RESUME_ID=", 17) == 0)
+		/* Only corrald chooses them, never its own environment. */
+		if (strncmp(*e, "CORRAL_RESUME_ID=", 17) == 0 ||
+		    strncmp(*e, "CORRAL_LEASE_TOKEN=", 19) == 0)
 			continue;
 		for (k = 0; k < own.n; k++)
 			if (strncmp(own.v[k], *e, klen + 1) == 0)
@@ -695,6 +704,15 @@ worker_spawn(struct worker *w)
 	/* An earlier run of it may still live: it spawns once that is gone. */
 	if (!runs_clear(w))
 		return;
+	/* Its thread may run on another node (lease.c). */
+	if (lease_take(w, &failed) == LEASE_ELSEWHERE) {
+		if (w->state != W_ELSEWHERE || w->lease_lost)
+			worker_set_state(w, W_ELSEWHERE, w->lease_why);
+		w->lease_lost = false;
+		worker_timer_arm(w, failed);
+		breakers_trial_void(w);
+		return;
+	}
 	switch (resume_choose(w, hold, sizeof(hold))) {
 	case RESUME_LATER:
 		resume_later(w);
@@ -1010,6 +1028,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 			worker_became_healthy(w);
 		break;
 	case W_BACKOFF:
+	case W_ELSEWHERE:
 		backoff_over(w);
 		break;
 	case W_STOPPING:
@@ -1047,6 +1066,7 @@ worker_retire_done(struct worker *w)
 	LIST_REMOVE(w, retire_entry);
 	if (f->ctl != NULL)
 		control_worker_gone(f->ctl, w);
+	lease_release(w);
 	worker_free(w);
 	/* The configs it may have pointed into can go with the last one. */
 	if (LIST_EMPTY(&f->retiring)) {
@@ -1195,6 +1215,19 @@ worker_exited(struct worker *w, int status)
 	w->last_class = cls;
 	w->last_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	w->last_signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	/*
+	 * Stopped because its thread's lease went elsewhere: no failure of
+	 * its own, no restart here until the lease comes back.
+	 */
+	if (w->lease_lost && !f->shutting_down && !w->held &&
+	    !w->restart_pending) {
+		w->lease_lost = false;
+		worker_set_state(w, W_ELSEWHERE, w->lease_why);
+		worker_timer_arm(w, lease_period_ms(f->conf->lease_ttl_ms));
+		breakers_trial_void(w);
+		goto out;
+	}
+	w->lease_lost = false;
 	w->failures = plan.failures;
 	if (plan.chain_closed)
 		w->chain = 0;
@@ -1351,6 +1384,7 @@ worker_halt(struct worker *w)
 		case W_HELD:
 		case W_DEGRADED:
 		case W_LIMITED:
+		case W_ELSEWHERE:
 			evtimer_del(w->timer);
 			worker_set_state(w, W_STOPPED, NULL);
 			/* FALLTHROUGH */
@@ -1429,6 +1463,7 @@ worker_go(struct worker *w)
 		breakers_probe(w);
 		/* FALLTHROUGH */
 	case W_BACKOFF:
+	case W_ELSEWHERE:
 		evtimer_del(w->timer);
 		w->regroup = false;
 		worker_enqueue(w);
@@ -1699,6 +1734,7 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 		} else {
 			if (f->ctl != NULL)
 				control_worker_gone(f->ctl, w);
+			lease_release(w);
 			worker_free(w);
 		}
 	}

@@ -3,14 +3,28 @@
 # tests, the end-to-end scenarios, then LangGraph JS's validation suite
 # against @corral/langgraph (tests/node/run.sh: each vitest test counts).
 # Prints one closing line "N passed, N failed" and exits non-zero on any
-# failure.
+# failure.  One PostgreSQL server (tests/pg/pg.sh) runs for the whole
+# pass, in a directory of its own: every test finds it in CORRAL_TEST_PG.
 BUILD=${1:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 2
 passed=0
 failed=0
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+pgdir=$(mktemp -d "${TMPDIR:-/tmp}/corral-pg.XXXXXX")
+trap 'sh tests/pg/pg.sh stop "$pgdir"; rm -f "$out"' EXIT
+
+echo "== postgresql ($pgdir)"
+if CORRAL_TEST_PG=$(sh tests/pg/pg.sh start "$pgdir" 2>"$out"); then
+	export CORRAL_TEST_PG
+	echo "postgresql: $CORRAL_TEST_PG"
+else
+	# The cases against PostgreSQL then skip: this is their failure.
+	unset CORRAL_TEST_PG
+	failed=$((failed + 1))
+	echo "FAIL postgresql: the test server did not start:"
+	sed 's/^/    /' "$out"
+fi
 
 echo "== unit tests ($BUILD)"
 for t in "$BUILD"/tests/test_*; do

@@ -322,6 +322,10 @@ enum {
 	CORRAL_EFULL = -7,    /* the disk (or quota) is full */
 	CORRAL_EDAMAGED = -8, /* the database file itself is damaged (a
 				 malformed page, not a database) */
+	CORRAL_EFENCED = -9,  /* PostgreSQL: the handle's fencing token for
+				 this thread is no longer the thread's lease
+				 (another node took it over); nothing was
+				 written */
 };
 
 /* "checkpoint not found", "corrupt row", ...; never NULL. */
@@ -336,7 +340,9 @@ bool corral_is_storage_error(int err);
 /*
  * The exit status for a worker that gives up after the store's error err:
  * CORRAL_EX_IOERR (74) for a storage error, 75 (EX_TEMPFAIL) for
- * CORRAL_EBUSY and CORRAL_ENOMEM, 70 (EX_SOFTWARE) for the rest, 0 for 0.
+ * CORRAL_EBUSY, CORRAL_ENOMEM and CORRAL_EFENCED (the thread's lease went
+ * to another node: this worker must stop, and corrald decides from its
+ * own lease), 70 (EX_SOFTWARE) for the rest, 0 for 0.
  */
 int corral_exit_status(int err);
 /*
@@ -344,6 +350,14 @@ int corral_exit_status(int err);
  * "full", "damaged", "moved" or "io"; NULL when err is no storage error.
  */
 const char *corral_storage_kind(int err);
+/*
+ * where (a checkpoint_db) as a message may show it: a PostgreSQL
+ * connection string with its password replaced by "***" (a URI's
+ * user:password@ and password= in its query, or a key=value string's
+ * password=), anything else as it is.  Cut to fit len bytes (len > 0);
+ * returns buf.
+ */
+const char *corral_where_shown(const char *where, char *buf, size_t len);
 
 /*
  * Longest thread id, namespace, checkpoint id, task id, task path, channel
@@ -401,6 +415,56 @@ int corral_store_open_sqlite_opts(const char *path,
  * writes check this themselves; a reader that wants to know calls it.
  */
 int corral_store_check(struct corral_store *);
+/*
+ * Open the store that `where` names, as checkpoint_db does: a PostgreSQL
+ * connection string (corral_where_is_postgres) or else a SQLite path.
+ * durability applies to SQLite; PostgreSQL commits as the server is set
+ * (synchronous_commit).  Errors as corral_store_open_sqlite's.
+ */
+int corral_store_open(const char *where, enum corral_durability,
+    struct corral_store **, const char **why);
+/*
+ * Does where name a PostgreSQL database: a URI (postgresql:// or
+ * postgres://) or a libpq key=value string whose first keyword libpq
+ * knows (host=, dbname=, service=, ...)?  A SQLite file whose name
+ * starts so is written ./host=... .
+ */
+bool corral_where_is_postgres(const char *where);
+
+/*
+ * Open a PostgreSQL checkpoint store (libpq; docs/SCALING.md).  The
+ * tables (corral_checkpoints, corral_writes, corral_leases) and their
+ * version (corral_schema) are created or migrated on open, in one
+ * transaction under an advisory lock.  Errors: CORRAL_EIO (cannot
+ * connect, or the server failed; *why names the server and says why),
+ * CORRAL_EINVAL (a bad connection string, or a schema newer than this
+ * code), CORRAL_ENOMEM.  corral_store_check is always 0.
+ */
+struct corral_pg_opts {
+	/*
+	 * The longest a connect or a statement may take, in milliseconds,
+	 * before CORRAL_EIO (connect_timeout, statement_timeout and
+	 * tcp_user_timeout); 0: 10 s.  corrald, which calls inside its
+	 * event loop, gives a short one.
+	 */
+	unsigned timeout_ms;
+};
+int corral_store_open_pg(const char *conninfo, const struct corral_pg_opts *,
+    struct corral_store **, const char **why);
+
+/*
+ * Fence the handle's writes (put, put_writes, delete_thread) to thread
+ * with token, a lease's fencing token (corrald passes it to a worker in
+ * CORRAL_LEASE_TOKEN, beside CORRAL_THREAD_ID): each write then commits
+ * only while corral_leases holds that token for the thread, and fails
+ * with CORRAL_EFENCED, writing nothing, once another node took the
+ * thread over.  Writes to other threads are not fenced.  token 0 or
+ * thread NULL: no fence.  On SQLite and in memory, where one node owns
+ * the file, fencing is a no-op.  0 or CORRAL_EINVAL.
+ */
+int corral_store_fence(struct corral_store *, const char *thread,
+    int64_t token);
+
 /* A store in this process's memory: for tests and workers run alone. */
 int corral_store_open_memory(struct corral_store **);
 /* NULL is a no-op. */
@@ -624,10 +688,10 @@ uint32_t corral_crc32c(uint32_t crc, const void *, size_t);
  * worker_api.c: a worker's side of its bond with corrald.  corral_worker_init
  * reads what corrald put in the environment (CORRAL_AGENT, CORRAL_INSTANCE,
  * CORRAL_THREAD_ID, CORRAL_CHECKPOINT_DB, CORRAL_RESUME_ID,
- * CORRAL_CHECKPOINT_INTERVAL_MS, CORRAL_STOP_SIGNAL, NOTIFY_SOCKET,
- * WATCHDOG_USEC); run outside corrald, the same program works alone: its
- * thread is opts' or "local", its store opts' database or memory, and the
- * notify calls do nothing.  One worker per process: stopping() rests on a
+ * CORRAL_LEASE_TOKEN, CORRAL_CHECKPOINT_INTERVAL_MS, CORRAL_STOP_SIGNAL,
+ * NOTIFY_SOCKET, WATCHDOG_USEC); run outside corrald, the same program
+ * works alone: its thread is opts' or "local", its store opts' database or
+ * memory, and the notify calls do nothing.  One worker per process: stopping() rests on a
  * signal handler.  Under corrald (and unless opts.no_signals), SIGPIPE is
  * ignored: its output pipes break when corrald dies, just before the stop
  * signal comes, and a write must fail with EPIPE rather than kill a worker
@@ -653,7 +717,11 @@ enum corral_severity {
 
 /*
  * Set up from the environment and opts (NULL: all defaults), open the
- * store.  0, or an error with *why (static) saying what failed.
+ * store (corral_store_open: a SQLite path or a PostgreSQL connection
+ * string) and, when CORRAL_LEASE_TOKEN is set, fence its writes to the
+ * thread with that token (corral_store_fence).  0, or an error with *why
+ * (static) saying what failed: CORRAL_EINVAL for a CORRAL_LEASE_TOKEN that
+ * is not a positive decimal int64.
  */
 int corral_worker_init(const struct corral_worker_opts *,
     struct corral_worker **, const char **why);
@@ -676,7 +744,9 @@ int corral_worker_resume(struct corral_worker *,
  *
  * A storage error of this call or of resume (corral_is_storage_error) is
  * told to corrald as well, by corral_worker_storage_error; the worker
- * then decides: go on, or exit corral_exit_status(err).
+ * then decides: go on, or exit corral_exit_status(err).  CORRAL_EFENCED
+ * (another node took the thread over) leaves no choice: every later
+ * write fails too, and the worker exits corral_exit_status(err), 75.
  */
 int corral_worker_checkpoint(struct corral_worker *, const void *data,
     size_t len, const char *metadata, char *id_out, size_t idlen);
@@ -687,8 +757,11 @@ int corral_worker_checkpoint(struct corral_worker *, const void *data,
  * per worker, so a worker that keeps trying does not flood.  corrald logs
  * it, and classes the run's exit `storage` (docs/SDK.md).  For workers
  * that call the store directly (corral_worker_store); the worker's own
- * calls do it themselves.  0, or CORRAL_EIO when the message could not
- * be sent.
+ * calls do it themselves.  CORRAL_EFENCED is told once as a report
+ * instead (CORRAL_ERROR=, severity warning, recoverable, code
+ * "CORRAL_EFENCED"): it is no storage failure, and corrald judges the
+ * exit by its own lease.  0, or CORRAL_EIO when the message could not be
+ * sent.
  */
 int corral_worker_storage_error(struct corral_worker *, int err);
 /* sd_notify messages to corrald: READY=1, WATCHDOG=1, STATUS=text. */

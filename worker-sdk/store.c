@@ -656,6 +656,8 @@ store_init(struct corral_store *s, const struct store_ops *ops)
 	s->tb = NULL;
 	s->in_list = false;
 	s->gen = 0;
+	s->fence_thread = NULL;
+	s->fence_token = 0;
 	snprintf(s->errmsg, sizeof(s->errmsg), "no error");
 	/* Two processes making ids in the same 100 ns must not collide. */
 	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) !=
@@ -704,6 +706,8 @@ corral_strerror(int code)
 		return "disk full";
 	case CORRAL_EDAMAGED:
 		return "checkpoint database damaged";
+	case CORRAL_EFENCED:
+		return "fenced: another node holds the thread's lease";
 	}
 	return "unknown error";
 }
@@ -723,7 +727,9 @@ corral_exit_status(int err)
 	/* A row that fails its checksum is the disk's doing too. */
 	if (corral_is_storage_error(err) || err == CORRAL_ECORRUPT)
 		return CORRAL_EX_IOERR;
-	if (err == CORRAL_EBUSY || err == CORRAL_ENOMEM)
+	/* Fenced: the thread runs elsewhere now; this node may again. */
+	if (err == CORRAL_EBUSY || err == CORRAL_ENOMEM ||
+	    err == CORRAL_EFENCED)
 		return 75; /* EX_TEMPFAIL */
 	return 70; /* EX_SOFTWARE */
 }
@@ -744,6 +750,116 @@ corral_storage_kind(int err)
 	return NULL;
 }
 
+/* What corral_where_shown writes into: cut to fit, never overrun. */
+struct shown {
+	char *buf;
+	size_t len, at;
+};
+
+static void
+shown_put(struct shown *o, const char *s, size_t n)
+{
+	while (n-- > 0 && o->at + 1 < o->len)
+		o->buf[o->at++] = *s++;
+	o->buf[o->at] = '\0';
+}
+
+/* A URI: postgresql://user:password@host/db?password=...&... */
+static void
+shown_uri(struct shown *o, const char *uri)
+{
+	const char *auth = strstr(uri, "://") + 3, *at = NULL, *colon, *p;
+	size_t n, alen = strcspn(auth, "/?");
+
+	for (p = auth; p < auth + alen; p++)
+		if (*p == '@')
+			at = p;
+	shown_put(o, uri, (size_t)(auth - uri));
+	p = auth;
+	if (at != NULL &&
+	    (colon = memchr(auth, ':', (size_t)(at - auth))) != NULL) {
+		shown_put(o, auth, (size_t)(colon - auth) + 1);
+		shown_put(o, "***", 3);
+		p = at;
+	}
+	n = strcspn(p, "?");
+	shown_put(o, p, n);
+	for (p += n; *p != '\0'; p += n) {
+		shown_put(o, p++, 1); /* the ? or & */
+		n = strcspn(p, "&");
+		if (strncmp(p, "password=", 9) == 0 && n >= 9) {
+			shown_put(o, p, 9);
+			shown_put(o, "***", 3);
+		} else
+			shown_put(o, p, n);
+	}
+}
+
+#define SPACE " \t\n\r\f\v"
+
+/*
+ * keyword = value pairs as libpq reads them: a value is quoted ('...',
+ * backslash escapes) or runs to white space.  What does not parse is
+ * shown as it is: libpq refuses it anyway, and the user sees why.
+ */
+static void
+shown_keywords(struct shown *o, const char *s)
+{
+	const char *p = s, *k, *v, *e;
+	size_t klen;
+
+	while (*p != '\0') {
+		k = p + strspn(p, SPACE);
+		klen = strcspn(k, "=" SPACE);
+		v = k + klen;
+		v += strspn(v, SPACE);
+		if (*v != '=') {
+			shown_put(o, p, strlen(p));
+			return;
+		}
+		v++;
+		v += strspn(v, SPACE);
+		e = v;
+		if (*e == '\'') {
+			for (e++; *e != '\0' && *e != '\''; e++)
+				if (*e == '\\' && e[1] != '\0')
+					e++;
+			if (*e == '\'')
+				e++;
+		} else {
+			for (; *e != '\0' && strchr(SPACE, *e) == NULL; e++)
+				if (*e == '\\' && e[1] != '\0')
+					e++;
+		}
+		if (klen == 8 && strncmp(k, "password", 8) == 0) {
+			shown_put(o, p, (size_t)(v - p));
+			shown_put(o, "***", 3);
+		} else
+			shown_put(o, p, (size_t)(e - p));
+		p = e;
+	}
+}
+
+#undef SPACE
+
+const char *
+corral_where_shown(const char *where, char *buf, size_t len)
+{
+	struct shown o = { buf, len, 0 };
+
+	buf[0] = '\0';
+	if (where == NULL)
+		return buf;
+	if (strncmp(where, "postgresql://", 13) == 0 ||
+	    strncmp(where, "postgres://", 11) == 0)
+		shown_uri(&o, where);
+	else if (corral_where_is_postgres(where))
+		shown_keywords(&o, where);
+	else
+		shown_put(&o, where, strlen(where));
+	return buf;
+}
+
 int
 corral_store_check(struct corral_store *s)
 {
@@ -761,8 +877,19 @@ corral_store_errmsg(const struct corral_store *s)
 void
 corral_store_close(struct corral_store *s)
 {
-	if (s != NULL)
+	if (s != NULL) {
+		free(s->fence_thread);
 		s->ops->close(s);
+	}
+}
+
+int
+corral_store_open(const char *where, enum corral_durability dur,
+    struct corral_store **out, const char **why)
+{
+	if (corral_where_is_postgres(where))
+		return corral_store_open_pg(where, NULL, out, why);
+	return corral_store_open_sqlite(where, dur, out, why);
 }
 
 void
@@ -1289,6 +1416,34 @@ corral_get_writes(struct corral_store *s, const struct corral_ref *ref,
 	if (tb_copy_writes(s->tb, out, n) != CORRAL_OK)
 		return store_fail(s, CORRAL_ENOMEM,
 		    "get_writes: out of memory");
+	return CORRAL_OK;
+}
+
+int
+corral_store_fence(struct corral_store *s, const char *thread, int64_t token)
+{
+	char *t;
+	int rc;
+
+	if ((rc = check_idle(s)) != CORRAL_OK)
+		return rc;
+	if (thread == NULL || token == 0) {
+		free(s->fence_thread);
+		s->fence_thread = NULL;
+		s->fence_token = 0;
+		return CORRAL_OK;
+	}
+	if ((rc = check_key(s, "fenced thread_id", thread, true)) !=
+	    CORRAL_OK)
+		return rc;
+	if (token < 0)
+		return store_fail(s, CORRAL_EINVAL, "fence of thread %s: token "
+		    "%lld is negative", thread, (long long)token);
+	if ((t = strdup(thread)) == NULL)
+		return store_fail(s, CORRAL_ENOMEM, "fence: out of memory");
+	free(s->fence_thread);
+	s->fence_thread = t;
+	s->fence_token = token;
 	return CORRAL_OK;
 }
 

@@ -94,6 +94,12 @@ struct corral_store {
 	 * before the last of them is stale (corral_list_next).
 	 */
 	uint64_t gen;
+	/*
+	 * corral_store_fence: the thread whose writes are fenced (owned;
+	 * NULL: none) and the lease's token.  Only PostgreSQL checks it.
+	 */
+	char *fence_thread;
+	int64_t fence_token;
 	char errmsg[256];
 };
 

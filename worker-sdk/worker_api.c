@@ -7,6 +7,7 @@
  * corrald the same calls work on a store of their own and say nothing.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,8 +37,11 @@ struct corral_worker {
 	bool notify_broken;     /* NOTIFY_SOCKET given, socket(2) failed */
 	struct sockaddr_un addr;
 	socklen_t addrlen;
-	char *db;               /* the database's path; NULL: memory */
+	char *db;               /* the database as messages show it (no
+				   password); NULL: memory */
+	int64_t lease_token;    /* CORRAL_LEASE_TOKEN; 0: not fenced */
 	unsigned storage_told;  /* kinds of storage error told, a bit each */
+	bool fence_told;        /* CORRAL_EFENCED reported once */
 };
 
 static int notify_send(struct corral_worker *, const char *);
@@ -74,6 +78,33 @@ env_u64(const char *name, uint64_t def)
 	if (errno != 0 || *end != '\0')
 		return def;
 	return (uint64_t)v;
+}
+
+/*
+ * CORRAL_LEASE_TOKEN: the fencing token of the lease corrald holds on the
+ * thread, a positive decimal int64; 0 when unset or empty.  A bad value is
+ * an error: a worker that silently wrote unfenced could overwrite the
+ * thread of the node that took it over.  -1 and *why (static) then.
+ */
+static int
+lease_token(int64_t *out, const char **why)
+{
+	const char *s = getenv("CORRAL_LEASE_TOKEN");
+	char *end;
+	long long v;
+
+	*out = 0;
+	if (s == NULL || *s == '\0')
+		return 0;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*s < '0' || *s > '9' || errno != 0 || *end != '\0' || v <= 0) {
+		*why = "CORRAL_LEASE_TOKEN is not a positive decimal integer "
+		    "below 2^63";
+		return -1;
+	}
+	*out = (int64_t)v;
+	return 0;
 }
 
 /* Connect nothing: remember where NOTIFY_SOCKET points. */
@@ -125,6 +156,10 @@ corral_worker_init(const struct corral_worker_opts *opts,
 		free(w);
 		return CORRAL_EINVAL;
 	}
+	if (lease_token(&w->lease_token, why) != 0) {
+		free(w);
+		return CORRAL_EINVAL;
+	}
 	rid = getenv("CORRAL_RESUME_ID");
 	w->resume_given = rid != NULL;
 	if ((w->thread_id = strdup(tid)) == NULL ||
@@ -138,15 +173,24 @@ corral_worker_init(const struct corral_worker_opts *opts,
 	db = o->checkpoint_db != NULL ? o->checkpoint_db :
 	    getenv("CORRAL_CHECKPOINT_DB");
 	if (db != NULL && *db != '\0') {
-		if ((w->db = strdup(db)) == NULL) {
+		/* A password grows to "***" at most: room for a few. */
+		size_t len = strlen(db) + 16;
+
+		if ((w->db = malloc(len)) == NULL) {
 			*why = "out of memory";
 			corral_worker_free(w);
 			return CORRAL_ENOMEM;
 		}
-		rc = corral_store_open_sqlite(db, o->durability, &w->store,
-		    why);
+		corral_where_shown(db, w->db, len);
+		rc = corral_store_open(db, o->durability, &w->store, why);
 		if (rc != 0)
 			storage_tell(w, rc, *why);
+		/* On SQLite a no-op: one node owns the file. */
+		else if (w->lease_token != 0 && corral_store_fence(w->store,
+		    w->thread_id, w->lease_token) != 0) {
+			*why = "cannot fence the store with CORRAL_LEASE_TOKEN";
+			rc = CORRAL_EINVAL;
+		}
 	} else {
 		rc = corral_store_open_memory(&w->store);
 		if (rc != 0)
@@ -361,9 +405,31 @@ storage_tell(struct corral_worker *w, int err, const char *msg)
 	return notify_send(w, buf);
 }
 
+/*
+ * A fenced write: the thread's lease went to another node.  corrald
+ * decides from its own lease what comes next; the run's record says why
+ * the worker stopped, once (a report, recoverable: it changes no class).
+ */
+static int
+fence_tell(struct corral_worker *w)
+{
+	char text[256];
+
+	if (w->fence_told)
+		return 0;
+	w->fence_told = true;
+	snprintf(text, sizeof(text), "lease token %" PRId64 " of thread %.128s "
+	    "is no longer the thread's lease: nothing written", w->lease_token,
+	    w->thread_id);
+	return corral_worker_report_error(w, CORRAL_SEV_WARNING, true,
+	    "CORRAL_EFENCED", text);
+}
+
 int
 corral_worker_storage_error(struct corral_worker *w, int err)
 {
+	if (err == CORRAL_EFENCED)
+		return fence_tell(w);
 	if (!corral_is_storage_error(err))
 		return 0;
 	return storage_tell(w, err, corral_store_errmsg(w->store));

@@ -9,7 +9,17 @@
  *
  * With $BENCH_FIGURES set, the figures of results.json are also written
  * there, one "KEY VALUE" a line, for bench_spawn to merge.
+ *
+ * Then the same put and get_tuple against PostgreSQL over TCP on
+ * 127.0.0.1, a server of its own (tests/bench/pg_server.sh, or
+ * $BENCH_PG_SERVER) in DIR/pg, stopped at the end: beside SQLite's
+ * figures of this run, with the ratio.  Without initdb it says so and
+ * measures the rest.
  */
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +42,8 @@ static char data[KIB];
 static const char *meta = "{\"source\":\"loop\",\"step\":1,\"parents\":{}}";
 static char dir[256];
 static FILE *figures;
+/* SQLite's figures of this run, which PostgreSQL's are put beside. */
+static double sq_put_normal, sq_put_full, sq_get;
 
 static double
 now_s(void)
@@ -89,6 +101,16 @@ figure(const char *key, double v)
 		return;
 	/* Flushed at once: the forked writers must not inherit a buffer. */
 	fprintf(figures, "%s %.0f\n", key, v);
+	fflush(figures);
+}
+
+/* A ratio, to the hundredth. */
+static void
+figure_ratio(const char *key, double v, double base)
+{
+	if (figures == NULL || base <= 0)
+		return;
+	fprintf(figures, "%s %.2f\n", key, v / base);
 	fflush(figures);
 }
 
@@ -329,6 +351,7 @@ bench_reads(void)
 	sqlite3_finalize(wst);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
+	sq_get = get;
 	report("get_tuple (latest of 200)", get, rget);
 	figure("checkpoint_get_per_s", get);
 	figure("checkpoint_get_raw_per_s", rget);
@@ -462,6 +485,144 @@ concurrent(bool raw, int per)
 	return NPROC * per / (now_s() - t0);
 }
 
+/* --- PostgreSQL ------------------------------------------------------ */
+
+static char pg_dir[300];
+static const char *pg_script = "tests/bench/pg_server.sh";
+
+static void
+pg_stop(void)
+{
+	char cmd[800];
+
+	snprintf(cmd, sizeof(cmd), "sh '%s' stop '%s'", pg_script, pg_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "bench_store: %s did not stop\n", pg_dir);
+}
+
+/* A port on 127.0.0.1 that nobody listens on now, or 0. */
+static int
+free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd, port = 0;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return 0;
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+/* Starts the server; its conninfo in buf, or -1 having said why. */
+static int
+pg_start(char *buf, size_t len)
+{
+	char cmd[800];
+	FILE *p;
+	int port = free_port();
+
+	if (getenv("BENCH_PG_SERVER") != NULL)
+		pg_script = getenv("BENCH_PG_SERVER");
+	snprintf(pg_dir, sizeof(pg_dir), "%s/pg", dir);
+	snprintf(cmd, sizeof(cmd), "sh '%s' start '%s' %d", pg_script, pg_dir,
+	    port);
+	if (port == 0 || (p = popen(cmd, "re")) == NULL)
+		return -1;
+	if (fgets(buf, (int)len, p) == NULL) {
+		pclose(p);
+		pg_stop();
+		return -1;
+	}
+	buf[strcspn(buf, "\n")] = '\0';
+	if (pclose(p) != 0) {
+		pg_stop();
+		return -1;
+	}
+	atexit(pg_stop);
+	return 0;
+}
+
+static struct corral_store *
+pg_open(const char *conninfo)
+{
+	struct corral_store *s;
+	const char *why;
+
+	if (corral_store_open_pg(conninfo, NULL, &s, &why) != CORRAL_OK)
+		die(conninfo, why);
+	return s;
+}
+
+static void
+pg_report(const char *what, double ops, const char *sqwhat, double base)
+{
+	printf("%-34s %10.0f/s (%6.0f us)   SQLite %s %10.0f/s   ratio %.2f\n",
+	    what, ops, ops > 0 ? 1e6 / ops : 0, sqwhat, base,
+	    base > 0 ? ops / base : 0);
+}
+
+/*
+ * put (synchronous_commit on: each put waits for its WAL flush, as
+ * durability full does in SQLite; and off, as normal), then get_tuple of
+ * the latest of a thread of 200 with two pending writes each, as
+ * bench_reads does.  One connection, one process: a worker's view.
+ */
+static void
+bench_pg(void)
+{
+	char ci[512], ci_async[640], thread[32];
+	struct corral_store *s;
+	struct corral_ref r = { "t-50", "", NULL };
+	struct corral_tuple *t;
+	double t0, put_sync, put_async, get;
+	int i, k, rounds;
+
+	if (pg_start(ci, sizeof(ci)) == -1) {
+		printf("PostgreSQL: no server could be started (%s): not"
+		    " measured\n", pg_script);
+		return;
+	}
+	s = pg_open(ci);
+	put_sync = store_puts(s, "sync", 1000, false);
+	corral_store_close(s);
+	snprintf(ci_async, sizeof(ci_async), "%s options='-c"
+	    " synchronous_commit=off'", ci);
+	s = pg_open(ci_async);
+	put_async = store_puts(s, "async", 10000, false);
+	for (k = 0; k < 100; k++) {
+		snprintf(thread, sizeof(thread), "t-%d", k);
+		store_puts(s, thread, k == 50 ? 200 : 20, true);
+	}
+	rounds = 20000;
+	t0 = now_s();
+	for (i = 0; i < rounds; i++) {
+		if (corral_get_tuple(s, &r, &t) != CORRAL_OK)
+			die("pg get_tuple", corral_store_errmsg(s));
+		sink += t->len;
+		corral_tuple_free(t);
+	}
+	get = rounds / (now_s() - t0);
+	corral_store_close(s);
+	printf("PostgreSQL %s on 127.0.0.1 (TCP), one connection:\n",
+	    "server");
+	pg_report("put, synchronous_commit on", put_sync, "full  ",
+	    sq_put_full);
+	pg_report("put, synchronous_commit off", put_async, "normal",
+	    sq_put_normal);
+	pg_report("get_tuple (latest of 200)", get, "      ", sq_get);
+	figure("checkpoint_pg_put_sync_per_s", put_sync);
+	figure("checkpoint_pg_put_per_s", put_async);
+	figure("checkpoint_pg_get_per_s", get);
+	figure_ratio("checkpoint_pg_put_sync_ratio", put_sync, sq_put_full);
+	figure_ratio("checkpoint_pg_put_ratio", put_async, sq_put_normal);
+	figure_ratio("checkpoint_pg_get_ratio", get, sq_get);
+}
+
 static void
 bench_memory(void)
 {
@@ -517,6 +678,7 @@ main(int argc, char **argv)
 	db = raw_open("put-raw.db", "NORMAL", true);
 	b = raw_puts(db, "t", n);
 	sqlite3_close(db);
+	sq_put_normal = a;
 	report("put, durability normal", a, b);
 	figure("checkpoint_put_per_s", a);
 	figure("checkpoint_put_raw_per_s", b);
@@ -528,6 +690,7 @@ main(int argc, char **argv)
 	db = raw_open("put-full-raw.db", "FULL", true);
 	b = raw_puts(db, "t", n);
 	sqlite3_close(db);
+	sq_put_full = a;
 	report("put, durability full", a, b);
 
 	bench_reads();
@@ -538,6 +701,8 @@ main(int argc, char **argv)
 	report("put, 8 writer processes", a, b);
 
 	bench_memory();
+	/* Last: its atexit stops the server, which no forked writer runs. */
+	bench_pg();
 	cleanup();
 	if (figures != NULL && fclose(figures) != 0)
 		die(getenv("BENCH_FIGURES"), "cannot write");

@@ -1,11 +1,16 @@
 #!/bin/sh
 # LangGraph JS's validation suite against CorralSaver, natively: vitest in
 # BUILD/node, where make put the package (BUILD/node/langgraph), once per
-# backend (SQLite, memory): the suite's 718 tests (saver.spec.mjs) and its
-# opt-in getDeltaChannelHistory tests (delta.spec.mjs); and before it the
-# end-to-end tests of LangGraph JS graphs under corrald (t_*.sh).  The
-# pinned packages of tests/node/package-lock.json are installed there by
-# install.sh when they are missing or the lock changed, not on every run.
+# backend (SQLite, memory, PostgreSQL): the suite's 718 tests
+# (saver.spec.mjs), its opt-in getDeltaChannelHistory tests
+# (delta.spec.mjs) and CorralSaver's own (corral.spec.mjs); and before it
+# the end-to-end tests of LangGraph JS graphs under corrald (t_*.sh).
+# PostgreSQL is the server CORRAL_TEST_PG names (a connection string;
+# tests/run.sh starts one and sets it): each spec file makes a database of
+# its own there and drops it after; unset, the backend counts as failed.
+# The pinned packages of tests/node/package-lock.json are installed there
+# by install.sh when they are missing or the lock changed, not on every
+# run.
 #
 # Every vitest test counts; a skipped one counts as failed, since the suite
 # skips only by saver name (the channel-delta test).  Closing line:
@@ -82,8 +87,15 @@ for t in tests/node/t_*.sh; do
 	fi
 done
 
-for backend in sqlite memory; do
+for backend in sqlite memory postgres; do
 	echo "== node: LangGraph's validation suite, CorralSaver($backend)"
+	if [ "$backend" = postgres ] && [ -z "$CORRAL_TEST_PG" ]; then
+		echo "FAIL node: CorralSaver(postgres) not run: CORRAL_TEST_PG" \
+		    "is unset (a connection string to a PostgreSQL server for" \
+		    "tests; tests/run.sh starts one and sets it)"
+		failed=$((failed + 1))
+		continue
+	fi
 	(cd "$dir" && CI=1 NO_COLOR=1 CORRAL_BACKEND=$backend \
 	    LD_PRELOAD="$preload" timeout 900 \
 	    node node_modules/vitest/vitest.mjs run) >"$out" 2>&1

@@ -1,6 +1,6 @@
-// LangGraph JS's validation suite (718 tests) against CorralSaver.
+// LangGraph JS's validation suite (718 tests) against CorralSaver.  The
+// suite runs the initializer's beforeAll and afterAll (backend.mjs).
 import { specTest } from "@langchain/langgraph-checkpoint-validation";
-import { cleanup, initializer } from "./backend.mjs";
+import { initializer } from "./backend.mjs";
 
 specTest(initializer);
-afterAll(cleanup);

@@ -1,6 +1,8 @@
 """The Python binding (worker-sdk/python/corral) over the real libcorral:
 its structures against the compiler's layout of corral.h, the saver calls
-against both backends, and the worker alone."""
+against every backend (PostgreSQL when CORRAL_TEST_PG names a server: a
+connection string, a fresh schema per test), fencing, and the worker
+alone."""
 
 import gc
 import os
@@ -23,6 +25,46 @@ def cfg(thread, ns="", cid=None):
     if cid:
         c["checkpoint_id"] = cid
     return {"configurable": c}
+
+
+PG = os.environ.get("CORRAL_TEST_PG") or None
+
+
+def psql(sql, where=None):
+    # Quiet (no NOTICE of a cascade), and without the sanitizer's runtime,
+    # which is for Python.
+    env = dict(os.environ, PGOPTIONS="-c client_min_messages=warning")
+    env.pop("LD_PRELOAD", None)
+    subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
+                    where or PG, "-c", sql], check=True, timeout=60,
+                   stdout=subprocess.DEVNULL, env=env)
+
+
+def pg_in_schema(schema):
+    """CORRAL_TEST_PG with search_path set to schema: the store's tables
+    are made there."""
+    opt = "-csearch_path=" + schema
+    if PG.startswith(("postgresql://", "postgres://")):
+        return PG + ("&" if "?" in PG else "?") + "options=" + \
+            opt.replace("=", "%3D")
+    return PG + " options='%s'" % opt
+
+
+class PgSchema:
+    """A fresh schema of CORRAL_TEST_PG per test, dropped after it."""
+    n = 0
+
+    def pg_setUp(self):
+        if PG is None:
+            self.skipTest("CORRAL_TEST_PG is unset (tests/run.sh starts a "
+                          "PostgreSQL server and sets it)")
+        PgSchema.n += 1
+        self.schema = "corral_py_%d_%d" % (os.getpid(), PgSchema.n)
+        psql("CREATE SCHEMA " + self.schema)
+        return pg_in_schema(self.schema)
+
+    def pg_tearDown(self):
+        psql("DROP SCHEMA %s CASCADE" % self.schema)
 
 
 class LayoutTest(unittest.TestCase):
@@ -368,10 +410,118 @@ class SqliteSaverTest(SaverCases, unittest.TestCase):
         self.assertIn("/nonexistent-dir/x/ck.db", str(e.exception))
 
 
+class PostgresSaverTest(SaverCases, PgSchema, unittest.TestCase):
+    def setUp(self):
+        self.where = self.pg_setUp()
+        self.s = corral.Saver(self.where)
+
+    def tearDown(self):
+        self.s.close()
+        self.pg_tearDown()
+
+    def test_fenced_put(self):
+        # Another node took the thread over (its lease holds token 8): a
+        # write fenced with 5, the lease's before, is refused and writes
+        # nothing; another thread's writes and an unfenced saver are not
+        # held back.
+        psql("INSERT INTO corral_leases (thread_id, holder, token, "
+             "expires_at) VALUES ('f', 'node-b', 8, now() + "
+             "interval '1 hour')", self.where)
+        self.s.fence("f", 8)
+        c = self.s.put(cfg("f"), b"before", {})
+        self.s.fence("f", 5)
+        with self.assertRaises(corral.Fenced) as e:
+            self.s.put(c, b"after", {})
+        self.assertEqual(e.exception.code, -9)
+        with self.assertRaises(corral.Fenced):
+            self.s.put_writes(c, [("ch", b"w")], "task")
+        with self.assertRaises(corral.Fenced):
+            self.s.delete_thread("f")
+        self.s.put(cfg("other"), b"free", {})
+        self.assertEqual(self.s.get_tuple(cfg("f")).checkpoint, b"before")
+        self.assertEqual(self.s.get_tuple(c).pending_writes, [])
+        self.s.fence("f", 0)
+        self.s.put(c, b"unfenced", {})
+        with self.assertRaises(corral.CorralError):
+            self.s.fence("f", -1)
+
+    def test_from_env_fences(self):
+        env = {"CORRAL_CHECKPOINT_DB": self.where, "CORRAL_THREAD_ID": "g",
+               "CORRAL_LEASE_TOKEN": "7"}
+        with corral.Saver.from_env(env) as s:
+            self.assertEqual((s.thread_id, s.resume_id), ("g", None))
+            with self.assertRaises(corral.Fenced):
+                s.put(cfg("g"), b"x", {})
+            s.put(cfg("h"), b"x", {})
+
+    def test_fenced_worker_exits_75(self):
+        # Left uncaught, Fenced ends a worker with 75 (EX_TEMPFAIL).
+        child = r"""
+import sys
+sys.path.insert(0, sys.argv[1])
+import corral
+w = corral.Worker(checkpoint_db=sys.argv[2])
+w.checkpoint(b"1")
+"""
+        pkg = os.path.join(os.path.dirname(__file__), "..", "..",
+                           "worker-sdk", "python")
+        env = dict(os.environ, CORRAL_THREAD_ID="w", CORRAL_LEASE_TOKEN="3")
+        p = subprocess.run([sys.executable, "-c", child, pkg, self.where],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env=env, timeout=60)
+        self.assertEqual(p.returncode, corral.EX_TEMPFAIL, p.stderr.decode())
+        self.assertIn(b"Fenced", p.stderr)
+        self.assertIsNone(self.s.get_tuple(cfg("w")))
+
+    def test_password_not_shown(self):
+        with self.assertRaises(corral.CorralError) as e:
+            corral.Saver("host=/nonexistent-corral-dir dbname=x "
+                         "password=hunter2")
+        self.assertNotIn("hunter2", str(e.exception))
+        self.assertIn("password=***", str(e.exception))
+
+
+class LeaseTokenTest(unittest.TestCase):
+    """CORRAL_LEASE_TOKEN is a positive decimal integer or an error that
+    names it, never ignored; on SQLite and in memory the fence is a
+    no-op."""
+
+    BAD = ["abc", "0", "-3", " 5", "12x", "9223372036854775808", "0x10"]
+
+    def test_from_env(self):
+        for bad in self.BAD:
+            with self.assertRaises(corral.CorralError) as e:
+                corral.Saver.from_env({"CORRAL_LEASE_TOKEN": bad})
+            self.assertIn("CORRAL_LEASE_TOKEN", str(e.exception))
+        with tempfile.TemporaryDirectory() as d:
+            env = {"CORRAL_CHECKPOINT_DB": os.path.join(d, "ck.db"),
+                   "CORRAL_LEASE_TOKEN": "9223372036854775807",
+                   "CORRAL_RESUME_ID": ""}
+            with corral.Saver.from_env(env) as s:
+                self.assertEqual((s.thread_id, s.resume_id), ("local", ""))
+                s.put(cfg("local"), b"x", {})
+
+    def test_worker(self):
+        saved = os.environ.get("CORRAL_LEASE_TOKEN")
+        try:
+            for bad in self.BAD:
+                os.environ["CORRAL_LEASE_TOKEN"] = bad
+                with self.assertRaises(corral.CorralError) as e:
+                    corral.Worker()
+                self.assertIn("CORRAL_LEASE_TOKEN", str(e.exception))
+            os.environ["CORRAL_LEASE_TOKEN"] = "12"
+            with corral.Worker() as w:
+                w.checkpoint(b"x")
+        finally:
+            os.environ.pop("CORRAL_LEASE_TOKEN", None)
+            if saved is not None:
+                os.environ["CORRAL_LEASE_TOKEN"] = saved
+
+
 class WorkerAloneTest(unittest.TestCase):
     def setUp(self):
         for v in ("CORRAL_AGENT", "CORRAL_THREAD_ID", "CORRAL_CHECKPOINT_DB",
-                  "CORRAL_RESUME_ID", "NOTIFY_SOCKET"):
+                  "CORRAL_RESUME_ID", "CORRAL_LEASE_TOKEN", "NOTIFY_SOCKET"):
             os.environ.pop(v, None)
         self.dir = tempfile.TemporaryDirectory()
         self.db = os.path.join(self.dir.name, "ck.db")

@@ -1,12 +1,18 @@
 /*
  * test_store.c: the checkpoint store (worker-sdk/store*.c) against
- * LangGraph's saver contract.  Every case of the shared table runs twice,
- * against a fresh memory store and a fresh SQLite file, with the same
- * expectations: the two backends must give the same answers.  Then the
- * pure parts (CRC-32C, made ids) and, on SQLite only, corrupt rows written
- * by another connection and many processes writing one database at once.
+ * LangGraph's saver contract.  Every case of the shared table runs three
+ * times, against a fresh memory store, a fresh SQLite file and fresh
+ * PostgreSQL tables (a schema of its own, on the server tests/run.sh
+ * started: CORRAL_TEST_PG; without it those cases skip), with the same
+ * expectations: the backends must give the same answers.  Then the pure
+ * parts (CRC-32C, made ids, which strings name PostgreSQL); on SQLite and
+ * PostgreSQL, corrupt rows written by another connection and many
+ * processes writing one database at once; on SQLite, a file moved or
+ * damaged under the handle and migration; on PostgreSQL, fencing by a
+ * lease's token, a newer schema refused, timeouts and reconnecting.
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +24,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include "store_impl.h"
@@ -28,10 +35,117 @@
 
 struct fixture {
 	bool sqlite;
+	bool pg;
 	char dir[64];
 	char path[96];
+	char schema[64];     /* PostgreSQL: this case's own tables */
+	char conninfo[1024]; /* PostgreSQL: to them */
+	void (*fn)(void **); /* PostgreSQL: the case (pg_run) */
 	struct corral_store *s;
 };
+
+/*
+ * PostgreSQL: the server tests/run.sh started (CORRAL_TEST_PG, a
+ * key=value conninfo), and a connection of the test's own to it, to make
+ * a schema per case (its tables fresh: search_path in the conninfo's
+ * options) and to write rows as another program would.
+ */
+static PGconn *pg_admin;
+static unsigned pg_cases;
+
+static PGconn *
+admin(void)
+{
+	const char *base = getenv("CORRAL_TEST_PG");
+
+	if (base == NULL || *base == '\0')
+		return NULL;
+	if (pg_admin == NULL || PQstatus(pg_admin) != CONNECTION_OK) {
+		PQfinish(pg_admin);
+		pg_admin = PQconnectdb(base);
+		if (PQstatus(pg_admin) != CONNECTION_OK)
+			fail_msg("CORRAL_TEST_PG=%s: %s", base,
+			    PQerrorMessage(pg_admin));
+		PQclear(PQexec(pg_admin, "SET client_min_messages = warning"));
+	}
+	return pg_admin;
+}
+
+/* Runs q on the test's own connection; fails the case if it fails. */
+static PGresult *
+pg_sql(const char *q)
+{
+	PGresult *r = PQexec(admin(), q);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK &&
+	    PQresultStatus(r) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", q, PQresultErrorMessage(r));
+	return r;
+}
+
+static void
+pg_exec(const char *q)
+{
+	PQclear(pg_sql(q));
+}
+
+/* The integer that q, one row, one column, gives. */
+static long long
+pg_int(const char *q)
+{
+	PGresult *r = pg_sql(q);
+	long long v;
+
+	assert_int_equal(PQntuples(r), 1);
+	v = atoll(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return v;
+}
+
+/* A fresh schema and a conninfo whose search_path is it. */
+static void
+pg_schema(struct fixture *f)
+{
+	char q[256];
+
+	snprintf(f->schema, sizeof(f->schema), "corral_t%ld_%u",
+	    (long)getpid(), pg_cases++);
+	snprintf(q, sizeof(q), "DROP SCHEMA IF EXISTS %s CASCADE;"
+	    " CREATE SCHEMA %s; SET search_path = %s", f->schema, f->schema,
+	    f->schema);
+	pg_exec(q);
+	/* application_name: how a case finds its handle's backend. */
+	snprintf(f->conninfo, sizeof(f->conninfo), "%s options="
+	    "'-csearch_path=%s' application_name=%s",
+	    getenv("CORRAL_TEST_PG"), f->schema, f->schema);
+}
+
+/*
+ * A PostgreSQL case: its function comes in the initial state (a
+ * struct pg_case), run by pg_run, which skips it when there is no server
+ * (CORRAL_TEST_PG unset): cmocka cannot skip from a setup.
+ */
+struct pg_case {
+	void (*fn)(void **);
+};
+
+static int
+setup_pg(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	const char *why;
+
+	assert_non_null(f);
+	f->pg = true;
+	f->fn = ((const struct pg_case *)*state)->fn;
+	*state = f;
+	if (admin() == NULL)
+		return 0;
+	pg_schema(f);
+	if (corral_store_open_pg(f->conninfo, NULL, &f->s, &why) != CORRAL_OK)
+		fail_msg("open %s: %s", f->conninfo, why);
+	return 0;
+}
 
 static int
 setup_memory(void **state)
@@ -72,9 +186,27 @@ teardown(void **state)
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 		assert_int_equal(system(cmd), 0);
 	}
+	if (f->pg && f->schema[0] != '\0') {
+		snprintf(cmd, sizeof(cmd), "DROP SCHEMA %s CASCADE", f->schema);
+		pg_exec(cmd);
+	}
 	free(f);
 	return 0;
 }
+
+static void
+pg_run(void **state)
+{
+	struct fixture *f = *state;
+
+	if (f->s == NULL)
+		skip();
+	f->fn(state);
+}
+
+/* The entry of a case against PostgreSQL. */
+#define PG(t) { #t " (postgresql)", pg_run, setup_pg, teardown, \
+	(void *)&(const struct pg_case){ t } }
 
 /* Puts a checkpoint; returns its id in a static ring of buffers. */
 static const char *
@@ -946,12 +1078,44 @@ t_make_id(void **state)
 
 /* Corrupt rows: reported as corrupt, never as data. */
 
+/*
+ * The same statement for PostgreSQL: its table names, and a blob literal
+ * X'..' as bytea.  Into out.
+ */
+static void
+pg_dialect(const char *q, char *out, size_t size)
+{
+	size_t n = 0;
+
+	while (*q != '\0' && n + 32 < size) {
+		if (strncmp(q, "UPDATE checkpoints", 18) == 0 ||
+		    strncmp(q, "UPDATE writes", 13) == 0) {
+			n += (size_t)snprintf(out + n, size - n, "UPDATE corral_");
+			q += 7;
+		} else if (strncmp(q, "X'", 2) == 0) {
+			n += (size_t)snprintf(out + n, size - n, "'\\x");
+			q += 2;
+		} else
+			out[n++] = *q++;
+	}
+	assert_true(*q == '\0');
+	out[n] = '\0';
+}
+
 static void
 corrupt(struct fixture *f, const char *what)
 {
 	sqlite3 *db;
-	char *err = NULL;
+	char *err = NULL, q[1024];
+	PGresult *r;
 
+	if (f->pg) {
+		pg_dialect(what, q, sizeof(q));
+		r = pg_sql(q);
+		assert_string_equal(PQcmdTuples(r), "1");
+		PQclear(r);
+		return;
+	}
 	if (!f->sqlite) {
 		assert_int_equal(store_memory_poke(f->s, "A", "", "3"),
 		    CORRAL_OK);
@@ -1013,7 +1177,7 @@ t_corrupt_other(void **state)
 	struct fixture *f = *state;
 	struct corral_tuple *t;
 
-	if (!f->sqlite)
+	if (!f->sqlite && !f->pg)
 		skip();
 	fill(f->s);
 	corrupt(f, "UPDATE checkpoints SET metadata = '{\"source\":\"lop\"}'"
@@ -1039,7 +1203,7 @@ t_corrupt_write(void **state)
 	struct fixture *f = *state;
 	struct corral_tuple *t;
 
-	if (!f->sqlite)
+	if (!f->sqlite && !f->pg)
 		skip();
 	fill(f->s);
 	write1(f->s, "A", "", "3", "task", "ch", "value");
@@ -1256,9 +1420,9 @@ t_busy_short(void **state)
 #define NPUT 5000
 
 static int
-child(const char *path, int k)
+child(const char *path, int k, int nput)
 {
-	char mine[16], prev_mine[CORRAL_ID_LEN] = "";
+	char mine[24], prev_mine[CORRAL_ID_LEN] = "";
 	char prev_shared[CORRAL_ID_LEN] = "", id[CORRAL_ID_LEN];
 	static char data[1024];
 	struct corral_ref r = { mine, "", NULL };
@@ -1270,12 +1434,12 @@ child(const char *path, int k)
 
 	snprintf(mine, sizeof(mine), "proc-%d", k);
 	memset(data, 'a' + k, sizeof(data));
-	if (corral_store_open_sqlite(path, CORRAL_DURABILITY_NORMAL, &s,
-	    &why) != CORRAL_OK) {
+	if (corral_store_open(path, CORRAL_DURABILITY_NORMAL, &s, &why) !=
+	    CORRAL_OK) {
 		fprintf(stderr, "child %d: %s\n", k, why);
 		return 1;
 	}
-	for (i = 0; i < NPUT; i++) {
+	for (i = 0; i < nput; i++) {
 		/* One put in 8 to the thread every process shares. */
 		r.thread_id = i % 8 == 0 ? "shared" : mine;
 		char *prev = i % 8 == 0 ? prev_shared : prev_mine;
@@ -1310,7 +1474,7 @@ t_concurrent(void **state)
 		pids[k] = fork();
 		assert_true(pids[k] != -1);
 		if (pids[k] == 0)
-			_exit(child(f->path, k));
+			_exit(child(f->path, k, NPUT));
 	}
 	for (k = 0; k < NPROC; k++) {
 		assert_int_equal(waitpid(pids[k], &status, 0), pids[k]);
@@ -1340,6 +1504,40 @@ t_concurrent(void **state)
 	assert_int_equal(sqlite3_column_int(st, 0), 0);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
+}
+
+/*
+ * PostgreSQL: many processes, one handle each, write one database: no
+ * write fails, none is lost, and each sees its made ids rise in every
+ * thread, the one they all share included.  Fewer puts than on SQLite:
+ * each is a round trip or two to the server.
+ */
+#define PG_NPUT 300
+
+static void
+t_pg_concurrent(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pids[NPROC];
+	int k, status;
+
+	for (k = 0; k < NPROC; k++) {
+		pids[k] = fork();
+		assert_true(pids[k] != -1);
+		if (pids[k] == 0)
+			_exit(child(f->conninfo, k, PG_NPUT));
+	}
+	for (k = 0; k < NPROC; k++) {
+		assert_int_equal(waitpid(pids[k], &status, 0), pids[k]);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			fail_msg("child %d: status %#x", k, status);
+	}
+	assert_int_equal(pg_int("SELECT count(*) FROM corral_checkpoints"),
+	    NPROC * PG_NPUT);
+	assert_int_equal(pg_int("SELECT count(DISTINCT checkpoint_id) FROM"
+	    " corral_checkpoints"), NPROC * PG_NPUT);
+	assert_int_equal(pg_int("SELECT count(*) FROM corral_checkpoints"
+	    " WHERE thread_id = 'shared'"), NPROC * ((PG_NPUT + 7) / 8));
 }
 
 /* Cases of the API LangGraph's saver contract added (schema version 2). */
@@ -1922,6 +2120,10 @@ t_corrupt_value(void **state)
 	assert_string_equal(get_channels(f->s, "t", "3"), "c@1=\"val\"");
 	if (f->sqlite)
 		flip_blob(f->path, "channel_values", "1");
+	else if (f->pg)
+		pg_exec("UPDATE corral_checkpoints SET channel_values ="
+		    " set_byte(channel_values, 0, get_byte(channel_values, 0)"
+		    " # 1) WHERE checkpoint_id = '1'");
 	else
 		assert_int_equal(store_memory_poke_value(f->s, "t", "", "1"),
 		    CORRAL_OK);
@@ -1955,6 +2157,10 @@ t_corrupt_value(void **state)
 	/* A corrupt parent's versions fail a put that would read them. */
 	if (f->sqlite)
 		flip_blob(f->path, "versions", "3");
+	else if (f->pg)
+		pg_exec("UPDATE corral_checkpoints SET versions ="
+		    " set_byte(versions, 0, get_byte(versions, 0) # 1)"
+		    " WHERE checkpoint_id = '3'");
 	else
 		return;
 	r.checkpoint_id = "3";
@@ -2300,10 +2506,323 @@ t_migrate(void **state)
 	    " WHERE name = 'corral_schema'"), 0);
 }
 
+
+/* PostgreSQL only. */
+
+/* Rows of a thread, counted on the test's own connection. */
+static long long
+pg_count(const char *table, const char *thread)
+{
+	char q[160];
+
+	snprintf(q, sizeof(q), "SELECT count(*) FROM %s WHERE thread_id ="
+	    " '%s'", table, thread);
+	return pg_int(q);
+}
+
+/*
+ * A fenced handle writes a thread only while corral_leases holds its
+ * token for it: after a takeover every write fails CORRAL_EFENCED and
+ * writes nothing; other threads are not fenced; reads never are.
+ */
+static void
+t_pg_fence(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_ref x = { "X", "", NULL }, y = { "Y", "", NULL };
+	struct corral_ref x1 = { "X", "", "1" };
+	struct corral_checkpoint cp = { .id = "1", .data = "x", .len = 1 };
+	struct corral_write w = WR("ch", "json", "1", 1);
+	struct corral_tuple *t;
+
+	pg_exec("INSERT INTO corral_leases VALUES ('X', 'node-a', 7,"
+	    " now() + interval '1 minute')");
+	assert_int_equal(corral_store_fence(f->s, "X", 7), CORRAL_OK);
+	assert_int_equal(corral_put(f->s, &x, &cp, NULL, 0), CORRAL_OK);
+	assert_int_equal(corral_put_writes(f->s, &x1, "task", &w, 1),
+	    CORRAL_OK);
+	/* Y has no lease at all, and is not fenced. */
+	assert_int_equal(corral_put(f->s, &y, &cp, NULL, 0), CORRAL_OK);
+	/* Another node takes X over. */
+	pg_exec("UPDATE corral_leases SET holder = 'node-b', token = 8"
+	    " WHERE thread_id = 'X'");
+	cp.id = "2";
+	assert_int_equal(corral_put(f->s, &x, &cp, NULL, 0), CORRAL_EFENCED);
+	assert_non_null(strstr(corral_store_errmsg(f->s), "thread X"));
+	assert_non_null(strstr(corral_store_errmsg(f->s), "token 7"));
+	cp.id = NULL; /* a made id: the read first, then the fenced write */
+	assert_int_equal(corral_put(f->s, &x, &cp, NULL, 0), CORRAL_EFENCED);
+	cp.id = "1"; /* a replace */
+	assert_int_equal(corral_put(f->s, &x, &cp, NULL, 0), CORRAL_EFENCED);
+	w.channel = "other";
+	assert_int_equal(corral_put_writes(f->s, &x1, "task2", &w, 1),
+	    CORRAL_EFENCED);
+	assert_int_equal(corral_delete_thread(f->s, "X"), CORRAL_EFENCED);
+	assert_int_equal(pg_count("corral_checkpoints", "X"), 1);
+	assert_int_equal(pg_count("corral_writes", "X"), 1);
+	t = get(f->s, "X", "", "1");
+	assert_int_equal(t->nwrites, 1);
+	corral_tuple_free(t);
+	/* Y: still written, and deleted. */
+	cp.id = "2";
+	assert_int_equal(corral_put(f->s, &y, &cp, NULL, 0), CORRAL_OK);
+	assert_int_equal(corral_delete_thread(f->s, "Y"), CORRAL_OK);
+	assert_int_equal(pg_count("corral_checkpoints", "Y"), 0);
+	/* No lease at all: fenced too. */
+	pg_exec("DELETE FROM corral_leases");
+	assert_int_equal(corral_put(f->s, &x, &cp, NULL, 0), CORRAL_EFENCED);
+	/* The new token, or no fence: written. */
+	pg_exec("INSERT INTO corral_leases VALUES ('X', 'node-a', 9,"
+	    " now() + interval '1 minute')");
+	assert_int_equal(corral_store_fence(f->s, "X", 9), CORRAL_OK);
+	assert_int_equal(corral_put(f->s, &x, &cp, NULL, 0), CORRAL_OK);
+	assert_int_equal(corral_store_fence(f->s, NULL, 0), CORRAL_OK);
+	pg_exec("DELETE FROM corral_leases");
+	assert_int_equal(corral_delete_thread(f->s, "X"), CORRAL_OK);
+	assert_int_equal(pg_count("corral_checkpoints", "X"), 0);
+	assert_int_equal(pg_count("corral_writes", "X"), 0);
+	assert_int_equal(corral_store_fence(f->s, "X", -1), CORRAL_EINVAL);
+	assert_int_equal(corral_store_fence(f->s, "", 1), CORRAL_EINVAL);
+	/* What a worker makes of it. */
+	assert_string_equal(corral_strerror(CORRAL_EFENCED),
+	    "fenced: another node holds the thread's lease");
+	assert_int_equal(corral_exit_status(CORRAL_EFENCED), 75);
+	assert_false(corral_is_storage_error(CORRAL_EFENCED));
+	assert_null(corral_storage_kind(CORRAL_EFENCED));
+}
+
+/* On SQLite and in memory one node owns the store: no fence to check. */
+static void
+t_fence_local(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_ref x = { "X", "", NULL };
+	struct corral_checkpoint cp = { .data = "x", .len = 1 };
+
+	assert_int_equal(corral_store_fence(f->s, "X", 7), CORRAL_OK);
+	assert_int_equal(corral_put(f->s, &x, &cp, NULL, 0), CORRAL_OK);
+	assert_int_equal(corral_delete_thread(f->s, "X"), CORRAL_OK);
+}
+
+/* Has a backend of this case's handles waited for a lock?  Polls. */
+static bool
+pg_waiting(const char *app)
+{
+	PGconn *c = PQconnectdb(getenv("CORRAL_TEST_PG"));
+	const char *v[1] = { app };
+	PGresult *r;
+	struct timespec d = { 0, 5 * 1000 * 1000 };
+	bool yes = false;
+	int i;
+
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	for (i = 0; i < 2000 && !yes; i++) {
+		r = PQexecParams(c, "SELECT count(*) FROM pg_stat_activity"
+		    " WHERE application_name = $1 AND wait_event_type = 'Lock'",
+		    1, NULL, v, NULL, NULL, 0);
+		assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+		yes = atoi(PQgetvalue(r, 0, 0)) > 0;
+		PQclear(r);
+		if (!yes)
+			nanosleep(&d, NULL);
+	}
+	PQfinish(c);
+	return yes;
+}
+
+/*
+ * A fenced put in a child while a takeover holds the lease row: the put
+ * waits for it; it fails if the takeover commits, is written if it rolls
+ * back.  The child's exit status: 0 as expected, else 10 + the error.
+ */
+static void
+takeover_round(struct fixture *f, int64_t token, const char *end,
+    int want)
+{
+	struct corral_ref x = { "X", "", NULL };
+	struct corral_checkpoint cp = { .data = "x", .len = 1 };
+	struct corral_store *s;
+	const char *why;
+	pid_t pid;
+	int st, rc;
+
+	pg_exec("BEGIN");
+	pg_exec("UPDATE corral_leases SET token = token + 1, holder ="
+	    " 'node-b' WHERE thread_id = 'X'");
+	assert_true((pid = fork()) != -1);
+	if (pid == 0) {
+		if (corral_store_open_pg(f->conninfo, NULL, &s, &why) != 0)
+			_exit(2);
+		corral_store_fence(s, "X", token);
+		rc = corral_put(s, &x, &cp, NULL, 0);
+		corral_store_close(s);
+		_exit(rc == want ? 0 : 10 - rc);
+	}
+	if (!pg_waiting(f->schema)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		pg_exec("ROLLBACK");
+		fail_msg("the fenced put never waited for the lease row");
+	}
+	pg_exec(end);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fail_msg("child: status %#x", st);
+}
+
+static void
+t_pg_fence_takeover(void **state)
+{
+	struct fixture *f = *state;
+
+	pg_exec("INSERT INTO corral_leases VALUES ('X', 'node-a', 1,"
+	    " now() + interval '1 minute')");
+	takeover_round(f, 1, "COMMIT", CORRAL_EFENCED);
+	assert_int_equal(pg_count("corral_checkpoints", "X"), 0);
+	takeover_round(f, 2, "ROLLBACK", CORRAL_OK);
+	assert_int_equal(pg_count("corral_checkpoints", "X"), 1);
+}
+
+/* Rows broken by another program, as on SQLite. */
+static void
+t_pg_corrupt_rows(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_tuple *t;
+
+	fill(f->s);
+	corrupt(f, "UPDATE checkpoints SET checksum = checksum + 1"
+	    " WHERE checkpoint_id = '3' AND thread_id = 'A'");
+	check_corrupt(f);
+	corrupt(f, "UPDATE checkpoints SET checksum = checksum - 1"
+	    " WHERE checkpoint_id = '3' AND thread_id = 'A'");
+	t = get(f->s, "A", "", "3");
+	corral_tuple_free(t);
+	corrupt(f, "UPDATE checkpoints SET checksum = NULL"
+	    " WHERE checkpoint_id = '3' AND thread_id = 'A'");
+	check_corrupt(f);
+	corrupt(f, "UPDATE checkpoints SET metadata = NULL, checksum = 0"
+	    " WHERE checkpoint_id = '3' AND thread_id = 'A'");
+	check_corrupt(f);
+}
+
+/* A newer layout is refused, naming the database; so is a bad string. */
+static void
+t_pg_open(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_pg_opts o = { 3000 };
+	struct corral_store *s;
+	const char *why;
+	char bad[1200];
+
+	pg_exec("UPDATE corral_schema SET version = 2");
+	assert_int_equal(corral_store_open_pg(f->conninfo, NULL, &s, &why),
+	    CORRAL_EINVAL);
+	assert_null(s);
+	assert_non_null(strstr(why, "database postgres at "));
+	assert_non_null(strstr(why, "schema version 2, newer than this "
+	    "libcorral knows (1)"));
+	pg_exec("UPDATE corral_schema SET version = 1");
+	assert_int_equal(corral_store_open(f->conninfo,
+	    CORRAL_DURABILITY_NORMAL, &s, &why), CORRAL_OK);
+	corral_store_close(s);
+	assert_int_equal(corral_store_open_pg("host=/tmp no_such_key=1", &o,
+	    &s, &why), CORRAL_EINVAL);
+	assert_non_null(strstr(why, "no_such_key"));
+	/* No server there; the password never shows. */
+	snprintf(bad, sizeof(bad), "host=/nonexistent-dir dbname=cp"
+	    " password=sekrit");
+	assert_int_equal(corral_store_open_pg(bad, &o, &s, &why), CORRAL_EIO);
+	assert_null(s);
+	assert_non_null(strstr(why, "database cp at /nonexistent-dir:"));
+	assert_non_null(strstr(why, "cannot connect"));
+	assert_null(strstr(why, "sekrit"));
+}
+
+/*
+ * The server ends the handle's connection: that call fails CORRAL_EIO,
+ * the next reconnects and works; so does a call after a server restart.
+ */
+static void
+t_pg_reconnect(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_ref a = { "A", "", NULL };
+	struct corral_checkpoint cp = { .id = "1", .data = "x", .len = 1 };
+	struct corral_tuple *t;
+	char q[256];
+
+	assert_int_equal(corral_put(f->s, &a, &cp, NULL, 0), CORRAL_OK);
+	snprintf(q, sizeof(q), "SELECT count(pg_terminate_backend(pid)) FROM"
+	    " pg_stat_activity WHERE application_name = '%s'", f->schema);
+	assert_int_equal(pg_int(q), 1);
+	cp.id = "2";
+	assert_int_equal(corral_put(f->s, &a, &cp, NULL, 0), CORRAL_EIO);
+	assert_non_null(strstr(corral_store_errmsg(f->s), "database postgres"));
+	assert_non_null(strstr(corral_store_errmsg(f->s), "connection lost"));
+	t = get(f->s, "A", "", "1");
+	corral_tuple_free(t);
+	assert_int_equal(corral_put(f->s, &a, &cp, NULL, 0), CORRAL_OK);
+	assert_string_equal(list(f->s, "A", "", NULL, NULL, 0), "A/-/2 A/-/1");
+}
+
+/*
+ * A statement that waits (here for a lock another connection holds)
+ * fails CORRAL_EIO after the handle's timeout, and the handle goes on.
+ */
+static void
+t_pg_timeout(void **state)
+{
+	struct fixture *f = *state;
+	struct corral_pg_opts o = { 300 };
+	struct corral_ref a = { "A", "", NULL };
+	struct corral_checkpoint cp = { .id = "1", .data = "x", .len = 1 };
+	struct corral_store *s;
+	struct timespec t0, t1;
+	const char *why;
+	long ms;
+
+	assert_int_equal(corral_store_open_pg(f->conninfo, &o, &s, &why),
+	    CORRAL_OK);
+	pg_exec("BEGIN");
+	pg_exec("LOCK TABLE corral_checkpoints IN EXCLUSIVE MODE");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(corral_put(s, &a, &cp, NULL, 0), CORRAL_EIO);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pg_exec("ROLLBACK");
+	ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) /
+	    1000000;
+	assert_true(ms >= 250 && ms < 5000);
+	assert_non_null(strstr(corral_store_errmsg(s), "timed out"));
+	assert_int_equal(corral_put(s, &a, &cp, NULL, 0), CORRAL_OK);
+	corral_store_close(s);
+}
+
+/* Which strings name a PostgreSQL database (checkpoint_db). */
+static void
+t_where_is_postgres(void **state)
+{
+	(void)state;
+	assert_true(corral_where_is_postgres("postgresql://u@db/cp"));
+	assert_true(corral_where_is_postgres("postgres://db"));
+	assert_true(corral_where_is_postgres("host=/run/pg dbname=cp"));
+	assert_true(corral_where_is_postgres(" dbname = cp"));
+	assert_true(corral_where_is_postgres("service=corral"));
+	assert_false(corral_where_is_postgres("./host=x"));
+	assert_false(corral_where_is_postgres("cp.db"));
+	assert_false(corral_where_is_postgres("/var/lib/corral/cp.db"));
+	assert_false(corral_where_is_postgres("hostess=1"));
+	assert_false(corral_where_is_postgres("host"));
+	assert_false(corral_where_is_postgres(""));
+	assert_false(corral_where_is_postgres(NULL));
+}
+
 /* Each case of the table, against each backend. */
 #define BOTH(t) \
 	cmocka_unit_test_setup_teardown(t, setup_memory, teardown), \
-	cmocka_unit_test_setup_teardown(t, setup_sqlite, teardown)
+	cmocka_unit_test_setup_teardown(t, setup_sqlite, teardown), \
+	PG(t)
 
 int
 main(void)
@@ -2360,6 +2879,20 @@ main(void)
 		    setup_sqlite, teardown),
 		cmocka_unit_test_setup_teardown(t_busy_short,
 		    setup_sqlite, teardown),
+		cmocka_unit_test(t_where_is_postgres),
+		cmocka_unit_test_setup_teardown(t_fence_local, setup_memory,
+		    teardown),
+		cmocka_unit_test_setup_teardown(t_fence_local, setup_sqlite,
+		    teardown),
+		PG(t_corrupt_other),
+		PG(t_corrupt_write),
+		PG(t_pg_corrupt_rows),
+		PG(t_pg_fence),
+		PG(t_pg_fence_takeover),
+		PG(t_pg_open),
+		PG(t_pg_reconnect),
+		PG(t_pg_timeout),
+		PG(t_pg_concurrent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

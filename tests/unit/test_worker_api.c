@@ -3,7 +3,9 @@
  * (memory, or a database of its own) and as corrald would start it (the
  * environment, NOTIFY_SOCKET): resume, checkpoint chains and their parents,
  * the message of each notify call as corrald would receive it, the stop
- * signal, and checkpoint_due on a fake clock.
+ * signal, and checkpoint_due on a fake clock.  CORRAL_LEASE_TOKEN's
+ * parsing, and against PostgreSQL (CORRAL_TEST_PG, a connection string to
+ * a test server; tests/run.sh starts one) a fenced checkpoint.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -40,7 +42,7 @@ clear_env(void)
 	static const char *vars[] = { "CORRAL_AGENT", "CORRAL_THREAD_ID",
 		"CORRAL_CHECKPOINT_DB", "CORRAL_RESUME_ID",
 		"CORRAL_CHECKPOINT_INTERVAL_MS", "CORRAL_STOP_SIGNAL",
-		"NOTIFY_SOCKET" };
+		"CORRAL_LEASE_TOKEN", "NOTIFY_SOCKET" };
 	size_t i;
 
 	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
@@ -385,6 +387,114 @@ test_bad_database(void **state)
 	assert_non_null(why);
 }
 
+/*
+ * CORRAL_LEASE_TOKEN is a positive decimal int64 or an error that names
+ * it: never ignored, since an unfenced worker could write over the node
+ * that took its thread.  On SQLite the fence is a no-op.
+ */
+static void
+test_lease_token(void **state)
+{
+	static const char *bad[] = { "abc", "0", "-3", "+3", " 5", "12x",
+		"9223372036854775808", "0x10" };
+	struct corral_worker_opts o;
+	struct corral_worker *w;
+	const char *why;
+	char db[128];
+	size_t i;
+
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	o.no_signals = true;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		setenv("CORRAL_LEASE_TOKEN", bad[i], 1);
+		why = NULL;
+		assert_int_equal(corral_worker_init(&o, &w, &why),
+		    CORRAL_EINVAL);
+		assert_null(w);
+		assert_non_null(strstr(why, "CORRAL_LEASE_TOKEN"));
+	}
+	snprintf(db, sizeof(db), "%s/ck.db", dir);
+	setenv("CORRAL_LEASE_TOKEN", "9223372036854775807", 1);
+	w = worker(db);
+	assert_int_equal(corral_worker_checkpoint(w, "1", 1, NULL, NULL, 0), 0);
+	corral_worker_free(w);
+	setenv("CORRAL_LEASE_TOKEN", "", 1); /* empty: unset */
+	w = worker(db);
+	corral_worker_free(w);
+}
+
+/* The database as messages show it: never a password. */
+static void
+test_where_shown(void **state)
+{
+	char buf[256], small[12];
+
+	(void)state;
+	assert_string_equal(corral_where_shown("/srv/ck.db", buf,
+	    sizeof(buf)), "/srv/ck.db");
+	assert_string_equal(corral_where_shown(
+	    "postgresql://corral:s3cret@db.example:5432/ck?sslmode=require&"
+	    "password=again", buf, sizeof(buf)),
+	    "postgresql://corral:***@db.example:5432/ck?sslmode=require&"
+	    "password=***");
+	assert_string_equal(corral_where_shown("postgres://corral@db/ck",
+	    buf, sizeof(buf)), "postgres://corral@db/ck");
+	assert_string_equal(corral_where_shown("postgres://u:p@[::1]:5432",
+	    buf, sizeof(buf)), "postgres://u:***@[::1]:5432");
+	assert_string_equal(corral_where_shown(
+	    "host=/run/pg dbname=ck password = 'it\\'s \\\\ a secret' "
+	    "user=me", buf, sizeof(buf)),
+	    "host=/run/pg dbname=ck password = *** user=me");
+	assert_string_equal(corral_where_shown("dbname=ck password=x\\ y",
+	    buf, sizeof(buf)), "dbname=ck password=***");
+	assert_string_equal(corral_where_shown("/a/long/path/ck.db", small,
+	    sizeof(small)), "/a/long/pat");
+}
+
+/*
+ * Against PostgreSQL: a worker whose CORRAL_LEASE_TOKEN is not its
+ * thread's lease (here no lease at all: nobody took one for this fresh
+ * thread) writes nothing: its checkpoint fails with CORRAL_EFENCED, exit
+ * status 75, and corrald is told once, by a report that changes no class.
+ */
+static void
+test_fenced_checkpoint(void **state)
+{
+	const char *pg = getenv("CORRAL_TEST_PG");
+	char path[100], thread[96], want[512];
+	struct corral_worker *w;
+	const struct corral_tuple *t;
+	int fd;
+
+	(void)state;
+	/* As test_store's: run.sh counts a server that did not start. */
+	if (pg == NULL || *pg == '\0')
+		skip();
+	fd = bind_notify(path, sizeof(path));
+	setenv("NOTIFY_SOCKET", path, 1);
+	setenv("CORRAL_AGENT", "a", 1);
+	/* The test directory's name is unique: so is the thread. */
+	snprintf(thread, sizeof(thread), "fenced%s", strrchr(dir, '.'));
+	setenv("CORRAL_THREAD_ID", thread, 1);
+	setenv("CORRAL_LEASE_TOKEN", "41", 1);
+	w = worker(pg);
+	assert_int_equal(corral_worker_checkpoint(w, "1", 1, NULL, NULL, 0),
+	    CORRAL_EFENCED);
+	assert_int_equal(corral_exit_status(CORRAL_EFENCED), 75);
+	snprintf(want, sizeof(want), "CORRAL_ERROR={\"severity\":\"warning\","
+	    "\"recoverable\":true,\"code\":\"CORRAL_EFENCED\",\"message\":"
+	    "\"lease token 41 of thread %s is no longer the thread's lease: "
+	    "nothing written\"}", thread);
+	expect_msg(fd, want);
+	assert_int_equal(corral_worker_checkpoint(w, "2", 1, NULL, NULL, 0),
+	    CORRAL_EFENCED);
+	expect_none(fd);
+	assert_int_equal(corral_worker_resume(w, &t), CORRAL_NOTFOUND);
+	corral_worker_free(w);
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -404,6 +514,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_stop_signal, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_bad_database, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_lease_token, setup,
+		    teardown),
+		cmocka_unit_test(test_where_shown),
+		cmocka_unit_test_setup_teardown(test_fenced_checkpoint, setup,
 		    teardown),
 	};
 

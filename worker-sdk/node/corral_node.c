@@ -12,8 +12,9 @@
  * them as they are), others as Buffers.
  *
  * Errors are thrown as Error objects whose code is the libcorral error's
- * name ("CORRAL_EIO") and whose message names the database; saver.cjs's
- * async methods turn them into rejections.
+ * name ("CORRAL_EIO") and whose message names the database (a PostgreSQL
+ * connection string without its password); saver.cjs's async methods
+ * turn them into rejections.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +50,7 @@ struct cursor;
 
 struct handle {
 	struct corral_store *store; /* NULL once closed */
-	char *path;                 /* for messages */
+	char *path;                 /* for messages: no password */
 	struct cursor *cursors;     /* the open ones: closed with the store */
 	unsigned refs;              /* the JS object's, and one per cursor */
 	struct arena arena;
@@ -85,6 +86,8 @@ code_name(int rc)
 		return "CORRAL_EFULL";
 	case CORRAL_EDAMAGED:
 		return "CORRAL_EDAMAGED";
+	case CORRAL_EFENCED:
+		return "CORRAL_EFENCED";
 	}
 	return "CORRAL_ERROR";
 }
@@ -363,14 +366,16 @@ cursor_finalize(napi_env env, void *data, void *hint)
 	free(c);
 }
 
-/* open(path | undefined, durability 0 | 1) -> handle */
+/*
+ * open(where | undefined, durability 0 | 1) -> handle: a SQLite path or a
+ * PostgreSQL connection string (corral_store_open); undefined: memory.
+ */
 static napi_value
 js_open(napi_env env, napi_callback_info info)
 {
 	napi_value argv[2], ext;
-	size_t argc = 2;
+	size_t argc = 2, len;
 	struct arena tmp = { 0 };
-	struct corral_sqlite_opts so;
 	const char *path, *why = "";
 	struct handle *h;
 	uint32_t dur;
@@ -383,9 +388,13 @@ js_open(napi_env env, napi_callback_info info)
 		arena_reset(&tmp);
 		return NULL;
 	}
+	if (path == NULL)
+		path = ":memory:";
+	/* A password grows to "***" at most: room for a few. */
+	len = strlen(path) + 16;
 	if ((h = calloc(1, sizeof(*h))) == NULL ||
 	    (h->arena.base = malloc(ARENA_BLOCK)) == NULL ||
-	    (h->path = strdup(path != NULL ? path : ":memory:")) == NULL) {
+	    (h->path = malloc(len)) == NULL) {
 		arena_reset(&tmp);
 		if (h != NULL) {
 			free(h->arena.base);
@@ -394,19 +403,17 @@ js_open(napi_env env, napi_callback_info info)
 		napi_throw_error(env, "CORRAL_ENOMEM", "corral: out of memory");
 		return NULL;
 	}
-	arena_reset(&tmp);
+	corral_where_shown(path, h->path, len);
 	h->arena.cap = ARENA_BLOCK;
 	h->refs = 1;
-	if (path == NULL) {
+	if (strcmp(path, ":memory:") == 0) {
 		rc = corral_store_open_memory(&h->store);
 		why = "cannot make a store in memory";
-	} else {
-		memset(&so, 0, sizeof(so));
-		so.durability = dur != 0 ? CORRAL_DURABILITY_FULL :
-		    CORRAL_DURABILITY_NORMAL;
-		rc = corral_store_open_sqlite_opts(h->path, &so, &h->store,
-		    &why);
-	}
+	} else
+		rc = corral_store_open(path, dur != 0 ?
+		    CORRAL_DURABILITY_FULL : CORRAL_DURABILITY_NORMAL,
+		    &h->store, &why);
+	arena_reset(&tmp);
 	if (rc != 0) {
 		char msg[1024];
 
@@ -1225,6 +1232,35 @@ js_list_close(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
+/*
+ * fence(h, thread | undefined, token): corral_store_fence.  token is a
+ * BigInt in [0, 2^63); 0 or no thread lifts the fence.
+ */
+static napi_value
+js_fence(napi_env env, napi_callback_info info)
+{
+	const char *thread;
+	struct call c;
+	int64_t token;
+	bool lossless;
+	int rc;
+
+	if (call_begin(env, info, 3, &c) != 0)
+		return NULL;
+	if (get_opt_str(env, c.a, c.argv[1], &thread) != 0)
+		goto out;
+	if (napi_get_value_bigint_int64(env, c.argv[2], &token, &lossless) !=
+	    napi_ok || !lossless || token < 0) {
+		throw_arg(env, "a fencing token is a BigInt in [0, 2^63)");
+		goto out;
+	}
+	if ((rc = corral_store_fence(c.h->store, thread, token)) != 0)
+		throw_store(env, c.h, rc);
+out:
+	arena_reset(c.a);
+	return NULL;
+}
+
 /* deleteThread(h, thread) */
 static napi_value
 js_delete_thread(napi_env env, napi_callback_info info)
@@ -1268,6 +1304,7 @@ NAPI_MODULE_INITIALIZER(napi_env env, napi_value exports)
 		{ "listNext", js_list_next },
 		{ "listClose", js_list_close },
 		{ "deleteThread", js_delete_thread },
+		{ "fence", js_fence },
 	};
 	napi_value f, v;
 

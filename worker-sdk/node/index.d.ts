@@ -11,17 +11,25 @@ import {
 } from "@langchain/langgraph-checkpoint";
 
 export interface CorralSaverOptions {
-  /** A SQLite database, created if missing; absent or ":memory:": memory. */
+  /**
+   * A SQLite database, created if missing; or a PostgreSQL connection
+   * string (postgresql://... or postgres://..., or libpq's key=value
+   * form); absent or ":memory:": memory.
+   */
   path?: string;
-  /** "normal" (default): WAL, synchronous=NORMAL; "full": every put synced. */
+  /**
+   * SQLite's: "normal" (default): WAL, synchronous=NORMAL; "full": every
+   * put synced.  PostgreSQL commits as the server is set.
+   */
   durability?: "normal" | "full";
 }
 
 /**
  * An Error of the store: code is libcorral's error ("CORRAL_EIO",
  * "CORRAL_EFULL", "CORRAL_EMOVED", "CORRAL_EDAMAGED", "CORRAL_ECORRUPT",
- * "CORRAL_EBUSY", "CORRAL_ENOMEM", "CORRAL_EINVAL"), and the message names
- * the database.
+ * "CORRAL_EBUSY", "CORRAL_ENOMEM", "CORRAL_EINVAL", "CORRAL_EFENCED": a
+ * fenced write refused, the thread's lease being another node's), and the
+ * message names the database (a connection string without its password).
  */
 export interface CorralError extends Error {
   code: string;
@@ -30,15 +38,24 @@ export interface CorralError extends Error {
 export declare class CorralSaver extends BaseCheckpointSaver {
   constructor(opts?: CorralSaverOptions, serde?: SerializerProtocol);
   /**
-   * corrald's environment: CORRAL_CHECKPOINT_DB (unset: memory),
-   * CORRAL_THREAD_ID (unset: "local"), CORRAL_RESUME_ID.
+   * corrald's environment: CORRAL_CHECKPOINT_DB (a path or a PostgreSQL
+   * connection string; unset: memory), CORRAL_THREAD_ID (unset: "local"),
+   * CORRAL_RESUME_ID, and CORRAL_LEASE_TOKEN (set: the thread's writes
+   * are fenced with it, see fence()).
    */
   static fromEnv(
     env?: Record<string, string | undefined>,
     opts?: CorralSaverOptions & { serde?: SerializerProtocol }
   ): CorralSaver;
-  /** ":memory:" or the database's path. */
+  /** ":memory:", or the path or connection string given. */
   readonly path: string;
+  /**
+   * Fence this saver's writes to threadId with a lease's token: on
+   * PostgreSQL they then reject with code "CORRAL_EFENCED", writing
+   * nothing, once the thread's lease holds another token.  0 lifts the
+   * fence; a no-op on SQLite and in memory.
+   */
+  fence(threadId: string, token: bigint | number | string): void;
   /** fromEnv's thread; undefined for a saver made with new. */
   threadId: string | undefined;
   /** CORRAL_RESUME_ID: undefined when unset, "" when the thread has none. */

@@ -49,6 +49,21 @@ function invalid(message) {
 	return e;
 }
 
+/*
+ * A fencing token as the addon takes it: a BigInt in [0, 2^63), from a
+ * BigInt, a safe integer or a decimal string; what names it says where
+ * a bad one came from.
+ */
+function tokenOf(token, what) {
+	let t;
+	if (typeof token === "bigint") t = token;
+	else if (typeof token === "number" && Number.isSafeInteger(token)) t = BigInt(token);
+	else if (typeof token === "string" && /^[0-9]+$/.test(token)) t = BigInt(token);
+	if (t === undefined || t < 0n || t >= 1n << 63n)
+		throw invalid(`${what} is not a decimal integer in [0, 2^63): ${JSON.stringify(String(token))}`);
+	return t;
+}
+
 /* LangGraph's getCheckpointId: checkpoint_id, or the legacy thread_ts. */
 function checkpointIdOf(configurable) {
 	return configurable.checkpoint_id || configurable.thread_ts || undefined;
@@ -59,9 +74,12 @@ function define(lg) {
 
 	class CorralSaver extends BaseCheckpointSaver {
 		/**
-		 * opts.path: a SQLite database (created if missing); absent or
-		 * ":memory:": a store in this process's memory.
-		 * opts.durability: "normal" (default) or "full".
+		 * opts.path: a SQLite database (created if missing), or a
+		 * PostgreSQL connection string (a postgresql:// or
+		 * postgres:// URI, or libpq's key=value form: host=...
+		 * dbname=...), as checkpoint_db takes; absent or ":memory:":
+		 * a store in this process's memory.
+		 * opts.durability: "normal" (default) or "full" (SQLite's).
 		 */
 		constructor(opts = {}, serde) {
 			super(serde);
@@ -79,17 +97,46 @@ function define(lg) {
 
 		/**
 		 * The saver of a worker that corrald runs: its database
-		 * (CORRAL_CHECKPOINT_DB; unset: memory), its thread
-		 * (CORRAL_THREAD_ID; unset: "local") and the checkpoint corrald
-		 * chose to resume from (CORRAL_RESUME_ID; unset when run alone,
-		 * "" when the thread has none).
+		 * (CORRAL_CHECKPOINT_DB, a path or a PostgreSQL connection
+		 * string; unset: memory), its thread (CORRAL_THREAD_ID; unset:
+		 * "local"), the checkpoint corrald chose to resume from
+		 * (CORRAL_RESUME_ID; unset when run alone, "" when the thread
+		 * has none), and its writes to that thread fenced with the
+		 * lease's token (CORRAL_LEASE_TOKEN, a positive decimal
+		 * integer; a bad one throws CORRAL_EINVAL).
 		 */
 		static fromEnv(env = process.env, opts = {}) {
 			const db = env.CORRAL_CHECKPOINT_DB;
+			const lease = env.CORRAL_LEASE_TOKEN;
+			let token;
+			if (lease) {
+				token = tokenOf(lease, "CORRAL_LEASE_TOKEN");
+				if (token === 0n)
+					throw invalid('CORRAL_LEASE_TOKEN is not a positive decimal integer: "0"');
+			}
 			const saver = new this({ ...opts, path: db ? db : undefined }, opts.serde);
 			saver.threadId = env.CORRAL_THREAD_ID ? env.CORRAL_THREAD_ID : "local";
 			saver.resumeId = env.CORRAL_RESUME_ID;
+			try {
+				if (token !== undefined) saver.fence(saver.threadId, token);
+			} catch (e) {
+				saver.close();
+				throw e;
+			}
 			return saver;
+		}
+
+		/**
+		 * Fences this saver's writes (put, putWrites, deleteThread) to
+		 * threadId with token, a lease's fencing token: on PostgreSQL
+		 * each then commits only while the thread's lease holds that
+		 * token, and rejects with code CORRAL_EFENCED, writing nothing,
+		 * once another node took the thread over.  Token 0 lifts the
+		 * fence.  A no-op on SQLite and in memory.
+		 */
+		fence(threadId, token) {
+			this._n.fence(this._h, threadId === undefined || threadId === null
+				? undefined : String(threadId), tokenOf(token, "the fencing token"));
 		}
 
 		/**

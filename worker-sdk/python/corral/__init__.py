@@ -15,6 +15,7 @@ A worker under corrald::
 The checkpoint store alone, with LangGraph's saver calls::
 
     s = corral.Saver("checkpoints.db")          # or corral.Saver() in memory
+    s = corral.Saver("postgresql://corral@db/ck")   # or a PostgreSQL server
     cfg = s.put({"configurable": {"thread_id": "t"}}, b"...", {"source": "input"})
     t = s.get_tuple(cfg)
 
@@ -29,11 +30,16 @@ import os
 import sys
 
 __all__ = ["Worker", "Saver", "Checkpoint", "CheckpointTuple", "Write",
-           "CorralError", "NotFound", "Corrupt", "StorageError", "EX_IOERR"]
+           "CorralError", "NotFound", "Corrupt", "StorageError", "Fenced",
+           "EX_IOERR", "EX_TEMPFAIL"]
 
 # The exit status of a worker whose checkpoint storage failed (sysexits'
 # EX_IOERR): corrald classes it "storage", never counts it toward rollback.
 EX_IOERR = 74
+# The exit status of a worker whose writes were fenced (sysexits'
+# EX_TEMPFAIL): another node took its thread over; corrald decides from
+# its own lease what comes next.
+EX_TEMPFAIL = 75
 
 
 class CorralError(Exception):
@@ -62,6 +68,16 @@ class StorageError(CorralError):
     def __init__(self, code, what):
         super().__init__(code, what)
         self.kind = _STORAGE_KINDS.get(code, "io")
+
+
+class Fenced(CorralError):
+    """A write was refused, nothing written: the saver is fenced to the
+    thread with a lease's token (CORRAL_LEASE_TOKEN) and the thread's
+    lease now holds another, another node having taken the thread over
+    (PostgreSQL only).  .code is CORRAL_EFENCED (-9).  Every later write
+    fails too: the worker should stop.  In a process that made a Worker
+    or Saver.from_env, one left uncaught ends it with exit status 75
+    (EX_TEMPFAIL), after the usual traceback."""
 
 
 def _load():
@@ -151,9 +167,13 @@ _KEY = 4096  # CORRAL_KEY_MAX + 1: room for any id (and its NUL)
 
 _sig = {
     "corral_strerror": (_c_char_p, [ctypes.c_int]),
-    "corral_store_open_sqlite": (ctypes.c_int, [_c_char_p, ctypes.c_int,
-                                 ctypes.POINTER(ctypes.c_void_p),
-                                 ctypes.POINTER(_c_char_p)]),
+    "corral_store_open": (ctypes.c_int, [_c_char_p, ctypes.c_int,
+                          ctypes.POINTER(ctypes.c_void_p),
+                          ctypes.POINTER(_c_char_p)]),
+    "corral_store_fence": (ctypes.c_int, [ctypes.c_void_p, _c_char_p,
+                           ctypes.c_int64]),
+    "corral_where_shown": (_c_char_p, [_c_char_p, ctypes.c_char_p,
+                           ctypes.c_size_t]),
     "corral_store_open_memory": (ctypes.c_int,
                                  [ctypes.POINTER(ctypes.c_void_p)]),
     "corral_store_close": (None, [ctypes.c_void_p]),
@@ -206,6 +226,7 @@ for _name, (_res, _args) in _sig.items():
 _NOTFOUND = 1
 _EINVAL = -1
 _ECORRUPT = -3
+_EFENCED = -9
 # CORRAL_EIO, CORRAL_EMOVED, CORRAL_EFULL, CORRAL_EDAMAGED
 _STORAGE_KINDS = {-2: "io", -6: "moved", -7: "full", -8: "damaged"}
 _SEVERITY = {"info": 0, "warning": 1, "error": 2, "critical": 3}
@@ -233,7 +254,28 @@ def _check(rc, what, store=None):
         raise Corrupt(rc, msg)
     if rc in _STORAGE_KINDS:
         raise StorageError(rc, msg)
+    if rc == _EFENCED:
+        raise Fenced(rc, msg)
     raise CorralError(rc, msg)
+
+
+def _shown(where):
+    """where (a path or a connection string) as a message may show it:
+    without a password."""
+    b = where.encode()
+    buf = ctypes.create_string_buffer(len(b) + 16)
+    return _lib.corral_where_shown(b, buf, len(buf)).decode(errors="replace")
+
+
+def _lease_token(value, what):
+    """A fencing token: an int, or a decimal string, in [0, 2^63)."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or \
+            not 0 <= value < 1 << 63:
+        raise CorralError(_EINVAL, "%s is not a decimal integer in "
+                          "[0, 2^63): %r" % (what, value))
+    return value
 
 
 class Checkpoint:
@@ -415,8 +457,15 @@ _libc_free.argtypes = [ctypes.c_void_p]
 class Saver:
     """LangGraph's checkpoint saver calls over libcorral's store.
 
-    path: a SQLite database (created if needed); None: in memory.
-    durability: "normal" or "full"."""
+    path: a SQLite database (created if needed), or a PostgreSQL
+    connection string (a postgresql:// or postgres:// URI, or libpq's
+    key=value form: "host=/run/postgresql dbname=ck"), as checkpoint_db
+    takes; None: in memory.  durability: "normal" or "full" (SQLite's;
+    PostgreSQL commits as the server is set)."""
+
+    # from_env's; None for a saver made otherwise.
+    thread_id = None
+    resume_id = None
 
     def __init__(self, path=None, durability="normal"):
         self._s = ctypes.c_void_p()
@@ -428,13 +477,52 @@ class Saver:
                    "open a store in memory")
         else:
             why = _c_char_p()
-            rc = _lib.corral_store_open_sqlite(
+            rc = _lib.corral_store_open(
                 path.encode(), 1 if durability == "full" else 0,
                 ctypes.byref(self._s), ctypes.byref(why))
             if rc != 0:
                 cls = StorageError if rc in _STORAGE_KINDS else CorralError
-                raise cls(rc, "%s: %s" % (path, _s(why.value) or
+                raise cls(rc, "%s: %s" % (_shown(path), _s(why.value) or
                           _lib.corral_strerror(rc).decode()))
+
+    @classmethod
+    def from_env(cls, env=None, durability="normal"):
+        """The saver of a worker that corrald runs, from env (None:
+        os.environ): its database (CORRAL_CHECKPOINT_DB, a path or a
+        connection string; unset: memory), .thread_id (CORRAL_THREAD_ID;
+        unset: "local"), .resume_id (CORRAL_RESUME_ID: None when unset, ""
+        when the thread has none), and its writes to the thread fenced
+        with CORRAL_LEASE_TOKEN when set (a positive decimal integer; a
+        bad one raises CorralError).  As for a Worker, an uncaught
+        StorageError then exits 74 and an uncaught Fenced 75."""
+        env = os.environ if env is None else env
+        token = env.get("CORRAL_LEASE_TOKEN") or None
+        if token is not None:
+            token = _lease_token(token, "CORRAL_LEASE_TOKEN")
+            if token == 0:
+                raise CorralError(_EINVAL, "CORRAL_LEASE_TOKEN is not a "
+                                  "positive decimal integer: '0'")
+        _exit_on_storage_error()
+        s = cls(env.get("CORRAL_CHECKPOINT_DB") or None, durability)
+        s.thread_id = env.get("CORRAL_THREAD_ID") or "local"
+        s.resume_id = env.get("CORRAL_RESUME_ID")
+        if token is not None:
+            try:
+                s.fence(s.thread_id, token)
+            except BaseException:
+                s.close()
+                raise
+        return s
+
+    def fence(self, thread_id, token):
+        """Fence this saver's writes (put, put_writes, delete_thread) to
+        thread_id with token, a lease's fencing token: on PostgreSQL each
+        then commits only while the thread's lease holds that token, and
+        raises Fenced, writing nothing, once another node took the thread
+        over.  Token 0 lifts the fence; a no-op on SQLite and in memory."""
+        _check(_lib.corral_store_fence(
+            self._store(), _b(thread_id),
+            _lease_token(token, "the fencing token")), "fence", self._s)
 
     def close(self):
         """Close the store, and with it the cursors of list's generators
@@ -628,31 +716,37 @@ def _tolerate_broken_pipes():
 def _exit_on_storage_error():
     """Make an uncaught StorageError end the process with EX_IOERR instead
     of Python's 1 (which corrald would class an error, and count toward
-    rolling back a good checkpoint).  The traceback is printed first, as
-    for any uncaught exception; then the standard streams are flushed and
-    the process exits at once (os._exit: SQLite's files are safe without
-    a close)."""
+    rolling back a good checkpoint), and an uncaught Fenced with
+    EX_TEMPFAIL.  The traceback is printed first, as for any uncaught
+    exception; then the standard streams are flushed and the process exits
+    at once (os._exit: SQLite's files are safe without a close, and a
+    PostgreSQL transaction not committed is rolled back)."""
     prev = sys.excepthook
     if getattr(prev, "_corral_storage", False):
         return
 
     def hook(tp, value, tb):
         prev(tp, value, tb)
-        if isinstance(value, StorageError):
+        if isinstance(value, (StorageError, Fenced)):
             for stream in (sys.stdout, sys.stderr):
                 try:
                     stream.flush()
                 except Exception:
                     pass
-            os._exit(EX_IOERR)
+            os._exit(EX_IOERR if isinstance(value, StorageError)
+                     else EX_TEMPFAIL)
     hook._corral_storage = True
     sys.excepthook = hook
 
 
 class Worker:
     """A worker's bond with corrald (or alone: thread "local", a store in
-    memory or checkpoint_db, notify calls do nothing).  An uncaught
-    StorageError ends the process with exit status 74 (EX_IOERR)."""
+    memory or checkpoint_db, notify calls do nothing).  checkpoint_db (or
+    CORRAL_CHECKPOINT_DB) is a path or a PostgreSQL connection string; with
+    CORRAL_LEASE_TOKEN set, the thread's writes are fenced with it, and
+    one refused raises Fenced.  An uncaught StorageError ends the process
+    with exit status 74 (EX_IOERR), an uncaught Fenced with 75
+    (EX_TEMPFAIL)."""
 
     def __init__(self, thread_id=None, checkpoint_db=None, durability="normal",
                  checkpoint_interval_ms=0):
@@ -666,9 +760,12 @@ class Worker:
                                      ctypes.byref(why))
         if rc != 0:
             db = checkpoint_db or os.environ.get("CORRAL_CHECKPOINT_DB") or "(memory)"
+            what = _s(why.value) or _lib.corral_strerror(rc).decode()
             cls = StorageError if rc in _STORAGE_KINDS else CorralError
+            if "CORRAL_LEASE_TOKEN" in what:
+                raise cls(rc, "corral worker: %s" % what)
             raise cls(rc, "corral worker: checkpoint database %s: %s" % (
-                db, _s(why.value) or _lib.corral_strerror(rc).decode()))
+                _shown(db), what))
 
     def close(self):
         if self._w:
