@@ -11,7 +11,7 @@
  * there, one "KEY VALUE" a line, for bench_spawn to merge.
  *
  * Then the same put and get_tuple against PostgreSQL over TCP on
- * 127.0.0.1, a server of its own (tests/bench/pg_server.sh, or
+ * 127.0.0.1, a server of its own (tests/pg/pg.sh with a port, or
  * $BENCH_PG_SERVER) in DIR/pg, stopped at the end: beside SQLite's
  * figures of this run, with the ratio.  Without initdb it says so and
  * measures the rest.
@@ -488,7 +488,7 @@ concurrent(bool raw, int per)
 /* --- PostgreSQL ------------------------------------------------------ */
 
 static char pg_dir[300];
-static const char *pg_script = "tests/bench/pg_server.sh";
+static const char *pg_script = "tests/pg/pg.sh";
 
 static void
 pg_stop(void)

@@ -1,8 +1,11 @@
 #!/bin/sh
-# pg.sh start DIR | stop DIR: a throwaway PostgreSQL server for the tests,
-# its data and its unix socket in DIR, no TCP at all (listen_addresses
+# pg.sh start DIR [PORT] | stop DIR: a throwaway PostgreSQL server for the
+# tests, its data and its unix socket in DIR, no TCP at all (listen_addresses
 # empty), trust authentication, fsync off.  start prints a conninfo on
-# stdout (host=DIR dbname=postgres user=...); stop stops the server
+# stdout (host=DIR dbname=postgres user=...).  With PORT (bench_store's),
+# it listens on 127.0.0.1:PORT too, as a node reaches its database, with
+# the server's default durability, and the conninfo names that.  stop
+# stops the server
 # (immediate shutdown) and removes DIR; pause stops it and keeps DIR (an
 # outage), resume starts it again.  As root the server runs as user
 # postgres, which PostgreSQL requires.  Every wait is bounded.
@@ -10,9 +13,10 @@ set -u
 cmd=${1:-}
 dir=${2:-}
 [ -n "$cmd" ] && [ -n "$dir" ] || {
-	echo "usage: pg.sh start|stop|pause|resume DIR" >&2
+	echo "usage: pg.sh start DIR [PORT] | stop|pause|resume DIR" >&2
 	exit 2
 }
+port=${3:-}
 
 # initdb and pg_ctl: on PATH, or in Debian's versioned directory.
 bindir=""
@@ -62,7 +66,14 @@ start)
 		tail -n 20 "$log" >&2
 		exit 1
 	}
-	cat >>"$dir/data/postgresql.conf" <<CONF
+	if [ -n "$port" ]; then
+		cat >>"$dir/data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$dir'
+CONF
+	else
+		cat >>"$dir/data/postgresql.conf" <<CONF
 listen_addresses = ''
 unix_socket_directories = '$dir'
 fsync = off
@@ -70,6 +81,7 @@ synchronous_commit = off
 full_page_writes = off
 max_connections = 100
 CONF
+	fi
 	# -w waits for the server to accept connections, -t bounds it.
 	as_owner "${bindir}pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
 	    -t 30 start >"$dir/pg_ctl.log" 2>&1 || {
@@ -77,7 +89,11 @@ CONF
 		tail -n 20 "$dir/server.log" >&2
 		exit 1
 	}
-	echo "host=$dir dbname=postgres user=$user"
+	if [ -n "$port" ]; then
+		echo "host=127.0.0.1 port=$port dbname=postgres user=$user"
+	else
+		echo "host=$dir dbname=postgres user=$user"
+	fi
 	;;
 stop)
 	[ -d "$dir" ] || exit 0
@@ -107,7 +123,7 @@ resume)
 	}
 	;;
 *)
-	echo "usage: pg.sh start|stop|pause|resume DIR" >&2
+	echo "usage: pg.sh start DIR [PORT] | stop|pause|resume DIR" >&2
 	exit 2
 	;;
 esac
