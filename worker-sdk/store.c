@@ -1488,6 +1488,26 @@ tb_room(struct tbuf *tb, size_t more)
 	return true;
 }
 
+bool
+tb_checkpoint(struct tbuf *tb, bool has_crc, uint32_t crc, const char *type,
+    size_t tlen, const void *data, size_t len, const char *meta, size_t mlen,
+    const char *mtype, size_t mtlen, bool has_vers, bool has_vals)
+{
+	/* A row without a checksum cannot be trusted either. */
+	if (tb->corrupt || !has_crc || meta == NULL ||
+	    crc != store_crc_checkpoint(type, tlen, data, len, meta, mlen,
+	    mtype, mtlen, has_vers, has_vals)) {
+		tb->corrupt = true;
+		return false;
+	}
+	tb->type = type != NULL ? tb_add(tb, type, tlen) : TB_NULL;
+	tb->data = tb_add(tb, data != NULL ? data : "", len);
+	tb->dlen = len;
+	tb->meta = tb_add(tb, meta, mlen);
+	tb->mtype = mtype != NULL ? tb_add(tb, mtype, mtlen) : TB_NULL;
+	return true;
+}
+
 void
 tb_reset(struct tbuf *tb)
 {

@@ -283,6 +283,25 @@ void tb_free(struct tbuf *);
  */
 int store_filter_check(struct corral_store *, sqlite3 *db,
     sqlite3_stmt **st, const char *filter, bool *has_keys);
+/*
+ * Does meta (mlen bytes; NULL: none) match the filter?  1, 0, or a
+ * CORRAL_* error (message set).  The backends without SQL of SQLite's
+ * decide with it on db, an in-memory connection of their own: *st is
+ * prepared there on first use and kept (the caller finalizes it).
+ */
+int store_filter_match(struct corral_store *, sqlite3 *db,
+    sqlite3_stmt **st, const char *meta, size_t mlen, const char *filter);
+
+/*
+ * Checks a checkpoint row read from a backend (its stored checksum crc,
+ * has_crc false when there is none) and adds its type, data and metadata
+ * to the tuple being read.  false (tb->corrupt set) when the row fails
+ * the check or has no metadata.
+ */
+bool tb_checkpoint(struct tbuf *, bool has_crc, uint32_t crc,
+    const char *type, size_t tlen, const void *data, size_t len,
+    const char *meta, size_t mlen, const char *mtype, size_t mtlen,
+    bool has_vers, bool has_vals);
 
 /*
  * store_memory.c, for tests: flips a bit of a checkpoint's stored data,

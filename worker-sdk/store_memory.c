@@ -455,25 +455,8 @@ cand_cmp(const void *a, const void *b)
 static int
 match(struct mem_store *s, const struct mcp *c, const char *filter)
 {
-	int rc;
-
-	if (s->match == NULL && (rc = sqlite3_prepare_v3(s->json,
-	    "SELECT " STORE_FILTER_SQL("?1", "?2"), -1,
-	    SQLITE_PREPARE_PERSISTENT, &s->match, NULL)) != SQLITE_OK)
-		return store_fail(&s->base, rc == SQLITE_NOMEM ?
-		    CORRAL_ENOMEM : CORRAL_EIO, "filter: %s",
-		    sqlite3_errmsg(s->json));
-	sqlite3_bind_text64(s->match, 1, c->meta, c->mlen, SQLITE_STATIC,
-	    SQLITE_UTF8);
-	sqlite3_bind_text(s->match, 2, filter, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(s->match)) == SQLITE_ROW)
-		rc = sqlite3_column_int(s->match, 0) != 0;
-	else
-		rc = store_fail(&s->base, rc == SQLITE_NOMEM ?
-		    CORRAL_ENOMEM : CORRAL_EIO, "filter: %s",
-		    sqlite3_errmsg(s->json));
-	sqlite3_reset(s->match);
-	return rc;
+	return store_filter_match(&s->base, s->json, &s->match, c->meta,
+	    c->mlen, filter);
 }
 
 /* Does (c's id, g's thread, g's namespace) come after a in list's order? */

@@ -816,6 +816,7 @@ read_checkpoint(struct tbuf *tb, const PGresult *r, int row)
 {
 	const char *type, *meta, *mtype, *data;
 	size_t tlen, len, mlen, mtlen;
+	uint64_t crc;
 
 	tb_reset(tb);
 	tb->thread = col_key(tb, r, row, R_THR);
@@ -827,19 +828,10 @@ read_checkpoint(struct tbuf *tb, const PGresult *r, int row)
 	data = r_str(r, row, R_DATA, &len);
 	meta = r_str(r, row, R_META, &mlen);
 	mtype = r_str(r, row, R_MTYPE, &mtlen);
-	if (tb->corrupt || r_null(r, row, R_CRC) ||
-	    (uint64_t)r_int(r, row, R_CRC) != store_crc_checkpoint(type, tlen,
-	    data, len, meta, mlen, mtype, mtlen, !r_null(r, row, R_VERS),
-	    !r_null(r, row, R_VALS)) || meta == NULL) {
-		tb->corrupt = true;
-		return false;
-	}
-	tb->type = type != NULL ? tb_add(tb, type, tlen) : TB_NULL;
-	tb->data = tb_add(tb, data != NULL ? data : "", len);
-	tb->dlen = len;
-	tb->meta = tb_add(tb, meta, mlen);
-	tb->mtype = mtype != NULL ? tb_add(tb, mtype, mtlen) : TB_NULL;
-	return true;
+	crc = (uint64_t)r_int(r, row, R_CRC);
+	return tb_checkpoint(tb, !r_null(r, row, R_CRC) && crc <= UINT32_MAX,
+	    (uint32_t)crc, type, tlen, data, len, meta, mlen, mtype, mtlen,
+	    !r_null(r, row, R_VERS), !r_null(r, row, R_VALS));
 }
 
 /*
@@ -1129,30 +1121,12 @@ keep_filter(struct pg_store *s, const PGresult *r, int row, void *arg)
 	struct pg_list *l = arg;
 	const char *meta;
 	size_t mlen;
-	int rc;
 
 	if (!l->keys)
 		return 1;
-	if (s->match == NULL && (rc = sqlite3_prepare_v3(s->json,
-	    "SELECT " STORE_FILTER_SQL("?1", "?2"), -1,
-	    SQLITE_PREPARE_PERSISTENT, &s->match, NULL)) != SQLITE_OK)
-		return store_fail(&s->base, rc == SQLITE_NOMEM ?
-		    CORRAL_ENOMEM : CORRAL_EIO, "filter: %s",
-		    sqlite3_errmsg(s->json));
-	if ((meta = r_str(r, row, R_META, &mlen)) != NULL)
-		sqlite3_bind_text64(s->match, 1, meta, mlen, SQLITE_STATIC,
-		    SQLITE_UTF8);
-	else
-		sqlite3_bind_null(s->match, 1);
-	sqlite3_bind_text(s->match, 2, l->o->filter, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(s->match)) == SQLITE_ROW)
-		rc = sqlite3_column_int(s->match, 0) != 0;
-	else
-		rc = store_fail(&s->base, rc == SQLITE_NOMEM ?
-		    CORRAL_ENOMEM : CORRAL_EIO, "filter: %s",
-		    sqlite3_errmsg(s->json));
-	sqlite3_reset(s->match);
-	return rc;
+	meta = r_str(r, row, R_META, &mlen);
+	return store_filter_match(&s->base, s->json, &s->match, meta, mlen,
+	    l->o->filter);
 }
 
 static int

@@ -538,21 +538,11 @@ read_checkpoint(struct tbuf *tb, sqlite3_stmt *st)
 	mlen = (size_t)sqlite3_column_bytes(st, C_META);
 	mtype = (const char *)sqlite3_column_text(st, C_MTYPE);
 	mtlen = (size_t)sqlite3_column_bytes(st, C_MTYPE);
-	/* A row without a checksum cannot be trusted either. */
-	if (tb->corrupt || sqlite3_column_type(st, C_CRC) != SQLITE_INTEGER ||
-	    (uint32_t)sqlite3_column_int64(st, C_CRC) !=
-	    store_crc_checkpoint(type, tlen, data, len, meta, mlen, mtype,
-	    mtlen, sqlite3_column_type(st, C_VERS) != SQLITE_NULL,
-	    sqlite3_column_type(st, C_VALS) != SQLITE_NULL) || meta == NULL) {
-		tb->corrupt = true;
-		return false;
-	}
-	tb->type = type != NULL ? tb_add(tb, type, tlen) : TB_NULL;
-	tb->data = tb_add(tb, data != NULL ? data : "", len);
-	tb->dlen = len;
-	tb->meta = tb_add(tb, meta, mlen);
-	tb->mtype = mtype != NULL ? tb_add(tb, mtype, mtlen) : TB_NULL;
-	return true;
+	return tb_checkpoint(tb, sqlite3_column_type(st, C_CRC) ==
+	    SQLITE_INTEGER, (uint32_t)sqlite3_column_int64(st, C_CRC), type,
+	    tlen, data, len, meta, mlen, mtype, mtlen,
+	    sqlite3_column_type(st, C_VERS) != SQLITE_NULL,
+	    sqlite3_column_type(st, C_VALS) != SQLITE_NULL);
 }
 
 /* The thread and namespace of the row whose channels are being read. */
@@ -782,6 +772,32 @@ store_filter_check(struct corral_store *s, sqlite3 *db, sqlite3_stmt **st,
 		*has_keys = sqlite3_column_int(*st, 1) != 0;
 	sqlite3_reset(*st);
 	return code;
+}
+
+int
+store_filter_match(struct corral_store *s, sqlite3 *db, sqlite3_stmt **st,
+    const char *meta, size_t mlen, const char *filter)
+{
+	int rc;
+
+	if (*st == NULL && (rc = sqlite3_prepare_v3(db,
+	    "SELECT " STORE_FILTER_SQL("?1", "?2"), -1,
+	    SQLITE_PREPARE_PERSISTENT, st, NULL)) != SQLITE_OK)
+		return store_fail(s, rc == SQLITE_NOMEM ? CORRAL_ENOMEM :
+		    CORRAL_EIO, "filter: %s", sqlite3_errmsg(db));
+	if (meta != NULL)
+		sqlite3_bind_text64(*st, 1, meta, mlen, SQLITE_STATIC,
+		    SQLITE_UTF8);
+	else
+		sqlite3_bind_null(*st, 1);
+	sqlite3_bind_text(*st, 2, filter, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(*st)) == SQLITE_ROW)
+		rc = sqlite3_column_int(*st, 0) != 0;
+	else
+		rc = store_fail(s, rc == SQLITE_NOMEM ? CORRAL_ENOMEM :
+		    CORRAL_EIO, "filter: %s", sqlite3_errmsg(db));
+	sqlite3_reset(*st);
+	return rc;
 }
 
 /*
