@@ -11,13 +11,17 @@ BUILD ?= build
 SAN ?=
 CC ?= cc
 
-PKGS := libevent sqlite3 inih libpq
+PKGS := libevent sqlite3 inih
 # Deferred (=): evaluated when a recipe runs, after 'deps' installed them.
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+# libpq's header only: the store loads libpq when it opens a PostgreSQL
+# database (worker-sdk/pq.c), so that nothing else maps it.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) libpq)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka)
 # libcorral's own needs: the checkpoint store is SQLite or PostgreSQL.
-SDK_LIBS = $(shell pkg-config --libs sqlite3 libpq) -lm
+SDK_LIBS = $(shell pkg-config --libs sqlite3) -lm
+# test_store also writes PostgreSQL rows of its own (corrupt ones).
+PQ_LIBS = $(shell pkg-config --libs libpq)
 
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wno-unused-parameter
@@ -30,7 +34,7 @@ ALL_CFLAGS = $(WARN) -D_GNU_SOURCE $(CFLAGS) $(SANFLAGS) -fPIC \
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 
 SDK_SRC := worker-sdk/backoff.c worker-sdk/breaker.c worker-sdk/classify.c \
-	worker-sdk/store.c worker-sdk/store_memory.c worker-sdk/store_sqlite.c \
+	worker-sdk/pq.c worker-sdk/store.c worker-sdk/store_memory.c worker-sdk/store_sqlite.c \
 	worker-sdk/store_pg.c \
 	worker-sdk/fallback.c worker-sdk/retry.c worker-sdk/worker_api.c
 D_SRC := supervisor/argv.c supervisor/breakers.c supervisor/cgroup.c \
@@ -158,7 +162,7 @@ $(CORRALCTL): $(BUILD)/supervisor/corralctl.o $(LIBCORRALD_A) $(LIBCORRAL_A)
 $(BUILD)/tests/%: tests/unit/%.c $(LIBCORRALD_A) $(LIBCORRAL_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) \
-	    $(CMOCKA_LIBS) -lm
+	    $(CMOCKA_LIBS) $(PQ_LIBS) -lm
 
 $(BUILD)/examples/%: etc/examples/%.c $(LIBCORRAL_A)
 	@mkdir -p $(dir $@)

@@ -12,9 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libpq-fe.h>
-
 #include "corrald.h"
+#include "pq.h"
 
 struct lease_db {
 	char *conninfo;
@@ -124,12 +123,16 @@ connect_db(struct lease_db *d)
 	char ct[16], tu[16], opt[64];
 	const char *keys[] = { "dbname", "connect_timeout",
 		"tcp_user_timeout", "options", "application_name", NULL };
-	const char *vals[6];
+	const char *vals[6], *why;
 	unsigned secs;
 
 	if (d->conn != NULL && PQstatus(d->conn) == CONNECTION_OK)
 		return 0;
 	drop(d);
+	if (pq_load(&why) == -1) {
+		set_err(d, "cannot connect", why);
+		return -1;
+	}
 	/* libpq's connect_timeout is in whole seconds, 2 at least. */
 	secs = (d->timeout_ms + 999) / 1000;
 	snprintf(ct, sizeof(ct), "%u", secs < 2 ? 2 : secs);

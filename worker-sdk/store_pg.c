@@ -14,8 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libpq-fe.h>
-
+#include "pq.h"
 #include "store_impl.h"
 
 /* How long a connect or a statement may take, by default. */
@@ -1557,6 +1556,8 @@ corral_store_open_pg(const char *conninfo, const struct corral_pg_opts *o,
 		*why = "no PostgreSQL connection string";
 		return CORRAL_EINVAL;
 	}
+	if (pq_load(why) == -1)
+		return CORRAL_EIO;
 	if ((rc = conn_params(conninfo, ms, kw, val, pool, sizeof(pool), &opts,
 	    why)) != CORRAL_OK) {
 		PQconninfoFree(opts);
@@ -1611,6 +1612,7 @@ bool
 corral_where_is_postgres(const char *where)
 {
 	PQconninfoOption *o, *d;
+	const char *why;
 	size_t n, m;
 	bool known = false;
 
@@ -1629,6 +1631,9 @@ corral_where_is_postgres(const char *where)
 		;
 	if (where[m] != '=')
 		return false;
+	/* Without libpq, say so when it is opened (pq_load's message). */
+	if (pq_load(&why) == -1)
+		return true;
 	if ((d = PQconndefaults()) == NULL)
 		return false;
 	for (o = d; o->keyword != NULL; o++)

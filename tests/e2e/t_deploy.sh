@@ -74,6 +74,12 @@ needed_libs() {
 			echo "$b $so $(readlink -f "$p") $p" >>"$T/libs"
 		done
 	done
+	# And what corral loads itself when it opens a PostgreSQL database
+	# (worker-sdk/pq.c): no NEEDED entry names it.
+	so=$(sed -n 's/^#define PQ_SONAME "\(.*\)"$/\1/p' "$TOP/worker-sdk/pq.c")
+	p=$(ldconfig -p | awk -v so="$so" '$1 == so { print $NF; exit }')
+	[ -n "$so" ] && [ -n "$p" ] || { echo "libpq ($so) not found" >&2; return 1; }
+	echo "libcorral $so $(readlink -f "$p") $p" >>"$T/libs"
 	# One dpkg -S for all ("pkg:arch: path" a line), by real path or link.
 	# shellcheck disable=SC2046
 	dpkg -S $(awk '{ print $3; print $4 }' "$T/libs" | sort -u) \
@@ -175,6 +181,7 @@ Dockerfile|s/--from=build/--from=biuld/|no stage
 Dockerfile|s/^RUN ldconfig/RUN ldconfig (/|shell syntax
 Dockerfile|s/^COPY --from/COPPY --from/|unknown instruction
 Dockerfile|s/libinih1 //|image does not install
+Dockerfile|s/libpq5 //|libpq.so.5 (libpq5), which the image does not install
 fleet.ini|s/^cgroup = off/cgroup = of/|cgroup
 EOF
-[ "$n" -eq 15 ] || fail "ran $n breakages, not 15"
+[ "$n" -eq 16 ] || fail "ran $n breakages, not 16"
