@@ -735,6 +735,46 @@ do_reset(struct ctl_client *c, const struct ctl_request *rq)
 	finish(c);
 }
 
+/*
+ * signal SIG TARGET...: SIG to the process group of each worker that has
+ * a process, as supervisorctl signal and systemctl kill do.  Not a stop:
+ * an exit it causes is classified and restarted like any other.  Fails,
+ * after signalling those that run, when a target has no process.
+ */
+static void
+do_signal(struct ctl_client *c, const struct ctl_request *rq)
+{
+	const char *name = signal_name(rq->sig);
+	struct worker **ws;
+	size_t nws, i, sent = 0;
+	char idle[512] = "";
+	size_t used = 0;
+
+	if (resolve(c, rq->targets, rq->ntargets, &ws, &nws) == -1)
+		return;
+	for (i = 0; i < nws; i++) {
+		if (ws[i]->pid != 0) {
+			runs_kill(ws[i], rq->sig);
+			sent++;
+		} else if (used < sizeof(idle))
+			used += (size_t)snprintf(idle + used, sizeof(idle) -
+			    used, "%s%s is %s", used ? ", " : "", ws[i]->name,
+			    wstate_name(ws[i]->state));
+	}
+	log_info("control: SIG%s (%d) sent to %zu of %zu worker%s",
+	    name != NULL ? name : "?", rq->sig, sent, nws, nws == 1 ? "" :
+	    "s");
+	free(ws);
+	if (sent < nws) {
+		fail(c, "%zu of %zu not running, not signalled: %s", nws - sent,
+		    nws, idle);
+		return;
+	}
+	reply(c, '+', "%zu signalled (SIG%s)", sent, name != NULL ? name :
+	    "?");
+	finish(c);
+}
+
 static void
 do_reload(struct ctl_client *c)
 {
@@ -1224,6 +1264,9 @@ handle(struct ctl_client *c, const char *line, size_t len)
 	case CMD_STOP:
 	case CMD_RESTART:
 		do_change(c, &rq);
+		break;
+	case CMD_SIGNAL:
+		do_signal(c, &rq);
 		break;
 	case CMD_EVENTS:
 		do_events(c, &rq);

@@ -33,6 +33,7 @@ usage(FILE *f)
 	    "  start [--no-wait] TARGET...            start, wait until running\n"
 	    "  stop [--no-wait] TARGET...             stop, and keep stopped\n"
 	    "  restart [--no-wait] TARGET...          stop, then start\n"
+	    "  signal SIGNAL TARGET...                send SIGNAL (TERM, HUP, 10) to runs\n"
 	    "  reset AGENT|CLUSTER [--reason TEXT]    close a breaker\n"
 	    "  history [-n N] AGENT[:N]               the last runs, their exits and chains\n"
 	    "  checkpoints [-n N] AGENT[:N]           the thread's checkpoints, newest first\n"

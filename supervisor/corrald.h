@@ -1442,7 +1442,7 @@ void hooks_free(struct fleet *);
 
 enum ctl_cmd { CMD_STATUS, CMD_START, CMD_STOP, CMD_RESTART, CMD_RESET,
 	CMD_HISTORY, CMD_CHECKPOINTS, CMD_EVENTS, CMD_TAIL, CMD_RELOAD,
-	CMD_REEXEC, CMD_SHUTDOWN, CMD_VERSION };
+	CMD_REEXEC, CMD_SHUTDOWN, CMD_VERSION, CMD_SIGNAL };
 
 /* A target as written: all, AGENT, AGENT:N or CLUSTER. */
 struct ctl_target {
@@ -1459,8 +1459,9 @@ struct ctl_request {
 	bool follow, err;   /* views: -f, --stderr */
 	unsigned limit;     /* views: -n, 20 when not given */
 	const char *reason; /* reset --reason; borrowed from words */
+	int sig;            /* signal: the signal's number */
 	/*
-	 * Owned.  status: none is all; start, stop, restart: one or more;
+	 * Owned.  status: none is all; start, stop, restart, signal: one or more;
 	 * reset: one (a name); events: none or one, history, checkpoints,
 	 * tail: one, and a view's is AGENT or AGENT:N of at most
 	 * NAME_MAX_LEN and 100000.

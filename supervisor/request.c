@@ -109,6 +109,21 @@ parse_change(struct ctl_request *r, char **a, size_t n, char *why,
 	return targets_parse(r, a, n, why, len);
 }
 
+/* signal SIG TARGET...: SIG a name (TERM, SIGHUP) or a number. */
+static int
+parse_signal_cmd(struct ctl_request *r, char **a, size_t n, char *why,
+    size_t len)
+{
+	const char *bad;
+
+	if (n < 2)
+		return refuse(why, len, "usage: signal SIGNAL "
+		    "all|AGENT|AGENT:N|CLUSTER...");
+	if (parse_signal(a[0], &r->sig, &bad) == -1)
+		return refuse(why, len, "bad signal '%.40s': %s", a[0], bad);
+	return targets_parse(r, a + 1, n - 1, why, len);
+}
+
 /* status [--json] [TARGET...]: no target is all of them. */
 static int
 parse_status(struct ctl_request *r, char **a, size_t n, char *why,
@@ -209,7 +224,7 @@ parse_command(struct ctl_request *r, char **a, size_t n, char *why,
 		{ "tail", CMD_TAIL }, { "checkpoints", CMD_CHECKPOINTS },
 		{ "reload", CMD_RELOAD }, { "reset", CMD_RESET },
 		{ "reexec", CMD_REEXEC }, { "version", CMD_VERSION },
-		{ "shutdown", CMD_SHUTDOWN },
+		{ "shutdown", CMD_SHUTDOWN }, { "signal", CMD_SIGNAL },
 	};
 	size_t i;
 
@@ -220,8 +235,8 @@ parse_command(struct ctl_request *r, char **a, size_t n, char *why,
 	if (i == sizeof(cmds) / sizeof(cmds[0]) ||
 	    (cmds[i].cmd == CMD_REEXEC && n > 1))
 		return refuse(why, len, "unknown command '%.40s' (status, "
-		    "start, stop, restart, reset, history, checkpoints, events, "
-		    "tail, reload, reexec, shutdown, version)", a[0]);
+		    "start, stop, restart, signal, reset, history, checkpoints, "
+		    "events, tail, reload, reexec, shutdown, version)", a[0]);
 	r->cmd = cmds[i].cmd;
 	a++;
 	n--;
@@ -232,6 +247,8 @@ parse_command(struct ctl_request *r, char **a, size_t n, char *why,
 	case CMD_STOP:
 	case CMD_RESTART:
 		return parse_change(r, a, n, why, len);
+	case CMD_SIGNAL:
+		return parse_signal_cmd(r, a, n, why, len);
 	case CMD_EVENTS:
 		if (parse_view(r, a, n, "events [-f] [-n N] [AGENT[:N]]", why,
 		    len) == -1)

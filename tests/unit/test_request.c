@@ -3,6 +3,7 @@
  * field and refusal for refusal, as docs/CONTROL.md states it.
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -62,12 +63,12 @@ test_framing(void **state)
 	parse_bad("corral/1 status \"open", "bad request: unterminated double "
 	    "quote (a ';' after a blank starts a comment in this file)");
 	parse_bad("corral/1 frobnicate", "unknown command 'frobnicate' "
-	    "(status, start, stop, restart, reset, history, checkpoints, "
-	    "events, tail, reload, reexec, shutdown, version)");
+	    "(status, start, stop, restart, signal, reset, history, "
+	    "checkpoints, events, tail, reload, reexec, shutdown, version)");
 	/* reexec takes no argument: with one it is no command. */
 	parse_bad("corral/1 reexec now", "unknown command 'reexec' (status, "
-	    "start, stop, restart, reset, history, checkpoints, events, tail, "
-	    "reload, reexec, shutdown, version)");
+	    "start, stop, restart, signal, reset, history, checkpoints, "
+	    "events, tail, reload, reexec, shutdown, version)");
 }
 
 static void
@@ -107,6 +108,30 @@ test_status_and_changes(void **state)
 	parse_bad("corral/1 stop w:-1", "bad target 'w:-1': use "
 	    "AGENT:INSTANCE with a number");
 	parse_bad("corral/1 status w:2x", "bad target 'w:2x': use "
+	    "AGENT:INSTANCE with a number");
+
+	/* signal SIG TARGET...: a name with or without SIG, or a number. */
+	parse_ok("corral/1 signal HUP w:1 research", &r);
+	assert_int_equal(r.cmd, CMD_SIGNAL);
+	assert_int_equal(r.sig, SIGHUP);
+	assert_int_equal(r.ntargets, 2);
+	assert_int_equal(r.targets[0].instance, 1);
+	ctl_request_free(&r);
+	parse_ok("corral/1 signal SIGusr1 all", &r);
+	assert_int_equal(r.sig, SIGUSR1);
+	ctl_request_free(&r);
+	parse_ok("corral/1 signal 12 w", &r);
+	assert_int_equal(r.sig, 12);
+	ctl_request_free(&r);
+	parse_bad("corral/1 signal HUP", "usage: signal SIGNAL "
+	    "all|AGENT|AGENT:N|CLUSTER...");
+	parse_bad("corral/1 signal", "usage: signal SIGNAL "
+	    "all|AGENT|AGENT:N|CLUSTER...");
+	parse_bad("corral/1 signal BOGUS w", "bad signal 'BOGUS': unknown "
+	    "signal (examples: TERM, INT, HUP, QUIT, USR1)");
+	parse_bad("corral/1 signal 0 w", "bad signal '0': not a signal "
+	    "number (1 to 64)");
+	parse_bad("corral/1 signal HUP w:x", "bad target 'w:x': use "
 	    "AGENT:INSTANCE with a number");
 }
 
