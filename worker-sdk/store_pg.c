@@ -498,32 +498,29 @@ pg_ready(struct pg_store *s, const char *what)
 	    "reconnect: %s", s->name, what, msg);
 }
 
-/* Runs statement which with p, binary both ways.  *out: caller clears. */
+/*
+ * Prepares sql as name on the connection the first time (*prepared then
+ * true), then runs it with p, binary both ways.  *out: caller clears.
+ */
 static int
-run(struct pg_store *s, int which, const struct params *p, const char *what,
-    PGresult **out)
+exec_prepared(struct pg_store *s, const char *name, const char *sql,
+    int n, const Oid *types, bool *prepared, const struct params *p,
+    const char *what, PGresult **out)
 {
-	char name[16];
 	PGresult *r;
 	int rc;
 
-	*out = NULL;
-	if ((rc = pg_ready(s, what)) != CORRAL_OK)
-		return rc;
-	snprintf(name, sizeof(name), "corral_s%d", which);
-	if (!s->prepared[which]) {
-		r = PQprepare(s->conn, name, stmts[which].sql, stmts[which].n,
-		    stmts[which].types);
+	if (!*prepared) {
+		r = PQprepare(s->conn, name, sql, n, types);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 			rc = pg_fail(s, r, what);
 			PQclear(r);
 			return rc;
 		}
 		PQclear(r);
-		s->prepared[which] = true;
+		*prepared = true;
 	}
-	r = PQexecPrepared(s->conn, name, stmts[which].n, p->v, p->len, p->fmt,
-	    1);
+	r = PQexecPrepared(s->conn, name, n, p->v, p->len, p->fmt, 1);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		rc = pg_fail(s, r, what);
 		PQclear(r);
@@ -531,6 +528,22 @@ run(struct pg_store *s, int which, const struct params *p, const char *what,
 	}
 	*out = r;
 	return CORRAL_OK;
+}
+
+/* Runs statement which with p.  *out: caller clears. */
+static int
+run(struct pg_store *s, int which, const struct params *p, const char *what,
+    PGresult **out)
+{
+	char name[16];
+	int rc;
+
+	*out = NULL;
+	if ((rc = pg_ready(s, what)) != CORRAL_OK)
+		return rc;
+	snprintf(name, sizeof(name), "corral_s%d", which);
+	return exec_prepared(s, name, stmts[which].sql, stmts[which].n,
+	    stmts[which].types, &s->prepared[which], p, what, out);
 }
 
 /* The fencing token for writes to thread: -1 when they are not fenced. */
@@ -975,34 +988,18 @@ run_read(struct pg_store *s, unsigned shape, const struct params *p,
 	static const Oid types[8] = { T_TEXT, T_TEXT, T_TEXT, T_TEXT, T_TEXT,
 		T_TEXT, T_INT8, T_TEXT };
 	char name[16], q[2048];
-	PGresult *r;
 	int rc;
 
 	*out = NULL;
 	if ((rc = pg_ready(s, what)) != CORRAL_OK)
 		return rc;
 	snprintf(name, sizeof(name), "corral_r%u", shape);
-	if (!s->rprepared[shape]) {
-		if (read_sql(shape, q, sizeof(q)) != 0)
-			return store_fail(&s->base, CORRAL_EIO, "%s: query too "
-			    "long", what);
-		r = PQprepare(s->conn, name, q, 8, types);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			rc = pg_fail(s, r, what);
-			PQclear(r);
-			return rc;
-		}
-		PQclear(r);
-		s->rprepared[shape] = true;
-	}
-	r = PQexecPrepared(s->conn, name, 8, p->v, p->len, p->fmt, 1);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		rc = pg_fail(s, r, what);
-		PQclear(r);
-		return rc;
-	}
-	*out = r;
-	return CORRAL_OK;
+	/* The text is only needed the first time. */
+	if (!s->rprepared[shape] && read_sql(shape, q, sizeof(q)) != 0)
+		return store_fail(&s->base, CORRAL_EIO, "%s: query too long",
+		    what);
+	return exec_prepared(s, name, q, 8, types, &s->rprepared[shape], p,
+	    what, out);
 }
 
 /*
