@@ -266,11 +266,36 @@ $(BUILD)/fuzzers/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h \
 	    -o $@ tests/fuzz/fuzz_$*.c $(LIBCORRALD_A) $(LIBCORRAL_A) \
 	    $(PKG_LIBS) -lm
 
-# The example fleet, in the foreground; Ctrl-C stops it.
-run: all
-	@mkdir -p $(BUILD)/run
-	cd $(BUILD)/run && PATH="$(CURDIR)/$(BUILD)/examples:$$PATH" \
-	    exec $(CURDIR)/$(CORRALD) -c $(CURDIR)/etc/fleet.ini
+# The example fleet, in the foreground; Ctrl-C stops it.  What a newcomer
+# sees first is the fleet, not the compiler: the build's lines go to a log,
+# shown only when it fails.  The tour names absolute paths, so that its
+# commands work from any directory of another terminal.
+RUN_LOG = $(BUILD)/make-run.log
+RUN_BUILD = $(abspath $(BUILD))
+RUN_DIR = $(RUN_BUILD)/run
+run: deps
+	@mkdir -p $(RUN_DIR)
+	@echo "make run: building (compiler output in $(RUN_LOG)) ..."
+	@$(MAKE) --no-print-directory binaries >$(RUN_LOG) 2>&1 || { \
+	    cat $(RUN_LOG); \
+	    echo "make run: the build failed: its output is above and in" \
+	        "$(RUN_LOG)" >&2; exit 1; }
+	@printf '%s\n' \
+	    "" \
+	    "corral: the example fleet etc/fleet.ini runs below; Ctrl-C stops it." \
+	    "Here: corrald's log, the workers' errors and what 'unstable' says." \
+	    "The other workers' steps go to $(RUN_DIR)/log/." \
+	    "" \
+	    "In another terminal, from any directory:" \
+	    "" \
+	    "    export PATH=\"$(RUN_BUILD):\$$PATH\" CORRAL_SOCKET=$(RUN_DIR)/corrald.sock" \
+	    "    corralctl status              # each worker: state, pid, breaker" \
+	    "    corralctl history unstable    # the crash-looping agent's runs" \
+	    "    corralctl tail -f planner     # a worker's output as it comes" \
+	    "    corralctl stop unstable       # stays stopped until 'start'" \
+	    ""
+	@cd $(RUN_DIR) && PATH="$(RUN_BUILD)/examples:$$PATH" \
+	    exec $(RUN_BUILD)/corrald -c $(CURDIR)/etc/fleet.ini
 
 # Builds one variant and runs every test against it.
 check: binaries $(UNIT_BIN) $(HELPER_BIN) $(HELPER_SO) $(BUILD)/chaos/agent \

@@ -8,7 +8,11 @@ PATH="$BUILD/examples:$PATH" "$CORRALD" -c "$TOP/etc/fleet.ini" >"$LOG" 2>&1 &
 CPID=$!
 DB="$T/corral-state.db"
 wait_log 'STOPPED -> STARTING' 6
-wait_log '\[researcher.1\] step [0-9]+ done'
+wait_log '\[unstable.0\] unstable.0: starting'
+# The others' steps go to their log files, not to the terminal.
+"$WAITLOG" "$T/log/researcher.1.stdout.log" 'step [0-9]+ done' 1 10000 ||
+    fail "no researcher step in its log file"
+grep -q '^\[researcher.*done$' "$LOG" && fail "researcher steps on the terminal"
 wait_log 'agent unstable.0: (STARTING|RUNNING) -> BACKOFF: failed; restart in' 1 30
 wait_log 'agent unstable.0: BACKOFF -> STARTING' 1 10
 pids=$(descendants "$CPID")
