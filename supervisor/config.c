@@ -1687,26 +1687,23 @@ static void
 check_rlimits(struct parse *p, const struct agent_conf *a,
     const struct keyset *ks)
 {
-	char want[64], have[32];
-	uint64_t hard;
+	char want[64], have[96];
+	uint64_t max;
+	bool root = geteuid() == 0;
 	int k;
 
 	for (k = 0; k < RL_N; k++) {
-		if (!a->rlim[k].set || rlim_current_hard((enum rlim_key)k,
-		    &hard) == -1 || !rlim_above(&a->rlim[k], hard,
-		    geteuid() == 0))
+		if (!a->rlim[k].set || rlim_ceiling((enum rlim_key)k, root,
+		    &max) == -1 || !rlim_above(&a->rlim[k], max))
 			continue;
 		rlim_format((enum rlim_key)k, &a->rlim[k], want, sizeof(want));
-		if (hard == RLIM_VALUE_INFINITY)
-			snprintf(have, sizeof(have), "infinity");
-		else
-			snprintf(have, sizeof(have), "%llu",
-			    (unsigned long long)hard);
-		log_warnx("%s:%u: [agent:%s] %s = %s is above corrald's hard "
-		    "limit (%s) and corrald is not root: its runs will fail "
-		    "to start (fatal)", p->path, ks->line[K_LIMIT_NOFILE + k] ?
-		    ks->line[K_LIMIT_NOFILE + k] : a->line, a->name,
-		    rlim_key_name((enum rlim_key)k), want, have);
+		rlim_ceiling_describe((enum rlim_key)k, root, have,
+		    sizeof(have));
+		log_warnx("%s:%u: [agent:%s] %s = %s cannot be set (%s): "
+		    "its runs will fail to start (fatal)", p->path,
+		    ks->line[K_LIMIT_NOFILE + k] ? ks->line[K_LIMIT_NOFILE + k] :
+		    a->line, a->name, rlim_key_name((enum rlim_key)k), want,
+		    have);
 	}
 }
 

@@ -214,10 +214,16 @@ int rlim_parse(enum rlim_key, const char *, struct agent_rlimit *out,
 /* In the form rlim_parse takes back. */
 void rlim_format(enum rlim_key, const struct agent_rlimit *, char *buf,
     size_t len);
-/* Would setting r fail for a corrald whose hard limit is hard?  Pure. */
-bool rlim_above(const struct agent_rlimit *r, uint64_t hard, bool root);
-/* corrald's own hard limit.  0, or -1 with errno. */
-int rlim_current_hard(enum rlim_key, uint64_t *hard);
+/* Would setting r fail where no hard limit above ceiling is given?  Pure. */
+bool rlim_above(const struct agent_rlimit *r, uint64_t ceiling);
+/*
+ * The highest hard limit a run of corrald can get: corrald's own when it
+ * is not root, else none (RLIM_VALUE_INFINITY) but fs.nr_open for
+ * descriptors.  0, or -1 with errno.
+ */
+int rlim_ceiling(enum rlim_key, bool root, uint64_t *max);
+/* That ceiling in words: "corrald's hard limit is 4096, and ...". */
+void rlim_ceiling_describe(enum rlim_key, bool root, char *buf, size_t len);
 /*
  * Why a run of a could not get its limit key (a stage spawn.c reports):
  * the value, the errno and corrald's own hard limit.  Caller frees.

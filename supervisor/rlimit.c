@@ -155,28 +155,70 @@ rlim_format(enum rlim_key k, const struct agent_rlimit *r, char *buf,
 }
 
 bool
-rlim_above(const struct agent_rlimit *r, uint64_t hard, bool root)
+rlim_above(const struct agent_rlimit *r, uint64_t ceiling)
 {
-	return r->set && !root && r->hard > hard;
+	return r->set && r->hard > ceiling;
 }
 
 int
-rlim_current_hard(enum rlim_key k, uint64_t *hard)
+rlim_ceiling(enum rlim_key k, bool root, uint64_t *max)
 {
 	struct rlimit rl;
+	FILE *f;
+	unsigned long long n;
 
-	if (getrlimit(rlims[k].resource, &rl) == -1)
-		return -1;
-	*hard = rl.rlim_max == RLIM_INFINITY ? RLIM_VALUE_INFINITY :
-	    (uint64_t)rl.rlim_max;
+	if (!root) {
+		if (getrlimit(rlims[k].resource, &rl) == -1)
+			return -1;
+		*max = rl.rlim_max == RLIM_INFINITY ? RLIM_VALUE_INFINITY :
+		    (uint64_t)rl.rlim_max;
+		return 0;
+	}
+	*max = RLIM_VALUE_INFINITY;
+	/* Not even root gets more descriptors than the kernel's nr_open. */
+	if (k == RL_NOFILE && (f = fopen("/proc/sys/fs/nr_open", "re")) !=
+	    NULL) {
+		if (fscanf(f, "%llu", &n) == 1)
+			*max = n;
+		fclose(f);
+	}
 	return 0;
+}
+
+/* "524288", "infinity". */
+static void
+format_ceiling(uint64_t v, char *buf, size_t len)
+{
+	if (v == RLIM_VALUE_INFINITY)
+		snprintf(buf, len, "infinity");
+	else
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+}
+
+void
+rlim_ceiling_describe(enum rlim_key k, bool root, char *buf, size_t len)
+{
+	uint64_t max;
+	char v[32];
+
+	if (rlim_ceiling(k, root, &max) == -1) {
+		snprintf(buf, len, "corrald's own limit is unknown");
+		return;
+	}
+	format_ceiling(max, v, sizeof(v));
+	if (!root)
+		snprintf(buf, len, "corrald's hard limit is %s, and only root "
+		    "may raise it", v);
+	else if (k == RL_NOFILE)
+		snprintf(buf, len, "the kernel's fs.nr_open is %s", v);
+	else
+		snprintf(buf, len, "corrald runs as root");
 }
 
 char *
 rlim_failure(const struct agent_conf *a, const char *key, int err)
 {
-	char want[64], have[32] = "?", *s;
-	uint64_t hard;
+	char want[64], have[96], *s;
 	int k = rlim_key_of(key);
 
 	if (k < 0) {
@@ -184,15 +226,9 @@ rlim_failure(const struct agent_conf *a, const char *key, int err)
 		return s;
 	}
 	rlim_format((enum rlim_key)k, &a->rlim[k], want, sizeof(want));
-	if (rlim_current_hard((enum rlim_key)k, &hard) == 0) {
-		if (hard == RLIM_VALUE_INFINITY)
-			snprintf(have, sizeof(have), "infinity");
-		else
-			snprintf(have, sizeof(have), "%llu",
-			    (unsigned long long)hard);
-	}
-	xasprintf(&s, "%s = %s: setrlimit: %s (corrald's hard limit is %s%s)",
-	    key, want, strerror(err), have, geteuid() == 0 ? "" :
-	    ", and only root may raise it");
+	rlim_ceiling_describe((enum rlim_key)k, geteuid() == 0, have,
+	    sizeof(have));
+	xasprintf(&s, "%s = %s: setrlimit: %s (%s)", key, want, strerror(err),
+	    have);
 	return s;
 }
