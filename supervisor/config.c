@@ -1678,10 +1678,11 @@ check_recovery(struct parse *p, struct corral_breaker_policy *bp,
 }
 
 /*
- * A limit above corrald's own hard one, when corrald is not root, cannot
- * be set: each start of the agent would fail (fatal).  Said at load, as a
- * warning naming the line: corrald may run elsewhere, or as root, by the
- * time the file is used.
+ * A limit above what corrald can give (its own hard limit when it is not
+ * root; fs.nr_open for descriptors even as root) cannot be set: each
+ * start of the agent would fail, classed fatal.  Said at load, as a
+ * warning naming the line, not refused: the file may be checked on
+ * another host or by another user than the one it will run as.
  */
 static void
 check_rlimits(struct parse *p, const struct agent_conf *a,
@@ -2889,7 +2890,8 @@ print_breaker(FILE *f, const struct corral_breaker_policy *bp, bool window)
  * Values are printed so that they load back to the same configuration,
  * wherever the printed file is: paths absolute, %(here) expanded.
  */
-/* The limits an agent sets (one it leaves alone has no value to print). */
+/* The limits an agent sets: one it leaves alone (0 for max_memory) is not
+ * printed. */
 static void
 print_limits(FILE *f, const struct agent_conf *a)
 {
@@ -2902,8 +2904,10 @@ print_limits(FILE *f, const struct agent_conf *a)
 		rlim_format((enum rlim_key)k, &a->rlim[k], b, sizeof(b));
 		fprintf(f, "%s = %s\n", rlim_key_name((enum rlim_key)k), b);
 	}
-	format_size(a->max_memory, b, sizeof(b));
-	fprintf(f, "max_memory = %s\n", b);
+	if (a->max_memory > 0) {
+		format_size(a->max_memory, b, sizeof(b));
+		fprintf(f, "max_memory = %s\n", b);
+	}
 }
 
 void
