@@ -433,7 +433,11 @@ enum akey {
 	K_FAILURE_THRESHOLD, K_RECOVERY_TIMEOUT, K_RECOVERY_TIMEOUT_MAX,
 	K_HALF_OPEN_MAX_CALLS, K_FALLBACK, K_WATCHDOG, K_THREAD_ID,
 	K_CHECKPOINT_INTERVAL, K_POISON_THRESHOLD, K_MAX_ROLLBACK,
-	K_STORAGE_RETRY, K_NAGENT
+	K_STORAGE_RETRY,
+	/* In enum rlim_key's order. */
+	K_LIMIT_NOFILE, K_LIMIT_CORE, K_LIMIT_NPROC, K_LIMIT_AS, K_LIMIT_CPU,
+	K_LIMIT_FSIZE, K_LIMIT_STACK, K_LIMIT_MEMLOCK, K_MAX_MEMORY,
+	K_NAGENT
 };
 
 static const char *agent_keys[K_NAGENT] = {
@@ -446,6 +450,8 @@ static const char *agent_keys[K_NAGENT] = {
 	"recovery_timeout", "recovery_timeout_max", "half_open_max_calls",
 	"fallback", "watchdog", "thread_id", "checkpoint_interval",
 	"poison_threshold", "max_rollback", "storage_retry",
+	"limit_nofile", "limit_core", "limit_nproc", "limit_as", "limit_cpu",
+	"limit_fsize", "limit_stack", "limit_memlock", "max_memory",
 };
 
 enum ckey {
@@ -1053,6 +1059,18 @@ agent_set(struct agent_conf *a, enum akey k, const char *value,
 			return -1;
 		}
 		return 0;
+	case K_LIMIT_NOFILE:
+	case K_LIMIT_CORE:
+	case K_LIMIT_NPROC:
+	case K_LIMIT_AS:
+	case K_LIMIT_CPU:
+	case K_LIMIT_FSIZE:
+	case K_LIMIT_STACK:
+	case K_LIMIT_MEMLOCK:
+		return rlim_parse((enum rlim_key)(k - K_LIMIT_NOFILE), value,
+		    &a->rlim[k - K_LIMIT_NOFILE], why);
+	case K_MAX_MEMORY:
+		return parse_size(value, &a->max_memory, why);
 	case K_NAGENT:
 		break;
 	}
@@ -1660,6 +1678,37 @@ check_recovery(struct parse *p, struct corral_breaker_policy *bp,
 }
 
 /*
+ * A limit above what corrald can give (its own hard limit when it is not
+ * root; fs.nr_open for descriptors even as root) cannot be set: each
+ * start of the agent would fail, classed fatal.  Said at load, as a
+ * warning naming the line, not refused: the file may be checked on
+ * another host or by another user than the one it will run as.
+ */
+static void
+check_rlimits(struct parse *p, const struct agent_conf *a,
+    const struct keyset *ks)
+{
+	char want[64], have[96];
+	uint64_t max;
+	bool root = geteuid() == 0;
+	int k;
+
+	for (k = 0; k < RL_N; k++) {
+		if (!a->rlim[k].set || rlim_ceiling((enum rlim_key)k, root,
+		    &max) == -1 || !rlim_above(&a->rlim[k], max))
+			continue;
+		rlim_format((enum rlim_key)k, &a->rlim[k], want, sizeof(want));
+		rlim_ceiling_describe((enum rlim_key)k, root, have,
+		    sizeof(have));
+		log_warnx("%s:%u: [agent:%s] %s = %s cannot be set (%s): "
+		    "its runs will fail to start (fatal)", p->path,
+		    ks->line[K_LIMIT_NOFILE + k] ? ks->line[K_LIMIT_NOFILE + k] :
+		    a->line, a->name, rlim_key_name((enum rlim_key)k), want,
+		    have);
+	}
+}
+
+/*
  * Checks that need the whole agent: cross-key rules and expansions.  A key
  * whose value was refused was reported where it is; rules that involve it
  * are skipped, so that one mistake gives one message.
@@ -1758,6 +1807,7 @@ check_agent(struct parse *p, struct agent_conf *a, const struct keyset *ks,
 			a->gid = pw->pw_gid;
 		}
 	}
+	check_rlimits(p, a, ks);
 #undef LINE
 }
 
@@ -2840,6 +2890,26 @@ print_breaker(FILE *f, const struct corral_breaker_policy *bp, bool window)
  * Values are printed so that they load back to the same configuration,
  * wherever the printed file is: paths absolute, %(here) expanded.
  */
+/* The limits an agent sets: one it leaves alone (0 for max_memory) is not
+ * printed. */
+static void
+print_limits(FILE *f, const struct agent_conf *a)
+{
+	char b[64];
+	int k;
+
+	for (k = 0; k < RL_N; k++) {
+		if (!a->rlim[k].set)
+			continue;
+		rlim_format((enum rlim_key)k, &a->rlim[k], b, sizeof(b));
+		fprintf(f, "%s = %s\n", rlim_key_name((enum rlim_key)k), b);
+	}
+	if (a->max_memory > 0) {
+		format_size(a->max_memory, b, sizeof(b));
+		fprintf(f, "max_memory = %s\n", b);
+	}
+}
+
 void
 config_print(const struct config *c, FILE *f)
 {
@@ -2939,6 +3009,7 @@ config_print(const struct config *c, FILE *f)
 		    a->poison_threshold, a->max_rollback);
 		format_duration(a->storage_retry_ms, b1, sizeof(b1));
 		fprintf(f, "storage_retry = %s\n", b1);
+		print_limits(f, a);
 		print_breaker(f, &a->breaker, false);
 		if (a->fallback != NULL)
 			fprintf(f, "fallback = %s\n", a->fallback);
@@ -2949,6 +3020,13 @@ bool
 agent_conf_same_process(const struct agent_conf *a, const struct agent_conf *b)
 {
 	size_t i, j;
+
+	/* A run keeps the limits it started with: new ones need a new run. */
+	for (i = 0; i < RL_N; i++)
+		if (a->rlim[i].set != b->rlim[i].set || (a->rlim[i].set &&
+		    (a->rlim[i].soft != b->rlim[i].soft ||
+		    a->rlim[i].hard != b->rlim[i].hard)))
+			return false;
 
 	if (!str_same(a->command, b->command) ||
 	    !str_same(a->directory, b->directory) ||

@@ -376,6 +376,7 @@ control_status_json(struct evbuffer *out, struct fleet *f,
 	struct cluster_rt **cs = xcalloc(f->ncrts + 1, sizeof(*cs));
 	size_t i, nc;
 
+	usage_refresh(f);
 	/* One allocation for the whole answer (about 330 bytes a worker),
 	 * not a chain at a time. */
 	evbuffer_expand(out, 512 + n * 400);
@@ -401,6 +402,19 @@ control_status_json(struct evbuffer *out, struct fleet *f,
 			    (unsigned long long)(now - w->start_mono_ms));
 		else
 			evbuffer_add_str(out, "null,\"uptime_ms\":null");
+		/* What the run uses (usage.c); null without a sample. */
+		if (w->pid != 0 && w->use.at_ms != 0)
+			evbuffer_add_printf(out, ",\"rss_bytes\":%llu,"
+			    "\"cpu_ms\":%llu", (unsigned long long)w->use.rss,
+			    (unsigned long long)w->use.cpu_ms);
+		else
+			evbuffer_add_str(out,
+			    ",\"rss_bytes\":null,\"cpu_ms\":null");
+		if (w->pid != 0 && w->use.at_ms != 0 && w->use.pct_known)
+			evbuffer_add_printf(out, ",\"cpu_percent\":%.1f",
+			    w->use.pct);
+		else
+			evbuffer_add_str(out, ",\"cpu_percent\":null");
 		if (w->rt != NULL)
 			evbuffer_add_printf(out, ",\"breaker\":\"%s\"",
 			    !w->fleet->conf->breakers ? "OFF" :
@@ -485,7 +499,27 @@ control_status_json(struct evbuffer *out, struct fleet *f,
 	free(cs);
 }
 
-#define NCOL 7
+#define NCOL 9
+
+/* CPU and MEM: the run's last sample (usage.c), "-" without one. */
+static void
+usage_cells(const struct worker *w, char *cpu, char *mem, size_t len)
+{
+	uint64_t b = w->use.rss;
+
+	snprintf(cpu, len, "-");
+	snprintf(mem, len, "-");
+	if (w->pid == 0 || w->use.at_ms == 0)
+		return;
+	if (w->use.pct_known)
+		snprintf(cpu, len, "%.1f%%", w->use.pct);
+	if (b >= 1ULL << 30)
+		snprintf(mem, len, "%.2fG", (double)b / (1ULL << 30));
+	else if (b >= 1ULL << 20)
+		snprintf(mem, len, "%.1fM", (double)b / (1ULL << 20));
+	else
+		snprintf(mem, len, "%lluK", (unsigned long long)(b >> 10));
+}
 
 static void
 row_cells(const struct worker *w, uint64_t now, char cell[NCOL][96])
@@ -503,14 +537,16 @@ row_cells(const struct worker *w, uint64_t now, char cell[NCOL][96])
 	snprintf(cell[4], 96, "%u", w->runs > 0 ? w->runs - 1 : 0);
 	snprintf(cell[5], 96, "%u/%u", w->start_failures, w->runtime_failures);
 	describe_last_exit(w, cell[6], 96);
+	usage_cells(w, cell[7], cell[8], 96);
 }
 
 static void
 emit_row(struct ctl_client *c, const size_t *width, char cell[NCOL][96])
 {
-	reply(c, '=', "%-*s  %-*s  %*s  %*s  %*s  %*s  %s",
+	reply(c, '=', "%-*s  %-*s  %*s  %*s  %*s  %*s  %*s  %*s  %s",
 	    (int)width[0], cell[0], (int)width[1], cell[1],
 	    (int)width[2], cell[2], (int)width[3], cell[3],
+	    (int)width[7], cell[7], (int)width[8], cell[8],
 	    (int)width[4], cell[4], (int)width[5], cell[5], cell[6]);
 }
 
@@ -597,11 +633,12 @@ static void
 status_table(struct ctl_client *c, struct worker **ws, size_t n)
 {
 	static const char *head[NCOL] = { "NAME", "STATE", "PID", "UPTIME",
-		"RESTARTS", "FAILURES", "LAST EXIT" };
+		"RESTARTS", "FAILURES", "LAST EXIT", "CPU", "MEM" };
 	uint64_t now = now_mono_ms();
 	char cell[NCOL][96];
 	size_t width[NCOL], i, k;
 
+	usage_refresh(c->ctl->fleet);
 	for (k = 0; k < NCOL; k++)
 		width[k] = strlen(head[k]);
 	for (i = 0; i < n; i++) {

@@ -187,6 +187,50 @@ struct expand_vars {
 char *expand_vars(const char *s, const struct expand_vars *,
     const char **why);
 
+/*
+ * rlimit.c: an agent's resource limits (limit_nofile and the rest), set in
+ * the child before exec.  Parsing and printing are pure.
+ */
+enum rlim_key { RL_NOFILE, RL_CORE, RL_NPROC, RL_AS, RL_CPU, RL_FSIZE,
+	RL_STACK, RL_MEMLOCK, RL_N };
+#define RLIM_VALUE_INFINITY UINT64_MAX
+struct agent_rlimit {
+	bool set;            /* false: the run inherits corrald's */
+	uint64_t soft, hard; /* RLIM_VALUE_INFINITY: infinity; cpu: seconds */
+};
+/* "limit_nofile", ...; the stage named in a failed start, too. */
+const char *rlim_key_name(enum rlim_key);
+/* The key's enum rlim_key, or -1. */
+int rlim_key_of(const char *key);
+/* RLIMIT_NOFILE, ... */
+int rlim_resource(enum rlim_key);
+/*
+ * N (soft = hard), SOFT:HARD or infinity; a size (512K, 1G) for core, as,
+ * fsize, stack and memlock, seconds or a duration of whole seconds for
+ * cpu.  0 with *out set, or -1 with a static message in *why.
+ */
+int rlim_parse(enum rlim_key, const char *, struct agent_rlimit *out,
+    const char **why);
+/* In the form rlim_parse takes back. */
+void rlim_format(enum rlim_key, const struct agent_rlimit *, char *buf,
+    size_t len);
+/* Would setting r fail where no hard limit above ceiling is given?  Pure. */
+bool rlim_above(const struct agent_rlimit *r, uint64_t ceiling);
+/*
+ * The highest hard limit a run of corrald can get: corrald's own when it
+ * is not root, else none (RLIM_VALUE_INFINITY) but fs.nr_open for
+ * descriptors.  0, or -1 with errno.
+ */
+int rlim_ceiling(enum rlim_key, bool root, uint64_t *max);
+/* That ceiling in words: "corrald's hard limit is 4096, and ...". */
+void rlim_ceiling_describe(enum rlim_key, bool root, char *buf, size_t len);
+/*
+ * Why a run of a could not get its limit key (a stage spawn.c reports):
+ * the value, the errno and corrald's own hard limit.  Caller frees.
+ */
+struct agent_conf;
+char *rlim_failure(const struct agent_conf *a, const char *key, int err);
+
 /* config.c: the fleet file, parsed, checked and resolved. */
 
 enum restart_mode { RESTART_ALWAYS, RESTART_ON_FAILURE, RESTART_NEVER };
@@ -243,6 +287,13 @@ struct agent_conf {
 	 * backoff's jitter (resume.c, storage_decide).
 	 */
 	uint64_t storage_retry_ms;
+	/* Resource limits of its runs (rlimit.c); each changes the process. */
+	struct agent_rlimit rlim[RL_N];
+	/*
+	 * A run whose memory passes this (bytes; 0: no limit) is stopped and
+	 * restarted, its exit classed memory (usage.c).
+	 */
+	uint64_t max_memory;
 };
 
 /* OTP's restart strategies, for the workers of one cluster. */
@@ -716,6 +767,8 @@ struct spawn_req {
 	char *pid_slot;
 	/* NULL, or the cgroup.procs the child moves itself into first. */
 	const char *cgroup_procs;
+	/* NULL, or RL_N limits (rlimit.c), set before exec. */
+	const struct agent_rlimit *rlim;
 };
 
 struct spawn_res {
@@ -1078,6 +1131,53 @@ bool watch_reaped(struct fleet *, pid_t, int status);
 /* A clean exit: say goodbye, reap it. */
 void watch_stop(struct fleet *);
 
+/*
+ * usage.c: each run's CPU and memory, read from /proc on one timer for the
+ * fleet while some agent has max_memory, and when status asks.
+ */
+#define USAGE_PERIOD_MS 2000 /* the timer, while some agent has max_memory */
+#define USAGE_FRESH_MS 1000  /* status and /metrics read at most this often */
+
+/* One process, from its /proc/PID/stat. */
+struct proc_sample {
+	pid_t pid, pgrp;
+	bool zombie;
+	uint64_t ticks;       /* utime + stime + cutime + cstime */
+	uint64_t start_ticks; /* since boot */
+	uint64_t rss_pages;
+};
+/* Parse len bytes of /proc/PID/stat.  0, or -1 when malformed.  Pure. */
+int proc_stat_parse(const char *buf, size_t len, struct proc_sample *);
+
+/* What a run has used, as last sampled.  All 0 at a spawn. */
+struct run_usage {
+	uint64_t at_ms;  /* the last sample (monotonic); 0: none in this run */
+	uint64_t rss;    /* bytes, its process group's, at at_ms */
+	uint64_t cpu_ms; /* user + system, cumulative; never goes back */
+	double pct;      /* CPU over the interval before at_ms (since the
+			    run's start for its first sample), in % of a CPU */
+	bool pct_known;  /* false: the interval was empty */
+	/* The walk under way: its number, and the group's sums so far. */
+	uint64_t scan, acc_rss, acc_ticks;
+};
+/*
+ * A new sample at now_ms (monotonic) of a run that started at start_ms:
+ * rss bytes, cpu_ms cumulative.  Pure.
+ */
+void usage_update(struct run_usage *, uint64_t rss, uint64_t cpu_ms,
+    uint64_t now_ms, uint64_t start_ms);
+/*
+ * Is a run in state over max_memory (0: no limit) by its last sample?
+ * Only a live run (STARTING, RUNNING) that nobody stops yet is.  Pure.
+ */
+bool usage_over_memory(uint64_t max_memory, const struct run_usage *,
+    enum wstate, bool stopping);
+/* Arm the fleet's timer, or disarm it when no agent has max_memory. */
+void usage_rearm(struct fleet *);
+/* Sample every live run, unless that was done under a second ago. */
+void usage_refresh(struct fleet *);
+void usage_free(struct fleet *);
+
 /* worker.c: the fleet of workers and their state machine. */
 
 /* What a restart of corrald remembers of a worker (statedb.c). */
@@ -1179,6 +1279,14 @@ struct worker {
 	int64_t lease_token;
 	char *lease_why;
 	bool lease_lost;
+	/*
+	 * Its run's CPU and memory (usage.c).  memory: it passed max_memory
+	 * and is being stopped, its exit to be classed memory; memory_rss:
+	 * what it had then, memory_max the limit it passed (bytes).
+	 */
+	struct run_usage use;
+	bool memory;
+	uint64_t memory_rss, memory_max;
 };
 
 struct fleet {
@@ -1236,6 +1344,9 @@ struct fleet {
 	bool lease_failing;     /* said once per outage */
 	uint64_t lease_down_mono_ms; /* the last statement that failed; 0:
 					none since one worked */
+	struct event *usage_ev; /* usage.c: the fleet's sampling timer */
+	uint64_t usage_scans;   /* walks of /proc so far */
+	uint64_t usage_all_ms;  /* the last walk that sampled every run */
 };
 
 struct fleet *fleet_new(struct event_base *, struct config *,
@@ -1285,6 +1396,11 @@ void worker_halt(struct worker *);
 void worker_timer_arm(struct worker *, uint64_t ms);
 /* Held back by a breaker: HELD or DEGRADED. */
 bool worker_waiting(const struct worker *);
+/*
+ * w's run passed its agent's max_memory (w->use): stop it as a watchdog
+ * stops a hung one; its exit is classed memory and it restarts.
+ */
+void worker_over_memory(struct worker *);
 struct notify_msg;
 /* A datagram from the worker (sender: the pid that sent it); takes
  * m->report. */
@@ -1625,6 +1741,10 @@ struct worker_snap {
 	unsigned storage_exits;
 	int run_storage, storage_kind, storage_ack;
 	char *run_storage_msg, *storage_why;
+	/* max_memory (from an older image: none): a class added later. */
+	unsigned memory_exits;
+	int memory;
+	unsigned long long memory_rss, memory_max;
 };
 
 /* Fill s from w, and keep w's descriptors open across exec. */

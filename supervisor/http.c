@@ -180,6 +180,30 @@ metrics(struct http *h, struct evbuffer *out, uint64_t lag_us)
 		    (double)(now - w->start_mono_ms) / 1000.0 : 0.0);
 	}
 
+	/* What each live run uses (usage.c); no sample, no line. */
+	usage_refresh(f);
+	head(out, "corral_worker_memory_rss_bytes", "gauge",
+	    "Resident memory of each run's process group, last sampled.");
+	for (i = 0; i < f->nworkers; i++) {
+		struct worker *w = f->workers[i];
+		if (w->pid == 0 || w->use.at_ms == 0)
+			continue;
+		worker_labels(out, "corral_worker_memory_rss_bytes", w);
+		evbuffer_add_printf(out, "} %llu\n",
+		    (unsigned long long)w->use.rss);
+	}
+	head(out, "corral_worker_cpu_seconds_total", "counter",
+	    "User and system CPU of each run's process group; a new run "
+	    "starts again from 0.");
+	for (i = 0; i < f->nworkers; i++) {
+		struct worker *w = f->workers[i];
+		if (w->pid == 0 || w->use.at_ms == 0)
+			continue;
+		worker_labels(out, "corral_worker_cpu_seconds_total", w);
+		evbuffer_add_printf(out, "} %.3f\n",
+		    (double)w->use.cpu_ms / 1000.0);
+	}
+
 	head(out, "corral_breaker_state", "gauge",
 	    "1 for the state each agent's circuit breaker is in.");
 	for (i = 0; i < f->nrts; i++) {

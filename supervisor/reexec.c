@@ -150,6 +150,9 @@ write_snap(FILE *f, const struct worker_snap *s)
 	write_tok(f, s->run_storage_msg);
 	write_tok(f, s->storage_why);
 	write_tok(f, s->rs.lost);
+	/* max_memory: a class added later, and a run being stopped for it. */
+	fprintf(f, " m %u %d %llu %llu", s->memory_exits, s->memory,
+	    s->memory_rss, s->memory_max);
 	fputc('\n', f);
 }
 
@@ -166,6 +169,22 @@ read_id(const char **p, char *out)
 	memcpy(out, t, strlen(t) + 1);
 	free(t);
 	return 0;
+}
+
+/* The "m" tag at p: absent (an older image), no memory exits, no stop. */
+static void
+read_memory(const char *p, struct worker_snap *s)
+{
+	unsigned long long rss, max;
+	unsigned n;
+	int m;
+
+	if (sscanf(p, " m %u %d %llu %llu", &n, &m, &rss, &max) != 4)
+		return;
+	s->memory_exits = n;
+	s->memory = m != 0;
+	s->memory_rss = rss;
+	s->memory_max = max;
 }
 
 /*
@@ -197,6 +216,7 @@ read_storage(const char *p, struct worker_snap *s)
 	s->storage_ack = ack;
 	s->run_storage_msg = msg;
 	s->storage_why = why;
+	read_memory(p, s);
 }
 
 /*

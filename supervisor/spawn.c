@@ -79,10 +79,18 @@ spawn_set_nofile(uint64_t soft)
 
 /* Append only: an image from before names its stages by these indexes. */
 static const char *stages[] = { "exec", "chdir", "setgid", "setgroups",
-	"setuid", "dup2", "open /dev/null", "setsid", "unshare descriptors" };
+	"setuid", "dup2", "open /dev/null", "setsid", "unshare descriptors",
+	/* ST_RLIMIT + k: setting the limit of key k (enum rlim_key) failed. */
+	"limit_nofile", "limit_core", "limit_nproc", "limit_as", "limit_cpu",
+	"limit_fsize", "limit_stack", "limit_memlock" };
 
 enum stage { ST_EXEC, ST_CHDIR, ST_SETGID, ST_GROUPS, ST_SETUID, ST_DUP2,
-	ST_NULL, ST_SETSID, ST_FILES };
+	ST_NULL, ST_SETSID, ST_FILES, ST_RLIMIT };
+
+/* The resources of enum rlim_key, for the child: no call to look them up. */
+static const int rlim_res[RL_N] = { RLIMIT_NOFILE, RLIMIT_CORE,
+	RLIMIT_NPROC, RLIMIT_AS, RLIMIT_CPU, RLIMIT_FSIZE, RLIMIT_STACK,
+	RLIMIT_MEMLOCK };
 
 /* What the child needs, made by the parent; the child only reads it. */
 struct child_args {
@@ -159,6 +167,21 @@ child(void *arg)
 	if (child_nofile != 0 && getrlimit(RLIMIT_NOFILE, &rl) == 0) {
 		rl.rlim_cur = child_nofile;
 		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	/*
+	 * The agent's limits, while the credentials may still raise a hard
+	 * one (root only).  RLIMIT_NPROC counts the processes of the user the
+	 * run becomes: the kernel checks it at exec.
+	 */
+	for (i = 0; rq->rlim != NULL && i < RL_N; i++) {
+		if (!rq->rlim[i].set)
+			continue;
+		rl.rlim_cur = rq->rlim[i].soft == RLIM_VALUE_INFINITY ?
+		    RLIM_INFINITY : (rlim_t)rq->rlim[i].soft;
+		rl.rlim_max = rq->rlim[i].hard == RLIM_VALUE_INFINITY ?
+		    RLIM_INFINITY : (rlim_t)rq->rlim[i].hard;
+		if (setrlimit(rlim_res[i], &rl) == -1)
+			child_fail(ca, ST_RLIMIT + i);
 	}
 	if (rq->directory != NULL && chdir(rq->directory) == -1)
 		child_fail(ca, ST_CHDIR);

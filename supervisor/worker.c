@@ -328,6 +328,7 @@ fleet_new(struct event_base *base, struct config *conf, struct statedb *db)
 	}
 	breakers_link(f);
 	runs_init(f);
+	usage_rearm(f);
 	return f;
 }
 
@@ -347,6 +348,7 @@ fleet_free(struct fleet *f)
 	}
 	if (f->spawn_ev != NULL)
 		event_free(f->spawn_ev);
+	usage_free(f);
 	for (i = 0; i < f->nrts; i++)
 		agent_rt_free(f->rts[i]);
 	free(f->rts);
@@ -751,6 +753,7 @@ worker_spawn(struct worker *w)
 		if (strncmp(env.v[i], "WATCHDOG_PID=", 13) == 0)
 			rq.pid_slot = env.v[i];
 	rq.cgroup_procs = join = runs_join_path(w);
+	rq.rlim = a->rlim;
 	rc = spawn_run(&rq, &res);
 	saved = errno;
 	strv_free(&argv);
@@ -797,6 +800,8 @@ worker_spawn(struct worker *w)
 	w->healthy = false;
 	w->ready = false;
 	w->hang = false;
+	w->memory = false;
+	memset(&w->use, 0, sizeof(w->use));
 	/* What the run was told in WATCHDOG_USEC, whatever a reload says. */
 	w->wd_ms = f->nsock != NULL ? a->watchdog_ms : 0;
 	w->heartbeat_mono_ms = 0;
@@ -860,7 +865,7 @@ watchdog_disarm(struct worker *w)
 static void
 worker_kill_run(struct worker *w, const char *why)
 {
-	w->stop_requested = !w->hang;
+	w->stop_requested = !w->hang && !w->memory;
 	worker_kill(w, w->agent->stop_signal);
 	/* A stopped (SIGSTOP) worker could not act on it otherwise. */
 	if (w->agent->stop_signal != SIGKILL)
@@ -891,6 +896,54 @@ wdog_cb(evutil_socket_t fd, short what, void *arg)
 	    "stopping it", w->name, (long)w->pid, d);
 	w->hang = true;
 	snprintf(why, sizeof(why), "watchdog: no heartbeat for %s", d);
+	worker_kill_run(w, why);
+}
+
+/* Bytes for people: "73.4M", "1.20G", "812K", "512B". */
+static void
+format_bytes(uint64_t b, char *buf, size_t len)
+{
+	if (b >= 1ULL << 30)
+		snprintf(buf, len, "%.2fG", (double)b / (1ULL << 30));
+	else if (b >= 1ULL << 20)
+		snprintf(buf, len, "%.1fM", (double)b / (1ULL << 20));
+	else if (b >= 1ULL << 10)
+		snprintf(buf, len, "%lluK", (unsigned long long)(b >> 10));
+	else
+		snprintf(buf, len, "%lluB", (unsigned long long)b);
+}
+
+/* "rss 120.3M (126143488 bytes) above max_memory 100M" */
+static void
+describe_memory(uint64_t rss, uint64_t max, char *buf, size_t len)
+{
+	char r[32], m[32];
+
+	format_bytes(rss, r, sizeof(r));
+	format_size(max, m, sizeof(m));
+	snprintf(buf, len, "rss %s (%llu bytes) above max_memory %s", r,
+	    (unsigned long long)rss, m);
+}
+
+/*
+ * Its memory passed max_memory: stopped gracefully (stop_signal, KILL
+ * after stop_timeout) and restarted; its exit is classed memory, a
+ * failure, whatever its status says.
+ */
+void
+worker_over_memory(struct worker *w)
+{
+	char d[128], why[160];
+
+	if (w->pid == 0 || (w->state != W_STARTING && w->state != W_RUNNING))
+		return;
+	w->memory = true;
+	w->memory_rss = w->use.rss;
+	w->memory_max = w->agent->max_memory;
+	describe_memory(w->memory_rss, w->memory_max, d, sizeof(d));
+	log_warnx("agent %s (pid %ld): %s; stopping it", w->name,
+	    (long)w->pid, d);
+	snprintf(why, sizeof(why), "max_memory: %s", d);
 	worker_kill_run(w, why);
 }
 
@@ -1112,6 +1165,7 @@ worker_exited(struct worker *w, int status)
 	facts.exec_failed = w->exec_failed;
 	facts.stop_requested = w->stop_requested;
 	facts.hang = w->hang;
+	facts.memory = w->memory;
 	facts.reported_fatal = w->report != NULL &&
 	    w->report->severity == REP_CRITICAL && !w->report->recoverable;
 	facts.storage_error = w->run_storage != SK_NONE;
@@ -1142,7 +1196,10 @@ worker_exited(struct worker *w, int status)
 		else
 			w->runtime_failures++;
 	}
-	if (w->exec_failed)
+	if (w->exec_failed && w->exec_stage != NULL &&
+	    rlim_key_of(w->exec_stage) >= 0)
+		detail = rlim_failure(a, w->exec_stage, w->exec_errno);
+	else if (w->exec_failed)
 		xasprintf(&detail, "%s %s: %s", w->exec_stage,
 		    w->exec_stage && strcmp(w->exec_stage, "exec") == 0 &&
 		    a->argv.n > 0 ? a->argv.v[0] : "failed",
@@ -1151,6 +1208,10 @@ worker_exited(struct worker *w, int status)
 		char d[32];
 		format_duration(w->wd_ms, d, sizeof(d));
 		xasprintf(&detail, "watchdog: no heartbeat for %s", d);
+	} else if (w->memory) {
+		char d[128];
+		describe_memory(w->memory_rss, w->memory_max, d, sizeof(d));
+		xasprintf(&detail, "max_memory: %s", d);
 	}
 	/* What it said of its storage, too. */
 	if (w->run_storage != SK_NONE) {
@@ -1766,6 +1827,8 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 	for (i = 0; i < f->ncrts; i++)
 		cluster_touch(f->crts[i]);
 	pidtab_fit(f, nn);
+	/* max_memory may have come or gone: the sampling timer follows. */
+	usage_rearm(f);
 	/* An agent may now run as another user, who must reach the socket. */
 	if (f->nsock != NULL)
 		nsock_fit_mode(f->nsock, conf);
@@ -1879,6 +1942,10 @@ worker_snapshot(struct worker *w, struct worker_snap *s)
 	s->status_text = w->status_text;
 	s->report = w->report;
 	s->storage_exits = w->exits[CORRAL_EXIT_STORAGE];
+	s->memory_exits = w->exits[CORRAL_EXIT_MEMORY];
+	s->memory = w->memory;
+	s->memory_rss = w->memory_rss;
+	s->memory_max = w->memory_max;
 	s->run_storage = (int)w->run_storage;
 	s->storage_kind = (int)w->storage_kind;
 	s->storage_ack = w->storage_ack;
@@ -1959,6 +2026,10 @@ worker_adopt(struct worker *w, const struct worker_snap *s)
 	w->report = s->report;
 	w->rs = s->rs;
 	w->exits[CORRAL_EXIT_STORAGE] = s->storage_exits;
+	w->exits[CORRAL_EXIT_MEMORY] = s->memory_exits;
+	w->memory = s->memory != 0;
+	w->memory_rss = s->memory_rss;
+	w->memory_max = s->memory_max;
 	w->run_storage = (enum storage_kind)s->run_storage;
 	w->storage_kind = (enum storage_kind)s->storage_kind;
 	w->storage_ack = s->storage_ack != 0;

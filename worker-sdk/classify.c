@@ -65,6 +65,8 @@ corral_classify(const struct corral_exit_policy *p,
 		return CORRAL_EXIT_STOPPED;
 	if (f->hang)
 		return CORRAL_EXIT_HANG;
+	if (f->memory)
+		return CORRAL_EXIT_MEMORY;
 	if (f->reported_fatal)
 		return CORRAL_EXIT_FATAL;
 	if (WIFSIGNALED(f->status)) {
@@ -110,6 +112,8 @@ corral_exit_class_name(enum corral_exit_class c)
 		return "stopped";
 	case CORRAL_EXIT_STORAGE:
 		return "storage";
+	case CORRAL_EXIT_MEMORY:
+		return "memory";
 	}
 	return "unknown";
 }
@@ -125,6 +129,7 @@ corral_exit_is_failure(enum corral_exit_class c)
 	case CORRAL_EXIT_HANG:
 	case CORRAL_EXIT_FATAL:
 	case CORRAL_EXIT_STORAGE:
+	case CORRAL_EXIT_MEMORY:
 		return true;
 	default:
 		return false;

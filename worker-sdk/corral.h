@@ -84,8 +84,13 @@ enum corral_exit_class {
 	 * state databases, stay what they were.
 	 */
 	CORRAL_EXIT_STORAGE,
+	/*
+	 * The supervisor stopped the run because its memory passed the
+	 * agent's max_memory.  A failure, as a crash is.
+	 */
+	CORRAL_EXIT_MEMORY,
 };
-#define CORRAL_EXIT_LAST CORRAL_EXIT_STORAGE
+#define CORRAL_EXIT_LAST CORRAL_EXIT_MEMORY
 
 /*
  * The exit status of a worker whose checkpoint storage failed: EX_IOERR
@@ -120,6 +125,7 @@ struct corral_exit_facts {
 	bool hang;           /* the supervisor killed it for a missed heartbeat */
 	bool reported_fatal; /* the worker said its error is unrecoverable */
 	bool storage_error;  /* the worker said its checkpoint storage failed */
+	bool memory;         /* the supervisor stopped it for its memory */
 };
 
 enum corral_exit_class corral_classify(const struct corral_exit_policy *,

@@ -435,6 +435,8 @@ test_class_names(void **state)
 	    "stopped");
 	assert_string_equal(corral_exit_class_name(CORRAL_EXIT_STORAGE),
 	    "storage");
+	assert_string_equal(corral_exit_class_name(CORRAL_EXIT_MEMORY),
+	    "memory");
 	assert_string_equal(corral_exit_class_name((enum corral_exit_class)99),
 	    "unknown");
 }
@@ -452,9 +454,47 @@ test_is_failure(void **state)
 	assert_true(corral_exit_is_failure(CORRAL_EXIT_HANG));
 	assert_true(corral_exit_is_failure(CORRAL_EXIT_FATAL));
 	assert_true(corral_exit_is_failure(CORRAL_EXIT_STORAGE));
+	assert_true(corral_exit_is_failure(CORRAL_EXIT_MEMORY));
 	/* What an operator does is never a failure. */
 	assert_false(corral_exit_is_failure(CORRAL_EXIT_STOPPED));
 	assert_false(corral_exit_is_failure((enum corral_exit_class)99));
+}
+
+/*
+ * A run corrald stopped for its memory is classed memory whatever its
+ * status (it may exit 0 on SIGTERM, or die of the KILL after
+ * stop_timeout); a failed exec and a watchdog's kill outrank it, and it
+ * outranks what the worker reported.
+ */
+static void
+test_memory(void **state)
+{
+	struct corral_exit_policy p;
+	struct corral_exit_facts f;
+
+	(void)state;
+	corral_exit_policy_default(&p);
+	memset(&f, 0, sizeof(f));
+	f.memory = true;
+	f.status = status_exit(0);
+	assert_int_equal(corral_classify(&p, &f), CORRAL_EXIT_MEMORY);
+	f.status = status_signal(SIGTERM);
+	assert_int_equal(corral_classify(&p, &f), CORRAL_EXIT_MEMORY);
+	f.status = status_signal(SIGKILL);
+	assert_int_equal(corral_classify(&p, &f), CORRAL_EXIT_MEMORY);
+	f.status = status_exit(78);
+	assert_int_equal(corral_classify(&p, &f), CORRAL_EXIT_MEMORY);
+	f.reported_fatal = true;
+	f.storage_error = true;
+	assert_int_equal(corral_classify(&p, &f), CORRAL_EXIT_MEMORY);
+	f.hang = true;
+	assert_int_equal(corral_classify(&p, &f), CORRAL_EXIT_HANG);
+	f.exec_failed = true;
+	assert_int_equal(corral_classify(&p, &f), CORRAL_EXIT_FATAL);
+	/* Without the fact the same status is what it always was. */
+	memset(&f, 0, sizeof(f));
+	f.status = status_signal(SIGTERM);
+	assert_int_equal(corral_classify(&p, &f), CORRAL_EXIT_CRASH);
 }
 
 int
@@ -467,6 +507,7 @@ main(void)
 		cmocka_unit_test(test_core_dumped),
 #endif
 		cmocka_unit_test(test_precedence),
+		cmocka_unit_test(test_memory),
 		cmocka_unit_test(test_custom_codes),
 		cmocka_unit_test(test_storage),
 		cmocka_unit_test(test_exit_status),

@@ -36,6 +36,7 @@
 	X(bad_bool, "bad-bool")						\
 	X(bad_codes, "bad-codes")					\
 	X(bad_env, "bad-env")						\
+	X(bad_limits, "bad-limits")					\
 	X(bad_log_level, "bad-log-level")				\
 	X(bad_multiplier, "bad-multiplier")				\
 	X(bad_names, "bad-names")					\
@@ -1604,6 +1605,62 @@ test_print(void **state)
 	config_free(c);
 }
 
+/*
+ * The limits an agent sets print back in the form they load from; one it
+ * leaves alone prints nothing; a reload with other limits is another
+ * process, one with another max_memory is not.
+ */
+static void
+test_limits(void **state)
+{
+	static const char text[] =
+	    "[agent:a]\ncommand = true\nlimit_nofile = 1024:4096\n"
+	    "limit_core = 0\nlimit_as = 2G:infinity\nlimit_cpu = 2m\n"
+	    "limit_nproc = infinity\nlimit_fsize = 1500\n"
+	    "limit_stack = 8M\nlimit_memlock = 64K\nmax_memory = 300M\n"
+	    "\n[agent:b]\ncommand = true\n";
+	struct config_errors errs;
+	struct config *c, *d;
+	const struct agent_conf *a;
+	char *body;
+
+	(void)state;
+	c = config_load_text("t.ini", "/", text, sizeof(text) - 1, &errs);
+	assert_non_null(c);
+	a = agent(c, 0, "a");
+	assert_true(a->rlim[RL_NOFILE].set);
+	assert_int_equal(a->rlim[RL_NOFILE].soft, 1024);
+	assert_int_equal(a->rlim[RL_NOFILE].hard, 4096);
+	assert_int_equal(a->rlim[RL_CPU].soft, 120);
+	assert_int_equal(a->rlim[RL_AS].hard, RLIM_VALUE_INFINITY);
+	assert_int_equal(a->max_memory, 300ULL << 20);
+	a = agent(c, 1, "b");
+	assert_false(a->rlim[RL_NOFILE].set);
+	assert_int_equal(a->max_memory, 0);
+	body = print_body(c);
+	assert_non_null(strstr(body, "storage_retry = 30s\n"
+	    "limit_nofile = 1024:4096\nlimit_core = 0\nlimit_nproc = "
+	    "infinity\nlimit_as = 2G:infinity\nlimit_cpu = 120\n"
+	    "limit_fsize = 1500\nlimit_stack = 8M\nlimit_memlock = 64K\n"
+	    "max_memory = 300M\n"));
+	/* b sets none: nothing of them is printed for it. */
+	assert_null(strstr(strstr(body, "[agent:b]"), "limit_"));
+	assert_null(strstr(strstr(body, "[agent:b]"), "max_memory"));
+	free(body);
+	d = config_load_text("t.ini", "/", text, sizeof(text) - 1, &errs);
+	assert_non_null(d);
+	assert_true(agent_conf_same_process(&c->agents[0], &d->agents[0]));
+	d->agents[0].max_memory = 1;
+	assert_true(agent_conf_same_process(&c->agents[0], &d->agents[0]));
+	d->agents[0].rlim[RL_CORE].hard = 1;
+	assert_false(agent_conf_same_process(&c->agents[0], &d->agents[0]));
+	d->agents[0].rlim[RL_CORE] = c->agents[0].rlim[RL_CORE];
+	d->agents[0].rlim[RL_FSIZE].set = false;
+	assert_false(agent_conf_same_process(&c->agents[0], &d->agents[0]));
+	config_free(c);
+	config_free(d);
+}
+
 /* What config_print says of clusters and fallbacks. */
 static void
 test_print_clusters(void **state)
@@ -1707,6 +1764,7 @@ main(void)
 		cmocka_unit_test(test_print),
 		cmocka_unit_test(test_print_precise),
 		cmocka_unit_test(test_print_clusters),
+		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_escapes),
 		cmocka_unit_test(test_unwritable),
 		cmocka_unit_test(test_hidden_token),
