@@ -93,6 +93,11 @@
 		return "-";
 	}
 
+	/* A checkpoint id: its start is enough to tell it (title: all). */
+	function short(id) {
+		return id.length > 12 ? id.slice(0, 8) + "\u2026" : id;
+	}
+
 	function signame(n) { return SIGNALS[n] ? "SIG" + SIGNALS[n] : "signal " + n; }
 
 	/* As corralctl status words it: crash (SIGSEGV), failure (1). */
@@ -197,6 +202,7 @@
 
 	function renderTotals(st) {
 		var counts = {}, list = $("totals"), items = [], other = 0, known = {};
+		var open = {};
 		st.workers.forEach(function (w) {
 			counts[w.state] = (counts[w.state] || 0) + 1;
 		});
@@ -204,7 +210,7 @@
 			var li = el("li", cls);
 			li.dataset.total = key;
 			li.appendChild(el("b", null, n));
-			li.appendChild(document.createTextNode(label));
+			li.appendChild(document.createTextNode(" " + label));
 			items.push(li);
 		}
 		chip(st.workers.length, st.workers.length === 1 ? "worker" : "workers",
@@ -220,6 +226,17 @@
 		});
 		if (other)
 			chip(other, "other", "", "other");
+		st.workers.forEach(function (w) {
+			if (w.breaker === "OPEN" || w.breaker === "HALF_OPEN")
+				open[w.agent] = true;
+		});
+		st.clusters.forEach(function (c) {
+			if (c.breaker === "OPEN" || c.breaker === "HALF_OPEN")
+				open["cluster " + c.name] = true;
+		});
+		if (Object.keys(open).length)
+			chip(Object.keys(open).length, Object.keys(open).length === 1 ?
+			    "breaker open" : "breakers open", "t-bad", "breakers");
 		st.clusters.forEach(function (c) {
 			chip(c.name, c.health.toLowerCase(), c.health === "HEALTHY" ?
 			    "t-ok" : c.health === "CRITICAL" ? "t-bad" : "t-warn",
@@ -280,7 +297,7 @@
 		case "spawn":
 			s = "started" + (present(e.pid) ? ", pid " + e.pid : "");
 			if (e.resumed_from)
-				s += ", resuming " + e.resumed_from;
+				s += ", resuming " + short(e.resumed_from);
 			break;
 		default:
 			if (present(e.prev_state) || present(e.state))
@@ -322,7 +339,8 @@
 				body.appendChild(el("span", "detail", (w ? " \u00b7 " : "") +
 				    e.detail));
 			li.appendChild(body);
-			li.title = "event " + e.id + ", " + new Date(e.time_ms).toString();
+			li.title = "event " + e.id + ", " + new Date(e.time_ms).toString() +
+			    (e.resumed_from ? "\nresumed from " + e.resumed_from : "");
 			frag.appendChild(li);
 			if (e.id > lastId)
 				lastId = e.id;
