@@ -111,7 +111,8 @@ binaries: $(CORRALD) $(CORRALCTL) $(LIBCORRAL_A) $(LIBCORRAL_SO) $(EXAMPLE_BIN) 
 # python3-yaml); make fuzz needs clang (its libFuzzer).  The
 # Node package needs node and npm (Debian's nodejs, npm) and the Node-API
 # headers (libnode-dev).  The tests run a PostgreSQL server of their own
-# (Debian's postgresql: initdb and pg_ctl).
+# (Debian's postgresql: initdb and pg_ctl), and load the dashboard in
+# headless Chromium through its WebDriver (chromium, chromium-driver).
 deps:
 	@missing=""; \
 	command -v pkg-config >/dev/null 2>&1 || missing="pkg-config"; \
@@ -123,6 +124,9 @@ deps:
 	[ -x /usr/bin/python3 ] || missing="$$missing python3"; \
 	command -v mandoc >/dev/null 2>&1 || missing="$$missing mandoc"; \
 	command -v yamllint >/dev/null 2>&1 || missing="$$missing yamllint"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null 2>&1 || \
+	    missing="$$missing chromium-driver"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 	    missing="$$missing postgresql"; \
 	for p in libevent:libevent-dev sqlite3:libsqlite3-dev \
