@@ -390,9 +390,11 @@ int
 http_events_query(const char *query, int64_t *after, unsigned *limit,
     char *why, size_t len)
 {
-	const char *p = query, *amp, *eq;
+	const char *p = query, *amp, *eq, *val;
 	bool seen_after = false, seen_limit = false;
+	size_t n, klen, vlen;
 	uint64_t v;
+	int shown;
 
 	*after = 0;
 	*limit = HTTP_EVENTS_DEFAULT;
@@ -404,45 +406,44 @@ http_events_query(const char *query, int64_t *after, unsigned *limit,
 		return -1;
 	}
 	for (;;) {
-		size_t n, klen;
-
 		amp = strchr(p, '&');
 		n = amp != NULL ? (size_t)(amp - p) : strlen(p);
 		eq = memchr(p, '=', n);
 		klen = eq != NULL ? (size_t)(eq - p) : n;
-		if (klen == 5 && memcmp(p, "after", 5) == 0 && eq != NULL) {
+		val = eq != NULL ? eq + 1 : p + n;
+		vlen = eq != NULL ? n - klen - 1 : 0;
+		/* What is echoed back: the first 40 bytes of it. */
+		shown = (int)(vlen > 40 ? 40 : vlen);
+		if (eq != NULL && klen == 5 && memcmp(p, "after", 5) == 0) {
 			if (seen_after) {
 				snprintf(why, len, "after is given twice");
 				return -1;
 			}
 			seen_after = true;
-			if (decimal(eq + 1, n - klen - 1, INT64_MAX, &v) == -1) {
-				snprintf(why, len, "after=%.*s: want an event id, "
-				    "0 or more", (int)(n - klen - 1) > 40 ? 40 :
-				    (int)(n - klen - 1), eq + 1);
+			if (decimal(val, vlen, INT64_MAX, &v) == -1) {
+				snprintf(why, len, "after=%.*s: want an event "
+				    "id, 0 or more", shown, val);
 				return -1;
 			}
 			*after = (int64_t)v;
-		} else if (klen == 5 && memcmp(p, "limit", 5) == 0 &&
-		    eq != NULL) {
+		} else if (eq != NULL && klen == 5 &&
+		    memcmp(p, "limit", 5) == 0) {
 			if (seen_limit) {
 				snprintf(why, len, "limit is given twice");
 				return -1;
 			}
 			seen_limit = true;
-			if (decimal(eq + 1, n - klen - 1, HTTP_EVENTS_MAX,
-			    &v) == -1 || v == 0) {
+			if (decimal(val, vlen, HTTP_EVENTS_MAX, &v) == -1 ||
+			    v == 0) {
 				snprintf(why, len, "limit=%.*s: want 1 to %d",
-				    (int)(n - klen - 1) > 40 ? 40 :
-				    (int)(n - klen - 1), eq + 1,
-				    HTTP_EVENTS_MAX);
+				    shown, val, HTTP_EVENTS_MAX);
 				return -1;
 			}
 			*limit = (unsigned)v;
 		} else {
 			snprintf(why, len, "unknown parameter '%.*s' (after=ID "
-			    "and limit=N are known)", (int)(klen > 40 ? 40 : klen),
-			    p);
+			    "and limit=N are known)", (int)(klen > 40 ? 40 :
+			    klen), p);
 			return -1;
 		}
 		if (amp == NULL)
@@ -551,8 +552,8 @@ request_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (r == R_NONE) {
-		refuse(req, HTTP_NOTFOUND, "try /, /metrics, /status or /events",
-		    NULL, NULL);
+		refuse(req, HTTP_NOTFOUND, "try /, /metrics, /status or "
+		    "/events", NULL, NULL);
 		return;
 	}
 	if (!get) {
