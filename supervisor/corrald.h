@@ -601,6 +601,10 @@ char *statedb_event_json(struct statedb *, const struct db_event *);
  */
 int statedb_recent(struct statedb *, const char *agent, int instance,
     unsigned limit, void (*fn)(void *, const char *json), void *arg);
+/* The last limit events of the fleet with an id above after, oldest first
+ * (the dashboard's poll: /events). */
+int statedb_recent_after(struct statedb *, int64_t after, unsigned limit,
+    void (*fn)(void *, const char *json), void *arg);
 
 /* One ended run, for history.  Strings are borrowed during the call. */
 struct history_row {
@@ -1630,6 +1634,24 @@ struct http;
 /* Listen on conf's http_listen.  NULL, with the reason logged, on failure. */
 struct http *http_open(struct fleet *, struct statedb *);
 void http_close(struct http *);
+/*
+ * Pure: the query string of /events (NULL: none), "after=ID&limit=N" in
+ * any order, each at most once: ID 0 or more (default 0), N 1 to
+ * HTTP_EVENTS_MAX (default HTTP_EVENTS_DEFAULT).  0; -1 with why.
+ */
+#define HTTP_EVENTS_DEFAULT 100
+#define HTTP_EVENTS_MAX 1000
+int http_events_query(const char *query, int64_t *after, unsigned *limit,
+    char *why, size_t len);
+/* The dashboard's files (dashboard/ in the source), built into corrald by
+ * the Makefile: served at path, GET only, without the token. */
+struct dash_file {
+	const char *path;
+	const unsigned char *data;
+	size_t len;
+};
+extern const struct dash_file dash_files[];
+extern const size_t dash_nfiles;
 
 /* notify.c: telling a service manager (systemd) how corrald is doing. */
 

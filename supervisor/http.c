@@ -1,8 +1,12 @@
 /*
  * http.c: read-only observation over HTTP (libevent's evhttp): /metrics in
  * the Prometheus text exposition format, /status as the JSON that
- * `corralctl status --json` prints.  Off unless http_listen is set; beyond
- * loopback only with http_token, sent as "Authorization: Bearer TOKEN".
+ * `corralctl status --json` prints, /events as the events `corralctl
+ * events` prints, and at / the dashboard: a page whose script polls
+ * /status and /events.  Off unless http_listen is set; beyond loopback
+ * only with http_token, sent as "Authorization: Bearer TOKEN".  The
+ * dashboard's files hold no data: they are served without the token, and
+ * the page asks for it.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -11,6 +15,8 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -34,6 +40,8 @@ struct http {
 };
 
 static const struct timeval next_turn = { 0, 0 };
+
+static void common_headers(struct evhttp_request *);
 
 /* A scrape waits one loop iteration; how long it took is the loop's lag. */
 struct scrape {
@@ -339,6 +347,7 @@ scrape_cb(evutil_socket_t fd, short what, void *arg)
 	metrics(s->h, out, lag);
 	evhttp_add_header(evhttp_request_get_output_headers(s->req),
 	    "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	common_headers(s->req);
 	evhttp_send_reply(s->req, HTTP_OK, "OK", out);
 	evbuffer_free(out);
 	LIST_REMOVE(s, entry);
@@ -350,20 +359,162 @@ scrape_cb(evutil_socket_t fd, short what, void *arg)
  * What a request target names: the documented resources, exactly as
  * written, nothing else.  A query string, a fragment, another spelling
  * of the path (a '/' more, percent-escapes, the absolute form) names
- * nothing: no parameter is taken, so none is silently ignored.
+ * nothing: no parameter is taken, so none is silently ignored.  Only
+ * /events takes parameters; its query, after the '?', goes to *query
+ * (NULL: none).
  */
-enum resource { R_NONE, R_METRICS, R_STATUS };
+enum resource { R_NONE, R_METRICS, R_STATUS, R_EVENTS, R_FILE };
 
 static enum resource
-resource_of(const char *target)
+resource_of(const char *target, const char **query,
+    const struct dash_file **file)
 {
+	size_t i;
+
+	*query = NULL;
+	*file = NULL;
 	if (target == NULL)
 		return R_NONE;
 	if (strcmp(target, "/metrics") == 0)
 		return R_METRICS;
 	if (strcmp(target, "/status") == 0)
 		return R_STATUS;
+	if (strcmp(target, "/events") == 0)
+		return R_EVENTS;
+	if (strncmp(target, "/events?", 8) == 0) {
+		*query = target + 8;
+		return R_EVENTS;
+	}
+	for (i = 0; i < dash_nfiles; i++)
+		if (strcmp(target, dash_files[i].path) == 0) {
+			*file = &dash_files[i];
+			return R_FILE;
+		}
 	return R_NONE;
+}
+
+/* A decimal number of digits only, at most max.  0 or -1. */
+static int
+decimal(const char *s, size_t n, uint64_t max, uint64_t *v)
+{
+	size_t i;
+
+	*v = 0;
+	if (n == 0 || n > 19)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		*v = *v * 10 + (uint64_t)(s[i] - '0');
+	}
+	return *v <= max ? 0 : -1;
+}
+
+int
+http_events_query(const char *query, int64_t *after, unsigned *limit,
+    char *why, size_t len)
+{
+	const char *p = query, *amp, *eq, *val;
+	bool seen_after = false, seen_limit = false;
+	size_t n, klen, vlen;
+	uint64_t v;
+	int shown;
+
+	*after = 0;
+	*limit = HTTP_EVENTS_DEFAULT;
+	if (query == NULL)
+		return 0;
+	if (*query == '\0') {
+		snprintf(why, len, "empty query: give after=ID, limit=N or "
+		    "none");
+		return -1;
+	}
+	for (;;) {
+		amp = strchr(p, '&');
+		n = amp != NULL ? (size_t)(amp - p) : strlen(p);
+		eq = memchr(p, '=', n);
+		klen = eq != NULL ? (size_t)(eq - p) : n;
+		val = eq != NULL ? eq + 1 : p + n;
+		vlen = eq != NULL ? n - klen - 1 : 0;
+		/* What is echoed back: the first 40 bytes of it. */
+		shown = (int)(vlen > 40 ? 40 : vlen);
+		if (eq != NULL && klen == 5 && memcmp(p, "after", 5) == 0) {
+			if (seen_after) {
+				snprintf(why, len, "after is given twice");
+				return -1;
+			}
+			seen_after = true;
+			if (decimal(val, vlen, INT64_MAX, &v) == -1) {
+				snprintf(why, len, "after=%.*s: want an event "
+				    "id, 0 or more", shown, val);
+				return -1;
+			}
+			*after = (int64_t)v;
+		} else if (eq != NULL && klen == 5 &&
+		    memcmp(p, "limit", 5) == 0) {
+			if (seen_limit) {
+				snprintf(why, len, "limit is given twice");
+				return -1;
+			}
+			seen_limit = true;
+			if (decimal(val, vlen, HTTP_EVENTS_MAX, &v) == -1 ||
+			    v == 0) {
+				snprintf(why, len, "limit=%.*s: want 1 to %d",
+				    shown, val, HTTP_EVENTS_MAX);
+				return -1;
+			}
+			*limit = (unsigned)v;
+		} else {
+			snprintf(why, len, "unknown parameter '%.*s' (after=ID "
+			    "and limit=N are known)", (int)(klen > 40 ? 40 :
+			    klen), p);
+			return -1;
+		}
+		if (amp == NULL)
+			return 0;
+		p = amp + 1;
+	}
+}
+
+/* Every answer: no sniffing, no framing, nothing from elsewhere. */
+static void
+common_headers(struct evhttp_request *req)
+{
+	struct evkeyvalq *hdrs = evhttp_request_get_output_headers(req);
+
+	evhttp_add_header(hdrs, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(hdrs, "Content-Security-Policy", "default-src "
+	    "'self'; base-uri 'none'; form-action 'none'; "
+	    "frame-ancestors 'none'");
+	evhttp_add_header(hdrs, "Referrer-Policy", "no-referrer");
+}
+
+static const char *
+file_type(const struct dash_file *f)
+{
+	const char *dot = strrchr(f->path, '.');
+
+	if (dot == NULL)
+		return "text/html; charset=utf-8"; /* "/" */
+	if (strcmp(dot, ".css") == 0)
+		return "text/css; charset=utf-8";
+	if (strcmp(dot, ".js") == 0)
+		return "text/javascript; charset=utf-8";
+	return "application/octet-stream";
+}
+
+struct events_out {
+	struct evbuffer *out;
+	size_t n;
+};
+
+static void
+event_json(void *arg, const char *json)
+{
+	struct events_out *eo = arg;
+
+	evbuffer_add_printf(eo->out, "%s%s", eo->n++ > 0 ? ",\n" : "\n",
+	    json);
 }
 
 /*
@@ -383,8 +534,25 @@ refuse(struct evhttp_request *req, int code, const char *reason,
 	if (header != NULL)
 		evhttp_add_header(hdrs, header, value);
 	evhttp_add_header(hdrs, "Content-Type", "text/plain; charset=utf-8");
+	common_headers(req);
 	evbuffer_add_printf(out, "%d %s\n", code, reason);
 	evhttp_send_reply(req, code, reason, out);
+	evbuffer_free(out);
+}
+
+/* 400 with why in the body only: the reason phrase echoes no input. */
+static void
+bad_query(struct evhttp_request *req, const char *why)
+{
+	struct evbuffer *out = evbuffer_new();
+
+	if (out == NULL)
+		fatal("http: out of memory");
+	evhttp_add_header(evhttp_request_get_output_headers(req),
+	    "Content-Type", "text/plain; charset=utf-8");
+	common_headers(req);
+	evbuffer_add_printf(out, "400 %s\n", why);
+	evhttp_send_reply(req, HTTP_BADREQUEST, "Bad Request", out);
 	evbuffer_free(out);
 }
 
@@ -392,22 +560,27 @@ static void
 request_cb(struct evhttp_request *req, void *arg)
 {
 	struct http *h = arg;
-	enum resource r = resource_of(evhttp_request_get_uri(req));
+	const char *query;
+	const struct dash_file *file;
+	enum resource r = resource_of(evhttp_request_get_uri(req), &query,
+	    &file);
+	bool get = evhttp_request_get_command(req) == EVHTTP_REQ_GET;
 	struct evbuffer *out;
 
 	h->requests++;
 	accept_guard_ok(h->guard);
-	if (!token_ok(h, req)) {
+	/* The dashboard's files hold no data: the page asks for the token. */
+	if (!(r == R_FILE && get) && !token_ok(h, req)) {
 		refuse(req, 401, "a bearer token is required",
 		    "WWW-Authenticate", "Bearer");
 		return;
 	}
 	if (r == R_NONE) {
-		refuse(req, HTTP_NOTFOUND, "try /metrics or /status", NULL,
-		    NULL);
+		refuse(req, HTTP_NOTFOUND, "try /, /metrics, /status or "
+		    "/events", NULL, NULL);
 		return;
 	}
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET) {
+	if (!get) {
 		refuse(req, 405, "only GET", "Allow", "GET");
 		return;
 	}
@@ -424,11 +597,47 @@ request_cb(struct evhttp_request *req, void *arg)
 		return;
 	}
 	out = evbuffer_new();
-	control_status_json(out, h->fleet, h->fleet->workers,
-	    h->fleet->nworkers);
-	evbuffer_add(out, "\n", 1);
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", "application/json");
+	if (out == NULL)
+		fatal("http: out of memory");
+	if (r == R_FILE) {
+		evbuffer_add_reference(out, file->data, file->len, NULL, NULL);
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Content-Type", file_type(file));
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Cache-Control", "no-cache");
+	} else if (r == R_EVENTS) {
+		struct events_out eo = { out, 0 };
+		int64_t after;
+		unsigned limit;
+		char why[160];
+
+		if (http_events_query(query, &after, &limit, why,
+		    sizeof(why)) == -1) {
+			evbuffer_free(out);
+			bad_query(req, why);
+			return;
+		}
+		evbuffer_add(out, "[", 1);
+		if (statedb_recent_after(h->db, after, limit, event_json,
+		    &eo) == -1) {
+			evbuffer_free(out);
+			refuse(req, HTTP_INTERNAL, "cannot read the state "
+			    "database", NULL, NULL);
+			return;
+		}
+		evbuffer_add(out, "\n]\n", 3);
+	} else {
+		control_status_json(out, h->fleet, h->fleet->workers,
+		    h->fleet->nworkers);
+		evbuffer_add(out, "\n", 1);
+	}
+	if (r != R_FILE) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Content-Type", "application/json");
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Cache-Control", "no-store");
+	}
+	common_headers(req);
 	evhttp_send_reply(req, HTTP_OK, "OK", out);
 	evbuffer_free(out);
 }
@@ -487,6 +696,7 @@ http_open(struct fleet *f, struct statedb *db)
 	    c->http_host);
 	log_info("http: serving /metrics and /status on %s:%u%s", addr, port,
 	    c->http_token ? " (bearer token required)" : "");
+	log_info("http: the dashboard is at http://%s:%u/", addr, port);
 	return h;
 }
 

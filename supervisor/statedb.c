@@ -1829,8 +1829,9 @@ flush_for_read(struct statedb *s)
 		(void)flush_some(s, SIZE_MAX);
 }
 
-int
-statedb_recent(struct statedb *s, const char *agent, int instance,
+/* The last limit events of agent, instance with an id above after. */
+static int
+recent(struct statedb *s, const char *agent, int instance, int64_t after,
     unsigned limit, void (*fn)(void *, const char *json), void *arg)
 {
 	sqlite3_stmt *st;
@@ -1842,12 +1843,13 @@ statedb_recent(struct statedb *s, const char *agent, int instance,
 	/* The newest of the queue, then older ones from the file. */
 	mine = xcalloc(limit + 1, sizeof(*mine));
 	for (i = s->nq; i > 0 && k < limit; i--)
-		if (queued_match(&s->q[i - 1], agent, instance))
+		if (queued_match(&s->q[i - 1], agent, instance) &&
+		    s->q[i - 1].id > after)
 			mine[k++] = i - 1;
 	rc = sqlite3_prepare_v2(s->db, "SELECT j FROM (SELECT id, "
 	    JSON_COLUMNS_TABLE " AS j FROM events WHERE (?1 IS NULL OR "
-	    "agent = ?1) AND (?2 < 0 OR instance = ?2) ORDER BY id DESC "
-	    "LIMIT ?3) ORDER BY id", -1, &st, NULL);
+	    "agent = ?1) AND (?2 < 0 OR instance = ?2) AND id > ?4 ORDER BY id "
+	    "DESC LIMIT ?3) ORDER BY id", -1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		log_error("state database %s: %s", s->path,
 		    sqlite3_errmsg(s->db));
@@ -1858,6 +1860,7 @@ statedb_recent(struct statedb *s, const char *agent, int instance,
 		sqlite3_bind_text(st, 1, agent, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, instance);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)(limit - k));
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)after);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		fn(arg, (const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
@@ -1868,6 +1871,20 @@ statedb_recent(struct statedb *s, const char *agent, int instance,
 		}
 	free(mine);
 	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int
+statedb_recent(struct statedb *s, const char *agent, int instance,
+    unsigned limit, void (*fn)(void *, const char *json), void *arg)
+{
+	return recent(s, agent, instance, 0, limit, fn, arg);
+}
+
+int
+statedb_recent_after(struct statedb *s, int64_t after, unsigned limit,
+    void (*fn)(void *, const char *json), void *arg)
+{
+	return recent(s, NULL, -1, after, limit, fn, arg);
 }
 
 int

@@ -1,12 +1,14 @@
 # The HTTP listener serves exactly what docs/OPERATIONS.md promises: GET of
-# the request targets /metrics and /status, as written, answers 200; any
+# the request targets /metrics, /status, /events and the dashboard's /,
+# /dashboard.css and /dashboard.js, as written, answers 200; /events with
+# a query of after=ID and limit=N too, and 400 with any other query; any
 # other target (a query string, a fragment, a '/' more, percent-escapes,
 # another case, the absolute form, '*') answers 404 whatever the method; a
 # method HTTP defines other than GET, on a served path, answers 405 with
 # "Allow: GET"; a method HTTP does not define answers 501 and a request
 # line that does not parse 400 (both evhttp's). With http_token the token
 # is asked first: 401 with "WWW-Authenticate: Bearer" for any target
-# without it.
+# without it, but a GET of the dashboard's files (they hold no data).
 . "$(dirname "$0")/lib.sh"
 
 conf <<EOF2
@@ -71,7 +73,36 @@ bad=$(probe <<'EOF'
 404 GET /metrics?from=prometheus
 404 GET /status?pretty=1
 404 GET /metrics#top
-404 GET /
+200 GET /
+200 GET /dashboard.css
+200 GET /dashboard.js
+200 GET /events
+200 GET /events?after=0
+200 GET /events?limit=5
+200 GET /events?after=3&limit=1000
+200 GET /events?limit=1&after=9223372036854775807
+400 GET /events?
+400 GET /events?x=1
+400 GET /events?after
+400 GET /events?after=
+400 GET /events?after=-1
+400 GET /events?after=+1
+400 GET /events?after=9223372036854775808
+400 GET /events?after=1&after=2
+400 GET /events?limit=0
+400 GET /events?limit=1001
+400 GET /events?limit=%31
+400 GET /events?limit=1&
+400 GET /events?limit=1#x
+404 GET /events/
+404 GET /events#x
+404 GET /Events
+404 GET /?x=1
+404 GET //
+404 GET /index.html
+404 GET /dashboard.js?v=1
+404 GET /dashboard.js/
+404 GET /favicon.ico
 404 GET /nope
 404 GET /metrics/
 404 GET /status/
@@ -99,13 +130,18 @@ bad=$(probe <<'EOF'
 405 PATCH /status
 405 TRACE /metrics
 405 CONNECT /status
+405 POST /
+405 HEAD /
+405 PUT /dashboard.js
+405 DELETE /events
+405 POST /events?after=1
 501 FOO /metrics
 501 get /metrics
 400 GET /metrics HTTP/2.0
 400 GET /metrics HTTP/1.1 extra
 EOF
 )
-[ "$bad" = "40 asked" ] || fail "answers not as documented:
+[ "$bad" = "74 asked" ] || fail "answers not as documented:
 $bad"
 stop_corrald
 assert_eq "$CRC" 0 "corrald exit status"
@@ -120,9 +156,19 @@ bad=$(probe <<'EOF'
 401 GET /metrics?x=1
 401 GET /nope
 401 POST /metrics
+401 GET /events
+401 GET /events?after=1
+401 GET /events?x=1
+401 GET /?x=1
+401 POST /
+401 HEAD /
+401 DELETE /dashboard.js
+200 GET /
+200 GET /dashboard.css
+200 GET /dashboard.js
 EOF
 )
-[ "$bad" = "4 asked" ] || fail "without the token:
+[ "$bad" = "14 asked" ] || fail "without the token:
 $bad"
 bad=$(probe 'Authorization: Bearer s3cret-s3cret-s3cret' <<'EOF'
 200 GET /metrics
@@ -130,9 +176,12 @@ bad=$(probe 'Authorization: Bearer s3cret-s3cret-s3cret' <<'EOF'
 404 GET /metrics?x=1
 404 GET /nope
 405 POST /status
+200 GET /events?limit=2
+400 GET /events?limit=x
+405 POST /
 EOF
 )
-[ "$bad" = "5 asked" ] || fail "with the token:
+[ "$bad" = "8 asked" ] || fail "with the token:
 $bad"
 stop_corrald
 assert_eq "$CRC" 0 "corrald exit status"

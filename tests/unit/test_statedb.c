@@ -880,6 +880,14 @@ test_locked_at_start(void **state)
 	assert_int_equal(statedb_recent(db, "a", -1, 100, collect_json, &n),
 	    0);
 	assert_int_equal(n, 30);
+	/* The dashboard's read: after an id, from the queue (ids 1 to 30). */
+	n = 0;
+	assert_int_equal(statedb_recent_after(db, 25, 100, collect_json, &n),
+	    0);
+	assert_int_equal(n, 5);
+	n = 0;
+	assert_int_equal(statedb_recent_after(db, 25, 2, collect_json, &n), 0);
+	assert_int_equal(n, 2);
 	assert_int_equal(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(other);
@@ -887,6 +895,18 @@ test_locked_at_start(void **state)
 	statedb_health(db, &h);
 	assert_int_equal(h.cond, DBC_OK);
 	assert_int_equal(h.queued, 0);
+	/* And from the file, written now. */
+	n = 0;
+	assert_int_equal(statedb_recent_after(db, 25, 100, collect_json, &n),
+	    0);
+	assert_int_equal(n, 5);
+	n = 0;
+	assert_int_equal(statedb_recent_after(db, 0, 100, collect_json, &n), 0);
+	assert_int_equal(n, 30);
+	n = 0;
+	assert_int_equal(statedb_recent_after(db, 30, 100, collect_json, &n),
+	    0);
+	assert_int_equal(n, 0);
 	statedb_close(db);
 	assert_int_equal(count_rows(f->path, "kind='exit'"), 30);
 	assert_int_equal(query_int(f->path, "SELECT count(*) FROM held WHERE "
