@@ -3083,11 +3083,19 @@ config_print(const struct config *c, FILE *f)
 		fprintf(f, "log_max_bytes = %s\n", b1);
 		fprintf(f, "log_backups = %u\n", a->log_backups);
 		fprintf(f, "priority = %d\n", a->priority);
+		if (a->after.n > 0) {
+			fputs("after =", f);
+			for (j = 0; j < a->after.n; j++)
+				fprintf(f, " %s", a->after.v[j]);
+			fputc('\n', f);
+		}
 		fprintf(f, "autostart = %s\n", a->autostart ? "true" : "false");
 		if (a->user != NULL)
 			print_value(f, "user", xstrdup(a->user), &why);
 		format_duration(a->watchdog_ms, b1, sizeof(b1));
 		fprintf(f, "watchdog = %s\n", b1);
+		fprintf(f, "ready = %s\n", a->ready_notify ? "notify" :
+		    "running");
 		/* A plain value, not words, with its %(here) made absolute. */
 		print_value(f, "thread_id", fmt_literal(a->thread_id, c->here,
 		    &why), &why);
@@ -3100,14 +3108,6 @@ config_print(const struct config *c, FILE *f)
 		print_breaker(f, &a->breaker, false);
 		if (a->fallback != NULL)
 			fprintf(f, "fallback = %s\n", a->fallback);
-		if (a->after.n > 0) {
-			fputs("after =", f);
-			for (j = 0; j < a->after.n; j++)
-				fprintf(f, " %s", a->after.v[j]);
-			fputc('\n', f);
-		}
-		fprintf(f, "ready = %s\n", a->ready_notify ? "notify" :
-		    "running");
 	}
 }
 
