@@ -1167,8 +1167,12 @@ enum order_verdict order_check(const struct worker *, char *why,
 void order_released(struct worker *);
 /* Every WAITING worker that may go starts (after a reload, scale, reexec). */
 void order_release_all(struct fleet *);
-/* Shutting down: stop each worker none of whose dependents has a process. */
-void order_shutdown_step(struct fleet *);
+/*
+ * Shutting down: stop each worker none of whose dependents has a process
+ * (first: the step of fleet_shutdown, which also halts every worker
+ * without one; then again at each exit).
+ */
+void order_shutdown_step(struct fleet *, bool first);
 /* Something changed: rolling restarts look again at the end of the turn. */
 void order_changed(struct fleet *);
 /* Begin one; 0, or -1 with why.  timeout_ms 0: the agent's default. */
@@ -1335,6 +1339,7 @@ struct fleet {
 	bool lease_failing;     /* said once per outage */
 	uint64_t lease_down_mono_ms; /* the last statement that failed; 0:
 					none since one worked */
+	bool ordered;           /* some agent has an after (order_link) */
 	struct roll *rolls;     /* owned: rolling restarts under way */
 	struct event *roll_ev;  /* steps them, once a loop turn */
 };

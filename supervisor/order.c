@@ -185,10 +185,12 @@ order_link(struct fleet *f)
 		    sizeof(*f->rts[i]->dependents));
 		f->rts[i]->ndependents = 0;
 	}
+	f->ordered = false;
 	for (i = 0; i < f->nrts; i++)
 		for (j = 0; j < f->rts[i]->ndeps; j++) {
 			d = f->rts[i]->deps[j];
 			d->dependents[d->ndependents++] = f->rts[i];
+			f->ordered = true;
 		}
 }
 
@@ -288,14 +290,24 @@ rt_alive(const struct agent_rt *rt)
 }
 
 void
-order_shutdown_step(struct fleet *f)
+order_shutdown_step(struct fleet *f, bool first)
 {
 	size_t i, j;
 
+	/*
+	 * After the first step only workers held back for their dependents
+	 * are left to stop (nothing spawns while shutting down): none in a
+	 * fleet without `after`, where a step at each exit would make a
+	 * shutdown quadratic.
+	 */
+	if (!first && !f->ordered)
+		return;
 	/* Reverse start order, and a dependent's processes gone first. */
 	for (i = f->nworkers; i-- > 0;) {
 		struct worker *w = f->workers[i];
 		bool wait = false;
+		if (!first && w->pid == 0)
+			continue;
 		if (w->pid != 0 && (w->state == W_STOPPING ||
 		    w->stop_requested))
 			continue;

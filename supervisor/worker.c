@@ -1338,7 +1338,7 @@ worker_exited(struct worker *w, int status)
 out:
 	/* A dependent is gone: what it came after may stop now. */
 	if (f->shutting_down && f->shutdown_kills == 1)
-		order_shutdown_step(f);
+		order_shutdown_step(f, true);
 	fleet_idle_check(f);
 }
 
@@ -1571,7 +1571,7 @@ fleet_shutdown(struct fleet *f)
 	 * that agent's processes are gone (order_shutdown_step again at each
 	 * exit).
 	 */
-	order_shutdown_step(f);
+	order_shutdown_step(f, true);
 	fleet_idle_check(f);
 }
 

@@ -66,6 +66,15 @@ b_exit=$(q "SELECT id FROM events WHERE kind='exit' AND agent='b'")
 [ -n "$first_a" ] && [ -n "$b_exit" ] && [ "$b_exit" -lt "$first_a" ] ||
     fail "a was stopped (event $first_a) before b was gone (event $b_exit)"
 
+# --check prints after and ready, and what it prints checks again the same.
+"$CORRALD" --check corral.ini >resolved 2>err || fail "corral.ini does not check: $(cat err)"
+grep -qx 'after = a' resolved || fail "--check does not print after"
+grep -qx 'ready = notify' resolved || fail "--check does not print ready = notify"
+"$CORRALD" --check resolved >resolved2 2>/dev/null || fail "resolved output does not check"
+sed 1d resolved >r1
+sed 1d resolved2 >r2
+cmp -s r1 r2 || fail "after and ready do not round-trip"
+
 # --check: a cycle, named with its path, at the line of its first agent's after.
 cat >cyc.ini <<'EOF2'
 [agent:x]
