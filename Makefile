@@ -41,7 +41,7 @@ D_SRC := supervisor/argv.c supervisor/breakers.c supervisor/cgroup.c \
 	supervisor/clock.c supervisor/cluster.c supervisor/config.c \
 	supervisor/control.c supervisor/hook.c supervisor/http.c \
 	supervisor/lease.c supervisor/lease_pg.c supervisor/limits.c \
-	supervisor/nametab.c \
+	supervisor/nametab.c supervisor/order.c \
 	supervisor/rlimit.c supervisor/usage.c \
 	supervisor/notify.c supervisor/notify_socket.c supervisor/request.c \
 	supervisor/log.c supervisor/output.c supervisor/reexec.c \

@@ -114,6 +114,7 @@ agent_rt_free(struct agent_rt *rt)
 		return;
 	guard_fini(&rt->g);
 	free(rt->workers);
+	order_unlink(rt);
 	free(rt);
 }
 

@@ -220,6 +220,7 @@ worker_health(const struct worker *w)
 	case W_HELD:
 	case W_DEGRADED:
 	case W_LIMITED:
+	case W_WAITING:
 	case W_FATAL:
 		return -1;
 	default:

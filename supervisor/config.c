@@ -437,7 +437,7 @@ enum akey {
 	/* In enum rlim_key's order. */
 	K_LIMIT_NOFILE, K_LIMIT_CORE, K_LIMIT_NPROC, K_LIMIT_AS, K_LIMIT_CPU,
 	K_LIMIT_FSIZE, K_LIMIT_STACK, K_LIMIT_MEMLOCK, K_MAX_MEMORY,
-	K_NAGENT
+	K_AFTER, K_READY, K_NAGENT
 };
 
 static const char *agent_keys[K_NAGENT] = {
@@ -452,6 +452,7 @@ static const char *agent_keys[K_NAGENT] = {
 	"poison_threshold", "max_rollback", "storage_retry",
 	"limit_nofile", "limit_core", "limit_nproc", "limit_as", "limit_cpu",
 	"limit_fsize", "limit_stack", "limit_memlock", "max_memory",
+	"after", "ready",
 };
 
 enum ckey {
@@ -687,6 +688,7 @@ agent_init(struct agent_conf *a)
 	memset(a, 0, sizeof(*a));
 	strv_init(&a->argv);
 	strv_init(&a->env);
+	strv_init(&a->after);
 	a->numprocs = 1;
 	a->restart = RESTART_ALWAYS;
 	corral_exit_policy_default(&a->codes);
@@ -723,6 +725,7 @@ agent_conf_free(struct agent_conf *a)
 	strv_free(&a->env);
 	free(a->user);
 	free(a->fallback);
+	strv_free(&a->after);
 }
 
 /* The breaker keys that agents and clusters share. */
@@ -1071,6 +1074,32 @@ agent_set(struct agent_conf *a, enum akey k, const char *value,
 		    &a->rlim[k - K_LIMIT_NOFILE], why);
 	case K_MAX_MEMORY:
 		return parse_size(value, &a->max_memory, why);
+	case K_AFTER:
+		/* Whether each names an agent is known once all are read. */
+		strv_init(&words);
+		if (argv_split(value, ",", &words, why) == -1)
+			return -1;
+		for (w = 0; w < words.n; w++) {
+			if (!valid_name(words.v[w])) {
+				*why = "not an agent name (letters, digits, "
+				    "'_', '-')";
+				strv_free(&words);
+				return -1;
+			}
+		}
+		strv_free(&a->after);
+		a->after = words;
+		return 0;
+	case K_READY:
+		if (strcmp(value, "running") == 0)
+			a->ready_notify = false;
+		else if (strcmp(value, "notify") == 0)
+			a->ready_notify = true;
+		else {
+			*why = "must be running or notify";
+			return -1;
+		}
+		return 0;
 	case K_NAGENT:
 		break;
 	}
@@ -1623,6 +1652,14 @@ apply_agent_section(struct parse *p, size_t sec, struct agent_conf *a,
 				    "[defaults]: each agent names its own");
 			continue;
 		}
+		/* ...and would come after itself. */
+		if (k == K_AFTER &&
+		    strcmp(p->sections[sec].name, "defaults") == 0) {
+			if (report)
+				perr(p, e->line, "after cannot be set in "
+				    "[defaults]: each agent names its own");
+			continue;
+		}
 		if (agent_set(a, (enum akey)k, e->value, &why) == -1) {
 			if (report)
 				perr(p, e->line, "%s: %s", e->key, why);
@@ -2047,6 +2084,7 @@ agent_cmp(const void *x, const void *y)
 /* What resolve keeps of an agent's keys for the checks across agents. */
 struct agent_note {
 	unsigned fallback_line; /* 0: no fallback */
+	unsigned after_line;    /* 0: no after */
 	bool numprocs_bad;      /* refused: its count of workers is unknown */
 	ssize_t fb;             /* index of its fallback agent; -1: none */
 	ssize_t cl;             /* index of its cluster; -1: none or unknown */
@@ -2136,6 +2174,122 @@ check_fallbacks(struct parse *p, const struct config *c,
 			state[k] = DONE;
 	}
 	free(state);
+}
+
+/*
+ * `after`: every name is another agent of the file; an agent that starts
+ * by itself does not wait for one that never does; and following `after`
+ * never comes back to where it began.  A cycle is reported once, as
+ * "after cycle: a -> b -> a" from its first agent in the file, at that
+ * agent's `after` line.  Depth-first, with a stack of our own: a chain
+ * of 10,000 agents must not overflow the C stack.
+ */
+static void
+check_after(struct parse *p, const struct config *c,
+    const struct nametab *agents, struct agent_note *notes)
+{
+	enum { UNSEEN, ON_PATH, DONE } *state;
+	ssize_t **edges, k, first;
+	size_t *nedges, *path, *next, depth, i, j, e;
+	const char **names, *sugg;
+	struct namelist nl;
+	struct sbuf b;
+
+	names = xcalloc(c->nagents + 1, sizeof(*names));
+	for (i = 0; i < c->nagents; i++)
+		names[i] = c->agents[i].name;
+	namelist_init(&nl, names, c->nagents);
+	edges = xcalloc(c->nagents + 1, sizeof(*edges));
+	nedges = xcalloc(c->nagents + 1, sizeof(*nedges));
+	for (i = 0; i < c->nagents; i++) {
+		const struct agent_conf *a = &c->agents[i];
+		edges[i] = xcalloc(a->after.n + 1, sizeof(**edges));
+		for (j = 0; j < a->after.n; j++) {
+			const char *dep = a->after.v[j];
+			if (strcmp(dep, a->name) == 0) {
+				perr(p, notes[i].after_line, "after: an agent "
+				    "cannot come after itself");
+				continue;
+			}
+			if ((k = nametab_get(agents, dep)) == -1) {
+				if ((sugg = closest_name(p, &nl, i, dep)) !=
+				    NULL)
+					perr(p, notes[i].after_line, "after: "
+					    "unknown agent '%s'; did you mean "
+					    "'%s'?", dep, sugg);
+				else
+					perr(p, notes[i].after_line, "after: "
+					    "unknown agent '%s' (no [agent:%s] "
+					    "section)", dep, dep);
+				continue;
+			}
+			if (a->autostart && !c->agents[k].autostart)
+				perr(p, notes[i].after_line, "after: agent %s "
+				    "has autostart = false: %s would wait "
+				    "until someone starts it (set autostart = "
+				    "false on %s too, or true on %s)", dep,
+				    a->name, a->name, dep);
+			edges[i][nedges[i]++] = k;
+		}
+	}
+	namelist_free(&nl);
+	free(names);
+
+	state = xcalloc(c->nagents + 1, sizeof(*state));
+	path = xcalloc(c->nagents + 1, sizeof(*path));
+	next = xcalloc(c->nagents + 1, sizeof(*next));
+	for (i = 0; i < c->nagents; i++) {
+		if (state[i] != UNSEEN)
+			continue;
+		depth = 0;
+		path[depth++] = i;
+		next[i] = 0;
+		state[i] = ON_PATH;
+		while (depth > 0) {
+			size_t at = path[depth - 1];
+			if (next[at] == nedges[at]) {
+				state[at] = DONE;
+				depth--;
+				continue;
+			}
+			k = edges[at][next[at]++];
+			if (state[k] == UNSEEN) {
+				state[k] = ON_PATH;
+				next[k] = 0;
+				path[depth++] = (size_t)k;
+				continue;
+			}
+			if (state[k] != ON_PATH)
+				continue;
+			/* The cycle is path[e..depth), where path[e] == k. */
+			for (e = depth; path[--e] != (size_t)k;)
+				;
+			first = k;
+			for (j = e; j < depth; j++)
+				if ((ssize_t)path[j] < first)
+					first = (ssize_t)path[j];
+			memset(&b, 0, sizeof(b));
+			/* From its first agent in the file, round to it. */
+			for (j = e; path[j] != (size_t)first; j++)
+				;
+			sb_puts(&b, c->agents[first].name);
+			do {
+				j = j + 1 < depth ? j + 1 : e;
+				sb_puts(&b, " -> ");
+				sb_puts(&b, c->agents[path[j]].name);
+			} while (path[j] != (size_t)first);
+			perr(p, notes[first].after_line, "after cycle: %s",
+			    b.s);
+			free(b.s);
+		}
+	}
+	for (i = 0; i < c->nagents; i++)
+		free(edges[i]);
+	free(edges);
+	free(nedges);
+	free(state);
+	free(path);
+	free(next);
 }
 
 /*
@@ -2492,6 +2646,7 @@ resolve(struct parse *p, struct config *c)
 		check_agent(p, a, &ks, c->here);
 		check_agent_written(p, a, &ks, c->here);
 		notes[j].fallback_line = ks.line[K_FALLBACK];
+		notes[j].after_line = ks.line[K_AFTER];
 		notes[j].numprocs_bad = ks.bad[K_NUMPROCS];
 		notes[j].cl = -1;
 		if (a->cluster != NULL &&
@@ -2515,6 +2670,7 @@ resolve(struct parse *p, struct config *c)
 		perr(p, p->lineno > 0 ? p->lineno : 1,
 		    "no [agent:NAME] section: nothing to supervise");
 	check_fallbacks(p, c, &agents, notes);
+	check_after(p, c, &agents, notes);
 	check_min_healthy(p, c, notes, mhline);
 	/* corralctl's targets name an agent or a cluster: never both. */
 	for (i = 0; i < c->nagents; i++) {
@@ -2540,6 +2696,9 @@ resolve(struct parse *p, struct config *c)
 	free(notes);
 	free(mhline);
 	free(types);
+	/* What the file says, whatever corralctl scale makes of it later. */
+	for (i = 0; i < c->nagents; i++)
+		c->agents[i].numprocs_file = c->agents[i].numprocs;
 	/* qsort(NULL, 0, ...) is undefined. */
 	if (c->nagents > 1)
 		qsort(c->agents, c->nagents, sizeof(*c->agents), agent_cmp);
@@ -2915,7 +3074,7 @@ config_print(const struct config *c, FILE *f)
 {
 	const char *why = NULL, *s;
 	char b1[32];
-	size_t i;
+	size_t i, j;
 
 	/* The path is the operator's: whatever it holds stays a comment. */
 	fputs("; resolved from ", f);
@@ -2995,11 +3154,19 @@ config_print(const struct config *c, FILE *f)
 		fprintf(f, "log_max_bytes = %s\n", b1);
 		fprintf(f, "log_backups = %u\n", a->log_backups);
 		fprintf(f, "priority = %d\n", a->priority);
+		if (a->after.n > 0) {
+			fputs("after =", f);
+			for (j = 0; j < a->after.n; j++)
+				fprintf(f, " %s", a->after.v[j]);
+			fputc('\n', f);
+		}
 		fprintf(f, "autostart = %s\n", a->autostart ? "true" : "false");
 		if (a->user != NULL)
 			print_value(f, "user", xstrdup(a->user), &why);
 		format_duration(a->watchdog_ms, b1, sizeof(b1));
 		fprintf(f, "watchdog = %s\n", b1);
+		fprintf(f, "ready = %s\n", a->ready_notify ? "notify" :
+		    "running");
 		/* A plain value, not words, with its %(here) made absolute. */
 		print_value(f, "thread_id", fmt_literal(a->thread_id, c->here,
 		    &why), &why);

@@ -27,7 +27,8 @@
 #define CTL_WRITE_TIMEOUT 30   /* seconds for a reader to take a reply */
 
 enum ctl_verb {
-	V_NONE, V_START, V_STOP, V_RESTART, V_SHUTDOWN, V_EVENTS, V_TAIL
+	V_NONE, V_START, V_STOP, V_RESTART, V_SHUTDOWN, V_EVENTS, V_TAIL,
+	V_ROLL, V_SCALE
 };
 
 /* A follower whose reader falls this far behind is dropped. */
@@ -45,7 +46,8 @@ struct ctl_client {
 	bool counted;            /* in ctl->nwaiters */
 	uid_t uid;               /* the peer, for the record */
 	pid_t pid;
-	/* V_EVENTS: the agent (empty: all) and instance (-1: all) followed */
+	/* V_EVENTS: the agent (empty: all) and instance (-1: all) followed;
+	 * V_ROLL: the agent whose rolling restart it follows */
 	char follow_agent[NAME_MAX_LEN + 1];
 	int follow_instance;
 	/* V_TAIL: the worker and stream followed, and a partial line */
@@ -467,6 +469,16 @@ control_status_json(struct evbuffer *out, struct fleet *f,
 			evbuffer_add_str(out, "}");
 		} else
 			evbuffer_add_str(out, "null");
+		/* WAITING: for which agent's instance (order.c). */
+		evbuffer_add_str(out, ",\"waiting_for\":");
+		if (w->state == W_WAITING) {
+			char why[256];
+			if (order_check(w, why, sizeof(why)) != ORDER_GO)
+				json_str(out, why);
+			else
+				evbuffer_add_str(out, "null");
+		} else
+			evbuffer_add_str(out, "null");
 		/* Its thread's lease (PostgreSQL): held here, or why not. */
 		if (w->fleet->conf->leases) {
 			evbuffer_add_printf(out, ",\"lease\":{\"token\":%lld,"
@@ -658,6 +670,12 @@ status_table(struct ctl_client *c, struct worker **ws, size_t n)
 			reply(c, '=', "  %s", ws[i]->storage_why);
 		if (ws[i]->state == W_ELSEWHERE && ws[i]->lease_why != NULL)
 			reply(c, '=', "  %s", ws[i]->lease_why);
+		/* What it waits for, as it is now (order.c). */
+		if (ws[i]->state == W_WAITING) {
+			char why[256];
+			if (order_check(ws[i], why, sizeof(why)) != ORDER_GO)
+				reply(c, '=', "  %s", why);
+		}
 	}
 	cluster_rows(c, ws, n);
 	state_db_rows(c);
@@ -691,6 +709,10 @@ check_waiting(struct ctl_client *c)
 		fail(c, "%zu of %zu not %s: %s", bad, c->nwaiting,
 		    c->verb == V_STOP ? "stopped" : "running",
 		    (char *)evbuffer_pullup(why, -1));
+	} else if (c->verb == V_SCALE) {
+		reply(c, '+', "%zu new running, the removed gone",
+		    c->nwaiting);
+		finish(c);
 	} else {
 		reply(c, '+', "%zu %s", c->nwaiting, c->verb == V_STOP ?
 		    "stopped" : "running");
@@ -725,7 +747,7 @@ recheck_cb(evutil_socket_t fd, short what, void *arg)
 	for (c = LIST_FIRST(&ctl->clients); c != NULL; c = next) {
 		next = LIST_NEXT(c, entry);
 		if (c->verb == V_START || c->verb == V_STOP ||
-		    c->verb == V_RESTART)
+		    c->verb == V_RESTART || c->verb == V_SCALE)
 			check_waiting(c);
 	}
 }
@@ -829,6 +851,109 @@ do_reload(struct ctl_client *c)
 	}
 	reply(c, '+', "%s", summary);
 	finish(c);
+}
+
+/* The agent a request names, or NULL answered (a cluster, or nothing). */
+static struct agent_rt *
+one_rt(struct ctl_client *c, const struct ctl_request *rq, const char *cmd)
+{
+	struct fleet *f = c->ctl->fleet;
+	const char *name = rq->targets[0].word;
+	struct agent_rt *rt = fleet_find_rt(f, name);
+
+	if (rt != NULL)
+		return rt;
+	if (fleet_find_crt(f, name) != NULL)
+		fail(c, "%s takes an agent; '%s' is a cluster", cmd, name);
+	else
+		fail(c, "no agent '%s'", name);
+	return NULL;
+}
+
+/*
+ * restart --rolling AGENT: one instance at a time, each new run up before
+ * the next goes (order.c).  The roll is the fleet's: a client that goes,
+ * or asked --no-wait, leaves it running; one that waits hears each step.
+ */
+static void
+do_rolling(struct ctl_client *c, const struct ctl_request *rq)
+{
+	struct fleet *f = c->ctl->fleet;
+	char why[256];
+	size_t n;
+
+	if (one_rt(c, rq, "restart --rolling") == NULL)
+		return;
+	n = fleet_find_rt(f, rq->targets[0].word)->nworkers;
+	/* Following before it begins: its first step is taken at once. */
+	if (!rq->nowait) {
+		c->verb = V_ROLL;
+		snprintf(c->follow_agent, sizeof(c->follow_agent), "%s",
+		    rq->targets[0].word);
+		c->ctl->nwaiters++;
+		c->counted = true;
+	}
+	log_info("control: rolling restart of %s asked by uid %ld (pid %ld)",
+	    rq->targets[0].word, (long)c->uid, (long)c->pid);
+	if (fleet_roll_start(f, rq->targets[0].word, rq->timeout_ms, why,
+	    sizeof(why)) == -1) {
+		c->verb = V_NONE;
+		fail(c, "%s", why);
+		return;
+	}
+	/* c may be gone: a roll with nothing to do ends at once. */
+	if (rq->nowait) {
+		reply(c, '+', "rolling restart of %s begun: %zu instance%s, "
+		    "one at a time", rq->targets[0].word, n, n == 1 ? "" : "s");
+		finish(c);
+	}
+}
+
+void
+control_roll_news(struct control *ctl, const char *agent, int final,
+    const char *msg)
+{
+	struct ctl_client *c, *next;
+
+	for (c = LIST_FIRST(&ctl->clients); c != NULL; c = next) {
+		next = LIST_NEXT(c, entry);
+		if (c->verb != V_ROLL || strcmp(c->follow_agent, agent) != 0)
+			continue;
+		if (final == 0)
+			reply(c, '=', "%s", msg);
+		else if (final > 0) {
+			reply(c, '+', "%s", msg);
+			finish(c);
+		} else
+			fail(c, "%s", msg);
+	}
+}
+
+/* scale AGENT N: answered once the new instances settled, the removed
+ * ones gone. */
+static void
+do_scale(struct ctl_client *c, const struct ctl_request *rq)
+{
+	struct worker **ts;
+	size_t nts;
+	char msg[512];
+
+	if (one_rt(c, rq, "scale") == NULL)
+		return;
+	if (fleet_scale(c->ctl->fleet, rq->targets[0].word, rq->count, msg,
+	    sizeof(msg), &ts, &nts) == -1) {
+		fail(c, "%s", msg);
+		return;
+	}
+	log_info("control: scale asked by uid %ld (pid %ld)", (long)c->uid,
+	    (long)c->pid);
+	reply(c, '=', "%s", msg);
+	c->verb = V_SCALE;
+	c->waiting = ts;
+	c->nwaiting = nts;
+	c->ctl->nwaiters++;
+	c->counted = true;
+	check_waiting(c);
 }
 
 static void
@@ -1297,10 +1422,18 @@ handle(struct ctl_client *c, const char *line, size_t len)
 	case CMD_STATUS:
 		do_status(c, &rq);
 		break;
+	case CMD_RESTART:
+		if (rq.rolling)
+			do_rolling(c, &rq);
+		else
+			do_change(c, &rq);
+		break;
 	case CMD_START:
 	case CMD_STOP:
-	case CMD_RESTART:
 		do_change(c, &rq);
+		break;
+	case CMD_SCALE:
+		do_scale(c, &rq);
 		break;
 	case CMD_SIGNAL:
 		do_signal(c, &rq);

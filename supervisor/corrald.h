@@ -244,7 +244,8 @@ struct agent_conf {
 	char *cluster;       /* NULL: in no cluster */
 	char *command;       /* as written */
 	struct strv argv;    /* command split into words, %() unexpanded */
-	unsigned numprocs;
+	unsigned numprocs;   /* now: corralctl scale changes it */
+	unsigned numprocs_file; /* what the file says */
 	char *directory;     /* NULL: corrald's own */
 	struct strv env;     /* KEY=VALUE, %() unexpanded, keys unique */
 	enum restart_mode restart;
@@ -294,6 +295,14 @@ struct agent_conf {
 	 * restarted, its exit classed memory (usage.c).
 	 */
 	uint64_t max_memory;
+	/*
+	 * Order (order.c): no instance starts until every instance of each
+	 * agent named in after is up; up is RUNNING, and with ready_notify
+	 * (ready = notify) RUNNING after READY=1, healthy_after alone not
+	 * being enough.  Names checked: agents of the file, no cycle.
+	 */
+	struct strv after;
+	bool ready_notify;
 };
 
 /* OTP's restart strategies, for the workers of one cluster. */
@@ -420,8 +429,10 @@ enum wstate {
 		      hard limit allows (limits.c) */
 	W_ELSEWHERE, /* not started: another node holds its thread's lease,
 			or this node cannot tell (lease.c) */
+	W_WAITING, /* not started: an agent it comes after is not up
+		      (order.c) */
 };
-#define W_LAST W_ELSEWHERE
+#define W_LAST W_WAITING
 const char *wstate_name(enum wstate);
 
 struct restart_in {
@@ -1182,6 +1193,98 @@ void usage_rearm(struct fleet *);
 void usage_refresh(struct fleet *);
 void usage_free(struct fleet *);
 
+/*
+ * order.c: the order of starts and restarts: `after`, shutdown's order,
+ * rolling restarts and corralctl scale.  docs/CONFIG.md (after, ready),
+ * docs/CONTROL.md (restart --rolling, scale).
+ */
+
+struct agent_rt;
+
+/* One instance of an agent a worker comes after, as order_admit sees it. */
+struct dep_view {
+	const char *name; /* "db.0"; borrowed */
+	enum wstate state;
+	bool up;          /* worker_up() */
+	bool held;        /* stopped by the operator, no process */
+	bool on_way;      /* queued for a spawn, or a restart pending */
+	bool notify;      /* its agent has ready = notify */
+};
+enum order_verdict { ORDER_GO, ORDER_WAIT, ORDER_BLOCKED };
+/*
+ * Pure: may a worker whose dependencies are deps[0..n) start now?
+ * ORDER_GO when every one is up.  Else why (len bytes) names the one to
+ * look at: ORDER_BLOCKED when one will not come up without a human
+ * (stopped by the operator, STOPPED, EXITED or FATAL and not on its way),
+ * ORDER_WAIT when each is on its way.
+ */
+enum order_verdict order_admit(const struct dep_view *, size_t n,
+    char *why, size_t len);
+
+/* A rolling restart's view of one instance. */
+struct roll_inst {
+	bool up;   /* up (for the one being restarted: its new run is) */
+	bool skip; /* stopped by the operator: left alone */
+	bool done; /* restarted by this roll, its new run came up */
+};
+enum roll_act { ROLL_WAIT, ROLL_RESTART, ROLL_DONE, ROLL_FAIL };
+struct roll_plan {
+	struct roll_inst *inst; /* owned by the caller; n of them */
+	size_t n;
+	ssize_t cur;          /* restarted, its new run not yet up; -1 */
+	bool cur_gone;        /* ...and it will not come up by itself */
+	uint64_t timeout_ms;  /* for each step */
+	uint64_t deadline_ms; /* of the step waited on; 0: none */
+	ssize_t just_done;    /* set by roll_step: cur came up now; -1 */
+	ssize_t blocker;      /* set by roll_step: waited on, or failed */
+};
+/*
+ * Pure: the next step of a rolling restart at now_ms.  ROLL_RESTART
+ * *pick (down ones first: restarting them takes nothing down; an up one
+ * only when every other is up, so that never more than one is down);
+ * ROLL_WAIT (cur's new run, or one done that went down again, within the
+ * timeout); ROLL_DONE; ROLL_FAIL (blocker: cur's new run did not come up
+ * in time or will not, or one done stayed down).
+ */
+enum roll_act roll_step(struct roll_plan *, uint64_t now_ms, size_t *pick);
+/* What a rolling restart allows beyond stop_timeout + healthy_after. */
+#define ROLL_SLACK_MS 10000
+
+/* Pure: corralctl scale from one count of instances to another. */
+struct scale_change {
+	unsigned first_new, nnew;   /* instances added */
+	unsigned first_gone, ngone; /* removed: the highest numbers */
+};
+void scale_plan(unsigned from, unsigned to, struct scale_change *);
+#define SCALE_MAX 100000
+
+/* Up, as `after` and rolling restarts mean it: RUNNING (and READY=1 said,
+ * for an agent with ready = notify). */
+bool worker_up(const struct worker *);
+/* Index every rt's deps and dependents (after breakers_link). */
+void order_link(struct fleet *);
+void order_unlink(struct agent_rt *);
+/* w's verdict now (its agent's), and why it waits. */
+enum order_verdict order_check(const struct worker *, char *why,
+    size_t len);
+/* w may be up now: dependents that wait and may go start. */
+void order_released(struct worker *);
+/* Every WAITING worker that may go starts (after a reload, scale, reexec). */
+void order_release_all(struct fleet *);
+/*
+ * Shutting down: stop each worker none of whose dependents has a process
+ * (first: the step of fleet_shutdown, which also halts every worker
+ * without one; then again at each exit).
+ */
+void order_shutdown_step(struct fleet *, bool first);
+/* Something changed: rolling restarts look again at the end of the turn. */
+void order_changed(struct fleet *);
+/* Begin one; 0, or -1 with why.  timeout_ms 0: the agent's default. */
+int fleet_roll_start(struct fleet *, const char *agent, uint64_t timeout_ms,
+    char *why, size_t len);
+bool fleet_rolling(const struct fleet *, const char *agent);
+void rolls_free(struct fleet *);
+
 /* worker.c: the fleet of workers and their state machine. */
 
 /* What a restart of corrald remembers of a worker (statedb.c). */
@@ -1351,6 +1454,9 @@ struct fleet {
 	struct event *usage_ev; /* usage.c: the fleet's sampling timer */
 	uint64_t usage_scans;   /* walks of /proc so far */
 	uint64_t usage_all_ms;  /* the last walk that sampled every run */
+	bool ordered;           /* some agent has an after (order_link) */
+	struct roll *rolls;     /* owned: rolling restarts under way */
+	struct event *roll_ev;  /* steps them, once a loop turn */
 };
 
 struct fleet *fleet_new(struct event_base *, struct config *,
@@ -1373,6 +1479,15 @@ void fleet_reload(struct fleet *, struct config *, size_t *added,
  */
 int fleet_reload_file(struct fleet *, struct config_errors *, char *summary,
     size_t len);
+/*
+ * corralctl scale: agent runs n instances (1..SCALE_MAX) from now on, as
+ * if the file said so, until a reload reads the file again.  New ones
+ * start; the highest numbered go, stopped as a reload removes them.
+ * 0 with what happened in msg and in *touched (caller frees the array)
+ * the workers added and those removed that still stop, or -1 with why.
+ */
+int fleet_scale(struct fleet *, const char *agent, unsigned n, char *msg,
+    size_t len, struct worker ***touched, size_t *ntouched);
 /* Stop every worker; on_idle runs once none is left.  Again: SIGKILL now. */
 void fleet_shutdown(struct fleet *);
 /* Shutting down and no process left (workers, survivors): on_idle. */
@@ -1436,6 +1551,13 @@ struct agent_rt {
 	 */
 	struct worker **workers;
 	size_t nworkers;
+	/*
+	 * Order (order.c): the agents its `after` names, and those whose
+	 * `after` names it.  Owned arrays of borrowed rts, made again by
+	 * order_link() with workers.
+	 */
+	struct agent_rt **deps, **dependents;
+	size_t ndeps, ndependents;
 };
 
 enum health { H_HEALTHY, H_DEGRADED, H_CRITICAL };
@@ -1562,7 +1684,7 @@ void hooks_free(struct fleet *);
 
 enum ctl_cmd { CMD_STATUS, CMD_START, CMD_STOP, CMD_RESTART, CMD_RESET,
 	CMD_HISTORY, CMD_CHECKPOINTS, CMD_EVENTS, CMD_TAIL, CMD_RELOAD,
-	CMD_REEXEC, CMD_SHUTDOWN, CMD_VERSION, CMD_SIGNAL };
+	CMD_REEXEC, CMD_SHUTDOWN, CMD_VERSION, CMD_SIGNAL, CMD_SCALE };
 
 /* A target as written: all, AGENT, AGENT:N or CLUSTER. */
 struct ctl_target {
@@ -1580,8 +1702,12 @@ struct ctl_request {
 	unsigned limit;     /* views: -n, 20 when not given */
 	const char *reason; /* reset --reason; borrowed from words */
 	int sig;            /* signal: the signal's number */
+	bool rolling;       /* restart --rolling */
+	uint64_t timeout_ms; /* restart --rolling --timeout; 0: default */
+	unsigned count;     /* scale: instances, 1..SCALE_MAX */
 	/*
-	 * Owned.  status: none is all; start, stop, restart, signal: one or more;
+	 * Owned.  status: none is all; start, stop, restart, signal: one or
+	 * more (restart --rolling, scale: one AGENT);
 	 * reset: one (a name); events: none or one, history, checkpoints,
 	 * tail: one, and a view's is AGENT or AGENT:N of at most
 	 * NAME_MAX_LEN and 100000.
@@ -1627,6 +1753,9 @@ void control_output(struct control *, struct worker *, int which,
     const char *, size_t);
 /* The worker is about to be freed: forget it. */
 void control_worker_gone(struct control *, struct worker *);
+/* A rolling restart of agent says msg: 0 progress, 1 done, -1 failed. */
+void control_roll_news(struct control *, const char *agent, int final,
+    const char *msg);
 
 /* http.c: /metrics (Prometheus text) and /status (JSON) over HTTP. */
 

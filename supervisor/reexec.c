@@ -463,6 +463,15 @@ reexec(struct fleet *f, const char *exe, const char *conf_path,
 	fputc('\n', mf);
 	/* The watcher must not read the exec as corrald's death. */
 	fprintf(mf, "watch %d %ld\n", f->watch_fd, (long)f->watch_pid);
+	/*
+	 * What corralctl scale changed: the text says the file's numprocs,
+	 * and the instances added must not be strays of the next image.
+	 */
+	for (i = 0; i < f->conf->nagents; i++)
+		if (f->conf->agents[i].numprocs !=
+		    f->conf->agents[i].numprocs_file)
+			fprintf(mf, "scale %s %u\n", f->conf->agents[i].name,
+			    f->conf->agents[i].numprocs);
 	snaps = xcalloc(f->nworkers, sizeof(*snaps));
 	for (i = 0; i < f->nworkers; i++) {
 		/* A partial line of inherited output goes out now, whole. */
@@ -535,6 +544,8 @@ struct header {
 	/* Owned: the [corrald] settings the old image ran with (only those
 	 * fields set), or NULL from an older image. */
 	struct config *daemon;
+	/* Owned: "AGENT N" for each agent corralctl scale changed. */
+	struct strv scales;
 };
 
 static void
@@ -544,6 +555,7 @@ header_free(struct header *h)
 	h->here = NULL;
 	config_free(h->daemon);
 	h->daemon = NULL;
+	strv_free(&h->scales);
 }
 
 /* The "daemon" line's fields at p, into a config of their own, or NULL. */
@@ -601,6 +613,7 @@ read_header(int fd, struct header *h)
 	int dfd, v, used, n = 0, have = 0;
 
 	memset(h, 0, sizeof(*h));
+	strv_init(&h->scales);
 	h->fds.lock = h->fds.listen = h->fds.reply = h->fds.notify = -1;
 	h->fds.watch = -1;
 	h->conf = -1;
@@ -643,7 +656,8 @@ read_header(int fd, struct header *h)
 		} else if (strncmp(line, "daemon ", 7) == 0) {
 			config_free(h->daemon);
 			h->daemon = read_daemon(line + 6);
-		}
+		} else if (strncmp(line, "scale ", 6) == 0)
+			strv_push(&h->scales, line + 6);
 	}
 	free(line);
 	fclose(in);
@@ -724,6 +738,33 @@ load_handed(const struct header *h, const char *path)
 	return c;
 }
 
+/* The counts corralctl scale set, on the configuration they apply to. */
+static void
+apply_scales(struct config *c, const struct strv *scales)
+{
+	char name[NAME_MAX_LEN + 1];
+	unsigned n;
+	size_t i, k;
+
+	for (i = 0; i < scales->n; i++) {
+		if (sscanf(scales->v[i], "%64s %u", name, &n) != 2 || n < 1 ||
+		    n > SCALE_MAX)
+			continue;
+		for (k = 0; k < c->nagents; k++)
+			if (strcmp(c->agents[k].name, name) == 0)
+				break;
+		if (k == c->nagents) {
+			log_warnx("reexec: agent %s was scaled to %u but is "
+			    "not in the configuration", name, n);
+			continue;
+		}
+		log_info("reexec: agent %s keeps its %u instances of "
+		    "corralctl scale (the file says %u)", name, n,
+		    c->agents[k].numprocs_file);
+		c->agents[k].numprocs = n;
+	}
+}
+
 struct config *
 reexec_load_conf(int fd, const char *path)
 {
@@ -759,6 +800,7 @@ reexec_load_conf(int fd, const char *path)
 	/* The lock and the sockets handed over are those of these paths. */
 	if (h.daemon != NULL)
 		config_keep_daemon(h.daemon, c, "reexec");
+	apply_scales(c, &h.scales);
 	header_free(&h);
 	return c;
 }

@@ -109,6 +109,75 @@ parse_change(struct ctl_request *r, char **a, size_t n, char *why,
 	return targets_parse(r, a, n, why, len);
 }
 
+/* An AGENT alone: no instance, no "all" (a cluster is control.c's to
+ * refuse, knowing the fleet). */
+static int
+agent_target(struct ctl_request *r, const char *word, const char *usage,
+    char *why, size_t len)
+{
+	if (strchr(word, ':') != NULL || strcmp(word, "all") == 0 ||
+	    word[0] == '-')
+		return refuse(why, len, "usage: %s", usage);
+	if (strlen(word) > NAME_MAX_LEN)
+		return refuse(why, len, "bad agent name '%.40s...'", word);
+	targets_alloc(r, 1);
+	r->targets[0].word = word;
+	r->targets[0].namelen = strlen(word);
+	r->targets[0].instance = -1;
+	r->ntargets = 1;
+	return 0;
+}
+
+/* restart --rolling [--timeout DURATION] [--no-wait] AGENT */
+static int
+parse_rolling(struct ctl_request *r, char **a, size_t n, char *why,
+    size_t len)
+{
+	static const char usage[] = "restart --rolling [--timeout DURATION] "
+	    "[--no-wait] AGENT";
+	const char *target = NULL, *bad;
+	size_t i;
+
+	r->rolling = true;
+	for (i = 0; i < n; i++) {
+		if (strcmp(a[i], "--rolling") == 0)
+			continue;
+		if (strcmp(a[i], "--no-wait") == 0)
+			r->nowait = true;
+		else if (strcmp(a[i], "--timeout") == 0 && i + 1 < n) {
+			if (parse_duration(a[++i], &r->timeout_ms, &bad) == -1)
+				return refuse(why, len, "--timeout '%.40s': %s",
+				    a[i], bad);
+			if (r->timeout_ms == 0)
+				return refuse(why, len, "--timeout must be "
+				    "above 0");
+		} else if (target == NULL && a[i][0] != '-')
+			target = a[i];
+		else
+			return refuse(why, len, "usage: %s", usage);
+	}
+	if (target == NULL)
+		return refuse(why, len, "usage: %s", usage);
+	return agent_target(r, target, usage, why, len);
+}
+
+/* scale AGENT N */
+static int
+parse_scale(struct ctl_request *r, char **a, size_t n, char *why, size_t len)
+{
+	static const char usage[] = "scale AGENT N";
+	uint64_t v;
+	const char *bad;
+
+	if (n != 2)
+		return refuse(why, len, "usage: %s", usage);
+	if (parse_uint(a[1], SCALE_MAX, &v, &bad) == -1 || v == 0)
+		return refuse(why, len, "scale: '%.40s' is not a number of "
+		    "instances from 1 to %d", a[1], SCALE_MAX);
+	r->count = (unsigned)v;
+	return agent_target(r, a[0], usage, why, len);
+}
+
 /* signal SIG TARGET...: SIG a name (TERM, SIGHUP) or a number. */
 static int
 parse_signal_cmd(struct ctl_request *r, char **a, size_t n, char *why,
@@ -225,6 +294,7 @@ parse_command(struct ctl_request *r, char **a, size_t n, char *why,
 		{ "reload", CMD_RELOAD }, { "reset", CMD_RESET },
 		{ "reexec", CMD_REEXEC }, { "version", CMD_VERSION },
 		{ "shutdown", CMD_SHUTDOWN }, { "signal", CMD_SIGNAL },
+		{ "scale", CMD_SCALE },
 	};
 	size_t i;
 
@@ -235,18 +305,25 @@ parse_command(struct ctl_request *r, char **a, size_t n, char *why,
 	if (i == sizeof(cmds) / sizeof(cmds[0]) ||
 	    (cmds[i].cmd == CMD_REEXEC && n > 1))
 		return refuse(why, len, "unknown command '%.40s' (status, "
-		    "start, stop, restart, signal, reset, history, checkpoints, "
-		    "events, tail, reload, reexec, shutdown, version)", a[0]);
+		    "start, stop, restart, signal, scale, reset, history, "
+		    "checkpoints, events, tail, reload, reexec, shutdown, "
+		    "version)", a[0]);
 	r->cmd = cmds[i].cmd;
 	a++;
 	n--;
 	switch (r->cmd) {
 	case CMD_STATUS:
 		return parse_status(r, a, n, why, len);
+	case CMD_RESTART:
+		for (i = 0; i < n; i++)
+			if (strcmp(a[i], "--rolling") == 0)
+				return parse_rolling(r, a, n, why, len);
+		return parse_change(r, a, n, why, len);
 	case CMD_START:
 	case CMD_STOP:
-	case CMD_RESTART:
 		return parse_change(r, a, n, why, len);
+	case CMD_SCALE:
+		return parse_scale(r, a, n, why, len);
 	case CMD_SIGNAL:
 		return parse_signal_cmd(r, a, n, why, len);
 	case CMD_EVENTS:

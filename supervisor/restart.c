@@ -31,6 +31,8 @@ wstate_name(enum wstate s)
 		return "LIMITED";
 	case W_ELSEWHERE:
 		return "ELSEWHERE";
+	case W_WAITING:
+		return "WAITING";
 	}
 	return "?";
 }

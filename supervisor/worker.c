@@ -31,6 +31,7 @@ static const struct corral_backoff spawn_retry = { 1000, 60000, 2.0, 0.25 };
 extern char **environ;
 
 static void worker_spawn(struct worker *);
+static void worker_remove(struct fleet *, struct worker *, const char *);
 static void spawn_soon(struct fleet *);
 static bool spawns_waiting(void *);
 static void worker_became_healthy(struct worker *);
@@ -162,6 +163,10 @@ worker_set_state(struct worker *w, enum wstate s, const char *why)
 		cluster_touch(w->rt->cluster);
 		fallback_update(w->rt);
 	}
+	/* Up now: what comes after its agent may start (order.c). */
+	if (s == W_RUNNING)
+		order_released(w);
+	order_changed(w->fleet);
 }
 
 /* pid -> worker, in O(1). */
@@ -327,6 +332,7 @@ fleet_new(struct event_base *base, struct config *conf, struct statedb *db)
 		}
 	}
 	breakers_link(f);
+	order_link(f);
 	runs_init(f);
 	usage_rearm(f);
 	return f;
@@ -364,6 +370,7 @@ fleet_free(struct fleet *f)
 		config_free(f->old[i]);
 	free(f->old);
 	watch_stop(f);
+	rolls_free(f);
 	runs_free(f);
 	lease_stop(f);
 	resume_close(f);
@@ -573,6 +580,8 @@ fleet_start(struct fleet *f)
 	f->starting = false;
 	for (i = 0; i < f->nrts; i++)
 		fallback_update(f->rts[i]);
+	/* WAITING since before a reexec: what is up now lets some go. */
+	order_release_all(f);
 	/* Nothing to start: the fleet is up as it is. */
 	if (TAILQ_EMPTY(&f->startq))
 		spawn_soon(f);
@@ -701,6 +710,18 @@ worker_spawn(struct worker *w)
 		return;
 	if (w->limited) {
 		limits_hold(w);
+		return;
+	}
+	/*
+	 * An agent it comes after is not up: it waits, and starts when that
+	 * is (order_released).  Its breakers' trial, if it was one, goes
+	 * back: a wait is no verdict.
+	 */
+	if (w->rt != NULL && w->rt->ndeps > 0 &&
+	    order_check(w, hold, sizeof(hold)) != ORDER_GO) {
+		evtimer_del(w->timer);
+		worker_set_state(w, W_WAITING, hold);
+		breakers_trial_void(w);
 		return;
 	}
 	/* An earlier run of it may still live: it spawns once that is gone. */
@@ -1042,6 +1063,10 @@ worker_notified(struct worker *w, pid_t sender, struct notify_msg *m)
 		w->ready = true;
 		log_info("agent %s (pid %ld): ready", w->name, (long)sender);
 		worker_became_running(w, "READY=1");
+		/* RUNNING already (healthy_after came first): up only now
+		 * for ready = notify. */
+		order_released(w);
+		order_changed(w->fleet);
 	}
 }
 
@@ -1372,6 +1397,9 @@ worker_exited(struct worker *w, int status)
 	} else
 		worker_set_state(w, plan.next, plan.why);
 out:
+	/* A dependent is gone: what it came after may stop now. */
+	if (f->shutting_down && f->shutdown_kills == 1)
+		order_shutdown_step(f, true);
 	fleet_idle_check(f);
 }
 
@@ -1446,6 +1474,7 @@ worker_halt(struct worker *w)
 		case W_DEGRADED:
 		case W_LIMITED:
 		case W_ELSEWHERE:
+		case W_WAITING:
 			evtimer_del(w->timer);
 			worker_set_state(w, W_STOPPED, NULL);
 			/* FALLTHROUGH */
@@ -1525,6 +1554,7 @@ worker_go(struct worker *w)
 		/* FALLTHROUGH */
 	case W_BACKOFF:
 	case W_ELSEWHERE:
+	case W_WAITING:
 		evtimer_del(w->timer);
 		w->regroup = false;
 		worker_enqueue(w);
@@ -1566,6 +1596,12 @@ worker_restart(struct worker *w)
 bool
 worker_settled(const struct worker *w)
 {
+	char why[256];
+
+	/* Waiting for an agent on its way up: it will move. */
+	if (w->state == W_WAITING && !w->held &&
+	    order_check(w, why, sizeof(why)) == ORDER_WAIT)
+		return false;
 	return !w->queued && !w->restart_pending &&
 	    (w->resume_ev == NULL || !evtimer_pending(w->resume_ev, NULL)) &&
 	    w->state != W_STARTING && w->state != W_STOPPING;
@@ -1591,9 +1627,12 @@ fleet_shutdown(struct fleet *f)
 		return;
 	}
 	log_info("stopping %zu running workers", f->live);
-	/* Reverse start order: dependents go before what they depend on. */
-	for (i = f->nworkers; i-- > 0;)
-		worker_halt(f->workers[i]);
+	/*
+	 * Reverse start order, and what an agent's `after` names only once
+	 * that agent's processes are gone (order_shutdown_step again at each
+	 * exit).
+	 */
+	order_shutdown_step(f, true);
 	fleet_idle_check(f);
 }
 
@@ -1714,6 +1753,7 @@ reload_breakers(struct fleet *f, struct config *conf)
 	for (i = 0; i < f->nworkers; i++)
 		f->workers[i]->rt = rts[f->workers[i]->agent - conf->agents];
 	breakers_link(f);
+	order_link(f);
 	breakers_prune(f);
 }
 
@@ -1781,23 +1821,7 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 		    w->instance < conf->agents[at].numprocs)
 			continue;
 		(*removed)++;
-		breakers_forget(w);
-		w->rt = NULL; /* its breaker may go with its agent */
-		if (w->held)
-			statedb_set_held(f->db, w->agent->name, w->instance,
-			    false);
-		worker_halt(w);
-		if (w->pid != 0) {
-			w->retiring = true;
-			w->retire_why = "removed by reload";
-			w->restart_pending = false;
-			LIST_INSERT_HEAD(&f->retiring, w, retire_entry);
-		} else {
-			if (f->ctl != NULL)
-				control_worker_gone(f->ctl, w);
-			lease_release(w);
-			worker_free(w);
-		}
+		worker_remove(f, w, "removed by reload");
 	}
 	nametab_free(&names);
 	free(ows);
@@ -1826,6 +1850,8 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 	cluster_regroup_orphans(f);
 	for (i = 0; i < f->ncrts; i++)
 		cluster_touch(f->crts[i]);
+	/* `after` added, removed or met by what the reload changed. */
+	order_release_all(f);
 	pidtab_fit(f, nn);
 	/* max_memory may have come or gone: the sampling timer follows. */
 	usage_rearm(f);
@@ -1869,6 +1895,130 @@ fleet_reload_file(struct fleet *f, struct config_errors *errs, char *summary,
 	    "changed, %zu unchanged", f->conf->path, added, removed, changed,
 	    kept);
 	log_info("%s", summary);
+	return 0;
+}
+
+/* A worker leaves the fleet's list, as a reload removes one. */
+static void
+worker_remove(struct fleet *f, struct worker *w, const char *why)
+{
+	breakers_forget(w);
+	w->rt = NULL; /* its breaker may go with its agent */
+	if (w->held)
+		statedb_set_held(f->db, w->agent->name, w->instance, false);
+	worker_halt(w);
+	if (w->pid != 0) {
+		w->retiring = true;
+		w->retire_why = why;
+		w->restart_pending = false;
+		LIST_INSERT_HEAD(&f->retiring, w, retire_entry);
+	} else {
+		if (f->ctl != NULL)
+			control_worker_gone(f->ctl, w);
+		lease_release(w);
+		worker_free(w);
+	}
+}
+
+int
+fleet_scale(struct fleet *f, const char *agent, unsigned n, char *msg,
+    size_t len, struct worker ***touched, size_t *ntouched)
+{
+	struct agent_rt *rt = fleet_find_rt(f, agent);
+	struct worker **nws, **gone, **ts, *w;
+	struct scale_change sc;
+	struct agent_conf *a;
+	size_t i, nn = 0, nt = 0, limited = 0;
+	unsigned k, was;
+	char lim[256] = "";
+
+	*touched = NULL;
+	*ntouched = 0;
+	if (f->shutting_down) {
+		snprintf(msg, len, "corrald is shutting down");
+		return -1;
+	}
+	if (rt == NULL || rt->nworkers == 0) {
+		snprintf(msg, len, "no agent '%s'", agent);
+		return -1;
+	}
+	if (n < 1 || n > SCALE_MAX) {
+		snprintf(msg, len, "%u instances: an agent runs 1 to %d", n,
+		    SCALE_MAX);
+		return -1;
+	}
+	a = rt->workers[0]->agent;
+	was = a->numprocs;
+	/* Never two runs of one instance: one removed may still stop. */
+	LIST_FOREACH(w, &f->retiring, retire_entry)
+		if (strcmp(w->agent->name, agent) == 0 && w->instance < n &&
+		    n > was) {
+			snprintf(msg, len, "%s is still stopping (removed "
+			    "before); try again when it is gone", w->name);
+			return -1;
+		}
+	scale_plan(was, n, &sc);
+	gone = xcalloc(sc.ngone + 1, sizeof(*gone));
+	for (k = 0; k < sc.ngone; k++)
+		gone[k] = rt->workers[sc.first_gone + k];
+	ts = xcalloc(sc.nnew + sc.ngone + 1, sizeof(*ts));
+	nws = xcalloc(f->nworkers + sc.nnew + 1, sizeof(*nws));
+	/* The agent's workers are together, in instance order: new ones
+	 * go after its last kept one, keeping start order. */
+	for (i = 0; i < f->nworkers; i++) {
+		w = f->workers[i];
+		if (w->agent == a && w->instance >= n)
+			continue;
+		nws[nn++] = w;
+		if (w->agent != a || w->instance + 1 != (n < was ? n : was))
+			continue;
+		for (k = 0; k < sc.nnew; k++) {
+			struct worker *x = worker_new(f, a, sc.first_new + k);
+			x->rt = rt;
+			x->fresh = true;
+			nws[nn++] = x;
+			ts[nt++] = x;
+		}
+	}
+	for (k = 0; k < sc.ngone; k++) {
+		w = gone[k];
+		worker_remove(f, w, "removed by corralctl scale");
+		if (w->retiring)
+			ts[nt++] = w;
+	}
+	free(gone);
+	free(f->workers);
+	f->workers = nws;
+	f->nworkers = nn;
+	a->numprocs = n;
+	breakers_link(f);
+	order_link(f);
+	pidtab_fit(f, nn);
+	/* The new ones may not fit under the descriptor limit. */
+	limits_plan(f);
+	for (i = 0; i < nn; i++) {
+		w = nws[i];
+		if (!w->fresh)
+			continue;
+		w->fresh = false;
+		if (w->limited)
+			limited++;
+		breakers_start(w);
+	}
+	if (rt->cluster != NULL)
+		cluster_touch(rt->cluster);
+	order_release_all(f);
+	if (limited > 0) {
+		limits_describe(f, lim, sizeof(lim));
+		snprintf(lim + strlen(lim), sizeof(lim) - strlen(lim),
+		    " (%zu of the new wait in LIMITED)", limited);
+	}
+	snprintf(msg, len, "%s: %u instance%s, was %u; the file says %u, and "
+	    "a reload goes back to it%s%s", agent, n, n == 1 ? "" : "s", was,
+	    a->numprocs_file, *lim ? "; " : "", lim);
+	log_info("scale %s", msg);
+	*touched = ts;
+	*ntouched = nt;
 	return 0;
 }
 

@@ -1590,6 +1590,7 @@ test_print(void **state)
 	    "priority = -3\n"
 	    "autostart = false\n"
 	    "watchdog = 3s\n"
+	    "ready = running\n"
 	    "thread_id = job-%(agent)-%(instance)\n"
 	    "checkpoint_interval = 45s\n"
 	    "poison_threshold = 5\n"

@@ -63,12 +63,12 @@ test_framing(void **state)
 	parse_bad("corral/1 status \"open", "bad request: unterminated double "
 	    "quote (a ';' after a blank starts a comment in this file)");
 	parse_bad("corral/1 frobnicate", "unknown command 'frobnicate' "
-	    "(status, start, stop, restart, signal, reset, history, "
+	    "(status, start, stop, restart, signal, scale, reset, history, "
 	    "checkpoints, events, tail, reload, reexec, shutdown, version)");
 	/* reexec takes no argument: with one it is no command. */
 	parse_bad("corral/1 reexec now", "unknown command 'reexec' (status, "
-	    "start, stop, restart, signal, reset, history, checkpoints, "
-	    "events, tail, reload, reexec, shutdown, version)");
+	    "start, stop, restart, signal, scale, reset, history, "
+	    "checkpoints, events, tail, reload, reexec, shutdown, version)");
 }
 
 static void
@@ -183,6 +183,62 @@ test_views(void **state)
 	    "'a2345678901234567890123456789012345678901234567890123456789012345'");
 }
 
+/* restart --rolling and scale: one agent each, their options checked. */
+static void
+test_rolling_scale(void **state)
+{
+	struct ctl_request r;
+
+	(void)state;
+	parse_ok("corral/1 restart --rolling web", &r);
+	assert_int_equal(r.cmd, CMD_RESTART);
+	assert_true(r.rolling);
+	assert_false(r.nowait);
+	assert_int_equal(r.timeout_ms, 0);
+	assert_int_equal(r.ntargets, 1);
+	assert_string_equal(r.targets[0].word, "web");
+	ctl_request_free(&r);
+	parse_ok("corral/1 restart --no-wait --rolling --timeout 90s web", &r);
+	assert_true(r.rolling);
+	assert_true(r.nowait);
+	assert_int_equal(r.timeout_ms, 90000);
+	ctl_request_free(&r);
+	/* Without --rolling, restart is what it was. */
+	parse_ok("corral/1 restart web api", &r);
+	assert_false(r.rolling);
+	assert_int_equal(r.ntargets, 2);
+	ctl_request_free(&r);
+	parse_bad("corral/1 restart --rolling", "usage: restart --rolling "
+	    "[--timeout DURATION] [--no-wait] AGENT");
+	parse_bad("corral/1 restart --rolling web api", "usage: restart "
+	    "--rolling [--timeout DURATION] [--no-wait] AGENT");
+	parse_bad("corral/1 restart --rolling web:1", "usage: restart "
+	    "--rolling [--timeout DURATION] [--no-wait] AGENT");
+	parse_bad("corral/1 restart --rolling all", "usage: restart "
+	    "--rolling [--timeout DURATION] [--no-wait] AGENT");
+	parse_bad("corral/1 restart --rolling --timeout 5 web",
+	    "--timeout '5': duration needs a unit (ms, s, m, h or d)");
+	parse_bad("corral/1 restart --rolling --timeout 0s web",
+	    "--timeout must be above 0");
+
+	parse_ok("corral/1 scale web 5", &r);
+	assert_int_equal(r.cmd, CMD_SCALE);
+	assert_int_equal(r.count, 5);
+	assert_string_equal(r.targets[0].word, "web");
+	ctl_request_free(&r);
+	parse_ok("corral/1 scale web 100000", &r);
+	assert_int_equal(r.count, 100000);
+	ctl_request_free(&r);
+	parse_bad("corral/1 scale web", "usage: scale AGENT N");
+	parse_bad("corral/1 scale web 0", "scale: '0' is not a number of "
+	    "instances from 1 to 100000");
+	parse_bad("corral/1 scale web 100001", "scale: '100001' is not a "
+	    "number of instances from 1 to 100000");
+	parse_bad("corral/1 scale web -1", "scale: '-1' is not a number of "
+	    "instances from 1 to 100000");
+	parse_bad("corral/1 scale web:0 2", "usage: scale AGENT N");
+}
+
 static void
 test_others(void **state)
 {
@@ -228,6 +284,7 @@ main(void)
 		cmocka_unit_test(test_status_and_changes),
 		cmocka_unit_test(test_views),
 		cmocka_unit_test(test_others),
+		cmocka_unit_test(test_rolling_scale),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,7 +18,10 @@
  *
  * The worker protocol (datagrams to $NOTIFY_SOCKET; "\n" in MSG is a
  * newline):
- *   ready            send READY=1, then run until killed (0 on SIGTERM)
+ *   ready            send READY=1 (after DELAY_MS), then run until killed
+ *                    (0 on SIGTERM)
+ *   ready-usr1       run until SIGUSR1, then send READY=1 and run until
+ *                    killed (0 on SIGTERM)
  *   ready-die        send READY=1, exit 1 after DELAY_MS
  *   heartbeat MS     send READY=1, then WATCHDOG=1 every MS, forever
  *   hang             send READY=1 and one WATCHDOG=1, then go silent
@@ -184,6 +187,20 @@ main(int argc, char **argv)
 	}
 	if (strcmp(mode, "ready") == 0) {
 		signal(SIGTERM, on_term);
+		nap(delay);
+		notify("READY=1");
+		for (;;)
+			pause();
+	}
+	if (strcmp(mode, "ready-usr1") == 0) {
+		sigset_t set;
+		int sig;
+		signal(SIGTERM, on_term);
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		while (sigwait(&set, &sig) != 0)
+			;
 		notify("READY=1");
 		for (;;)
 			pause();
