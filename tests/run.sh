@@ -42,18 +42,58 @@ for t in "$BUILD"/tests/test_*; do
 	fi
 done
 
-echo "== end-to-end tests ($BUILD)"
-for t in tests/e2e/t_*.sh; do
-	[ -f "$t" ] || continue
-	name=$(basename "$t" .sh)
+# The end-to-end scenarios spend most of their time waiting for timers
+# and for processes, so E2E_JOBS (the number of processors) of them run
+# at once: each lane takes the next test nobody has claimed (mkdir is the
+# claim).  A test whose file says "# e2e: alone" (it times something,
+# loads the whole machine, or builds in the tree) runs afterwards, by
+# itself.  Each result line is one write, so lines never mix; a failing
+# test's output is printed after its line, in the end, in file order.
+jobs=${E2E_JOBS:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)}
+[ "$jobs" -ge 1 ] 2>/dev/null || jobs=1
+res=$(mktemp -d "${TMPDIR:-/tmp}/corral-e2e-res.XXXXXX")
+trap 'sh tests/pg/pg.sh stop "$pgdir"; rm -f "$out"; rm -rf "$res"' EXIT
+
+run_e2e() { # NAME FILE
 	start=$(date +%s)
-	if BUILD="$top/$BUILD" sh "$t" >"$out" 2>&1; then
+	if BUILD="$top/$BUILD" sh "$2" >"$res/$1/out" 2>&1; then
+		echo ok >"$res/$1/rc"
+		printf 'ok   %s (%ss)\n' "$1" "$(( $(date +%s) - start ))"
+	else
+		echo FAIL >"$res/$1/rc"
+		printf 'FAIL %s (%ss)\n' "$1" "$(( $(date +%s) - start ))"
+	fi
+}
+
+lane() { # ALONE: 0 for the tests that share the machine, 1 for the rest
+	for t in tests/e2e/t_*.sh; do
+		[ -f "$t" ] || continue
+		a=0
+		grep -q '^# e2e: alone' "$t" && a=1
+		[ "$a" -eq "$1" ] || continue
+		name=$(basename "$t" .sh)
+		mkdir "$res/$name" 2>/dev/null || continue
+		run_e2e "$name" "$t"
+	done
+}
+
+echo "== end-to-end tests ($BUILD, $jobs at a time)"
+i=0
+while [ "$i" -lt "$jobs" ]; do
+	lane 0 &
+	i=$((i + 1))
+done
+wait
+lane 1
+for t in tests/e2e/t_*.sh; do
+	name=$(basename "$t" .sh)
+	[ -d "$res/$name" ] || continue
+	if [ "$(cat "$res/$name/rc" 2>/dev/null)" = ok ]; then
 		passed=$((passed + 1))
-		echo "ok   $name ($(( $(date +%s) - start ))s)"
 	else
 		failed=$((failed + 1))
-		echo "FAIL $name ($(( $(date +%s) - start ))s)"
-		sed 's/^/    /' "$out"
+		echo "--- FAIL $name:"
+		sed 's/^/    /' "$res/$name/out"
 	fi
 done
 

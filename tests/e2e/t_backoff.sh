@@ -1,6 +1,7 @@
 # A crash loop is restarted with exponential backoff: the delays between an
 # exit and the next start follow initial x multiplier^k, capped, within the
 # jitter, and every failure of the loop belongs to one error chain.
+# e2e: alone (tests/run.sh): it times something, loads the machine or builds in the tree.
 . "$(dirname "$0")/lib.sh"
 
 conf <<EOF2

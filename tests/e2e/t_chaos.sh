@@ -8,6 +8,7 @@
 #
 # CHAOS_SEED=N replays a run; tests/chaos/README.md says what each check
 # means.
+# e2e: alone (tests/run.sh): it times something, loads the machine or builds in the tree.
 : "${BUILD:?BUILD must name the build directory}"
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 if [ ! -x "$BUILD/chaos/agent" ]; then

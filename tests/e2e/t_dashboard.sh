@@ -6,6 +6,7 @@
 # states, breakers, restarts, PIDs, last exits, the cluster's health, the
 # header's totals) is what corralctl status --json says.  What a worker
 # said (STATUS=) is shown as text, not markup.  No browser: a failure.
+# e2e: alone (tests/run.sh): it times something, loads the machine or builds in the tree.
 . "$(dirname "$0")/lib.sh"
 
 conf <<EOF2

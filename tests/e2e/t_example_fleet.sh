@@ -2,6 +2,7 @@
 # the crash-looping one is restarted after the spec's first backoff step
 # (2 s +-25 %), and SIGINT (Ctrl-C) stops everything: exit 0, no process
 # left.
+# e2e: alone (tests/run.sh): it times something, loads the machine or builds in the tree.
 . "$(dirname "$0")/lib.sh"
 
 PATH="$BUILD/examples:$PATH" "$CORRALD" -c "$TOP/etc/fleet.ini" >"$LOG" 2>&1 &

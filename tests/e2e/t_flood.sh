@@ -1,6 +1,7 @@
 # A worker that floods 200 MB of output has it rotated by log_max_bytes into
 # log_backups files, the loop keeps serving others, and corrald's memory does
 # not grow with the flood.
+# e2e: alone (tests/run.sh): it times something, loads the machine or builds in the tree.
 . "$(dirname "$0")/lib.sh"
 
 conf <<EOF2

@@ -2,6 +2,7 @@
 # shared with its soname), corral.h and corral.pc; pkg-config, pointed at
 # the staged tree, builds a small program against the installed libcorral,
 # and it runs.
+# e2e: alone (tests/run.sh): it times something, loads the machine or builds in the tree.
 . "$(dirname "$0")/lib.sh"
 
 D="$T/stage"

@@ -4,6 +4,7 @@
 # this suppressed in the last T s"; a different line during the flood is
 # written at once; every report is in the state database; no count is
 # lost (lines written + suppressed = reports sent).
+# e2e: alone (tests/run.sh): it times something, loads the machine or builds in the tree.
 . "$(dirname "$0")/lib.sh"
 
 REPORT='CORRAL_ERROR={"severity":"error","recoverable":true,"code":"E7","message":"disk slow"}'

@@ -3,6 +3,7 @@
 # it prints makes corralctl work from any directory; Ctrl-C stops the
 # fleet and leaves no process.  The fleet runs in this test's directory
 # (RUN_DIR), not in the build's.
+# e2e: alone (tests/run.sh): it times something, loads the machine or builds in the tree.
 . "$(dirname "$0")/lib.sh"
 
 # Run as make test runs it, the outer make's jobserver is not ours.

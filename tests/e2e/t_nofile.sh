@@ -4,6 +4,7 @@
 # tries no spawn it cannot make (no retry storm: spawns and log lines stay
 # bounded over a window), stays responsive, and starts what fits once a
 # reload makes room (a worker's stdout to /dev/null costs less).
+# e2e: alone (tests/run.sh): it times something, loads the machine or builds in the tree.
 . "$(dirname "$0")/lib.sh"
 
 conf <<EOF2

@@ -3,6 +3,7 @@
 # worker in BACKOFF restarts when its original timer was due, the one the
 # operator stopped stays stopped, counters carry over, and a worker
 # printing a numbered line every millisecond has no gap in its log.
+# e2e: alone (tests/run.sh): it times something, loads the machine or builds in the tree.
 . "$(dirname "$0")/lib.sh"
 
 mkdir "$T/bin"

@@ -5,6 +5,7 @@
 # spawn is put off, then goes ahead without corrald's choice after 2 s
 # (said in the log); once the lock is gone the worker counts, and its next
 # run is handed its checkpoint by corrald again.
+# e2e: alone (tests/run.sh): it times something, loads the machine or builds in the tree.
 . "$(dirname "$0")/lib.sh"
 
 CK="$T/corral-checkpoints.db"

@@ -12,6 +12,7 @@
 # nor survives a stop: every process of the run is gone.  A checkpoint
 # database the operator prepared for the user's group (0660) takes its
 # checkpoints.
+# e2e: alone (tests/run.sh): it times something, loads the machine or builds in the tree.
 . "$(dirname "$0")/lib.sh"
 
 if [ "$(id -u)" -ne 0 ]; then

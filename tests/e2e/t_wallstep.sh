@@ -3,6 +3,7 @@
 # half-opens 3s after it opened (not an hour later), while the events it
 # records carry the stepped wall-clock time.  corrald's clock is moved by
 # the LD_PRELOAD shim libwallshift, never the machine's.
+# e2e: alone (tests/run.sh): it times something, loads the machine or builds in the tree.
 . "$(dirname "$0")/lib.sh"
 
 SHIM="$BUILD/helpers/libwallshift.so"

@@ -5,6 +5,7 @@
 # mean nothing, and what remained of the period at the save is shortened
 # by the wall-clock time since, but never lengthened by a clock gone back.
 # corrald's clock is moved by the LD_PRELOAD shim libwallshift.
+# e2e: alone (tests/run.sh): it times something, loads the machine or builds in the tree.
 . "$(dirname "$0")/lib.sh"
 
 SHIM="$BUILD/helpers/libwallshift.so"
