@@ -433,7 +433,8 @@ enum akey {
 	K_FAILURE_THRESHOLD, K_RECOVERY_TIMEOUT, K_RECOVERY_TIMEOUT_MAX,
 	K_HALF_OPEN_MAX_CALLS, K_FALLBACK, K_WATCHDOG, K_THREAD_ID,
 	K_CHECKPOINT_INTERVAL, K_POISON_THRESHOLD, K_MAX_ROLLBACK,
-	K_STORAGE_RETRY, K_NAGENT
+	K_STORAGE_RETRY, K_MAX_AGE, K_CRON_RESTART, K_PRE_START, K_POST_STOP,
+	K_HOOK_TIMEOUT, K_NAGENT
 };
 
 static const char *agent_keys[K_NAGENT] = {
@@ -445,7 +446,8 @@ static const char *agent_keys[K_NAGENT] = {
 	"priority", "autostart", "user", "failure_threshold",
 	"recovery_timeout", "recovery_timeout_max", "half_open_max_calls",
 	"fallback", "watchdog", "thread_id", "checkpoint_interval",
-	"poison_threshold", "max_rollback", "storage_retry",
+	"poison_threshold", "max_rollback", "storage_retry", "max_age",
+	"cron_restart", "pre_start", "post_stop", "hook_timeout",
 };
 
 enum ckey {
@@ -704,6 +706,9 @@ agent_init(struct agent_conf *a)
 	a->poison_threshold = 3;
 	a->max_rollback = 3;
 	a->storage_retry_ms = 30000;
+	strv_init(&a->pre_argv);
+	strv_init(&a->post_argv);
+	a->hook_timeout_ms = 60000;
 }
 
 static void
@@ -717,6 +722,11 @@ agent_conf_free(struct agent_conf *a)
 	strv_free(&a->env);
 	free(a->user);
 	free(a->fallback);
+	free(a->cron_restart);
+	free(a->pre_start);
+	free(a->post_stop);
+	strv_free(&a->pre_argv);
+	strv_free(&a->post_argv);
 }
 
 /* The breaker keys that agents and clusters share. */
@@ -1053,6 +1063,49 @@ agent_set(struct agent_conf *a, enum akey k, const char *value,
 			return -1;
 		}
 		return 0;
+	case K_MAX_AGE:
+		return parse_duration(value, &a->max_age_ms, why);
+	case K_CRON_RESTART: {
+		static char cwhy[256];
+		if (cron_parse(value, &a->cron, cwhy, sizeof(cwhy)) == -1) {
+			*why = cwhy;
+			return -1;
+		}
+		free(a->cron_restart);
+		a->cron_restart = xstrdup(value);
+		return 0;
+	}
+	case K_PRE_START:
+	case K_POST_STOP:
+		strv_init(&words);
+		if (argv_split(value, NULL, &words, why) == -1)
+			return -1;
+		if (words.n == 0 || *words.v[0] == '\0') {
+			strv_free(&words);
+			*why = "empty command";
+			return -1;
+		}
+		if (k == K_PRE_START) {
+			strv_free(&a->pre_argv);
+			a->pre_argv = words;
+			free(a->pre_start);
+			a->pre_start = xstrdup(value);
+		} else {
+			strv_free(&a->post_argv);
+			a->post_argv = words;
+			free(a->post_stop);
+			a->post_stop = xstrdup(value);
+		}
+		return 0;
+	case K_HOOK_TIMEOUT:
+		if (parse_duration(value, &a->hook_timeout_ms, why) == -1)
+			return -1;
+		if (a->hook_timeout_ms == 0) {
+			*why = "must be above 0: a hook that hangs is killed "
+			    "after it";
+			return -1;
+		}
+		return 0;
 	case K_NAGENT:
 		break;
 	}
@@ -1328,6 +1381,16 @@ fmt_command(const struct agent_conf *a, const char *here, const char **why)
 	if (!has_here(a->command))
 		return xstrdup(a->command);
 	return fmt_words(&a->argv, here, false, why);
+}
+
+/* A hook's command (pre_start, post_stop), as fmt_command writes one. */
+static char *
+fmt_hook(const char *text, const struct strv *argv, const char *here,
+    const char **why)
+{
+	if (!has_here(text))
+		return xstrdup(text);
+	return fmt_words(argv, here, false, why);
 }
 
 /*
@@ -1706,6 +1769,20 @@ check_agent(struct parse *p, struct agent_conf *a, const struct keyset *ks,
 	if ((x = expand_vars(a->thread_id, &vars, &why)) == NULL)
 		perr(p, LINE(K_THREAD_ID), "thread_id: %s", why);
 	free(x);
+	for (i = 0; i < a->pre_argv.n; i++) {
+		if ((x = expand_vars(a->pre_argv.v[i], &vars, &why)) == NULL) {
+			perr(p, LINE(K_PRE_START), "pre_start: %s", why);
+			break;
+		}
+		free(x);
+	}
+	for (i = 0; i < a->post_argv.n; i++) {
+		if ((x = expand_vars(a->post_argv.v[i], &vars, &why)) == NULL) {
+			perr(p, LINE(K_POST_STOP), "post_stop: %s", why);
+			break;
+		}
+		free(x);
+	}
 	if (a->backoff.max_ms < a->backoff.initial_ms &&
 	    !ks->bad[K_BACKOFF_MAX] && !ks->bad[K_BACKOFF_INITIAL]) {
 		char b1[32], b2[32];
@@ -1795,6 +1872,18 @@ check_agent_written(struct parse *p, const struct agent_conf *a,
 		v = subst_here(a->thread_id, here, false);
 		check_written(p, LINE(K_THREAD_ID), "thread_id", v,
 		    fmt_literal(a->thread_id, here, &why), &why);
+		free(v);
+	}
+	if (a->pre_start != NULL && has_here(a->pre_start)) {
+		v = subst_here(a->pre_start, here, false);
+		check_written(p, LINE(K_PRE_START), "pre_start", v,
+		    fmt_hook(a->pre_start, &a->pre_argv, here, &why), &why);
+		free(v);
+	}
+	if (a->post_stop != NULL && has_here(a->post_stop)) {
+		v = subst_here(a->post_stop, here, false);
+		check_written(p, LINE(K_POST_STOP), "post_stop", v,
+		    fmt_hook(a->post_stop, &a->post_argv, here, &why), &why);
 		free(v);
 	}
 #undef LINE
@@ -2942,6 +3031,18 @@ config_print(const struct config *c, FILE *f)
 		print_breaker(f, &a->breaker, false);
 		if (a->fallback != NULL)
 			fprintf(f, "fallback = %s\n", a->fallback);
+		format_duration(a->max_age_ms, b1, sizeof(b1));
+		fprintf(f, "max_age = %s\n", b1);
+		if (a->cron_restart != NULL)
+			fprintf(f, "cron_restart = %s\n", a->cron_restart);
+		if (a->pre_start != NULL)
+			print_value(f, "pre_start", fmt_hook(a->pre_start,
+			    &a->pre_argv, c->here, &why), &why);
+		if (a->post_stop != NULL)
+			print_value(f, "post_stop", fmt_hook(a->post_stop,
+			    &a->post_argv, c->here, &why), &why);
+		format_duration(a->hook_timeout_ms, b1, sizeof(b1));
+		fprintf(f, "hook_timeout = %s\n", b1);
 	}
 }
 
