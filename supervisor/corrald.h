@@ -1334,6 +1334,33 @@ void fleet_reopen_logs(struct fleet *);
 void fleet_reload(struct fleet *, struct config *, size_t *added,
     size_t *removed, size_t *changed, size_t *kept);
 /*
+ * plan.c: what a reload would change, decided by one function that reads
+ * and changes nothing; fleet_reload() carries it out, --dry-run shows it.
+ */
+struct reload_plan {
+	/* Parallel to the new config's agents: */
+	ssize_t *old;  /* its index in the running config's agents; -1: new */
+	bool *same;    /* the same process: its running instances stay */
+	size_t nagents;
+	/* Workers, as fleet_reload counts them. */
+	size_t added, removed, changed, kept;
+};
+void reload_plan_make(const struct fleet *, const struct config *next,
+    struct reload_plan *);
+void reload_plan_free(struct reload_plan *);
+/* Does a changed process restart w?  (An operator's stop stays.) */
+bool reload_restarts(const struct worker *);
+/* The plan as lines for people: agents, keys, instances, clusters. */
+void reload_plan_lines(const struct fleet *, const struct config *next,
+    const struct reload_plan *, struct strv *out);
+/*
+ * Load the fleet's file and say what a reload would do, changing nothing:
+ * 0 with lines in out (caller frees) and a summary, or -1 with the file's
+ * errors in errs (caller frees).
+ */
+int fleet_reload_dry(struct fleet *, struct config_errors *, struct strv *out,
+    char *summary, size_t len);
+/*
  * Reload the fleet's file.  0 with a summary, or -1 with the file's errors
  * in errs (caller frees) and nothing changed.
  */
@@ -1584,6 +1611,7 @@ struct ctl_request {
 	bool json;          /* status --json */
 	bool nowait;        /* start, stop, restart --no-wait */
 	bool follow, err;   /* views: -f, --stderr */
+	bool dry_run;       /* reload --dry-run */
 	unsigned limit;     /* views: -n, 20 when not given */
 	const char *reason; /* reset --reason; borrowed from words */
 	int sig;            /* signal: the signal's number */

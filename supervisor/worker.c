@@ -1938,11 +1938,14 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 	struct config *old = f->conf;
 	struct worker **ows = f->workers, **nws;
 	size_t on = f->nworkers, nn = 0, total = 0, i;
+	struct reload_plan plan;
 	struct nametab names;
 	ssize_t at;
 	unsigned k;
 
 	*added = *removed = *changed = *kept = 0;
+	/* Decided before anything changes: what --dry-run shows. */
+	reload_plan_make(f, conf, &plan);
 	config_keep_daemon(old, conf, "reload");
 	log_set_level(conf->log_level);
 	statedb_set_retention(f->db, conf->event_retention_ms,
@@ -1958,10 +1961,9 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 	 */
 	for (i = 0; i < conf->nagents; i++) {
 		struct agent_conf *a = &conf->agents[i];
-		ssize_t oi = nametab_get(&f->rtnames, a->name);
+		ssize_t oi = plan.old[i];
 		struct agent_rt *ort = oi >= 0 ? f->rts[oi] : NULL;
-		const struct agent_conf *oa = oi >= 0 ? &old->agents[oi] : NULL;
-		bool same = oa != NULL && agent_conf_same_process(oa, a);
+		bool same = plan.same[i];
 
 		for (k = 0; k < a->numprocs; k++) {
 			struct worker *w = ort != NULL && k < ort->nworkers ?
@@ -1976,9 +1978,7 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 					(*kept)++;
 				else {
 					(*changed)++;
-					/* What the operator stopped stays so. */
-					if (!w->held && (w->pid != 0 ||
-					    w->state == W_BACKOFF || w->queued))
+					if (reload_restarts(w))
 						worker_restart(w);
 				}
 			}
@@ -2014,6 +2014,7 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 		}
 	}
 	nametab_free(&names);
+	reload_plan_free(&plan);
 	free(ows);
 	f->workers = nws;
 	f->nworkers = nn;
