@@ -3031,8 +3031,11 @@ config_print(const struct config *c, FILE *f)
 		print_breaker(f, &a->breaker, false);
 		if (a->fallback != NULL)
 			fprintf(f, "fallback = %s\n", a->fallback);
-		format_duration(a->max_age_ms, b1, sizeof(b1));
-		fprintf(f, "max_age = %s\n", b1);
+		/* Off by default: shown once set. */
+		if (a->max_age_ms != 0) {
+			format_duration(a->max_age_ms, b1, sizeof(b1));
+			fprintf(f, "max_age = %s\n", b1);
+		}
 		if (a->cron_restart != NULL)
 			fprintf(f, "cron_restart = %s\n", a->cron_restart);
 		if (a->pre_start != NULL)
@@ -3041,8 +3044,10 @@ config_print(const struct config *c, FILE *f)
 		if (a->post_stop != NULL)
 			print_value(f, "post_stop", fmt_hook(a->post_stop,
 			    &a->post_argv, c->here, &why), &why);
-		format_duration(a->hook_timeout_ms, b1, sizeof(b1));
-		fprintf(f, "hook_timeout = %s\n", b1);
+		if (a->pre_start != NULL || a->post_stop != NULL) {
+			format_duration(a->hook_timeout_ms, b1, sizeof(b1));
+			fprintf(f, "hook_timeout = %s\n", b1);
+		}
 	}
 }
 
