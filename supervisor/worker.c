@@ -698,6 +698,16 @@ worker_hook(struct worker *w, const char *cmd, const struct strv *words,
 		strv_push_own(&argv, x != NULL ? x : xstrdup(words->v[i]));
 	}
 	build_env(w, &vars, &env);
+	/* The worker protocol is the run's: a hook is no worker. */
+	for (i = 0; i < env.n; i++)
+		if (strncmp(env.v[i], "NOTIFY_SOCKET=", 14) == 0 ||
+		    strncmp(env.v[i], "WATCHDOG_", 9) == 0) {
+			free(env.v[i]);
+			memmove(&env.v[i], &env.v[i + 1],
+			    (env.n - i) * sizeof(*env.v));
+			env.n--;
+			i--;
+		}
 	for (i = 0; more != NULL && i < more->n; i++)
 		strv_push(&env, more->v[i]);
 	if (a->directory != NULL)
