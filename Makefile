@@ -39,10 +39,11 @@ SDK_SRC := worker-sdk/backoff.c worker-sdk/breaker.c worker-sdk/classify.c \
 	worker-sdk/fallback.c worker-sdk/retry.c worker-sdk/worker_api.c
 D_SRC := supervisor/argv.c supervisor/breakers.c supervisor/cgroup.c \
 	supervisor/clock.c supervisor/cluster.c supervisor/config.c \
+	supervisor/cron.c supervisor/recycle.c \
 	supervisor/control.c supervisor/hook.c supervisor/http.c \
 	supervisor/lease.c supervisor/lease_pg.c supervisor/limits.c \
 	supervisor/nametab.c supervisor/order.c \
-	supervisor/rlimit.c supervisor/usage.c \
+	supervisor/rlimit.c supervisor/usage.c supervisor/plan.c \
 	supervisor/notify.c supervisor/notify_socket.c supervisor/request.c \
 	supervisor/log.c supervisor/output.c supervisor/reexec.c \
 	supervisor/restart.c supervisor/resume.c supervisor/runs.c \

@@ -113,6 +113,7 @@ agent_rt_free(struct agent_rt *rt)
 	if (rt == NULL)
 		return;
 	guard_fini(&rt->g);
+	recycle_rt_free(rt);
 	free(rt->workers);
 	order_unlink(rt);
 	free(rt);

@@ -437,7 +437,8 @@ enum akey {
 	/* In enum rlim_key's order. */
 	K_LIMIT_NOFILE, K_LIMIT_CORE, K_LIMIT_NPROC, K_LIMIT_AS, K_LIMIT_CPU,
 	K_LIMIT_FSIZE, K_LIMIT_STACK, K_LIMIT_MEMLOCK, K_MAX_MEMORY,
-	K_AFTER, K_READY, K_NAGENT
+	K_AFTER, K_READY, K_MAX_AGE, K_CRON_RESTART, K_PRE_START,
+	K_POST_STOP, K_HOOK_TIMEOUT, K_NAGENT
 };
 
 static const char *agent_keys[K_NAGENT] = {
@@ -453,6 +454,7 @@ static const char *agent_keys[K_NAGENT] = {
 	"limit_nofile", "limit_core", "limit_nproc", "limit_as", "limit_cpu",
 	"limit_fsize", "limit_stack", "limit_memlock", "max_memory",
 	"after", "ready",
+	"max_age", "cron_restart", "pre_start", "post_stop", "hook_timeout",
 };
 
 enum ckey {
@@ -712,6 +714,9 @@ agent_init(struct agent_conf *a)
 	a->poison_threshold = 3;
 	a->max_rollback = 3;
 	a->storage_retry_ms = 30000;
+	strv_init(&a->pre_argv);
+	strv_init(&a->post_argv);
+	a->hook_timeout_ms = 60000;
 }
 
 static void
@@ -726,6 +731,11 @@ agent_conf_free(struct agent_conf *a)
 	free(a->user);
 	free(a->fallback);
 	strv_free(&a->after);
+	free(a->cron_restart);
+	free(a->pre_start);
+	free(a->post_stop);
+	strv_free(&a->pre_argv);
+	strv_free(&a->post_argv);
 }
 
 /* The breaker keys that agents and clusters share. */
@@ -1100,6 +1110,49 @@ agent_set(struct agent_conf *a, enum akey k, const char *value,
 			return -1;
 		}
 		return 0;
+	case K_MAX_AGE:
+		return parse_duration(value, &a->max_age_ms, why);
+	case K_CRON_RESTART: {
+		static char cwhy[256];
+		if (cron_parse(value, &a->cron, cwhy, sizeof(cwhy)) == -1) {
+			*why = cwhy;
+			return -1;
+		}
+		free(a->cron_restart);
+		a->cron_restart = xstrdup(value);
+		return 0;
+	}
+	case K_PRE_START:
+	case K_POST_STOP:
+		strv_init(&words);
+		if (argv_split(value, NULL, &words, why) == -1)
+			return -1;
+		if (words.n == 0 || *words.v[0] == '\0') {
+			strv_free(&words);
+			*why = "empty command";
+			return -1;
+		}
+		if (k == K_PRE_START) {
+			strv_free(&a->pre_argv);
+			a->pre_argv = words;
+			free(a->pre_start);
+			a->pre_start = xstrdup(value);
+		} else {
+			strv_free(&a->post_argv);
+			a->post_argv = words;
+			free(a->post_stop);
+			a->post_stop = xstrdup(value);
+		}
+		return 0;
+	case K_HOOK_TIMEOUT:
+		if (parse_duration(value, &a->hook_timeout_ms, why) == -1)
+			return -1;
+		if (a->hook_timeout_ms == 0) {
+			*why = "must be above 0: a hook that hangs is killed "
+			    "after it";
+			return -1;
+		}
+		return 0;
 	case K_NAGENT:
 		break;
 	}
@@ -1375,6 +1428,16 @@ fmt_command(const struct agent_conf *a, const char *here, const char **why)
 	if (!has_here(a->command))
 		return xstrdup(a->command);
 	return fmt_words(&a->argv, here, false, why);
+}
+
+/* A hook's command (pre_start, post_stop), as fmt_command writes one. */
+static char *
+fmt_hook(const char *text, const struct strv *argv, const char *here,
+    const char **why)
+{
+	if (!has_here(text))
+		return xstrdup(text);
+	return fmt_words(argv, here, false, why);
 }
 
 /*
@@ -1792,6 +1855,20 @@ check_agent(struct parse *p, struct agent_conf *a, const struct keyset *ks,
 	if ((x = expand_vars(a->thread_id, &vars, &why)) == NULL)
 		perr(p, LINE(K_THREAD_ID), "thread_id: %s", why);
 	free(x);
+	for (i = 0; i < a->pre_argv.n; i++) {
+		if ((x = expand_vars(a->pre_argv.v[i], &vars, &why)) == NULL) {
+			perr(p, LINE(K_PRE_START), "pre_start: %s", why);
+			break;
+		}
+		free(x);
+	}
+	for (i = 0; i < a->post_argv.n; i++) {
+		if ((x = expand_vars(a->post_argv.v[i], &vars, &why)) == NULL) {
+			perr(p, LINE(K_POST_STOP), "post_stop: %s", why);
+			break;
+		}
+		free(x);
+	}
 	if (a->backoff.max_ms < a->backoff.initial_ms &&
 	    !ks->bad[K_BACKOFF_MAX] && !ks->bad[K_BACKOFF_INITIAL]) {
 		char b1[32], b2[32];
@@ -1882,6 +1959,18 @@ check_agent_written(struct parse *p, const struct agent_conf *a,
 		v = subst_here(a->thread_id, here, false);
 		check_written(p, LINE(K_THREAD_ID), "thread_id", v,
 		    fmt_literal(a->thread_id, here, &why), &why);
+		free(v);
+	}
+	if (a->pre_start != NULL && has_here(a->pre_start)) {
+		v = subst_here(a->pre_start, here, false);
+		check_written(p, LINE(K_PRE_START), "pre_start", v,
+		    fmt_hook(a->pre_start, &a->pre_argv, here, &why), &why);
+		free(v);
+	}
+	if (a->post_stop != NULL && has_here(a->post_stop)) {
+		v = subst_here(a->post_stop, here, false);
+		check_written(p, LINE(K_POST_STOP), "post_stop", v,
+		    fmt_hook(a->post_stop, &a->post_argv, here, &why), &why);
 		free(v);
 	}
 #undef LINE
@@ -3180,6 +3269,23 @@ config_print(const struct config *c, FILE *f)
 		print_breaker(f, &a->breaker, false);
 		if (a->fallback != NULL)
 			fprintf(f, "fallback = %s\n", a->fallback);
+		/* Off by default: shown once set. */
+		if (a->max_age_ms != 0) {
+			format_duration(a->max_age_ms, b1, sizeof(b1));
+			fprintf(f, "max_age = %s\n", b1);
+		}
+		if (a->cron_restart != NULL)
+			fprintf(f, "cron_restart = %s\n", a->cron_restart);
+		if (a->pre_start != NULL)
+			print_value(f, "pre_start", fmt_hook(a->pre_start,
+			    &a->pre_argv, c->here, &why), &why);
+		if (a->post_stop != NULL)
+			print_value(f, "post_stop", fmt_hook(a->post_stop,
+			    &a->post_argv, c->here, &why), &why);
+		if (a->pre_start != NULL || a->post_stop != NULL) {
+			format_duration(a->hook_timeout_ms, b1, sizeof(b1));
+			fprintf(f, "hook_timeout = %s\n", b1);
+		}
 	}
 }
 

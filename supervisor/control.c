@@ -835,11 +835,31 @@ do_signal(struct ctl_client *c, const struct ctl_request *rq)
 }
 
 static void
-do_reload(struct ctl_client *c)
+do_reload(struct ctl_client *c, const struct ctl_request *rq)
 {
 	struct config_errors errs;
-	char summary[256];
+	struct strv lines;
+	char summary[1024];
 	size_t i;
+
+	if (rq->dry_run) {
+		int rc = fleet_reload_dry(c->ctl->fleet, &errs, &lines, summary,
+		    sizeof(summary));
+		for (i = 0; i < errs.msgs.n && rc == -1; i++)
+			reply(c, '=', "%s", errs.msgs.v[i]);
+		for (i = 0; i < lines.n; i++)
+			reply(c, '=', "%s", lines.v[i]);
+		if (rc == -1)
+			strv_free(&errs.msgs);
+		strv_free(&lines);
+		if (rc == -1) {
+			fail(c, "%s", summary);
+			return;
+		}
+		reply(c, '+', "%s", summary);
+		finish(c);
+		return;
+	}
 
 	if (fleet_reload_file(c->ctl->fleet, &errs, summary,
 	    sizeof(summary)) == -1) {
@@ -1451,7 +1471,7 @@ handle(struct ctl_client *c, const char *line, size_t len)
 		do_checkpoints(c, &rq);
 		break;
 	case CMD_RELOAD:
-		do_reload(c);
+		do_reload(c, &rq);
 		break;
 	case CMD_RESET:
 		do_reset(c, &rq);

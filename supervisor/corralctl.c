@@ -43,7 +43,7 @@ usage(FILE *f)
 	    "  checkpoints [-n N] AGENT[:N]           the thread's checkpoints, newest first\n"
 	    "  events [-f] [-n N] [AGENT[:N]]         events as JSON lines; -f follows\n"
 	    "  tail [-f] [-n N] [--stderr] AGENT[:N]  a worker's output; -f follows\n"
-	    "  reload                                 apply the fleet file again\n"
+	    "  reload [--dry-run]                     apply the fleet file again (or show what it would change)\n"
 	    "  reexec                                 re-execute corrald in place (upgrade)\n"
 	    "  shutdown                               stop every worker and corrald\n"
 	    "  version                                corrald's version and pid\n"

@@ -231,6 +231,32 @@ void rlim_ceiling_describe(enum rlim_key, bool root, char *buf, size_t len);
 struct agent_conf;
 char *rlim_failure(const struct agent_conf *a, const char *key, int err);
 
+/*
+ * cron.c: five-field cron specs (cron_restart), as Vixie cron reads them:
+ * lists, ranges, steps, names of months and days, 7 for Sunday, @daily
+ * and its kin; a day of month and a day of week both restricted (neither
+ * starts with '*') match either.  Times are local.
+ */
+struct cron_spec {
+	uint64_t minute;  /* bit 0..59 */
+	uint32_t hour;    /* bit 0..23 */
+	uint32_t dom;     /* bit 1..31 */
+	uint16_t month;   /* bit 1..12 */
+	uint8_t dow;      /* bit 0..6, Sunday 0 */
+	bool dom_star, dow_star;
+};
+/* 0, or -1 with the reason in why (len bytes); a spec that never fires
+ * ("0 0 30 2 *") is refused. */
+int cron_parse(const char *, struct cron_spec *, char *why, size_t len);
+/*
+ * Pure but for the local time zone (TZ): the first instant after now
+ * whose local time matches c.  Each matching local time fires once: in
+ * the hour the clock goes back, on its first pass; a time the clock skips
+ * fires at the first minute after the gap.  0, or -1 if nothing matches
+ * within 29 years.
+ */
+int cron_next(const struct cron_spec *, time_t now, time_t *next);
+
 /* config.c: the fleet file, parsed, checked and resolved. */
 
 enum restart_mode { RESTART_ALWAYS, RESTART_ON_FAILURE, RESTART_NEVER };
@@ -303,6 +329,22 @@ struct agent_conf {
 	 */
 	struct strv after;
 	bool ready_notify;
+	/*
+	 * Recycling (recycle.c): a run older than max_age (0: off), less up
+	 * to backoff_jitter of it, drawn per run, is stopped and started at
+	 * once; cron_restart (NULL: none; as written) restarts the agent's
+	 * instances one after another at the times of cron.
+	 */
+	uint64_t max_age_ms;
+	char *cron_restart;
+	struct cron_spec cron;
+	/*
+	 * Hooks (hook.c): as written (NULL: none) and split into words,
+	 * %() unexpanded; each is killed after hook_timeout.
+	 */
+	char *pre_start, *post_stop;
+	struct strv pre_argv, post_argv;
+	uint64_t hook_timeout_ms;
 };
 
 /* OTP's restart strategies, for the workers of one cluster. */
@@ -1284,6 +1326,27 @@ int fleet_roll_start(struct fleet *, const char *agent, uint64_t timeout_ms,
     char *why, size_t len);
 bool fleet_rolling(const struct fleet *, const char *agent);
 void rolls_free(struct fleet *);
+/* recycle.c: max_age and cron_restart. */
+
+struct agent_rt;
+
+/*
+ * Pure: ms from now_ms until a run started at start_ms is due for
+ * recycling: max_age less jitter * u of it (u in [0, 1), drawn per run);
+ * 0: due now; UINT64_MAX: never (max_age 0).
+ */
+uint64_t recycle_due_in(uint64_t max_age_ms, double jitter, double u,
+    uint64_t start_ms, uint64_t now_ms);
+/* Arm or disarm w's max_age timer for its run (none: disarm). */
+void recycle_arm(struct worker *);
+void recycle_disarm(struct worker *);
+/* Arm or disarm rt's cron_restart timer as its agent says (a is rt's). */
+void recycle_cron_arm(struct agent_rt *, const struct agent_conf *);
+void recycle_rt_free(struct agent_rt *);
+/* w's state changed to s: a cron restart waiting for it goes on. */
+void recycle_state(struct worker *, enum wstate);
+/* After a reload: a roll whose worker went goes on with the next. */
+void recycle_reloaded(struct fleet *);
 
 /* worker.c: the fleet of workers and their state machine. */
 
@@ -1394,6 +1457,23 @@ struct worker {
 	struct run_usage use;
 	bool memory;
 	uint64_t memory_rss, memory_max;
+	/*
+	 * Hooks: its pre_start or post_stop running (the fleet's; NULL:
+	 * none); pre_ok: pre_start succeeded, the next spawn runs the
+	 * worker; after_post: a start waits for post_stop to end.
+	 */
+	struct hook *pre_hook, *post_hook;
+	bool pre_ok, after_post;
+	/*
+	 * Recycling (recycle.c): the max_age timer (owned; NULL until
+	 * needed), this run's draw for its jitter, a stop to start again at
+	 * once and why, and a cron restart waiting for it to be up again.
+	 */
+	struct event *age_ev;
+	double age_u;
+	bool recycling;
+	bool roll_wait;
+	char recycle_why[96];
 };
 
 struct fleet {
@@ -1474,6 +1554,33 @@ void fleet_reopen_logs(struct fleet *);
 void fleet_reload(struct fleet *, struct config *, size_t *added,
     size_t *removed, size_t *changed, size_t *kept);
 /*
+ * plan.c: what a reload would change, decided by one function that reads
+ * and changes nothing; fleet_reload() carries it out, --dry-run shows it.
+ */
+struct reload_plan {
+	/* Parallel to the new config's agents: */
+	ssize_t *old;  /* its index in the running config's agents; -1: new */
+	bool *same;    /* the same process: its running instances stay */
+	size_t nagents;
+	/* Workers, as fleet_reload counts them. */
+	size_t added, removed, changed, kept;
+};
+void reload_plan_make(const struct fleet *, const struct config *next,
+    struct reload_plan *);
+void reload_plan_free(struct reload_plan *);
+/* Does a changed process restart w?  (An operator's stop stays.) */
+bool reload_restarts(const struct worker *);
+/* The plan as lines for people: agents, keys, instances, clusters. */
+void reload_plan_lines(const struct fleet *, const struct config *next,
+    const struct reload_plan *, struct strv *out);
+/*
+ * Load the fleet's file and say what a reload would do, changing nothing:
+ * 0 with lines in out (caller frees) and a summary, or -1 with the file's
+ * errors in errs (caller frees).
+ */
+int fleet_reload_dry(struct fleet *, struct config_errors *, struct strv *out,
+    char *summary, size_t len);
+/*
  * Reload the fleet's file.  0 with a summary, or -1 with the file's errors
  * in errs (caller frees) and nothing changed.
  */
@@ -1513,6 +1620,11 @@ void worker_set_state(struct worker *, enum wstate, const char *why);
 void worker_enqueue(struct worker *);
 void worker_halt(struct worker *);
 void worker_timer_arm(struct worker *, uint64_t ms);
+/*
+ * Stop w's run (stop_signal, stop_timeout, KILL) to start it again at
+ * once: no failure, no backoff, its breakers untouched.  why is logged.
+ */
+void worker_recycle(struct worker *, const char *why);
 /* Held back by a breaker: HELD or DEGRADED. */
 bool worker_waiting(const struct worker *);
 /*
@@ -1558,6 +1670,15 @@ struct agent_rt {
 	 */
 	struct agent_rt **deps, **dependents;
 	size_t ndeps, ndependents;
+	/*
+	 * cron_restart (recycle.c): its timer (owned; NULL: none), the
+	 * instant it is due (wall clock, s), and a restart of the instances
+	 * one after another: the next to take, while rolling.
+	 */
+	struct event *cron_ev;
+	time_t cron_due;
+	bool rolling;
+	size_t roll_next;
 };
 
 enum health { H_HEALTHY, H_DEGRADED, H_CRITICAL };
@@ -1662,10 +1783,42 @@ void cluster_regrouped_exit(struct worker *);
 /* A member's state changed: evaluate health at the end of the loop turn. */
 void cluster_touch(struct cluster_rt *);
 
-/* hook.c: on_state_change commands, one at a time per cluster. */
+/*
+ * hook.c: commands beside the workers: a cluster's on_state_change (one at
+ * a time per cluster), an agent's pre_start and post_stop.
+ */
 
 struct hook;
 struct hookq;
+/* How a hook ended. */
+struct hook_end {
+	int status;             /* waitpid's */
+	int exec_err;           /* 0, or why it could not run (at exec_stage) */
+	const char *exec_stage; /* static */
+	bool timed_out;         /* killed after its timeout */
+};
+struct hook_req {
+	const char *who, *cmd;  /* "agent w.0", "pre_start": the log's words */
+	const char *what;       /* NULL, or what the log adds in parentheses */
+	char *const *argv, *const *envp;
+	const char *directory;  /* NULL: corrald's */
+	const char *user;       /* NULL: corrald's; else uid and gid */
+	uid_t uid;
+	gid_t gid;
+	uint64_t timeout_ms;    /* then it is killed (its process group) */
+	/* Called once it is reaped and its output read; NULL: nobody. */
+	void (*done)(void *arg, const struct hook_end *);
+	void *arg;
+};
+/*
+ * Run a command (strings copied), its output into corrald's log line by
+ * line.  The hook is the fleet's; NULL, logged, when it cannot be spawned
+ * (done is then not called).
+ */
+struct hook *hook_start(struct fleet *, const struct hook_req *);
+/* Its owner goes: done is not called; sig (0: none) to its group. */
+void hook_cancel(struct hook *, int sig);
+pid_t hook_pid(const struct hook *); /* 0 for NULL or once reaped */
 struct hookq *hookq_new(void);
 void hookq_free(struct hookq *);
 /* Run c's on_state_change with NAME OLD NEW; kind: "health" or "breaker". */
@@ -1699,6 +1852,7 @@ struct ctl_request {
 	bool json;          /* status --json */
 	bool nowait;        /* start, stop, restart --no-wait */
 	bool follow, err;   /* views: -f, --stderr */
+	bool dry_run;       /* reload --dry-run */
 	unsigned limit;     /* views: -n, 20 when not given */
 	const char *reason; /* reset --reason; borrowed from words */
 	int sig;            /* signal: the signal's number */

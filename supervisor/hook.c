@@ -1,9 +1,12 @@
 /*
- * hook.c: a cluster's on_state_change command.  It runs as a child of
- * corrald, never waited for: the loop reads its output line by line into
- * corrald's log and learns of its exit from SIGCHLD like any worker's.
- * One runs at a time per cluster, so that a script sees the changes in the
- * order they happened; the rest wait in a bounded queue.
+ * hook.c: commands corrald runs beside its workers: a cluster's
+ * on_state_change, an agent's pre_start and post_stop.  Each runs as a
+ * child of corrald, never waited for: the loop reads its output line by
+ * line into corrald's log, kills it after its timeout and learns of its
+ * exit from SIGCHLD like any worker's, then tells its owner (done).
+ * on_state_change runs one at a time per cluster, so that a script sees
+ * the changes in the order they happened; the rest wait in a bounded
+ * queue.
  */
 #include <errno.h>
 #include <signal.h>
@@ -18,7 +21,7 @@
 #include "corrald.h"
 
 #define HOOK_QUEUE_MAX 32      /* changes waiting per cluster */
-#define HOOK_TIMEOUT_MS 60000  /* then the command is killed */
+#define HOOK_TIMEOUT_MS 60000  /* on_state_change is killed after it */
 #define HOOK_LINE_MAX 4096     /* longer output lines are cut */
 
 extern char **environ;
@@ -37,16 +40,17 @@ struct hookq {
 struct hook {
 	LIST_ENTRY(hook) entry;
 	struct fleet *fleet;
-	struct cluster_rt *c;    /* NULL once its cluster is gone */
-	char cluster[NAME_MAX_LEN + 1];
-	char *what;              /* "NAME OLD NEW", for the log */
+	char *who, *cmd;         /* the log's "WHO: CMD: line" */
+	char *what;              /* NULL, or "NAME OLD NEW", for the log */
 	pid_t pid;               /* 0 once reaped */
 	int fd[2];               /* stdout, stderr; -1 once closed */
 	struct event *ev[2];
 	struct evbuffer *buf[2];
 	struct event *timeout;
-	int exec_err;            /* 0, or why its exec failed (at stage) */
-	const char *exec_stage;
+	uint64_t timeout_ms;
+	struct hook_end end;     /* how it ended, for done */
+	void (*done)(void *, const struct hook_end *); /* NULL: nobody asks */
+	void *arg;
 };
 
 static void hook_next(struct hookq *, struct cluster_rt *);
@@ -87,7 +91,7 @@ hookq_free(struct hookq *q)
 static void
 emit(struct hook *h, const char *line, size_t len)
 {
-	log_info("cluster %s: on_state_change: %.*s", h->cluster,
+	log_info("%s: %s: %.*s", h->who, h->cmd,
 	    (int)(len > HOOK_LINE_MAX ? HOOK_LINE_MAX : len), line);
 }
 
@@ -135,24 +139,26 @@ hook_free(struct hook *h)
 	}
 	if (h->timeout != NULL)
 		event_free(h->timeout);
+	free(h->who);
+	free(h->cmd);
 	free(h->what);
 	free(h);
 }
 
-/* Reaped and both streams at their end: the next change may run. */
+/* Reaped and both streams at their end: its owner hears of it. */
 static void
 hook_done_if_over(struct hook *h)
 {
-	struct cluster_rt *c = h->c;
+	void (*done)(void *, const struct hook_end *) = h->done;
+	struct hook_end end = h->end;
+	void *arg = h->arg;
 
 	if (h->pid != 0 || h->fd[0] != -1 || h->fd[1] != -1)
 		return;
 	LIST_REMOVE(h, entry);
-	if (c != NULL)
-		c->hooks->running = NULL;
 	hook_free(h);
-	if (c != NULL)
-		hook_next(c->hooks, c);
+	if (done != NULL)
+		done(arg, &end);
 }
 
 static void
@@ -178,28 +184,108 @@ static void
 timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct hook *h = arg;
+	char d[32];
 
 	(void)fd;
 	(void)what;
 	if (h->pid == 0)
 		return;
-	log_warnx("cluster %s: on_state_change (%s) still running after "
-	    "%ds; killing it", h->cluster, h->what, HOOK_TIMEOUT_MS / 1000);
+	format_duration(h->timeout_ms, d, sizeof(d));
+	log_warnx("%s: %s%s%s%s still running after %s; killing it", h->who,
+	    h->cmd, h->what ? " (" : "", h->what ? h->what : "",
+	    h->what ? ")" : "", d);
+	h->end.timed_out = true;
 	kill(-h->pid, SIGKILL);
+}
+
+struct hook *
+hook_start(struct fleet *f, const struct hook_req *rq)
+{
+	struct spawn_req sr;
+	struct spawn_res res;
+	struct hook *h;
+	int j;
+
+	memset(&sr, 0, sizeof(sr));
+	sr.argv = rq->argv;
+	sr.envp = rq->envp;
+	sr.directory = rq->directory;
+	sr.out[0] = sr.out[1] = OUT_FILE; /* pipes, read here */
+	/* Only root changes user, as for workers. */
+	sr.user = geteuid() == 0 ? rq->user : NULL;
+	sr.uid = rq->user != NULL ? rq->uid : (uid_t)-1;
+	sr.gid = rq->user != NULL ? rq->gid : (gid_t)-1;
+	sr.pdeath_signal = SIGTERM;
+	if (spawn_run(&sr, &res) == -1) {
+		log_warn("%s: cannot run %s%s%s%s", rq->who, rq->cmd,
+		    rq->what ? " (" : "", rq->what ? rq->what : "",
+		    rq->what ? ")" : "");
+		return NULL;
+	}
+	h = xcalloc(1, sizeof(*h));
+	h->fleet = f;
+	h->who = xstrdup(rq->who);
+	h->cmd = xstrdup(rq->cmd);
+	h->what = rq->what != NULL ? xstrdup(rq->what) : NULL;
+	h->pid = res.pid;
+	h->end.exec_err = res.err;
+	h->end.exec_stage = res.stage;
+	h->done = rq->done;
+	h->arg = rq->arg;
+	h->timeout_ms = rq->timeout_ms;
+	for (j = 0; j < 2; j++) {
+		h->fd[j] = res.outfd[j];
+		if ((h->buf[j] = evbuffer_new()) == NULL ||
+		    (h->ev[j] = event_new(f->base, h->fd[j],
+		    EV_READ | EV_PERSIST, read_cb, h)) == NULL ||
+		    event_add(h->ev[j], NULL) == -1)
+			fatal("cannot watch the output of %s", rq->cmd);
+	}
+	if ((h->timeout = evtimer_new(f->base, timeout_cb, h)) == NULL)
+		fatal("cannot create a timer for %s", rq->cmd);
+	timer_add_ms(h->timeout, rq->timeout_ms);
+	LIST_INSERT_HEAD(&f->hooks, h, entry);
+	log_debug("%s: %s%s%s (pid %ld)", h->who, h->cmd, h->what ? " " : "",
+	    h->what ? h->what : "", (long)h->pid);
+	return h;
+}
+
+void
+hook_cancel(struct hook *h, int sig)
+{
+	if (h == NULL)
+		return;
+	h->done = NULL;
+	h->arg = NULL;
+	if (h->pid != 0 && sig != 0)
+		kill(-h->pid, sig);
+}
+
+pid_t
+hook_pid(const struct hook *h)
+{
+	return h != NULL ? h->pid : 0;
+}
+
+/* A cluster's on_state_change ended: the next change may run. */
+static void
+cluster_hook_done(void *arg, const struct hook_end *end)
+{
+	struct cluster_rt *c = arg;
+
+	(void)end;
+	c->hooks->running = NULL;
+	hook_next(c->hooks, c);
 }
 
 static void
 hook_spawn(struct cluster_rt *c, struct hook_item *it)
 {
-	struct fleet *f = c->g.fleet;
 	const struct cluster_conf *cc = c->conf;
+	struct hook_req rq;
 	struct strv argv, env;
-	struct spawn_req rq;
-	struct spawn_res res;
-	struct hook *h;
-	char **e, *x;
+	char **e, *x, *who, *what;
 	size_t i;
-	int j;
 
 	strv_init(&argv);
 	strv_init(&env);
@@ -215,49 +301,23 @@ hook_spawn(struct cluster_rt *c, struct hook_item *it)
 	strv_push_own(&env, x);
 	xasprintf(&x, "CORRAL_CHANGE=%s", it->kind);
 	strv_push_own(&env, x);
+	xasprintf(&who, "cluster %s", c->g.name);
+	xasprintf(&what, "%s %s %s", it->name, it->old_state, it->new_state);
 	memset(&rq, 0, sizeof(rq));
+	rq.who = who;
+	rq.cmd = "on_state_change";
+	rq.what = what;
 	rq.argv = argv.v;
 	rq.envp = env.v;
-	rq.out[0] = rq.out[1] = OUT_FILE; /* pipes, read here */
-	rq.uid = (uid_t)-1;
-	rq.gid = (gid_t)-1;
-	rq.pdeath_signal = SIGTERM;
-	if (spawn_run(&rq, &res) == -1) {
-		log_warn("cluster %s: cannot run on_state_change (%s %s %s)",
-		    c->g.name, it->name, it->old_state, it->new_state);
-		strv_free(&argv);
-		strv_free(&env);
-		return;
-	}
+	rq.timeout_ms = HOOK_TIMEOUT_MS;
+	rq.done = cluster_hook_done;
+	rq.arg = c;
+	c->hooks->running = hook_start(c->g.fleet, &rq);
 	strv_free(&argv);
 	strv_free(&env);
-
-	h = xcalloc(1, sizeof(*h));
-	h->fleet = f;
-	h->c = c;
-	snprintf(h->cluster, sizeof(h->cluster), "%s", c->g.name);
-	xasprintf(&h->what, "%s %s %s", it->name, it->old_state,
-	    it->new_state);
-	h->pid = res.pid;
-	h->exec_err = res.err;
-	h->exec_stage = res.stage;
-	for (j = 0; j < 2; j++) {
-		h->fd[j] = res.outfd[j];
-		if ((h->buf[j] = evbuffer_new()) == NULL ||
-		    (h->ev[j] = event_new(f->base, h->fd[j],
-		    EV_READ | EV_PERSIST, read_cb, h)) == NULL ||
-		    event_add(h->ev[j], NULL) == -1)
-			fatal("cannot watch the output of on_state_change");
-	}
-	if ((h->timeout = evtimer_new(f->base, timeout_cb, h)) == NULL)
-		fatal("cannot create a timer for on_state_change");
-	timer_add_ms(h->timeout, HOOK_TIMEOUT_MS);
-	LIST_INSERT_HEAD(&f->hooks, h, entry);
-	c->hooks->running = h;
-	log_debug("cluster %s: on_state_change %s (pid %ld)", c->g.name,
-	    h->what, (long)h->pid);
+	free(who);
+	free(what);
 }
-
 static void
 hook_next(struct hookq *q, struct cluster_rt *c)
 {
@@ -320,18 +380,21 @@ hook_reaped(struct fleet *f, pid_t pid, int status)
 	if (h == NULL)
 		return false;
 	h->pid = 0;
+	h->end.status = status;
 	evtimer_del(h->timeout);
 	/* What its own children hold open must not keep it running. */
 	kill(-pid, SIGKILL);
-	if (h->exec_err != 0)
-		log_error("cluster %s: cannot run on_state_change: %s: %s",
-		    h->cluster, h->exec_stage, strerror(h->exec_err));
+	if (h->end.exec_err != 0)
+		log_error("%s: cannot run %s: %s: %s", h->who, h->cmd,
+		    h->end.exec_stage, strerror(h->end.exec_err));
 	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-		log_warnx("cluster %s: on_state_change (%s) exited with code "
-		    "%d", h->cluster, h->what, WEXITSTATUS(status));
+		log_warnx("%s: %s%s%s%s exited with code %d", h->who, h->cmd,
+		    h->what ? " (" : "", h->what ? h->what : "",
+		    h->what ? ")" : "", WEXITSTATUS(status));
 	else if (WIFSIGNALED(status))
-		log_warnx("cluster %s: on_state_change (%s) killed by signal "
-		    "%d", h->cluster, h->what, WTERMSIG(status));
+		log_warnx("%s: %s%s%s%s killed by signal %d", h->who, h->cmd,
+		    h->what ? " (" : "", h->what ? h->what : "",
+		    h->what ? ")" : "", WTERMSIG(status));
 	/*
 	 * Dead: what it wrote is there, read it now, but only so much: a
 	 * child that left its group may hold the pipe and write forever.
@@ -353,8 +416,10 @@ hook_forget(struct fleet *f, struct cluster_rt *c)
 	struct hook *h;
 
 	LIST_FOREACH(h, &f->hooks, entry)
-		if (h->c == c)
-			h->c = NULL;
+		if (h->done == cluster_hook_done && h->arg == c) {
+			h->done = NULL;
+			h->arg = NULL;
+		}
 	if (c->hooks != NULL)
 		c->hooks->running = NULL;
 }

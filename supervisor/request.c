@@ -358,10 +358,13 @@ parse_command(struct ctl_request *r, char **a, size_t n, char *why,
 	case CMD_RESET:
 		return parse_reset(r, a, n, why, len);
 	case CMD_RELOAD:
+		if (n == 1 && strcmp(a[0], "--dry-run") == 0) {
+			r->dry_run = true;
+			return 0;
+		}
 		if (n > 0)
-			return refuse(why, len, "usage: reload (it takes no "
-			    "arguments: it reads the file corrald started "
-			    "with)");
+			return refuse(why, len, "usage: reload [--dry-run] (it "
+			    "reads the file corrald started with)");
 		return 0;
 	case CMD_REEXEC:
 	case CMD_VERSION:

@@ -39,6 +39,9 @@ static void worker_go(struct worker *);
 static void spawn_cb(evutil_socket_t, short, void *);
 static void timer_cb(evutil_socket_t, short, void *);
 static void wdog_cb(evutil_socket_t, short, void *);
+static void prestart_run(struct worker *);
+static void poststop_run(struct worker *, enum corral_exit_class, int);
+static void backoff_over(struct worker *);
 
 /*
  * libevent measures a relative timeout from the time it cached when the
@@ -167,6 +170,7 @@ worker_set_state(struct worker *w, enum wstate s, const char *why)
 	if (s == W_RUNNING)
 		order_released(w);
 	order_changed(w->fleet);
+	recycle_state(w, s);
 }
 
 /* pid -> worker, in O(1). */
@@ -253,6 +257,11 @@ worker_free(struct worker *w)
 	}
 	event_free(w->timer);
 	event_free(w->wdog);
+	if (w->age_ev != NULL)
+		event_free(w->age_ev);
+	/* Its hooks run on, unowned: a pre_start has nothing to start. */
+	hook_cancel(w->pre_hook, SIGTERM);
+	hook_cancel(w->post_hook, 0);
 	if (w->resume_ev != NULL)
 		event_free(w->resume_ev);
 	free(w->status_text);
@@ -582,6 +591,8 @@ fleet_start(struct fleet *f)
 		fallback_update(f->rts[i]);
 	/* WAITING since before a reexec: what is up now lets some go. */
 	order_release_all(f);
+	for (i = 0; i < f->nrts; i++)
+		recycle_cron_arm(f->rts[i], &f->conf->agents[i]);
 	/* Nothing to start: the fleet is up as it is. */
 	if (TAILQ_EMPTY(&f->startq))
 		spawn_soon(f);
@@ -670,6 +681,221 @@ build_env(struct worker *w, const struct expand_vars *vars, struct strv *env)
 }
 
 /*
+ * A hook of w (pre_start, post_stop): what its run has (the agent's
+ * directory and user, the environment corrald gives the run), its own
+ * argv, the extra variables in more.  NULL when it could not be started
+ * (logged).
+ */
+static struct hook *
+worker_hook(struct worker *w, const char *cmd, const struct strv *words,
+    const struct strv *more, void (*done)(void *, const struct hook_end *))
+{
+	struct fleet *f = w->fleet;
+	struct agent_conf *a = w->agent;
+	char inst[16], who[NAME_MAX_LEN + 32], *dir = NULL, *x;
+	struct expand_vars vars = { a->name, inst, f->conf->here };
+	struct strv argv, env;
+	struct hook_req rq;
+	struct hook *h;
+	const char *why;
+	size_t i;
+
+	snprintf(inst, sizeof(inst), "%u", w->instance);
+	snprintf(who, sizeof(who), "agent %s", w->name);
+	strv_init(&argv);
+	strv_init(&env);
+	for (i = 0; i < words->n; i++) {
+		x = expand_vars(words->v[i], &vars, &why);
+		strv_push_own(&argv, x != NULL ? x : xstrdup(words->v[i]));
+	}
+	build_env(w, &vars, &env);
+	/* The worker protocol is the run's: a hook is no worker. */
+	for (i = 0; i < env.n; i++)
+		if (strncmp(env.v[i], "NOTIFY_SOCKET=", 14) == 0 ||
+		    strncmp(env.v[i], "WATCHDOG_", 9) == 0) {
+			free(env.v[i]);
+			memmove(&env.v[i], &env.v[i + 1],
+			    (env.n - i) * sizeof(*env.v));
+			env.n--;
+			i--;
+		}
+	for (i = 0; more != NULL && i < more->n; i++)
+		strv_push(&env, more->v[i]);
+	if (a->directory != NULL)
+		dir = expand_vars(a->directory, &vars, &why);
+	memset(&rq, 0, sizeof(rq));
+	rq.who = who;
+	rq.cmd = cmd;
+	rq.argv = argv.v;
+	rq.envp = env.v;
+	rq.directory = dir;
+	rq.user = a->user;
+	rq.uid = a->uid;
+	rq.gid = a->gid;
+	rq.timeout_ms = a->hook_timeout_ms;
+	rq.done = done;
+	rq.arg = w;
+	h = hook_start(f, &rq);
+	strv_free(&argv);
+	strv_free(&env);
+	free(dir);
+	return h;
+}
+
+/* How a hook ended, in words ("" when it succeeded). */
+static void
+hook_outcome(const struct worker *w, const struct hook_end *end, char *buf,
+    size_t len)
+{
+	char d[32];
+
+	*buf = '\0';
+	if (end->exec_err != 0)
+		snprintf(buf, len, "cannot run it: %s: %s", end->exec_stage,
+		    strerror(end->exec_err));
+	else if (end->timed_out) {
+		format_duration(w->agent->hook_timeout_ms, d, sizeof(d));
+		snprintf(buf, len, "killed after hook_timeout %s", d);
+	} else if (WIFSIGNALED(end->status))
+		snprintf(buf, len, "killed by signal %d (%s)",
+		    WTERMSIG(end->status), signal_name(WTERMSIG(end->status)) ?
+		    signal_name(WTERMSIG(end->status)) : "?");
+	else if (WEXITSTATUS(end->status) != 0)
+		snprintf(buf, len, "exited with code %d",
+		    WEXITSTATUS(end->status));
+}
+
+/*
+ * pre_start failed: a start failure, as a run that died before it was up
+ * would be (backoff, max_retries, the breakers count it), but not fatal:
+ * what it waits for (a mount, a network) may come.
+ */
+static void
+prestart_failed(struct worker *w, const char *how)
+{
+	struct fleet *f = w->fleet;
+	struct agent_conf *a = w->agent;
+	struct restart_in in;
+	struct restart_plan plan;
+	char why[512];
+	uint64_t delay;
+
+	memset(&in, 0, sizeof(in));
+	in.mode = a->restart;
+	in.max_retries = a->max_retries;
+	in.healthy_after_ms = a->healthy_after_ms;
+	in.backoff_initial_ms = a->backoff.initial_ms;
+	in.cls = CORRAL_EXIT_ERROR;
+	in.failures = w->failures;
+	restart_decide(&in, &plan);
+	if (w->chain == 0)
+		w->chain = statedb_next_chain(f->db);
+	w->start_failures++;
+	w->failures = plan.failures;
+	log_warnx("agent %s: pre_start failed (%s); not started", w->name,
+	    how);
+	if (breakers_exited(w, CORRAL_EXIT_ERROR, &plan))
+		return;
+	if (plan.next != W_BACKOFF) {
+		snprintf(why, sizeof(why), "pre_start failed: %s; %s", how,
+		    plan.why);
+		worker_set_state(w, plan.next, why);
+		return;
+	}
+	delay = corral_backoff_delay(&a->backoff, plan.backoff_k,
+	    corral_rng_uniform(&f->rng));
+	snprintf(why, sizeof(why), "pre_start failed: %s; restart in %.3fs "
+	    "(failure %u)", how, (double)delay / 1000.0, plan.failures);
+	worker_set_state(w, W_BACKOFF, why);
+	worker_timer_arm(w, delay);
+}
+
+static void
+prestart_done(void *arg, const struct hook_end *end)
+{
+	struct worker *w = arg;
+	char how[160];
+
+	w->pre_hook = NULL;
+	if (w->fleet->shutting_down)
+		return;
+	hook_outcome(w, end, how, sizeof(how));
+	if (*how != '\0') {
+		prestart_failed(w, how);
+		return;
+	}
+	log_debug("agent %s: pre_start succeeded", w->name);
+	w->pre_ok = true;
+	worker_enqueue(w);
+}
+
+/* Start w's pre_start; w is STARTING, without a process, meanwhile. */
+static void
+prestart_run(struct worker *w)
+{
+	w->pre_hook = worker_hook(w, "pre_start", &w->agent->pre_argv, NULL,
+	    prestart_done);
+	if (w->pre_hook == NULL) {
+		prestart_failed(w, "cannot run it (see above)");
+		return;
+	}
+	worker_set_state(w, W_STARTING, "pre_start");
+}
+
+static void
+poststop_done(void *arg, const struct hook_end *end)
+{
+	struct worker *w = arg;
+
+	(void)end;
+	w->post_hook = NULL;
+	if (w->after_post) {
+		w->after_post = false;
+		worker_enqueue(w);
+	}
+}
+
+/*
+ * After every exit of a run: w's post_stop, with how it ended in its
+ * environment.  Not waited for by the restart decision; the next start
+ * waits for it (worker_spawn).  One at a time per worker.
+ */
+static void
+poststop_run(struct worker *w, enum corral_exit_class cls, int status)
+{
+	struct strv more;
+	char *x;
+
+	if (w->agent->post_stop == NULL)
+		return;
+	if (w->post_hook != NULL) {
+		log_warnx("agent %s: post_stop of the run before still runs; "
+		    "not run for this exit (pid %ld)", w->name, (long)w->pid);
+		return;
+	}
+	strv_init(&more);
+	xasprintf(&x, "CORRAL_EXIT_CLASS=%s", corral_exit_class_name(cls));
+	strv_push_own(&more, x);
+	if (WIFEXITED(status))
+		xasprintf(&x, "CORRAL_EXIT_CODE=%d", WEXITSTATUS(status));
+	else
+		x = xstrdup("CORRAL_EXIT_CODE=");
+	strv_push_own(&more, x);
+	if (WIFSIGNALED(status))
+		xasprintf(&x, "CORRAL_EXIT_SIGNAL=%s",
+		    signal_name(WTERMSIG(status)) ?
+		    signal_name(WTERMSIG(status)) : "?");
+	else
+		x = xstrdup("CORRAL_EXIT_SIGNAL=");
+	strv_push_own(&more, x);
+	xasprintf(&x, "CORRAL_EXIT_PID=%ld", (long)w->pid);
+	strv_push_own(&more, x);
+	w->post_hook = worker_hook(w, "post_stop", &w->agent->post_argv, &more,
+	    poststop_done);
+	strv_free(&more);
+}
+
+/*
  * Hold w for its checkpoint storage (storage_decide said SA_HOLD): FATAL,
  * the reason in status and the log, until an operator starts or resets
  * it.  A breaker trial it held ends without a verdict.
@@ -747,6 +973,19 @@ worker_spawn(struct worker *w)
 	case RESUME_GO:
 		break;
 	}
+	/* The last run's post_stop cleans up before anything starts. */
+	if (w->post_hook != NULL) {
+		log_debug("agent %s: starts once its post_stop has ended",
+		    w->name);
+		w->after_post = true;
+		return;
+	}
+	if (a->pre_start != NULL && !w->pre_ok) {
+		if (w->pre_hook == NULL)
+			prestart_run(w);
+		return;
+	}
+	w->pre_ok = false;
 	snprintf(inst, sizeof(inst), "%u", w->instance);
 	strv_init(&argv);
 	strv_init(&env);
@@ -834,6 +1073,8 @@ worker_spawn(struct worker *w)
 	free(w->run_storage_msg);
 	w->run_storage_msg = NULL;
 	w->stop_requested = false;
+	w->recycling = false;
+	w->age_u = corral_rng_uniform(&f->rng);
 	/* Known already: spawn_run returns once the child exec'd or failed. */
 	w->exec_failed = res.err != 0;
 	w->exec_errno = res.err;
@@ -849,7 +1090,9 @@ worker_spawn(struct worker *w)
 		e.resumed_from = xstrdup(w->rs.from);
 	statedb_add(f->db, &e);
 	log_debug("agent %s: spawned pid %ld", w->name, (long)w->pid);
+	/* After pre_start, STARTING already: say the run is there now. */
 	worker_set_state(w, W_STARTING, NULL);
+	recycle_arm(w);
 	if (a->healthy_after_ms == 0)
 		worker_timer_arm(w, 0);
 	else
@@ -893,8 +1136,26 @@ worker_kill_run(struct worker *w, const char *why)
 		worker_kill(w, SIGCONT);
 	evtimer_del(w->timer);
 	watchdog_disarm(w);
+	recycle_disarm(w);
 	worker_timer_arm(w, w->agent->stop_timeout_ms);
 	worker_set_state(w, W_STOPPING, why);
+}
+
+void
+worker_recycle(struct worker *w, const char *why)
+{
+	char d[32];
+
+	if (w->pid == 0 || (w->state != W_STARTING && w->state != W_RUNNING))
+		return;
+	format_duration(w->agent->stop_timeout_ms, d, sizeof(d));
+	log_info("agent %s (pid %ld): recycled (%s): %s, KILL after %s; it "
+	    "starts again at once", w->name, (long)w->pid, why,
+	    signal_name(w->agent->stop_signal) ?
+	    signal_name(w->agent->stop_signal) : "its stop signal", d);
+	w->recycling = true;
+	snprintf(w->recycle_why, sizeof(w->recycle_why), "recycled: %s", why);
+	worker_kill_run(w, w->recycle_why);
 }
 
 /*
@@ -1170,7 +1431,7 @@ worker_exited(struct worker *w, int status)
 	enum storage_action sa;
 	enum storage_kind found;
 	enum corral_exit_class cls;
-	bool rolled;
+	bool rolled, recycled;
 	char how[96], *detail = NULL, fwhy[768], why[1024];
 	uint64_t run_ms, delay = 0;
 	int j;
@@ -1178,6 +1439,7 @@ worker_exited(struct worker *w, int status)
 	pid_remove(w);
 	evtimer_del(w->timer);
 	watchdog_disarm(w);
+	recycle_disarm(w);
 	/* Whatever it left behind in its group goes with it. */
 	runs_ended(w);
 	for (j = 0; j < 2; j++) {
@@ -1237,7 +1499,8 @@ worker_exited(struct worker *w, int status)
 		char d[128];
 		describe_memory(w->memory_rss, w->memory_max, d, sizeof(d));
 		xasprintf(&detail, "max_memory: %s", d);
-	}
+	} else if (w->recycling && cls == CORRAL_EXIT_STOPPED)
+		detail = xstrdup(w->recycle_why);
 	/* What it said of its storage, too. */
 	if (w->run_storage != SK_NONE) {
 		char *both;
@@ -1290,8 +1553,13 @@ worker_exited(struct worker *w, int status)
 	    (plan.start_failure ? " (start failure)" : " (runtime failure)") :
 	    "");
 
+	poststop_run(w, cls, status);
 	w->pid = 0;
 	w->exits[cls]++;
+	/* Stopped to be recycled, and nobody wants it stopped since. */
+	recycled = w->recycling && cls == CORRAL_EXIT_STOPPED && !w->held &&
+	    !w->restart_pending && !f->shutting_down && !w->retiring;
+	w->recycling = false;
 	if (w->retiring) {
 		worker_set_state(w, W_STOPPED, w->retire_why);
 		worker_retire_done(w);
@@ -1351,6 +1619,13 @@ worker_exited(struct worker *w, int status)
 
 	if (breakers_exited(w, cls, &plan))
 		goto out;
+	/* Recycled: no failure, no backoff; the breakers only voided a trial. */
+	if (recycled && !w->regroup) {
+		snprintf(why, sizeof(why), "%s; restart now", w->recycle_why);
+		worker_set_state(w, W_BACKOFF, why);
+		backoff_over(w);
+		goto out;
+	}
 	/* Stopped by its cluster's strategy: it restarts with the group. */
 	if (w->regroup) {
 		if (cls == CORRAL_EXIT_STOPPED && !w->held &&
@@ -1462,6 +1737,16 @@ worker_halt(struct worker *w)
 	w->resume_tries = 0;
 	runs_halt(w);
 	w->regroup = false;
+	w->pre_ok = false;
+	w->after_post = false;
+	/* Its pre_start goes, and nothing starts after it. */
+	if (w->pre_hook != NULL) {
+		hook_cancel(w->pre_hook, SIGTERM);
+		w->pre_hook = NULL;
+		worker_set_state(w, W_STOPPED, "pre_start cancelled");
+		breakers_trial_void(w);
+		return;
+	}
 	/*
 	 * Without a process, the trial slots it holds (admitted, queued, or
 	 * a fork that failed) go back, once it is STOPPED: the release that
@@ -1764,11 +2049,14 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 	struct config *old = f->conf;
 	struct worker **ows = f->workers, **nws;
 	size_t on = f->nworkers, nn = 0, total = 0, i;
+	struct reload_plan plan;
 	struct nametab names;
 	ssize_t at;
 	unsigned k;
 
 	*added = *removed = *changed = *kept = 0;
+	/* Decided before anything changes: what --dry-run shows. */
+	reload_plan_make(f, conf, &plan);
 	config_keep_daemon(old, conf, "reload");
 	log_set_level(conf->log_level);
 	statedb_set_retention(f->db, conf->event_retention_ms,
@@ -1784,10 +2072,9 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 	 */
 	for (i = 0; i < conf->nagents; i++) {
 		struct agent_conf *a = &conf->agents[i];
-		ssize_t oi = nametab_get(&f->rtnames, a->name);
+		ssize_t oi = plan.old[i];
 		struct agent_rt *ort = oi >= 0 ? f->rts[oi] : NULL;
-		const struct agent_conf *oa = oi >= 0 ? &old->agents[oi] : NULL;
-		bool same = oa != NULL && agent_conf_same_process(oa, a);
+		bool same = plan.same[i];
 
 		for (k = 0; k < a->numprocs; k++) {
 			struct worker *w = ort != NULL && k < ort->nworkers ?
@@ -1802,9 +2089,7 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 					(*kept)++;
 				else {
 					(*changed)++;
-					/* What the operator stopped stays so. */
-					if (!w->held && (w->pid != 0 ||
-					    w->state == W_BACKOFF || w->queued))
+					if (reload_restarts(w))
 						worker_restart(w);
 				}
 			}
@@ -1824,6 +2109,7 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 		worker_remove(f, w, "removed by reload");
 	}
 	nametab_free(&names);
+	reload_plan_free(&plan);
 	free(ows);
 	f->workers = nws;
 	f->nworkers = nn;
@@ -1848,6 +2134,7 @@ fleet_reload(struct fleet *f, struct config *conf, size_t *added,
 	breakers_rearm(f);
 	fallback_recount(f);
 	cluster_regroup_orphans(f);
+	recycle_reloaded(f);
 	for (i = 0; i < f->ncrts; i++)
 		cluster_touch(f->crts[i]);
 	/* `after` added, removed or met by what the reload changed. */
@@ -2064,10 +2351,15 @@ worker_snapshot(struct worker *w, struct worker_snap *s)
 	s->healthy_due = 0;
 	s->stop_requested = w->stop_requested;
 	s->held = w->held;
-	s->restart_pending = w->restart_pending;
-	/* A spawn put off by a locked database: the new image queues it. */
+	/* A recycle in progress finishes as an operator's restart would. */
+	s->restart_pending = w->restart_pending || w->recycling;
+	/*
+	 * A spawn put off by a locked database, or waiting for a hook: the
+	 * new image queues it (and runs pre_start again).
+	 */
 	s->queued = w->queued || (w->resume_ev != NULL &&
-	    evtimer_pending(w->resume_ev, NULL));
+	    evtimer_pending(w->resume_ev, NULL)) || w->pre_hook != NULL ||
+	    w->after_post;
 	s->failures = w->failures;
 	s->runs = w->runs;
 	s->start_failures = w->start_failures;
@@ -2188,6 +2480,8 @@ worker_adopt(struct worker *w, const struct worker_snap *s)
 	free(w->storage_why);
 	w->storage_why = s->storage_why;
 	w->adopted = true;
+	w->age_u = corral_rng_uniform(&w->fleet->rng);
+	recycle_arm(w);
 }
 
 void

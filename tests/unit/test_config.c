@@ -43,6 +43,7 @@
 	X(bad_numbers, "bad-numbers")					\
 	X(bad_output, "bad-output")					\
 	X(bad_protocol, "bad-protocol")					\
+	X(bad_recycle_hooks, "bad-recycle-hooks")			\
 	X(bad_rollback, "bad-rollback")					\
 	X(bad_storage_retry, "bad-storage-retry")			\
 	X(bad_restart, "bad-restart")					\
@@ -107,7 +108,7 @@ static const char *good_files[] = {
 	"all-keys", "bom", "checkpoint-dir", "clusters", "colon", "comments",
 	"continuation", "crlf", "defaults", "defaults-last", "escapes", "here",
 	"long-lines", "long-values", "minimal", "names", "precise", "priority",
-	"quoting",
+	"quoting", "recycle-hooks",
 };
 #define NGOOD (sizeof(good_files) / sizeof(good_files[0]))
 
@@ -684,6 +685,39 @@ test_all_keys(void **state)
 	assert_int_equal(a->poison_threshold, 5);
 	assert_int_equal(a->max_rollback, 0);
 	assert_int_equal(a->storage_retry_ms, 120000);
+	config_free(c);
+}
+
+/* max_age, cron_restart, the hooks; and their defaults. */
+static void
+test_recycle_hooks(void **state)
+{
+	struct config *c = load_ok(GOOD "recycle-hooks.ini");
+	const struct agent_conf *a;
+
+	(void)state;
+	a = agent(c, 0, "a");
+	assert_int_equal(a->max_age_ms, 6ULL * 3600 * 1000);
+	assert_string_equal(a->cron_restart, "30 3 * * mon-fri");
+	assert_true(a->cron.minute == 1ULL << 30);
+	assert_int_equal(a->cron.hour, 1U << 3);
+	assert_int_equal(a->cron.dow, 0x3e);
+	assert_true(a->cron.dom_star);
+	assert_false(a->cron.dow_star);
+	STRV_IS(&a->pre_argv, "/bin/sh", "-c",
+	    "mkdir -p /tmp/%(agent).%(instance)");
+	STRV_IS(&a->post_argv, "cleanup", "--instance", "%(instance)", "--in",
+	    "%(here)/x");
+	assert_int_equal(a->hook_timeout_ms, 5000);
+	a = agent(c, 1, "b");
+	assert_string_equal(a->cron_restart, "@daily");
+	assert_int_equal(a->cron.hour, 1);
+	assert_true(a->cron.minute == 1);
+	assert_int_equal(a->max_age_ms, 0);
+	assert_null(a->pre_start);
+	assert_null(a->post_stop);
+	assert_int_equal(a->pre_argv.n, 0);
+	assert_int_equal(a->hook_timeout_ms, 60000);
 	config_free(c);
 }
 
@@ -1744,6 +1778,7 @@ main(void)
 		cmocka_unit_test(test_user),
 		cmocka_unit_test(test_minimal),
 		cmocka_unit_test(test_all_keys),
+		cmocka_unit_test(test_recycle_hooks),
 		cmocka_unit_test(test_clusters),
 		cmocka_unit_test(test_strategy_name),
 		cmocka_unit_test(test_defaults),

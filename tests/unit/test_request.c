@@ -262,9 +262,16 @@ test_others(void **state)
 
 	parse_ok("corral/1 reload", &r);
 	assert_int_equal(r.cmd, CMD_RELOAD);
+	assert_false(r.dry_run);
 	ctl_request_free(&r);
-	parse_bad("corral/1 reload now", "usage: reload (it takes no "
-	    "arguments: it reads the file corrald started with)");
+	parse_ok("corral/1 reload --dry-run", &r);
+	assert_int_equal(r.cmd, CMD_RELOAD);
+	assert_true(r.dry_run);
+	ctl_request_free(&r);
+	parse_bad("corral/1 reload now", "usage: reload [--dry-run] (it "
+	    "reads the file corrald started with)");
+	parse_bad("corral/1 reload --dry-run now", "usage: reload [--dry-run] "
+	    "(it reads the file corrald started with)");
 	parse_ok("corral/1 reexec", &r);
 	assert_int_equal(r.cmd, CMD_REEXEC);
 	ctl_request_free(&r);
