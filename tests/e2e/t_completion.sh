@@ -10,11 +10,13 @@ conf <<EOF2
 
 [agent:alpha]
 command = $TW sleep
+healthy_after = 100ms
 numprocs = 2
 cluster = team
 
 [agent:beta]
 command = $TW sleep
+healthy_after = 100ms
 EOF2
 start_corrald
 wait_log 'agent beta\.0: STARTING -> RUNNING'

@@ -13,6 +13,7 @@ run_dir = run
 
 [agent:w]
 command = $TW sleep
+healthy_after = 100ms
 EOF2
 : >"$LOG"
 # Started with a relative -c, from $T.

@@ -1,8 +1,9 @@
 # corralctl tail of several workers (no target, an agent with several
 # instances, a cluster, several targets) prints the last N lines of each,
 # prefixed [NAME.N], then with -f follows them all, whole lines only,
-# stdout and stderr ([NAME.N:err]) with --all-streams; one worker named by
-# its agent keeps its plain output.
+# stdout and stderr ([NAME.N:err]) with --all-streams, workers a reload
+# adds (following all) or removes; one worker named by its agent keeps its
+# plain output.
 . "$(dirname "$0")/lib.sh"
 
 conf <<EOF2
@@ -79,6 +80,42 @@ fpid=$!
 kill "$fpid"
 wait "$fpid" 2>/dev/null
 grep -q '^\[a\.0' fe && fail "tail -f a:1 shows a.0"
+
+# A reload: a follower of every worker picks up one it adds; a follower
+# of named workers loses one it removes and goes on with the others, and
+# ends when none is left.
+ctl tail -f -n 0 >fa 2>&1 &
+fapid=$!
+ctl tail -f -n 0 b a:1 >fb 2>&1 &
+fbpid=$!
+ctl tail -f -n 0 team >fc 2>&1 &
+fcpid=$!
+"$WAITLOG" fa '^\[b\.0\] ' 1 10000 || fail "tail -f of all: nothing"
+"$WAITLOG" fb '^\[b\.0\] ' 1 10000 || fail "tail -f b a:1: nothing"
+"$WAITLOG" fc '^\[b\.0\] ' 1 10000 || fail "tail -f team: nothing"
+sed -i -e 's/^\[agent:b\]$/[agent:c]/' -e 's/echo "b line/echo "c line/' "$T/corral.ini"
+ctl reload >/dev/null || fail "reload"
+"$WAITLOG" fa '^\[c\.0\] c line [0-9]+$' 2 10000 || fail "tail -f of all misses a worker the reload added: $(tail -n 5 fa)"
+kill "$fapid"
+n=$(grep -c '^\[a\.1\] ' fb)
+"$WAITLOG" fb '^\[a\.1\] ' $((n + 2)) 10000 || fail "tail -f b a:1 stopped after b went: $(tail -n 5 fb)"
+kill -0 "$fbpid" 2>/dev/null || fail "tail -f b a:1 ended when b went"
+kill "$fbpid"
+grep -q '^\[c\.0\]' fb && fail "tail -f b a:1 shows c.0"
+kill "$fcpid"
+ctl tail -f -n 0 c >fd 2>&1 &
+fdpid=$!
+"$WAITLOG" fd '^c line [0-9]+$' 1 10000 || fail "tail -f c: nothing"
+ctl tail -f -n 0 c:0 a >fe2 2>&1 &
+fepid=$!
+"$WAITLOG" fe2 '^\[c\.0\] ' 1 10000 || fail "tail -f c:0 a: nothing"
+sed -i -e 's/^\[agent:c\]$/[agent:d]/' "$T/corral.ini"
+ctl reload >/dev/null || fail "reload 2"
+pids_exited 10 "$fdpid" || fail "tail -f c goes on after c was removed"
+wait "$fdpid"
+assert_eq "$?" 1 "exit status of tail -f of a worker a reload removed"
+grep -q 'corralctl: c\.0 was removed by a reload' fd || fail "tail -f c: $(tail -n 3 fd)"
+kill "$fepid"
 
 stop_corrald
 assert_eq "$CRC" 0 "corrald exit status"
