@@ -125,9 +125,9 @@ config_arg(const char *args, size_t n)
 /*
  * A relative control_socket or run_dir (or none) is relative to the
  * directory corrald runs in, which need not be ours: find a corrald of
- * ours that runs this very file (same device and inode) and resolve the
- * file in its directory (/proc/PID/cwd).  The socket, if one is there
- * (caller frees), or NULL.
+ * our user that runs this very file (same device and inode) and resolve
+ * the file in its directory (/proc/PID/cwd).  The socket, if one is
+ * there (caller frees), or NULL.
  */
 static char *
 socket_of_running(const char *file)
@@ -148,8 +148,12 @@ socket_of_running(const char *file)
 	}
 	here = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	while (path == NULL && here != -1 && (de = readdir(d)) != NULL) {
-		if (strspn(de->d_name, "0123456789") != strlen(de->d_name) ||
-		    strcmp(de->d_name, "1") == 0)
+		if (strspn(de->d_name, "0123456789") != strlen(de->d_name))
+			continue;
+		/* Another user's process could name any file, and make us
+		 * talk to a socket of its own. */
+		snprintf(proc, sizeof(proc), "/proc/%s", de->d_name);
+		if (stat(proc, &st) == -1 || st.st_uid != geteuid())
 			continue;
 		snprintf(proc, sizeof(proc), "/proc/%s/cmdline", de->d_name);
 		if ((fd = open(proc, O_RDONLY | O_CLOEXEC)) == -1)

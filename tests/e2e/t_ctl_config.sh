@@ -42,8 +42,27 @@ CORRAL_SOCKET="$T/nowhere.sock" CORRAL_CONFIG="$T/corral.ini" "$CTL" version \
 assert_eq "$?" 3 "CORRAL_SOCKET before CORRAL_CONFIG"
 grep -q "nowhere.sock" err || fail "CORRAL_SOCKET before CORRAL_CONFIG: $(cat err)"
 
-# No corrald runs this file: resolved here, and said so.
+# No corrald runs this file: resolved here, and said so.  A process of
+# another user that claims to (a "corrald -c" of it, a socket in its
+# directory) is not believed.
 cp "$T/corral.ini" "$T/other.ini"
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1; then
+	mkdir -p "$T/fake/run"
+	chmod 0755 "$T" "$T/fake"
+	cp "$TW" "$T/fake/corrald"
+	"$PY" -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' \
+	    "$T/fake/run/corrald.sock"
+	(cd "$T/fake" && exec setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	    ./corrald sleep -c "$T/other.ini") &
+	fake=$!
+	STRAYS=$fake
+	i=0
+	until tr '\0' ' ' <"/proc/$fake/cmdline" 2>/dev/null | grep -q "other.ini"; do
+		i=$((i + 1))
+		[ $i -lt 200 ] || fail "the fake corrald did not start"
+		sleep 0.01
+	done
+fi
 "$CTL" -c ../../other.ini version >/dev/null 2>err
 assert_eq "$?" 3 "-c of a file no corrald runs"
 grep -q "cannot reach corrald at $T/elsewhere/deeper/run/corrald.sock" err ||
