@@ -605,8 +605,9 @@ limit_rows(struct ctl_client *c)
 
 /*
  * An aligned table; STATE has a '*' when the operator stopped the worker,
- * FAILURES is start/runtime failures since corrald started.  A worker
- * with a checkpoint storage error has it on an indented line below.
+ * FAILURES is start/runtime failures since corrald started, BREAKER its
+ * agent's breaker (before LAST EXIT, the one cell with blanks in it).  A
+ * worker with a checkpoint storage error has it on an indented line below.
  */
 static void
 status_table(struct ctl_client *c, struct worker **ws, size_t n)
@@ -1149,10 +1150,13 @@ do_checkpoints(struct ctl_client *c, const struct ctl_request *rq)
 	finish(c);
 }
 
-/* Send the last n lines of a log file, each after prefix. */
+/*
+ * Send the last n lines of a log file, each after prefix, found in its
+ * last window bytes (at most 256 KiB).
+ */
 static void
 tail_file(struct ctl_client *c, const char *path, unsigned n,
-    const char *prefix)
+    const char *prefix, size_t window)
 {
 	char buf[256 * 1024], *p, *end, *start;
 	ssize_t got;
@@ -1163,7 +1167,9 @@ tail_file(struct ctl_client *c, const char *path, unsigned n,
 	if (n == 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return;
 	size = lseek(fd, 0, SEEK_END);
-	from = size > (off_t)sizeof(buf) ? size - (off_t)sizeof(buf) : 0;
+	if (window > sizeof(buf))
+		window = sizeof(buf);
+	from = size > (off_t)window ? size - (off_t)window : 0;
 	got = pread(fd, buf, (size_t)(size - from), from);
 	close(fd);
 	if (got <= 0)
@@ -1220,7 +1226,7 @@ src_find(struct ctl_client *c, const struct worker *w)
 	return bsearch(&key, c->srcs, c->nsrcs, sizeof(*c->srcs), src_cmp);
 }
 
-/* Add w to c's sources, kept sorted; its entry. */
+/* Add w to c's sources, kept sorted (a worker a reload added); its entry. */
 static struct tail_src *
 src_add(struct ctl_client *c, struct worker *w)
 {
@@ -1277,7 +1283,7 @@ tail_one(struct ctl_client *c, const struct ctl_request *rq,
 		}
 		break;
 	case OUT_FILE:
-		tail_file(c, w->logpath[which], rq->limit, "");
+		tail_file(c, w->logpath[which], rq->limit, "", 256 * 1024);
 		break;
 	}
 	return 0;
@@ -1294,7 +1300,8 @@ tail_many(struct ctl_client *c, const struct ctl_request *rq,
     struct worker **ws, size_t nws)
 {
 	char prefix[NAME_MAX_LEN + 32];
-	size_t i, shown = 0;
+	/* corrald's loop reads every file: 1 KiB a line asked for each. */
+	size_t window = (size_t)rq->limit * 1024, i, shown = 0;
 	int which;
 
 	for (i = 0; i < nws; i++)
@@ -1311,7 +1318,7 @@ tail_many(struct ctl_client *c, const struct ctl_request *rq,
 				tail_prefix(c, ws[i], which, prefix,
 				    sizeof(prefix));
 				tail_file(c, ws[i]->logpath[which], rq->limit,
-				    prefix);
+				    prefix, window);
 				shown++;
 				break;
 			}
@@ -1369,8 +1376,12 @@ do_tail(struct ctl_client *c, const struct ctl_request *rq)
 		}
 		return;
 	}
+	/* Sorted once: a worker's chunk of output finds its entry in log n. */
+	c->srcs = xcalloc(nws > 0 ? nws : 1, sizeof(*c->srcs));
+	c->nsrcs = c->capsrcs = nws;
 	for (i = 0; i < nws; i++)
-		src_add(c, ws[i]);
+		c->srcs[i].w = ws[i];
+	qsort(c->srcs, c->nsrcs, sizeof(*c->srcs), src_cmp);
 	free(ws);
 	c->verb = V_TAIL;
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
