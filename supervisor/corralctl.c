@@ -50,6 +50,8 @@ usage(FILE *f)
 	    "  reexec                                 re-execute corrald in place (upgrade)\n"
 	    "  shutdown                               stop every worker and corrald\n"
 	    "  version                                corrald's version and pid\n"
+	    "  is-active [TARGET...]                  active (exit 0) if every one runs\n"
+	    "  is-failed [TARGET...]                  failed (exit 0) if one has failed\n"
 	    "\n"
 	    "TARGET is all, AGENT, AGENT:INSTANCE or CLUSTER.  STATE is a state\n"
 	    "as status shows it (running, backoff, fatal, ...), held or failed.\n"
@@ -58,6 +60,9 @@ usage(FILE *f)
 	    "file -c FILE, else $CORRAL_SOCKET, else that of $CORRAL_CONFIG, else\n"
 	    "./corrald.sock.\n");
 }
+
+/* is-active and is-failed's request, for corralctl's life. */
+static const char **is_request;
 
 /* Quote a word so that corrald's shell-like splitter gives it back. */
 static void
@@ -237,7 +242,8 @@ main(int argc, char **argv)
 	size_t cap = 0;
 	ssize_t n;
 	FILE *f;
-	int ch, fd, i, rc = EXIT_PROTOCOL;
+	const char **req, *is = NULL;
+	int ch, fd, i, nreq, rc = EXIT_PROTOCOL;
 	bool status, asked = false, filtered = false;
 
 	log_init(LOG_LVL_WARN, "corralctl");
@@ -261,6 +267,37 @@ main(int argc, char **argv)
 	if (optind >= argc) {
 		usage(stderr);
 		return EXIT_BADUSE;
+	}
+	req = (const char **)argv + optind;
+	nreq = argc - optind;
+	/*
+	 * is-active and is-failed, as systemctl has them: a status of the
+	 * targets (none: all), only the verdict printed, its exit status.
+	 */
+	if (strcmp(req[0], "is-active") == 0 ||
+	    strcmp(req[0], "is-failed") == 0) {
+		const char **v = xcalloc((size_t)nreq + 3, sizeof(*v));
+		int k = 0;
+
+		is = req[0] + 3;
+		v[k++] = "status";
+		if (strcmp(is, "failed") == 0) {
+			v[k++] = "--state";
+			v[k++] = "failed";
+		}
+		for (i = 1; i < nreq; i++) {
+			if (req[i][0] == '-') {
+				fprintf(stderr, "corralctl: usage: %s "
+				    "[TARGET...]\n", req[0]);
+				free(v);
+				return EXIT_BADUSE;
+			}
+			v[k++] = req[i];
+		}
+		if (nreq == 1)
+			v[k++] = "all";
+		req = is_request = v;
+		nreq = k;
 	}
 	/* -s, -c, $CORRAL_SOCKET, $CORRAL_CONFIG, ./corrald.sock. */
 	if (sock == NULL && file == NULL && (sock = env("CORRAL_SOCKET")) ==
@@ -297,8 +334,8 @@ main(int argc, char **argv)
 	/* A status of 10,000 workers is megabytes: read it in large gulps. */
 	setvbuf(f, NULL, _IOFBF, 1 << 16);
 	fputs("corral/1", f);
-	for (i = optind; i < argc; i++)
-		put_word(f, argv[i]);
+	for (i = 0; i < nreq; i++)
+		put_word(f, req[i]);
 	fputc('\n', f);
 	if (fflush(f) == EOF) {
 		fprintf(stderr, "corralctl: cannot send to corrald at %s: %s\n",
@@ -309,24 +346,26 @@ main(int argc, char **argv)
 	}
 	/* Views print only their data; orders print their outcome. */
 	/* status names workers (asked) or filters them: see its exit. */
-	if (strcmp(argv[optind], "status") == 0)
-		for (i = optind + 1; i < argc; i++) {
-			if (strcmp(argv[i], "--state") == 0 ||
-			    strncmp(argv[i], "--state=", 8) == 0) {
+	if (strcmp(req[0], "status") == 0)
+		for (i = 1; i < nreq; i++) {
+			if (strcmp(req[i], "--state") == 0 ||
+			    strncmp(req[i], "--state=", 8) == 0) {
 				filtered = true;
-				i += argv[i][7] == '\0';
-			} else if (strcmp(argv[i], "--json") != 0)
+				i += req[i][7] == '\0';
+			} else if (strcmp(req[i], "--json") != 0)
 				asked = true;
 		}
-	status = strcmp(argv[optind], "status") == 0 ||
-	    strcmp(argv[optind], "events") == 0 ||
-	    strcmp(argv[optind], "history") == 0 ||
-	    strcmp(argv[optind], "checkpoints") == 0 ||
-	    strcmp(argv[optind], "tail") == 0;
+	status = strcmp(req[0], "status") == 0 ||
+	    strcmp(req[0], "events") == 0 ||
+	    strcmp(req[0], "history") == 0 ||
+	    strcmp(req[0], "checkpoints") == 0 ||
+	    strcmp(req[0], "tail") == 0;
 	while ((n = getline(&line, &cap, f)) > 0) {
 		if (line[n - 1] == '\n')
 			line[--n] = '\0';
 		if (n >= 2 && line[0] == '=' && line[1] == ' ') {
+			if (is != NULL)
+				continue;
 			/* Followers read us through pipes: a line at a time. */
 			puts(line + 2);
 			fflush(stdout);
@@ -336,8 +375,11 @@ main(int argc, char **argv)
 			if (!status)
 				puts(line + 2);
 			rc = 0;
-			if (strcmp(argv[optind], "status") == 0)
+			if (strcmp(req[0], "status") == 0)
 				rc = ctl_status_exit(asked, filtered, line + 2);
+			if (is != NULL)
+				printf("%s%s\n", rc == 0 ? "" : strcmp(is, "active") ==
+				    0 ? "in" : "not ", is);
 		} else if (n >= 2 && line[0] == '-' && line[1] == ' ') {
 			fprintf(stderr, "corralctl: %s\n", line + 2);
 			rc = EXIT_FAILED;
@@ -349,6 +391,7 @@ main(int argc, char **argv)
 	if (rc == EXIT_PROTOCOL && n <= 0)
 		fprintf(stderr, "corralctl: corrald at %s closed the connection "
 		    "without an answer\n", path);
+	free(is_request);
 	free(line);
 	free(path);
 	fclose(f);

@@ -18,7 +18,7 @@ _corralctl_names()
 _corralctl()
 {
 	local cmds="status start stop restart signal reset history checkpoints
-	    events tail reload reexec shutdown version"
+	    events tail reload reexec shutdown version is-active is-failed"
 	local states="running starting backoff stopping stopped exited fatal
 	    held degraded limited elsewhere failed"
 	local signals="HUP INT QUIT TERM KILL USR1 USR2 CONT STOP ALRM WINCH"
@@ -90,6 +90,9 @@ _corralctl()
 		;;
 	start | stop | restart)
 		opts="--no-wait"
+		names=1
+		;;
+	is-active | is-failed)
 		names=1
 		;;
 	signal)

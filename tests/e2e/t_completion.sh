@@ -37,7 +37,7 @@ comp() { env -u CORRAL_SOCKET -u CORRAL_CONFIG bash comp.bash "$TOP" "$@"; }
 c() { comp "$CTL" -s "$SOCK" "$@"; }
 
 assert_eq "$(comp corralctl st)" "start status stop" "commands"
-assert_eq "$(comp corralctl '')" "checkpoints events history reexec reload reset restart shutdown signal start status stop tail version" "every command"
+assert_eq "$(comp corralctl '')" "checkpoints events history is-active is-failed reexec reload reset restart shutdown signal start status stop tail version" "every command"
 assert_eq "$(comp corralctl --c)" "--config" "corralctl's options"
 assert_eq "$(c restart '')" "all alpha alpha:0 alpha:1 beta beta:0 team" "targets"
 assert_eq "$(c stop al)" "all alpha alpha:0 alpha:1" "targets by prefix"
@@ -45,6 +45,7 @@ assert_eq "$(c stop al)" "all alpha alpha:0 alpha:1" "targets by prefix"
 assert_eq "$(c stop alpha :)" "0 1" "instances after AGENT:"
 assert_eq "$(c stop alpha : 1)" "1" "AGENT:1"
 assert_eq "$(c stop --)" "--no-wait" "start, stop, restart options"
+assert_eq "$(c is-active b)" "beta beta:0" "is-active targets"
 assert_eq "$(c status --)" "--json --state" "status options"
 assert_eq "$(c status --state ru)" "running" "a state"
 assert_eq "$(c status --state running,f)" "running,failed running,fatal" "the next state of a list"

@@ -2,7 +2,8 @@
 # failed as docs/CONTROL.md defines them, combined with targets), an
 # unknown state is named with the valid ones, the table has a BREAKER
 # column, and status exits 3 for scripts when a worker named is not
-# RUNNING or --state matched nothing (0 without targets or --state).
+# RUNNING or --state matched nothing (0 without targets or --state), as
+# is-active and is-failed do.
 . "$(dirname "$0")/lib.sh"
 
 conf <<EOF2
@@ -82,9 +83,23 @@ assert_eq "$?" 3 "--state that matched nothing"
 assert_eq "$(wc -l <out)" 1 "the header alone when nothing matched"
 ctl status --state stopped up >/dev/null
 assert_eq "$?" 0 "--state that matched, whatever the state"
+# is-active and is-failed: the verdict alone, systemctl's way.
+out=$(ctl is-active up:0)
+assert_eq "$?:$out" "0:active" "is-active of a running worker"
+out=$(ctl is-active up)
+assert_eq "$?:$out" "3:inactive" "is-active of an agent with a stopped instance"
+out=$(ctl is-active)
+assert_eq "$?:$out" "3:inactive" "is-active of all"
+out=$(ctl is-failed crashy up)
+assert_eq "$?:$out" "0:failed" "is-failed of a HELD worker after a crash"
+out=$(ctl is-failed up)
+assert_eq "$?:$out" "3:not failed" "is-failed of workers that did not fail"
+ctl is-active --json up >/dev/null 2>&1
+assert_eq "$?" 2 "is-active takes no options"
 ctl start up:1 >/dev/null || fail "start up:1"
 ctl status up >/dev/null
 assert_eq "$?" 0 "status of an agent whose instances all run"
+assert_eq "$(ctl is-active up)" active "is-active of an agent whose instances all run"
 stop_corrald
 assert_eq "$CRC" 0 "corrald exit status"
 "$CTL" -s "$SOCK" status up:0 2>/dev/null
