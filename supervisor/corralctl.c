@@ -14,8 +14,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,7 +121,7 @@ config_arg(const char *args, size_t n)
 			return a;
 		if (strncmp(a, "--config=", 9) == 0)
 			return a + 9;
-		if (strncmp(a, "-c", 2) == 0 && a[2] != '\0' && a[1] != '-')
+		if (strncmp(a, "-c", 2) == 0 && a[2] != '\0')
 			return a + 2;
 	}
 	return NULL;

@@ -170,7 +170,9 @@ parse_states(struct ctl_request *r, const char *list, char *why, size_t len)
 	for (s = 0; s <= W_LAST; s++) {
 		const char *name = s == W_HELD ? "held" : wstate_name(s);
 		size_t k;
-		for (k = 0; name[k] != '\0' && used + 3 < sizeof(valid); k++)
+		if (used + strlen(name) + 3 > sizeof(valid))
+			break;
+		for (k = 0; name[k] != '\0'; k++)
 			valid[used++] = (char)tolower((unsigned char)name[k]);
 		valid[used++] = ',';
 		valid[used++] = ' ';
