@@ -345,7 +345,9 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 	    $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/corral/examples \
 	    $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man5 \
-	    $(DESTDIR)$(PREFIX)/share/man/man8
+	    $(DESTDIR)$(PREFIX)/share/man/man8 \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	    $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 	install -m 755 $(CORRALD) $(DESTDIR)$(PREFIX)/bin/corrald
 	install -m 755 $(CORRALCTL) $(DESTDIR)$(PREFIX)/bin/corralctl
 	install -m 644 $(LIBCORRAL_A) $(DESTDIR)$(PREFIX)/lib/libcorral.a
@@ -362,6 +364,10 @@ install: all
 	install -m 644 docs/man/corralctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/corralctl.1
 	install -m 644 docs/man/corral.ini.5 $(DESTDIR)$(PREFIX)/share/man/man5/corral.ini.5
 	install -m 644 docs/man/corrald.8 $(DESTDIR)$(PREFIX)/share/man/man8/corrald.8
+	install -m 644 etc/completion/corralctl.bash \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/corralctl
+	install -m 644 etc/completion/_corralctl \
+	    $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_corralctl
 
 # Figures, not verdicts: each benchmark prints its measurements and a
 # baseline taken in the same run.  bench_spawn comes last: it merges the

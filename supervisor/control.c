@@ -50,12 +50,21 @@ struct ctl_client {
 	 * V_ROLL: the agent whose rolling restart it follows */
 	char follow_agent[NAME_MAX_LEN + 1];
 	int follow_instance;
-	/* V_TAIL: the worker and stream followed, and a partial line */
-	struct worker *tail_w;
-	int tail_which;
-	char part[1024];
-	size_t partlen;
+	/* V_TAIL: the workers followed, sorted by address, their streams */
+	struct tail_src *srcs;   /* owned */
+	size_t nsrcs, capsrcs;
+	unsigned tail_streams;   /* bit 0: stdout, bit 1: stderr */
+	bool tail_merged;        /* lines prefixed [NAME] or [NAME:err] */
+	bool tail_all;           /* every worker, those a reload adds too */
 };
+
+/* A worker a tail follows, and the partial line of each of its streams. */
+struct tail_src {
+	struct worker *w;        /* borrowed; gone: control_worker_gone */
+	char *part[2];           /* owned, TAIL_PART bytes, made when needed */
+	size_t partlen[2];
+};
+#define TAIL_PART 1024
 
 struct control {
 	struct fleet *fleet; /* borrowed */
@@ -71,6 +80,7 @@ struct control {
 
 static void client_free(struct ctl_client *);
 static void do_reexec(struct ctl_client *);
+static struct tail_src *src_find(struct ctl_client *, const struct worker *);
 
 /* Reply lines: "= " data, "+ " final success, "- " final failure. */
 
@@ -511,7 +521,7 @@ control_status_json(struct evbuffer *out, struct fleet *f,
 	free(cs);
 }
 
-#define NCOL 9
+#define NCOL 10
 
 /* CPU and MEM: the run's last sample (usage.c), "-" without one. */
 static void
@@ -536,6 +546,10 @@ usage_cells(const struct worker *w, char *cpu, char *mem, size_t len)
 static void
 row_cells(const struct worker *w, uint64_t now, char cell[NCOL][96])
 {
+	/* Its agent's breaker; a worker a reload removed has none. */
+	snprintf(cell[9], 96, "%s", w->rt == NULL ? "-" :
+	    !w->fleet->conf->breakers ? "OFF" :
+	    corral_breaker_state_name(w->rt->g.br.state));
 	snprintf(cell[0], 96, "%s", w->name);
 	snprintf(cell[1], 96, "%s%s", wstate_name(w->state),
 	    w->held ? "*" : "");
@@ -555,11 +569,12 @@ row_cells(const struct worker *w, uint64_t now, char cell[NCOL][96])
 static void
 emit_row(struct ctl_client *c, const size_t *width, char cell[NCOL][96])
 {
-	reply(c, '=', "%-*s  %-*s  %*s  %*s  %*s  %*s  %*s  %*s  %s",
+	reply(c, '=', "%-*s  %-*s  %*s  %*s  %*s  %*s  %*s  %*s  %-*s  %s",
 	    (int)width[0], cell[0], (int)width[1], cell[1],
 	    (int)width[2], cell[2], (int)width[3], cell[3],
 	    (int)width[7], cell[7], (int)width[8], cell[8],
-	    (int)width[4], cell[4], (int)width[5], cell[5], cell[6]);
+	    (int)width[4], cell[4], (int)width[5], cell[5],
+	    (int)width[9], cell[9], cell[6]);
 }
 
 /* Below the workers: their clusters' health and breakers. */
@@ -638,14 +653,15 @@ limit_rows(struct ctl_client *c)
 
 /*
  * An aligned table; STATE has a '*' when the operator stopped the worker,
- * FAILURES is start/runtime failures since corrald started.  A worker
- * with a checkpoint storage error has it on an indented line below.
+ * FAILURES is start/runtime failures since corrald started, BREAKER its
+ * agent's breaker (before LAST EXIT, the one cell with blanks in it).  A
+ * worker with a checkpoint storage error has it on an indented line below.
  */
 static void
 status_table(struct ctl_client *c, struct worker **ws, size_t n)
 {
 	static const char *head[NCOL] = { "NAME", "STATE", "PID", "UPTIME",
-		"RESTARTS", "FAILURES", "LAST EXIT", "CPU", "MEM" };
+		"RESTARTS", "FAILURES", "LAST EXIT", "CPU", "MEM", "BREAKER" };
 	uint64_t now = now_mono_ms();
 	char cell[NCOL][96];
 	size_t width[NCOL], i, k;
@@ -756,13 +772,22 @@ void
 control_worker_gone(struct control *ctl, struct worker *w)
 {
 	struct ctl_client *c, *next;
+	struct tail_src *src;
 	size_t i;
 
 	for (c = LIST_FIRST(&ctl->clients); c != NULL; c = next) {
 		next = LIST_NEXT(c, entry);
-		if (c->verb == V_TAIL && c->tail_w == w) {
-			c->tail_w = NULL;
-			fail(c, "%s was removed by a reload", w->name);
+		if (c->verb == V_TAIL && (src = src_find(c, w)) != NULL) {
+			free(src->part[0]);
+			free(src->part[1]);
+			memmove(src, src + 1, (size_t)(c->srcs + c->nsrcs -
+			    (src + 1)) * sizeof(*src));
+			c->nsrcs--;
+			if (!c->tail_merged)
+				fail(c, "%s was removed by a reload", w->name);
+			else if (c->nsrcs == 0 && !c->tail_all)
+				fail(c, "every worker followed was removed by "
+				    "a reload");
 			continue;
 		}
 		for (i = 0; i < c->nwaiting; i++) {
@@ -1023,20 +1048,33 @@ do_change(struct ctl_client *c, const struct ctl_request *rq)
 	check_waiting(c);
 }
 
+/*
+ * The workers named (none: all), those --state lets through.  The final
+ * line counts them and those RUNNING: corralctl's exit status is made of
+ * it (ctl_status_exit).
+ */
 static void
 do_status(struct ctl_client *c, const struct ctl_request *rq)
 {
 	struct worker **ws;
-	size_t nws;
+	size_t nws, i, k, running = 0;
 
 	if (resolve(c, rq->targets, rq->ntargets, &ws, &nws) == -1)
 		return;
+	for (i = 0, k = 0; i < nws; i++)
+		if (ctl_state_match(rq->states, ws[i]->state, ws[i]->held,
+		    ws[i]->last_class))
+			ws[k++] = ws[i];
+	nws = k;
+	for (i = 0; i < nws; i++)
+		running += ws[i]->state == W_RUNNING;
 	if (rq->json)
 		status_json(c, ws, nws);
 	else
 		status_table(c, ws, nws);
 	free(ws);
-	reply(c, '+', "%zu worker%s", nws, nws == 1 ? "" : "s");
+	reply(c, '+', "%zu worker%s, %zu running", nws, nws == 1 ? "" : "s",
+	    running);
 	finish(c);
 }
 
@@ -1294,9 +1332,13 @@ do_checkpoints(struct ctl_client *c, const struct ctl_request *rq)
 	finish(c);
 }
 
-/* Send the last n lines of a log file. */
+/*
+ * Send the last n lines of a log file, each after prefix, found in its
+ * last window bytes (at most 256 KiB).
+ */
 static void
-tail_file(struct ctl_client *c, const char *path, unsigned n)
+tail_file(struct ctl_client *c, const char *path, unsigned n,
+    const char *prefix, size_t window)
 {
 	char buf[256 * 1024], *p, *end, *start;
 	ssize_t got;
@@ -1307,7 +1349,9 @@ tail_file(struct ctl_client *c, const char *path, unsigned n)
 	if (n == 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return;
 	size = lseek(fd, 0, SEEK_END);
-	from = size > (off_t)sizeof(buf) ? size - (off_t)sizeof(buf) : 0;
+	if (window > sizeof(buf))
+		window = sizeof(buf);
+	from = size > (off_t)window ? size - (off_t)window : 0;
 	got = pread(fd, buf, (size_t)(size - from), from);
 	close(fd);
 	if (got <= 0)
@@ -1326,70 +1370,243 @@ tail_file(struct ctl_client *c, const char *path, unsigned n)
 		p = memchr(start, '\n', (size_t)(end - start));
 		if (p == NULL)
 			p = end;
-		reply(c, '=', "%.*s", (int)(p - start), start);
+		reply(c, '=', "%s%.*s", prefix, (int)(p - start), start);
 	}
 }
 
-static void
-do_tail(struct ctl_client *c, const struct ctl_request *rq)
-{
-	char agent[NAME_MAX_LEN + 1];
-	struct fleet *f = c->ctl->fleet;
-	struct worker *w = NULL;
-	struct agent_rt *rt;
-	int inst, which;
+static const char *const stream_name[2] = { "stdout", "stderr" };
 
-	switch (one_agent(c, &rq->targets[0], agent, &inst)) {
-	case -1:
-		return;
-	case 1:
-		fail(c, "no agent '%s'", agent);
-		return;
+/* The prefix of a merged tail's line: "[NAME] ", "[NAME:err] ", or none. */
+static void
+tail_prefix(const struct ctl_client *c, const struct worker *w, int which,
+    char *buf, size_t len)
+{
+	if (!c->tail_merged)
+		buf[0] = '\0';
+	else
+		snprintf(buf, len, "[%s%s] ", w->name,
+		    which == 1 && c->tail_streams == 3 ? ":err" : "");
+}
+
+static int
+src_cmp(const void *a, const void *b)
+{
+	const struct worker *x = ((const struct tail_src *)a)->w;
+	const struct worker *y = ((const struct tail_src *)b)->w;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The entry of w in c's sorted sources, or NULL. */
+static struct tail_src *
+src_find(struct ctl_client *c, const struct worker *w)
+{
+	struct tail_src key = { .w = (struct worker *)w };
+
+	if (c->nsrcs == 0)
+		return NULL;
+	return bsearch(&key, c->srcs, c->nsrcs, sizeof(*c->srcs), src_cmp);
+}
+
+/* Add w to c's sources, kept sorted (a worker a reload added); its entry. */
+static struct tail_src *
+src_add(struct ctl_client *c, struct worker *w)
+{
+	size_t i;
+
+	if (c->nsrcs == c->capsrcs) {
+		c->capsrcs = c->capsrcs ? 2 * c->capsrcs : 8;
+		c->srcs = xreallocarray(c->srcs, c->capsrcs, sizeof(*c->srcs));
 	}
-	if ((rt = fleet_find_rt(f, agent)) != NULL) {
-		if (inst < 0 && rt->nworkers > 1) {
-			fail(c, "agent '%s' has %zu instances: name one, as "
-			    "%s:0", agent, rt->nworkers, agent);
-			return;
-		}
-		if (inst < 0 && rt->nworkers > 0)
-			w = rt->workers[0];
-		else if (inst >= 0 && (size_t)inst < rt->nworkers)
-			w = rt->workers[inst];
+	for (i = c->nsrcs; i > 0 && c->srcs[i - 1].w > w; i--)
+		c->srcs[i] = c->srcs[i - 1];
+	memset(&c->srcs[i], 0, sizeof(c->srcs[i]));
+	c->srcs[i].w = w;
+	c->nsrcs++;
+	return &c->srcs[i];
+}
+
+static void
+srcs_free(struct ctl_client *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nsrcs; i++) {
+		free(c->srcs[i].part[0]);
+		free(c->srcs[i].part[1]);
 	}
-	if (w == NULL) {
-		fail(c, "no worker %s", rq->targets[0].word);
-		return;
-	}
-	which = rq->err ? 1 : 0;
+	free(c->srcs);
+	c->srcs = NULL;
+	c->nsrcs = c->capsrcs = 0;
+}
+
+/*
+ * One worker named, as AGENT or AGENT:N, on its own stream: its lines as
+ * they are, and a refusal that says why when there is nothing to show.
+ * 0, or -1 answered.
+ */
+static int
+tail_one(struct ctl_client *c, const struct ctl_request *rq,
+    struct worker *w)
+{
+	int which = rq->err ? 1 : 0;
+	const char *s = stream_name[which];
+
 	switch (w->agent->out[which]) {
 	case OUT_NULL:
-		fail(c, "the %s of %s goes to /dev/null (%s = null)",
-		    rq->err ? "stderr" : "stdout", w->name,
-		    rq->err ? "stderr" : "stdout");
-		return;
+		fail(c, "the %s of %s goes to /dev/null (%s = null)", s,
+		    w->name, s);
+		return -1;
 	case OUT_INHERIT:
 		if (!rq->follow) {
 			fail(c, "the %s of %s goes to corrald's own (%s = "
-			    "inherit): only -f can follow it", rq->err ?
-			    "stderr" : "stdout", w->name, rq->err ? "stderr" :
-			    "stdout");
-			return;
+			    "inherit): only -f can follow it", s, w->name, s);
+			return -1;
 		}
 		break;
 	case OUT_FILE:
-		tail_file(c, w->logpath[which], rq->limit);
+		tail_file(c, w->logpath[which], rq->limit, "", 256 * 1024);
 		break;
 	}
-	if (!rq->follow) {
-		reply(c, '+', "end of output");
-		finish(c);
+	return 0;
+}
+
+/*
+ * Several workers (none named, several, an agent with several instances,
+ * a cluster, all, or --all-streams): the last lines of each file in turn,
+ * prefixed.  Streams with nothing to show are passed over, unless none
+ * has anything.  0, or -1 answered.
+ */
+static int
+tail_many(struct ctl_client *c, const struct ctl_request *rq,
+    struct worker **ws, size_t nws)
+{
+	char prefix[NAME_MAX_LEN + 32];
+	/* corrald's loop reads every file: 1 KiB a line asked for each. */
+	size_t window = (size_t)rq->limit * 1024, i, shown = 0;
+	int which;
+
+	for (i = 0; i < nws; i++)
+		for (which = 0; which < 2; which++) {
+			if (!(c->tail_streams & (1u << which)))
+				continue;
+			switch (ws[i]->agent->out[which]) {
+			case OUT_NULL:
+				continue;
+			case OUT_INHERIT:
+				shown += rq->follow;
+				continue;
+			case OUT_FILE:
+				tail_prefix(c, ws[i], which, prefix,
+				    sizeof(prefix));
+				tail_file(c, ws[i]->logpath[which], rq->limit,
+				    prefix, window);
+				shown++;
+				break;
+			}
+		}
+	if (shown == 0 && !(c->tail_all && rq->follow)) {
+		fail(c, "nothing to tail: the %s of %s goes to /dev/null "
+		    "(null)%s", c->tail_streams == 3 ? "output" :
+		    stream_name[rq->err], nws == 1 ? ws[0]->name :
+		    "every worker named", rq->follow ? "" : " or to corrald's "
+		    "own (inherit: only -f can follow it)");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * tail [-f] [-n N] [--stderr | --all-streams] [TARGET...]: the output of
+ * one worker as it is, or of several merged, each line prefixed with its
+ * worker's name; -f then follows what corrald reads from their pipes.
+ */
+static void
+do_tail(struct ctl_client *c, const struct ctl_request *rq)
+{
+	struct fleet *f = c->ctl->fleet;
+	const struct ctl_target *t = &rq->targets[0];
+	char agent[NAME_MAX_LEN + 1];
+	struct worker **ws;
+	size_t nws, i;
+	int rc;
+
+	if (resolve(c, rq->targets, rq->ntargets, &ws, &nws) == -1)
+		return;
+	c->tail_streams = rq->all_streams ? 3 : rq->err ? 2 : 1;
+	c->tail_all = rq->ntargets == 0;
+	for (i = 0; i < rq->ntargets; i++)
+		if (strcmp(rq->targets[i].word, "all") == 0)
+			c->tail_all = true;
+	/* One worker, named by its agent: its lines as they are. */
+	c->tail_merged = true;
+	if (rq->ntargets == 1 && !rq->all_streams && nws == 1 &&
+	    strcmp(t->word, "all") != 0) {
+		memcpy(agent, t->word, t->namelen);
+		agent[t->namelen] = '\0';
+		c->tail_merged = fleet_find_rt(f, agent) == NULL;
+	}
+	if (c->tail_merged)
+		rc = tail_many(c, rq, ws, nws);
+	else
+		rc = tail_one(c, rq, ws[0]);
+	if (rc == -1 || !rq->follow) {
+		free(ws);
+		if (rc == 0) {
+			reply(c, '+', "end of output");
+			finish(c);
+		}
 		return;
 	}
+	/* Sorted once: a worker's chunk of output finds its entry in log n. */
+	c->srcs = xcalloc(nws > 0 ? nws : 1, sizeof(*c->srcs));
+	c->nsrcs = c->capsrcs = nws;
+	for (i = 0; i < nws; i++)
+		c->srcs[i].w = ws[i];
+	qsort(c->srcs, c->nsrcs, sizeof(*c->srcs), src_cmp);
+	free(ws);
 	c->verb = V_TAIL;
-	c->tail_w = w;
-	c->tail_which = which + 1;
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
+}
+
+/* Output of w's stream which (0 stdout, 1 stderr) to one follower. */
+static void
+tail_output(struct ctl_client *c, struct tail_src *src, int which,
+    const char *q, size_t left)
+{
+	char prefix[NAME_MAX_LEN + 32];
+	const char *nl;
+	size_t k;
+
+	tail_prefix(c, src->w, which, prefix, sizeof(prefix));
+	while (left > 0) {
+		nl = memchr(q, '\n', left);
+		k = nl != NULL ? (size_t)(nl - q) : left;
+		if (nl == NULL || src->partlen[which] > 0) {
+			/* A partial line waits for its end (up to TAIL_PART). */
+			if (src->part[which] == NULL)
+				src->part[which] = xmalloc(TAIL_PART);
+			if (src->partlen[which] + k > TAIL_PART)
+				k = TAIL_PART - src->partlen[which];
+			memcpy(src->part[which] + src->partlen[which], q, k);
+			src->partlen[which] += k;
+			q += k;
+			left -= k;
+			if (left > 0 && *q == '\n') {
+				q++;
+				left--;
+			} else if (src->partlen[which] < TAIL_PART)
+				continue;
+			reply(c, '=', "%s%.*s", prefix,
+			    (int)src->partlen[which], src->part[which]);
+			src->partlen[which] = 0;
+			continue;
+		}
+		/* A whole line: straight from the chunk. */
+		reply(c, '=', "%s%.*s", prefix, (int)k, q);
+		q += k + 1;
+		left -= k + 1;
+	}
 }
 
 void
@@ -1397,32 +1614,19 @@ control_output(struct control *ctl, struct worker *w, int which,
     const char *p, size_t n)
 {
 	struct ctl_client *c, *next;
-	const char *nl;
-	size_t k;
+	struct tail_src *src;
 
 	for (c = LIST_FIRST(&ctl->clients); c != NULL; c = next) {
 		next = LIST_NEXT(c, entry);
-		if (c->verb != V_TAIL || c->tail_w != w || c->tail_which != which)
+		if (c->verb != V_TAIL || !(c->tail_streams & (1u << (which - 1))))
 			continue;
-		const char *q = p;
-		size_t left = n;
-		while (left > 0) {
-			nl = memchr(q, '\n', left);
-			k = nl != NULL ? (size_t)(nl - q) : left;
-			if (c->partlen + k > sizeof(c->part))
-				k = sizeof(c->part) - c->partlen;
-			memcpy(c->part + c->partlen, q, k);
-			c->partlen += k;
-			q += k;
-			left -= k;
-			if (left > 0 && *q == '\n') {
-				q++;
-				left--;
-			} else if (c->partlen < sizeof(c->part))
+		if ((src = src_find(c, w)) == NULL) {
+			/* A worker a reload added, for who follows them all. */
+			if (!c->tail_all || w->rt == NULL)
 				continue;
-			reply(c, '=', "%.*s", (int)c->partlen, c->part);
-			c->partlen = 0;
+			src = src_add(c, w);
 		}
+		tail_output(c, src, which - 1, p, n);
 		follower_ok(c);
 	}
 }
@@ -1555,6 +1759,7 @@ client_free(struct ctl_client *c)
 	LIST_REMOVE(c, entry);
 	bufferevent_free(c->bev);
 	free(c->waiting);
+	srcs_free(c);
 	free(c);
 }
 

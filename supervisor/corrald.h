@@ -1853,7 +1853,9 @@ struct ctl_request {
 	bool nowait;        /* start, stop, restart --no-wait */
 	bool follow, err;   /* views: -f, --stderr */
 	bool dry_run;       /* reload --dry-run */
+	bool all_streams;   /* tail --all-streams: stdout and stderr */
 	unsigned limit;     /* views: -n, 20 when not given */
+	unsigned states;    /* status --state: CTL_STATE_* bits; 0: any */
 	const char *reason; /* reset --reason; borrowed from words */
 	int sig;            /* signal: the signal's number */
 	bool rolling;       /* restart --rolling */
@@ -1861,10 +1863,10 @@ struct ctl_request {
 	unsigned count;     /* scale: instances, 1..SCALE_MAX */
 	/*
 	 * Owned.  status: none is all; start, stop, restart, signal: one or
-	 * more (restart --rolling, scale: one AGENT);
-	 * reset: one (a name); events: none or one, history, checkpoints,
-	 * tail: one, and a view's is AGENT or AGENT:N of at most
-	 * NAME_MAX_LEN and 100000.
+	 * more (restart --rolling, scale: one AGENT); reset: one (a name);
+	 * events: none or one, history, checkpoints: one, tail: none (all) or
+	 * more, and a view's is AGENT or AGENT:N of at most NAME_MAX_LEN and
+	 * 100000 (tail's may name a cluster or all).
 	 */
 	struct ctl_target *targets;
 	size_t ntargets;
@@ -1879,6 +1881,25 @@ int ctl_parse(const char *line, size_t len, struct ctl_request *r,
     char *why, size_t whylen);
 /* NULL fields are fine: a request parse failed on is already freed. */
 void ctl_request_free(struct ctl_request *);
+
+/*
+ * status --state: a bit per enum wstate (CTL_STATE(W_RUNNING)), and two
+ * of the filter's own: held (state HELD, or stopped by the operator) and
+ * failed (FATAL, BACKOFF, or EXITED, HELD or DEGRADED after a failure).
+ */
+#define CTL_STATE(s) (1u << (s))
+#define CTL_STATE_HELD (1u << (W_LAST + 1))
+#define CTL_STATE_FAILED (1u << (W_LAST + 2))
+/* Does a worker so described pass the filter states (0: every one does)? */
+bool ctl_state_match(unsigned states, enum wstate, bool held,
+    enum corral_exit_class last);
+/*
+ * corralctl's exit status for status, from corrald's final line ("N
+ * workers, R running"): 0, or 3 when targets were named (asked) and one
+ * of them is not RUNNING, or when --state was given (filtered) and no
+ * worker matched.  A line of another shape (an older corrald) is 0.
+ */
+int ctl_status_exit(bool asked, bool filtered, const char *final);
 
 /* control.c: the control socket. */
 

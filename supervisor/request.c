@@ -4,10 +4,12 @@
  * control.c answers what it returns; whether a name is an agent, a cluster
  * or an instance that exists is control.c's question, asked of the fleet.
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "corrald.h"
 
@@ -193,64 +195,172 @@ parse_signal_cmd(struct ctl_request *r, char **a, size_t n, char *why,
 	return targets_parse(r, a + 1, n - 1, why, len);
 }
 
-/* status [--json] [TARGET...]: no target is all of them. */
+/*
+ * The state names status --state takes, any case: every state's, where
+ * held is the filter's own (HELD or stopped by the operator), and failed.
+ * The bit of name, or 0 when it is none of them.
+ */
+static unsigned
+state_bit(const char *name, size_t len)
+{
+	int s;
+
+	if (len == 4 && strncasecmp(name, "held", 4) == 0)
+		return CTL_STATE_HELD;
+	if (len == 6 && strncasecmp(name, "failed", 6) == 0)
+		return CTL_STATE_FAILED;
+	for (s = 0; s <= W_LAST; s++)
+		if (strlen(wstate_name(s)) == len &&
+		    strncasecmp(wstate_name(s), name, len) == 0)
+			return CTL_STATE(s);
+	return 0;
+}
+
+/* --state STATE[,STATE...]: the bits of the list added to r->states. */
+static int
+parse_states(struct ctl_request *r, const char *list, char *why, size_t len)
+{
+	char valid[256] = "";
+	const char *p = list, *comma;
+	size_t n, used = 0;
+	unsigned bit;
+	int s;
+
+	for (;;) {
+		comma = strchr(p, ',');
+		n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		if ((bit = state_bit(p, n)) == 0)
+			break;
+		r->states |= bit;
+		if (comma == NULL)
+			return 0;
+		p = comma + 1;
+	}
+	for (s = 0; s <= W_LAST; s++) {
+		const char *name = s == W_HELD ? "held" : wstate_name(s);
+		size_t k;
+		if (used + strlen(name) + 3 > sizeof(valid))
+			break;
+		for (k = 0; name[k] != '\0'; k++)
+			valid[used++] = (char)tolower((unsigned char)name[k]);
+		valid[used++] = ',';
+		valid[used++] = ' ';
+	}
+	valid[used] = '\0';
+	if (n == 0)
+		return refuse(why, len, "--state: an empty state name in "
+		    "'%.40s' (%sfailed)", list, valid);
+	return refuse(why, len, "--state: unknown state '%.*s' (%sfailed)",
+	    n > 40 ? 40 : (int)n, p, valid);
+}
+
+/*
+ * status [--json] [--state STATE[,STATE...]] [TARGET...], options
+ * anywhere: no target is all of them.
+ */
 static int
 parse_status(struct ctl_request *r, char **a, size_t n, char *why,
     size_t len)
 {
-	if (n > 0 && strcmp(a[0], "--json") == 0) {
-		r->json = true;
-		a++;
-		n--;
+	size_t i;
+
+	targets_alloc(r, n);
+	for (i = 0; i < n; i++) {
+		if (strcmp(a[i], "--json") == 0)
+			r->json = true;
+		else if (strcmp(a[i], "--state") == 0) {
+			if (i + 1 == n)
+				return refuse(why, len, "usage: status [--json] "
+				    "[--state STATE[,STATE...]] [TARGET...]");
+			if (parse_states(r, a[++i], why, len) == -1)
+				return -1;
+		} else if (strncmp(a[i], "--state=", 8) == 0) {
+			if (parse_states(r, a[i] + 8, why, len) == -1)
+				return -1;
+		} else if (target_parse(a[i], &r->targets[r->ntargets++], why,
+		    len) == -1)
+			return -1;
 	}
-	return targets_parse(r, a, n, why, len);
+	return 0;
+}
+
+bool
+ctl_state_match(unsigned states, enum wstate s, bool held,
+    enum corral_exit_class last)
+{
+	if (states == 0 || (states & CTL_STATE(s)) != 0)
+		return true;
+	if (states & CTL_STATE_HELD && (s == W_HELD || held))
+		return true;
+	if (states & CTL_STATE_FAILED && (s == W_FATAL || s == W_BACKOFF ||
+	    ((s == W_EXITED || s == W_HELD || s == W_DEGRADED) &&
+	    corral_exit_is_failure(last))))
+		return true;
+	return false;
+}
+
+int
+ctl_status_exit(bool asked, bool filtered, const char *final)
+{
+	unsigned long n, running;
+
+	if (sscanf(final, "%lu worker%*[s], %lu running", &n, &running) != 2 &&
+	    sscanf(final, "%lu worker, %lu running", &n, &running) != 2)
+		return 0;
+	if (filtered)
+		return n > 0 ? 0 : 3;
+	if (asked)
+		return running == n ? 0 : 3;
+	return 0;
 }
 
 /*
- * The views' options: -f, --stderr, -n N and one target, in any order;
- * which of them a view takes is checked by the caller.
+ * The views' options: -f, --stderr, --all-streams, -n N and at most max
+ * targets, in any order; which of them a view takes is checked by the
+ * caller.
  */
 static int
-parse_view(struct ctl_request *r, char **a, size_t n, const char *usage,
-    char *why, size_t len)
+parse_view(struct ctl_request *r, char **a, size_t n, size_t max,
+    const char *usage, char *why, size_t len)
 {
-	const char *target = NULL;
 	unsigned long v;
 	char *end;
 	size_t i;
 
 	r->limit = VIEW_LIMIT_DEFAULT;
+	targets_alloc(r, n);
 	for (i = 0; i < n; i++) {
 		if (strcmp(a[i], "-f") == 0 || strcmp(a[i], "--follow") == 0)
 			r->follow = true;
 		else if (strcmp(a[i], "--stderr") == 0)
 			r->err = true;
+		else if (strcmp(a[i], "--all-streams") == 0)
+			r->all_streams = true;
 		else if (strcmp(a[i], "-n") == 0 && i + 1 < n) {
 			v = strtoul(a[++i], &end, 10);
 			if (*a[i] == '\0' || *end != '\0' || v > VIEW_LIMIT_MAX)
 				return refuse(why, len, "-n takes a number from "
 				    "0 to %d", VIEW_LIMIT_MAX);
 			r->limit = (unsigned)v;
-		} else if (a[i][0] != '-' && target == NULL)
-			target = a[i];
+		} else if (a[i][0] != '-' && r->ntargets < max)
+			r->targets[r->ntargets++].word = a[i];
 		else
 			return refuse(why, len, "usage: %s", usage);
-	}
-	targets_alloc(r, 1);
-	if (target != NULL) {
-		r->targets[0].word = target;
-		r->ntargets = 1;
 	}
 	return 0;
 }
 
-/* After the view's usage is checked: its target, if it has one. */
+/* After the view's usage is checked: its targets, if it has any. */
 static int
 view_target(struct ctl_request *r, char *why, size_t len)
 {
-	if (r->ntargets == 0)
-		return 0;
-	return view_target_parse(r->targets[0].word, &r->targets[0], why, len);
+	size_t i;
+
+	for (i = 0; i < r->ntargets; i++)
+		if (view_target_parse(r->targets[i].word, &r->targets[i], why,
+		    len) == -1)
+			return -1;
+	return 0;
 }
 
 /* reset AGENT|CLUSTER [--reason TEXT] */
@@ -327,31 +437,34 @@ parse_command(struct ctl_request *r, char **a, size_t n, char *why,
 	case CMD_SIGNAL:
 		return parse_signal_cmd(r, a, n, why, len);
 	case CMD_EVENTS:
-		if (parse_view(r, a, n, "events [-f] [-n N] [AGENT[:N]]", why,
+		if (parse_view(r, a, n, 1, "events [-f] [-n N] [AGENT[:N]]", why,
 		    len) == -1)
 			return -1;
+		if (r->all_streams)
+			return refuse(why, len, "usage: events [-f] [-n N] "
+			    "[AGENT[:N]]");
 		return view_target(r, why, len);
 	case CMD_HISTORY:
-		if (parse_view(r, a, n, "history [-n N] AGENT[:N]", why,
+		if (parse_view(r, a, n, 1, "history [-n N] AGENT[:N]", why,
 		    len) == -1)
 			return -1;
-		if (r->ntargets == 0 || r->follow)
+		if (r->ntargets == 0 || r->follow || r->all_streams)
 			return refuse(why, len, "usage: history [-n N] "
 			    "AGENT[:N]");
 		return view_target(r, why, len);
 	case CMD_TAIL:
-		if (parse_view(r, a, n, "tail [-f] [-n N] [--stderr] "
-		    "AGENT[:N]", why, len) == -1)
+		if (parse_view(r, a, n, n, "tail [-f] [-n N] [--stderr | "
+		    "--all-streams] [TARGET...]", why, len) == -1)
 			return -1;
-		if (r->ntargets == 0)
-			return refuse(why, len, "usage: tail [-f] [-n N] "
-			    "[--stderr] AGENT[:N]");
+		if (r->err && r->all_streams)
+			return refuse(why, len, "tail: --stderr or "
+			    "--all-streams, not both");
 		return view_target(r, why, len);
 	case CMD_CHECKPOINTS:
-		if (parse_view(r, a, n, "checkpoints [-n N] AGENT[:N]", why,
+		if (parse_view(r, a, n, 1, "checkpoints [-n N] AGENT[:N]", why,
 		    len) == -1)
 			return -1;
-		if (r->ntargets == 0 || r->follow || r->err)
+		if (r->ntargets == 0 || r->follow || r->err || r->all_streams)
 			return refuse(why, len, "usage: checkpoints [-n N] "
 			    "AGENT[:N]");
 		return view_target(r, why, len);

@@ -32,7 +32,7 @@ wait_log 'STARTING -> RUNNING' 5
 
 ctl status >table || fail "status failed"
 cat table
-assert_eq "$(head -n 1 table | tr -s ' ')" "NAME STATE PID UPTIME CPU MEM RESTARTS FAILURES LAST EXIT" "table header"
+assert_eq "$(head -n 1 table | tr -s ' ')" "NAME STATE PID UPTIME CPU MEM RESTARTS FAILURES BREAKER LAST EXIT" "table header"
 assert_eq "$(grep -c ' RUNNING ' table)" 5 "RUNNING rows"
 grep -q '^broken.0 *STOPPED ' table || fail "broken.0 not STOPPED in the table"
 ctl status --json >json || fail "status --json failed"

@@ -1,7 +1,7 @@
 # make install DESTDIR=... lays out corrald, corralctl, libcorral (static,
 # shared with its soname), corral.h and corral.pc; pkg-config, pointed at
 # the staged tree, builds a small program against the installed libcorral,
-# and it runs.
+# and it runs; the completions of corralctl for bash and zsh are there.
 # e2e: alone (tests/run.sh): it times something, loads the machine or builds in the tree.
 . "$(dirname "$0")/lib.sh"
 
@@ -12,7 +12,8 @@ make -C "$TOP" --no-print-directory -s install DESTDIR="$D" PREFIX=/usr/local \
 for f in bin/corrald bin/corralctl lib/libcorral.a lib/libcorral.so.0 \
     lib/libcorral.so include/corral.h lib/pkgconfig/corral.pc \
     share/corral/examples/fleet.ini share/corral/examples/corrald.service share/man/man1/corralctl.1 \
-    share/man/man5/corral.ini.5 share/man/man8/corrald.8; do
+    share/man/man5/corral.ini.5 share/man/man8/corrald.8 \
+    share/bash-completion/completions/corralctl share/zsh/site-functions/_corralctl; do
 	[ -e "$D/usr/local/$f" ] || fail "not installed: $f"
 done
 readelf -d "$D/usr/local/lib/libcorral.so.0" | grep -q 'SONAME.*\[libcorral.so.0\]' ||

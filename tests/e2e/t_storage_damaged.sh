@@ -66,7 +66,9 @@ for i in 0 1; do
 done
 wait_log 'agent ticker\.0 \(pid [0-9]+\): exited with code 0' 20 30
 assert_eq "$(grep -c 'agent counter\.[01]: spawned' "$LOG")" 0 "runs of counter while damaged"
-ctl status --json counter >"$T/st.json" || fail "status"
+# Held, not running: status of it says so with exit 3 (docs/CONTROL.md).
+ctl status --json counter >"$T/st.json"
+[ $? -eq 3 ] || fail "status of held workers: exit status not 3"
 "$PY" - "$T/st.json" "$CK" <<'PYEOF' || fail "status: $(cat "$T/st.json")"
 import json, sys
 for w in json.load(open(sys.argv[1]))["workers"]:

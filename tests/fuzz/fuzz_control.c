@@ -52,8 +52,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case CMD_RESTART:
 	case CMD_HISTORY:
 	case CMD_CHECKPOINTS:
-	case CMD_TAIL:
 		FUZZ_CHECK(r.ntargets >= 1);
+		break;
+	case CMD_TAIL:
+		FUZZ_CHECK(!(r.err && r.all_streams));
+		break;
+	case CMD_STATUS:
+		/* Only the states' bits and the filter's two. */
+		FUZZ_CHECK((r.states & ~(CTL_STATE_HELD | CTL_STATE_FAILED |
+		    (CTL_STATE(W_LAST + 1) - 1))) == 0);
+		FUZZ_CHECK((r.states & CTL_STATE(W_HELD)) == 0);
 		break;
 	case CMD_RESET:
 		FUZZ_CHECK(r.ntargets == 1 && r.reason != NULL);

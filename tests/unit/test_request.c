@@ -169,7 +169,28 @@ test_views(void **state)
 	parse_bad("corral/1 history -f w", "usage: history [-n N] AGENT[:N]");
 	parse_bad("corral/1 checkpoints --stderr w", "usage: checkpoints "
 	    "[-n N] AGENT[:N]");
-	parse_bad("corral/1 tail -n 3", "usage: tail [-f] [-n N] [--stderr] "
+	/* tail: no target is every worker; several are merged. */
+	parse_ok("corral/1 tail -n 3", &r);
+	assert_int_equal(r.ntargets, 0);
+	assert_int_equal(r.limit, 3);
+	ctl_request_free(&r);
+	parse_ok("corral/1 tail -f a research b:1 --all-streams", &r);
+	assert_int_equal(r.ntargets, 3);
+	assert_true(r.all_streams);
+	assert_false(r.err);
+	assert_string_equal(r.targets[1].word, "research");
+	assert_int_equal(r.targets[2].namelen, 1);
+	assert_int_equal(r.targets[2].instance, 1);
+	ctl_request_free(&r);
+	parse_bad("corral/1 tail --stderr --all-streams", "tail: --stderr or "
+	    "--all-streams, not both");
+	parse_bad("corral/1 tail -x", "usage: tail [-f] [-n N] [--stderr | "
+	    "--all-streams] [TARGET...]");
+	parse_bad("corral/1 tail a b:", "bad target 'b:': use AGENT or "
+	    "AGENT:INSTANCE");
+	parse_bad("corral/1 events --all-streams", "usage: events [-f] [-n N] "
+	    "[AGENT[:N]]");
+	parse_bad("corral/1 history --all-streams w", "usage: history [-n N] "
 	    "AGENT[:N]");
 	/* The usage first, then the target. */
 	parse_bad("corral/1 checkpoints -f w:", "usage: checkpoints [-n N] "
@@ -239,6 +260,120 @@ test_rolling_scale(void **state)
 	parse_bad("corral/1 scale web:0 2", "usage: scale AGENT N");
 }
 
+#define VALID "(stopped, starting, running, backoff, stopping, exited, " \
+	"fatal, held, degraded, limited, elsewhere, waiting, failed)"
+
+static void
+test_status_state(void **state)
+{
+	struct ctl_request r;
+
+	(void)state;
+	parse_ok("corral/1 status --state running", &r);
+	assert_int_equal(r.states, CTL_STATE(W_RUNNING));
+	assert_int_equal(r.ntargets, 0);
+	assert_false(r.json);
+	ctl_request_free(&r);
+	/* Any case, a list, twice, =, options among the targets. */
+	parse_ok("corral/1 status w --state RUNNING,Fatal --json "
+	    "--state=held research --state failed", &r);
+	assert_int_equal(r.states, CTL_STATE(W_RUNNING) | CTL_STATE(W_FATAL) |
+	    CTL_STATE_HELD | CTL_STATE_FAILED);
+	assert_true(r.json);
+	assert_int_equal(r.ntargets, 2);
+	assert_string_equal(r.targets[0].word, "w");
+	assert_string_equal(r.targets[1].word, "research");
+	ctl_request_free(&r);
+	parse_ok("corral/1 status --state backoff,stopping,exited,degraded,"
+	    "limited,elsewhere,starting,stopped", &r);
+	assert_int_equal(r.states, CTL_STATE(W_BACKOFF) |
+	    CTL_STATE(W_STOPPING) | CTL_STATE(W_EXITED) |
+	    CTL_STATE(W_DEGRADED) | CTL_STATE(W_LIMITED) |
+	    CTL_STATE(W_ELSEWHERE) | CTL_STATE(W_STARTING) |
+	    CTL_STATE(W_STOPPED));
+	ctl_request_free(&r);
+
+	parse_bad("corral/1 status --state runing", "--state: unknown state "
+	    "'runing' " VALID);
+	parse_bad("corral/1 status --state running,,fatal", "--state: an "
+	    "empty state name in 'running,,fatal' " VALID);
+	parse_bad("corral/1 status --state=", "--state: an empty state name "
+	    "in '' " VALID);
+	parse_bad("corral/1 status --state running,", "--state: an empty "
+	    "state name in 'running,' " VALID);
+	parse_bad("corral/1 status --state", "usage: status [--json] "
+	    "[--state STATE[,STATE...]] [TARGET...]");
+	parse_bad("corral/1 status --state 'running ' w", "--state: unknown "
+	    "state 'running ' " VALID);
+}
+
+static void
+test_state_match(void **state)
+{
+	const enum corral_exit_class crash = CORRAL_EXIT_CRASH,
+	    ok = CORRAL_EXIT_SUCCESS, stopped = CORRAL_EXIT_STOPPED,
+	    none = CORRAL_EXIT_NONE;
+	const unsigned held = CTL_STATE_HELD, failed = CTL_STATE_FAILED;
+
+	(void)state;
+	/* No filter: everything. */
+	assert_true(ctl_state_match(0, W_STOPPED, false, none));
+	assert_true(ctl_state_match(CTL_STATE(W_RUNNING), W_RUNNING, false,
+	    crash));
+	assert_false(ctl_state_match(CTL_STATE(W_RUNNING), W_STARTING, false,
+	    none));
+	/* held: a breaker's HELD, or stopped by the operator. */
+	assert_true(ctl_state_match(held, W_HELD, false, crash));
+	assert_true(ctl_state_match(held, W_STOPPED, true, stopped));
+	assert_true(ctl_state_match(held, W_STOPPING, true, none));
+	assert_false(ctl_state_match(held, W_STOPPED, false, none));
+	assert_false(ctl_state_match(held, W_DEGRADED, false, crash));
+	/* failed: FATAL and BACKOFF whatever the exit; EXITED, HELD and
+	 * DEGRADED after a failure; a running worker never. */
+	assert_true(ctl_state_match(failed, W_FATAL, false, none));
+	assert_true(ctl_state_match(failed, W_BACKOFF, false, ok));
+	assert_true(ctl_state_match(failed, W_EXITED, false, crash));
+	assert_false(ctl_state_match(failed, W_EXITED, false, ok));
+	assert_true(ctl_state_match(failed, W_HELD, false, crash));
+	assert_false(ctl_state_match(failed, W_HELD, false, ok));
+	assert_true(ctl_state_match(failed, W_DEGRADED, false,
+	    CORRAL_EXIT_ERROR));
+	assert_false(ctl_state_match(failed, W_RUNNING, false, crash));
+	assert_false(ctl_state_match(failed, W_STARTING, false, crash));
+	assert_false(ctl_state_match(failed, W_STOPPED, true, crash));
+	assert_false(ctl_state_match(failed, W_LIMITED, false, crash));
+	assert_false(ctl_state_match(failed, W_EXITED, false, stopped));
+	/* A union. */
+	assert_true(ctl_state_match(failed | CTL_STATE(W_RUNNING), W_RUNNING,
+	    false, none));
+}
+
+static void
+test_status_exit(void **state)
+{
+	(void)state;
+	/* Nothing named, nothing filtered: 0, whatever runs. */
+	assert_int_equal(ctl_status_exit(false, false, "3 workers, 0 running"),
+	    0);
+	/* Named: 0 only when every one runs. */
+	assert_int_equal(ctl_status_exit(true, false, "3 workers, 3 running"),
+	    0);
+	assert_int_equal(ctl_status_exit(true, false, "3 workers, 2 running"),
+	    3);
+	assert_int_equal(ctl_status_exit(true, false, "1 worker, 1 running"),
+	    0);
+	assert_int_equal(ctl_status_exit(true, false, "1 worker, 0 running"),
+	    3);
+	/* Filtered: 0 when something matched, whatever its state. */
+	assert_int_equal(ctl_status_exit(true, true, "2 workers, 0 running"),
+	    0);
+	assert_int_equal(ctl_status_exit(false, true, "0 workers, 0 running"),
+	    3);
+	/* An older corrald's line: 0. */
+	assert_int_equal(ctl_status_exit(true, false, "3 workers"), 0);
+	assert_int_equal(ctl_status_exit(true, true, ""), 0);
+}
+
 static void
 test_others(void **state)
 {
@@ -290,6 +425,9 @@ main(void)
 		cmocka_unit_test(test_framing),
 		cmocka_unit_test(test_status_and_changes),
 		cmocka_unit_test(test_views),
+		cmocka_unit_test(test_status_state),
+		cmocka_unit_test(test_state_match),
+		cmocka_unit_test(test_status_exit),
 		cmocka_unit_test(test_others),
 		cmocka_unit_test(test_rolling_scale),
 	};
