@@ -1198,6 +1198,10 @@ do_tail(struct ctl_client *c, const struct ctl_request *rq)
 	case OUT_FILE:
 		tail_file(c, w->logpath[which], rq->limit);
 		break;
+	case OUT_STDOUT:
+		fail(c, "the stderr of %s goes with its stdout "
+		    "(redirect_stderr = true): read that", w->name);
+		return;
 	}
 	if (!rq->follow) {
 		reply(c, '+', "end of output");

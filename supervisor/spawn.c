@@ -37,6 +37,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -79,10 +80,11 @@ spawn_set_nofile(uint64_t soft)
 
 /* Append only: an image from before names its stages by these indexes. */
 static const char *stages[] = { "exec", "chdir", "setgid", "setgroups",
-	"setuid", "dup2", "open /dev/null", "setsid", "unshare descriptors" };
+	"setuid", "dup2", "open /dev/null", "setsid", "unshare descriptors",
+	"env_file" };
 
 enum stage { ST_EXEC, ST_CHDIR, ST_SETGID, ST_GROUPS, ST_SETUID, ST_DUP2,
-	ST_NULL, ST_SETSID, ST_FILES };
+	ST_NULL, ST_SETSID, ST_FILES, ST_ENVFILE };
 
 /* What the child needs, made by the parent; the child only reads it. */
 struct child_args {
@@ -160,6 +162,9 @@ child(void *arg)
 		rl.rlim_cur = child_nofile;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	/* The worker's mode mask (umask is the child's own: no CLONE_FS). */
+	if (rq->umask != -1)
+		umask((mode_t)rq->umask);
 	if (rq->directory != NULL && chdir(rq->directory) == -1)
 		child_fail(ca, ST_CHDIR);
 	/*
@@ -197,6 +202,12 @@ child(void *arg)
 	 * the worker's.  corrald's own is put back when clone returns, before
 	 * anything else of corrald runs.
 	 */
+	/* corrald could not make its environment: a start that fails. */
+	if (rq->env_err != 0) {
+		ca->err = rq->env_err;
+		ca->stage = ST_ENVFILE;
+		_exit(127);
+	}
 	environ = (char **)rq->envp;
 	execvp(rq->argv[0], rq->argv);
 	child_fail(ca, ST_EXEC);
@@ -278,6 +289,16 @@ spawn_run(const struct spawn_req *rq, struct spawn_res *res)
 	for (i = 0; i < 2; i++) {
 		if (rq->out[i] == OUT_NULL)
 			continue;
+		/*
+		 * redirect_stderr: the write end of stdout's pipe in stderr's
+		 * slot too, one pipe for both (or /dev/null for both).
+		 */
+		if (rq->out[i] == OUT_STDOUT) {
+			if (ca.out[0][1] != -1 &&
+			    dup3(ca.out[0][1], slot[2], O_CLOEXEC) == -1)
+				goto fail;
+			continue;
+		}
 		if (pipe2(ca.out[i], O_CLOEXEC) == -1)
 			goto fail;
 		/* Where the child finds it; the slot's /dev/null goes. */

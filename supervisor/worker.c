@@ -255,6 +255,7 @@ worker_free(struct worker *w)
 	free(w->run_storage_msg);
 	free(w->storage_why);
 	free(w->lease_why);
+	free(w->exec_why);
 	free(w);
 }
 
@@ -589,9 +590,13 @@ push_fmt(struct strv *sv, const char *fmt, ...)
 	strv_push_own(sv, s);
 }
 
-/* Build the environment of a run: corrald's, the agent's, then corral's. */
+/*
+ * Build the environment of a run: corrald's, its env files' (filevars,
+ * taken), the agent's env, then corral's, each over those before.
+ */
 static void
-build_env(struct worker *w, const struct expand_vars *vars, struct strv *env)
+build_env(struct worker *w, const struct expand_vars *vars,
+    struct strv *filevars, struct strv *env)
 {
 	const struct agent_conf *a = w->agent;
 	struct strv own;
@@ -606,6 +611,18 @@ build_env(struct worker *w, const struct expand_vars *vars, struct strv *env)
 			x = xstrdup(a->env.v[i]);
 		strv_push_own(&own, x);
 	}
+	/* What env sets wins over the files. */
+	for (i = 0; i < filevars->n; i++) {
+		size_t klen = strcspn(filevars->v[i], "=") + 1;
+		for (k = 0; k < a->env.n; k++)
+			if (strncmp(own.v[k], filevars->v[i], klen) == 0)
+				break;
+		if (k == a->env.n) {
+			strv_push_own(&own, filevars->v[i]);
+			filevars->v[i] = NULL;
+		}
+	}
+	strv_free(filevars);
 	push_fmt(&own, "CORRAL_AGENT=%s", a->name);
 	push_fmt(&own, "CORRAL_INSTANCE=%u", w->instance);
 	/* The SDK's stopping() listens for this one. */
@@ -689,11 +706,12 @@ worker_spawn(struct worker *w)
 	struct spawn_req rq;
 	struct spawn_res res;
 	struct db_event e;
-	char *dir = NULL, *join, hold[768];
+	struct strv filevars;
+	char *dir = NULL, *join, hold[768], ewhy[1024];
 	const char *why;
 	uint64_t failed;
 	size_t i;
-	int j, rc, saved;
+	int j, rc, saved, env_err = 0;
 
 	if (w->pid != 0 || f->shutting_down)
 		return;
@@ -731,7 +749,19 @@ worker_spawn(struct worker *w)
 		char *x = expand_vars(a->argv.v[i], &vars, &why);
 		strv_push_own(&argv, x != NULL ? x : xstrdup(a->argv.v[i]));
 	}
-	build_env(w, &vars, &env);
+	/*
+	 * The env files, read now, as systemd reads EnvironmentFile= at each
+	 * start: an edit takes effect at the next run.  One that fails makes
+	 * the run fail to start (fatal), its reason the exit's.
+	 */
+	strv_init(&filevars);
+	for (i = 0; i < a->env_files.n && env_err == 0; i++) {
+		bool opt = a->env_files.v[i][0] == '-';
+		if (envfile_read(a->env_files.v[i] + opt, opt, &filevars, ewhy,
+		    sizeof(ewhy)) == -1)
+			env_err = errno != 0 ? errno : EINVAL;
+	}
+	build_env(w, &vars, &filevars, &env);
 	if (a->directory != NULL)
 		dir = expand_vars(a->directory, &vars, &why);
 
@@ -751,6 +781,8 @@ worker_spawn(struct worker *w)
 		if (strncmp(env.v[i], "WATCHDOG_PID=", 13) == 0)
 			rq.pid_slot = env.v[i];
 	rq.cgroup_procs = join = runs_join_path(w);
+	rq.umask = a->umask;
+	rq.env_err = env_err;
 	rc = spawn_run(&rq, &res);
 	saved = errno;
 	strv_free(&argv);
@@ -812,6 +844,10 @@ worker_spawn(struct worker *w)
 	w->exec_failed = res.err != 0;
 	w->exec_errno = res.err;
 	w->exec_stage = res.stage;
+	free(w->exec_why);
+	w->exec_why = NULL;
+	if (env_err != 0)
+		xasprintf(&w->exec_why, "env_file %s", ewhy);
 	pid_insert(w);
 	for (j = 0; j < 2; j++)
 		if (res.outfd[j] != -1)
@@ -1142,7 +1178,9 @@ worker_exited(struct worker *w, int status)
 		else
 			w->runtime_failures++;
 	}
-	if (w->exec_failed)
+	if (w->exec_failed && w->exec_why != NULL)
+		detail = xstrdup(w->exec_why);
+	else if (w->exec_failed)
 		xasprintf(&detail, "%s %s: %s", w->exec_stage,
 		    w->exec_stage && strcmp(w->exec_stage, "exec") == 0 &&
 		    a->argv.n > 0 ? a->argv.v[0] : "failed",
