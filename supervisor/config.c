@@ -2880,6 +2880,8 @@ add_file(struct parse *p, const char *path)
 	sf = &p->files[p->nfiles++];
 	memset(sf, 0, sizeof(*sf));
 	sf->path = xstrdup(path);
+	/* No line is in it before it is read (file_of). */
+	sf->base = UINT_MAX;
 	return sf;
 }
 
