@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
 #include <pwd.h>
@@ -2818,16 +2819,36 @@ config_free(struct config *c)
 /*
  * The file at path, whole: 0 with *textp (caller frees; a NUL after its
  * *lenp bytes), or -1 with "PATH: reason" or "PATH:LINE: reason" in *msg
- * (caller frees).
+ * (caller frees).  regular: only a regular file, opened without waiting
+ * (an included file: a FIFO a pattern matched must not hang a reload);
+ * the fleet file itself may be a pipe (corrald -c <(...)).
  */
 static int
-read_whole(const char *path, char **textp, size_t *lenp, char **msg)
+read_whole(const char *path, bool regular, char **textp, size_t *lenp,
+    char **msg)
 {
+	struct stat st;
 	FILE *f;
 	char *text = NULL;
 	size_t len = 0, cap = 0, n;
+	int fd;
 
-	if ((f = fopen(path, "re")) == NULL) {
+	if (regular) {
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
+		    O_NOCTTY)) == -1) {
+			xasprintf(msg, "%s: cannot open: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+		if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+			xasprintf(msg, "%s: not a regular file", path);
+			close(fd);
+			return -1;
+		}
+		f = fdopen(fd, "r");
+	} else
+		f = fopen(path, "re");
+	if (f == NULL) {
 		xasprintf(msg, "%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
@@ -2928,7 +2949,7 @@ include_add(struct parse *p, const char *path, unsigned line)
 		free(real);
 		return;
 	}
-	if (read_whole(path, &text, &len, &msg) == -1) {
+	if (read_whole(path, true, &text, &len, &msg) == -1) {
 		perr(p, line, "files: %s", msg);
 		free(msg);
 		free(real);
@@ -3248,7 +3269,7 @@ config_load(const char *path, struct config_errors *errs)
 	size_t len;
 
 	strv_init(&errs->msgs);
-	if (read_whole(path, &text, &len, &msg) == -1) {
+	if (read_whole(path, false, &text, &len, &msg) == -1) {
 		strv_push_own(&errs->msgs, msg);
 		return NULL;
 	}
