@@ -1877,6 +1877,7 @@ static void
 test_env_file(void **state)
 {
 	struct config *c;
+	char *path;
 
 	put_file("a.env", "A=1\n");
 	put_file("bad.env", "A=1\n\n# fine\n2X=no\n");
@@ -1886,6 +1887,24 @@ test_env_file(void **state)
 	c = ok_in("e.ini");
 	assert_int_equal(agent(c, 0, "a")->env_files.n, 3);
 	assert_int_equal(agent(c, 1, "b")->env_files.n, 0);
+	config_free(c);
+	/* %(agent) names a file per agent; a change of files is a change
+	 * of the process (a reload restarts it), as umask's is. */
+	put_file("e4.ini", "[defaults]\nenv_file = -%(agent).env\n"
+	    "[agent:a]\ncommand = x\n[agent:b]\ncommand = x\n"
+	    "env_file = -%(agent).env\n[agent:c]\ncommand = x\n"
+	    "umask = 022\n");
+	c = ok_in("e4.ini");
+	if (asprintf(&path, "-%s/a.env", tdir) == -1)
+		fail_msg("asprintf");
+	assert_int_equal(agent(c, 0, "a")->env_files.n, 1);
+	assert_string_equal(c->agents[0].env_files.v[0], path);
+	free(path);
+	assert_int_equal(agent(c, 1, "b")->env_files.n, 2);
+	assert_true(agent_conf_same_process(&c->agents[0], &c->agents[0]));
+	assert_false(agent_conf_same_process(&c->agents[0], &c->agents[1]));
+	assert_false(agent_conf_same_process(&c->agents[1], &c->agents[0]));
+	assert_false(agent_conf_same_process(&c->agents[0], &c->agents[2]));
 	config_free(c);
 	put_file("e2.ini", "[defaults]\nenv_file = bad.env\n"
 	    "[agent:a]\ncommand = x\n[agent:b]\ncommand = x\n"
