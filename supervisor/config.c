@@ -51,7 +51,7 @@ struct srcfile {
 	char *path;     /* as messages name it */
 	char *real;     /* resolved, to find a file included twice; or NULL */
 	char *dir;      /* the directory its [include] patterns start from */
-	char *text;     /* owned, but the fleet file's (the config keeps it) */
+	char *text;     /* its bytes: in the config's text, or own_text */
 	size_t len;
 	unsigned base, nlines;
 	size_t first_sec, nsecs; /* its sections */
