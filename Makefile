@@ -39,7 +39,7 @@ SDK_SRC := worker-sdk/backoff.c worker-sdk/breaker.c worker-sdk/classify.c \
 	worker-sdk/fallback.c worker-sdk/retry.c worker-sdk/worker_api.c
 D_SRC := supervisor/argv.c supervisor/breakers.c supervisor/cgroup.c \
 	supervisor/clock.c supervisor/cluster.c supervisor/config.c \
-	supervisor/cron.c supervisor/recycle.c \
+	supervisor/cron.c supervisor/recycle.c supervisor/envfile.c \
 	supervisor/control.c supervisor/hook.c supervisor/http.c \
 	supervisor/lease.c supervisor/lease_pg.c supervisor/limits.c \
 	supervisor/nametab.c supervisor/order.c \

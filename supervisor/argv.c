@@ -136,13 +136,41 @@ fail:
 }
 
 /*
+ * %(ENV_NAME) at p, whose name is the n bytes at name: corrald's
+ * environment variable NAME.  Its value (borrowed from environ), or NULL
+ * with the reason in whybuf.
+ */
+static const char *
+env_value(const char *name, size_t n, char *whybuf, size_t len)
+{
+	char *key;
+	const char *v;
+
+	if (n == 0) {
+		snprintf(whybuf, len, "%%(ENV_) names no variable");
+		return NULL;
+	}
+	key = xstrndup(name, n);
+	v = getenv(key);
+	if (v == NULL)
+		snprintf(whybuf, len, "%%(ENV_%.*s): %.*s is not set in "
+		    "corrald's environment", (int)(n > 40 ? 40 : n), name,
+		    (int)(n > 40 ? 40 : n), name);
+	free(key);
+	return v;
+}
+
+#define BAD_PERCENT "a '%' must start %(agent), %(instance), %(here), " \
+	"%(ENV_NAME) or be written %%"
+
+/*
  * The messages name the expansion at fault; they live in a static buffer
  * until the next failing call.
  */
 char *
 expand_vars(const char *s, const struct expand_vars *vars, const char **why)
 {
-	static char whybuf[128];
+	static char whybuf[160];
 	struct word w = { NULL, 0, 0, false };
 	const char *p, *val, *end;
 	size_t n;
@@ -158,8 +186,7 @@ expand_vars(const char *s, const struct expand_vars *vars, const char **why)
 			continue;
 		}
 		if (p[1] != '(' || (end = strchr(p + 2, ')')) == NULL) {
-			*why = "a '%' must start %(agent), %(instance), "
-			    "%(here) or be written %%";
+			*why = BAD_PERCENT;
 			free(w.s);
 			return NULL;
 		}
@@ -170,10 +197,18 @@ expand_vars(const char *s, const struct expand_vars *vars, const char **why)
 			val = vars->instance;
 		else if (n == 4 && strncmp(p + 2, "here", 4) == 0)
 			val = vars->here;
-		else {
+		else if (n >= 4 && strncmp(p + 2, "ENV_", 4) == 0) {
+			if ((val = env_value(p + 6, n - 4, whybuf,
+			    sizeof(whybuf))) == NULL) {
+				*why = whybuf;
+				free(w.s);
+				return NULL;
+			}
+		} else {
 			snprintf(whybuf, sizeof(whybuf), "unknown expansion "
 			    "%%(%.*s) (known: %%(agent), %%(instance), "
-			    "%%(here))", (int)(n > 32 ? 32 : n), p + 2);
+			    "%%(here), %%(ENV_NAME))", (int)(n > 32 ? 32 : n),
+			    p + 2);
 			*why = whybuf;
 			free(w.s);
 			return NULL;
@@ -190,6 +225,61 @@ expand_vars(const char *s, const struct expand_vars *vars, const char **why)
 		p = end;
 	}
 	return w.s != NULL ? w.s : xstrdup("");
+}
+
+/*
+ * Only %(ENV_NAME) replaced, by its value with each '%' doubled: s stays
+ * a template for expand_vars, which no longer depends on the environment.
+ * A malformed '%' is left for expand_vars to report.
+ */
+char *
+expand_env(const char *s, const char **why)
+{
+	static char whybuf[160];
+	struct word w = { NULL, 0, 0, false };
+	const char *p, *val, *end;
+	size_t n;
+
+	for (p = s; *p != '\0'; p++) {
+		if (*p == '%' && p[1] == '%') {
+			word_put(&w, '%');
+			word_put(&w, '%');
+			p++;
+			continue;
+		}
+		if (*p != '%' || strncmp(p + 1, "(ENV_", 5) != 0 ||
+		    (end = strchr(p + 2, ')')) == NULL) {
+			word_put(&w, *p);
+			continue;
+		}
+		n = (size_t)(end - (p + 6));
+		if ((val = env_value(p + 6, n, whybuf, sizeof(whybuf))) ==
+		    NULL) {
+			*why = whybuf;
+			free(w.s);
+			return NULL;
+		}
+		for (; *val != '\0'; val++) {
+			if (*val == '%')
+				word_put(&w, '%');
+			word_put(&w, *val);
+		}
+		p = end;
+	}
+	return w.s != NULL ? w.s : xstrdup("");
+}
+
+/* Does template s name %(ENV_...)?  ("%%(ENV_X)" is a literal text.) */
+bool
+has_env(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '%' && s[1] == '%')
+			s++;
+		else if (strncmp(s, "%(ENV_", 6) == 0)
+			return true;
+	}
+	return false;
 }
 
 bool

@@ -6,6 +6,8 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <glob.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -28,6 +30,34 @@
 #define SUGGEST_BUDGET (50ULL * 1000 * 1000)
 /* What --check prints for http_token: a secret stays off the terminal. */
 #define HIDDEN_TOKEN "<hidden>"
+/* env_file entries per agent: each is read at every spawn. */
+#define ENV_FILES_MAX 32
+/*
+ * The first line of the text a config keeps when [include] brought in
+ * other files: then the text is a bundle of every file read, so that a
+ * reexec parses what the running configuration was made of, not what the
+ * files say by then.  After it, per file: ";file TEXTLEN PATHLEN PATH\n"
+ * and the TEXTLEN bytes of the file, the fleet file first.
+ */
+#define BUNDLE_MAGIC ";corral-bundle 1\n"
+
+/*
+ * One file of the configuration: the fleet file, or one [include] named.
+ * Lines are numbered across the files, in the order they are read: line
+ * L of this file is line base + L of the parse, so that every line is
+ * one number and errors sort by file, then line.
+ */
+struct srcfile {
+	char *path;     /* as messages name it */
+	char *real;     /* resolved, to find a file included twice; or NULL */
+	char *dir;      /* the directory its [include] patterns start from */
+	char *text;     /* its bytes: in the config's text, or own_text */
+	size_t len;
+	unsigned base, nlines;
+	size_t first_sec, nsecs; /* its sections */
+	unsigned inc_line; /* the line of the [include] that named it; 0 */
+	bool own_text;  /* text is ours to free */
+};
 
 struct raw_section {
 	char *name;
@@ -52,7 +82,16 @@ struct raw_entry {
 
 struct parse {
 	const char *path;
-	const char *text; /* borrowed: the whole file */
+	struct srcfile *files; /* files[0] is the fleet file */
+	size_t nfiles, filecap;
+	bool replay;      /* a bundle: its files, not [include]'s patterns */
+	bool had_include; /* some file has an [include] */
+	unsigned cur_base; /* the base of the file being read */
+	size_t cur_sec;   /* its first section */
+	/* env_file checks, each file read once per load: result by path. */
+	struct nametab efseen;
+	struct strv efpath, efwhy; /* efwhy[i]: "" when efpath[i] is good */
+	const char *text; /* borrowed: the whole file being read */
 	size_t textlen, pos;
 	const char *buf; /* the current line, in text; len bytes */
 	size_t len, fed;
@@ -91,17 +130,61 @@ grow(void *v, size_t n, size_t *cap, size_t sz)
 	return xreallocarray(v, *cap, sz);
 }
 
+/* The file that line (of the parse) is in: the last that starts before. */
+static size_t
+file_of(const struct parse *p, unsigned line)
+{
+	size_t lo = 0, hi = p->nfiles, mid;
+
+	/* Invariant: files[lo].base < line, or lo is 0. */
+	while (hi - lo > 1) {
+		mid = lo + (hi - lo) / 2;
+		if (p->files[mid].base < line)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Where line is, for a message about something at ref: "line N" in the
+ * same file, "FILE:N" in another.  In buf.
+ */
+static const char *
+where(const struct parse *p, unsigned line, unsigned ref, char *buf,
+    size_t len)
+{
+	size_t k = file_of(p, line);
+
+	if (p->nfiles == 0 || k == file_of(p, ref))
+		snprintf(buf, len, "line %u", line - (p->nfiles > 0 ?
+		    p->files[k].base : 0));
+	else
+		snprintf(buf, len, "%s:%u", p->files[k].path,
+		    line - p->files[k].base);
+	return buf;
+}
+
 static void __attribute__((format(printf, 3, 4)))
 perr(struct parse *p, unsigned line, const char *fmt, ...)
 {
+	const char *path = p->path;
 	char *msg, *full;
+	unsigned local = line;
+	size_t k;
 	va_list ap;
 
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) == -1)
 		fatal("out of memory formatting a message");
 	va_end(ap);
-	xasprintf(&full, "%s:%u: %s", p->path, line, msg);
+	if (p->nfiles > 0 && line > 0) {
+		k = file_of(p, line);
+		path = p->files[k].path;
+		local = line - p->files[k].base;
+	}
+	xasprintf(&full, "%s:%u: %s", path, local, msg);
 	free(msg);
 	/* A [defaults] line at fault for every agent is said once. */
 	if (!nametab_put(&p->said, full, p->errs->msgs.n)) {
@@ -250,7 +333,7 @@ refuse_line(struct parse *p)
 {
 	char *copy, *s, *end;
 
-	if (p->nsections == 0)
+	if (p->nsections == p->cur_sec)
 		return;
 	if (p->indented && p->have_key) {
 		if (p->nentries > 0 && p->entries[p->nentries - 1].section ==
@@ -304,7 +387,8 @@ reader_check(struct parse *p)
 	}
 	copy = xstrndup(p->buf, p->len);
 	s = trim(copy);
-	if (p->lineno == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+	if (p->lineno == p->cur_base + 1 &&
+	    strncmp(s, "\xEF\xBB\xBF", 3) == 0)
 		s = trim(s + 3);
 	if (*s == '\0' || *s == ';' || *s == '#') {
 		/* blank or comment */
@@ -333,7 +417,7 @@ reader_check(struct parse *p)
 	} else if (*key_end(s) == '\0' || *key_end(s) == ';') {
 		perr(p, p->lineno, "expected 'key = value', found '%s'", s);
 		p->line_bad = true;
-	} else if (p->nsections == 0) {
+	} else if (p->nsections == p->cur_sec) {
 		perr(p, p->lineno, "'%s' is outside any section", s);
 		p->line_bad = true;
 	} else
@@ -420,6 +504,17 @@ parse_free(struct parse *p)
 	}
 	free(p->entries);
 	nametab_free(&p->said);
+		for (i = 0; i < p->nfiles; i++) {
+		free(p->files[i].path);
+		free(p->files[i].real);
+		free(p->files[i].dir);
+		if (p->files[i].own_text)
+			free(p->files[i].text);
+	}
+	free(p->files);
+	nametab_free(&p->efseen);
+	strv_free(&p->efpath);
+	strv_free(&p->efwhy);
 }
 
 /* The keys, per kind of section. */
@@ -438,7 +533,8 @@ enum akey {
 	K_LIMIT_NOFILE, K_LIMIT_CORE, K_LIMIT_NPROC, K_LIMIT_AS, K_LIMIT_CPU,
 	K_LIMIT_FSIZE, K_LIMIT_STACK, K_LIMIT_MEMLOCK, K_MAX_MEMORY,
 	K_AFTER, K_READY, K_MAX_AGE, K_CRON_RESTART, K_PRE_START,
-	K_POST_STOP, K_HOOK_TIMEOUT, K_NAGENT
+	K_POST_STOP, K_HOOK_TIMEOUT, K_REDIRECT_STDERR, K_UMASK, K_ENV_FILE,
+	K_NAGENT
 };
 
 static const char *agent_keys[K_NAGENT] = {
@@ -455,6 +551,7 @@ static const char *agent_keys[K_NAGENT] = {
 	"limit_fsize", "limit_stack", "limit_memlock", "max_memory",
 	"after", "ready",
 	"max_age", "cron_restart", "pre_start", "post_stop", "hook_timeout",
+	"redirect_stderr", "umask", "env_file",
 };
 
 enum ckey {
@@ -717,6 +814,8 @@ agent_init(struct agent_conf *a)
 	strv_init(&a->pre_argv);
 	strv_init(&a->post_argv);
 	a->hook_timeout_ms = 60000;
+	strv_init(&a->env_files);
+	a->umask = -1;
 }
 
 static void
@@ -728,6 +827,7 @@ agent_conf_free(struct agent_conf *a)
 	free(a->directory);
 	free(a->thread_id);
 	strv_free(&a->env);
+	strv_free(&a->env_files);
 	free(a->user);
 	free(a->fallback);
 	strv_free(&a->after);
@@ -826,6 +926,29 @@ envkeys_add(struct envkeys *ek, const char *word, size_t idx)
 	return -1;
 }
 
+/*
+ * Each word's %(ENV_NAME) replaced (expand_env): the words stay
+ * templates.  0, or -1 with *why (words then freed).
+ */
+static int
+env_words(struct strv *words, const char **why)
+{
+	size_t i;
+	char *x;
+
+	for (i = 0; i < words->n; i++) {
+		if (!has_env(words->v[i]))
+			continue;
+		if ((x = expand_env(words->v[i], why)) == NULL) {
+			strv_free(words);
+			return -1;
+		}
+		free(words->v[i]);
+		words->v[i] = x;
+	}
+	return 0;
+}
+
 /* Set a's key k from value.  0, or -1 with the reason in *why. */
 static int
 agent_set(struct agent_conf *a, enum akey k, const char *value,
@@ -838,6 +961,7 @@ agent_set(struct agent_conf *a, enum akey k, const char *value,
 	int64_t i;
 	size_t w, j;
 	int rc = 0;
+	char *x;
 
 	switch (k) {
 	case K_COMMAND:
@@ -849,6 +973,9 @@ agent_set(struct agent_conf *a, enum akey k, const char *value,
 			*why = "empty command";
 			return -1;
 		}
+		/* After splitting, as %(here): a value never splits a word. */
+		if (env_words(&words, why) == -1)
+			return -1;
 		strv_free(&a->argv);
 		a->argv = words;
 		free(a->command);
@@ -876,8 +1003,10 @@ agent_set(struct agent_conf *a, enum akey k, const char *value,
 			*why = "empty directory";
 			return -1;
 		}
+		if ((x = expand_env(value, why)) == NULL)
+			return -1;
 		free(a->directory);
-		a->directory = xstrdup(value);
+		a->directory = x;
 		return 0;
 	case K_ENV:
 		strv_init(&words);
@@ -915,6 +1044,8 @@ agent_set(struct agent_conf *a, enum akey k, const char *value,
 			}
 		}
 		envkeys_free(&seen);
+		if (rc == 0)
+			rc = env_words(&words, why);
 		if (rc == 0) {
 			/* A later section's value overrides [defaults]'. */
 			envkeys_init(&have);
@@ -1041,8 +1172,10 @@ agent_set(struct agent_conf *a, enum akey k, const char *value,
 			*why = "empty thread id";
 			return -1;
 		}
+		if ((x = expand_env(value, why)) == NULL)
+			return -1;
 		free(a->thread_id);
-		a->thread_id = xstrdup(value);
+		a->thread_id = x;
 		return 0;
 	case K_CHECKPOINT_INTERVAL:
 		if (parse_duration(value, &a->checkpoint_interval_ms,
@@ -1153,6 +1286,48 @@ agent_set(struct agent_conf *a, enum akey k, const char *value,
 			return -1;
 		}
 		return 0;
+	case K_REDIRECT_STDERR:
+		return parse_bool(value, &a->redirect_stderr, why);
+	case K_UMASK:
+		/* Octal, as umask(1) and supervisord take it: 022, 0027. */
+		if (*value == '\0' || strlen(value) > 4 ||
+		    strspn(value, "01234567") != strlen(value) ||
+		    (u = strtoul(value, NULL, 8)) > 0777) {
+			*why = "must be an octal mode from 000 to 777, such as "
+			    "022";
+			return -1;
+		}
+		a->umask = (int)u;
+		return 0;
+	case K_ENV_FILE:
+		/* Paths as words; an empty value forgets those before it. */
+		strv_init(&words);
+		if (argv_split(value, NULL, &words, why) == -1)
+			return -1;
+		if (words.n == 0) {
+			strv_free(&a->env_files);
+			strv_init(&a->env_files);
+			return 0;
+		}
+		for (w = 0; w < words.n && rc == 0; w++)
+			if (strcmp(words.v[w], "-") == 0 ||
+			    *words.v[w] == '\0') {
+				*why = "an empty path ('-' marks the path after "
+				    "it, glued to it, as optional: -/etc/x.env)";
+				rc = -1;
+			}
+		if (rc == 0 && a->env_files.n + words.n > ENV_FILES_MAX) {
+			snprintf(whybuf, sizeof(whybuf), "more than %d files "
+			    "for one agent", ENV_FILES_MAX);
+			*why = whybuf;
+			rc = -1;
+		}
+		if (rc == 0)
+			rc = env_words(&words, why);
+		for (w = 0; w < words.n && rc == 0; w++)
+			strv_push(&a->env_files, words.v[w]);
+		strv_free(&words);
+		return rc;
 	case K_NAGENT:
 		break;
 	}
@@ -1425,7 +1600,7 @@ fmt_literal(const char *s, const char *here, const char **why)
 static char *
 fmt_command(const struct agent_conf *a, const char *here, const char **why)
 {
-	if (!has_here(a->command))
+	if (!has_here(a->command) && !has_env(a->command))
 		return xstrdup(a->command);
 	return fmt_words(&a->argv, here, false, why);
 }
@@ -1601,12 +1776,12 @@ joined(const struct strv *words, const char *here, const char *sep)
 	return sb_take(&b);
 }
 
-enum stype { S_DAEMON, S_DEFAULTS, S_AGENT, S_CLUSTER, S_BAD };
+enum stype { S_DAEMON, S_DEFAULTS, S_AGENT, S_CLUSTER, S_INCLUDE, S_BAD };
 
 static enum stype
 section_type(struct parse *p, const struct raw_section *s, const char **name)
 {
-	static const char *plain[] = { "corrald", "defaults" };
+	static const char *plain[] = { "corrald", "defaults", "include" };
 	static const char *prefixed[] = { "agent", "cluster" };
 	const char *colon = strchr(s->name, ':');
 	const char *sugg;
@@ -1620,19 +1795,21 @@ section_type(struct parse *p, const struct raw_section *s, const char **name)
 			return S_DAEMON;
 		if (strcmp(s->name, "defaults") == 0)
 			return S_DEFAULTS;
+		if (strcmp(s->name, "include") == 0)
+			return S_INCLUDE;
 		if (strcmp(s->name, "agent") == 0 ||
 		    strcmp(s->name, "cluster") == 0) {
 			perr(p, s->line, "section [%s] needs a name: [%s:NAME]",
 			    s->name, s->name);
 			return S_BAD;
 		}
-		sugg = closest(plain, 2, s->name);
+		sugg = closest(plain, 3, s->name);
 		if (sugg != NULL)
 			perr(p, s->line, "unknown section [%s]; did you mean "
 			    "[%s]?", s->name, sugg);
 		else
 			perr(p, s->line, "unknown section [%s] (known: "
-			    "[corrald], [defaults], [agent:NAME], "
+			    "[corrald], [defaults], [include], [agent:NAME], "
 			    "[cluster:NAME])", s->name);
 		return S_BAD;
 	}
@@ -1645,7 +1822,7 @@ section_type(struct parse *p, const struct raw_section *s, const char **name)
 			    "[%s:%s]?", s->name, sugg, *name);
 		else
 			perr(p, s->line, "unknown section [%s] (known: "
-			    "[corrald], [defaults], [agent:NAME], "
+			    "[corrald], [defaults], [include], [agent:NAME], "
 			    "[cluster:NAME])", s->name);
 		free(prefix);
 		return S_BAD;
@@ -1665,6 +1842,7 @@ struct keyset {
 	unsigned line[K_NAGENT]; /* where the value in use was set, or 0 */
 	bool own[K_NAGENT];      /* set in the agent's own section */
 	bool bad[K_NAGENT];      /* the last value given was refused */
+	unsigned ef_line[ENV_FILES_MAX]; /* where each env_file was named */
 };
 
 /*
@@ -1679,7 +1857,7 @@ apply_agent_section(struct parse *p, size_t sec, struct agent_conf *a,
 {
 	unsigned seen[K_NAGENT] = { 0 };
 	const char *why;
-	size_t i;
+	size_t i, nef;
 	int k;
 
 	for (i = p->sections[sec].first; i < p->sections[sec].first +
@@ -1699,7 +1877,8 @@ apply_agent_section(struct parse *p, size_t sec, struct agent_conf *a,
 				    agent_keys, K_NAGENT);
 			continue;
 		}
-		if (seen[k] != 0) {
+		/* env_file may name files on several lines: a list. */
+		if (seen[k] != 0 && k != K_ENV_FILE) {
 			if (report)
 				perr(p, e->line, "key '%s' set twice in [%s] "
 				    "(first at line %u)", e->key,
@@ -1707,6 +1886,7 @@ apply_agent_section(struct parse *p, size_t sec, struct agent_conf *a,
 			continue;
 		}
 		seen[k] = e->line;
+		nef = a->env_files.n;
 		/* Every agent would take it, even the fallback agent. */
 		if (k == K_FALLBACK &&
 		    strcmp(p->sections[sec].name, "defaults") == 0) {
@@ -1732,6 +1912,8 @@ apply_agent_section(struct parse *p, size_t sec, struct agent_conf *a,
 		ks->line[k] = e->line;
 		ks->own[k] = own;
 		ks->bad[k] = false;
+		for (; k == K_ENV_FILE && nef < a->env_files.n; nef++)
+			ks->ef_line[nef] = e->line;
 	}
 }
 
@@ -1806,6 +1988,101 @@ check_rlimits(struct parse *p, const struct agent_conf *a,
 		    a->line, a->name, rlim_key_name((enum rlim_key)k), want,
 		    have);
 	}
+}
+
+/*
+ * The agent's env_file entries made absolute (relative to %(here); a
+ * leading '-' kept), each file read and parsed now as it will be at every
+ * spawn: a missing file that is not optional, or a bad line, is an error
+ * at the env_file line, naming the file and its line.  Each file is read
+ * once per load, however many agents name it.
+ */
+static void
+check_env_files(struct parse *p, struct agent_conf *a,
+    const struct keyset *ks, const char *here)
+{
+	struct expand_vars vars = { a->name, NULL, here };
+	struct strv tmp;
+	struct stat st;
+	const char *why, *path;
+	char *x, *abs, buf[1024];
+	ssize_t at;
+	size_t i;
+	bool opt;
+
+	for (i = 0; i < a->env_files.n; i++) {
+		unsigned line = ks->ef_line[i] ? ks->ef_line[i] : a->line;
+		opt = a->env_files.v[i][0] == '-';
+		if ((x = expand_vars(a->env_files.v[i] + opt, &vars,
+		    &why)) == NULL) {
+			perr(p, line, "env_file: %s", why);
+			continue;
+		}
+		if (*x == '\0') {
+			perr(p, line, "env_file: empty path");
+			free(x);
+			continue;
+		}
+		if (x[0] == '/')
+			abs = x;
+		else {
+			xasprintf(&abs, "%s/%s", here, x);
+			free(x);
+		}
+		free(a->env_files.v[i]);
+		xasprintf(&a->env_files.v[i], "%s%s", opt ? "-" : "", abs);
+		free(abs);
+		path = a->env_files.v[i] + opt;
+		if ((at = nametab_get(&p->efseen, path)) == -1) {
+			/* "\1": missing; "": good; else the reason. */
+			if (stat(path, &st) == -1 && errno == ENOENT)
+				strv_push(&p->efwhy, "\1");
+			else {
+				strv_init(&tmp);
+				strv_push(&p->efwhy, envfile_read(path, false,
+				    &tmp, buf, sizeof(buf)) == 0 ? "" : buf);
+				strv_free(&tmp);
+			}
+			strv_push(&p->efpath, path);
+			at = (ssize_t)p->efpath.n - 1;
+			nametab_put(&p->efseen, p->efpath.v[at], (size_t)at);
+		}
+		why = p->efwhy.v[at];
+		if (strcmp(why, "\1") == 0 && !opt)
+			perr(p, line, "env_file: %s: cannot open: %s (a '-' "
+			    "before the path makes the file optional)", path,
+			    strerror(ENOENT));
+		else if (*why != '\0' && strcmp(why, "\1") != 0)
+			perr(p, line, "env_file: %s", why);
+	}
+}
+
+/*
+ * redirect_stderr against stderr: the agent's own section wins over
+ * [defaults]; both in one section is a contradiction, refused.
+ */
+static void
+check_redirect(struct parse *p, struct agent_conf *a, const struct keyset *ks)
+{
+	char at[64];
+
+	if (!a->redirect_stderr || ks->bad[K_STDERR])
+		return;
+	if (ks->line[K_STDERR] != 0 &&
+	    ks->own[K_STDERR] == ks->own[K_REDIRECT_STDERR]) {
+		perr(p, pair_line(ks, K_STDERR, K_REDIRECT_STDERR, a->line),
+		    "redirect_stderr = true sends stderr where stdout goes, "
+		    "but 'stderr = %s' (%s) says otherwise: keep one",
+		    out_mode_name(a->out[1]), where(p, ks->line[K_STDERR],
+		    ks->line[K_REDIRECT_STDERR], at, sizeof(at)));
+		return;
+	}
+	if (ks->line[K_STDERR] != 0 && ks->own[K_STDERR]) {
+		/* The agent's stderr overrides [defaults]' redirect. */
+		a->redirect_stderr = false;
+		return;
+	}
+	a->out[1] = OUT_STDOUT;
 }
 
 /*
@@ -1908,6 +2185,8 @@ check_agent(struct parse *p, struct agent_conf *a, const struct keyset *ks,
 		    agent_keys[codekeys[s1]], agent_keys[codekeys[s2]]);
 		break;
 	}
+	check_redirect(p, a, ks);
+	check_env_files(p, a, ks, here);
 	if (a->user != NULL) {
 		struct passwd *pw = getpwnam(a->user);
 		if (pw == NULL)
@@ -1937,8 +2216,11 @@ check_agent_written(struct parse *p, const struct agent_conf *a,
 	char *v;
 
 #define LINE(k) (ks->line[k] ? ks->line[k] : a->line)
-	if (a->command != NULL && has_here(a->command)) {
-		v = subst_here(a->command, here, false);
+	if (a->command != NULL && (has_here(a->command) ||
+	    has_env(a->command))) {
+		/* What %(ENV_NAME) made of it, if any, not what it says. */
+		v = has_env(a->command) ? joined(&a->argv, here, " ") :
+		    subst_here(a->command, here, false);
 		check_written(p, LINE(K_COMMAND), "command", v,
 		    fmt_command(a, here, &why), &why);
 		free(v);
@@ -1949,16 +2231,21 @@ check_agent_written(struct parse *p, const struct agent_conf *a,
 		    true, &why), &why);
 		free(v);
 	}
-	if (a->directory != NULL && has_here(a->directory)) {
+	/* %(ENV_NAME) gone into it: it may hold anything. */
+	if (a->directory != NULL) {
 		v = subst_here(a->directory, here, false);
 		check_written(p, LINE(K_DIRECTORY), "directory", v,
 		    fmt_literal(a->directory, here, &why), &why);
 		free(v);
 	}
-	if (has_here(a->thread_id)) {
-		v = subst_here(a->thread_id, here, false);
-		check_written(p, LINE(K_THREAD_ID), "thread_id", v,
-		    fmt_literal(a->thread_id, here, &why), &why);
+	v = subst_here(a->thread_id, here, false);
+	check_written(p, LINE(K_THREAD_ID), "thread_id", v,
+	    fmt_literal(a->thread_id, here, &why), &why);
+	free(v);
+	if (a->env_files.n > 0) {
+		v = joined(&a->env_files, NULL, " ");
+		check_written(p, LINE(K_ENV_FILE), "env_file", v,
+		    fmt_words(&a->env_files, NULL, false, &why), &why);
 		free(v);
 	}
 	if (a->pre_start != NULL && has_here(a->pre_start)) {
@@ -2444,13 +2731,16 @@ resolve(struct parse *p, struct config *c)
 	types = xcalloc(p->nsections, sizeof(*types));
 	for (i = 0; i < p->nsections; i++) {
 		types[i] = section_type(p, &p->sections[i], &name);
-		if (types[i] == S_BAD)
+		/* One [include] per file: include_files() sees to it. */
+		if (types[i] == S_BAD || types[i] == S_INCLUDE)
 			continue;
 		if (!nametab_put(&secs, p->sections[i].name, i)) {
+			char at[PATH_MAX + 32];
 			j = (size_t)nametab_get(&secs, p->sections[i].name);
 			perr(p, p->sections[i].line, "duplicate section [%s] "
-			    "(first at line %u)", p->sections[i].name,
-			    p->sections[j].line);
+			    "(first at %s)", p->sections[i].name, where(p,
+			    p->sections[j].line, p->sections[i].line, at,
+			    sizeof(at)));
 			types[i] = S_BAD;
 		}
 	}
@@ -2756,7 +3046,7 @@ resolve(struct parse *p, struct config *c)
 	for (i = 0; i < c->nagents; i++)
 		nametab_put(&agents, c->agents[i].name, i);
 	if (c->nagents == 0 && p->nerrs == 0)
-		perr(p, p->lineno > 0 ? p->lineno : 1,
+		perr(p, p->files[0].nlines > 0 ? p->files[0].nlines : 1,
 		    "no [agent:NAME] section: nothing to supervise");
 	check_fallbacks(p, c, &agents, notes);
 	check_after(p, c, &agents, notes);
@@ -2766,11 +3056,15 @@ resolve(struct parse *p, struct config *c)
 		if (strcmp(c->agents[i].name, "all") == 0)
 			perr(p, c->agents[i].line, "the name 'all' is reserved "
 			    "(corralctl's target for every worker)");
-		if ((other = nametab_get(&clusters, c->agents[i].name)) != -1)
+		if ((other = nametab_get(&clusters, c->agents[i].name)) !=
+		    -1) {
+			char at[PATH_MAX + 32];
 			perr(p, c->agents[i].line, "'%s' names both an agent "
-			    "and a cluster (line %u); corralctl could not tell "
-			    "them apart", c->agents[i].name,
-			    c->clusters[other].line);
+			    "and a cluster (%s); corralctl could not tell "
+			    "them apart", c->agents[i].name, where(p,
+			    c->clusters[other].line, c->agents[i].line, at,
+			    sizeof(at)));
+		}
 	}
 	for (j = 0; j < c->nclusters; j++)
 		if (strcmp(c->clusters[j].name, "all") == 0)
@@ -2822,29 +3116,396 @@ config_free(struct config *c)
 }
 
 /*
+ * The file at path, whole: 0 with *textp (caller frees; a NUL after its
+ * *lenp bytes), or -1 with "PATH: reason" or "PATH:LINE: reason" in *msg
+ * (caller frees).  regular: only a regular file, opened without waiting
+ * (an included file: a FIFO a pattern matched must not hang a reload);
+ * the fleet file itself may be a pipe (corrald -c <(...)).
+ */
+static int
+read_whole(const char *path, bool regular, char **textp, size_t *lenp,
+    char **msg)
+{
+	struct stat st;
+	FILE *f;
+	char *text = NULL;
+	size_t len = 0, cap = 0, n;
+	int fd;
+
+	if (regular) {
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK |
+		    O_NOCTTY)) == -1) {
+			xasprintf(msg, "%s: cannot open: %s", path,
+			    strerror(errno));
+			return -1;
+		}
+		if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+			xasprintf(msg, "%s: not a regular file", path);
+			close(fd);
+			return -1;
+		}
+		f = fdopen(fd, "r");
+	} else
+		f = fopen(path, "re");
+	if (f == NULL) {
+		xasprintf(msg, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	/*
+	 * Read whole, then parsed: the bytes parsed are the bytes the config
+	 * keeps, which a reexec hands to the next image.
+	 */
+	for (;;) {
+		if (cap - len < 8192) {
+			if (cap >= CONFIG_FILE_MAX) {
+				xasprintf(msg, "%s: larger than %d MiB", path,
+				    CONFIG_FILE_MAX >> 20);
+				goto fail;
+			}
+			cap = cap == 0 ? 65536 : cap * 2;
+			text = xreallocarray(text, cap, 1);
+		}
+		n = fread(text + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	if (ferror(f)) {
+		/* Its line: the one after the last read whole. */
+		unsigned line = 1;
+		for (n = 0; n < len; n++)
+			line += text[n] == '\n';
+		xasprintf(msg, "%s:%u: read error: %s", path, line,
+		    strerror(errno));
+		goto fail;
+	}
+	fclose(f);
+	text[len] = '\0'; /* the last fread found room and no byte */
+	*textp = text;
+	*lenp = len;
+	return 0;
+fail:
+	fclose(f);
+	free(text);
+	return -1;
+}
+
+/* A file more to read, at the end of the list; path is copied. */
+static struct srcfile *
+add_file(struct parse *p, const char *path)
+{
+	struct srcfile *sf;
+
+	p->files = grow(p->files, p->nfiles, &p->filecap, sizeof(*p->files));
+	sf = &p->files[p->nfiles++];
+	memset(sf, 0, sizeof(*sf));
+	sf->path = xstrdup(path);
+	/* No line is in it before it is read (file_of). */
+	sf->base = UINT_MAX;
+	return sf;
+}
+
+/* The directory of an absolute path.  Caller frees. */
+static char *
+dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return xstrdup(".");
+	return slash == path ? xstrdup("/") :
+	    xstrndup(path, (size_t)(slash - path));
+}
+
+/*
+ * The file at path, named by the [include] at line: read, to be parsed
+ * after those before it.  A file read already (the fleet file, or one
+ * included before, which is also how a cycle shows) is an error.
+ */
+static void
+include_add(struct parse *p, const char *path, unsigned line)
+{
+	struct srcfile *sf;
+	char *real, *text, *msg, at[PATH_MAX + 32];
+	size_t i, len;
+
+	if ((real = realpath(path, NULL)) == NULL) {
+		perr(p, line, "files: %s: cannot open: %s", path,
+		    strerror(errno));
+		return;
+	}
+	for (i = 0; i < p->nfiles; i++) {
+		if (p->files[i].real == NULL ||
+		    strcmp(p->files[i].real, real) != 0)
+			continue;
+		if (i == 0)
+			perr(p, line, "files: %s is the fleet file itself",
+			    path);
+		else
+			perr(p, line, "files: %s is included already (by %s)",
+			    path, where(p, p->files[i].inc_line, line, at,
+			    sizeof(at)));
+		free(real);
+		return;
+	}
+	if (read_whole(path, true, &text, &len, &msg) == -1) {
+		perr(p, line, "files: %s", msg);
+		free(msg);
+		free(real);
+		return;
+	}
+	sf = add_file(p, path);
+	sf->real = real;
+	sf->dir = dir_of(real);
+	sf->text = text;
+	sf->len = len;
+	sf->own_text = true;
+	sf->inc_line = line;
+}
+
+static int
+path_cmp(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* files = PATTERN...: each pattern's files, in byte order. */
+static void
+include_value(struct parse *p, size_t k, const struct raw_entry *e)
+{
+	struct expand_vars vars = { NULL, NULL, p->files[0].dir };
+	struct strv words;
+	const char *why;
+	char *x, *pat;
+	glob_t g;
+	size_t i, j;
+	int rc;
+
+	strv_init(&words);
+	if (argv_split(e->value, NULL, &words, &why) == -1) {
+		perr(p, e->line, "files: %s", why);
+		return;
+	}
+	if (words.n == 0)
+		perr(p, e->line, "files: names no file");
+	/* A bundle holds the files as they were read. */
+	for (i = 0; i < words.n && !p->replay; i++) {
+		if ((x = expand_vars(words.v[i], &vars, &why)) == NULL) {
+			perr(p, e->line, "files: %s", why);
+			continue;
+		}
+		if (*x == '\0') {
+			perr(p, e->line, "files: empty pattern");
+			free(x);
+			continue;
+		}
+		if (x[0] == '/')
+			pat = x;
+		else {
+			xasprintf(&pat, "%s/%s", p->files[k].dir, x);
+			free(x);
+		}
+		/* A plain name must exist; a pattern may match nothing. */
+		if (strpbrk(pat, "*?[") == NULL) {
+			include_add(p, pat, e->line);
+			free(pat);
+			continue;
+		}
+		memset(&g, 0, sizeof(g));
+		rc = glob(pat, GLOB_NOSORT, NULL, &g);
+		if (rc == GLOB_NOSPACE)
+			fatal("out of memory matching %s", pat);
+		if (rc == 0) {
+			/* Byte order, whatever the locale says. */
+			qsort(g.gl_pathv, g.gl_pathc, sizeof(*g.gl_pathv),
+			    path_cmp);
+			for (j = 0; j < g.gl_pathc; j++)
+				include_add(p, g.gl_pathv[j], e->line);
+		} else if (rc != GLOB_NOMATCH)
+			perr(p, e->line, "files: %s: cannot be matched", pat);
+		globfree(&g);
+		free(pat);
+	}
+	strv_free(&words);
+}
+
+/*
+ * The [include] of file k: one at most, with its one key, files.  Its
+ * files are read now and parsed after those before them (breadth first),
+ * each once.
+ */
+static void
+include_files(struct parse *p, size_t k)
+{
+	static const char *const inc_keys[] = { "files" };
+	const struct srcfile *sf = &p->files[k];
+	size_t sec, end = sf->first_sec + sf->nsecs, i;
+	unsigned first = 0, seen;
+
+	for (sec = sf->first_sec; sec < end; sec++) {
+		const struct raw_section *s = &p->sections[sec];
+		if (s->broken || strcmp(s->name, "include") != 0)
+			continue;
+		p->had_include = true;
+		if (first != 0) {
+			perr(p, s->line, "duplicate section [include] (first "
+			    "at line %u)", first - p->files[k].base);
+			continue;
+		}
+		first = s->line;
+		seen = 0;
+		for (i = s->first; i < s->first + s->nentries; i++) {
+			const struct raw_entry *e = &p->entries[i];
+			if (strcmp(e->key, "files") != 0) {
+				if (!e->refused)
+					unknown_key(p, e, "include", inc_keys,
+					    1);
+				continue;
+			}
+			if (seen != 0) {
+				perr(p, e->line, "key 'files' set twice in "
+				    "[include] (first at line %u)",
+				    seen - p->files[k].base);
+				continue;
+			}
+			seen = e->line;
+			if (!e->refused)
+				include_value(p, k, e);
+		}
+		if (seen == 0)
+			perr(p, s->line, "[include] has no 'files'");
+		/* include_add may have moved the array. */
+		sf = &p->files[k];
+	}
+}
+
+/* Feed file k to inih, its lines numbered after those of the files before. */
+static void
+parse_file(struct parse *p, size_t k)
+{
+	struct srcfile *sf = &p->files[k];
+
+	sf->base = p->lineno;
+	sf->first_sec = p->nsections;
+	p->cur_base = p->lineno;
+	p->cur_sec = p->nsections;
+	p->text = sf->text;
+	p->textlen = sf->len;
+	p->pos = p->fed = p->len = 0;
+	p->buf = NULL;
+	p->have_key = p->indented = p->line_bad = false;
+	if (ini_parse_stream(reader, p, handler, p) == -2)
+		fatal("out of memory parsing %s", sf->path);
+	sf->nlines = p->lineno - sf->base;
+	sf->nsecs = p->nsections - sf->first_sec;
+}
+
+/*
+ * text as a bundle (BUNDLE_MAGIC): its files into p, the first as the
+ * fleet file's text (path as given).  false, p unchanged: not a bundle.
+ */
+static bool
+bundle_split(struct parse *p, const char *text, size_t len)
+{
+	const char *at = text, *end = text + len;
+	unsigned long long tlen, plen;
+	struct srcfile *sf;
+	char *e, *path;
+	size_t mlen = strlen(BUNDLE_MAGIC), nchunks = 0;
+
+	if (len < mlen || memcmp(text, BUNDLE_MAGIC, mlen) != 0)
+		return false;
+	for (at += mlen; at < end; nchunks++) {
+		if ((size_t)(end - at) < 8 || memcmp(at, ";file ", 6) != 0)
+			goto bad;
+		errno = 0;
+		tlen = strtoull(at + 6, &e, 10);
+		if (errno != 0 || e >= end || *e != ' ')
+			goto bad;
+		plen = strtoull(e + 1, &e, 10);
+		if (errno != 0 || e >= end || *e != ' ' ||
+		    plen >= (size_t)(end - e) - 1 ||
+		    tlen > (size_t)(end - e) - 2 - plen ||
+		    e[1 + plen] != '\n')
+			goto bad;
+		at = e + 1 + plen + 1;
+		/* The fleet file keeps its path as the caller names it. */
+		if (nchunks == 0)
+			sf = &p->files[0];
+		else {
+			path = xstrndup(e + 1, plen);
+			sf = add_file(p, path);
+			free(path);
+		}
+		sf->text = (char *)at;
+		sf->len = tlen;
+		at += tlen;
+	}
+	return nchunks > 0;
+bad:
+	while (p->nfiles > 1)
+		free(p->files[--p->nfiles].path);
+	p->files[0].text = (char *)text;
+	p->files[0].len = len;
+	return false;
+}
+
+/* Every file read, as config_load_text takes them back.  Caller frees. */
+static char *
+bundle_make(const struct parse *p, size_t *lenp)
+{
+	struct sbuf b = { NULL, 0, 0 };
+	char head[64];
+	size_t k;
+
+	sb_puts(&b, BUNDLE_MAGIC);
+	for (k = 0; k < p->nfiles; k++) {
+		snprintf(head, sizeof(head), ";file %zu %zu ", p->files[k].len,
+		    strlen(p->files[k].path));
+		sb_puts(&b, head);
+		sb_puts(&b, p->files[k].path);
+		sb_putc(&b, '\n');
+		sb_putn(&b, p->files[k].text, p->files[k].len);
+	}
+	*lenp = b.n;
+	return sb_take(&b);
+}
+
+/*
  * Parse and resolve text (len bytes) as the file at path, whose directory
- * is here.  Takes text, which the config keeps (or frees with itself).
- * The config, or NULL with the messages in errs.
+ * is here, with the files its [include] names (or, text a bundle, the
+ * files it holds).  Takes text, which the config keeps (or frees with
+ * itself).  The config, or NULL with the messages in errs.
  */
 static struct config *
 config_parse(const char *path, const char *here, char *text, size_t len,
     struct config_errors *errs)
 {
 	struct parse p;
+	struct srcfile *sf;
 	struct config *c;
-	int rc;
+	size_t k;
 
 	memset(&p, 0, sizeof(p));
 	p.path = path;
 	p.errs = errs;
 	p.suggest_budget = SUGGEST_BUDGET;
-	p.text = text;
-	p.textlen = len;
+	strv_init(&p.efpath);
+	strv_init(&p.efwhy);
 	c = xcalloc(1, sizeof(*c));
 	c->path = xstrdup(path);
 	c->here = xstrdup(here);
 	c->text = text;
 	c->textlen = len;
+
+	sf = add_file(&p, path);
+	sf->dir = xstrdup(here);
+	sf->text = text;
+	sf->len = len;
+	p.replay = bundle_split(&p, text, len);
+	/* Only to tell a file included twice: none is, from a bundle. */
+	if (!p.replay)
+		p.files[0].real = realpath(path, NULL);
 
 	/*
 	 * Debian's inih takes its limits at run time: a heap line buffer that
@@ -2853,13 +3514,24 @@ config_parse(const char *path, const char *here, char *text, size_t len,
 	ini_use_stack = false;
 	ini_allow_realloc = true;
 	ini_max_line = CONFIG_LINE_MAX + 64;
-	rc = ini_parse_stream(reader, &p, handler, &p);
-	if (rc == -2)
-		fatal("out of memory parsing %s", path);
+	/* The list grows as [include]s are read: breadth first. */
+	for (k = 0; k < p.nfiles; k++) {
+		parse_file(&p, k);
+		include_files(&p, k);
+	}
 
 	resolve(&p, c);
 	sort_errors(&p);
 	free(p.errline);
+	/*
+	 * What was read is what a reexec must parse again: with [include],
+	 * every file's text, not the fleet file's alone (a pattern that
+	 * matched nothing must match nothing then, too).
+	 */
+	if (p.nerrs == 0 && p.had_include && !p.replay) {
+		c->text = bundle_make(&p, &c->textlen);
+		free(text);
+	}
 	parse_free(&p);
 	if (p.nerrs > 0) {
 		config_free(c);
@@ -2892,48 +3564,14 @@ struct config *
 config_load(const char *path, struct config_errors *errs)
 {
 	struct config *c;
-	FILE *f;
-	char *text = NULL, *here, *msg;
-	size_t len = 0, cap = 0, n;
+	char *text, *here, *msg;
+	size_t len;
 
 	strv_init(&errs->msgs);
-	if ((f = fopen(path, "re")) == NULL) {
-		xasprintf(&msg, "%s: cannot open: %s", path, strerror(errno));
+	if (read_whole(path, false, &text, &len, &msg) == -1) {
 		strv_push_own(&errs->msgs, msg);
 		return NULL;
 	}
-	/*
-	 * Read whole, then parsed: the bytes parsed are the bytes the config
-	 * keeps, which a reexec hands to the next image.
-	 */
-	for (;;) {
-		if (cap - len < 8192) {
-			if (cap >= CONFIG_FILE_MAX) {
-				xasprintf(&msg, "%s: larger than %d MiB", path,
-				    CONFIG_FILE_MAX >> 20);
-				strv_push_own(&errs->msgs, msg);
-				goto fail;
-			}
-			cap = cap == 0 ? 65536 : cap * 2;
-			text = xreallocarray(text, cap, 1);
-		}
-		n = fread(text + len, 1, cap - len, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	if (ferror(f)) {
-		/* Its line: the one after the last read whole. */
-		unsigned line = 1;
-		for (n = 0; n < len; n++)
-			line += text[n] == '\n';
-		xasprintf(&msg, "%s:%u: read error: %s", path, line,
-		    strerror(errno));
-		strv_push_own(&errs->msgs, msg);
-		goto fail;
-	}
-	fclose(f);
-	text[len] = '\0'; /* the last fread found room and no byte */
 	if ((here = config_here(path, errs)) == NULL) {
 		free(text);
 		return NULL;
@@ -2941,10 +3579,6 @@ config_load(const char *path, struct config_errors *errs)
 	c = config_parse(path, here, text, len, errs);
 	free(here);
 	return c;
-fail:
-	fclose(f);
-	free(text);
-	return NULL;
 }
 
 struct config *
@@ -3066,6 +3700,8 @@ out_mode_name(enum out_mode m)
 		return "inherit";
 	case OUT_NULL:
 		return "null";
+	case OUT_STDOUT:
+		return "stdout";
 	}
 	return "?";
 }
@@ -3237,8 +3873,17 @@ config_print(const struct config *c, FILE *f)
 			fprintf(f, "stop_signal = %d\n", a->stop_signal);
 		format_duration(a->stop_timeout_ms, b1, sizeof(b1));
 		fprintf(f, "stop_timeout = %s\n", b1);
-		fprintf(f, "stdout = %s\nstderr = %s\n", out_mode_name(a->out[0]),
-		    out_mode_name(a->out[1]));
+		fprintf(f, "stdout = %s\n", out_mode_name(a->out[0]));
+		/* Not both: the load refuses them together. */
+		if (a->out[1] == OUT_STDOUT)
+			fputs("redirect_stderr = true\n", f);
+		else
+			fprintf(f, "stderr = %s\n", out_mode_name(a->out[1]));
+		if (a->umask != -1)
+			fprintf(f, "umask = %03o\n", (unsigned)a->umask);
+		if (a->env_files.n > 0)
+			print_value(f, "env_file", fmt_words(&a->env_files,
+			    NULL, false, &why), &why);
 		format_size(a->log_max_bytes, b1, sizeof(b1));
 		fprintf(f, "log_max_bytes = %s\n", b1);
 		fprintf(f, "log_backups = %u\n", a->log_backups);
@@ -3306,8 +3951,13 @@ agent_conf_same_process(const struct agent_conf *a, const struct agent_conf *b)
 	    !str_same(a->user, b->user) || a->out[0] != b->out[0] ||
 	    /* The thread it resumes is what the run is about. */
 	    !str_same(a->thread_id, b->thread_id) ||
-	    a->out[1] != b->out[1] || a->env.n != b->env.n)
+	    a->out[1] != b->out[1] || a->env.n != b->env.n ||
+	    a->umask != b->umask || a->env_files.n != b->env_files.n)
 		return false;
+	/* The same files in the same order: a later one wins a variable. */
+	for (i = 0; i < a->env_files.n; i++)
+		if (strcmp(a->env_files.v[i], b->env_files.v[i]) != 0)
+			return false;
 	/* The same variables, in any order. */
 	for (i = 0; i < a->env.n; i++) {
 		for (j = 0; j < b->env.n; j++)

@@ -1467,6 +1467,10 @@ tail_one(struct ctl_client *c, const struct ctl_request *rq,
 	case OUT_FILE:
 		tail_file(c, w->logpath[which], rq->limit, "", 256 * 1024);
 		break;
+	case OUT_STDOUT:
+		fail(c, "the stderr of %s goes with its stdout "
+		    "(redirect_stderr = true): read that", w->name);
+		return -1;
 	}
 	return 0;
 }
@@ -1492,6 +1496,7 @@ tail_many(struct ctl_client *c, const struct ctl_request *rq,
 				continue;
 			switch (ws[i]->agent->out[which]) {
 			case OUT_NULL:
+			case OUT_STDOUT: /* redirect_stderr: in its stdout */
 				continue;
 			case OUT_INHERIT:
 				shown += rq->follow;

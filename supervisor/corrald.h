@@ -181,11 +181,38 @@ struct expand_vars {
 	const char *here;
 };
 /*
- * Replace %(agent), %(instance), %(here) and %% in s.  Returns a new string
- * (caller frees), or NULL with the offending name in *why (static message).
+ * Replace %(agent), %(instance), %(here), %(ENV_NAME) (corrald's
+ * environment variable NAME; unset is an error) and %% in s.  Returns a
+ * new string (caller frees), or NULL with the offending name in *why
+ * (static message).
  */
 char *expand_vars(const char *s, const struct expand_vars *,
     const char **why);
+/*
+ * Only the %(ENV_NAME) of s replaced, their values' '%' doubled: still a
+ * template for expand_vars.  Caller frees; NULL with *why (static) when a
+ * variable is not set.
+ */
+char *expand_env(const char *s, const char **why);
+/* Whether template s names %(ENV_...). */
+bool has_env(const char *s);
+
+/*
+ * envfile.c: systemd's EnvironmentFile= format, the subset corral reads
+ * (docs/CONFIG.md, env_file).  Pure: the len bytes of text become
+ * KEY=VALUE strings appended to out, a later KEY replacing an earlier one.
+ * 0, or -1 with the line at fault in *line and the reason in why (out is
+ * then as it was).
+ */
+int envfile_parse(const char *text, size_t len, struct strv *out,
+    unsigned *line, char *why, size_t whylen);
+/*
+ * Read the file at path and parse it into out.  optional: a missing file
+ * is no error (nothing is added).  0, or -1 with "PATH: reason" or
+ * "PATH:LINE: reason" in why.
+ */
+int envfile_read(const char *path, bool optional, struct strv *out,
+    char *why, size_t whylen);
 
 /*
  * rlimit.c: an agent's resource limits (limit_nofile and the rest), set in
@@ -260,7 +287,8 @@ int cron_next(const struct cron_spec *, time_t now, time_t *next);
 /* config.c: the fleet file, parsed, checked and resolved. */
 
 enum restart_mode { RESTART_ALWAYS, RESTART_ON_FAILURE, RESTART_NEVER };
-enum out_mode { OUT_FILE, OUT_INHERIT, OUT_NULL };
+/* OUT_STDOUT, for stderr only: where stdout goes (redirect_stderr). */
+enum out_mode { OUT_FILE, OUT_INHERIT, OUT_NULL, OUT_STDOUT };
 
 struct agent_conf {
 	char name[NAME_MAX_LEN + 1];
@@ -282,6 +310,15 @@ struct agent_conf {
 	int stop_signal;
 	uint64_t stop_timeout_ms;
 	enum out_mode out[2]; /* [0] stdout, [1] stderr */
+	/*
+	 * env_file: "PATH", or "-PATH" when a missing file is no error;
+	 * absolute, in order.  Read at each spawn (envfile_read).
+	 */
+	struct strv env_files;
+	int umask;           /* -1: corrald's own */
+	/* redirect_stderr as the file says it; out[1] is OUT_STDOUT when it
+	 * is in force (config.c settles it against stderr). */
+	bool redirect_stderr;
 	uint64_t log_max_bytes; /* 0: never rotate */
 	unsigned log_backups;
 	int priority;
@@ -411,6 +448,11 @@ struct config {
 	 */
 	char *text;
 	size_t textlen;
+	/*
+	 * The files [include] brought in, in the order they were read; their
+	 * texts are in text too (a bundle: config.c, config_load_text).
+	 */
+	struct strv included;
 };
 
 /* The messages of a failed load, each "FILE:LINE: message". */
@@ -826,6 +868,12 @@ struct spawn_req {
 	const char *cgroup_procs;
 	/* NULL, or RL_N limits (rlimit.c), set before exec. */
 	const struct agent_rlimit *rlim;
+	int umask;      /* -1: leave corrald's */
+	/*
+	 * Non-zero: corrald could not make the run's environment (env_file);
+	 * the child fails at stage "env_file" with this errno, before exec.
+	 */
+	int env_err;
 };
 
 struct spawn_res {
@@ -1387,6 +1435,9 @@ struct worker {
 	bool exec_failed;
 	int exec_errno;
 	const char *exec_stage;
+	/* Owned: why corrald failed the run before exec (an env_file), or
+	 * NULL; the exit's detail. */
+	char *exec_why;
 
 	unsigned failures;      /* consecutive, drives backoff */
 	unsigned runs;          /* runs started; restarts = runs - 1 */

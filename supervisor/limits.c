@@ -27,6 +27,7 @@ fd_per_worker(const struct agent_conf *a)
 	unsigned n = 0;
 	int j;
 
+	/* redirect_stderr (OUT_STDOUT) shares stdout's pipe and file. */
 	for (j = 0; j < 2; j++)
 		n += a->out[j] == OUT_FILE ? 2 : a->out[j] == OUT_INHERIT ?
 		    1 : 0;

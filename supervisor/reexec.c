@@ -231,7 +231,7 @@ read_stop(const char *p, struct worker_snap *s)
 
 	if (sscanf(p, " s %d %llu %d %d%n", &sig, &ms, &o0, &o1, &used) !=
 	    4 || used == 0 || sig <= 0 || sig >= NSIG || o0 < OUT_FILE ||
-	    o0 > OUT_NULL || o1 < OUT_FILE || o1 > OUT_NULL)
+	    o0 > OUT_NULL || o1 < OUT_FILE || o1 > OUT_STDOUT)
 		return;
 	s->stop_known = true;
 	s->stop_signal = sig;

@@ -37,6 +37,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -80,12 +81,13 @@ spawn_set_nofile(uint64_t soft)
 /* Append only: an image from before names its stages by these indexes. */
 static const char *stages[] = { "exec", "chdir", "setgid", "setgroups",
 	"setuid", "dup2", "open /dev/null", "setsid", "unshare descriptors",
+	"env_file",
 	/* ST_RLIMIT + k: setting the limit of key k (enum rlim_key) failed. */
 	"limit_nofile", "limit_core", "limit_nproc", "limit_as", "limit_cpu",
 	"limit_fsize", "limit_stack", "limit_memlock" };
 
 enum stage { ST_EXEC, ST_CHDIR, ST_SETGID, ST_GROUPS, ST_SETUID, ST_DUP2,
-	ST_NULL, ST_SETSID, ST_FILES, ST_RLIMIT };
+	ST_NULL, ST_SETSID, ST_FILES, ST_ENVFILE, ST_RLIMIT };
 
 /* The resources of enum rlim_key, for the child: no call to look them up. */
 static const int rlim_res[RL_N] = { RLIMIT_NOFILE, RLIMIT_CORE,
@@ -183,6 +185,9 @@ child(void *arg)
 		if (setrlimit(rlim_res[i], &rl) == -1)
 			child_fail(ca, ST_RLIMIT + i);
 	}
+	/* The worker's mode mask (umask is the child's own: no CLONE_FS). */
+	if (rq->umask != -1)
+		umask((mode_t)rq->umask);
 	if (rq->directory != NULL && chdir(rq->directory) == -1)
 		child_fail(ca, ST_CHDIR);
 	/*
@@ -220,6 +225,12 @@ child(void *arg)
 	 * the worker's.  corrald's own is put back when clone returns, before
 	 * anything else of corrald runs.
 	 */
+	/* corrald could not make its environment: a start that fails. */
+	if (rq->env_err != 0) {
+		ca->err = rq->env_err;
+		ca->stage = ST_ENVFILE;
+		_exit(127);
+	}
 	environ = (char **)rq->envp;
 	execvp(rq->argv[0], rq->argv);
 	child_fail(ca, ST_EXEC);
@@ -301,6 +312,16 @@ spawn_run(const struct spawn_req *rq, struct spawn_res *res)
 	for (i = 0; i < 2; i++) {
 		if (rq->out[i] == OUT_NULL)
 			continue;
+		/*
+		 * redirect_stderr: the write end of stdout's pipe in stderr's
+		 * slot too, one pipe for both (or /dev/null for both).
+		 */
+		if (rq->out[i] == OUT_STDOUT) {
+			if (ca.out[0][1] != -1 &&
+			    dup3(ca.out[0][1], slot[2], O_CLOEXEC) == -1)
+				goto fail;
+			continue;
+		}
 		if (pipe2(ca.out[i], O_CLOEXEC) == -1)
 			goto fail;
 		/* Where the child finds it; the slot's /dev/null goes. */

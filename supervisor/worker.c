@@ -269,6 +269,7 @@ worker_free(struct worker *w)
 	free(w->run_storage_msg);
 	free(w->storage_why);
 	free(w->lease_why);
+	free(w->exec_why);
 	free(w);
 }
 
@@ -611,9 +612,34 @@ push_fmt(struct strv *sv, const char *fmt, ...)
 	strv_push_own(sv, s);
 }
 
-/* Build the environment of a run: corrald's, the agent's, then corral's. */
+/*
+ * The agent's env files, in order, into vars: 0, or an errno with the
+ * reason (FILE:LINE: ...) in why.
+ */
+static int
+read_env_files(const struct agent_conf *a, struct strv *vars, char *why,
+    size_t len)
+{
+	size_t i;
+	bool opt;
+
+	strv_init(vars);
+	for (i = 0; i < a->env_files.n; i++) {
+		opt = a->env_files.v[i][0] == '-';
+		if (envfile_read(a->env_files.v[i] + opt, opt, vars, why,
+		    len) == -1)
+			return errno != 0 ? errno : EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Build the environment of a run: corrald's, its env files' (filevars,
+ * taken), the agent's env, then corral's, each over those before.
+ */
 static void
-build_env(struct worker *w, const struct expand_vars *vars, struct strv *env)
+build_env(struct worker *w, const struct expand_vars *vars,
+    struct strv *filevars, struct strv *env)
 {
 	const struct agent_conf *a = w->agent;
 	struct strv own;
@@ -628,6 +654,18 @@ build_env(struct worker *w, const struct expand_vars *vars, struct strv *env)
 			x = xstrdup(a->env.v[i]);
 		strv_push_own(&own, x);
 	}
+	/* What env sets wins over the files. */
+	for (i = 0; i < filevars->n; i++) {
+		size_t klen = strcspn(filevars->v[i], "=") + 1;
+		for (k = 0; k < a->env.n; k++)
+			if (strncmp(own.v[k], filevars->v[i], klen) == 0)
+				break;
+		if (k == a->env.n) {
+			strv_push_own(&own, filevars->v[i]);
+			filevars->v[i] = NULL;
+		}
+	}
+	strv_free(filevars);
 	push_fmt(&own, "CORRAL_AGENT=%s", a->name);
 	push_fmt(&own, "CORRAL_INSTANCE=%u", w->instance);
 	/* The SDK's stopping() listens for this one. */
@@ -692,9 +730,9 @@ worker_hook(struct worker *w, const char *cmd, const struct strv *words,
 {
 	struct fleet *f = w->fleet;
 	struct agent_conf *a = w->agent;
-	char inst[16], who[NAME_MAX_LEN + 32], *dir = NULL, *x;
+	char inst[16], who[NAME_MAX_LEN + 32], *dir = NULL, *x, ewhy[1024];
 	struct expand_vars vars = { a->name, inst, f->conf->here };
-	struct strv argv, env;
+	struct strv argv, env, filevars;
 	struct hook_req rq;
 	struct hook *h;
 	const char *why;
@@ -708,7 +746,16 @@ worker_hook(struct worker *w, const char *cmd, const struct strv *words,
 		x = expand_vars(words->v[i], &vars, &why);
 		strv_push_own(&argv, x != NULL ? x : xstrdup(words->v[i]));
 	}
-	build_env(w, &vars, &env);
+	/* The run's environment, env files and all: a hook sees what it will. */
+	if (read_env_files(a, &filevars, ewhy, sizeof(ewhy)) != 0) {
+		log_error("agent %s: cannot run %s: env_file %s", w->name, cmd,
+		    ewhy);
+		strv_free(&filevars);
+		strv_free(&argv);
+		strv_free(&env);
+		return NULL;
+	}
+	build_env(w, &vars, &filevars, &env);
 	/* The worker protocol is the run's: a hook is no worker. */
 	for (i = 0; i < env.n; i++)
 		if (strncmp(env.v[i], "NOTIFY_SOCKET=", 14) == 0 ||
@@ -926,11 +973,12 @@ worker_spawn(struct worker *w)
 	struct spawn_req rq;
 	struct spawn_res res;
 	struct db_event e;
-	char *dir = NULL, *join, hold[768];
+	struct strv filevars;
+	char *dir = NULL, *join, hold[768], ewhy[1024];
 	const char *why;
 	uint64_t failed;
 	size_t i;
-	int j, rc, saved;
+	int j, rc, saved, env_err = 0;
 
 	if (w->pid != 0 || f->shutting_down)
 		return;
@@ -993,7 +1041,13 @@ worker_spawn(struct worker *w)
 		char *x = expand_vars(a->argv.v[i], &vars, &why);
 		strv_push_own(&argv, x != NULL ? x : xstrdup(a->argv.v[i]));
 	}
-	build_env(w, &vars, &env);
+	/*
+	 * The env files, read now, as systemd reads EnvironmentFile= at each
+	 * start: an edit takes effect at the next run.  One that fails makes
+	 * the run fail to start (fatal), its reason the exit's.
+	 */
+	env_err = read_env_files(a, &filevars, ewhy, sizeof(ewhy));
+	build_env(w, &vars, &filevars, &env);
 	if (a->directory != NULL)
 		dir = expand_vars(a->directory, &vars, &why);
 
@@ -1014,6 +1068,8 @@ worker_spawn(struct worker *w)
 			rq.pid_slot = env.v[i];
 	rq.cgroup_procs = join = runs_join_path(w);
 	rq.rlim = a->rlim;
+	rq.umask = a->umask;
+	rq.env_err = env_err;
 	rc = spawn_run(&rq, &res);
 	saved = errno;
 	strv_free(&argv);
@@ -1079,6 +1135,10 @@ worker_spawn(struct worker *w)
 	w->exec_failed = res.err != 0;
 	w->exec_errno = res.err;
 	w->exec_stage = res.stage;
+	free(w->exec_why);
+	w->exec_why = NULL;
+	if (env_err != 0)
+		xasprintf(&w->exec_why, "env_file %s", ewhy);
 	pid_insert(w);
 	for (j = 0; j < 2; j++)
 		if (res.outfd[j] != -1)
@@ -1483,7 +1543,9 @@ worker_exited(struct worker *w, int status)
 		else
 			w->runtime_failures++;
 	}
-	if (w->exec_failed && w->exec_stage != NULL &&
+	if (w->exec_failed && w->exec_why != NULL)
+		detail = xstrdup(w->exec_why);
+	else if (w->exec_failed && w->exec_stage != NULL &&
 	    rlim_key_of(w->exec_stage) >= 0)
 		detail = rlim_failure(a, w->exec_stage, w->exec_errno);
 	else if (w->exec_failed)

@@ -17,9 +17,9 @@
 	"starts a comment in this file)"
 #define UNTERM_DOUBLE "unterminated double quote (a ';' after a blank " \
 	"starts a comment in this file)"
-#define BAD_PERCENT "a '%' must start %(agent), %(instance), %(here) or " \
-	"be written %%"
-#define KNOWN "(known: %(agent), %(instance), %(here))"
+#define BAD_PERCENT "a '%' must start %(agent), %(instance), %(here), " \
+	"%(ENV_NAME) or be written %%"
+#define KNOWN "(known: %(agent), %(instance), %(here), %(ENV_NAME))"
 
 /* Split s (with seps) and compare with the NULL-terminated want[]. */
 static void

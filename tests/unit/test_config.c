@@ -107,8 +107,8 @@
 static const char *good_files[] = {
 	"all-keys", "bom", "checkpoint-dir", "clusters", "colon", "comments",
 	"continuation", "crlf", "defaults", "defaults-last", "escapes", "here",
-	"long-lines", "long-values", "minimal", "names", "precise", "priority",
-	"quoting", "recycle-hooks",
+	"long-lines", "long-values", "minimal", "names", "operate", "precise",
+	"priority", "quoting", "recycle-hooks",
 };
 #define NGOOD (sizeof(good_files) / sizeof(good_files[0]))
 
@@ -1760,6 +1760,409 @@ test_print_clusters(void **state)
 	config_free(c);
 }
 
+/* Issue 14's keys, on texts loaded in a directory of their own. */
+
+static char *tdir;
+
+/* Write text to tdir/name.  */
+static void
+put_file(const char *name, const char *text)
+{
+	char *path;
+	FILE *f;
+
+	if (asprintf(&path, "%s/%s", tdir, name) == -1)
+		fail_msg("asprintf");
+	if ((f = fopen(path, "we")) == NULL)
+		fail_msg("%s: %s", path, strerror(errno));
+	fputs(text, f);
+	fclose(f);
+	free(path);
+}
+
+/* tdir/name, loaded: NULL and the messages in errs, or the config. */
+static struct config *
+load_in(const char *name, struct config_errors *errs)
+{
+	char *path;
+	struct config *c;
+
+	if (asprintf(&path, "%s/%s", tdir, name) == -1)
+		fail_msg("asprintf");
+	c = config_load(path, errs);
+	free(path);
+	return c;
+}
+
+/* tdir/name must fail with exactly the messages want (";"-joined, paths
+ * relative to tdir written "@"). */
+static void
+fails_in(const char *name, const char *want)
+{
+	struct config_errors errs;
+	struct sbuf_t { char *s; size_t n; } got = { NULL, 0 };
+	char *w = NULL, *at;
+	FILE *f;
+	size_t i;
+
+	assert_null(load_in(name, &errs));
+	f = open_memstream(&got.s, &got.n);
+	for (i = 0; i < errs.msgs.n; i++)
+		fprintf(f, "%s%s", i > 0 ? ";" : "", errs.msgs.v[i]);
+	fclose(f);
+	strv_free(&errs.msgs);
+	/* "@" stands for tdir. */
+	f = open_memstream(&w, &i);
+	for (at = (char *)want; *at != '\0'; at++) {
+		if (*at == '@')
+			fputs(tdir, f);
+		else
+			fputc(*at, f);
+	}
+	fclose(f);
+	if (strcmp(got.s, w) != 0)
+		fail_msg("%s:\n got: %s\nwant: %s", name, got.s, w);
+	free(got.s);
+	free(w);
+}
+
+static struct config *
+ok_in(const char *name)
+{
+	struct config_errors errs;
+	struct config *c = load_in(name, &errs);
+
+	if (c == NULL) {
+		dump("errors", errs.msgs.v, errs.msgs.n);
+		fail_msg("%s refused", name);
+	}
+	strv_free(&errs.msgs);
+	return c;
+}
+
+static int
+tdir_setup(void **state)
+{
+	char tmpl[] = "/tmp/corral-test-cfg-XXXXXX";
+
+	if (mkdtemp(tmpl) == NULL)
+		return -1;
+	tdir = strdup(tmpl);
+	return 0;
+}
+
+static int
+tdir_teardown(void **state)
+{
+	char *cmd;
+
+	/* Our own directory, made by mkdtemp above. */
+	if (asprintf(&cmd, "rm -rf '%s'", tdir) == -1 || system(cmd) != 0)
+		return -1;
+	free(cmd);
+	free(tdir);
+	return 0;
+}
+
+/* The good fixture: the values as the file means them. */
+static void
+test_operate_keys(void **state)
+{
+	struct config *c = load_ok(GOOD "operate.ini");
+	const struct agent_conf *a;
+	char *in_cwd_dir = in_cwd("tests/unit/configs/good"), *want, *text;
+
+	a = agent(c, 0, "merged");
+	assert_int_equal(a->out[0], OUT_FILE);
+	assert_int_equal(a->out[1], OUT_STDOUT);
+	assert_int_equal(a->umask, 027);
+	assert_int_equal(a->env_files.n, 3);
+	if (asprintf(&want, "%s/../files/app.env", in_cwd_dir) == -1)
+		fail_msg("asprintf");
+	assert_string_equal(a->env_files.v[0], want);
+	assert_string_equal(a->env_files.v[2] + strlen(a->env_files.v[2]) -
+	    strlen("/good/../files/app.env"), "/good/../files/app.env");
+	free(want);
+	assert_string_equal(a->env_files.v[1] + strlen(a->env_files.v[1]) -
+	    strlen("/none.env"), "/none.env");
+	assert_int_equal(a->env_files.v[1][0], '-');
+	/* stdout's pipe and log file only. */
+	assert_int_equal(fd_per_worker(a), 2);
+	if (asprintf(&want, "P=%s", getenv("PATH")) == -1)
+		fail_msg("asprintf");
+	assert_string_equal(a->env.v[0], want);
+	free(want);
+	assert_string_equal(a->argv.v[1], getenv("PATH"));
+
+	a = agent(c, 1, "apart");
+	assert_int_equal(a->out[1], OUT_NULL);
+	assert_false(a->redirect_stderr);
+	assert_int_equal(a->umask, 0);
+	assert_int_equal(a->env_files.n, 0);
+	assert_int_equal(fd_per_worker(a), 2);
+
+	text = print_all(c);
+	assert_non_null(strstr(text, "stdout = file\nredirect_stderr = true\n"
+	    "umask = 027\nenv_file = "));
+	assert_non_null(strstr(text, "stderr = null\numask = 000\n"));
+	free(text);
+	free(in_cwd_dir);
+	config_free(c);
+}
+
+static void
+test_redirect_stderr(void **state)
+{
+	struct config *c;
+
+	put_file("r.ini", "[defaults]\nredirect_stderr = yes\n"
+	    "[agent:a]\ncommand = x\n"
+	    "[agent:b]\ncommand = x\nstderr = inherit\n"
+	    "[agent:c]\ncommand = x\nredirect_stderr = false\n");
+	c = ok_in("r.ini");
+	assert_int_equal(agent(c, 0, "a")->out[1], OUT_STDOUT);
+	assert_int_equal(agent(c, 1, "b")->out[1], OUT_INHERIT);
+	assert_int_equal(agent(c, 2, "c")->out[1], OUT_FILE);
+	config_free(c);
+	put_file("r2.ini", "[defaults]\nstderr = null\n"
+	    "[agent:a]\ncommand = x\nredirect_stderr = on\nstdout = inherit\n");
+	c = ok_in("r2.ini");
+	assert_int_equal(agent(c, 0, "a")->out[1], OUT_STDOUT);
+	/* One pipe for both: stdout's. */
+	assert_int_equal(fd_per_worker(&c->agents[0]), 1);
+	config_free(c);
+	put_file("r3.ini", "[agent:a]\ncommand = x\nstderr = file\n"
+	    "redirect_stderr = true\n"
+	    "[defaults]\nredirect_stderr = maybe\nstderr = null\n"
+	    "[agent:b]\ncommand = x\n");
+	fails_in("r3.ini", "@/r3.ini:4: redirect_stderr = true sends stderr "
+	    "where stdout goes, but 'stderr = file' (line 3) says otherwise: "
+	    "keep one;@/r3.ini:6: redirect_stderr: not a boolean (true or "
+	    "false)");
+}
+
+static void
+test_umask(void **state)
+{
+	struct config *c;
+
+	put_file("u.ini", "[defaults]\numask = 22\n[agent:a]\ncommand = x\n"
+	    "[agent:b]\ncommand = x\numask = 0777\n[agent:c]\ncommand = x\n"
+	    "umask = 0\n");
+	c = ok_in("u.ini");
+	assert_int_equal(agent(c, 0, "a")->umask, 022);
+	assert_int_equal(agent(c, 1, "b")->umask, 0777);
+	assert_int_equal(agent(c, 2, "c")->umask, 0);
+	config_free(c);
+	put_file("u2.ini", "[agent:a]\ncommand = x\numask = 8\n"
+	    "[agent:b]\ncommand = x\numask = 01000\n"
+	    "[agent:c]\ncommand = x\numask =\n"
+	    "[agent:d]\ncommand = x\numask = -22\n");
+	fails_in("u2.ini", "@/u2.ini:3: umask: must be an octal mode from 000 "
+	    "to 777, such as 022;@/u2.ini:6: umask: must be an octal mode "
+	    "from 000 to 777, such as 022;@/u2.ini:9: umask: must be an octal "
+	    "mode from 000 to 777, such as 022;@/u2.ini:12: umask: must be an "
+	    "octal mode from 000 to 777, such as 022");
+}
+
+static void
+test_env_file(void **state)
+{
+	struct config *c;
+	char *path;
+
+	put_file("a.env", "A=1\n");
+	put_file("bad.env", "A=1\n\n# fine\n2X=no\n");
+	put_file("e.ini", "[defaults]\nenv_file = a.env\n[agent:a]\n"
+	    "command = x\nenv_file = -none.env\nenv_file = %(here)/a.env\n"
+	    "[agent:b]\ncommand = x\nenv_file =\n");
+	c = ok_in("e.ini");
+	assert_int_equal(agent(c, 0, "a")->env_files.n, 3);
+	assert_int_equal(agent(c, 1, "b")->env_files.n, 0);
+	config_free(c);
+	/* %(agent) names a file per agent; a change of files is a change
+	 * of the process (a reload restarts it), as umask's is. */
+	put_file("e4.ini", "[defaults]\nenv_file = -%(agent).env\n"
+	    "[agent:a]\ncommand = x\n[agent:b]\ncommand = x\n"
+	    "env_file = -%(agent).env\n[agent:c]\ncommand = x\n"
+	    "umask = 022\n");
+	c = ok_in("e4.ini");
+	if (asprintf(&path, "-%s/a.env", tdir) == -1)
+		fail_msg("asprintf");
+	assert_int_equal(agent(c, 0, "a")->env_files.n, 1);
+	assert_string_equal(c->agents[0].env_files.v[0], path);
+	free(path);
+	assert_int_equal(agent(c, 1, "b")->env_files.n, 2);
+	assert_true(agent_conf_same_process(&c->agents[0], &c->agents[0]));
+	assert_false(agent_conf_same_process(&c->agents[0], &c->agents[1]));
+	assert_false(agent_conf_same_process(&c->agents[1], &c->agents[0]));
+	assert_false(agent_conf_same_process(&c->agents[0], &c->agents[2]));
+	config_free(c);
+	put_file("e2.ini", "[defaults]\nenv_file = bad.env\n"
+	    "[agent:a]\ncommand = x\n[agent:b]\ncommand = x\n"
+	    "env_file = none.env - %(instance).env\n");
+	/* [defaults]' mistake once, for every agent that takes it. */
+	fails_in("e2.ini", "@/e2.ini:2: env_file: @/bad.env:4: expected "
+	    "KEY=VALUE (KEY: letters, digits, '_', not starting with a "
+	    "digit), found '2X=no';@/e2.ini:7: env_file: an empty path ('-' "
+	    "marks the path after it, glued to it, as optional: "
+	    "-/etc/x.env)");
+	put_file("e3.ini", "[agent:b]\ncommand = x\n"
+	    "env_file = none.env %(instance).env\n");
+	fails_in("e3.ini", "@/e3.ini:3: env_file: @/none.env: cannot open: "
+	    "No such file or directory (a '-' before the path makes the file "
+	    "optional);@/e3.ini:3: env_file: %(instance) has no value here");
+}
+
+/* The file at tdir/name round-trips (round_trip). */
+static void
+round_trip_in(const char *name)
+{
+	char *path;
+
+	if (asprintf(&path, "%s/%s", tdir, name) == -1)
+		fail_msg("asprintf");
+	round_trip(path);
+	free(path);
+}
+
+static void
+test_env_expansion(void **state)
+{
+	struct config *c;
+	char *text, *want;
+
+	setenv("CORRAL_T_DIR", "/srv/a b 100%", 1);
+	setenv("CORRAL_T_EMPTY", "", 1);
+	unsetenv("CORRAL_T_NOPE");
+	put_file("x.ini", "[corrald]\nlog_dir = %(ENV_CORRAL_T_DIR)/log\n"
+	    "[cluster:k]\non_state_change = %(ENV_CORRAL_T_DIR)/hook\n"
+	    "[agent:a]\ncommand = %(ENV_CORRAL_T_DIR)/run %(agent)"
+	    "%(ENV_CORRAL_T_EMPTY) %%(ENV_X)\n"
+	    "env = D=%(ENV_CORRAL_T_DIR)\ndirectory = %(ENV_CORRAL_T_DIR)\n"
+	    "thread_id = %(ENV_CORRAL_T_EMPTY)t\ncluster = k\n");
+	c = ok_in("x.ini");
+	assert_string_equal(c->log_dir, "/srv/a b 100%/log");
+	STRV_IS(&c->clusters[0].on_state_argv, "/srv/a b 100%/hook");
+	/* Templates: the value's '%' doubled, %(agent) as it was. */
+	STRV_IS(&c->agents[0].argv, "/srv/a b 100%%/run", "%(agent)",
+	    "%%(ENV_X)");
+	STRV_IS(&c->agents[0].env, "D=/srv/a b 100%%");
+	assert_string_equal(c->agents[0].directory, "/srv/a b 100%%");
+	assert_string_equal(c->agents[0].thread_id, "t");
+	/* --check prints the values, which need no environment to load. */
+	text = print_all(c);
+	if (asprintf(&want, "command = \"/srv/a b 100%%%%/run\" %%(agent) "
+	    "%%%%(ENV_X)\n") == -1)
+		fail_msg("asprintf");
+	if (strstr(text, want) == NULL)
+		fail_msg("no '%s' in:\n%s", want, text);
+	assert_null(strstr(text, "(ENV_CORRAL"));
+	free(want);
+	free(text);
+	config_free(c);
+	round_trip_in("x.ini");
+
+	put_file("x2.ini", "[corrald]\nrun_dir = %(ENV_CORRAL_T_NOPE)\n"
+	    "[agent:a]\ncommand = %(ENV_CORRAL_T_NOPE)/run\n"
+	    "env = A=%(ENV_)\ndirectory = %(ENV_CORRAL_T_NOPE)\n"
+	    "[defaults]\nthread_id = %(ENV_CORRAL_T_NOPE)\n");
+	fails_in("x2.ini", "@/x2.ini:2: run_dir: %(ENV_CORRAL_T_NOPE): "
+	    "CORRAL_T_NOPE is not set in corrald's environment;"
+	    "@/x2.ini:4: command: %(ENV_CORRAL_T_NOPE): CORRAL_T_NOPE is not "
+	    "set in corrald's environment;@/x2.ini:5: env: %(ENV_) names no "
+	    "variable;@/x2.ini:6: directory: %(ENV_CORRAL_T_NOPE): "
+	    "CORRAL_T_NOPE is not set in corrald's environment;@/x2.ini:8: "
+	    "thread_id: %(ENV_CORRAL_T_NOPE): CORRAL_T_NOPE is not set in "
+	    "corrald's environment");
+}
+
+static void
+test_include(void **state)
+{
+	struct config_errors errs;
+	struct config *c, *c2;
+	char *path, *text;
+	size_t len;
+
+	put_file("main.ini", "[include]\nfiles = d/*.ini\n\tone.ini\n"
+	    "[agent:main]\ncommand = x\n");
+	put_file("one.ini", "[defaults]\nnumprocs = 2\n[agent:one]\n"
+	    "command = y\n");
+	if (asprintf(&path, "%s/d", tdir) == -1 || mkdir(path, 0700) == -1)
+		fail_msg("mkdir %s", path);
+	free(path);
+	put_file("d/b.ini", "[agent:b]\ncommand = b\n");
+	put_file("d/a.ini", "[agent:a]\ncommand = a\n[include]\n"
+	    "files = ../d/*.none\n");
+	c = ok_in("main.ini");
+	/* The fleet file's, then each pattern's files in byte order. */
+	assert_int_equal(c->nagents, 4);
+	agent(c, 0, "main");
+	agent(c, 1, "a");
+	agent(c, 2, "b");
+	agent(c, 3, "one");
+	/* [defaults] from an included file applies everywhere. */
+	assert_int_equal(c->agents[0].numprocs, 2);
+	/* The text kept is every file's: loaded back, the same config,
+	 * whatever the files say by then. */
+	assert_memory_equal(c->text, ";corral-bundle 1\n", 17);
+	text = print_all(c);
+	put_file("d/b.ini", "[agent:changed]\ncommand = b\n");
+	put_file("d/c.ini", "[agent:c]\ncommand = c\n");
+	if (asprintf(&path, "%s/main.ini", tdir) == -1)
+		fail_msg("asprintf");
+	c2 = config_load_text(path, c->here, c->text, c->textlen, &errs);
+	assert_non_null(c2);
+	strv_free(&errs.msgs);
+	{
+		char *text2 = print_all(c2);
+		assert_string_equal(text, text2);
+		free(text2);
+	}
+	len = c->textlen;
+	assert_int_equal(c2->textlen, len);
+	assert_memory_equal(c2->text, c->text, len);
+	config_free(c2);
+	free(path);
+	free(text);
+	config_free(c);
+	/* A reload reads them again. */
+	c = ok_in("main.ini");
+	assert_int_equal(c->nagents, 5);
+	agent(c, 2, "changed");
+	agent(c, 3, "c");
+	config_free(c);
+	round_trip_in("main.ini");
+
+	/* Errors name the included file and its line. */
+	put_file("d/c.ini", "[agent:a]\ncommand = c\nnumprocs = 0\n");
+	put_file("bad.ini", "[include]\nfiles = d/*.ini nothere.ini bad.ini "
+	    "one.ini\nfile = x\n[agent:z]\ncommand = x\n[include]\n"
+	    "files = one.ini\n");
+	fails_in("bad.ini", "@/bad.ini:2: files: @/nothere.ini: cannot open: "
+	    "No such file or directory;@/bad.ini:2: files: @/bad.ini is the "
+	    "fleet file itself;@/bad.ini:3: unknown key 'file' in [include]; "
+	    "did you mean 'files'?;@/bad.ini:6: duplicate section [include] "
+	    "(first at line 1);@/d/c.ini:1: duplicate section [agent:a] "
+	    "(first at @/d/a.ini:1)");
+	put_file("loop.ini", "[include]\nfiles = d/loop.ini\n[agent:z]\n"
+	    "command = x\n");
+	put_file("d/loop.ini", "[include]\nfiles = ../one.ini loop.ini\n");
+	fails_in("loop.ini", "@/d/loop.ini:2: files: @/d/loop.ini is included "
+	    "already (by @/loop.ini:2)");
+	put_file("empty.ini", "[include]\n[agent:z]\ncommand = x\n"
+	    "[include:x]\n");
+	fails_in("empty.ini", "@/empty.ini:1: [include] has no 'files';"
+	    "@/empty.ini:4: unknown section [include:x] (known: [corrald], "
+	    "[defaults], [include], [agent:NAME], [cluster:NAME])");
+	put_file("outside.ini", "[agent:z]\ncommand = x\n[include]\n"
+	    "files = out.ini\n");
+	put_file("out.ini", "numprocs = 2\n");
+	fails_in("outside.ini", "@/out.ini:1: 'numprocs = 2' is outside any "
+	    "section");
+}
+
 #define BAD_TEST(id, name) \
 	{ "bad/" name, test_bad_file, NULL, NULL, (void *)(name) },
 
@@ -1804,6 +2207,17 @@ main(void)
 		cmocka_unit_test(test_escapes),
 		cmocka_unit_test(test_unwritable),
 		cmocka_unit_test(test_hidden_token),
+		cmocka_unit_test(test_operate_keys),
+		cmocka_unit_test_setup_teardown(test_redirect_stderr,
+		    tdir_setup, tdir_teardown),
+		cmocka_unit_test_setup_teardown(test_umask, tdir_setup,
+		    tdir_teardown),
+		cmocka_unit_test_setup_teardown(test_env_file, tdir_setup,
+		    tdir_teardown),
+		cmocka_unit_test_setup_teardown(test_env_expansion,
+		    tdir_setup, tdir_teardown),
+		cmocka_unit_test_setup_teardown(test_include, tdir_setup,
+		    tdir_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
