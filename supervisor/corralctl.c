@@ -39,6 +39,7 @@ usage(FILE *f)
 	    "  checkpoints [-n N] AGENT[:N]           the thread's checkpoints, newest first\n"
 	    "  events [-f] [-n N] [AGENT[:N]]         events as JSON lines; -f follows\n"
 	    "  tail [-f] [-n N] [--stderr] AGENT[:N]  a worker's output; -f follows\n"
+	    "  log [-f] [-n N]                        corrald's own log; -f follows\n"
 	    "  reload                                 apply the fleet file again\n"
 	    "  reexec                                 re-execute corrald in place (upgrade)\n"
 	    "  shutdown                               stop every worker and corrald\n"
@@ -171,7 +172,8 @@ main(int argc, char **argv)
 	    strcmp(argv[optind], "events") == 0 ||
 	    strcmp(argv[optind], "history") == 0 ||
 	    strcmp(argv[optind], "checkpoints") == 0 ||
-	    strcmp(argv[optind], "tail") == 0;
+	    strcmp(argv[optind], "tail") == 0 ||
+	    strcmp(argv[optind], "log") == 0;
 	while ((n = getline(&line, &cap, f)) > 0) {
 		if (line[n - 1] == '\n')
 			line[--n] = '\0';

@@ -225,6 +225,7 @@ parse_command(struct ctl_request *r, char **a, size_t n, char *why,
 		{ "reload", CMD_RELOAD }, { "reset", CMD_RESET },
 		{ "reexec", CMD_REEXEC }, { "version", CMD_VERSION },
 		{ "shutdown", CMD_SHUTDOWN }, { "signal", CMD_SIGNAL },
+		{ "log", CMD_LOG },
 	};
 	size_t i;
 
@@ -236,7 +237,8 @@ parse_command(struct ctl_request *r, char **a, size_t n, char *why,
 	    (cmds[i].cmd == CMD_REEXEC && n > 1))
 		return refuse(why, len, "unknown command '%.40s' (status, "
 		    "start, stop, restart, signal, reset, history, checkpoints, "
-		    "events, tail, reload, reexec, shutdown, version)", a[0]);
+		    "events, tail, log, reload, reexec, shutdown, version)",
+		    a[0]);
 	r->cmd = cmds[i].cmd;
 	a++;
 	n--;
@@ -278,6 +280,13 @@ parse_command(struct ctl_request *r, char **a, size_t n, char *why,
 			return refuse(why, len, "usage: checkpoints [-n N] "
 			    "AGENT[:N]");
 		return view_target(r, why, len);
+	case CMD_LOG:
+		/* corrald's own log: no target, no stream to choose. */
+		if (parse_view(r, a, n, "log [-f] [-n N]", why, len) == -1)
+			return -1;
+		if (r->ntargets > 0 || r->err)
+			return refuse(why, len, "usage: log [-f] [-n N]");
+		return 0;
 	case CMD_RESET:
 		return parse_reset(r, a, n, why, len);
 	case CMD_RELOAD:
