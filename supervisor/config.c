@@ -2388,7 +2388,7 @@ resolve(struct parse *p, struct config *c)
 	if (c->control_socket == NULL)
 		xasprintf(&c->control_socket, "%s/corrald.sock", c->run_dir);
 	/* Rotation settings for no file would be silently ignored. */
-	if (c->log_file == NULL && (dseen[D_LOG_FILE_MAX_BYTES] ||
+	if (dseen[D_LOG_FILE] == 0 && (dseen[D_LOG_FILE_MAX_BYTES] ||
 	    dseen[D_LOG_FILE_BACKUPS]))
 		perr(p, dseen[D_LOG_FILE_MAX_BYTES] ?
 		    dseen[D_LOG_FILE_MAX_BYTES] : dseen[D_LOG_FILE_BACKUPS],
