@@ -71,6 +71,35 @@ stop_corrald
 assert_eq "$CRC" 0 "corrald exit status"
 grep -q 'exiting' "$T/own/other.log" || fail "the last line is not in the file"
 
+# A full disk under the file: said once on stderr, where the lines go
+# meanwhile; corrald supervises on; once it can be written, the file says
+# how many lines went to stderr.
+write_conf corrald.log "" ""
+rm -f "$OWN"
+: >"$LOG"
+ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" \
+LD_PRELOAD="$BUILD/helpers/libfault.so" FAULT_PATH="$T/own/" \
+FAULT_ERRNO=ENOSPC FAULT_OPS=write FAULT_SWITCH="$FAULT_SW" \
+    "$CORRALD" -c "$T/corral.ini" >>"$LOG" 2>&1 &
+CPID=$!
+"$WAITLOG" "$OWN" 'agent w\.0: STARTING -> RUNNING' 1 10000 ||
+    fail "no worker line in $OWN"
+touch "$FAULT_SW"
+ctl restart w >/dev/null || fail "cannot restart w on a full disk"
+wait_log "log_file: cannot write $OWN: No space left on device; corrald's messages go to stderr until it can be written again \\(said once\\)"
+wait_log 'agent w\.0: STARTING -> RUNNING'
+ctl restart w >/dev/null || fail "cannot restart w on a full disk"
+wait_log 'agent w\.0: STARTING -> RUNNING' 2
+assert_eq "$(grep -c 'log_file: cannot write' "$LOG")" 1 "lines about the full disk"
+rm "$FAULT_SW"
+ctl restart w >/dev/null || fail "cannot restart w"
+"$WAITLOG" "$OWN" "log_file: $OWN written again; [0-9]+ lines went to stderr meanwhile" 1 10000 ||
+    fail "the file does not say it is written again"
+"$WAITLOG" "$OWN" 'agent w\.0: STARTING -> RUNNING' 2 10000 ||
+    fail "lines do not go to the file again"
+stop_corrald
+assert_eq "$CRC" 0 "corrald exit status"
+
 # A symbolic link at the path: refused, said on stderr, lines stay there.
 echo "not yours" >"$T/target"
 rm -f "$OWN"
