@@ -418,39 +418,29 @@ file_write(const char *p, size_t n)
 	return n == 0 ? 0 : -1;
 }
 
-static void log_emit(enum log_level, const char *);
+/* What the file's trouble, or its end, is to say: after the line. */
+static char lf_note[1024];
 
 /* line (n bytes, whole lines) to log_file; false: it goes to stderr. */
 static bool
 to_file(const char *line, size_t n)
 {
-	char msg[1024];
-	uint64_t lost;
-	int err;
-
 	if (lf.path == NULL || lf.busy || lf.fd == -1)
 		return false;
 	if (file_write(line, n) == 0) {
-		if (lf.failing) {
-			lost = lf.lost;
-			lf.failing = false;
-			lf.lost = 0;
-			snprintf(msg, sizeof(msg), "log_file: %s written again; "
-			    "%llu lines went to stderr meanwhile", lf.path,
-			    (unsigned long long)lost);
-			log_emit(LOG_LVL_WARN, msg);
-		}
+		if (lf.failing)
+			snprintf(lf_note, sizeof(lf_note), "log_file: %s written "
+			    "again; %llu lines went to stderr meanwhile", lf.path,
+			    (unsigned long long)lf.lost);
+		lf.failing = false;
+		lf.lost = 0;
 		return true;
 	}
-	err = errno;
 	if (!lf.failing && lf.fd != -1) {
 		lf.failing = true;
-		snprintf(msg, sizeof(msg), "log_file: cannot write %s: %s; "
-		    "corrald's messages go to stderr until it can be written "
-		    "again (said once)", lf.path, strerror(err));
-		lf.busy = true;
-		log_emit(LOG_LVL_WARN, msg);
-		lf.busy = false;
+		snprintf(lf_note, sizeof(lf_note), "log_file: cannot write %s: "
+		    "%s; corrald's messages go to stderr until it can be "
+		    "written again (said once)", lf.path, strerror(errno));
 	}
 	lf.lost++;
 	return false;
@@ -496,6 +486,13 @@ log_emit(enum log_level lvl, const char *msg)
 		in_listener = true;
 		listener(listener_arg, line, (size_t)n - 1);
 		in_listener = false;
+	}
+	if (lf_note[0] != '\0') {
+		char note[sizeof(lf_note)];
+
+		memcpy(note, lf_note, sizeof(note));
+		lf_note[0] = '\0';
+		log_emit(LOG_LVL_WARN, note);
 	}
 }
 
