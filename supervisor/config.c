@@ -569,14 +569,16 @@ static const char *cluster_keys[C_NCLUSTER] = {
 enum dkey {
 	D_STATE_DB, D_RUN_DIR, D_LOG_DIR, D_LOG_LEVEL, D_CONTROL_SOCKET,
 	D_HTTP_LISTEN, D_HTTP_TOKEN, D_BREAKERS, D_CHECKPOINT_DB, D_CGROUP,
-	D_RETENTION, D_RETENTION_COUNT, D_NODE_NAME, D_LEASE_TTL, D_NDAEMON
+	D_RETENTION, D_RETENTION_COUNT, D_NODE_NAME, D_LEASE_TTL,
+	D_LOG_FILE, D_LOG_FILE_MAX_BYTES, D_LOG_FILE_BACKUPS, D_NDAEMON
 };
 
 static const char *daemon_keys[D_NDAEMON] = {
 	"state_db", "run_dir", "log_dir", "log_level", "control_socket",
 	"http_listen", "http_token", "circuit_breaker_enabled",
 	"checkpoint_db", "cgroup", "event_retention", "event_retention_count",
-	"node_name", "lease_ttl",
+	"node_name", "lease_ttl", "log_file", "log_file_max_bytes",
+	"log_file_backups",
 };
 
 /* checkpoint_db as the log may show it: a connection string's password
@@ -2771,6 +2773,8 @@ resolve(struct parse *p, struct config *c)
 	c->cgroup = true;
 	c->event_retention_ms = EVENT_RETENTION_MS;
 	c->event_retention_count = EVENT_RETENTION_COUNT;
+	c->log_file_max_bytes = 10ULL << 20; /* as an agent's log_max_bytes */
+	c->log_file_backups = 5;
 	for (i = 0; i < p->nentries; i++) {
 		struct raw_entry *e = &p->entries[i];
 		char **dst = NULL;
@@ -2805,6 +2809,25 @@ resolve(struct parse *p, struct config *c)
 		case D_CONTROL_SOCKET:
 			dst = &c->control_socket;
 			break;
+		case D_LOG_FILE:
+			dst = &c->log_file;
+			break;
+		case D_LOG_FILE_MAX_BYTES: {
+			const char *why;
+			if (parse_size(e->value, &c->log_file_max_bytes, &why) ==
+			    -1)
+				perr(p, e->line, "log_file_max_bytes: %s", why);
+			continue;
+		}
+		case D_LOG_FILE_BACKUPS: {
+			const char *why;
+			uint64_t u;
+			if (parse_uint(e->value, 1000, &u, &why) == -1)
+				perr(p, e->line, "log_file_backups: %s", why);
+			else
+				c->log_file_backups = (unsigned)u;
+			continue;
+		}
 		case D_LOG_LEVEL:
 			if (log_level_parse(e->value, &c->log_level) == -1)
 				perr(p, e->line, "log_level: must be error, "
@@ -2897,17 +2920,27 @@ resolve(struct parse *p, struct config *c)
 		xasprintf(&c->log_dir, "%s/log", cwd);
 	if (c->control_socket == NULL)
 		xasprintf(&c->control_socket, "%s/corrald.sock", c->run_dir);
+	/* Rotation settings for no file would be silently ignored. */
+	if (dseen[D_LOG_FILE] == 0 && (dseen[D_LOG_FILE_MAX_BYTES] ||
+	    dseen[D_LOG_FILE_BACKUPS]))
+		perr(p, dseen[D_LOG_FILE_MAX_BYTES] ?
+		    dseen[D_LOG_FILE_MAX_BYTES] : dseen[D_LOG_FILE_BACKUPS],
+		    "%s: set, but log_file is not (stderr and the journal are "
+		    "rotated by whoever reads them)",
+		    dseen[D_LOG_FILE_MAX_BYTES] ? "log_file_max_bytes" :
+		    "log_file_backups");
 	c->leases = corral_where_is_postgres(c->checkpoint_db);
 	config_show_checkpoint(c);
 	{
 		static const int keys[] = { D_STATE_DB, D_CHECKPOINT_DB,
-			D_RUN_DIR, D_LOG_DIR, D_CONTROL_SOCKET };
+			D_RUN_DIR, D_LOG_DIR, D_CONTROL_SOCKET, D_LOG_FILE };
 		const char *paths[] = { c->state_db, c->checkpoint_db,
-			c->run_dir, c->log_dir, c->control_socket };
+			c->run_dir, c->log_dir, c->control_socket, c->log_file };
 		const char *why;
 
-		for (i = 0; i < 5; i++)
-			if (keys[i] != D_CHECKPOINT_DB || !c->leases)
+		for (i = 0; i < 6; i++)
+			if (paths[i] != NULL &&
+			    (keys[i] != D_CHECKPOINT_DB || !c->leases))
 				check_written(p, dseen[keys[i]] ?
 				    dseen[keys[i]] : 1, daemon_keys[keys[i]],
 				    paths[i], fmt_literal(paths[i], NULL, &why),
@@ -3109,6 +3142,7 @@ config_free(struct config *c)
 	free(c->node_name);
 	free(c->run_dir);
 	free(c->log_dir);
+	free(c->log_file);
 	free(c->control_socket);
 	free(c->http_host);
 	free(c->http_token);
@@ -3814,6 +3848,13 @@ config_print(const struct config *c, FILE *f)
 	print_value(f, "control_socket", fmt_literal(c->control_socket, NULL,
 	    &why), &why);
 	fprintf(f, "log_level = %s\n", log_level_name(c->log_level));
+	if (c->log_file != NULL) {
+		print_value(f, "log_file", fmt_literal(c->log_file, NULL, &why),
+		    &why);
+		format_size(c->log_file_max_bytes, b1, sizeof(b1));
+		fprintf(f, "log_file_max_bytes = %s\nlog_file_backups = %u\n",
+		    b1, c->log_file_backups);
+	}
 	if (c->http_host != NULL)
 		fprintf(f, strchr(c->http_host, ':') ? "http_listen = [%s]:%u\n" :
 		    "http_listen = %s:%u\n", c->http_host, c->http_port);

@@ -28,7 +28,7 @@
 
 enum ctl_verb {
 	V_NONE, V_START, V_STOP, V_RESTART, V_SHUTDOWN, V_EVENTS, V_TAIL,
-	V_ROLL, V_SCALE
+	V_ROLL, V_SCALE, V_LOG
 };
 
 /* A follower whose reader falls this far behind is dropped. */
@@ -1636,6 +1636,42 @@ control_output(struct control *ctl, struct worker *w, int which,
 	}
 }
 
+static void
+log_line(void *arg, const char *line, size_t n)
+{
+	reply(arg, '=', "%.*s", (int)n, line);
+}
+
+/* corrald's own log: its last lines, then (-f) every new one. */
+static void
+do_log(struct ctl_client *c, const struct ctl_request *rq)
+{
+	log_recent(rq->limit, log_line, c);
+	if (!rq->follow) {
+		reply(c, '+', "end of log");
+		finish(c);
+		return;
+	}
+	c->verb = V_LOG;
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
+}
+
+/* log.c's listener: a line corrald just logged, to every log follower. */
+static void
+on_log_line(void *arg, const char *line, size_t n)
+{
+	struct control *ctl = arg;
+	struct ctl_client *c, *next;
+
+	for (c = LIST_FIRST(&ctl->clients); c != NULL; c = next) {
+		next = LIST_NEXT(c, entry);
+		if (c->verb != V_LOG)
+			continue;
+		reply(c, '=', "%.*s", (int)n, line);
+		follower_ok(c);
+	}
+}
+
 /* A whole line arrived (len bytes, no newline): answer it. */
 static void
 handle(struct ctl_client *c, const char *line, size_t len)
@@ -1675,6 +1711,9 @@ handle(struct ctl_client *c, const char *line, size_t len)
 		break;
 	case CMD_TAIL:
 		do_tail(c, &rq);
+		break;
+	case CMD_LOG:
+		do_log(c, &rq);
 		break;
 	case CMD_CHECKPOINTS:
 		do_checkpoints(c, &rq);
@@ -1890,6 +1929,7 @@ control_adopt(struct fleet *f, const char *path, int fd)
 	ctl->path = xstrdup(path);
 	LIST_INIT(&ctl->clients);
 	statedb_set_listener(f->db, on_event, ctl);
+	log_set_listener(on_log_line, ctl);
 	if ((ctl->recheck_ev = evtimer_new(f->base, recheck_cb, ctl)) == NULL)
 		fatal("control socket %s: cannot create its timer", path);
 	ctl->lis = evconnlistener_new(f->base, accept_cb, ctl,
@@ -1947,13 +1987,14 @@ control_close(struct control *ctl)
 
 	if (ctl == NULL)
 		return;
+	log_set_listener(NULL, NULL);
 	while ((c = LIST_FIRST(&ctl->clients)) != NULL) {
 		struct evbuffer *out = bufferevent_get_output(c->bev);
 		size_t len;
 		ssize_t n __attribute__((unused));
 
 		if (c->verb == V_SHUTDOWN || c->verb == V_EVENTS ||
-		    c->verb == V_TAIL)
+		    c->verb == V_TAIL || c->verb == V_LOG)
 			reply(c, '+', "corrald stopped");
 		else if (!c->closing)
 			reply(c, '-', "corrald is exiting");

@@ -50,6 +50,7 @@ usage(FILE *f)
 	    "  events [-f] [-n N] [AGENT[:N]]         events as JSON lines; -f follows\n"
 	    "  tail [-f] [-n N] [--stderr | --all-streams] [TARGET...]\n"
 	    "                                         workers' output; -f follows\n"
+	    "  log [-f] [-n N]                        corrald's own log; -f follows\n"
 	    "  reload [--dry-run]                     apply the fleet file again (or show what it would change)\n"
 	    "  reexec                                 re-execute corrald in place (upgrade)\n"
 	    "  shutdown                               stop every worker and corrald\n"
@@ -363,7 +364,8 @@ main(int argc, char **argv)
 	    strcmp(req[0], "events") == 0 ||
 	    strcmp(req[0], "history") == 0 ||
 	    strcmp(req[0], "checkpoints") == 0 ||
-	    strcmp(req[0], "tail") == 0;
+	    strcmp(req[0], "tail") == 0 ||
+	    strcmp(req[0], "log") == 0;
 	while ((n = getline(&line, &cap, f)) > 0) {
 		if (line[n - 1] == '\n')
 			line[--n] = '\0';

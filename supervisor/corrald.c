@@ -150,10 +150,12 @@ load(const char *path)
 
 	c = config_load(path, &errs);
 	for (i = 0; i < errs.msgs.n; i++)
-		fprintf(stderr, "%s\n", errs.msgs.v[i]);
+		fprintf(stderr, "%s%s\n", log_journal_prefix(LOG_LVL_ERROR),
+		    errs.msgs.v[i]);
 	if (c == NULL)
-		fprintf(stderr, "%s: %zu error%s; nothing started\n", path,
-		    errs.msgs.n, errs.msgs.n == 1 ? "" : "s");
+		fprintf(stderr, "%s%s: %zu error%s; nothing started\n",
+		    log_journal_prefix(LOG_LVL_ERROR), path, errs.msgs.n,
+		    errs.msgs.n == 1 ? "" : "s");
 	strv_free(&errs.msgs);
 	return c;
 }
@@ -237,6 +239,16 @@ run(struct config *conf, int resume_fd, uint64_t worker_nofile)
 
 	memset(&d, 0, sizeof(d));
 	signal(SIGPIPE, SIG_IGN);
+	/* From here on corrald's messages go there; a failure is said. */
+	if (conf->log_file != NULL) {
+		char *dir = xstrdup(conf->log_file);
+		*strrchr(dir, '/') = '\0'; /* log_file is absolute */
+		if (*dir != '\0')
+			(void)make_dir(dir, "the directory of log_file");
+		free(dir);
+		(void)log_file_open(conf->log_file, conf->log_file_max_bytes,
+		    conf->log_file_backups);
+	}
 	/* A failure is the first spawn's to report. */
 	(void)spawn_init();
 	limits_init(worker_nofile);
@@ -395,6 +407,7 @@ run(struct config *conf, int resume_fd, uint64_t worker_nofile)
 	statedb_close(d.db);
 	log_flush_suppressed();
 	log_info("exiting");
+	log_file_close();
 	log_set_base(NULL);
 	log_set_writer(NULL);
 	output_sink_close();
@@ -431,6 +444,7 @@ main(int argc, char **argv)
 		if (fcntl(ch, F_GETFD) == -1 && open("/dev/null", O_RDWR) != ch)
 			return 1;
 	log_init(LOG_LVL_INFO, "corrald");
+	log_detect_journal();
 	notify_init();
 	while ((ch = getopt_long(argc, argv, "c:n:l:Vh", opts, NULL)) != -1) {
 		switch (ch) {

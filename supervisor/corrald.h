@@ -97,6 +97,68 @@ bool log_rl_admit(struct log_rl *, uint64_t key, int level,
 size_t log_rl_due(struct log_rl *, uint64_t now_ms, bool all,
     void (*fn)(void *, int, const char *, uint64_t, uint64_t), void *arg);
 
+/*
+ * Where corrald's own lines go.  With log_file set, appended to that file;
+ * else to stderr, as "TIME corrald: LEVEL: message", or, when stderr is
+ * the journal (JOURNAL_STREAM names it), as "<P>LEVEL: message" with the
+ * sd-daemon(3) priority and no time of ours.  Every line written, whatever
+ * its destination, is also kept in a ring of the last LOG_RING_BYTES
+ * (corralctl log), and passed to the listener (corralctl log -f).
+ */
+/* Decide, once, whether stderr is the journal (corrald's main). */
+void log_detect_journal(void);
+/* Is it?  And the prefix of a line of level l written to stderr then ("<3>",
+ * or "" when stderr is no journal), for lines written without log_*(). */
+bool log_journal(void);
+const char *log_journal_prefix(enum log_level);
+/*
+ * The decision, pure: does JOURNAL_STREAM's value env ("DEV:INO", both
+ * decimal; NULL when unset) name the file of stderr's dev and ino?
+ */
+bool log_journal_match(const char *env, uint64_t dev, uint64_t ino);
+/*
+ * Send corrald's lines to the file at path (NULL: back to stderr), rotated
+ * past max bytes (0: never) keeping backups old files, as a worker's log
+ * is.  The file open now is closed and path opened again: a SIGHUP or a
+ * reload calls this after an external rotation, or with another path.
+ * 0; or -1 when it cannot be opened, which is said on stderr, where lines
+ * then go until a later call opens it.
+ */
+int log_file_open(const char *path, uint64_t max, unsigned backups);
+/* Close it (lines go to stderr again). */
+void log_file_close(void);
+/*
+ * The last n lines kept (fewer when fewer are), oldest first: fn(arg,
+ * line, len), the line without its newline and not NUL-terminated.
+ */
+void log_recent(unsigned n, void (*fn)(void *, const char *, size_t),
+    void *arg);
+/*
+ * Pass every line logged from now on to fn(arg, line, len) (NULL: stop).
+ * A line logged while fn runs is written and kept, but not passed to fn.
+ */
+void log_set_listener(void (*fn)(void *, const char *, size_t), void *arg);
+
+/*
+ * The ring itself, pure: the last cap bytes' whole lines.  buf holds
+ * 2 * cap bytes (the caller's), each byte written twice, at i and i + cap,
+ * so that every line held, and every run of lines, lies contiguous at buf
+ * + start.  Adding never allocates.  A line longer than cap - 1 bytes is
+ * cut to that, and then is all the ring holds.
+ */
+#define LOG_RING_BYTES (256 * 1024)
+struct log_ring {
+	char *buf;        /* borrowed: 2 * cap bytes */
+	size_t cap;
+	size_t start, len; /* what is held: len bytes at buf + start */
+};
+void log_ring_init(struct log_ring *, char *buf, size_t cap);
+/* Keep one line of n bytes (no newline: the ring adds it). */
+void log_ring_add(struct log_ring *, const char *line, size_t n);
+/* The last n lines, oldest first, as log_recent; returns how many. */
+size_t log_ring_last(const struct log_ring *, unsigned n,
+    void (*fn)(void *, const char *, size_t), void *arg);
+
 /* Allocation failure is the one error corrald does not survive. */
 void fatal(const char *, ...)
     __attribute__((format(printf, 1, 2), noreturn));
@@ -418,6 +480,11 @@ struct config {
 	char *checkpoint_shown; /* as messages show it: no password */
 	char *run_dir;
 	char *log_dir;
+	/* corrald's own log: NULL, stderr (or the journal); else this file,
+	 * rotated past log_file_max_bytes (0: never), log_file_backups kept */
+	char *log_file;
+	uint64_t log_file_max_bytes;
+	unsigned log_file_backups;
 	char *control_socket;
 	char *http_host;  /* NULL: no HTTP */
 	unsigned http_port;
@@ -847,6 +914,28 @@ void output_sink_flush(void);
 void output_flush_line(struct outstream *);
 /* Reopen a worker's log files (on SIGHUP, after an external rotation). */
 void output_reopen(struct worker *);
+/*
+ * Log files, a worker's and corrald's own log_file alike.  Open path to
+ * append (created 0640), refusing what is not a regular file of one link
+ * (a symbolic link, a FIFO, a hard link to another file): the descriptor
+ * (O_CLOEXEC) with the file's size in *size, or -1 with errno set and the
+ * reason in why (len bytes).
+ */
+int logfile_open(const char *path, uint64_t *size, char *why, size_t len);
+/*
+ * Close fd (truncated first when backups is 0) and rename path to path.1,
+ * ... up to path.BACKUPS; failures are logged as who's.  The caller opens
+ * path again.
+ */
+void logfile_rotate(int fd, const char *path, unsigned backups,
+    const char *who);
+/*
+ * Of n bytes at p, how many go into a file of size bytes that holds at
+ * most max (0: no limit) before it rotates: whole lines that fit, all of
+ * them when they fit, a single over-long line whole into an empty file;
+ * 0 when the file must rotate first.  Never 0 when size is 0.  Pure.
+ */
+size_t logfile_fit(const char *p, size_t n, uint64_t size, uint64_t max);
 
 /* spawn.c: fork and exec one run of a worker. */
 
@@ -1888,7 +1977,7 @@ void hooks_free(struct fleet *);
 
 enum ctl_cmd { CMD_STATUS, CMD_START, CMD_STOP, CMD_RESTART, CMD_RESET,
 	CMD_HISTORY, CMD_CHECKPOINTS, CMD_EVENTS, CMD_TAIL, CMD_RELOAD,
-	CMD_REEXEC, CMD_SHUTDOWN, CMD_VERSION, CMD_SIGNAL, CMD_SCALE };
+	CMD_REEXEC, CMD_SHUTDOWN, CMD_VERSION, CMD_SIGNAL, CMD_SCALE, CMD_LOG };
 
 /* A target as written: all, AGENT, AGENT:N or CLUSTER. */
 struct ctl_target {
@@ -1917,7 +2006,7 @@ struct ctl_request {
 	 * more (restart --rolling, scale: one AGENT); reset: one (a name);
 	 * events: none or one, history, checkpoints: one, tail: none (all) or
 	 * more, and a view's is AGENT or AGENT:N of at most NAME_MAX_LEN and
-	 * 100000 (tail's may name a cluster or all).
+	 * 100000 (tail's may name a cluster or all); log: none.
 	 */
 	struct ctl_target *targets;
 	size_t ntargets;

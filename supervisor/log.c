@@ -1,13 +1,18 @@
 /*
- * log.c: corrald's own messages, to stderr, with a level and a timestamp,
- * each shape of line rate limited, and the allocation wrappers that end
- * the program when memory runs out.
+ * log.c: corrald's own messages, with a level and a timestamp, to stderr,
+ * the journal or log_file, kept in a ring for corralctl log; each shape of
+ * line rate limited; and the allocation wrappers that end the program when
+ * memory runs out.
  */
+#include <sys/stat.h>
+
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -219,13 +224,235 @@ static struct log_rl log_limit;
 static bool log_limit_ready;
 static struct event *log_due_ev;
 
+/* The ring: pure, its buffer the caller's. */
+
+void
+log_ring_init(struct log_ring *r, char *buf, size_t cap)
+{
+	r->buf = buf;
+	r->cap = cap;
+	r->start = r->len = 0;
+}
+
+/* m bytes at position pos, wrapping, each written twice (buf's mirror). */
+static void
+ring_put(struct log_ring *r, size_t pos, const char *p, size_t m)
+{
+	size_t first = m < r->cap - pos ? m : r->cap - pos;
+
+	memcpy(r->buf + pos, p, first);
+	memcpy(r->buf + pos + r->cap, p, first);
+	memcpy(r->buf, p + first, m - first);
+	memcpy(r->buf + r->cap, p + first, m - first);
+}
+
+void
+log_ring_add(struct log_ring *r, const char *line, size_t n)
+{
+	const char *nl;
+	size_t end, d;
+
+	if (r->cap < 2)
+		return;
+	if (n > r->cap - 1)
+		n = r->cap - 1;
+	/* The oldest lines go, whole, until this one fits. */
+	while (r->len + n + 1 > r->cap) {
+		nl = memchr(r->buf + r->start, '\n', r->len);
+		d = (size_t)(nl - (r->buf + r->start)) + 1;
+		r->start = (r->start + d) % r->cap;
+		r->len -= d;
+	}
+	end = (r->start + r->len) % r->cap;
+	ring_put(r, end, line, n);
+	ring_put(r, (end + n) % r->cap, "\n", 1);
+	r->len += n + 1;
+}
+
+size_t
+log_ring_last(const struct log_ring *r, unsigned n,
+    void (*fn)(void *, const char *, size_t), void *arg)
+{
+	const char *base = r->buf + r->start, *nl;
+	size_t i, got = 0;
+	unsigned seen = 0;
+
+	if (n == 0 || r->len == 0)
+		return 0;
+	/* Back from the last newline to the start of the n-th last line. */
+	for (i = r->len - 1; i > 0; i--)
+		if (base[i - 1] == '\n' && ++seen == n)
+			break;
+	while (i < r->len) {
+		nl = memchr(base + i, '\n', r->len - i);
+		fn(arg, base + i, (size_t)(nl - (base + i)));
+		i = (size_t)(nl - base) + 1;
+		got++;
+	}
+	return got;
+}
+
+/* The journal: JOURNAL_STREAM=DEV:INO names stderr's file (systemd.exec). */
+
+bool
+log_journal_match(const char *env, uint64_t dev, uint64_t ino)
+{
+	unsigned long long d, i;
+	char *end;
+
+	if (env == NULL || !isdigit((unsigned char)env[0]))
+		return false;
+	errno = 0;
+	d = strtoull(env, &end, 10);
+	if (errno != 0 || *end != ':' || !isdigit((unsigned char)end[1]))
+		return false;
+	i = strtoull(end + 1, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return false;
+	return d == dev && i == ino;
+}
+
+static bool log_to_journal;
+
+void
+log_detect_journal(void)
+{
+	struct stat st;
+
+	/* What systemd set may be stale: stderr itself must be that file. */
+	log_to_journal = fstat(2, &st) == 0 && log_journal_match(
+	    getenv("JOURNAL_STREAM"), (uint64_t)st.st_dev, (uint64_t)st.st_ino);
+}
+
+bool
+log_journal(void)
+{
+	return log_to_journal;
+}
+
+const char *
+log_journal_prefix(enum log_level l)
+{
+	/* sd-daemon(3): LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG. */
+	static const char *prio[] = { "<3>", "<4>", "<6>", "<7>" };
+
+	return log_to_journal ? prio[l] : "";
+}
+
+/*
+ * corrald's log_file.  A line that cannot go there goes to stderr: before
+ * it opens, when it cannot be opened, while it cannot be written (said
+ * once, then again when it can).  Lines logged while a line is written
+ * there (a rotation's trouble) go to stderr too.
+ */
+static struct {
+	char *path; /* owned; NULL: no log_file */
+	int fd;     /* -1: not open */
+	uint64_t size, max;
+	unsigned backups;
+	bool failing;  /* a write failed; said on stderr */
+	uint64_t lost; /* lines sent to stderr since */
+	bool busy;     /* writing a line */
+} lf = { .fd = -1 };
+
+/* Every line written, whatever its destination (corralctl log). */
+static char ring_buf[2 * LOG_RING_BYTES]; /* zero pages until written */
+static struct log_ring ring;
+static void (*listener)(void *, const char *, size_t);
+static void *listener_arg;
+static bool in_listener;
+
+static void
+to_stderr(const char *p, size_t n)
+{
+	if (log_writer != NULL)
+		log_writer(2, p, n);
+	else {
+		fwrite(p, 1, n, stderr);
+		fflush(stderr);
+	}
+}
+
+static void
+file_rotate(void)
+{
+	char why[128];
+
+	logfile_rotate(lf.fd, lf.path, lf.backups, "log_file");
+	if ((lf.fd = logfile_open(lf.path, &lf.size, why, sizeof(why))) == -1)
+		log_warnx("log_file: cannot open %s after rotating it: %s; "
+		    "corrald's messages go to stderr until it is reopened "
+		    "(SIGHUP)", lf.path, why);
+}
+
+/* Write n bytes (whole lines) to the file; 0, or -1 with errno. */
+static int
+file_write(const char *p, size_t n)
+{
+	ssize_t r;
+	size_t k;
+
+	lf.busy = true;
+	while (n > 0) {
+		if (lf.fd != -1 && lf.max > 0 && lf.size >= lf.max)
+			file_rotate();
+		if (lf.fd == -1)
+			break;
+		if ((k = logfile_fit(p, n, lf.size, lf.max)) == 0) {
+			file_rotate();
+			continue;
+		}
+		do
+			r = write(lf.fd, p, k);
+		while (r == -1 && errno == EINTR);
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO;
+			break;
+		}
+		lf.size += (size_t)r;
+		p += r;
+		n -= (size_t)r;
+	}
+	lf.busy = false;
+	return n == 0 ? 0 : -1;
+}
+
+/* What the file's trouble, or its end, is to say: after the line. */
+static char lf_note[1024];
+
+/* line (n bytes, whole lines) to log_file; false: it goes to stderr. */
+static bool
+to_file(const char *line, size_t n)
+{
+	if (lf.path == NULL || lf.busy || lf.fd == -1)
+		return false;
+	if (file_write(line, n) == 0) {
+		if (lf.failing)
+			snprintf(lf_note, sizeof(lf_note), "log_file: %s written "
+			    "again; %llu lines went to stderr meanwhile", lf.path,
+			    (unsigned long long)lf.lost);
+		lf.failing = false;
+		lf.lost = 0;
+		return true;
+	}
+	if (!lf.failing && lf.fd != -1) {
+		lf.failing = true;
+		snprintf(lf_note, sizeof(lf_note), "log_file: cannot write %s: "
+		    "%s; corrald's messages go to stderr until it can be "
+		    "written again (said once)", lf.path, strerror(errno));
+	}
+	lf.lost++;
+	return false;
+}
+
 static void
 log_emit(enum log_level lvl, const char *msg)
 {
-	char when[32], line[1200];
+	char when[32], line[1200], jline[1100];
 	struct timespec ts;
 	struct tm tm;
-	int n;
+	int n, j;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	localtime_r(&ts.tv_sec, &tm);
@@ -238,12 +465,98 @@ log_emit(enum log_level lvl, const char *msg)
 		n = sizeof(line) - 1;
 		line[n - 1] = '\n';
 	}
-	if (log_writer != NULL)
-		log_writer(2, line, (size_t)n);
-	else {
-		fwrite(line, 1, (size_t)n, stderr);
-		fflush(stderr);
+	if (ring.buf == NULL)
+		log_ring_init(&ring, ring_buf, LOG_RING_BYTES);
+	log_ring_add(&ring, line, (size_t)n - 1);
+	if (!to_file(line, (size_t)n)) {
+		if (!log_to_journal)
+			to_stderr(line, (size_t)n);
+		else {
+			/* journald stamps the time, and names corrald. */
+			j = snprintf(jline, sizeof(jline), "%s%s: %s\n",
+			    log_journal_prefix(lvl), level_names[lvl], msg);
+			if ((size_t)j >= sizeof(jline)) {
+				j = sizeof(jline) - 1;
+				jline[j - 1] = '\n';
+			}
+			to_stderr(jline, (size_t)j);
+		}
 	}
+	if (listener != NULL && !in_listener) {
+		in_listener = true;
+		listener(listener_arg, line, (size_t)n - 1);
+		in_listener = false;
+	}
+	if (lf_note[0] != '\0') {
+		char note[sizeof(lf_note)];
+
+		memcpy(note, lf_note, sizeof(note));
+		lf_note[0] = '\0';
+		log_emit(LOG_LVL_WARN, note);
+	}
+}
+
+void
+log_recent(unsigned n, void (*fn)(void *, const char *, size_t), void *arg)
+{
+	if (ring.buf != NULL)
+		log_ring_last(&ring, n, fn, arg);
+}
+
+void
+log_set_listener(void (*fn)(void *, const char *, size_t), void *arg)
+{
+	listener = fn;
+	listener_arg = arg;
+}
+
+void
+log_file_close(void)
+{
+	if (lf.fd != -1)
+		close(lf.fd);
+	free(lf.path);
+	lf.path = NULL;
+	lf.fd = -1;
+	lf.failing = false;
+	lf.lost = 0;
+}
+
+int
+log_file_open(const char *path, uint64_t max, unsigned backups)
+{
+	char why[128];
+	uint64_t size;
+	bool same = path != NULL && lf.path != NULL &&
+	    strcmp(path, lf.path) == 0;
+	int fd;
+
+	if (path == NULL) {
+		if (lf.path != NULL)
+			log_info("log_file: unset; corrald's messages go to "
+			    "stderr from now on");
+		log_file_close();
+		return 0;
+	}
+	if ((fd = logfile_open(path, &size, why, sizeof(why))) == -1) {
+		log_file_close();
+		lf.path = xstrdup(path);
+		lf.max = max;
+		lf.backups = backups;
+		log_warnx("log_file: cannot open %s: %s; corrald's messages "
+		    "go to stderr until it is reopened (SIGHUP)", path, why);
+		return -1;
+	}
+	if (!same)
+		log_info("log_file: corrald's messages go to %s from now on",
+		    path);
+	log_file_close();
+	lf.path = xstrdup(path);
+	lf.fd = fd;
+	lf.size = size;
+	lf.max = max;
+	lf.backups = backups;
+	return 0;
 }
 
 static void

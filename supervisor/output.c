@@ -43,20 +43,108 @@ static void read_cb(evutil_socket_t, short, void *);
  * corrald may be root and the worker not: whoever can write in log_dir
  * must not have corrald append a worker's output to a file of their
  * choosing (a symbolic link, a hard link to another file) or block its
- * loop (a FIFO).  Only a regular file with one link is written.
+ * loop (a FIFO).  Only a regular file with one link is written.  The same
+ * holds for corrald's own log_file (log.c).
+ */
+int
+logfile_open(const char *path, uint64_t *size, char *why, size_t len)
+{
+	struct stat st;
+	off_t end;
+	int fd, err;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK, 0640);
+	if (fd == -1) {
+		err = errno;
+		snprintf(why, len, "%s", err == ELOOP ? "it is a symbolic link, "
+		    "which corrald does not follow" : err == ENXIO ? "it is a "
+		    "FIFO, not a regular file" : strerror(err));
+		errno = err;
+		return -1;
+	}
+	if (fstat(fd, &st) == -1) {
+		err = errno;
+		snprintf(why, len, "%s", strerror(err));
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_nlink > 1) {
+		if (!S_ISREG(st.st_mode))
+			snprintf(why, len, "not a regular file");
+		else
+			snprintf(why, len, "it has %ju hard links, so it is "
+			    "another file's too", (uintmax_t)st.st_nlink);
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	end = lseek(fd, 0, SEEK_END);
+	*size = end > 0 ? (uint64_t)end : 0;
+	return fd;
+}
+
+/* path -> path.1 -> ... -> path.N; the oldest is replaced. */
+void
+logfile_rotate(int fd, const char *path, unsigned backups, const char *who)
+{
+	char *from, *to;
+	unsigned k;
+
+	/* Through the descriptor: the path may be something else by now. */
+	if (backups == 0 && ftruncate(fd, 0) == -1)
+		log_warn("%s: cannot truncate %s", who, path);
+	close(fd);
+	for (k = backups; k > 0; k--) {
+		if (k == 1)
+			from = xstrdup(path);
+		else
+			xasprintf(&from, "%s.%u", path, k - 1);
+		xasprintf(&to, "%s.%u", path, k);
+		if (rename(from, to) == -1 && errno != ENOENT)
+			log_warn("%s: cannot rotate %s to %s", who, from, to);
+		free(from);
+		free(to);
+	}
+}
+
+/*
+ * A log file holds whole lines and at most max bytes: of n bytes at p,
+ * what goes into a file of size bytes is cut after the last newline that
+ * fits, and the rest goes to a fresh file after rotation.  Only a single
+ * line longer than the limit makes a file pass it.
+ */
+size_t
+logfile_fit(const char *p, size_t n, uint64_t size, uint64_t max)
+{
+	const char *nl;
+
+	if (max == 0 || size + n <= max)
+		return n;
+	/* The whole lines that still fit, */
+	if (size < max && (nl = memrchr(p, '\n', (size_t)(max - size))) != NULL)
+		return (size_t)(nl - p) + 1;
+	/* else a fresh file for the next line, */
+	if (size > 0)
+		return 0;
+	/* else a line longer than the limit, whole. */
+	nl = memchr(p, '\n', n);
+	return nl != NULL ? (size_t)(nl - p) + 1 : n;
+}
+
+/*
  * Out of descriptors (EMFILE, ENFILE), every worker's log fails alike: it
  * is said once, until a log file opens again, not once per run.
  */
 static int
 log_open(struct worker *w, int i)
 {
-	struct stat st;
+	char why[128];
 	uint64_t failed;
-	off_t end;
 	int fd, err;
 
-	fd = open(w->logpath[i], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC |
-	    O_NOFOLLOW | O_NONBLOCK, 0640);
+	fd = logfile_open(w->logpath[i], &w->logsize[i], why, sizeof(why));
 	if (fd == -1 && (errno == EMFILE || errno == ENFILE)) {
 		err = errno;
 		if (fd_short(FD_LOGFILE))
@@ -67,74 +155,26 @@ log_open(struct worker *w, int i)
 			    (unsigned long long)limits_current_soft());
 		return -1;
 	}
-	if (fd == -1 && errno == ELOOP) {
-		log_warnx("agent %s: cannot open log %s: it is a symbolic "
-		    "link, which corrald does not follow", w->name,
-		    w->logpath[i]);
-		return -1;
-	}
-	if (fd == -1 && errno == ENXIO) {
-		log_warnx("agent %s: cannot open log %s: it is a FIFO, not a "
-		    "regular file", w->name, w->logpath[i]);
-		return -1;
-	}
 	if (fd == -1) {
-		log_warn("agent %s: cannot open log %s", w->name, w->logpath[i]);
-		return -1;
-	}
-	if (fstat(fd, &st) == -1) {
-		log_warn("agent %s: cannot open log %s", w->name, w->logpath[i]);
-		close(fd);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_nlink > 1) {
-		if (!S_ISREG(st.st_mode))
-			log_warnx("agent %s: cannot open log %s: not a regular "
-			    "file", w->name, w->logpath[i]);
-		else
-			log_warnx("agent %s: cannot open log %s: it has %ju "
-			    "hard links, so it is another file's too",
-			    w->name, w->logpath[i], (uintmax_t)st.st_nlink);
-		close(fd);
+		log_warnx("agent %s: cannot open log %s: %s", w->name,
+		    w->logpath[i], why);
 		return -1;
 	}
 	w->logfd[i] = fd;
 	if ((failed = fd_ok(FD_LOGFILE)) > 0)
 		log_info("agent %s: log files open again (%llu could not be "
 		    "opened)", w->name, (unsigned long long)failed);
-	end = lseek(w->logfd[i], 0, SEEK_END);
-	w->logsize[i] = end > 0 ? (uint64_t)end : 0;
 	return 0;
 }
 
-/* path -> path.1 -> ... -> path.N; the oldest is replaced. */
 static void
 log_rotate(struct worker *w, int i)
 {
-	const struct agent_conf *a = w->agent;
-	char *from, *to;
-	unsigned k;
+	char who[NAME_MAX_LEN + 32];
 
-	/* Through the descriptor: the path may be something else by now. */
-	if (a->log_backups == 0 && ftruncate(w->logfd[i], 0) == -1)
-		log_warn("agent %s: cannot truncate %s", w->name,
-		    w->logpath[i]);
-	close(w->logfd[i]);
+	snprintf(who, sizeof(who), "agent %s", w->name);
+	logfile_rotate(w->logfd[i], w->logpath[i], w->agent->log_backups, who);
 	w->logfd[i] = -1;
-	if (a->log_backups > 0) {
-		for (k = a->log_backups; k > 0; k--) {
-			if (k == 1)
-				from = xstrdup(w->logpath[i]);
-			else
-				xasprintf(&from, "%s.%u", w->logpath[i], k - 1);
-			xasprintf(&to, "%s.%u", w->logpath[i], k);
-			if (rename(from, to) == -1 && errno != ENOENT)
-				log_warn("agent %s: cannot rotate %s to %s",
-				    w->name, from, to);
-			free(from);
-			free(to);
-		}
-	}
 	log_open(w, i);
 }
 
@@ -160,20 +200,14 @@ write_all(int fd, const char *p, size_t n, struct outstream *s,
 	}
 }
 
-/*
- * A log file holds whole lines and at most log_max_bytes: a chunk is cut
- * after the last newline that fits, and the rest goes to a fresh file after
- * rotation.  Only a single line longer than the limit makes a file pass
- * it.  A log file that cannot be opened is reported once per run, not once
- * per chunk.
- */
+/* A log file that cannot be opened is reported once per run, not once
+ * per chunk. */
 static void
 to_file(struct outstream *s, const char *p, size_t n)
 {
 	struct worker *w = s->w;
 	uint64_t max = w->agent->log_max_bytes;
 	int i = s->which - 1;
-	const char *nl;
 	size_t k;
 
 	while (n > 0) {
@@ -185,21 +219,9 @@ to_file(struct outstream *s, const char *p, size_t n)
 				return;
 			}
 		}
-		k = n;
-		if (max > 0 && w->logsize[i] + n > max) {
-			/* The whole lines that still fit, */
-			nl = memrchr(p, '\n', (size_t)(max - w->logsize[i]));
-			if (nl != NULL)
-				k = (size_t)(nl - p) + 1;
-			else if (w->logsize[i] > 0) {
-				/* else a fresh file for the next line, */
-				log_rotate(w, i);
-				continue;
-			} else {
-				/* else a line longer than the limit, whole. */
-				nl = memchr(p, '\n', n);
-				k = nl != NULL ? (size_t)(nl - p) + 1 : n;
-			}
+		if ((k = logfile_fit(p, n, w->logsize[i], max)) == 0) {
+			log_rotate(w, i);
+			continue;
 		}
 		write_all(w->logfd[i], p, k, s, w->logpath[i]);
 		w->logsize[i] += k;

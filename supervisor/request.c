@@ -405,6 +405,7 @@ parse_command(struct ctl_request *r, char **a, size_t n, char *why,
 		{ "reexec", CMD_REEXEC }, { "version", CMD_VERSION },
 		{ "shutdown", CMD_SHUTDOWN }, { "signal", CMD_SIGNAL },
 		{ "scale", CMD_SCALE },
+		{ "log", CMD_LOG },
 	};
 	size_t i;
 
@@ -416,7 +417,7 @@ parse_command(struct ctl_request *r, char **a, size_t n, char *why,
 	    (cmds[i].cmd == CMD_REEXEC && n > 1))
 		return refuse(why, len, "unknown command '%.40s' (status, "
 		    "start, stop, restart, signal, scale, reset, history, "
-		    "checkpoints, events, tail, reload, reexec, shutdown, "
+		    "checkpoints, events, tail, log, reload, reexec, shutdown, "
 		    "version)", a[0]);
 	r->cmd = cmds[i].cmd;
 	a++;
@@ -468,6 +469,13 @@ parse_command(struct ctl_request *r, char **a, size_t n, char *why,
 			return refuse(why, len, "usage: checkpoints [-n N] "
 			    "AGENT[:N]");
 		return view_target(r, why, len);
+	case CMD_LOG:
+		/* corrald's own log: no target, no stream to choose. */
+		if (parse_view(r, a, n, 0, "log [-f] [-n N]", why, len) == -1)
+			return -1;
+		if (r->ntargets > 0 || r->err || r->all_streams)
+			return refuse(why, len, "usage: log [-f] [-n N]");
+		return 0;
 	case CMD_RESET:
 		return parse_reset(r, a, n, why, len);
 	case CMD_RELOAD:

@@ -1990,6 +1990,9 @@ fleet_reopen_logs(struct fleet *f)
 
 	for (i = 0; i < f->nworkers; i++)
 		output_reopen(f->workers[i]);
+	/* corrald's own: moved away (logrotate), or another path (reload). */
+	(void)log_file_open(f->conf->log_file, f->conf->log_file_max_bytes,
+	    f->conf->log_file_backups);
 }
 
 /* Our children, as the kernel lists them (orphans adopted as subreaper). */

@@ -18,8 +18,8 @@ _corralctl_names()
 _corralctl()
 {
 	local cmds="status start stop restart signal scale reset history
-	    checkpoints events tail reload reexec shutdown version is-active
-	    is-failed"
+	    checkpoints events tail log reload reexec shutdown version
+	    is-active is-failed"
 	local states="running starting backoff stopping stopped exited fatal
 	    held degraded limited elsewhere waiting failed"
 	local signals="HUP INT QUIT TERM KILL USR1 USR2 CONT STOP ALRM WINCH"
@@ -105,6 +105,10 @@ _corralctl()
 		;;
 	reload)
 		opts="--dry-run"
+		;;
+	log)
+		[[ $prev == -n ]] && return
+		opts="-f -n"
 		;;
 	is-active | is-failed)
 		names=1

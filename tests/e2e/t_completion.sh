@@ -37,7 +37,7 @@ comp() { env -u CORRAL_SOCKET -u CORRAL_CONFIG bash comp.bash "$TOP" "$@"; }
 c() { comp "$CTL" -s "$SOCK" "$@"; }
 
 assert_eq "$(comp corralctl st)" "start status stop" "commands"
-assert_eq "$(comp corralctl '')" "checkpoints events history is-active is-failed reexec reload reset restart scale shutdown signal start status stop tail version" "every command"
+assert_eq "$(comp corralctl '')" "checkpoints events history is-active is-failed log reexec reload reset restart scale shutdown signal start status stop tail version" "every command"
 assert_eq "$(comp corralctl --c)" "--config" "corralctl's options"
 assert_eq "$(c restart '')" "all alpha alpha:0 alpha:1 beta beta:0 team" "targets"
 assert_eq "$(c stop al)" "all alpha alpha:0 alpha:1" "targets by prefix"

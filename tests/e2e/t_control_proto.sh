@@ -35,7 +35,7 @@ sys.stdout.write(data.decode('utf-8', 'replace'))
 PY
 }
 assert_eq "$(raw 'hello there\n')" "- unsupported protocol 'hello' (this corrald speaks corral/1)" "garbage"
-assert_eq "$(raw 'corral/1 frobnicate\n')" "- unknown command 'frobnicate' (status, start, stop, restart, signal, scale, reset, history, checkpoints, events, tail, reload, reexec, shutdown, version)" "unknown command"
+assert_eq "$(raw 'corral/1 frobnicate\n')" "- unknown command 'frobnicate' (status, start, stop, restart, signal, scale, reset, history, checkpoints, events, tail, log, reload, reexec, shutdown, version)" "unknown command"
 assert_eq "$(raw 'corral/1 status \"unterminated\n')" "- bad request: unterminated double quote (a ';' after a blank starts a comment in this file)" "bad quoting"
 assert_eq "$(raw '\n')" "- empty request" "empty request"
 assert_eq "$(raw 'corral/1 st\x00atus\n')" "- request contains a NUL byte" "NUL byte"

@@ -13,7 +13,7 @@ static bool
 is_view(enum ctl_cmd cmd)
 {
 	return cmd == CMD_EVENTS || cmd == CMD_HISTORY || cmd == CMD_TAIL ||
-	    cmd == CMD_CHECKPOINTS;
+	    cmd == CMD_CHECKPOINTS || cmd == CMD_LOG;
 }
 
 int
@@ -68,6 +68,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case CMD_EVENTS:
 		FUZZ_CHECK(r.ntargets <= 1);
+		break;
+	case CMD_LOG:
+		FUZZ_CHECK(r.ntargets == 0 && !r.err);
 		break;
 	default:
 		break;

@@ -77,6 +77,7 @@
 	X(jitter_out_of_range, "jitter-out-of-range")			\
 	X(key_before_section, "key-before-section")			\
 	X(key_wrong_section, "key-wrong-section")			\
+	X(log_file, "log-file")						\
 	X(many_errors, "many-errors")					\
 	X(min_healthy_too_large, "min-healthy-too-large")		\
 	X(missing_command, "missing-command")				\
@@ -939,6 +940,12 @@ test_here(void **state)
 	assert_string_equal(c->log_dir, want);
 	free(want);
 	assert_string_equal(c->run_dir, "/tmp/corral-run");
+	if (asprintf(&want, "%s/logs/corrald.log", here) == -1)
+		fail_msg("asprintf");
+	assert_string_equal(c->log_file, want);
+	free(want);
+	assert_int_equal(c->log_file_max_bytes, 10 << 20);
+	assert_int_equal(c->log_file_backups, 5);
 
 	/* An agent's words keep %(...) until a worker is started. */
 	STRV_IS(&a->argv, "%(here)/bin/agent", "--id", "%(agent).%(instance)");

@@ -64,11 +64,12 @@ test_framing(void **state)
 	    "quote (a ';' after a blank starts a comment in this file)");
 	parse_bad("corral/1 frobnicate", "unknown command 'frobnicate' "
 	    "(status, start, stop, restart, signal, scale, reset, history, "
-	    "checkpoints, events, tail, reload, reexec, shutdown, version)");
+	    "checkpoints, events, tail, log, reload, reexec, shutdown, "
+	    "version)");
 	/* reexec takes no argument: with one it is no command. */
 	parse_bad("corral/1 reexec now", "unknown command 'reexec' (status, "
 	    "start, stop, restart, signal, scale, reset, history, "
-	    "checkpoints, events, tail, reload, reexec, shutdown, version)");
+	    "checkpoints, events, tail, log, reload, reexec, shutdown, version)");
 }
 
 static void
@@ -198,6 +199,28 @@ test_views(void **state)
 	parse_bad("corral/1 history w:100001", "bad target 'w:100001': use "
 	    "AGENT or AGENT:INSTANCE");
 	parse_bad("corral/1 events :1", "bad agent name ':1'");
+
+	/* log: corrald's own, no target and no stream. */
+	parse_ok("corral/1 log", &r);
+	assert_int_equal(r.cmd, CMD_LOG);
+	assert_int_equal(r.limit, 20);
+	assert_false(r.follow);
+	assert_int_equal(r.ntargets, 0);
+	ctl_request_free(&r);
+	parse_ok("corral/1 log -f -n 5", &r);
+	assert_true(r.follow);
+	assert_int_equal(r.limit, 5);
+	ctl_request_free(&r);
+	parse_ok("corral/1 log --follow -n 0", &r);
+	assert_true(r.follow);
+	assert_int_equal(r.limit, 0);
+	ctl_request_free(&r);
+	parse_bad("corral/1 log w", "usage: log [-f] [-n N]");
+	parse_bad("corral/1 log --stderr", "usage: log [-f] [-n N]");
+	parse_bad("corral/1 log -n", "usage: log [-f] [-n N]");
+	parse_bad("corral/1 log -x", "usage: log [-f] [-n N]");
+	parse_bad("corral/1 log -n 100001", "-n takes a number from 0 to "
+	    "100000");
 	parse_bad("corral/1 tail "
 	    "a2345678901234567890123456789012345678901234567890123456789012345",
 	    "bad agent name "
