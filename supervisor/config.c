@@ -1074,15 +1074,18 @@ agent_set(struct agent_conf *a, enum akey k, const char *value,
 		    &a->rlim[k - K_LIMIT_NOFILE], why);
 	case K_MAX_MEMORY:
 		return parse_size(value, &a->max_memory, why);
-	case K_MEMORY_MAX:
-		if (parse_size(value, &a->memory_max, why) == -1)
+	case K_MEMORY_MAX: {
+		uint64_t v;
+		if (parse_size(value, &v, why) == -1)
 			return -1;
 		/* The kernel counts pages: less than one holds nothing. */
-		if (a->memory_max < 4096) {
+		if (v < 4096) {
 			*why = "below 4K, one page: no program runs in that";
 			return -1;
 		}
+		a->memory_max = v;
 		return 0;
+	}
 	case K_CPU_QUOTA:
 		return cpu_quota_parse(value, &a->cpu_quota, why);
 	case K_AFTER:

@@ -34,6 +34,7 @@
 	X(backoff_initial_zero, "backoff-initial-zero")			\
 	X(backoff_max_lt_initial, "backoff-max-lt-initial")		\
 	X(bad_bool, "bad-bool")						\
+	X(bad_cglimits, "bad-cglimits")				\
 	X(bad_codes, "bad-codes")					\
 	X(bad_env, "bad-env")						\
 	X(bad_limits, "bad-limits")					\
