@@ -2,7 +2,8 @@
 # cgroup v1 memory controller.  A worker that allocates past it is killed
 # by the OOM killer, its exit classed memory (not killed) with a detail
 # naming memory_max, and restarted; one below it runs on untouched; its
-# instance's cgroup has the limit written and holds the run.  A clean
+# instance's cgroup has the limit written and holds the run; a run kept
+# across a reexec is still held and classed so.  A clean
 # stop removes the directories; after corrald is killed (-9) they are
 # left, and the next corrald removes them.  Where the memory hierarchy is
 # not mounted, the agent's workers are held FATAL with the reason, never
@@ -59,6 +60,43 @@ assert_eq "$(echo "$j" | json_get '[w for w in j["workers"] if w["name"] == "sma
 assert_eq "$(echo "$j" | json_get '[w for w in j["workers"] if w["name"] == "small.0"][0]["restarts"]')" 0 "small.0's restarts"
 assert_eq "$(echo "$j" | json_get '[w for w in j["workers"] if w["name"] == "grow.0"][0]["memory_max"]')" $((64 << 20)) "grow.0's memory_max in status"
 assert_eq "$(echo "$j" | json_get '[w for w in j["workers"] if w["name"] == "grow.0"][0]["last_exit"]["class"]')" memory "grow.0's last exit class"
+
+# A run kept across a reexec: still held, and classed memory when the
+# kernel kills it under the new image.
+cat >"$T/late.py" <<PY
+import os, time
+while not os.path.exists('$T/go'):
+    time.sleep(0.02)
+b = bytearray(b'x' * (100 << 20))
+time.sleep(600)
+PY
+conf <<EOF2
+[agent:grow]
+command = $PY $T/grow.py
+memory_max = 64M
+healthy_after = 100ms
+backoff_initial = 100ms
+
+[agent:small]
+command = $PY -c "import time; b = bytearray(b'x' * (4 << 20)); time.sleep(600)"
+memory_max = 200M
+healthy_after = 100ms
+
+[agent:late]
+command = $PY $T/late.py
+memory_max = 64M
+healthy_after = 100ms
+backoff_initial = 10s
+EOF2
+ctl reload >/dev/null || fail "reload failed"
+wait_log 'agent late\.0: STARTING -> RUNNING'
+late=$(ctl status --json late | json_get 'j["workers"][0]["pid"]')
+out=$(ctl reexec) || fail "reexec failed: $out"
+wait_log 're-executed: [23] workers kept running'
+grep -qx "$small" "$root/small.0/cgroup.procs" || fail "small.0 (pid $small) left $root/small.0 at the reexec"
+touch "$T/go"
+wait_log "agent late\\.0 \\(pid $late\\): memory_max: killed by the kernel.s OOM killer at memory_max 64M \\(1 OOM kill in its cgroup\\)"
+wait_log "agent late\\.0 \\(pid $late\\): killed by signal 9 \\(KILL\\) after [0-9.]+s: memory \\(runtime failure\\)"
 
 stop_corrald
 assert_eq "$CRC" 0 "corrald exit status"
