@@ -107,8 +107,8 @@
 static const char *good_files[] = {
 	"all-keys", "bom", "checkpoint-dir", "clusters", "colon", "comments",
 	"continuation", "crlf", "defaults", "defaults-last", "escapes", "here",
-	"long-lines", "long-values", "minimal", "names", "precise", "priority",
-	"quoting",
+	"kernel-limits", "long-lines", "long-values", "minimal", "names",
+	"precise", "priority", "quoting",
 };
 #define NGOOD (sizeof(good_files) / sizeof(good_files[0]))
 
