@@ -359,7 +359,7 @@ cglimit_init(struct fleet *f)
 			log_warnx("the state database names %s as the fleet's "
 			    "cgroup %s directory, which is no fleet's cgroup "
 			    "directory; not cleaned", was, ctl_name[k]);
-		else if (was != NULL && *was != '\0' &&
+		else if (was != NULL && *was != '\0' && mi != NULL &&
 		    (f->cgl_root[k] == NULL || strcmp(was, f->cgl_root[k])))
 			remove_tree(was, NULL);
 		free(was);
