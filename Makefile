@@ -43,7 +43,7 @@ D_SRC := supervisor/argv.c supervisor/breakers.c supervisor/cgroup.c \
 	supervisor/control.c supervisor/hook.c supervisor/http.c \
 	supervisor/lease.c supervisor/lease_pg.c supervisor/limits.c \
 	supervisor/nametab.c supervisor/order.c \
-	supervisor/rlimit.c supervisor/usage.c supervisor/plan.c \
+	supervisor/rlimit.c supervisor/usage.c supervisor/plan.c supervisor/cglimit.c \
 	supervisor/notify.c supervisor/notify_socket.c supervisor/request.c \
 	supervisor/log.c supervisor/output.c supervisor/reexec.c \
 	supervisor/restart.c supervisor/resume.c supervisor/runs.c \

@@ -75,6 +75,13 @@ fnv1a(const char *s)
 	return h;
 }
 
+void
+cgroup_fleet_name(const char *state_db, char *buf, size_t len)
+{
+	snprintf(buf, len, "corral-%016llx",
+	    (unsigned long long)fnv1a(state_db));
+}
+
 char *
 cgroup_fleet_dir(const char *state_db, const char **why)
 {

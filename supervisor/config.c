@@ -534,7 +534,7 @@ enum akey {
 	K_LIMIT_FSIZE, K_LIMIT_STACK, K_LIMIT_MEMLOCK, K_MAX_MEMORY,
 	K_AFTER, K_READY, K_MAX_AGE, K_CRON_RESTART, K_PRE_START,
 	K_POST_STOP, K_HOOK_TIMEOUT, K_REDIRECT_STDERR, K_UMASK, K_ENV_FILE,
-	K_NAGENT
+	K_MEMORY_MAX, K_CPU_QUOTA, K_NAGENT
 };
 
 static const char *agent_keys[K_NAGENT] = {
@@ -552,6 +552,7 @@ static const char *agent_keys[K_NAGENT] = {
 	"after", "ready",
 	"max_age", "cron_restart", "pre_start", "post_stop", "hook_timeout",
 	"redirect_stderr", "umask", "env_file",
+	"memory_max", "cpu_quota",
 };
 
 enum ckey {
@@ -1219,6 +1220,20 @@ agent_set(struct agent_conf *a, enum akey k, const char *value,
 		    &a->rlim[k - K_LIMIT_NOFILE], why);
 	case K_MAX_MEMORY:
 		return parse_size(value, &a->max_memory, why);
+	case K_MEMORY_MAX: {
+		uint64_t v;
+		if (parse_size(value, &v, why) == -1)
+			return -1;
+		/* The kernel counts pages: less than one holds nothing. */
+		if (v < 4096) {
+			*why = "below 4K, one page: no program runs in that";
+			return -1;
+		}
+		a->memory_max = v;
+		return 0;
+	}
+	case K_CPU_QUOTA:
+		return cpu_quota_parse(value, &a->cpu_quota, why);
 	case K_AFTER:
 		/* Whether each names an agent is known once all are read. */
 		strv_init(&words);
@@ -3057,6 +3072,17 @@ resolve(struct parse *p, struct config *c)
 		apply_agent_section(p, i, a, &ks, true, true);
 		check_agent(p, a, &ks, c->here);
 		check_agent_written(p, a, &ks, c->here);
+		/* The kernel's limits need a cgroup; "off" makes none. */
+		if (!c->cgroup && a->memory_max > 0)
+			perr(p, ks.line[K_MEMORY_MAX] ? ks.line[K_MEMORY_MAX] :
+			    a->line, "memory_max needs cgroup = auto in "
+			    "[corrald]: cgroup = off makes no cgroup to hold "
+			    "it");
+		if (!c->cgroup && a->cpu_quota > 0)
+			perr(p, ks.line[K_CPU_QUOTA] ? ks.line[K_CPU_QUOTA] :
+			    a->line, "cpu_quota needs cgroup = auto in "
+			    "[corrald]: cgroup = off makes no cgroup to hold "
+			    "it");
 		notes[j].fallback_line = ks.line[K_FALLBACK];
 		notes[j].after_line = ks.line[K_AFTER];
 		notes[j].numprocs_bad = ks.bad[K_NUMPROCS];
@@ -3826,6 +3852,14 @@ print_limits(FILE *f, const struct agent_conf *a)
 		format_size(a->max_memory, b, sizeof(b));
 		fprintf(f, "max_memory = %s\n", b);
 	}
+	if (a->memory_max > 0) {
+		format_size(a->memory_max, b, sizeof(b));
+		fprintf(f, "memory_max = %s\n", b);
+	}
+	if (a->cpu_quota > 0) {
+		cpu_quota_format(a->cpu_quota, b, sizeof(b));
+		fprintf(f, "cpu_quota = %s\n", b);
+	}
 }
 
 void
@@ -3986,6 +4020,9 @@ agent_conf_same_process(const struct agent_conf *a, const struct agent_conf *b)
 		    (a->rlim[i].soft != b->rlim[i].soft ||
 		    a->rlim[i].hard != b->rlim[i].hard)))
 			return false;
+	/* So do memory_max and cpu_quota (cglimit.c). */
+	if (a->memory_max != b->memory_max || a->cpu_quota != b->cpu_quota)
+		return false;
 
 	if (!str_same(a->command, b->command) ||
 	    !str_same(a->directory, b->directory) ||

@@ -427,6 +427,17 @@ control_status_json(struct evbuffer *out, struct fleet *f,
 			    w->use.pct);
 		else
 			evbuffer_add_str(out, ",\"cpu_percent\":null");
+		/* Its agent's kernel limits (cglimit.c); null: none. */
+		if (w->agent->memory_max > 0)
+			evbuffer_add_printf(out, ",\"memory_max\":%llu",
+			    (unsigned long long)w->agent->memory_max);
+		else
+			evbuffer_add_str(out, ",\"memory_max\":null");
+		if (w->agent->cpu_quota > 0)
+			evbuffer_add_printf(out, ",\"cpu_quota_percent\":%.2f",
+			    (double)w->agent->cpu_quota / 100.0);
+		else
+			evbuffer_add_str(out, ",\"cpu_quota_percent\":null");
 		if (w->rt != NULL)
 			evbuffer_add_printf(out, ",\"breaker\":\"%s\"",
 			    !w->fleet->conf->breakers ? "OFF" :

@@ -421,6 +421,13 @@ struct agent_conf {
 	 */
 	uint64_t max_memory;
 	/*
+	 * Kernel limits of each run, through a cgroup controller (cglimit.c):
+	 * memory_max in bytes (0: none), cpu_quota in hundredths of a percent
+	 * of one CPU (0: none; 5000 is 50%, 20000 two CPUs).
+	 */
+	uint64_t memory_max;
+	uint32_t cpu_quota;
+	/*
 	 * Order (order.c): no instance starts until every instance of each
 	 * agent named in after is up; up is RUNNING, and with ready_notify
 	 * (ready = notify) RUNNING after READY=1, healthy_after alone not
@@ -963,6 +970,11 @@ struct spawn_req {
 	 * the child fails at stage "env_file" with this errno, before exec.
 	 */
 	int env_err;
+	/*
+	 * NULL or the cgroup.procs of the run's limits (cglimit.c), joined
+	 * before anything else: a run that cannot join does not exec.
+	 */
+	const char *limit_procs[2];
 };
 
 struct spawn_res {
@@ -1285,6 +1297,61 @@ void cgroup_signal(const char *dir, int sig);
 void cgroup_remove(const char *dir);       /* if empty */
 void cgroup_each(const char *fleet_dir, void (*fn)(void *, const char *),
     void *arg);
+/* "corral-HASH": the fleet's directory's name, after its state database. */
+void cgroup_fleet_name(const char *state_db, char *buf, size_t len);
+
+/*
+ * cglimit.c: memory_max and cpu_quota, enforced by the kernel through the
+ * cgroup v1 memory and cpu controllers: a directory per instance under
+ * corrald's own cgroup of each hierarchy.  Parsing and the reading of the
+ * kernel's files are pure.
+ */
+enum cgl_ctl { CGL_MEMORY, CGL_CPU, CGL_N };
+#define CPU_QUOTA_PERIOD_US 100000 /* systemd's CPUQuotaPeriodSec= default */
+#define CPU_QUOTA_MIN 100          /* 1%: the kernel's quota is >= 1 ms */
+#define CPU_QUOTA_MAX 100000000    /* 1,000,000%: 10,000 CPUs */
+/*
+ * "50%", "200%", "12.5%" (up to two decimals) into hundredths of a
+ * percent.  0, or -1 with a static message in *why.
+ */
+int cpu_quota_parse(const char *, uint32_t *out, const char **why);
+/* In the form cpu_quota_parse takes back: "50%", "12.5%". */
+void cpu_quota_format(uint32_t quota, char *buf, size_t len);
+/* The quota in microseconds a period of period_us gives.  Pure. */
+uint64_t cpu_quota_us(uint32_t quota, uint64_t period_us);
+/*
+ * The directory of the v1 hierarchy of controller ctl ("memory", "cpu")
+ * that holds the process whose /proc/PID/mountinfo and /proc/PID/cgroup
+ * are given (whole texts).  Caller frees; NULL when no such hierarchy is
+ * mounted, or the process's cgroup is not visible under its mount.  Pure.
+ */
+char *cgl_v1_dir(const char *mountinfo, const char *proc_cgroup,
+    const char *ctl);
+/* The oom_kill count in the text of memory.oom_control (v1) or
+ * memory.events (v2).  0, or -1 when it has none.  Pure. */
+int cgl_oom_kills(const char *text, uint64_t *n);
+/* Find the hierarchies, clean what an earlier corrald left, log. */
+void cglimit_init(struct fleet *);
+/* Why agent a's limits cannot be enforced here: NULL when they can. */
+const char *cglimit_unavailable(const struct fleet *,
+    const struct agent_conf *a);
+/*
+ * Make w's directories and write its agent's limits; procs[k] (caller
+ * frees) is the cgroup.procs of controller k the child must join, or
+ * NULL.  0, or -1 with the reason in why: the run must not start.
+ */
+int cglimit_prepare(struct worker *w, char *procs[CGL_N], char *why,
+    size_t len);
+/* OOM kills in w's memory cgroup since its run started. */
+uint64_t cglimit_oom(const struct worker *w);
+/* w's run was reaped: its directories go (when empty). */
+void cglimit_ended(struct worker *w);
+/* w's run comes from the image before a reexec: its OOM count so far. */
+void cglimit_adopted(struct worker *w);
+/* The instance NAME.N's directories go (when empty). */
+void cglimit_remove(struct fleet *, const char *name);
+/* A clean stop: every directory goes. */
+void cglimit_free(struct fleet *);
 
 /* runs.c: runs recorded until reaped; what an earlier corrald left. */
 
@@ -1614,6 +1681,13 @@ struct worker {
 	bool recycling;
 	bool roll_wait;
 	char recycle_why[96];
+	/*
+	 * Its kernel limits (cglimit.c): the directory of each controller
+	 * its run joined (owned; NULL: none), and the OOM kills counted in
+	 * its memory cgroup before the run started.
+	 */
+	char *cgl_dir[CGL_N];
+	uint64_t oom_base;
 };
 
 struct fleet {
@@ -1659,6 +1733,12 @@ struct fleet {
 	 */
 	struct corral_store *ckpt_old;
 	char *cgroot;           /* owned: the fleet's cgroup dir; NULL: none */
+	/*
+	 * cglimit.c: the fleet's directory in each v1 hierarchy (owned; NULL:
+	 * none, cgl_why says why, static).
+	 */
+	char *cgl_root[CGL_N];
+	const char *cgl_why[CGL_N];
 	LIST_HEAD(, survivor) survivors; /* owned: earlier runs stopping */
 	size_t nsurv;
 	int watch_fd;           /* owned: the watcher's pipe; -1: none */

@@ -299,6 +299,8 @@ survivor_done(struct survivor *sv)
 		    "again");
 		statedb_run_del(f->db, sv->agent, sv->instance);
 	}
+	/* Its memory_max and cpu_quota cgroups, empty now. */
+	cglimit_remove(f, sv->name);
 	LIST_REMOVE(sv, entry);
 	f->nsurv--;
 	if (w != NULL) {
@@ -794,6 +796,7 @@ runs_free(struct fleet *f)
 		survivor_free(sv);
 	}
 	f->nsurv = 0;
+	cglimit_free(f);
 	if (f->cgroot != NULL)
 		cgroup_remove(f->cgroot);
 	free(f->cgroot);

@@ -84,10 +84,13 @@ static const char *stages[] = { "exec", "chdir", "setgid", "setgroups",
 	"env_file",
 	/* ST_RLIMIT + k: setting the limit of key k (enum rlim_key) failed. */
 	"limit_nofile", "limit_core", "limit_nproc", "limit_as", "limit_cpu",
-	"limit_fsize", "limit_stack", "limit_memlock" };
+	"limit_fsize", "limit_stack", "limit_memlock",
+	/* ST_CGLIMIT + k: joining the cgroup of enum cgl_ctl k failed. */
+	"join the memory_max cgroup", "join the cpu_quota cgroup" };
 
 enum stage { ST_EXEC, ST_CHDIR, ST_SETGID, ST_GROUPS, ST_SETUID, ST_DUP2,
-	ST_NULL, ST_SETSID, ST_FILES, ST_ENVFILE, ST_RLIMIT };
+	ST_NULL, ST_SETSID, ST_FILES, ST_ENVFILE, ST_RLIMIT,
+	ST_CGLIMIT = ST_RLIMIT + RL_N };
 
 /* The resources of enum rlim_key, for the child: no call to look them up. */
 static const int rlim_res[RL_N] = { RLIMIT_NOFILE, RLIMIT_CORE,
@@ -141,6 +144,23 @@ child(void *arg)
 	if (rq->cgroup_procs != NULL &&
 	    (fd = open(rq->cgroup_procs, O_WRONLY | O_CLOEXEC)) != -1) {
 		ssize_t n __attribute__((unused)) = write(fd, "0", 1);
+		close(fd);
+	}
+	/*
+	 * Its memory_max and cpu_quota (cglimit.c): a run that cannot be
+	 * held by them does not start.
+	 */
+	for (i = 0; i < 2; i++) {
+		if (rq->limit_procs[i] == NULL)
+			continue;
+		if ((fd = open(rq->limit_procs[i], O_WRONLY | O_CLOEXEC)) == -1)
+			child_fail(ca, ST_CGLIMIT + i);
+		if (write(fd, "0", 1) != 1) {
+			int e = errno;
+			close(fd);
+			errno = e;
+			child_fail(ca, ST_CGLIMIT + i);
+		}
 		close(fd);
 	}
 	/* The table of handlers is the child's own copy (no CLONE_SIGHAND). */

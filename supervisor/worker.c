@@ -270,6 +270,8 @@ worker_free(struct worker *w)
 	free(w->storage_why);
 	free(w->lease_why);
 	free(w->exec_why);
+	for (j = 0; j < CGL_N; j++)
+		free(w->cgl_dir[j]);
 	free(w);
 }
 
@@ -344,6 +346,7 @@ fleet_new(struct event_base *base, struct config *conf, struct statedb *db)
 	breakers_link(f);
 	order_link(f);
 	runs_init(f);
+	cglimit_init(f);
 	usage_rearm(f);
 	return f;
 }
@@ -962,6 +965,23 @@ storage_hold(struct worker *w, enum storage_kind kind, const char *why)
 	breakers_trial_void(w);
 }
 
+/*
+ * Hold w: its memory_max or cpu_quota cannot be enforced (cglimit.c), and
+ * a run without its limit is not started.  FATAL, the reason in status
+ * and the log, until an operator starts or resets it.
+ */
+static void
+limit_hold(struct worker *w, const char *why)
+{
+	char *detail;
+
+	xasprintf(&detail, "%s; held until corralctl start or reset", why);
+	log_error("agent %s: %s", w->name, detail);
+	worker_set_state(w, W_FATAL, detail);
+	free(detail);
+	breakers_trial_void(w);
+}
+
 static void
 worker_spawn(struct worker *w)
 {
@@ -974,7 +994,7 @@ worker_spawn(struct worker *w)
 	struct spawn_res res;
 	struct db_event e;
 	struct strv filevars;
-	char *dir = NULL, *join, hold[768], ewhy[1024];
+	char *dir = NULL, *join, *lim[CGL_N], hold[768], ewhy[1024];
 	const char *why;
 	uint64_t failed;
 	size_t i;
@@ -984,6 +1004,11 @@ worker_spawn(struct worker *w)
 		return;
 	if (w->limited) {
 		limits_hold(w);
+		return;
+	}
+	/* No run of it without its memory_max and cpu_quota. */
+	if ((why = cglimit_unavailable(f, a)) != NULL) {
+		limit_hold(w, why);
 		return;
 	}
 	/*
@@ -1034,6 +1059,10 @@ worker_spawn(struct worker *w)
 		return;
 	}
 	w->pre_ok = false;
+	if (cglimit_prepare(w, lim, hold, sizeof(hold)) == -1) {
+		limit_hold(w, hold);
+		return;
+	}
 	snprintf(inst, sizeof(inst), "%u", w->instance);
 	strv_init(&argv);
 	strv_init(&env);
@@ -1070,13 +1099,18 @@ worker_spawn(struct worker *w)
 	rq.rlim = a->rlim;
 	rq.umask = a->umask;
 	rq.env_err = env_err;
+	for (j = 0; j < CGL_N; j++)
+		rq.limit_procs[j] = lim[j];
 	rc = spawn_run(&rq, &res);
 	saved = errno;
 	strv_free(&argv);
 	strv_free(&env);
 	free(dir);
 	free(join);
+	for (j = 0; j < CGL_N; j++)
+		free(lim[j]);
 	if (rc == -1) {
+		cglimit_ended(w);
 		/*
 		 * corrald's trouble, not the worker's (no descriptor, no
 		 * process left): count nothing, retry on a backoff of its
@@ -1491,17 +1525,24 @@ worker_exited(struct worker *w, int status)
 	enum storage_action sa;
 	enum storage_kind found;
 	enum corral_exit_class cls;
-	bool rolled, recycled;
+	bool rolled, recycled, oom;
 	char how[96], *detail = NULL, fwhy[768], why[1024];
-	uint64_t run_ms, delay = 0;
+	uint64_t run_ms, delay = 0, ooms;
 	int j;
 
 	pid_remove(w);
 	evtimer_del(w->timer);
 	watchdog_disarm(w);
 	recycle_disarm(w);
+	/*
+	 * The kernel killed it at its memory_max: the OOM killer's SIGKILL,
+	 * counted in its memory cgroup.  Read before the directory goes.
+	 */
+	ooms = cglimit_oom(w);
+	oom = ooms > 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
 	/* Whatever it left behind in its group goes with it. */
 	runs_ended(w);
+	cglimit_ended(w);
 	for (j = 0; j < 2; j++) {
 		output_close(w->out[j]);
 		w->out[j] = NULL;
@@ -1512,7 +1553,7 @@ worker_exited(struct worker *w, int status)
 	facts.exec_failed = w->exec_failed;
 	facts.stop_requested = w->stop_requested;
 	facts.hang = w->hang;
-	facts.memory = w->memory;
+	facts.memory = w->memory || oom;
 	facts.reported_fatal = w->report != NULL &&
 	    w->report->severity == REP_CRITICAL && !w->report->recoverable;
 	facts.storage_error = w->run_storage != SK_NONE;
@@ -1561,6 +1602,16 @@ worker_exited(struct worker *w, int status)
 		char d[128];
 		describe_memory(w->memory_rss, w->memory_max, d, sizeof(d));
 		xasprintf(&detail, "max_memory: %s", d);
+	} else if (oom || ooms > 0) {
+		char m[32];
+		format_size(a->memory_max, m, sizeof(m));
+		/* A child of it killed is said; its own exit is classed. */
+		xasprintf(&detail, "memory_max: %s by the kernel's OOM killer "
+		    "at memory_max %s (%llu OOM kill%s in its cgroup)", oom ?
+		    "killed" : "a process of the run killed", m,
+		    (unsigned long long)ooms, ooms == 1 ? "" : "s");
+		log_warnx("agent %s (pid %ld): %s", w->name, (long)w->pid,
+		    detail);
 	} else if (w->recycling && cls == CORRAL_EXIT_STOPPED)
 		detail = xstrdup(w->recycle_why);
 	/* What it said of its storage, too. */
@@ -2495,6 +2546,7 @@ worker_adopt(struct worker *w, const struct worker_snap *s)
 	if (w->pid != 0) {
 		pid_insert(w);
 		runs_adopted(w);
+		cglimit_adopted(w);
 	}
 	for (j = 0; j < 2; j++) {
 		if (s->outfd[j] == -1)

@@ -44,6 +44,13 @@ cleanup() {
 		for d in "$cg"/*/; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
 		rmdir "$cg" 2>/dev/null
 	fi
+	# Its memory_max and cpu_quota cgroups (v1), empty once all is killed.
+	for k in cgroup_memory cgroup_cpu; do
+		cg=$("$SQLQ" "$DB" "SELECT value FROM meta WHERE key='$k'" 2>/dev/null)
+		[ -n "$cg" ] && [ -d "$cg" ] || continue
+		for d in "$cg"/*/; do [ -d "$d" ] && rmdir "$d" 2>/dev/null; done
+		rmdir "$cg" 2>/dev/null
+	done
 	if [ $rc -eq 0 ]; then
 		rm -rf "$T"
 	else

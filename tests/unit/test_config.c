@@ -34,6 +34,7 @@
 	X(backoff_initial_zero, "backoff-initial-zero")			\
 	X(backoff_max_lt_initial, "backoff-max-lt-initial")		\
 	X(bad_bool, "bad-bool")						\
+	X(bad_cglimits, "bad-cglimits")				\
 	X(bad_codes, "bad-codes")					\
 	X(bad_env, "bad-env")						\
 	X(bad_limits, "bad-limits")					\
@@ -108,8 +109,8 @@
 static const char *good_files[] = {
 	"all-keys", "bom", "checkpoint-dir", "clusters", "colon", "comments",
 	"continuation", "crlf", "defaults", "defaults-last", "escapes", "here",
-	"long-lines", "long-values", "minimal", "names", "operate", "precise",
-	"priority", "quoting", "recycle-hooks",
+	"kernel-limits", "long-lines", "long-values", "minimal", "names",
+	"operate", "precise", "priority", "quoting", "recycle-hooks",
 };
 #define NGOOD (sizeof(good_files) / sizeof(good_files[0]))
 
