@@ -2103,6 +2103,27 @@ check_redirect(struct parse *p, struct agent_conf *a, const struct keyset *ks)
 }
 
 /*
+ * Each of words[0..n) must expand for an instance (vars): the first that
+ * does not is an error at line, named by key.
+ */
+static void
+check_words(struct parse *p, unsigned line, const char *key,
+    char *const *words, size_t n, const struct expand_vars *vars)
+{
+	const char *why;
+	char *x;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if ((x = expand_vars(words[i], vars, &why)) == NULL) {
+			perr(p, line, "%s: %s", key, why);
+			return;
+		}
+		free(x);
+	}
+}
+
+/*
  * Checks that need the whole agent: cross-key rules and expansions.  A key
  * whose value was refused was reported where it is; rules that involve it
  * are skipped, so that one mistake gives one message.
@@ -2118,8 +2139,6 @@ check_agent(struct parse *p, struct agent_conf *a, const struct keyset *ks,
 		&a->codes.success, &a->codes.transient, &a->codes.fatal
 	};
 	struct expand_vars vars = { a->name, "0", here };
-	const char *why;
-	char *x;
 	size_t i;
 	unsigned code;
 	int s1, s2;
@@ -2127,42 +2146,18 @@ check_agent(struct parse *p, struct agent_conf *a, const struct keyset *ks,
 #define LINE(k) (ks->line[k] ? ks->line[k] : a->line)
 	if (a->command == NULL && !ks->bad[K_COMMAND])
 		perr(p, a->line, "[agent:%s] has no 'command'", a->name);
-	for (i = 0; i < a->argv.n; i++) {
-		if ((x = expand_vars(a->argv.v[i], &vars, &why)) == NULL) {
-			perr(p, LINE(K_COMMAND), "command: %s", why);
-			break;
-		}
-		free(x);
-	}
-	for (i = 0; i < a->env.n; i++) {
-		if ((x = expand_vars(a->env.v[i], &vars, &why)) == NULL) {
-			perr(p, LINE(K_ENV), "env: %s", why);
-			break;
-		}
-		free(x);
-	}
-	if (a->directory != NULL) {
-		if ((x = expand_vars(a->directory, &vars, &why)) == NULL)
-			perr(p, LINE(K_DIRECTORY), "directory: %s", why);
-		free(x);
-	}
-	if ((x = expand_vars(a->thread_id, &vars, &why)) == NULL)
-		perr(p, LINE(K_THREAD_ID), "thread_id: %s", why);
-	free(x);
-	for (i = 0; i < a->pre_argv.n; i++) {
-		if ((x = expand_vars(a->pre_argv.v[i], &vars, &why)) == NULL) {
-			perr(p, LINE(K_PRE_START), "pre_start: %s", why);
-			break;
-		}
-		free(x);
-	}
-	for (i = 0; i < a->post_argv.n; i++) {
-		if ((x = expand_vars(a->post_argv.v[i], &vars, &why)) == NULL) {
-			perr(p, LINE(K_POST_STOP), "post_stop: %s", why);
-			break;
-		}
-		free(x);
-	}
+	check_words(p, LINE(K_COMMAND), "command", a->argv.v, a->argv.n,
+	    &vars);
+	check_words(p, LINE(K_ENV), "env", a->env.v, a->env.n, &vars);
+	if (a->directory != NULL)
+		check_words(p, LINE(K_DIRECTORY), "directory", &a->directory, 1,
+		    &vars);
+	check_words(p, LINE(K_THREAD_ID), "thread_id", &a->thread_id, 1,
+	    &vars);
+	check_words(p, LINE(K_PRE_START), "pre_start", a->pre_argv.v,
+	    a->pre_argv.n, &vars);
+	check_words(p, LINE(K_POST_STOP), "post_stop", a->post_argv.v,
+	    a->post_argv.n, &vars);
 	if (a->backoff.max_ms < a->backoff.initial_ms &&
 	    !ks->bad[K_BACKOFF_MAX] && !ks->bad[K_BACKOFF_INITIAL]) {
 		char b1[32], b2[32];
