@@ -225,24 +225,6 @@ slurp(const char *path)
 	return buf;
 }
 
-/* Write s to dir/file.  0, or -1 with errno. */
-static int
-put(const char *dir, const char *file, const char *s)
-{
-	char path[4200];
-	ssize_t n;
-	int fd, saved;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
-		return -1;
-	n = write(fd, s, strlen(s));
-	saved = errno;
-	close(fd);
-	errno = saved;
-	return n == (ssize_t)strlen(s) ? 0 : -1;
-}
-
 /* The OOM kills counted in a memory cgroup dir; 0 when unreadable. */
 static uint64_t
 oom_count(const char *dir)
@@ -418,17 +400,17 @@ write_limit(int k, const struct agent_conf *a, const char *dir,
 		snprintf(v, sizeof(v), "%llu",
 		    (unsigned long long)a->memory_max);
 		*file = "memory.limit_in_bytes";
-		return put(dir, *file, v);
+		return cgroup_put(dir, *file, v);
 	}
 	/* The period first: the quota is checked against it. */
 	snprintf(v, sizeof(v), "%d", CPU_QUOTA_PERIOD_US);
 	*file = "cpu.cfs_period_us";
-	if (put(dir, *file, v) == -1)
+	if (cgroup_put(dir, *file, v) == -1)
 		return -1;
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)
 	    cpu_quota_us(a->cpu_quota, CPU_QUOTA_PERIOD_US));
 	*file = "cpu.cfs_quota_us";
-	return put(dir, *file, v);
+	return cgroup_put(dir, *file, v);
 }
 
 int

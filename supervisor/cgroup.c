@@ -146,11 +146,10 @@ cgroup_make(const char *dir)
 	return 0;
 }
 
-/* Write a short string to dir/file.  0 or -1 (errno). */
-static int
-put(const char *dir, const char *file, const char *s)
+int
+cgroup_put(const char *dir, const char *file, const char *s)
 {
-	char path[4096];
+	char path[4200];
 	ssize_t n;
 	int fd, saved;
 
@@ -206,7 +205,7 @@ cgroup_signal(const char *dir, int sig)
 	size_t n, i;
 
 	/* cgroup.kill takes every process at once, forks in flight too. */
-	if (sig == SIGKILL && put(dir, "cgroup.kill", "1") == 0)
+	if (sig == SIGKILL && cgroup_put(dir, "cgroup.kill", "1") == 0)
 		return;
 	n = cgroup_members(dir, pids, 1024);
 	for (i = 0; i < n && i < 1024; i++)

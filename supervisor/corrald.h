@@ -1299,6 +1299,9 @@ void cgroup_each(const char *fleet_dir, void (*fn)(void *, const char *),
     void *arg);
 /* "corral-HASH": the fleet's directory's name, after its state database. */
 void cgroup_fleet_name(const char *state_db, char *buf, size_t len);
+/* Write a short string to dir/file (a cgroup's, v1 or v2).  0, or -1 with
+ * errno. */
+int cgroup_put(const char *dir, const char *file, const char *s);
 
 /*
  * cglimit.c: memory_max and cpu_quota, enforced by the kernel through the
