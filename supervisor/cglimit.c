@@ -345,9 +345,6 @@ cglimit_init(struct fleet *f)
 		    (f->cgl_root[k] == NULL || strcmp(was, f->cgl_root[k])))
 			remove_tree(was, NULL);
 		free(was);
-		/* Empty ones only: a run kept across a reexec keeps its own. */
-		if (f->cgl_root[k] != NULL)
-			remove_tree(f->cgl_root[k], NULL);
 		statedb_set_meta(f->db, meta_key[k], f->cgl_root[k] ?
 		    f->cgl_root[k] : "");
 		if (f->cgl_root[k] != NULL && used[k])
@@ -489,6 +486,45 @@ cglimit_ended(struct worker *w)
 	}
 }
 
+/*
+ * The instance directories no run holds: what an earlier corrald left, or
+ * runs reaped meanwhile.  After a reexec, only once every run kept is
+ * adopted: a run that died during the exec has an empty directory whose
+ * OOM count says how it died.
+ */
+void
+cglimit_sweep(struct fleet *f)
+{
+	struct dirent *d;
+	char path[4200];
+	DIR *dp;
+	size_t i;
+	bool held;
+	int k;
+
+	for (k = 0; k < CGL_N; k++) {
+		if (f->cgl_root[k] == NULL ||
+		    (dp = opendir(f->cgl_root[k])) == NULL)
+			continue;
+		while ((d = readdir(dp)) != NULL) {
+			if (d->d_type != DT_DIR || d->d_name[0] == '.')
+				continue;
+			held = false;
+			for (i = 0; i < f->nworkers && !held; i++)
+				held = f->workers[i]->cgl_dir[k] != NULL &&
+				    strcmp(f->workers[i]->name, d->d_name) == 0;
+			snprintf(path, sizeof(path), "%s/%s", f->cgl_root[k],
+			    d->d_name);
+			if (!held && remove_dir(path, NULL) == -1 &&
+			    errno != EBUSY)
+				log_warn("cannot remove the cgroup %s", path);
+		}
+		closedir(dp);
+		/* Made again at the next run that needs it. */
+		(void)rmdir(f->cgl_root[k]);
+	}
+}
+
 void
 cglimit_adopted(struct worker *w)
 {
@@ -509,7 +545,12 @@ cglimit_adopted(struct worker *w)
 			w->cgl_dir[k] = NULL;
 		}
 	}
-	/* What was killed before the reexec is not this image's to see. */
+	/*
+	 * From an image that did not hand over its count: what was killed
+	 * before the reexec is not this image's to see (worker_adopt takes
+	 * the handed count instead, so that a kill during the reexec is the
+	 * run's).
+	 */
 	w->oom_base = w->cgl_dir[CGL_MEMORY] != NULL ?
 	    oom_count(w->cgl_dir[CGL_MEMORY]) : 0;
 }

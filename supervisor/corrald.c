@@ -378,6 +378,7 @@ run(struct config *conf, int resume_fd, uint64_t worker_nofile)
 	log_info("corrald %s (pid %ld): %zu agents, %zu workers, state %s",
 	    CORRAL_VERSION, (long)getpid(), conf->nagents,
 	    d.fleet->nworkers, conf->state_db);
+	cglimit_sweep(d.fleet);
 	fleet_start(d.fleet);
 	/*
 	 * Exits during the exec are ours to reap now, once the breakers they

@@ -1335,6 +1335,8 @@ char *cgl_v1_dir(const char *mountinfo, const char *proc_cgroup,
 int cgl_oom_kills(const char *text, uint64_t *n);
 /* Find the hierarchies, clean what an earlier corrald left, log. */
 void cglimit_init(struct fleet *);
+/* Remove the instance directories no run holds (once runs are adopted). */
+void cglimit_sweep(struct fleet *);
 /* Why agent a's limits cannot be enforced here: NULL when they can. */
 const char *cglimit_unavailable(const struct fleet *,
     const struct agent_conf *a);
@@ -2294,6 +2296,12 @@ struct worker_snap {
 	unsigned memory_exits;
 	int memory;
 	unsigned long long memory_rss, memory_max;
+	/*
+	 * memory_max: the OOM kills counted in its memory cgroup before its
+	 * run began, so that one during the reexec is still the run's.
+	 */
+	unsigned long long oom_base;
+	bool oom_known;
 };
 
 /* Fill s from w, and keep w's descriptors open across exec. */

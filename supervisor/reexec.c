@@ -153,6 +153,8 @@ write_snap(FILE *f, const struct worker_snap *s)
 	/* max_memory: a class added later, and a run being stopped for it. */
 	fprintf(f, " m %u %d %llu %llu", s->memory_exits, s->memory,
 	    s->memory_rss, s->memory_max);
+	/* memory_max: the OOM kills its cgroup had before the run began. */
+	fprintf(f, " o %llu", s->oom_base);
 	fputc('\n', f);
 }
 
@@ -175,16 +177,21 @@ read_id(const char **p, char *out)
 static void
 read_memory(const char *p, struct worker_snap *s)
 {
-	unsigned long long rss, max;
+	unsigned long long rss, max, oom;
 	unsigned n;
-	int m;
+	int m, used = 0;
 
-	if (sscanf(p, " m %u %d %llu %llu", &n, &m, &rss, &max) != 4)
+	if (sscanf(p, " m %u %d %llu %llu%n", &n, &m, &rss, &max, &used) != 4)
 		return;
 	s->memory_exits = n;
 	s->memory = m != 0;
 	s->memory_rss = rss;
 	s->memory_max = max;
+	/* The "o" tag (later still): absent, the new image counts anew. */
+	if (sscanf(p + used, " o %llu", &oom) == 1) {
+		s->oom_base = oom;
+		s->oom_known = true;
+	}
 }
 
 /*

@@ -2504,6 +2504,7 @@ worker_snapshot(struct worker *w, struct worker_snap *s)
 	s->memory = w->memory;
 	s->memory_rss = w->memory_rss;
 	s->memory_max = w->memory_max;
+	s->oom_base = w->oom_base;
 	s->run_storage = (int)w->run_storage;
 	s->storage_kind = (int)w->storage_kind;
 	s->storage_ack = w->storage_ack;
@@ -2547,6 +2548,8 @@ worker_adopt(struct worker *w, const struct worker_snap *s)
 		pid_insert(w);
 		runs_adopted(w);
 		cglimit_adopted(w);
+		if (s->oom_known && w->cgl_dir[CGL_MEMORY] != NULL)
+			w->oom_base = s->oom_base;
 	}
 	for (j = 0; j < 2; j++) {
 		if (s->outfd[j] == -1)
