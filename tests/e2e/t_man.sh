@@ -4,7 +4,8 @@
 # code refuses), every command of corralctl's usage text in corralctl.1,
 # every option of corrald's usage text in corrald.8.  The lists are read
 # from the source, so a key, command or option added without its
-# documentation fails here.
+# documentation fails here.  corral.ini.5 lists its keys in alphabetical
+# order.
 . "$(dirname "$0")/lib.sh"
 
 MAN="$TOP/docs/man"
@@ -55,6 +56,13 @@ printf '%s\n' "$dkeys" | grep -qx state_db || fail "cannot read daemon_keys in c
 same "corral.ini.5, Agent keys" "$akeys" "$(items 'Agent keys')"
 same "corral.ini.5, Cluster keys" "$ckeys" "$(items 'Cluster keys')"
 same "corral.ini.5, Daemon keys" "$dkeys" "$(items 'Daemon keys')"
+# In byte order, as a reader looks them up; the limit_* keys share one
+# entry, in the order of their kinds.
+for s in 'Daemon keys' 'Agent keys' 'Cluster keys'; do
+	got=$(items "$s" | sed 's/^limit_.*/limit_/' | uniq)
+	want=$(printf '%s\n' "$got" | LC_ALL=C sort)
+	[ "$got" = "$want" ] || fail "corral.ini.5, $s: not in alphabetical order: $(printf '%s\n' "$got" | tr '\n' ' ')"
+done
 
 cmds=$(sed -n '/^usage(FILE \*f)/,/^}/p' "$TOP/supervisor/corralctl.c" |
     sed -n 's/^[[:space:]]*"  \([a-z][a-z-]*\) .*/\1/p')

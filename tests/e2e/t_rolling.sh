@@ -1,7 +1,8 @@
 # corralctl restart --rolling AGENT: the three instances of r restart one
 # at a time, each new run up (READY=1, ready = notify) before the next is
 # stopped: status polled all along never shows more than one instance not
-# up, and all three end with new pids; corralctl waits and prints each
+# up, corrald's log has each stop after the READY=1 of the new run before
+# it, and all three end with new pids; corralctl waits and prints each
 # step.  A new run that does not come up within --timeout stops the roll:
 # the command fails, naming it, and the other instance keeps its old run.
 . "$(dirname "$0")/lib.sh"
@@ -55,6 +56,17 @@ assert_eq "$(grep -c '^restarting r\.[012] (pid [0-9]*)$' roll.out)" 3 "restart 
 assert_eq "$(grep -c '^r\.[012] up: pid [0-9]* -> [0-9]*, after ' roll.out)" 3 "up steps printed"
 grep -q '3 of 3 instances restarted one at a time' roll.out || fail "final line: $(cat roll.out)"
 assert_eq "$(q "SELECT count(*) FROM events WHERE kind='spawn' AND agent='r'")" 6 "spawns of r"
+# The same from corrald's log, whatever the polls missed: r.K is stopped
+# only after the new run of the instance before it said READY=1.
+prev=0
+for k in 0 1 2; do
+	stop=$(grep -n "agent r\.$k: RUNNING -> STOPPING" "$LOG" | head -n 1 | cut -d: -f1)
+	[ -n "$stop" ] || fail "r.$k was not stopped by the roll"
+	ready=$(tail -n +"$stop" "$LOG" | grep -n "agent r\.$k (pid [0-9]*): ready" | head -n 1 | cut -d: -f1)
+	[ -n "$ready" ] || fail "r.$k's new run never said READY=1"
+	[ "$stop" -gt "$prev" ] || fail "r.$k was stopped before the new run of r.$((k - 1)) was ready"
+	prev=$((stop + ready - 1))
+done
 
 # A new run that never comes up: the roll stops there.
 fold=$(ctl status --json f | json_get "' '.join(str(w['pid']) for w in j['workers'])")
