@@ -1557,7 +1557,6 @@ struct roll_how {
  */
 int fleet_roll_start(struct fleet *, const char *agent,
     const struct roll_how *, char *why, size_t len);
-bool fleet_rolling(const struct fleet *, const char *agent);
 /* corrald re-executes: each roll under way is said to end there. */
 void rolls_reexec(struct fleet *);
 void rolls_free(struct fleet *);

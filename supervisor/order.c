@@ -590,17 +590,6 @@ roll_run(struct roll *r)
 	}
 }
 
-bool
-fleet_rolling(const struct fleet *f, const char *agent)
-{
-	const struct roll *r;
-
-	for (r = f->rolls; r != NULL; r = r->next)
-		if (strcmp(r->agent, agent) == 0)
-			return true;
-	return false;
-}
-
 int
 fleet_roll_start(struct fleet *f, const char *agent,
     const struct roll_how *how, char *why, size_t len)
