@@ -935,6 +935,7 @@ static void
 do_rolling(struct ctl_client *c, const struct ctl_request *rq)
 {
 	struct fleet *f = c->ctl->fleet;
+	struct roll_how how;
 	char why[256];
 	size_t n;
 
@@ -951,7 +952,10 @@ do_rolling(struct ctl_client *c, const struct ctl_request *rq)
 	}
 	log_info("control: rolling restart of %s asked by uid %ld (pid %ld)",
 	    rq->targets[0].word, (long)c->uid, (long)c->pid);
-	if (fleet_roll_start(f, rq->targets[0].word, rq->timeout_ms, why,
+	memset(&how, 0, sizeof(how));
+	how.client = true;
+	how.timeout_ms = rq->timeout_ms;
+	if (fleet_roll_start(f, rq->targets[0].word, &how, why,
 	    sizeof(why)) == -1) {
 		c->verb = V_NONE;
 		fail(c, "%s", why);

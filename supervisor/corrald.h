@@ -1475,13 +1475,16 @@ enum order_verdict order_admit(const struct dep_view *, size_t n,
 /* A rolling restart's view of one instance. */
 struct roll_inst {
 	bool up;   /* up (for the one being restarted: its new run is) */
-	bool skip; /* stopped by the operator: left alone */
+	bool held; /* stopped by the operator, no process */
+	bool same; /* runs (STARTING, RUNNING) the run it had at the start */
+	bool skip; /* set by roll_step: left alone */
 	bool done; /* restarted by this roll, its new run came up */
 };
 enum roll_act { ROLL_WAIT, ROLL_RESTART, ROLL_DONE, ROLL_FAIL };
 struct roll_plan {
 	struct roll_inst *inst; /* owned by the caller; n of them */
 	size_t n;
+	bool recycle;         /* only runs there at the start are taken */
 	ssize_t cur;          /* restarted, its new run not yet up; -1 */
 	bool cur_gone;        /* ...and it will not come up by itself */
 	uint64_t timeout_ms;  /* for each step */
@@ -1495,7 +1498,10 @@ struct roll_plan {
  * only when every other is up, so that never more than one is down);
  * ROLL_WAIT (cur's new run, or one done that went down again, within the
  * timeout); ROLL_DONE; ROLL_FAIL (blocker: cur's new run did not come up
- * in time or will not, or one done stayed down).
+ * in time or will not, or one done stayed down).  Left alone (skip):
+ * one held, cur too (let go, neither done nor failed: the roll goes on);
+ * with recycle, also one not running its run of the start, for good (a
+ * recycle starts nothing, and a newer run is fresh).
  */
 enum roll_act roll_step(struct roll_plan *, uint64_t now_ms, size_t *pick);
 /* What a rolling restart allows beyond stop_timeout + healthy_after. */
@@ -1530,10 +1536,34 @@ void order_release_all(struct fleet *);
 void order_shutdown_step(struct fleet *, bool first);
 /* Something changed: rolling restarts look again at the end of the turn. */
 void order_changed(struct fleet *);
-/* Begin one; 0, or -1 with why.  timeout_ms 0: the agent's default. */
-int fleet_roll_start(struct fleet *, const char *agent, uint64_t timeout_ms,
-    char *why, size_t len);
-bool fleet_rolling(const struct fleet *, const char *agent);
+/*
+ * How a roll goes; the steps (roll_step) are the same either way, and a
+ * step that fails (late, or a new run that will not come up) stops the
+ * roll with a warning in corrald's log.
+ * - corralctl restart --rolling: recycle NULL, each instance restarted as
+ *   an operator's restart (worker_restart); client: the corralctl that
+ *   follows the agent hears each step, and the end or the failure.
+ * - cron_restart: recycle the reason ("cron_restart 0 3 * * *"), each
+ *   instance recycled (worker_recycle: stopped and started at once, no
+ *   failure, breakers untouched), only those that run at the firing and
+ *   have not restarted since; no client: its steps go to corrald's log.
+ */
+struct roll_how {
+	const char *recycle;  /* NULL: restart; else recycle, for this; copied */
+	const char *what;     /* its name in the log ("cron_restart"); NULL:
+				 "rolling restart of AGENT" */
+	bool client;          /* control_roll_news to who follows the agent */
+	uint64_t timeout_ms;  /* for each step; 0: stop_timeout +
+				 healthy_after + ROLL_SLACK_MS */
+};
+/*
+ * Begin one: 0, or -1 with why (shutting down, no such agent or no
+ * instance, or a roll of the agent under way: one per agent).
+ */
+int fleet_roll_start(struct fleet *, const char *agent,
+    const struct roll_how *, char *why, size_t len);
+/* corrald re-executes: each roll under way is said to end there. */
+void rolls_reexec(struct fleet *);
 void rolls_free(struct fleet *);
 /* recycle.c: max_age and cron_restart. */
 
@@ -1552,9 +1582,7 @@ void recycle_disarm(struct worker *);
 /* Arm or disarm rt's cron_restart timer as its agent says (a is rt's). */
 void recycle_cron_arm(struct agent_rt *, const struct agent_conf *);
 void recycle_rt_free(struct agent_rt *);
-/* w's state changed to s: a cron restart waiting for it goes on. */
-void recycle_state(struct worker *, enum wstate);
-/* After a reload: a roll whose worker went goes on with the next. */
+/* After a reload: the cron and max_age timers as the agents now say. */
 void recycle_reloaded(struct fleet *);
 
 /* worker.c: the fleet of workers and their state machine. */
@@ -1679,12 +1707,11 @@ struct worker {
 	/*
 	 * Recycling (recycle.c): the max_age timer (owned; NULL until
 	 * needed), this run's draw for its jitter, a stop to start again at
-	 * once and why, and a cron restart waiting for it to be up again.
+	 * once and why.
 	 */
 	struct event *age_ev;
 	double age_u;
 	bool recycling;
-	bool roll_wait;
 	char recycle_why[96];
 	/*
 	 * Its kernel limits (cglimit.c): the directory of each controller
@@ -1896,14 +1923,11 @@ struct agent_rt {
 	struct agent_rt **deps, **dependents;
 	size_t ndeps, ndependents;
 	/*
-	 * cron_restart (recycle.c): its timer (owned; NULL: none), the
-	 * instant it is due (wall clock, s), and a restart of the instances
-	 * one after another: the next to take, while rolling.
+	 * cron_restart (recycle.c): its timer (owned; NULL: none) and the
+	 * instant it is due (wall clock, s).  Its roll is order.c's.
 	 */
 	struct event *cron_ev;
 	time_t cron_due;
-	bool rolling;
-	size_t roll_next;
 };
 
 enum health { H_HEALTHY, H_DEGRADED, H_CRITICAL };

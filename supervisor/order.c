@@ -2,8 +2,9 @@
  * order.c: the order of starts and restarts.  `after` holds a worker back
  * (WAITING) until every instance of each agent it comes after is up;
  * shutdown stops dependents before what they depend on; a rolling
- * restart takes an agent's instances down one at a time, each new run up
- * before the next goes; corralctl scale adds or removes instances.  The
+ * restart (corralctl's, or cron_restart's recycling) takes an agent's
+ * instances down one at a time, each new run up before the next goes;
+ * corralctl scale adds or removes instances.  The
  * decisions (order_admit, roll_step, scale_plan) are pure; the rest reads
  * the fleet for them and acts on what they say.
  */
@@ -81,7 +82,20 @@ roll_step(struct roll_plan *p, uint64_t now_ms, size_t *pick)
 
 	p->just_done = -1;
 	p->blocker = -1;
-	if (p->cur >= 0) {
+	for (i = 0; i < p->n; i++) {
+		struct roll_inst *x = &p->inst[i];
+		if (x->done)
+			continue;
+		if (p->recycle && (ssize_t)i != p->cur)
+			x->skip = x->skip || x->held || !x->same;
+		else
+			x->skip = x->held;
+	}
+	if (p->cur >= 0 && p->inst[p->cur].skip) {
+		/* Stopped by the operator meanwhile: left as they want it. */
+		p->cur = -1;
+		p->deadline_ms = 0;
+	} else if (p->cur >= 0) {
 		struct roll_inst *c = &p->inst[p->cur];
 		if (!c->up) {
 			p->blocker = p->cur;
@@ -319,14 +333,23 @@ order_shutdown_step(struct fleet *f, bool first)
 	}
 }
 
-/* Rolling restarts. */
+/*
+ * Rolling restarts: corralctl restart --rolling's and cron_restart's
+ * (recycle.c) are one mechanism; struct roll_how says how each restarts
+ * an instance and who hears of it.  One roll per agent at a time.
+ */
 
 struct roll {
 	struct roll *next;
 	struct fleet *fleet;
 	char agent[NAME_MAX_LEN + 1];
+	char tag[NAME_MAX_LEN + 64];  /* how its log lines begin */
+	char what[NAME_MAX_LEN + 64]; /* "a rolling restart of web" */
+	char recycle[96];             /* plan.recycle: worker_recycle's why */
+	bool client;                  /* control_roll_news */
 	struct roll_plan plan;
-	unsigned *runs;   /* per instance: its runs when this restarted it */
+	unsigned *runs;   /* per instance: its runs at the start, then when
+			     this restarted it */
 	long *oldpid;     /* per instance: the pid it had then */
 	uint64_t *since;  /* per instance: when (monotonic) */
 	size_t restarted;
@@ -349,6 +372,14 @@ roll_free(struct roll *r)
 	free(r);
 }
 
+/* To the corralctl that follows it, if it has one. */
+static void
+roll_news(struct roll *r, int final, const char *msg)
+{
+	if (r->client && r->fleet->ctl != NULL)
+		control_roll_news(r->fleet->ctl, r->agent, final, msg);
+}
+
 /* The roll is over: say so, unlink and free it. */
 static void
 roll_end(struct roll *r, bool ok, const char *msg)
@@ -357,16 +388,15 @@ roll_end(struct roll *r, bool ok, const char *msg)
 	struct roll **pp;
 
 	if (ok)
-		log_info("rolling restart of %s: %s", r->agent, msg);
+		log_info("%s: %s", r->tag, msg);
 	else
-		log_warnx("rolling restart of %s: %s", r->agent, msg);
+		log_warnx("%s: %s", r->tag, msg);
 	for (pp = &f->rolls; *pp != NULL; pp = &(*pp)->next)
 		if (*pp == r) {
 			*pp = r->next;
 			break;
 		}
-	if (f->ctl != NULL)
-		control_roll_news(f->ctl, r->agent, ok ? 1 : -1, msg);
+	roll_news(r, ok ? 1 : -1, msg);
 	roll_free(r);
 }
 
@@ -421,6 +451,14 @@ gave_up(const struct worker *w)
 	}
 }
 
+/* Could worker_recycle take w's run?  (Its own test, the same.) */
+static bool
+recyclable(const struct worker *w)
+{
+	return w->pid != 0 && (w->state == W_STARTING ||
+	    w->state == W_RUNNING);
+}
+
 /* The plan sized to the agent's instances now (a scale or a reload). */
 static void
 roll_fit(struct roll *r, size_t n)
@@ -470,24 +508,26 @@ roll_run(struct roll *r)
 	}
 	roll_fit(r, rt->nworkers);
 	for (i = 0; i < r->plan.n; i++) {
+		struct roll_inst *x = &r->plan.inst[i];
 		w = rt->workers[i];
-		r->plan.inst[i].up = worker_up(w);
-		if (!r->plan.inst[i].done)
-			r->plan.inst[i].skip = w->held && w->pid == 0;
+		x->up = worker_up(w);
+		x->held = w->held && w->pid == 0;
+		/* runs[i]: its runs at the start, for one not taken yet. */
+		x->same = recyclable(w) && w->runs == r->runs[i];
 		if ((ssize_t)i == r->plan.cur) {
-			r->plan.inst[i].up = worker_up(w) &&
-			    w->runs > r->runs[i];
+			x->up = worker_up(w) && w->runs > r->runs[i];
 			r->plan.cur_gone = w->runs > r->runs[i] && gave_up(w);
 		}
 	}
 	act = roll_step(&r->plan, now, &pick);
-	if (r->plan.just_done >= 0 && f->ctl != NULL) {
+	if (r->plan.just_done >= 0) {
 		i = (size_t)r->plan.just_done;
 		w = rt->workers[i];
 		snprintf(msg, sizeof(msg), "%s up: pid %ld -> %ld, after %.1fs",
 		    w->name, r->oldpid[i], (long)w->pid,
 		    (double)(now - r->since[i]) / 1000.0);
-		control_roll_news(f->ctl, r->agent, 0, msg);
+		log_info("%s: %s", r->tag, msg);
+		roll_news(r, 0, msg);
 	}
 	switch (act) {
 	case ROLL_WAIT:
@@ -500,20 +540,30 @@ roll_run(struct roll *r)
 		r->oldpid[pick] = (long)w->pid;
 		r->since[pick] = now;
 		r->restarted++;
-		log_info("rolling restart of %s: restarting %s (pid %ld)",
-		    r->agent, w->name, (long)w->pid);
-		snprintf(msg, sizeof(msg), "restarting %s (pid %ld)", w->name,
-		    (long)w->pid);
-		if (f->ctl != NULL)
-			control_roll_news(f->ctl, r->agent, 0, msg);
-		worker_restart(w);
+		snprintf(msg, sizeof(msg), "%s %s (pid %ld)", r->plan.recycle ?
+		    "recycling" : "restarting", w->name, (long)w->pid);
+		log_info("%s: %s", r->tag, msg);
+		roll_news(r, 0, msg);
+		if (r->plan.recycle)
+			worker_recycle(w, r->recycle);
+		else
+			worker_restart(w);
 		timer_add_ms(r->timer, r->plan.timeout_ms);
 		break;
 	case ROLL_DONE:
-		snprintf(msg, sizeof(msg), "%zu of %zu instance%s restarted "
-		    "one at a time%s", r->restarted, r->plan.n, r->plan.n == 1 ?
-		    "" : "s", r->restarted < r->plan.n ? " (the others were "
-		    "stopped by the operator or added since)" : "");
+		if (r->plan.recycle && r->restarted == r->plan.n)
+			snprintf(msg, sizeof(msg), "every instance restarted");
+		else if (r->plan.recycle)
+			snprintf(msg, sizeof(msg), "%zu of %zu instance%s "
+			    "restarted (the others did not run at the firing, "
+			    "were stopped by the operator or added since)",
+			    r->restarted, r->plan.n, r->plan.n == 1 ? "" : "s");
+		else
+			snprintf(msg, sizeof(msg), "%zu of %zu instance%s "
+			    "restarted one at a time%s", r->restarted,
+			    r->plan.n, r->plan.n == 1 ? "" : "s",
+			    r->restarted < r->plan.n ? " (the others were "
+			    "stopped by the operator or added since)" : "");
 		roll_end(r, true, msg);
 		return;
 	case ROLL_FAIL:
@@ -540,38 +590,34 @@ roll_run(struct roll *r)
 	}
 }
 
-bool
-fleet_rolling(const struct fleet *f, const char *agent)
-{
-	const struct roll *r;
-
-	for (r = f->rolls; r != NULL; r = r->next)
-		if (strcmp(r->agent, agent) == 0)
-			return true;
-	return false;
-}
-
 int
-fleet_roll_start(struct fleet *f, const char *agent, uint64_t timeout_ms,
-    char *why, size_t len)
+fleet_roll_start(struct fleet *f, const char *agent,
+    const struct roll_how *how, char *why, size_t len)
 {
 	struct agent_rt *rt = fleet_find_rt(f, agent);
 	struct roll *r;
 	const struct agent_conf *a;
+	char d[32];
+	size_t i;
 
 	if (f->shutting_down) {
 		snprintf(why, len, "corrald is shutting down");
 		return -1;
 	}
-	if (rt == NULL || rt->nworkers == 0) {
+	if (rt == NULL) {
 		snprintf(why, len, "no agent '%s'", agent);
 		return -1;
 	}
-	if (fleet_rolling(f, agent)) {
-		snprintf(why, len, "a rolling restart of %s is under way",
-		    agent);
+	if (rt->nworkers == 0) {
+		snprintf(why, len, "agent %s has no instances", agent);
 		return -1;
 	}
+	/* One per agent: two would each count the other's down as theirs. */
+	for (r = f->rolls; r != NULL; r = r->next)
+		if (strcmp(r->agent, agent) == 0) {
+			snprintf(why, len, "%s is under way", r->what);
+			return -1;
+		}
 	if (f->roll_ev == NULL &&
 	    (f->roll_ev = evtimer_new(f->base, roll_ev_cb, f)) == NULL)
 		fatal("cannot create the rolling restart event");
@@ -579,24 +625,59 @@ fleet_roll_start(struct fleet *f, const char *agent, uint64_t timeout_ms,
 	r = xcalloc(1, sizeof(*r));
 	r->fleet = f;
 	snprintf(r->agent, sizeof(r->agent), "%s", agent);
+	if (how->what != NULL) {
+		snprintf(r->tag, sizeof(r->tag), "agent %s: %s", agent,
+		    how->what);
+		snprintf(r->what, sizeof(r->what), "a %s of %s", how->what,
+		    agent);
+	} else {
+		snprintf(r->tag, sizeof(r->tag), "rolling restart of %s",
+		    agent);
+		snprintf(r->what, sizeof(r->what), "a rolling restart of %s",
+		    agent);
+	}
+	r->plan.recycle = how->recycle != NULL;
+	if (r->plan.recycle)
+		snprintf(r->recycle, sizeof(r->recycle), "%s", how->recycle);
+	r->client = how->client;
 	r->plan.cur = -1;
 	r->plan.blocker = -1;
 	r->plan.just_done = -1;
 	/* Time to stop the old run, then for the new one to be up. */
-	r->plan.timeout_ms = timeout_ms != 0 ? timeout_ms :
+	r->plan.timeout_ms = how->timeout_ms != 0 ? how->timeout_ms :
 	    a->stop_timeout_ms + a->healthy_after_ms + ROLL_SLACK_MS;
 	if ((r->timer = evtimer_new(f->base, roll_timer_cb, r)) == NULL)
 		fatal("cannot create a rolling restart's timer");
 	roll_fit(r, rt->nworkers);
 	/* Fitted from nothing, every instance looks done: none is yet. */
 	memset(r->plan.inst, 0, r->plan.n * sizeof(*r->plan.inst));
+	for (i = 0; i < r->plan.n; i++)
+		r->runs[i] = rt->workers[i]->runs;
 	r->next = f->rolls;
 	f->rolls = r;
-	log_info("rolling restart of %s: %zu instances, one at a time "
-	    "(each up within %llu ms)", agent, r->plan.n,
-	    (unsigned long long)r->plan.timeout_ms);
+	if (r->plan.recycle) {
+		format_duration(r->plan.timeout_ms, d, sizeof(d));
+		log_info("%s: restarting its %zu instance%s one after another "
+		    "(each up within %s)", r->tag, r->plan.n, r->plan.n == 1 ?
+		    "" : "s", d);
+	} else
+		log_info("%s: %zu instances, one at a time (each up within "
+		    "%llu ms)", r->tag, r->plan.n,
+		    (unsigned long long)r->plan.timeout_ms);
 	roll_run(r);
 	return 0;
+}
+
+void
+rolls_reexec(struct fleet *f)
+{
+	const struct roll *r;
+
+	/* Nothing of a roll is handed over: the next image starts none. */
+	for (r = f->rolls; r != NULL; r = r->next)
+		log_warnx("%s: ends with this image at the reexec: %zu of %zu "
+		    "restarted (the last may still be on its way up), the "
+		    "others keep their runs", r->tag, r->restarted, r->plan.n);
 }
 
 void

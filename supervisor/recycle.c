@@ -4,14 +4,16 @@
  * drawn per run, so that instances started together do not stop
  * together) is recycled.  cron_restart: at the times of a cron spec, the
  * agent's instances are recycled one after another, each once the one
- * before is up again.  A recycle is worker_recycle()'s: a stop and an
- * immediate start, no failure.
+ * before is up again: a rolling restart of order.c's, recycling.  A
+ * recycle is worker_recycle()'s: a stop and an immediate start, no
+ * failure.
  *
  * Timers: one per worker for max_age (its own deadline, from its own
- * start), one per agent for cron_restart (one spec, and the roll through
- * its instances is the agent's).  A fleet-wide timer would only rebuild
- * the heap libevent keeps already.
+ * start), one per agent for cron_restart (one spec; the roll through its
+ * instances is order.c's, one per agent).  A fleet-wide timer would only
+ * rebuild the heap libevent keeps already.
  */
+#include <string.h>
 #include <time.h>
 
 #include <event2/event.h>
@@ -88,47 +90,26 @@ recycle_rt_free(struct agent_rt *rt)
 	rt->cron_ev = NULL;
 }
 
-/* Take the next instance of the roll that is up; none left: done. */
+/*
+ * The firing: a rolling restart that recycles (order.c).  Skipped, said in
+ * the log, while a roll of the agent goes on: the last firing's, or an
+ * operator's restart --rolling.
+ */
 static void
-cron_roll_step(struct agent_rt *rt)
+cron_fire(struct agent_rt *rt, const struct agent_conf *a)
 {
-	const struct agent_conf *a;
-	struct worker *w;
-	char why[96];
+	struct roll_how how;
+	char recycle[96], why[256];
 
-	while (rt->roll_next < rt->nworkers) {
-		w = rt->workers[rt->roll_next++];
-		if (w->pid == 0 || w->recycling || (w->state != W_STARTING &&
-		    w->state != W_RUNNING))
-			continue;
-		a = w->agent;
-		snprintf(why, sizeof(why), "cron_restart %s", a->cron_restart ?
-		    a->cron_restart : "(gone)");
-		w->roll_wait = true;
-		worker_recycle(w, why);
-		return;
-	}
-	if (rt->rolling)
-		log_info("agent %s: cron_restart: every instance restarted",
-		    rt->g.name);
-	rt->rolling = false;
-}
-
-static void
-cron_fire(struct agent_rt *rt)
-{
-	if (rt->rolling) {
-		log_warnx("agent %s: cron_restart is due while the one before "
-		    "still goes through its instances; this one is skipped",
-		    rt->g.name);
-		return;
-	}
-	log_info("agent %s: cron_restart: restarting its %zu instance%s one "
-	    "after another", rt->g.name, rt->nworkers, rt->nworkers == 1 ?
-	    "" : "s");
-	rt->rolling = true;
-	rt->roll_next = 0;
-	cron_roll_step(rt);
+	snprintf(recycle, sizeof(recycle), "cron_restart %s",
+	    a->cron_restart);
+	memset(&how, 0, sizeof(how));
+	how.recycle = recycle;
+	how.what = "cron_restart";
+	if (fleet_roll_start(rt->g.fleet, rt->g.name, &how, why,
+	    sizeof(why)) == -1)
+		log_warnx("agent %s: cron_restart is due, but %s; this firing "
+		    "is skipped", rt->g.name, why);
 }
 
 /* Sleep towards the due time, waking every CRON_WAKE_MS meanwhile. */
@@ -167,7 +148,7 @@ cron_cb(evutil_socket_t fd, short what, void *arg)
 	if (a == NULL || a->cron_restart == NULL)
 		return;
 	if (!f->shutting_down)
-		cron_fire(rt);
+		cron_fire(rt, a);
 	/* From now, not the due time: a clock that jumped ahead fires once. */
 	from = now > rt->cron_due ? now : rt->cron_due;
 	if (cron_next(&a->cron, from, &rt->cron_due) == -1) {
@@ -207,34 +188,14 @@ recycle_cron_arm(struct agent_rt *rt, const struct agent_conf *a)
 }
 
 void
-recycle_state(struct worker *w, enum wstate s)
-{
-	if (!w->roll_wait || w->rt == NULL)
-		return;
-	/* On its way back: the roll waits. */
-	if (s == W_STOPPING || s == W_BACKOFF || s == W_STARTING)
-		return;
-	/* Up again, or not coming back (held, fatal, stopped): the next. */
-	w->roll_wait = false;
-	cron_roll_step(w->rt);
-}
-
-void
 recycle_reloaded(struct fleet *f)
 {
-	size_t i, k;
+	size_t i;
 
-	for (i = 0; i < f->nrts; i++) {
-		struct agent_rt *rt = f->rts[i];
-		bool waiting = false;
-		recycle_cron_arm(rt, &f->conf->agents[i]);
-		if (!rt->rolling)
-			continue;
-		for (k = 0; k < rt->nworkers; k++)
-			waiting |= rt->workers[k]->roll_wait;
-		if (!waiting)
-			cron_roll_step(rt);
-	}
-	for (k = 0; k < f->nworkers; k++)
-		recycle_arm(f->workers[k]);
+	for (i = 0; i < f->nrts; i++)
+		recycle_cron_arm(f->rts[i], &f->conf->agents[i]);
+	for (i = 0; i < f->nworkers; i++)
+		recycle_arm(f->workers[i]);
+	/* A roll whose instance the reload removed looks again. */
+	order_changed(f);
 }

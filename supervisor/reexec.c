@@ -520,6 +520,7 @@ reexec(struct fleet *f, const char *exe, const char *conf_path,
 	argv[k] = NULL;
 	log_info("re-executing %s with %zu workers and the running "
 	    "configuration", exe, f->nworkers);
+	rolls_reexec(f);
 	execv(exe, argv);
 	snprintf(why, len, "exec %s: %s", exe, strerror(errno));
 	log_error("reexec: %s; going on as before", why);

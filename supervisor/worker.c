@@ -170,7 +170,6 @@ worker_set_state(struct worker *w, enum wstate s, const char *why)
 	if (s == W_RUNNING)
 		order_released(w);
 	order_changed(w->fleet);
-	recycle_state(w, s);
 }
 
 /* pid -> worker, in O(1). */

@@ -2,7 +2,8 @@
  * test_order.c: the pure decisions of supervisor/order.c: whether a worker
  * may start given the instances it comes after (order_admit), the steps of
  * a rolling restart on a fake clock (roll_step: down ones first, never a
- * second instance down, a new run late or gone stops it), and which
+ * second instance down, a new run late or gone stops it, one the operator
+ * stops is let go, a recycling roll takes only the runs of its start), and which
  * instances corralctl scale adds or removes (scale_plan).
  */
 #include <setjmp.h>
@@ -133,7 +134,7 @@ test_roll_down_first_and_skip(void **state)
 	(void)state;
 	plan_init(&p, in, 4);
 	in[0].up = in[2].up = true;
-	in[1].skip = true;  /* stopped by the operator */
+	in[1].held = true;  /* stopped by the operator */
 	in[3].up = false;   /* down already (crash loop) */
 	/* The one down goes first: it takes nothing down. */
 	assert_int_equal(roll_step(&p, 0, &pick), ROLL_RESTART);
@@ -148,7 +149,86 @@ test_roll_down_first_and_skip(void **state)
 	in[2].up = true;
 	/* The skipped one is never taken. */
 	assert_int_equal(roll_step(&p, 30, &pick), ROLL_DONE);
+	assert_true(in[1].skip);
 	assert_false(in[1].done);
+}
+
+static void
+test_roll_cur_held(void **state)
+{
+	struct roll_inst in[3];
+	struct roll_plan p;
+	size_t pick = 99;
+
+	(void)state;
+	/* The operator stops the one being restarted: the roll goes on. */
+	plan_init(&p, in, 3);
+	in[0].up = in[1].up = in[2].up = true;
+	assert_int_equal(roll_step(&p, 0, &pick), ROLL_RESTART);
+	assert_int_equal(pick, 0);
+	in[0].up = false;
+	assert_int_equal(roll_step(&p, 10, &pick), ROLL_WAIT);
+	in[0].held = true;
+	assert_int_equal(roll_step(&p, 20, &pick), ROLL_RESTART);
+	assert_int_equal(pick, 1);
+	assert_int_equal(p.just_done, -1);
+	assert_false(in[0].done);
+	/* Its deadline is the new step's, not the one let go. */
+	assert_int_equal(p.deadline_ms, 1020);
+	in[1].up = true;
+	assert_int_equal(roll_step(&p, 30, &pick), ROLL_RESTART);
+	assert_int_equal(pick, 2);
+	in[2].up = true;
+	assert_int_equal(roll_step(&p, 40, &pick), ROLL_DONE);
+	assert_false(in[0].done);
+}
+
+static void
+test_roll_recycle(void **state)
+{
+	struct roll_inst in[4];
+	struct roll_plan p;
+	size_t pick = 99;
+
+	(void)state;
+	plan_init(&p, in, 4);
+	p.recycle = true;
+	in[0].up = in[1].up = in[3].up = true;
+	in[0].same = in[1].same = in[3].same = true;
+	in[2].up = in[2].same = false; /* not running at the firing */
+	assert_int_equal(roll_step(&p, 0, &pick), ROLL_RESTART);
+	/* A recycle starts nothing: the one down is not taken first. */
+	assert_int_equal(pick, 0);
+	assert_true(in[2].skip);
+	in[0].same = false; /* its new run */
+	in[0].up = true;
+	/* in[2] came back meanwhile: a fresh run, left alone for good. */
+	in[2].up = in[2].same = true;
+	/* in[1] crashed and restarted by itself: fresh too. */
+	in[1].same = false;
+	assert_int_equal(roll_step(&p, 10, &pick), ROLL_RESTART);
+	assert_int_equal(p.just_done, 0);
+	assert_int_equal(pick, 3);
+	assert_true(in[1].skip && in[2].skip);
+	in[3].up = true;
+	assert_int_equal(roll_step(&p, 20, &pick), ROLL_DONE);
+	assert_false(in[1].done || in[2].done);
+	assert_true(in[0].done && in[3].done);
+	/* Without recycle, the one down goes first. */
+	plan_init(&p, in, 2);
+	in[0].up = true;
+	assert_int_equal(roll_step(&p, 0, &pick), ROLL_RESTART);
+	assert_int_equal(pick, 1);
+	/* The one being recycled is not left alone for its new run. */
+	plan_init(&p, in, 2);
+	p.recycle = true;
+	in[0].up = in[1].up = in[0].same = in[1].same = true;
+	assert_int_equal(roll_step(&p, 0, &pick), ROLL_RESTART);
+	in[0].up = in[0].same = false; /* STOPPING */
+	assert_int_equal(roll_step(&p, 10, &pick), ROLL_WAIT);
+	assert_false(in[0].skip);
+	assert_int_equal(roll_step(&p, 1000, &pick), ROLL_FAIL);
+	assert_int_equal(p.blocker, 0);
 }
 
 static void
@@ -227,6 +307,8 @@ main(void)
 		cmocka_unit_test(test_admit),
 		cmocka_unit_test(test_roll_in_order),
 		cmocka_unit_test(test_roll_down_first_and_skip),
+		cmocka_unit_test(test_roll_cur_held),
+		cmocka_unit_test(test_roll_recycle),
 		cmocka_unit_test(test_roll_fail),
 		cmocka_unit_test(test_scale_plan),
 	};
