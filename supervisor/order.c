@@ -272,9 +272,12 @@ order_release_all(struct fleet *f)
 
 	if (f->shutting_down)
 		return;
+	/*
+	 * Every agent: one a reload took its after from (or the agent it
+	 * came after) has WAITING workers and nothing left to wait for.
+	 */
 	for (i = 0; i < f->nrts; i++)
-		if (f->rts[i]->ndeps > 0)
-			rt_release(f->rts[i]);
+		rt_release(f->rts[i]);
 }
 
 /* Has one of rt's workers a process? */
