@@ -381,6 +381,17 @@ reexec(struct fleet *f, const char *exe, const char *conf_path,
 		    "stopping; try again when they are gone");
 		return -1;
 	}
+	/*
+	 * A rolling restart is this image's too: the next would not go on
+	 * with it, and its corralctl would lose its news.
+	 */
+	for (i = 0; i < f->nrts; i++)
+		if (fleet_rolling(f, f->rts[i]->g.name)) {
+			snprintf(why, len, "a rolling restart of %s is under "
+			    "way; try again when it is over",
+			    f->rts[i]->g.name);
+			return -1;
+		}
 	/* Survivors are this image's to watch; the next would not know them. */
 	if (f->nsurv > 0) {
 		snprintf(why, len, "runs a dead corrald left are still being "
