@@ -2029,6 +2029,8 @@ struct hook_req {
 	/* Called once it is reaped and its output read; NULL: nobody. */
 	void (*done)(void *arg, const struct hook_end *);
 	void *arg;
+	/* A worker's hook: corrald's exit waits for it (fleet_idle_check). */
+	bool awaited;
 };
 /*
  * Run a command (strings copied), its output into corrald's log line by
@@ -2039,6 +2041,9 @@ struct hook *hook_start(struct fleet *, const struct hook_req *);
 /* Its owner goes: done is not called; sig (0: none) to its group. */
 void hook_cancel(struct hook *, int sig);
 pid_t hook_pid(const struct hook *); /* 0 for NULL or once reaped */
+/* Is an awaited hook (a worker's) still running?  Kill those (KILL). */
+bool hooks_awaited(const struct fleet *);
+void hooks_kill_awaited(struct fleet *);
 struct hookq *hookq_new(void);
 void hookq_free(struct hookq *);
 /* Run c's on_state_change with NAME OLD NEW; kind: "health" or "breaker". */

@@ -51,6 +51,7 @@ struct hook {
 	struct hook_end end;     /* how it ended, for done */
 	void (*done)(void *, const struct hook_end *); /* NULL: nobody asks */
 	void *arg;
+	bool awaited;            /* corrald's exit waits for it */
 };
 
 static void hook_next(struct hookq *, struct cluster_rt *);
@@ -232,6 +233,7 @@ hook_start(struct fleet *f, const struct hook_req *rq)
 	h->end.exec_stage = res.stage;
 	h->done = rq->done;
 	h->arg = rq->arg;
+	h->awaited = rq->awaited;
 	h->timeout_ms = rq->timeout_ms;
 	for (j = 0; j < 2; j++) {
 		h->fd[j] = res.outfd[j];
@@ -265,6 +267,33 @@ pid_t
 hook_pid(const struct hook *h)
 {
 	return h != NULL ? h->pid : 0;
+}
+
+/*
+ * A worker's hook still runs (its owner gone or not: a pre_start a stop
+ * cancelled is dying of its TERM).  Bounded: each is killed at its
+ * timeout.
+ */
+bool
+hooks_awaited(const struct fleet *f)
+{
+	const struct hook *h;
+
+	LIST_FOREACH(h, &f->hooks, entry)
+		if (h->awaited && h->pid != 0)
+			return true;
+	return false;
+}
+
+/* Shutdown asked again: what it waits for dies now. */
+void
+hooks_kill_awaited(struct fleet *f)
+{
+	struct hook *h;
+
+	LIST_FOREACH(h, &f->hooks, entry)
+		if (h->awaited && h->pid != 0)
+			kill(-h->pid, SIGKILL);
 }
 
 /* A cluster's on_state_change ended: the next change may run. */

@@ -280,14 +280,15 @@ order_release_all(struct fleet *f)
 		rt_release(f->rts[i]);
 }
 
-/* Has one of rt's workers a process? */
+/* Has one of rt's workers a process, or its post_stop running? */
 static bool
 rt_alive(const struct agent_rt *rt)
 {
 	size_t i;
 
 	for (i = 0; i < rt->nworkers; i++)
-		if (rt->workers[i]->pid != 0)
+		if (rt->workers[i]->pid != 0 ||
+		    rt->workers[i]->post_hook != NULL)
 			return true;
 	return false;
 }

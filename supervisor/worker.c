@@ -785,6 +785,8 @@ worker_hook(struct worker *w, const char *cmd, const struct strv *words,
 	rq.timeout_ms = a->hook_timeout_ms;
 	rq.done = done;
 	rq.arg = w;
+	/* A post_stop cleans up after the run: a shutdown lets it finish. */
+	rq.awaited = true;
 	h = hook_start(f, &rq);
 	strv_free(&argv);
 	strv_free(&env);
@@ -899,6 +901,9 @@ poststop_done(void *arg, const struct hook_end *end)
 
 	(void)end;
 	w->post_hook = NULL;
+	/* Its cleanup is done: what its agent comes after may stop now. */
+	if (w->fleet->shutting_down && w->fleet->shutdown_kills == 1)
+		order_shutdown_step(w->fleet, false);
 	if (w->after_post) {
 		w->after_post = false;
 		worker_enqueue(w);
@@ -1787,7 +1792,7 @@ worker_exited(struct worker *w, int status)
 out:
 	/* A dependent is gone: what it came after may stop now. */
 	if (f->shutting_down && f->shutdown_kills == 1)
-		order_shutdown_step(f, true);
+		order_shutdown_step(f, false);
 	fleet_idle_check(f);
 }
 
@@ -1795,7 +1800,7 @@ void
 fleet_idle_check(struct fleet *f)
 {
 	if (f->shutting_down && f->live == 0 && f->nsurv == 0 &&
-	    f->on_idle != NULL)
+	    !hooks_awaited(f) && f->on_idle != NULL)
 		f->on_idle(f);
 }
 
@@ -1821,8 +1826,12 @@ fleet_reap(struct fleet *f)
 		nsock_drain(f->nsock);
 		if ((w = fleet_find_pid(f, pid)) == NULL) {
 			char how[96];
-			if (hook_reaped(f, pid, status) ||
-			    watch_reaped(f, pid, status))
+			if (hook_reaped(f, pid, status)) {
+				/* A post_stop corrald's exit waited for. */
+				fleet_idle_check(f);
+				continue;
+			}
+			if (watch_reaped(f, pid, status))
 				continue;
 			describe_exit(how, sizeof(how), status);
 			log_debug("reaped pid %ld, not a worker: %s", (long)pid,
@@ -2022,6 +2031,7 @@ fleet_shutdown(struct fleet *f)
 		for (i = 0; i < f->nworkers; i++)
 			if (f->workers[i]->pid != 0)
 				worker_kill(f->workers[i], SIGKILL);
+		hooks_kill_awaited(f);
 		return;
 	}
 	log_info("stopping %zu running workers", f->live);
