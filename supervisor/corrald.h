@@ -2041,6 +2041,26 @@ struct hook *hook_start(struct fleet *, const struct hook_req *);
 /* Its owner goes: done is not called; sig (0: none) to its group. */
 void hook_cancel(struct hook *, int sig);
 pid_t hook_pid(const struct hook *); /* 0 for NULL or once reaped */
+/*
+ * A reexec: a worker's hook goes to the next image as it runs, its pid,
+ * its output pipes (kept open across exec) and its deadline on the
+ * monotonic clock.  pid 0: none.
+ */
+struct hook_snap {
+	long pid;
+	int fd[2];              /* -1: closed */
+	unsigned long long deadline_mono_ms;
+	int timed_out;          /* killed at its timeout already */
+};
+/* Fill hs, keeping h's pipes open across exec: 0, or -1 when h is not
+ * to be handed over (it could not run; it is ending). */
+int hook_handover(struct hook *, struct hook_snap *);
+/* The exec failed: h's pipes close on exec again. */
+void hook_handover_undo(const struct hook_snap *);
+/* The next image's side: the hook hs names, watched as hook_start would
+ * (rq's argv, envp and the rest unused). */
+struct hook *hook_adopt(struct fleet *, const struct hook_req *,
+    const struct hook_snap *);
 /* Is an awaited hook (a worker's) still running?  Kill those (KILL). */
 bool hooks_awaited(const struct fleet *);
 void hooks_kill_awaited(struct fleet *);
@@ -2296,6 +2316,13 @@ struct worker_snap {
 	unsigned memory_exits;
 	int memory;
 	unsigned long long memory_rss, memory_max;
+	/*
+	 * Its pre_start and post_stop running (pid 0: none; from an older
+	 * image: none, and queued says to start it again), and a start
+	 * waiting for that post_stop to end.
+	 */
+	struct hook_snap pre, post;
+	int after_post;
 };
 
 /* Fill s from w, and keep w's descriptors open across exec. */
@@ -2312,6 +2339,8 @@ struct worker *fleet_find_worker(struct fleet *, const char *agent,
  * it removed.  Takes s's strings.
  */
 void fleet_retire_stray(struct fleet *, struct worker_snap *);
+/* s's hooks are not taken over: their pipes closed, their pids let go. */
+void reexec_snap_drop_hooks(struct worker_snap *);
 
 /* Descriptors a reexec hands over; -1 when none. */
 struct reexec_fds {

@@ -153,7 +153,49 @@ write_snap(FILE *f, const struct worker_snap *s)
 	/* max_memory: a class added later, and a run being stopped for it. */
 	fprintf(f, " m %u %d %llu %llu", s->memory_exits, s->memory,
 	    s->memory_rss, s->memory_max);
+	/* Its pre_start and post_stop running, and a start after post_stop. */
+	fprintf(f, " h %ld %d %d %llu %d %ld %d %d %llu %d %d", s->pre.pid,
+	    s->pre.fd[0], s->pre.fd[1], s->pre.deadline_mono_ms,
+	    s->pre.timed_out, s->post.pid, s->post.fd[0], s->post.fd[1],
+	    s->post.deadline_mono_ms, s->post.timed_out, s->after_post);
 	fputc('\n', f);
+}
+
+void
+reexec_snap_drop_hooks(struct worker_snap *s)
+{
+	struct hook_snap *hs[2] = { &s->pre, &s->post };
+	int i, j;
+
+	for (i = 0; i < 2; i++) {
+		for (j = 0; j < 2; j++)
+			if (hs[i]->pid != 0 && hs[i]->fd[j] != -1)
+				close(hs[i]->fd[j]);
+		memset(hs[i], 0, sizeof(*hs[i]));
+		hs[i]->fd[0] = hs[i]->fd[1] = -1;
+	}
+	s->after_post = 0;
+}
+
+/*
+ * The "h" tag at p: absent (an older image), no hook taken over (the
+ * worker's queued says to start it again).  A malformed one is dropped
+ * whole.
+ */
+static void
+read_hooks(const char *p, struct worker_snap *s)
+{
+	struct hook_snap pre, post;
+	int ap;
+
+	if (sscanf(p, " h %ld %d %d %llu %d %ld %d %d %llu %d %d", &pre.pid,
+	    &pre.fd[0], &pre.fd[1], &pre.deadline_mono_ms, &pre.timed_out,
+	    &post.pid, &post.fd[0], &post.fd[1], &post.deadline_mono_ms,
+	    &post.timed_out, &ap) != 11 || pre.pid < 0 || post.pid < 0)
+		return;
+	s->pre = pre;
+	s->post = post;
+	s->after_post = ap;
 }
 
 /* A token into a fixed buffer of CKPT_ID_MAX.  0 or -1. */
@@ -177,14 +219,16 @@ read_memory(const char *p, struct worker_snap *s)
 {
 	unsigned long long rss, max;
 	unsigned n;
-	int m;
+	int m, used = 0;
 
-	if (sscanf(p, " m %u %d %llu %llu", &n, &m, &rss, &max) != 4)
+	if (sscanf(p, " m %u %d %llu %llu%n", &n, &m, &rss, &max, &used) !=
+	    4 || used == 0)
 		return;
 	s->memory_exits = n;
 	s->memory = m != 0;
 	s->memory_rss = rss;
 	s->memory_max = max;
+	read_hooks(p + used, s);
 }
 
 /*
@@ -271,6 +315,7 @@ read_snap(const char *line, struct worker_snap *s)
 	int n = 0, c, used;
 
 	memset(s, 0, sizeof(*s));
+	s->pre.fd[0] = s->pre.fd[1] = s->post.fd[0] = s->post.fd[1] = -1;
 	if (sscanf(line, "w %64s %u %d %ld %lld %lld %lld %lld %d %d %d %d %d "
 	    "%d %u %u %u %u %d %d %d %d %d %d%n", s->agent, &s->instance,
 	    &s->state, &s->pid, &s->start_wall_ms, &s->start_mono_ms,
@@ -534,6 +579,8 @@ undo:
 		set_cloexec(snaps[i].outfd[0], true);
 		set_cloexec(snaps[i].outfd[1], true);
 		set_cloexec(snaps[i].execfd, true);
+		hook_handover_undo(&snaps[i].pre);
+		hook_handover_undo(&snaps[i].post);
 	}
 	set_cloexec(fds->lock, true);
 	set_cloexec(fds->listen, true);
@@ -835,6 +882,7 @@ disown(struct fleet *f, struct worker_snap *s)
 		close(s->outfd[1]);
 	if (s->execfd != -1)
 		close(s->execfd);
+	reexec_snap_drop_hooks(s);
 	free(s->status_text);
 	report_free(s->report);
 	free(s->run_storage_msg);

@@ -794,6 +794,28 @@ worker_hook(struct worker *w, const char *cmd, const struct strv *words,
 	return h;
 }
 
+/*
+ * A hook of w a reexec handed over, running: watched as worker_hook's
+ * would be.
+ */
+static struct hook *
+worker_hook_adopt(struct worker *w, const char *cmd,
+    const struct hook_snap *hs, void (*done)(void *, const struct hook_end *))
+{
+	char who[NAME_MAX_LEN + 32];
+	struct hook_req rq;
+
+	snprintf(who, sizeof(who), "agent %s", w->name);
+	memset(&rq, 0, sizeof(rq));
+	rq.who = who;
+	rq.cmd = cmd;
+	rq.timeout_ms = w->agent->hook_timeout_ms;
+	rq.done = done;
+	rq.arg = w;
+	rq.awaited = true;
+	return hook_adopt(w->fleet, &rq, hs);
+}
+
 /* How a hook ended, in words ("" when it succeeded). */
 static void
 hook_outcome(const struct worker *w, const struct hook_end *end, char *buf,
@@ -2524,6 +2546,15 @@ worker_snapshot(struct worker *w, struct worker_snap *s)
 	s->stop_timeout_ms = w->agent->stop_timeout_ms;
 	s->out[0] = (int)w->agent->out[0];
 	s->out[1] = (int)w->agent->out[1];
+	/*
+	 * Its hooks go on in the next image, which waits for them as this
+	 * one would: a pre_start is not run twice, a start still waits for
+	 * post_stop, and hook_timeout still holds.  (queued, above, says
+	 * what an image that does not take them over should do.)
+	 */
+	(void)hook_handover(w->pre_hook, &s->pre);
+	(void)hook_handover(w->post_hook, &s->post);
+	s->after_post = s->post.pid != 0 && w->after_post;
 }
 
 void
@@ -2578,7 +2609,16 @@ worker_adopt(struct worker *w, const struct worker_snap *s)
 	/* Its healthy_after passed while it was exec'ing: now it counts. */
 	if (s->healthy_due && !w->exec_failed && w->state == W_STARTING)
 		worker_timer_arm(w, 0);
-	if (s->queued)
+	/* Its hooks, running: their ends go on where this image would. */
+	if (s->pre.pid != 0)
+		w->pre_hook = worker_hook_adopt(w, "pre_start", &s->pre,
+		    prestart_done);
+	if (s->post.pid != 0) {
+		w->post_hook = worker_hook_adopt(w, "post_stop", &s->post,
+		    poststop_done);
+		w->after_post = s->after_post != 0;
+	}
+	if (s->queued && w->pre_hook == NULL && !w->after_post)
 		worker_enqueue(w);
 	w->ready = s->ready;
 	w->hang = s->hang;
@@ -2628,6 +2668,8 @@ fleet_retire_stray(struct fleet *f, struct worker_snap *s)
 	}
 	/* Nothing of a schedule, a breaker or a fallback: it only stops. */
 	s->queued = s->restart_pending = s->regroup = 0;
+	/* Its hooks run on unwatched: nothing starts after them. */
+	reexec_snap_drop_hooks(s);
 	s->trial = s->ctrial = s->for_fallback = 0;
 	/* Its thread, should the agent's thread_id name another, is not
 	 * known: its exit carries no checkpoints. */
