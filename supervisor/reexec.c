@@ -17,7 +17,8 @@
  * a line behind a tag ("b" for the breaker and cluster flags, "n" for the
  * worker protocol, "r" for the checkpoints a run resumed from and
  * rollback's counts, "s" for how the worker's agent stops it and where
- * its output goes), so that an image reads what an older one wrote.
+ * its output goes, "h" for its pre_start and post_stop running, handed
+ * over with their pipes), so that an image reads what an older one wrote.
  *
  * The configuration goes over too: "conf" names a second memfd holding
  * the LEN bytes of the fleet file the running image last loaded (at its
