@@ -1611,7 +1611,12 @@ worker_exited(struct worker *w, int status)
 		else
 			w->runtime_failures++;
 	}
-	if (w->exec_failed && w->exec_why != NULL)
+	/*
+	 * The env_file's reason only if that is the step that failed: the
+	 * child tries its limits first, and the errno is the failed step's.
+	 */
+	if (w->exec_failed && w->exec_why != NULL && w->exec_stage != NULL &&
+	    strcmp(w->exec_stage, "env_file") == 0)
 		detail = xstrdup(w->exec_why);
 	else if (w->exec_failed && w->exec_stage != NULL &&
 	    rlim_key_of(w->exec_stage) >= 0)
