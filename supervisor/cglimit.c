@@ -527,7 +527,10 @@ cglimit_adopted(struct worker *w)
 			w->cgl_dir[k] = NULL;
 		}
 	}
-	/* What was killed before the reexec is not this image's to see. */
+	/*
+	 * From now, unless the old image said what the count was at the
+	 * run's start (worker_adopt): an older image does not.
+	 */
 	w->oom_base = w->cgl_dir[CGL_MEMORY] != NULL ?
 	    oom_count(w->cgl_dir[CGL_MEMORY]) : 0;
 }

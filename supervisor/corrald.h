@@ -2323,6 +2323,13 @@ struct worker_snap {
 	 */
 	struct hook_snap pre, post;
 	int after_post;
+	/*
+	 * The OOM kills its memory cgroup had counted when the run started
+	 * (from an older image: not known, oom_known 0): a kill during the
+	 * exec is still the run's.
+	 */
+	int oom_known;
+	unsigned long long oom_base;
 };
 
 /* Fill s from w, and keep w's descriptors open across exec. */

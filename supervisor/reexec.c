@@ -159,6 +159,8 @@ write_snap(FILE *f, const struct worker_snap *s)
 	    s->pre.fd[0], s->pre.fd[1], s->pre.deadline_mono_ms,
 	    s->pre.timed_out, s->post.pid, s->post.fd[0], s->post.fd[1],
 	    s->post.deadline_mono_ms, s->post.timed_out, s->after_post);
+	/* The OOM kills its memory cgroup had before the run. */
+	fprintf(f, " o %llu", s->oom_base);
 	fputc('\n', f);
 }
 
@@ -187,16 +189,22 @@ static void
 read_hooks(const char *p, struct worker_snap *s)
 {
 	struct hook_snap pre, post;
-	int ap;
+	unsigned long long oom;
+	int ap, used = 0;
 
-	if (sscanf(p, " h %ld %d %d %llu %d %ld %d %d %llu %d %d", &pre.pid,
+	if (sscanf(p, " h %ld %d %d %llu %d %ld %d %d %llu %d %d%n", &pre.pid,
 	    &pre.fd[0], &pre.fd[1], &pre.deadline_mono_ms, &pre.timed_out,
 	    &post.pid, &post.fd[0], &post.fd[1], &post.deadline_mono_ms,
-	    &post.timed_out, &ap) != 11 || pre.pid < 0 || post.pid < 0)
+	    &post.timed_out, &ap, &used) != 11 || used == 0 || pre.pid < 0 ||
+	    post.pid < 0)
 		return;
 	s->pre = pre;
 	s->post = post;
 	s->after_post = ap;
+	if (sscanf(p + used, " o %llu", &oom) == 1) {
+		s->oom_known = 1;
+		s->oom_base = oom;
+	}
 }
 
 /* A token into a fixed buffer of CKPT_ID_MAX.  0 or -1. */

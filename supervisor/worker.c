@@ -2560,6 +2560,8 @@ worker_snapshot(struct worker *w, struct worker_snap *s)
 	(void)hook_handover(w->pre_hook, &s->pre);
 	(void)hook_handover(w->post_hook, &s->post);
 	s->after_post = s->post.pid != 0 && w->after_post;
+	s->oom_known = 1;
+	s->oom_base = w->oom_base;
 }
 
 void
@@ -2593,6 +2595,10 @@ worker_adopt(struct worker *w, const struct worker_snap *s)
 		pid_insert(w);
 		runs_adopted(w);
 		cglimit_adopted(w);
+		/* Counted from the run's start, not the exec: a kill meanwhile
+		 * (or of one of its processes before) is the run's. */
+		if (s->oom_known && w->cgl_dir[CGL_MEMORY] != NULL)
+			w->oom_base = s->oom_base;
 	}
 	for (j = 0; j < 2; j++) {
 		if (s->outfd[j] == -1)
