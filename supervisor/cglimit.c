@@ -546,10 +546,8 @@ cglimit_adopted(struct worker *w)
 		}
 	}
 	/*
-	 * From an image that did not hand over its count: what was killed
-	 * before the reexec is not this image's to see (worker_adopt takes
-	 * the handed count instead, so that a kill during the reexec is the
-	 * run's).
+	 * From now, unless the old image said what the count was at the
+	 * run's start (worker_adopt): an older image does not.
 	 */
 	w->oom_base = w->cgl_dir[CGL_MEMORY] != NULL ?
 	    oom_count(w->cgl_dir[CGL_MEMORY]) : 0;

@@ -1562,7 +1562,14 @@ struct roll_how {
  */
 int fleet_roll_start(struct fleet *, const char *agent,
     const struct roll_how *, char *why, size_t len);
-/* corrald re-executes: each roll under way is said to end there. */
+/*
+ * The agent of an operator's rolling restart under way (restart
+ * --rolling), or NULL: a reexec waits for it, since the next image would
+ * not go on with it and its corralctl would lose its news.
+ */
+const char *rolls_operator(const struct fleet *);
+/* corrald re-executes: each roll under way (cron_restart's: an operator's
+ * refuses the reexec) is said to end there. */
 void rolls_reexec(struct fleet *);
 void rolls_free(struct fleet *);
 /* recycle.c: max_age and cron_restart. */
@@ -2058,6 +2065,8 @@ struct hook_req {
 	/* Called once it is reaped and its output read; NULL: nobody. */
 	void (*done)(void *arg, const struct hook_end *);
 	void *arg;
+	/* A worker's hook: corrald's exit waits for it (fleet_idle_check). */
+	bool awaited;
 };
 /*
  * Run a command (strings copied), its output into corrald's log line by
@@ -2068,6 +2077,29 @@ struct hook *hook_start(struct fleet *, const struct hook_req *);
 /* Its owner goes: done is not called; sig (0: none) to its group. */
 void hook_cancel(struct hook *, int sig);
 pid_t hook_pid(const struct hook *); /* 0 for NULL or once reaped */
+/*
+ * A reexec: a worker's hook goes to the next image as it runs, its pid,
+ * its output pipes (kept open across exec) and its deadline on the
+ * monotonic clock.  pid 0: none.
+ */
+struct hook_snap {
+	long pid;
+	int fd[2];              /* -1: closed */
+	unsigned long long deadline_mono_ms;
+	int timed_out;          /* killed at its timeout already */
+};
+/* Fill hs, keeping h's pipes open across exec: 0, or -1 when h is not
+ * to be handed over (it could not run; it is ending). */
+int hook_handover(struct hook *, struct hook_snap *);
+/* The exec failed: h's pipes close on exec again. */
+void hook_handover_undo(const struct hook_snap *);
+/* The next image's side: the hook hs names, watched as hook_start would
+ * (rq's argv, envp and the rest unused). */
+struct hook *hook_adopt(struct fleet *, const struct hook_req *,
+    const struct hook_snap *);
+/* Is an awaited hook (a worker's) still running?  Kill those (KILL). */
+bool hooks_awaited(const struct fleet *);
+void hooks_kill_awaited(struct fleet *);
 struct hookq *hookq_new(void);
 void hookq_free(struct hookq *);
 /* Run c's on_state_change with NAME OLD NEW; kind: "health" or "breaker". */
@@ -2321,11 +2353,19 @@ struct worker_snap {
 	int memory;
 	unsigned long long memory_rss, memory_max;
 	/*
-	 * memory_max: the OOM kills counted in its memory cgroup before its
-	 * run began, so that one during the reexec is still the run's.
+	 * Its pre_start and post_stop running (pid 0: none; from an older
+	 * image: none, and queued says to start it again), and a start
+	 * waiting for that post_stop to end.
 	 */
+	struct hook_snap pre, post;
+	int after_post;
+	/*
+	 * The OOM kills its memory cgroup had counted when the run started
+	 * (from an older image: not known, oom_known 0): a kill during the
+	 * exec is still the run's.
+	 */
+	int oom_known;
 	unsigned long long oom_base;
-	bool oom_known;
 };
 
 /* Fill s from w, and keep w's descriptors open across exec. */
@@ -2342,6 +2382,8 @@ struct worker *fleet_find_worker(struct fleet *, const char *agent,
  * it removed.  Takes s's strings.
  */
 void fleet_retire_stray(struct fleet *, struct worker_snap *);
+/* s's hooks are not taken over: their pipes closed, their pids let go. */
+void reexec_snap_drop_hooks(struct worker_snap *);
 
 /* Descriptors a reexec hands over; -1 when none. */
 struct reexec_fds {

@@ -9,6 +9,7 @@
  * queue.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,9 +49,11 @@ struct hook {
 	struct evbuffer *buf[2];
 	struct event *timeout;
 	uint64_t timeout_ms;
+	uint64_t deadline_mono_ms; /* when timeout fires */
 	struct hook_end end;     /* how it ended, for done */
 	void (*done)(void *, const struct hook_end *); /* NULL: nobody asks */
 	void *arg;
+	bool awaited;            /* corrald's exit waits for it */
 };
 
 static void hook_next(struct hookq *, struct cluster_rt *);
@@ -198,13 +201,50 @@ timeout_cb(evutil_socket_t fd, short what, void *arg)
 	kill(-h->pid, SIGKILL);
 }
 
+/* Watch a hook running as pid with its pipes fd, killed after ms. */
+static struct hook *
+hook_watch(struct fleet *f, const struct hook_req *rq, pid_t pid,
+    const int fd[2], uint64_t ms)
+{
+	struct hook *h;
+	int j;
+
+	h = xcalloc(1, sizeof(*h));
+	h->fleet = f;
+	h->who = xstrdup(rq->who);
+	h->cmd = xstrdup(rq->cmd);
+	h->what = rq->what != NULL ? xstrdup(rq->what) : NULL;
+	h->pid = pid;
+	h->done = rq->done;
+	h->arg = rq->arg;
+	h->awaited = rq->awaited;
+	h->timeout_ms = rq->timeout_ms;
+	for (j = 0; j < 2; j++) {
+		h->fd[j] = fd[j];
+		if ((h->buf[j] = evbuffer_new()) == NULL)
+			fatal("cannot watch the output of %s", rq->cmd);
+		if (h->fd[j] == -1)
+			continue;
+		if ((h->ev[j] = event_new(f->base, h->fd[j],
+		    EV_READ | EV_PERSIST, read_cb, h)) == NULL ||
+		    event_add(h->ev[j], NULL) == -1)
+			fatal("cannot watch the output of %s", rq->cmd);
+	}
+	if ((h->timeout = evtimer_new(f->base, timeout_cb, h)) == NULL)
+		fatal("cannot create a timer for %s", rq->cmd);
+	event_base_update_cache_time(f->base);
+	h->deadline_mono_ms = now_mono_ms() + ms;
+	timer_add_ms(h->timeout, ms);
+	LIST_INSERT_HEAD(&f->hooks, h, entry);
+	return h;
+}
+
 struct hook *
 hook_start(struct fleet *f, const struct hook_req *rq)
 {
 	struct spawn_req sr;
 	struct spawn_res res;
 	struct hook *h;
-	int j;
 
 	memset(&sr, 0, sizeof(sr));
 	sr.argv = rq->argv;
@@ -222,31 +262,69 @@ hook_start(struct fleet *f, const struct hook_req *rq)
 		    rq->what ? ")" : "");
 		return NULL;
 	}
-	h = xcalloc(1, sizeof(*h));
-	h->fleet = f;
-	h->who = xstrdup(rq->who);
-	h->cmd = xstrdup(rq->cmd);
-	h->what = rq->what != NULL ? xstrdup(rq->what) : NULL;
-	h->pid = res.pid;
+	h = hook_watch(f, rq, res.pid, res.outfd, rq->timeout_ms);
 	h->end.exec_err = res.err;
 	h->end.exec_stage = res.stage;
-	h->done = rq->done;
-	h->arg = rq->arg;
-	h->timeout_ms = rq->timeout_ms;
-	for (j = 0; j < 2; j++) {
-		h->fd[j] = res.outfd[j];
-		if ((h->buf[j] = evbuffer_new()) == NULL ||
-		    (h->ev[j] = event_new(f->base, h->fd[j],
-		    EV_READ | EV_PERSIST, read_cb, h)) == NULL ||
-		    event_add(h->ev[j], NULL) == -1)
-			fatal("cannot watch the output of %s", rq->cmd);
-	}
-	if ((h->timeout = evtimer_new(f->base, timeout_cb, h)) == NULL)
-		fatal("cannot create a timer for %s", rq->cmd);
-	timer_add_ms(h->timeout, rq->timeout_ms);
-	LIST_INSERT_HEAD(&f->hooks, h, entry);
 	log_debug("%s: %s%s%s (pid %ld)", h->who, h->cmd, h->what ? " " : "",
 	    h->what ? h->what : "", (long)h->pid);
+	return h;
+}
+
+int
+hook_handover(struct hook *h, struct hook_snap *hs)
+{
+	int j;
+
+	memset(hs, 0, sizeof(*hs));
+	hs->fd[0] = hs->fd[1] = -1;
+	/* Its exec failed: it exits at once, and its class says why here. */
+	if (h == NULL || h->pid == 0 || h->end.exec_err != 0)
+		return -1;
+	hs->pid = (long)h->pid;
+	for (j = 0; j < 2; j++) {
+		/* A partial line goes out now, whole; its rest follows. */
+		if (h->fd[j] != -1) {
+			drain_lines(h, j, true);
+			fcntl(h->fd[j], F_SETFD, 0);
+		}
+		hs->fd[j] = h->fd[j];
+	}
+	hs->deadline_mono_ms = h->deadline_mono_ms;
+	hs->timed_out = h->end.timed_out;
+	return 0;
+}
+
+void
+hook_handover_undo(const struct hook_snap *hs)
+{
+	int j;
+
+	for (j = 0; j < 2; j++)
+		if (hs->pid != 0 && hs->fd[j] != -1)
+			fcntl(hs->fd[j], F_SETFD, FD_CLOEXEC);
+}
+
+struct hook *
+hook_adopt(struct fleet *f, const struct hook_req *rq,
+    const struct hook_snap *hs)
+{
+	uint64_t now = now_mono_ms();
+	struct hook *h;
+	int j;
+
+	for (j = 0; j < 2; j++)
+		if (hs->fd[j] != -1)
+			fcntl(hs->fd[j], F_SETFD, FD_CLOEXEC);
+	/* The same monotonic clock: it is killed when it was due. */
+	h = hook_watch(f, rq, (pid_t)hs->pid, hs->fd,
+	    hs->deadline_mono_ms > now ? hs->deadline_mono_ms - now : 0);
+	if (hs->timed_out) {
+		/* Killed already: its end says why. */
+		h->end.timed_out = true;
+		evtimer_del(h->timeout);
+	}
+	log_debug("%s: %s (pid %ld) taken over", h->who, h->cmd,
+	    (long)h->pid);
 	return h;
 }
 
@@ -265,6 +343,33 @@ pid_t
 hook_pid(const struct hook *h)
 {
 	return h != NULL ? h->pid : 0;
+}
+
+/*
+ * A worker's hook still runs (its owner gone or not: a pre_start a stop
+ * cancelled is dying of its TERM).  Bounded: each is killed at its
+ * timeout.
+ */
+bool
+hooks_awaited(const struct fleet *f)
+{
+	const struct hook *h;
+
+	LIST_FOREACH(h, &f->hooks, entry)
+		if (h->awaited && h->pid != 0)
+			return true;
+	return false;
+}
+
+/* Shutdown asked again: what it waits for dies now. */
+void
+hooks_kill_awaited(struct fleet *f)
+{
+	struct hook *h;
+
+	LIST_FOREACH(h, &f->hooks, entry)
+		if (h->awaited && h->pid != 0)
+			kill(-h->pid, SIGKILL);
 }
 
 /* A cluster's on_state_change ended: the next change may run. */

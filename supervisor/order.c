@@ -286,19 +286,23 @@ order_release_all(struct fleet *f)
 
 	if (f->shutting_down)
 		return;
+	/*
+	 * Every agent: one a reload took its after from (or the agent it
+	 * came after) has WAITING workers and nothing left to wait for.
+	 */
 	for (i = 0; i < f->nrts; i++)
-		if (f->rts[i]->ndeps > 0)
-			rt_release(f->rts[i]);
+		rt_release(f->rts[i]);
 }
 
-/* Has one of rt's workers a process? */
+/* Has one of rt's workers a process, or its post_stop running? */
 static bool
 rt_alive(const struct agent_rt *rt)
 {
 	size_t i;
 
 	for (i = 0; i < rt->nworkers; i++)
-		if (rt->workers[i]->pid != 0)
+		if (rt->workers[i]->pid != 0 ||
+		    rt->workers[i]->post_hook != NULL)
 			return true;
 	return false;
 }
@@ -666,6 +670,17 @@ fleet_roll_start(struct fleet *f, const char *agent,
 		    (unsigned long long)r->plan.timeout_ms);
 	roll_run(r);
 	return 0;
+}
+
+const char *
+rolls_operator(const struct fleet *f)
+{
+	const struct roll *r;
+
+	for (r = f->rolls; r != NULL; r = r->next)
+		if (r->recycle[0] == '\0')
+			return r->agent;
+	return NULL;
 }
 
 void

@@ -17,7 +17,8 @@
  * a line behind a tag ("b" for the breaker and cluster flags, "n" for the
  * worker protocol, "r" for the checkpoints a run resumed from and
  * rollback's counts, "s" for how the worker's agent stops it and where
- * its output goes), so that an image reads what an older one wrote.
+ * its output goes, "h" for its pre_start and post_stop running, handed
+ * over with their pipes), so that an image reads what an older one wrote.
  *
  * The configuration goes over too: "conf" names a second memfd holding
  * the LEN bytes of the fleet file the running image last loaded (at its
@@ -153,9 +154,57 @@ write_snap(FILE *f, const struct worker_snap *s)
 	/* max_memory: a class added later, and a run being stopped for it. */
 	fprintf(f, " m %u %d %llu %llu", s->memory_exits, s->memory,
 	    s->memory_rss, s->memory_max);
-	/* memory_max: the OOM kills its cgroup had before the run began. */
+	/* Its pre_start and post_stop running, and a start after post_stop. */
+	fprintf(f, " h %ld %d %d %llu %d %ld %d %d %llu %d %d", s->pre.pid,
+	    s->pre.fd[0], s->pre.fd[1], s->pre.deadline_mono_ms,
+	    s->pre.timed_out, s->post.pid, s->post.fd[0], s->post.fd[1],
+	    s->post.deadline_mono_ms, s->post.timed_out, s->after_post);
+	/* The OOM kills its memory cgroup had before the run. */
 	fprintf(f, " o %llu", s->oom_base);
 	fputc('\n', f);
+}
+
+void
+reexec_snap_drop_hooks(struct worker_snap *s)
+{
+	struct hook_snap *hs[2] = { &s->pre, &s->post };
+	int i, j;
+
+	for (i = 0; i < 2; i++) {
+		for (j = 0; j < 2; j++)
+			if (hs[i]->pid != 0 && hs[i]->fd[j] != -1)
+				close(hs[i]->fd[j]);
+		memset(hs[i], 0, sizeof(*hs[i]));
+		hs[i]->fd[0] = hs[i]->fd[1] = -1;
+	}
+	s->after_post = 0;
+}
+
+/*
+ * The "h" tag at p: absent (an older image), no hook taken over (the
+ * worker's queued says to start it again).  A malformed one is dropped
+ * whole.
+ */
+static void
+read_hooks(const char *p, struct worker_snap *s)
+{
+	struct hook_snap pre, post;
+	unsigned long long oom;
+	int ap, used = 0;
+
+	if (sscanf(p, " h %ld %d %d %llu %d %ld %d %d %llu %d %d%n", &pre.pid,
+	    &pre.fd[0], &pre.fd[1], &pre.deadline_mono_ms, &pre.timed_out,
+	    &post.pid, &post.fd[0], &post.fd[1], &post.deadline_mono_ms,
+	    &post.timed_out, &ap, &used) != 11 || used == 0 || pre.pid < 0 ||
+	    post.pid < 0)
+		return;
+	s->pre = pre;
+	s->post = post;
+	s->after_post = ap;
+	if (sscanf(p + used, " o %llu", &oom) == 1) {
+		s->oom_known = 1;
+		s->oom_base = oom;
+	}
 }
 
 /* A token into a fixed buffer of CKPT_ID_MAX.  0 or -1. */
@@ -177,21 +226,18 @@ read_id(const char **p, char *out)
 static void
 read_memory(const char *p, struct worker_snap *s)
 {
-	unsigned long long rss, max, oom;
+	unsigned long long rss, max;
 	unsigned n;
 	int m, used = 0;
 
-	if (sscanf(p, " m %u %d %llu %llu%n", &n, &m, &rss, &max, &used) != 4)
+	if (sscanf(p, " m %u %d %llu %llu%n", &n, &m, &rss, &max, &used) !=
+	    4 || used == 0)
 		return;
 	s->memory_exits = n;
 	s->memory = m != 0;
 	s->memory_rss = rss;
 	s->memory_max = max;
-	/* The "o" tag (later still): absent, the new image counts anew. */
-	if (sscanf(p + used, " o %llu", &oom) == 1) {
-		s->oom_base = oom;
-		s->oom_known = true;
-	}
+	read_hooks(p + used, s);
 }
 
 /*
@@ -278,6 +324,7 @@ read_snap(const char *line, struct worker_snap *s)
 	int n = 0, c, used;
 
 	memset(s, 0, sizeof(*s));
+	s->pre.fd[0] = s->pre.fd[1] = s->post.fd[0] = s->post.fd[1] = -1;
 	if (sscanf(line, "w %64s %u %d %ld %lld %lld %lld %lld %d %d %d %d %d "
 	    "%d %u %u %u %u %d %d %d %d %d %d%n", s->agent, &s->instance,
 	    &s->state, &s->pid, &s->start_wall_ms, &s->start_mono_ms,
@@ -379,6 +426,7 @@ reexec(struct fleet *f, const char *exe, const char *conf_path,
 	struct config *c;
 	struct worker_snap *snaps = NULL;
 	char fdarg[16], nofile[24], *argv[12];
+	const char *agent;
 	size_t i;
 	FILE *mf;
 	int fd = -1, fd2 = -1, cfd, k = 0;
@@ -386,6 +434,17 @@ reexec(struct fleet *f, const char *exe, const char *conf_path,
 	if (!LIST_EMPTY(&f->retiring)) {
 		snprintf(why, len, "workers removed by a reload are still "
 		    "stopping; try again when they are gone");
+		return -1;
+	}
+	/*
+	 * An operator's rolling restart is this image's: the next would not
+	 * go on with it, and its corralctl would lose its news.  A
+	 * cron_restart's roll ends here instead (rolls_reexec): an
+	 * unattended roll must not hold an upgrade back.
+	 */
+	if ((agent = rolls_operator(f)) != NULL) {
+		snprintf(why, len, "a rolling restart of %s is under way; try "
+		    "again when it is over", agent);
 		return -1;
 	}
 	/* Survivors are this image's to watch; the next would not know them. */
@@ -531,6 +590,8 @@ undo:
 		set_cloexec(snaps[i].outfd[0], true);
 		set_cloexec(snaps[i].outfd[1], true);
 		set_cloexec(snaps[i].execfd, true);
+		hook_handover_undo(&snaps[i].pre);
+		hook_handover_undo(&snaps[i].post);
 	}
 	set_cloexec(fds->lock, true);
 	set_cloexec(fds->listen, true);
@@ -832,6 +893,7 @@ disown(struct fleet *f, struct worker_snap *s)
 		close(s->outfd[1]);
 	if (s->execfd != -1)
 		close(s->execfd);
+	reexec_snap_drop_hooks(s);
 	free(s->status_text);
 	report_free(s->report);
 	free(s->run_storage_msg);

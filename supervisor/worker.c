@@ -784,11 +784,35 @@ worker_hook(struct worker *w, const char *cmd, const struct strv *words,
 	rq.timeout_ms = a->hook_timeout_ms;
 	rq.done = done;
 	rq.arg = w;
+	/* A post_stop cleans up after the run: a shutdown lets it finish. */
+	rq.awaited = true;
 	h = hook_start(f, &rq);
 	strv_free(&argv);
 	strv_free(&env);
 	free(dir);
 	return h;
+}
+
+/*
+ * A hook of w a reexec handed over, running: watched as worker_hook's
+ * would be.
+ */
+static struct hook *
+worker_hook_adopt(struct worker *w, const char *cmd,
+    const struct hook_snap *hs, void (*done)(void *, const struct hook_end *))
+{
+	char who[NAME_MAX_LEN + 32];
+	struct hook_req rq;
+
+	snprintf(who, sizeof(who), "agent %s", w->name);
+	memset(&rq, 0, sizeof(rq));
+	rq.who = who;
+	rq.cmd = cmd;
+	rq.timeout_ms = w->agent->hook_timeout_ms;
+	rq.done = done;
+	rq.arg = w;
+	rq.awaited = true;
+	return hook_adopt(w->fleet, &rq, hs);
 }
 
 /* How a hook ended, in words ("" when it succeeded). */
@@ -898,6 +922,9 @@ poststop_done(void *arg, const struct hook_end *end)
 
 	(void)end;
 	w->post_hook = NULL;
+	/* Its cleanup is done: what its agent comes after may stop now. */
+	if (w->fleet->shutting_down && w->fleet->shutdown_kills == 1)
+		order_shutdown_step(w->fleet, false);
 	if (w->after_post) {
 		w->after_post = false;
 		worker_enqueue(w);
@@ -1583,7 +1610,12 @@ worker_exited(struct worker *w, int status)
 		else
 			w->runtime_failures++;
 	}
-	if (w->exec_failed && w->exec_why != NULL)
+	/*
+	 * The env_file's reason only if that is the step that failed: the
+	 * child tries its limits first, and the errno is the failed step's.
+	 */
+	if (w->exec_failed && w->exec_why != NULL && w->exec_stage != NULL &&
+	    strcmp(w->exec_stage, "env_file") == 0)
 		detail = xstrdup(w->exec_why);
 	else if (w->exec_failed && w->exec_stage != NULL &&
 	    rlim_key_of(w->exec_stage) >= 0)
@@ -1786,7 +1818,7 @@ worker_exited(struct worker *w, int status)
 out:
 	/* A dependent is gone: what it came after may stop now. */
 	if (f->shutting_down && f->shutdown_kills == 1)
-		order_shutdown_step(f, true);
+		order_shutdown_step(f, false);
 	fleet_idle_check(f);
 }
 
@@ -1794,7 +1826,7 @@ void
 fleet_idle_check(struct fleet *f)
 {
 	if (f->shutting_down && f->live == 0 && f->nsurv == 0 &&
-	    f->on_idle != NULL)
+	    !hooks_awaited(f) && f->on_idle != NULL)
 		f->on_idle(f);
 }
 
@@ -1820,8 +1852,12 @@ fleet_reap(struct fleet *f)
 		nsock_drain(f->nsock);
 		if ((w = fleet_find_pid(f, pid)) == NULL) {
 			char how[96];
-			if (hook_reaped(f, pid, status) ||
-			    watch_reaped(f, pid, status))
+			if (hook_reaped(f, pid, status)) {
+				/* A post_stop corrald's exit waited for. */
+				fleet_idle_check(f);
+				continue;
+			}
+			if (watch_reaped(f, pid, status))
 				continue;
 			describe_exit(how, sizeof(how), status);
 			log_debug("reaped pid %ld, not a worker: %s", (long)pid,
@@ -2021,6 +2057,7 @@ fleet_shutdown(struct fleet *f)
 		for (i = 0; i < f->nworkers; i++)
 			if (f->workers[i]->pid != 0)
 				worker_kill(f->workers[i], SIGKILL);
+		hooks_kill_awaited(f);
 		return;
 	}
 	log_info("stopping %zu running workers", f->live);
@@ -2503,7 +2540,6 @@ worker_snapshot(struct worker *w, struct worker_snap *s)
 	s->memory = w->memory;
 	s->memory_rss = w->memory_rss;
 	s->memory_max = w->memory_max;
-	s->oom_base = w->oom_base;
 	s->run_storage = (int)w->run_storage;
 	s->storage_kind = (int)w->storage_kind;
 	s->storage_ack = w->storage_ack;
@@ -2514,6 +2550,17 @@ worker_snapshot(struct worker *w, struct worker_snap *s)
 	s->stop_timeout_ms = w->agent->stop_timeout_ms;
 	s->out[0] = (int)w->agent->out[0];
 	s->out[1] = (int)w->agent->out[1];
+	/*
+	 * Its hooks go on in the next image, which waits for them as this
+	 * one would: a pre_start is not run twice, a start still waits for
+	 * post_stop, and hook_timeout still holds.  (queued, above, says
+	 * what an image that does not take them over should do.)
+	 */
+	(void)hook_handover(w->pre_hook, &s->pre);
+	(void)hook_handover(w->post_hook, &s->post);
+	s->after_post = s->post.pid != 0 && w->after_post;
+	s->oom_known = 1;
+	s->oom_base = w->oom_base;
 }
 
 void
@@ -2547,6 +2594,8 @@ worker_adopt(struct worker *w, const struct worker_snap *s)
 		pid_insert(w);
 		runs_adopted(w);
 		cglimit_adopted(w);
+		/* Counted from the run's start, not the exec: a kill meanwhile
+		 * (or of one of its processes before) is the run's. */
 		if (s->oom_known && w->cgl_dir[CGL_MEMORY] != NULL)
 			w->oom_base = s->oom_base;
 	}
@@ -2570,7 +2619,16 @@ worker_adopt(struct worker *w, const struct worker_snap *s)
 	/* Its healthy_after passed while it was exec'ing: now it counts. */
 	if (s->healthy_due && !w->exec_failed && w->state == W_STARTING)
 		worker_timer_arm(w, 0);
-	if (s->queued)
+	/* Its hooks, running: their ends go on where this image would. */
+	if (s->pre.pid != 0)
+		w->pre_hook = worker_hook_adopt(w, "pre_start", &s->pre,
+		    prestart_done);
+	if (s->post.pid != 0) {
+		w->post_hook = worker_hook_adopt(w, "post_stop", &s->post,
+		    poststop_done);
+		w->after_post = s->after_post != 0;
+	}
+	if (s->queued && w->pre_hook == NULL && !w->after_post)
 		worker_enqueue(w);
 	w->ready = s->ready;
 	w->hang = s->hang;
@@ -2620,6 +2678,8 @@ fleet_retire_stray(struct fleet *f, struct worker_snap *s)
 	}
 	/* Nothing of a schedule, a breaker or a fallback: it only stops. */
 	s->queued = s->restart_pending = s->regroup = 0;
+	/* Its hooks run on unwatched: nothing starts after them. */
+	reexec_snap_drop_hooks(s);
 	s->trial = s->ctrial = s->for_fallback = 0;
 	/* Its thread, should the agent's thread_id name another, is not
 	 * known: its exit carries no checkpoints. */
