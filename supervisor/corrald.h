@@ -271,10 +271,13 @@ int envfile_parse(const char *text, size_t len, struct strv *out,
 /*
  * Read the file at path and parse it into out.  optional: a missing file
  * is no error (nothing is added).  0, or -1 with "PATH: reason" or
- * "PATH:LINE: reason" in why.
+ * "PATH:LINE: reason" in why.  quote: the reason may quote the line at
+ * fault (--check, for the operator); without it, it never does (at a
+ * spawn the reason is the run's exit detail, in the state database and
+ * on /status and /events, and the line may hold a secret).
  */
-int envfile_read(const char *path, bool optional, struct strv *out,
-    char *why, size_t whylen);
+int envfile_read(const char *path, bool optional, bool quote,
+    struct strv *out, char *why, size_t whylen);
 
 /*
  * rlimit.c: an agent's resource limits (limit_nofile and the rest), set in
