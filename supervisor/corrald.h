@@ -2231,6 +2231,14 @@ void http_close(struct http *);
 #define HTTP_EVENTS_MAX 1000
 int http_events_query(const char *query, int64_t *after, unsigned *limit,
     char *why, size_t len);
+/*
+ * Pure: whether a request's Host header (NULL: none sent) names this
+ * machine by an address or as localhost, with a port or not.  Without
+ * http_token nothing else is served: a web page that has its own name
+ * resolve to 127.0.0.1 (DNS rebinding) would otherwise read /status and
+ * /events from the victim's browser as its own origin.
+ */
+bool http_host_ok(const char *host);
 /* The dashboard's files (dashboard/ in the source), built into corrald by
  * the Makefile: served at path, GET only, without the token. */
 struct dash_file {
