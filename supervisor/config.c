@@ -2057,7 +2057,7 @@ check_env_files(struct parse *p, struct agent_conf *a,
 			else {
 				strv_init(&tmp);
 				strv_push(&p->efwhy, envfile_read(path, false,
-				    &tmp, buf, sizeof(buf)) == 0 ? "" : buf);
+				    true, &tmp, buf, sizeof(buf)) == 0 ? "" : buf);
 				strv_free(&tmp);
 			}
 			strv_push(&p->efpath, path);

@@ -271,10 +271,13 @@ int envfile_parse(const char *text, size_t len, struct strv *out,
 /*
  * Read the file at path and parse it into out.  optional: a missing file
  * is no error (nothing is added).  0, or -1 with "PATH: reason" or
- * "PATH:LINE: reason" in why.
+ * "PATH:LINE: reason" in why.  quote: the reason may quote the line at
+ * fault (--check, for the operator); without it, it never does (at a
+ * spawn the reason is the run's exit detail, in the state database and
+ * on /status and /events, and the line may hold a secret).
  */
-int envfile_read(const char *path, bool optional, struct strv *out,
-    char *why, size_t whylen);
+int envfile_read(const char *path, bool optional, bool quote,
+    struct strv *out, char *why, size_t whylen);
 
 /*
  * rlimit.c: an agent's resource limits (limit_nofile and the rest), set in
@@ -2228,6 +2231,14 @@ void http_close(struct http *);
 #define HTTP_EVENTS_MAX 1000
 int http_events_query(const char *query, int64_t *after, unsigned *limit,
     char *why, size_t len);
+/*
+ * Pure: whether a request's Host header (NULL: none sent) names this
+ * machine by an address or as localhost, with a port or not.  Without
+ * http_token nothing else is served: a web page that has its own name
+ * resolve to 127.0.0.1 (DNS rebinding) would otherwise read /status and
+ * /events from the victim's browser as its own origin.
+ */
+bool http_host_ok(const char *host);
 /* The dashboard's files (dashboard/ in the source), built into corrald by
  * the Makefile: served at path, GET only, without the token. */
 struct dash_file {

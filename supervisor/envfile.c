@@ -45,11 +45,12 @@ is_blank(char c)
 
 /*
  * One line (s, n bytes, no line end) into b as KEY=VALUE; *skip when it
- * is blank or a comment.  0, or -1 with the reason in why.
+ * is blank or a comment.  0, or -1 with the reason in why, which quotes
+ * the line only when quote is set: the line may hold a secret.
  */
 static int
-parse_line(const char *s, size_t n, struct buf *b, bool *skip, char *why,
-    size_t len)
+parse_line(const char *s, size_t n, struct buf *b, bool *skip, bool quote,
+    char *why, size_t len)
 {
 	const char *end = s + n, *key;
 	size_t klen;
@@ -74,8 +75,9 @@ parse_line(const char *s, size_t n, struct buf *b, bool *skip, char *why,
 		s++;
 	if (klen == 0 || s == end || *s != '=') {
 		snprintf(why, len, "expected KEY=VALUE (KEY: letters, digits, "
-		    "'_', not starting with a digit), found '%.*s'",
-		    (int)(end - key > 60 ? 60 : end - key), key);
+		    "'_', not starting with a digit)%s%.*s%s", quote ?
+		    ", found '" : "", quote ? (int)(end - key > 60 ? 60 :
+		    end - key) : 0, key, quote ? "'" : "");
 		return -1;
 	}
 	if (klen >= 7 && strncmp(key, "CORRAL_", 7) == 0) {
@@ -106,8 +108,9 @@ parse_line(const char *s, size_t n, struct buf *b, bool *skip, char *why,
 		for (s++; s < end && is_blank(*s); s++)
 			;
 		if (s < end) {
-			snprintf(why, len, "text after the closing quote: "
-			    "'%.*s'", (int)(end - s > 40 ? 40 : end - s), s);
+			snprintf(why, len, "text after the closing quote%s%.*s%s",
+			    quote ? ": '" : "", quote ? (int)(end - s > 40 ? 40 :
+			    end - s) : 0, s, quote ? "'" : "");
 			return -1;
 		}
 		return 0;
@@ -142,8 +145,8 @@ find_key(const struct strv *out, const char *kv)
 	return out->n;
 }
 
-int
-envfile_parse(const char *text, size_t len, struct strv *out,
+static int
+parse_text(const char *text, size_t len, struct strv *out, bool quote,
     unsigned *line, char *why, size_t whylen)
 {
 	struct buf b = { NULL, 0, 0 };
@@ -167,7 +170,7 @@ envfile_parse(const char *text, size_t len, struct strv *out,
 			p += 3;
 			n -= 3;
 		}
-		if (parse_line(p, n, &b, &skip, why, whylen) == -1)
+		if (parse_line(p, n, &b, &skip, quote, why, whylen) == -1)
 			goto fail;
 		if (!skip && out->n - n0 >= ENVFILE_VARS) {
 			snprintf(why, whylen, "more than %d variables",
@@ -200,8 +203,15 @@ fail:
 }
 
 int
-envfile_read(const char *path, bool optional, struct strv *out, char *why,
-    size_t whylen)
+envfile_parse(const char *text, size_t len, struct strv *out,
+    unsigned *line, char *why, size_t whylen)
+{
+	return parse_text(text, len, out, true, line, why, whylen);
+}
+
+int
+envfile_read(const char *path, bool optional, bool quote, struct strv *out,
+    char *why, size_t whylen)
 {
 	struct stat st;
 	char *text, reason[256];
@@ -251,8 +261,8 @@ envfile_read(const char *path, bool optional, struct strv *out, char *why,
 	}
 	close(fd);
 	text[got] = '\0';
-	if (envfile_parse(text, got, out, &line, reason, sizeof(reason)) ==
-	    -1) {
+	if (parse_text(text, got, out, quote, &line, reason,
+	    sizeof(reason)) == -1) {
 		snprintf(why, whylen, "%s:%u: %s", path, line, reason);
 		free(text);
 		errno = EINVAL;

@@ -256,6 +256,8 @@ hook_start(struct fleet *f, const struct hook_req *rq)
 	sr.uid = rq->user != NULL ? rq->uid : (uid_t)-1;
 	sr.gid = rq->user != NULL ? rq->gid : (gid_t)-1;
 	sr.pdeath_signal = SIGTERM;
+	/* corrald's own mask: 0 would make what a hook creates anyone's. */
+	sr.umask = -1;
 	if (spawn_run(&sr, &res) == -1) {
 		log_warn("%s: cannot run %s%s%s%s", rq->who, rq->cmd,
 		    rq->what ? " (" : "", rq->what ? rq->what : "",

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -476,6 +477,49 @@ http_events_query(const char *query, int64_t *after, unsigned *limit,
 	}
 }
 
+bool
+http_host_ok(const char *host)
+{
+	char name[64];
+	const char *end, *colon;
+	size_t n;
+	unsigned char addr[16];
+
+	if (host == NULL)
+		return true; /* HTTP/1.0: no browser sends a request without */
+	if (host[0] == '[') {
+		if ((end = strchr(host, ']')) == NULL)
+			return false;
+		colon = end[1] == ':' ? end + 1 : NULL;
+		if (end[1] != '\0' && colon == NULL)
+			return false;
+		n = (size_t)(end - host - 1);
+		if (n == 0 || n >= sizeof(name))
+			return false;
+		memcpy(name, host + 1, n);
+		name[n] = '\0';
+		if (inet_pton(AF_INET6, name, addr) != 1)
+			return false;
+	} else {
+		colon = strchr(host, ':');
+		n = colon != NULL ? (size_t)(colon - host) : strlen(host);
+		if (n == 0 || n >= sizeof(name))
+			return false;
+		memcpy(name, host, n);
+		name[n] = '\0';
+		if (strcasecmp(name, "localhost") != 0 &&
+		    inet_pton(AF_INET, name, addr) != 1)
+			return false;
+	}
+	/* A port: 1 to 5 digits, nothing after. */
+	if (colon != NULL) {
+		n = strspn(colon + 1, "0123456789");
+		if (n == 0 || n > 5 || colon[1 + n] != '\0')
+			return false;
+	}
+	return true;
+}
+
 /* Every answer: no sniffing, no framing, nothing from elsewhere. */
 static void
 common_headers(struct evhttp_request *req)
@@ -573,6 +617,14 @@ request_cb(struct evhttp_request *req, void *arg)
 	if (!(r == R_FILE && get) && !token_ok(h, req)) {
 		refuse(req, 401, "a bearer token is required",
 		    "WWW-Authenticate", "Bearer");
+		return;
+	}
+	/* No token, so loopback: only for a name no one else can give. */
+	if (h->fleet->conf->http_token == NULL && !http_host_ok(
+	    evhttp_find_header(evhttp_request_get_input_headers(req),
+	    "Host"))) {
+		refuse(req, 421, "without http_token only a Host of an "
+		    "address or localhost is served", NULL, NULL);
 		return;
 	}
 	if (r == R_NONE) {

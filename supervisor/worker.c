@@ -628,8 +628,9 @@ read_env_files(const struct agent_conf *a, struct strv *vars, char *why,
 	strv_init(vars);
 	for (i = 0; i < a->env_files.n; i++) {
 		opt = a->env_files.v[i][0] == '-';
-		if (envfile_read(a->env_files.v[i] + opt, opt, vars, why,
-		    len) == -1)
+		/* No quote of the file: the reason is the exit's detail. */
+		if (envfile_read(a->env_files.v[i] + opt, opt, false, vars,
+		    why, len) == -1)
 			return errno != 0 ? errno : EINVAL;
 	}
 	return 0;

@@ -69,8 +69,11 @@ grep -q "cannot start: env_file $T/app.env: cannot open: No such file or directo
 stop_corrald
 assert_eq "$CRC" 0 "corrald exit status"
 assert_eq "$(q "SELECT class || '|' || detail FROM events WHERE kind='exit' AND agent='a' AND class='fatal' ORDER BY id LIMIT 1")" \
-    "fatal|env_file $T/app.env:2: expected KEY=VALUE (KEY: letters, digits, '_', not starting with a digit), found 'this is not a variable'" \
-    "the exit event of the failed start"
+    "fatal|env_file $T/app.env:2: expected KEY=VALUE (KEY: letters, digits, '_', not starting with a digit)" \
+    "the exit event of the failed start names the line, never quotes it (it may hold a secret)"
+grep -q 'this is not a variable' "$LOG" && fail "corrald's log quotes the env file's bad line"
+[ "$(q "SELECT count(*) FROM events WHERE detail LIKE '%not a variable%'")" = 0 ] ||
+    fail "the state database quotes the env file's bad line"
 
 # --check: the same mistakes are config errors, at the env_file line.
 printf 'EF_A=ok\nEF_BAD\n' >"$T/app.env"

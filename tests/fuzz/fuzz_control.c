@@ -72,9 +72,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case CMD_LOG:
 		FUZZ_CHECK(r.ntargets == 0 && !r.err);
 		break;
+	case CMD_SCALE:
+		/* One agent by name, a count corrald can make room for. */
+		FUZZ_CHECK(r.ntargets == 1 && r.targets[0].instance == -1);
+		FUZZ_CHECK(r.targets[0].namelen <= NAME_MAX_LEN);
+		FUZZ_CHECK(strcmp(r.targets[0].word, "all") != 0);
+		FUZZ_CHECK(r.count >= 1 && r.count <= SCALE_MAX);
+		break;
 	default:
 		break;
 	}
+	if (r.rolling) {
+		/* restart --rolling: one agent by name, no instance. */
+		FUZZ_CHECK(r.cmd == CMD_RESTART && r.ntargets == 1);
+		FUZZ_CHECK(r.targets[0].instance == -1);
+		FUZZ_CHECK(r.targets[0].namelen <= NAME_MAX_LEN);
+		FUZZ_CHECK(strcmp(r.targets[0].word, "all") != 0);
+	}
+	if (r.dry_run)
+		FUZZ_CHECK(r.cmd == CMD_RELOAD);
 	if (is_view(r.cmd))
 		FUZZ_CHECK(r.limit <= 100000);
 	ctl_request_free(&r);

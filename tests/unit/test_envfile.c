@@ -155,9 +155,9 @@ test_read(void **state)
 		fail_msg("mkdtemp");
 	strv_init(&out);
 	snprintf(path, sizeof(path), "%s/none.env", dir);
-	assert_int_equal(envfile_read(path, true, &out, why, sizeof(why)), 0);
+	assert_int_equal(envfile_read(path, true, true, &out, why, sizeof(why)), 0);
 	assert_int_equal(out.n, 0);
-	assert_int_equal(envfile_read(path, false, &out, why, sizeof(why)),
+	assert_int_equal(envfile_read(path, false, true, &out, why, sizeof(why)),
 	    -1);
 	assert_int_equal(errno, ENOENT);
 	assert_true(strstr(why, "none.env: cannot open: No such file or "
@@ -167,8 +167,37 @@ test_read(void **state)
 	f = fopen(path, "w");
 	fputs("A=1\n\nB\n", f);
 	fclose(f);
-	assert_int_equal(envfile_read(path, true, &out, why, sizeof(why)), -1);
+	assert_int_equal(envfile_read(path, true, true, &out, why, sizeof(why)), -1);
 	assert_true(strstr(why, "bad.env:3: expected KEY=VALUE") != NULL);
+	assert_int_equal(out.n, 0);
+	unlink(path);
+
+	/*
+	 * At a spawn the reason is the run's exit detail, served on /status
+	 * and /events: it names the line, never quotes it (a secret).
+	 */
+	snprintf(path, sizeof(path), "%s/secret.env", dir);
+	f = fopen(path, "w");
+	fputs("A=1\nDB_PASSWORD: hunter2\nB=\"x\"hunter3\n", f);
+	fclose(f);
+	assert_int_equal(envfile_read(path, false, false, &out, why,
+	    sizeof(why)), -1);
+	assert_true(strstr(why, "secret.env:2: expected KEY=VALUE (KEY: "
+	    "letters, digits, '_', not starting with a digit)") != NULL);
+	assert_null(strstr(why, "hunter2"));
+	assert_null(strstr(why, "found"));
+	f = fopen(path, "w");
+	fputs("B=\"x\"hunter3\n", f);
+	fclose(f);
+	assert_int_equal(envfile_read(path, false, false, &out, why,
+	    sizeof(why)), -1);
+	assert_true(strstr(why, "secret.env:1: text after the closing quote")
+	    != NULL);
+	assert_null(strstr(why, "hunter3"));
+	/* --check quotes it, for the operator. */
+	assert_int_equal(envfile_read(path, false, true, &out, why,
+	    sizeof(why)), -1);
+	assert_true(strstr(why, "'hunter3'") != NULL);
 	assert_int_equal(out.n, 0);
 	unlink(path);
 
@@ -176,7 +205,7 @@ test_read(void **state)
 	snprintf(path, sizeof(path), "%s/fifo.env", dir);
 	if (mkfifo(path, 0600) == -1)
 		fail_msg("mkfifo");
-	assert_int_equal(envfile_read(path, false, &out, why, sizeof(why)),
+	assert_int_equal(envfile_read(path, false, true, &out, why, sizeof(why)),
 	    -1);
 	assert_true(strstr(why, "fifo.env: not a regular file") != NULL);
 	unlink(path);

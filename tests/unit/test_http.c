@@ -98,12 +98,38 @@ test_dashboard_files(void **state)
 	assert_memory_equal(dash_files[0].data, "<!DOCTYPE html>", 15);
 }
 
+/* Without a token: a Host of an address or localhost, nothing else. */
+static void
+test_host(void **state)
+{
+	static const char *const ok[] = { "127.0.0.1", "127.0.0.1:9100",
+		"localhost", "LocalHost:80", "[::1]", "[::1]:9100",
+		"10.0.0.7:1", "0.0.0.0" };
+	static const char *const bad[] = { "evil.example",
+		"evil.example:9100", "127.0.0.1.evil.example", "localhost.",
+		"localhost.evil.example", "", ":9100", "127.0.0.1:",
+		"127.0.0.1:x", "127.0.0.1:123456", "127.0.0.1:80:80",
+		"[::1", "[::1]x", "[]", "[evil.example]", "[::1]:",
+		"127.1", "1.2.3.4 ", "xn--localhost" };
+	size_t i;
+
+	(void)state;
+	assert_true(http_host_ok(NULL));
+	for (i = 0; i < sizeof(ok) / sizeof(*ok); i++)
+		if (!http_host_ok(ok[i]))
+			fail_msg("Host: %s refused", ok[i]);
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		if (http_host_ok(bad[i]))
+			fail_msg("Host: %s served", bad[i]);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_events_query),
 		cmocka_unit_test(test_dashboard_files),
+		cmocka_unit_test(test_host),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
