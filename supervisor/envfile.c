@@ -231,12 +231,18 @@ envfile_read(const char *path, bool optional, bool quote, struct strv *out,
 		errno = saved;
 		return -1;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > ENVFILE_MAX) {
+	if (fstat(fd, &st) == -1) {
+		int saved = errno;
+		snprintf(why, whylen, "%s: cannot stat: %s", path,
+		    strerror(saved));
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > ENVFILE_MAX) {
 		/* A FIFO or a device: nothing corrald should wait on. */
-		snprintf(why, whylen, "%s: %s", path, st.st_size > ENVFILE_MAX &&
-		    S_ISREG(st.st_mode) ? "larger than 1 MiB" :
-		    "not a regular file");
+		snprintf(why, whylen, "%s: %s", path, S_ISREG(st.st_mode) ?
+		    "larger than 1 MiB" : "not a regular file");
 		close(fd);
 		errno = EINVAL;
 		return -1;
