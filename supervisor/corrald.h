@@ -605,6 +605,13 @@ struct restart_in {
 	bool was_healthy;  /* it reached RUNNING */
 	uint64_t run_ms;
 	unsigned failures; /* consecutive failures before this run ended */
+	/*
+	 * The operator spoke while corrald was stopping the run for its own
+	 * reason (watchdog, max_memory, max_age): a restart waits for this
+	 * exit, or a stop holds the worker.
+	 */
+	bool restart_asked;
+	bool held;
 };
 
 struct restart_plan {

@@ -37,8 +37,41 @@ wstate_name(enum wstate s)
 	return "?";
 }
 
+static void decide_class(const struct restart_in *, struct restart_plan *);
+
+/*
+ * What the class says comes next, unless the operator has spoken since
+ * corrald began to stop the run for its own reason (its watchdog,
+ * max_memory, max_age): such an exit keeps its class, a failure counted
+ * and recorded as one, but what follows is the operator's.  A restart
+ * starts it again at once, as an operator's restart does (its failure
+ * count reset, no backoff; worker_set_state starts a worker STOPPED with a
+ * restart pending); a stop leaves it STOPPED.  An exit the operator's own
+ * stop caused is classed stopped, and STOPPED already.
+ */
 void
 restart_decide(const struct restart_in *in, struct restart_plan *out)
+{
+	decide_class(in, out);
+	if (in->cls == CORRAL_EXIT_STOPPED ||
+	    (!in->restart_asked && !in->held))
+		return;
+	out->next = W_STOPPED;
+	out->throttle = false;
+	out->backoff_k = 0;
+	if (in->restart_asked) {
+		out->failures = 0;
+		out->chain_closed = true;
+		out->why = out->failure ? "failed; the operator's restart "
+		    "starts it again" : "exited; the operator's restart starts "
+		    "it again";
+	} else
+		out->why = out->failure ? "failed; stopped by the operator" :
+		    "exited; stopped by the operator";
+}
+
+static void
+decide_class(const struct restart_in *in, struct restart_plan *out)
 {
 	out->failure = corral_exit_is_failure(in->cls);
 	out->start_failure = out->failure && !in->was_healthy;

@@ -1587,6 +1587,7 @@ worker_exited(struct worker *w, int status)
 	cls = corral_classify(&a->codes, &facts);
 	run_ms = now_mono_ms() - w->start_mono_ms;
 
+	memset(&in, 0, sizeof(in));
 	in.mode = a->restart;
 	in.max_retries = a->max_retries;
 	in.healthy_after_ms = a->healthy_after_ms;
@@ -1601,6 +1602,9 @@ worker_exited(struct worker *w, int status)
 	    run_ms >= a->healthy_after_ms;
 	in.run_ms = run_ms;
 	in.failures = w->failures;
+	/* Asked while corrald stopped it for its watchdog, memory or age. */
+	in.restart_asked = w->restart_pending && !w->retiring;
+	in.held = w->held;
 	restart_decide(&in, &plan);
 
 	if (plan.failure) {

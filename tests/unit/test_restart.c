@@ -147,6 +147,68 @@ test_stopped(void **state)
 	}
 }
 
+/*
+ * The operator spoke while corrald stopped the run for its own reason
+ * (watchdog, max_memory, max_age): the exit keeps its class, a failure
+ * still, but a restart starts it again at once with its count reset, and
+ * a stop leaves it STOPPED, whatever the class or the mode would do.
+ */
+static void
+test_operator_during_stop(void **state)
+{
+	static const enum corral_exit_class classes[] = { CORRAL_EXIT_HANG,
+		CORRAL_EXIT_MEMORY, CORRAL_EXIT_ERROR, CORRAL_EXIT_FATAL,
+		CORRAL_EXIT_SUCCESS, CORRAL_EXIT_STORAGE };
+	struct restart_in in;
+	struct restart_plan out, plain;
+	size_t m, c;
+
+	(void)state;
+	for (m = 0; m < NELEM(modes); m++)
+		for (c = 0; c < NELEM(classes); c++) {
+			in = input(modes[m], classes[c], 4);
+			in.max_retries = 2;
+			plain = decide(&in);
+			in.restart_asked = true;
+			out = decide(&in);
+			assert_int_equal(out.next, W_STOPPED);
+			/* The exit is what it was: a failure is counted. */
+			assert_int_equal(out.failure, plain.failure);
+			assert_int_equal(out.start_failure,
+			    plain.start_failure);
+			assert_int_equal(out.failures, 0);
+			assert_true(out.chain_closed);
+			assert_false(out.throttle);
+			assert_int_equal(out.backoff_k, 0);
+			assert_non_null(strstr(out.why, "operator's restart"));
+
+			in.restart_asked = false;
+			in.held = true;
+			out = decide(&in);
+			assert_int_equal(out.next, W_STOPPED);
+			assert_int_equal(out.failure, plain.failure);
+			assert_int_equal(out.failures, plain.failures);
+			assert_int_equal(out.chain_closed, plain.chain_closed);
+			assert_false(out.throttle);
+			assert_int_equal(out.backoff_k, 0);
+			assert_non_null(strstr(out.why, "stopped by the "
+			    "operator"));
+		}
+	/* Before RUNNING, a start failure all the same. */
+	in = input(RESTART_ON_FAILURE, CORRAL_EXIT_HANG, 0);
+	in.was_healthy = false;
+	in.restart_asked = true;
+	out = decide(&in);
+	assert_true(out.start_failure);
+	/* The operator's own stop's exit: as before, the count kept. */
+	in = input(RESTART_ALWAYS, CORRAL_EXIT_STOPPED, 3);
+	in.restart_asked = true;
+	out = decide(&in);
+	assert_int_equal(out.next, W_STOPPED);
+	assert_int_equal(out.failures, 3);
+	assert_string_equal(out.why, "stopped");
+}
+
 /* Feed each plan's count back in, as corrald does between runs. */
 static void
 test_max_retries(void **state)
@@ -418,6 +480,7 @@ main(void)
 		cmocka_unit_test(test_failures_backoff_or_exit),
 		cmocka_unit_test(test_fatal),
 		cmocka_unit_test(test_stopped),
+		cmocka_unit_test(test_operator_during_stop),
 		cmocka_unit_test(test_max_retries),
 		cmocka_unit_test(test_start_vs_runtime_failure),
 		cmocka_unit_test(test_chain_closed),

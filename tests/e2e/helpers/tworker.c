@@ -24,7 +24,8 @@
  *                    killed (0 on SIGTERM)
  *   ready-die        send READY=1, exit 1 after DELAY_MS
  *   heartbeat MS     send READY=1, then WATCHDOG=1 every MS, forever
- *   hang             send READY=1 and one WATCHDOG=1, then go silent
+ *   hang             send READY=1 and one WATCHDOG=1, then go silent; on
+ *                    SIGTERM, exit 0 (after DELAY_MS: a stop that lasts)
  *   report JSON CODE send CORRAL_ERROR=JSON, exit CODE after DELAY_MS
  *   say MSG...       send each MSG as one datagram, then run until killed
  *   repeat N MSG     send MSG N times, then run until killed
@@ -220,11 +221,17 @@ main(int argc, char **argv)
 		}
 	}
 	if (strcmp(mode, "hang") == 0) {
-		signal(SIGTERM, on_term);
+		sigset_t term, old;
+		sigemptyset(&term);
+		sigaddset(&term, SIGTERM);
+		sigprocmask(SIG_BLOCK, &term, &old);
+		signal(SIGTERM, on_term_flag);
 		notify("READY=1");
 		notify("WATCHDOG=1");
-		for (;;)
-			pause();
+		while (!termed)
+			sigsuspend(&old);
+		nap(delay);
+		return 0;
 	}
 	if (strcmp(mode, "report") == 0 && argc == 4) {
 		char *m;
