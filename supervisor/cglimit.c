@@ -415,7 +415,7 @@ cglimit_prepare(struct worker *w, char *procs[CGL_N], char *why,
     size_t len)
 {
 	const struct agent_conf *a = w->agent;
-	const char *r, *file = NULL;
+	const char *r, *file = NULL, *mk;
 	char *dir;
 	int k;
 
@@ -433,11 +433,12 @@ cglimit_prepare(struct worker *w, char *procs[CGL_N], char *why,
 		if (k == CGL_MEMORY ? a->memory_max == 0 : a->cpu_quota == 0)
 			continue;
 		xasprintf(&dir, "%s/%s", w->fleet->cgl_root[k], w->name);
-		if ((mkdir(w->fleet->cgl_root[k], 0755) == -1 &&
-		    errno != EEXIST) || (mkdir(dir, 0755) == -1 &&
+		/* Named as made: the fleet's directory, then the run's. */
+		if ((mkdir(mk = w->fleet->cgl_root[k], 0755) == -1 &&
+		    errno != EEXIST) || (mkdir(mk = dir, 0755) == -1 &&
 		    errno != EEXIST)) {
 			snprintf(why, len, "%s: cannot make the cgroup %s: %s",
-			    key_name[k], dir, strerror(errno));
+			    key_name[k], mk, strerror(errno));
 			free(dir);
 			goto fail;
 		}
