@@ -202,7 +202,8 @@ cgl_oom_kills(const char *text, uint64_t *n)
 	return -1;
 }
 
-/* The whole of a small file (caller frees), or NULL. */
+/* The whole of a small file (caller frees), or NULL: a read error
+ * gives no part of it, which would pass for the whole. */
 static char *
 slurp(const char *path)
 {
@@ -221,6 +222,10 @@ slurp(const char *path)
 			n += (size_t)r;
 	} while (r > 0 || (r == -1 && errno == EINTR));
 	close(fd);
+	if (r == -1) {
+		free(buf);
+		return NULL;
+	}
 	buf[n] = '\0';
 	return buf;
 }
