@@ -325,9 +325,10 @@ cglimit_init(struct fleet *f)
 		dir = NULL;
 		if (!f->conf->cgroup)
 			f->cgl_why[k] = "cgroup = off";
-		else if (mi == NULL || pc == NULL)
-			f->cgl_why[k] = "cannot read /proc/self/mountinfo or "
-			    "/proc/self/cgroup";
+		else if (mi == NULL)
+			f->cgl_why[k] = "cannot read /proc/self/mountinfo";
+		else if (pc == NULL)
+			f->cgl_why[k] = "cannot read /proc/self/cgroup";
 		else if ((dir = cgl_v1_dir(mi, pc, ctl_name[k])) == NULL)
 			f->cgl_why[k] = k == CGL_MEMORY ? "no cgroup v1 memory "
 			    "hierarchy holds corrald (corral enforces "
