@@ -202,7 +202,8 @@ cgl_oom_kills(const char *text, uint64_t *n)
 	return -1;
 }
 
-/* The whole of a small file (caller frees), or NULL. */
+/* The whole of a small file (caller frees), or NULL: a read error
+ * gives no part of it, which would pass for the whole. */
 static char *
 slurp(const char *path)
 {
@@ -221,6 +222,10 @@ slurp(const char *path)
 			n += (size_t)r;
 	} while (r > 0 || (r == -1 && errno == EINTR));
 	close(fd);
+	if (r == -1) {
+		free(buf);
+		return NULL;
+	}
 	buf[n] = '\0';
 	return buf;
 }
@@ -320,9 +325,10 @@ cglimit_init(struct fleet *f)
 		dir = NULL;
 		if (!f->conf->cgroup)
 			f->cgl_why[k] = "cgroup = off";
-		else if (mi == NULL || pc == NULL)
-			f->cgl_why[k] = "cannot read /proc/self/mountinfo or "
-			    "/proc/self/cgroup";
+		else if (mi == NULL)
+			f->cgl_why[k] = "cannot read /proc/self/mountinfo";
+		else if (pc == NULL)
+			f->cgl_why[k] = "cannot read /proc/self/cgroup";
 		else if ((dir = cgl_v1_dir(mi, pc, ctl_name[k])) == NULL)
 			f->cgl_why[k] = k == CGL_MEMORY ? "no cgroup v1 memory "
 			    "hierarchy holds corrald (corral enforces "
@@ -415,7 +421,7 @@ cglimit_prepare(struct worker *w, char *procs[CGL_N], char *why,
     size_t len)
 {
 	const struct agent_conf *a = w->agent;
-	const char *r, *file = NULL;
+	const char *r, *file = NULL, *mk;
 	char *dir;
 	int k;
 
@@ -433,11 +439,12 @@ cglimit_prepare(struct worker *w, char *procs[CGL_N], char *why,
 		if (k == CGL_MEMORY ? a->memory_max == 0 : a->cpu_quota == 0)
 			continue;
 		xasprintf(&dir, "%s/%s", w->fleet->cgl_root[k], w->name);
-		if ((mkdir(w->fleet->cgl_root[k], 0755) == -1 &&
-		    errno != EEXIST) || (mkdir(dir, 0755) == -1 &&
+		/* Named as made: the fleet's directory, then the run's. */
+		if ((mkdir(mk = w->fleet->cgl_root[k], 0755) == -1 &&
+		    errno != EEXIST) || (mkdir(mk = dir, 0755) == -1 &&
 		    errno != EEXIST)) {
 			snprintf(why, len, "%s: cannot make the cgroup %s: %s",
-			    key_name[k], dir, strerror(errno));
+			    key_name[k], mk, strerror(errno));
 			free(dir);
 			goto fail;
 		}

@@ -157,7 +157,8 @@ cgroup_put(const char *dir, const char *file, const char *s)
 	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
 		return -1;
 	n = write(fd, s, strlen(s));
-	saved = errno;
+	/* A short write sets no errno: the one reported must be its. */
+	saved = n == -1 || n == (ssize_t)strlen(s) ? errno : EIO;
 	close(fd);
 	errno = saved;
 	return n == (ssize_t)strlen(s) ? 0 : -1;
