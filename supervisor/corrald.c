@@ -375,10 +375,11 @@ run(struct config *conf, int resume_fd, uint64_t worker_nofile)
 		record_start(d.db, conf->state_db);
 		watch_start(d.fleet);
 	}
+	/* Once the runs a reexec kept are adopted: they hold their own. */
+	cglimit_sweep(d.fleet);
 	log_info("corrald %s (pid %ld): %zu agents, %zu workers, state %s",
 	    CORRAL_VERSION, (long)getpid(), conf->nagents,
 	    d.fleet->nworkers, conf->state_db);
-	cglimit_sweep(d.fleet);
 	fleet_start(d.fleet);
 	/*
 	 * Exits during the exec are ours to reap now, once the breakers they
