@@ -751,8 +751,49 @@ static void
 unknown_key(struct parse *p, const struct raw_entry *e, const char *secname,
     const char *const *keys, int nkeys)
 {
-	const char *sugg = closest(keys, nkeys, e->key);
+	/*
+	 * What users of other supervisors write: whose it is, corral's key
+	 * for it, and a note.
+	 */
+	static const char *const foreign[][4] = {
+		{ "max_memory_restart", "pm2", "max_memory", "" },
+		{ "cron", "pm2", "cron_restart", "" },
+		{ "restart_every", NULL, "max_age",
+		    " (or 'cron_restart', at set times)" },
+		{ "startsecs", "supervisord", "healthy_after", "" },
+		{ "startretries", "supervisord", "max_retries", "" },
+		{ "autorestart", "supervisord", "restart", "" },
+		{ "stopsignal", "supervisord", "stop_signal", "" },
+		{ "stopwaitsecs", "supervisord", "stop_timeout", "" },
+		{ "exitcodes", "supervisord", "success_exit_codes", "" },
+		{ "environment", "supervisord", "env", "" },
+		{ "stdout_logfile", "supervisord", "stdout",
+		    " (= file: in log_dir)" },
+		{ "max_age_variance", "circus", "backoff_jitter",
+		    " (the spread of max_age)" },
+		{ "EnvironmentFile", "systemd", "env_file", "" },
+		{ "ExecStartPre", "systemd", "pre_start", "" },
+		{ "ExecStopPost", "systemd", "post_stop", "" },
+		{ "MemoryMax", "systemd", "memory_max", "" },
+		{ "CPUQuota", "systemd", "cpu_quota", "" },
+		{ "LimitNOFILE", "systemd", "limit_nofile", "" },
+		{ "WorkingDirectory", "systemd", "directory", "" },
+		{ "RestartSec", "systemd", "backoff_initial", "" },
+		{ "UMask", "systemd", "umask", "" },
+	};
+	const char *sugg;
+	size_t i;
 
+	for (i = 0; i < sizeof(foreign) / sizeof(foreign[0]); i++)
+		if (strcmp(e->key, foreign[i][0]) == 0) {
+			perr(p, e->line, "unknown key '%s' in [%s]%s%s%s; "
+			    "corral's is '%s'%s", e->key, secname,
+			    foreign[i][1] ? " (" : "", foreign[i][1] ?
+			    foreign[i][1] : "", foreign[i][1] ? "'s)" : "",
+			    foreign[i][2], foreign[i][3]);
+			return;
+		}
+	sugg = closest(keys, nkeys, e->key);
 	if (sugg != NULL)
 		perr(p, e->line, "unknown key '%s' in [%s]; did you mean '%s'?",
 		    e->key, secname, sugg);

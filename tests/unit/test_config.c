@@ -60,6 +60,7 @@
 	X(duplicate_section, "duplicate-section")			\
 	X(duration_hex, "duration-hex")					\
 	X(duration_negative, "duration-negative")			\
+	X(foreign_keys, "foreign-keys")					\
 	X(duration_no_unit, "duration-no-unit")				\
 	X(duration_unknown_unit, "duration-unknown-unit")		\
 	X(empty, "empty")						\
