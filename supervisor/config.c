@@ -627,6 +627,21 @@ key_index(const char *const *keys, int n, const char *key)
 }
 
 /*
+ * One of n words, as written: its index (the enum's value, the words in
+ * its order), or -1 with must ("must be a, b or c") in why.
+ */
+static int
+choice(const char *value, const char *const *words, int n, const char *must,
+    const char **why)
+{
+	int i = key_index(words, n, value);
+
+	if (i == -1)
+		*why = must;
+	return i;
+}
+
+/*
  * inih takes an indented line for the continuation of the previous value:
  * "  numprocs = 3" under "command = x" would silently run "x numprocs = 3".
  * A piece that starts like one of our keys is almost surely that mistake.
@@ -1108,18 +1123,16 @@ agent_set(struct agent_conf *a, enum akey k, const char *value,
 		}
 		strv_free(&words);
 		return rc;
-	case K_RESTART:
-		if (strcmp(value, "always") == 0)
-			a->restart = RESTART_ALWAYS;
-		else if (strcmp(value, "on-failure") == 0)
-			a->restart = RESTART_ON_FAILURE;
-		else if (strcmp(value, "never") == 0)
-			a->restart = RESTART_NEVER;
-		else {
-			*why = "must be always, on-failure or never";
+	case K_RESTART: {
+		static const char *const modes[] = { "always", "on-failure",
+			"never" };
+		int c = choice(value, modes, 3, "must be always, on-failure or "
+		    "never", why);
+		if (c == -1)
 			return -1;
-		}
+		a->restart = (enum restart_mode)c;
 		return 0;
+	}
 	case K_SUCCESS_CODES:
 		return parse_codes(value, &a->codes.success, why);
 	case K_TRANSIENT_CODES:
@@ -1153,18 +1166,12 @@ agent_set(struct agent_conf *a, enum akey k, const char *value,
 		return parse_duration(value, &a->stop_timeout_ms, why);
 	case K_STDOUT:
 	case K_STDERR: {
-		enum out_mode m;
-		if (strcmp(value, "file") == 0)
-			m = OUT_FILE;
-		else if (strcmp(value, "inherit") == 0)
-			m = OUT_INHERIT;
-		else if (strcmp(value, "null") == 0)
-			m = OUT_NULL;
-		else {
-			*why = "must be file, inherit or null";
+		static const char *const outs[] = { "file", "inherit", "null" };
+		int c = choice(value, outs, 3, "must be file, inherit or null",
+		    why);
+		if (c == -1)
 			return -1;
-		}
-		a->out[k == K_STDOUT ? 0 : 1] = m;
+		a->out[k == K_STDOUT ? 0 : 1] = (enum out_mode)c;
 		return 0;
 	}
 	case K_LOG_MAX_BYTES:
@@ -1291,16 +1298,14 @@ agent_set(struct agent_conf *a, enum akey k, const char *value,
 		strv_free(&a->after);
 		a->after = words;
 		return 0;
-	case K_READY:
-		if (strcmp(value, "running") == 0)
-			a->ready_notify = false;
-		else if (strcmp(value, "notify") == 0)
-			a->ready_notify = true;
-		else {
-			*why = "must be running or notify";
+	case K_READY: {
+		static const char *const readies[] = { "running", "notify" };
+		int c = choice(value, readies, 2, "must be running or notify", why);
+		if (c == -1)
 			return -1;
-		}
+		a->ready_notify = c == 1;
 		return 0;
+	}
 	case K_MAX_AGE:
 		return parse_duration(value, &a->max_age_ms, why);
 	case K_CRON_RESTART: {
@@ -2419,19 +2424,16 @@ cluster_set(struct cluster_conf *cl, enum ckey k, const char *value,
 	case C_HALF_OPEN_MAX_CALLS:
 		return breaker_set(&cl->breaker, B_HALF_OPEN_MAX_CALLS, value,
 		    why);
-	case C_STRATEGY:
-		if (strcmp(value, "one_for_one") == 0)
-			cl->strategy = STRAT_ONE_FOR_ONE;
-		else if (strcmp(value, "one_for_all") == 0)
-			cl->strategy = STRAT_ONE_FOR_ALL;
-		else if (strcmp(value, "rest_for_one") == 0)
-			cl->strategy = STRAT_REST_FOR_ONE;
-		else {
-			*why = "must be one_for_one, one_for_all or "
-			    "rest_for_one";
+	case C_STRATEGY: {
+		static const char *const strats[] = { "one_for_one", "one_for_all",
+			"rest_for_one" };
+		int c = choice(value, strats, 3, "must be one_for_one, one_for_all "
+		    "or rest_for_one", why);
+		if (c == -1)
 			return -1;
-		}
+		cl->strategy = (enum strategy)c;
 		return 0;
+	}
 	case C_MIN_HEALTHY:
 		if (parse_uint(value, 100000, &u, why) == -1)
 			return -1;
