@@ -45,11 +45,19 @@ pids_gone 2 "$hp" || fail "hung's post_stop (pid $hp) outlived corrald"
 
 # A second SIGTERM kills the post_stop still running.
 : >"$T/post.log"
+rm -f "$T/hung.pid"
 start_corrald
 wait_log 'agent hung\.0: STARTING -> RUNNING' 1 10
 wait_log 'agent b\.0: STARTING -> RUNNING' 1 10
 kill -TERM "$CPID"
 wait_log 'agent hung\.0 \(pid [0-9]*\): exited' 1 5
+# Its post_stop runs once it has said its pid (the file is made empty
+# first): a TERM before that would find nothing to prove.
+end=$(($(date +%s) + 5))
+until [ -s "$T/hung.pid" ]; do
+	[ "$(date +%s)" -lt "$end" ] || fail "hung's post_stop did not run"
+	sleep 0.05
+done
 t0=$(date +%s%3N)
 stop_corrald
 t1=$(date +%s%3N)
